@@ -1,0 +1,238 @@
+"""Typed schema of a service item (事项) and of the catalog that holds them.
+
+The YAML files in ``forms/items`` are parsed into these pydantic models. Unknown attributes are
+refused (``extra="forbid"``) so a misspelt ``visble_if`` is an authoring error, not a silent no-op.
+Cross-references (expressions, duplicate keys) are checked by :mod:`forms.loader`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr
+from pydantic import Field as PydField
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def has_cjk(text: object) -> bool:
+    return isinstance(text, str) and bool(_CJK.search(text))
+
+
+def _chinese(value: str) -> str:
+    # Workers read every label and message; an English or empty label is an authoring mistake.
+    if not has_cjk(value):
+        raise ValueError("必须用中文填写（至少包含一个汉字）")
+    return value
+
+
+ChineseText = Annotated[str, AfterValidator(_chinese)]
+Expr = Annotated[str, PydField(min_length=1, max_length=2000)]
+Key = Annotated[str, PydField(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+FIELD_TYPES = (
+    "text", "longtext", "id_number", "phone", "date", "number", "money", "choice",
+    "multichoice", "yesno", "address", "person", "group",
+)
+FieldType = Literal[
+    "text", "longtext", "id_number", "phone", "date", "number", "money", "choice",
+    "multichoice", "yesno", "address", "person", "group",
+]
+MaterialForm = Literal["原件", "复印件", "原件及复印件"]
+Mode = Literal["即办", "转办"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Rule(_Model):
+    """A condition with the Chinese message shown when it evaluates false."""
+
+    rule: Expr
+    message: ChineseText
+
+
+class Field(_Model):
+    """One input (or read-only computed value) of a step.
+
+    ``min``/``max`` mean: value bounds for number and money; length for text, longtext and
+    address; number of selections for multichoice; number of rows for group.
+    ``options``: choices for choice/multichoice, allowed relations for person.
+    ``sample``: an example value used by :func:`forms.validate.sample_submission` when the
+    generic generator would not satisfy the field's constraints.
+    """
+
+    key: Key
+    label: ChineseText
+    type: FieldType
+    required: bool | Expr = False
+    visible_if: Expr | None = None
+    constraints: list[Rule] = []
+    options: list[Annotated[str, PydField(min_length=1, max_length=60)]] = []
+    compute: Expr | None = None
+    help: str = ""
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    fields: list[Field] = []
+    sample: Any = None
+
+    @property
+    def is_computed(self) -> bool:
+        return self.compute is not None
+
+
+class Step(_Model):
+    title: ChineseText
+    help: str = ""
+    visible_if: Expr | None = None
+    fields: list[Field] = PydField(min_length=1)
+
+
+class Material(_Model):
+    """A document the resident brings; ``standard`` is printed on the one-time notice (一次性告知单)."""
+
+    name: ChineseText
+    form: MaterialForm
+    count: int = PydField(1, ge=1, le=20)
+    required: bool | Expr = True
+    standard: ChineseText
+
+
+class Computed(_Model):
+    """An item-level derived value (e.g. per-capita income), shown read-only and usable in rules."""
+
+    key: Key
+    label: ChineseText
+    expr: Expr
+    unit: str = ""
+    help: str = ""
+
+
+class Tier(_Model):
+    """One outcome level; the first tier whose ``when`` holds is shown (e.g. 尊老金 90–99 周岁档)."""
+
+    when: Expr
+    label: ChineseText
+    note: str = ""
+
+
+class SampleApplicant(_Model):
+    """Who the demo/test applicant should be so the sample submission is eligible."""
+
+    age: int = PydField(45, ge=0, le=110)
+    sex: Literal["男", "女"] = "男"
+    local_hukou: bool = True
+
+
+class ServiceItem(_Model):
+    code: Annotated[str, PydField(pattern=r"^[A-Z]{2}-\d{2}$")]
+    official_code: str = ""
+    name: ChineseText
+    aliases: list[str] = []
+    department: ChineseText
+    category: ChineseText
+    mode: Mode
+    legal_basis: list[ChineseText] = PydField(min_length=1)
+    conditions: list[ChineseText] = PydField(min_length=1)
+    hints: list[ChineseText] = []
+    fees: ChineseText = "不收费"
+    time_limit: ChineseText
+    forward_target: ChineseText
+    materials: list[Material] = []
+    steps: list[Step] = PydField(min_length=1)
+    eligibility: list[Rule] = []
+    computed: list[Computed] = []
+    tier_title: ChineseText = "适用档次"
+    tiers: list[Tier] = []
+    sample_applicant: SampleApplicant = SampleApplicant()
+
+    _policy: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _source: str = PrivateAttr(default="")
+
+    def iter_fields(self) -> Iterator[tuple[Step, Field]]:
+        """Top-level fields with their step, in form order (group sub-fields not included)."""
+        for step in self.steps:
+            for field in step.fields:
+                yield step, field
+
+    def field(self, key: str) -> Field | None:
+        return next((f for _, f in self.iter_fields() if f.key == key), None)
+
+    def material(self, name: str) -> Material | None:
+        return next((m for m in self.materials if m.name == name), None)
+
+    @property
+    def field_count(self) -> int:
+        """Inputs a worker fills (a repeat group counts once; computed fields excluded)."""
+        return sum(1 for _, f in self.iter_fields() if not f.is_computed)
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        """Catalog-wide policy figures (e.g. the local 低保 line) the rules refer to as ``policy.x``."""
+        return self._policy
+
+    @property
+    def source_file(self) -> str:
+        return self._source
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """One authoring error: which file, which item (if known) and which field (if any)."""
+
+    file: str
+    item_code: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.item_code:
+            where += f" [{self.item_code}]"
+        if self.field:
+            where += f" {self.field}"
+        return f"{where}: {self.message}"
+
+
+class Catalog(BaseModel):
+    """All service items of one catalog version.
+
+    ``version`` is the administrator's label from ``catalog.yaml`` (e.g. ``2026.11.1``);
+    ``content_hash`` is a SHA-256 over every file so a local edit without a version bump is
+    still visible. ``unavailable`` maps an item code (or the file name when the code cannot be
+    read) to the reason the item cannot be offered.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    version: str
+    content_hash: str
+    items: dict[str, ServiceItem] = {}
+    unavailable: dict[str, str] = {}
+    errors: list[LoadError] = []
+    departments: list[str] = []
+    policy: dict[str, Any] = {}
+    source_dir: Path | None = None
+
+    @property
+    def version_label(self) -> str:
+        return f"{self.version} ({self.content_hash[:8]})"
+
+    def get(self, code: str) -> ServiceItem | None:
+        return self.items.get(code)
+
+    def __iter__(self) -> Iterator[ServiceItem]:  # type: ignore[override]
+        return iter(self.items.values())
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.items

@@ -1,0 +1,91 @@
+"""Case aggregate: the case row and its append-only event history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, SyncedMixin, new_id, utcnow
+
+
+class Case(SyncedMixin, Base):
+    __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_state_due", "state", "due_at"),
+        Index("ix_case_assignee_state", "assignee_id", "state"),
+        Index("ix_case_applicant", "applicant_id"),
+        Index("ix_case_created_by", "created_by_id", "created_at"),
+    )
+
+    committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("committee.id"))
+    case_number: Mapped[str] = mapped_column(String(48), unique=True)
+    # Added later if the district issues one; never replaces the provisional case_number.
+    official_number: Mapped[str | None] = mapped_column(String(64))
+    item_code: Mapped[str] = mapped_column(String(16))
+    item_name: Mapped[str] = mapped_column(String(100))
+    catalog_version: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str] = mapped_column(String(32), default="")
+    mode: Mapped[str] = mapped_column(String(8), default="转办")
+    state: Mapped[str] = mapped_column(String(24))
+    applicant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("resident.id"))
+    agent: Mapped[dict | None] = mapped_column(JSON)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    materials: Mapped[dict] = mapped_column(JSON, default=dict)
+    draft_step: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("worker.id"))
+    origin_device_code: Mapped[str] = mapped_column(String(16), default="")
+    accepted_at: Mapped[dt.datetime | None]
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
+    assignee_queue: Mapped[str | None] = mapped_column(String(32))
+    forwarded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
+    forwarded_at: Mapped[dt.datetime | None]
+    forward_note: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[dt.datetime | None]
+    deadline_provisional: Mapped[bool] = mapped_column(default=False)
+    acknowledged_at: Mapped[dt.datetime | None]
+    replied_at: Mapped[dt.datetime | None]
+    reply_result: Mapped[str | None] = mapped_column(String(16))
+    reply_text: Mapped[str] = mapped_column(Text, default="")
+    result_text: Mapped[str] = mapped_column(Text, default="")
+    refusal_reason: Mapped[str] = mapped_column(Text, default="")
+    redirect_to: Mapped[str] = mapped_column(String(200), default="")
+    inform_method: Mapped[str | None] = mapped_column(String(16))
+    closed_at: Mapped[dt.datetime | None]
+    verification_code: Mapped[str] = mapped_column(String(16), default="")
+
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.seq", cascade="all, delete-orphan"
+    )
+
+
+class CaseEvent(Base):
+    """One entry of a case's append-only history (who, when, what, from, to, note)."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_event_case_seq"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id"))
+    seq: Mapped[int]
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseCounter(Base):
+    """Per device and day sequence behind readable case numbers (no cross-desk coordination)."""
+
+    __tablename__ = "case_counter"
+
+    device_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(default=0)

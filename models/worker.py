@@ -1,0 +1,43 @@
+"""Worker accounts: roles, line responsibilities, password hash and lockout state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, SyncedMixin
+
+ROLE_FRONT_DESK = "front_desk"
+ROLE_LINE = "line"
+ROLE_SUPERVISOR = "supervisor"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_FRONT_DESK, ROLE_LINE, ROLE_SUPERVISOR, ROLE_ADMIN)
+ROLE_LABELS = {
+    ROLE_FRONT_DESK: "前台社工",
+    ROLE_LINE: "条线社工",
+    ROLE_SUPERVISOR: "站长/主任",
+    ROLE_ADMIN: "系统管理员",
+}
+
+
+class Worker(SyncedMixin, Base):
+    __tablename__ = "worker"
+    __table_args__ = (UniqueConstraint("committee_id", "login", name="uq_worker_committee_login"),)
+
+    committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("committee.id"))
+    login: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Departments whose forwarded cases this worker answers (民政, 残联, ...).
+    lines: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+
+    def has_role(self, role: str) -> bool:
+        return role in (self.roles or [])

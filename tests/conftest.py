@@ -1,0 +1,73 @@
+"""Test set-up: offscreen Qt, data folders under tmp_path, one migrated template database per run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.pop("ONEDESK_DATA_DIR", None)
+
+import pytest  # noqa: E402
+
+from app.context import AppContext  # noqa: E402
+from app.db import DB_FILENAME, make_engine, upgrade  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """No test writes to the real user folders."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """Migrate once per run; tests copy the file (Anki's shared test collection idea)."""
+    d = tmp_path_factory.mktemp("template")
+    engine = make_engine(d / DB_FILENAME)
+    upgrade(engine)
+    engine.dispose()
+    return d / DB_FILENAME
+
+
+@pytest.fixture
+def data_dir(tmp_path, template_db) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    shutil.copyfile(template_db, d / DB_FILENAME)
+    return d
+
+
+@pytest.fixture
+def ctx(data_dir):
+    c = AppContext.open(data_dir)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory, template_db) -> Path:
+    """A demo-seeded database built once per run."""
+    from app.catalog_refs import item_ref
+    from app.demo import seed_demo
+    d = tmp_path_factory.mktemp("demo")
+    shutil.copyfile(template_db, d / DB_FILENAME)
+    c = AppContext.open(d)
+    seed_demo(c, item_ref)
+    c.close()
+    return d / DB_FILENAME
+
+
+@pytest.fixture
+def demo_ctx(tmp_path, demo_template):
+    d = tmp_path / "demo-data"
+    d.mkdir()
+    shutil.copyfile(demo_template, d / DB_FILENAME)
+    c = AppContext.open(d)
+    yield c
+    c.close()

@@ -1,0 +1,53 @@
+"""Start-up: QApplication, bundled resources, database, demo data, first run, login, main window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.context import AppContext
+from app.db import StorageError
+from app.logs import setup_logging
+from ui import resources
+
+log = logging.getLogger(__name__)
+
+
+def make_app() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("OneDesk")
+    app.setApplicationDisplayName("OneDesk 全科前台")
+    resources.install(app)
+    return app
+
+
+def open_context(args: argparse.Namespace) -> AppContext:
+    ctx = AppContext.open(args.data_dir)
+    if args.demo and not ctx.is_initialised():
+        from app.catalog_refs import item_ref
+        from app.demo import seed_demo
+        seed_demo(ctx, item_ref)
+    return ctx
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    app = make_app()
+    try:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+        setup_logging(args.data_dir)
+        ctx = open_context(args)
+    except (StorageError, OSError) as e:
+        msg = str(e) if isinstance(e, StorageError) else f"数据文件夹无法使用：{args.data_dir}。请检查权限或磁盘空间。"
+        QMessageBox.critical(None, "OneDesk 无法启动", msg)
+        return 2
+    from ui.session import DeskSession
+    session = DeskSession(ctx)
+    session.login_shown.connect(lambda: log.info("login window shown after %.0f ms", (time.perf_counter() - started) * 1000))
+    if not session.start():
+        return 0
+    return app.exec()

@@ -1,0 +1,112 @@
+"""Main window: navigation (办事 待办 居民 统计 设置), pages, status bar, screen lock (Ctrl+L)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
+                               QStatusBar, QWidget)
+
+from app.auth import WorkerInfo
+from ui.login_dialog import LoginDialog
+from ui.pages import ComingPage, SettingsPage, StatsPage
+from ui.resources import icon
+from ui.residents.residents_page import ResidentsPage
+from ui.services import Services
+
+NAV = (("desk", "办事"), ("worklist", "待办"), ("residents", "居民"), ("stats", "统计"), ("settings", "设置"))
+
+
+class MainWindow(QMainWindow):
+    worker_changed = Signal(object)
+    quit_requested = Signal()
+
+    def __init__(self, services: Services, parent=None):
+        super().__init__(parent)
+        self.services = services
+        ident = services.ctx.identity()
+        self.setWindowTitle(f"OneDesk 全科前台 — {ident.committee_name}")
+        self.setWindowIcon(icon("app"))
+        self.resize(1180, 760)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(150)
+        self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
+        for key, label in NAV:
+            self.nav.addItem(QListWidgetItem(icon(key), label))
+            page = self._make_page(key)
+            self.pages[key] = page
+            self.stack.addWidget(page)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self._build_status_bar(ident)
+        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        self.lock_shortcut.setContext(Qt.ApplicationShortcut)
+        self.lock_shortcut.activated.connect(self.lock_screen)
+        self.lock_dialog: LoginDialog | None = None
+        self.nav.setCurrentRow(0)
+        self._show_worker()
+
+    def _make_page(self, key: str) -> QWidget:
+        if key == "residents":
+            return ResidentsPage(self.services)
+        if key == "stats":
+            return StatsPage(self.services)
+        if key == "settings":
+            return SettingsPage(self.services)
+        if key == "desk":
+            return ComingPage("办事", "在这里按事项名称、拼音或简拼搜索 65 项社区政务服务事项，并按向导逐步办理。"
+                                     "事项目录与办事向导尚在建设中，本版本暂不能办理新事项。")
+        return ComingPage("待办", "这里将列出转办给我的案件、本窗口转出的案件、今日到期和已超期的案件、待补材料和草稿。"
+                                 "待办清单尚在建设中。")
+
+    def _build_status_bar(self, ident) -> None:
+        bar = QStatusBar()
+        self.worker_label = QLabel()
+        self.committee_label = QLabel(f"居委会：{ident.committee_name}")
+        self.device_label = QLabel(f"本机：{ident.device_code}")
+        self.server_label = QLabel("未配置区服务器")
+        for w in (self.worker_label, self.committee_label, self.device_label):
+            bar.addWidget(w)
+        bar.addPermanentWidget(self.server_label)
+        bar.addPermanentWidget(QLabel("Ctrl+L 锁屏"))
+        self.setStatusBar(bar)
+
+    def show_page(self, key: str) -> None:
+        self.nav.setCurrentRow([k for k, _ in NAV].index(key))
+
+    def _show_worker(self) -> None:
+        w = self.services.current_worker
+        self.worker_label.setText(f"当前工作人员：{w.display_name}（{w.role_labels}）" if w else "未登录")
+
+    def lock_screen(self) -> None:
+        """Hide everything behind a login; the same worker unlocks, or another worker takes over."""
+        if self.lock_dialog is not None:
+            return
+        self.centralWidget().setVisible(False)
+        dlg = LoginDialog(self.services.auth.login, self.services.ctx.identity().committee_name, self,
+                          locked_for=self.services.current_worker)
+        self.lock_dialog = dlg
+        dlg.logged_in.connect(self.switch_worker)
+        dlg.rejected.connect(self.quit_requested.emit)
+        dlg.finished.connect(self._on_lock_finished)
+        dlg.open()
+
+    def _on_lock_finished(self, _result: int) -> None:
+        self.lock_dialog = None
+        self.centralWidget().setVisible(True)
+
+    def switch_worker(self, worker: WorkerInfo) -> None:
+        self.services.current_worker = worker
+        self._show_worker()
+        self.worker_changed.emit(worker)
+        current = self.stack.currentWidget()
+        if hasattr(current, "refresh"):
+            current.refresh()

@@ -1,0 +1,114 @@
+"""Small pages: placeholders that say what is coming, statistics, settings."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.case_machine import STATE_LABELS, STATES
+from ui.operations import run_op
+from ui.services import Services
+
+
+def page_title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("pageTitle")
+    return label
+
+
+class ComingPage(QWidget):
+    """A page a later release fills; it says so instead of pretending to work."""
+
+    def __init__(self, title: str, message: str, parent=None):
+        super().__init__(parent)
+        hint = QLabel(message)
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_title(title))
+        layout.addWidget(hint)
+        layout.addStretch(1)
+
+
+class StatsPage(QWidget):
+    def __init__(self, services: Services, parent=None):
+        super().__init__(parent)
+        self.services = services
+        self.table = QTableWidget(len(STATES), 2)
+        self.table.setHorizontalHeaderLabels(["案件状态", "数量"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_title("统计"))
+        layout.addWidget(QLabel("本居委会各状态案件数量"))
+        layout.addWidget(self.table, 1)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        run_op(self, self.services.cases.count_by_state, self._on_counts)
+
+    def _on_counts(self, counts: dict) -> None:
+        for i, state in enumerate(STATES):
+            self.table.setItem(i, 0, QTableWidgetItem(STATE_LABELS[state]))
+            self.table.setItem(i, 1, QTableWidgetItem(str(counts.get(state, 0))))
+
+
+class SettingsPage(QWidget):
+    def __init__(self, services: Services, parent=None):
+        super().__init__(parent)
+        self.services = services
+        ident = services.ctx.identity()
+        desk = QGroupBox("本机")
+        form = QFormLayout(desk)
+        form.addRow("居委会", QLabel(f"{ident.committee_name}（{ident.committee_code}）"))
+        form.addRow("本机编号", QLabel(f"{ident.device_code} {ident.device_name}"))
+        form.addRow("数据文件夹", QLabel(str(services.ctx.data_dir)))
+        form.addRow("区服务器", QLabel("未配置区服务器"))
+        accounts = QGroupBox("工作人员账号")
+        self.workers = QTableWidget(0, 4)
+        self.workers.setHorizontalHeaderLabels(["登录名", "姓名", "角色", "状态"])
+        self.workers.verticalHeader().hide()
+        self.workers.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.workers.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.workers.horizontalHeader().setStretchLastSection(True)
+        self.unlock_button = QPushButton("解锁所选账号")
+        self.unlock_button.clicked.connect(self._on_unlock_clicked)
+        av = QVBoxLayout(accounts)
+        av.addWidget(self.workers)
+        row = QHBoxLayout()
+        row.addWidget(self.unlock_button)
+        row.addStretch(1)
+        av.addLayout(row)
+        layout = QVBoxLayout(self)
+        layout.addWidget(page_title("设置"))
+        layout.addWidget(desk)
+        layout.addWidget(accounts, 1)
+        self._rows = []
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        run_op(self, self.services.auth.list_workers, self._on_workers)
+
+    def _on_workers(self, rows) -> None:
+        self._rows = rows
+        self.workers.setRowCount(len(rows))
+        for i, (w, locked) in enumerate(rows):
+            for j, text in enumerate((w.login, w.display_name, w.role_labels, "已锁定" if locked else "正常")):
+                self.workers.setItem(i, j, QTableWidgetItem(text))
+        self.workers.resizeColumnsToContents()
+
+    def _on_unlock_clicked(self) -> None:
+        row = self.workers.currentRow()
+        if row < 0 or row >= len(self._rows):
+            QMessageBox.information(self, "提示", "请先选择一个账号")
+            return
+        target, actor = self._rows[row][0], self.services.current_worker
+        run_op(self, lambda: self.services.auth.unlock(actor, target.id), lambda _r: self._on_unlocked(target))
+
+    def _on_unlocked(self, target) -> None:
+        QMessageBox.information(self, "提示", f"已解锁账号：{target.display_name}")
+        self.refresh()

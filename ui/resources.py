@@ -1,0 +1,35 @@
+"""One place for bundled resources: the CJK font, icons and the stylesheet."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QDir
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
+from PySide6.QtWidgets import QApplication
+
+from app.paths import CJK_FONT_FILE, ICONS_DIR, STYLES_DIR
+
+_font_family: str | None = None
+
+
+def register_fonts() -> str:
+    """Register the bundled CJK font (a desk PC or CI may have none) and return its family name."""
+    global _font_family
+    if _font_family is None:
+        font_id = QFontDatabase.addApplicationFont(str(CJK_FONT_FILE))
+        if font_id < 0:
+            raise RuntimeError(f"cannot load bundled font {CJK_FONT_FILE}")
+        _font_family = QFontDatabase.applicationFontFamilies(font_id)[0]
+    return _font_family
+
+
+def install(app: QApplication) -> None:
+    family = register_fonts()
+    font = QFont(family, 11)
+    app.setFont(font)
+    QDir.addSearchPath("icons", str(ICONS_DIR))
+    qss = (STYLES_DIR / "onedesk.qss").read_text(encoding="utf-8")
+    app.setStyleSheet(qss.replace("@FONT@", family))
+
+
+def icon(name: str) -> QIcon:
+    return QIcon(f"icons:{name}.svg")

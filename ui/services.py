@@ -1,0 +1,24 @@
+"""The services the widgets talk to. Widgets never see a Session; they call these and get dataclasses back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.auth import AuthService, WorkerInfo
+from app.cases import CaseService
+from app.context import AppContext
+from app.residents import ResidentService
+
+
+@dataclass
+class Services:
+    ctx: AppContext
+    auth: AuthService = field(init=False)
+    residents: ResidentService = field(init=False)
+    cases: CaseService = field(init=False)
+    current_worker: WorkerInfo | None = None
+
+    def __post_init__(self) -> None:
+        self.auth = AuthService(self.ctx)
+        self.residents = ResidentService(self.ctx)
+        self.cases = CaseService(self.ctx)
