@@ -78,31 +78,36 @@ class AuthService:
 
     def login(self, login: str, password: str, now: dt.datetime | None = None) -> WorkerInfo:
         now = now or utcnow()
+        # The failure count must be committed even though the login fails, so the error is raised
+        # only after the transaction has ended.
         with self.ctx.sessions.begin() as s:
             w = s.scalar(select(Worker).where(Worker.login == login.strip()))
-            if w is None or not w.active:
-                # Same message as a wrong password so logins cannot be probed.
-                raise AuthError("用户名或密码不正确")
-            if w.locked_until and w.locked_until > now:
-                minutes = max(1, int((w.locked_until - now).total_seconds() // 60) + 1)
-                raise AuthError(f"账号已锁定：连续输错密码 {MAX_FAILURES} 次。请 {minutes} 分钟后再试，或请站长解锁。")
-            if not verify_password(w.password_hash, password):
-                w.failed_attempts += 1
-                s.add(AuditEntry(worker_id=w.id, action="login.failed", subject=f"worker:{w.id}"))
-                if w.failed_attempts >= MAX_FAILURES:
-                    w.locked_until = now + LOCK_DURATION
-                    w.failed_attempts = 0
-                    log.warning("account locked after %d failures: worker %s", MAX_FAILURES, w.id)
-                    raise AuthError(f"连续输错密码 {MAX_FAILURES} 次，账号已锁定 5 分钟。如需立即使用，请站长解锁。")
-                left = MAX_FAILURES - w.failed_attempts
-                raise AuthError(f"用户名或密码不正确（再错 {left} 次将锁定账号 5 分钟）")
-            w.failed_attempts = 0
-            w.locked_until = None
-            if _hasher.check_needs_rehash(w.password_hash):
-                w.password_hash = hash_password(password)
-            s.add(AuditEntry(worker_id=w.id, action="login.ok", subject=f"worker:{w.id}"))
-            log.info("login ok: worker %s", w.id)
-            return worker_info(w)
+            error, info = self._check(s, w, password, now)
+        if error:
+            raise AuthError(error)
+        assert info is not None
+        return info
+
+    def _check(self, s, w: Worker | None, password: str, now: dt.datetime) -> tuple[str | None, WorkerInfo | None]:
+        if w is None or not w.active:
+            return "用户名或密码不正确", None  # same message as a wrong password: logins cannot be probed
+        if w.locked_until and w.locked_until > now:
+            minutes = max(1, int((w.locked_until - now).total_seconds() // 60) + 1)
+            return f"账号已锁定：连续输错密码 {MAX_FAILURES} 次。请 {minutes} 分钟后再试，或请站长解锁。", None
+        if not verify_password(w.password_hash, password):
+            w.failed_attempts += 1
+            s.add(AuditEntry(worker_id=w.id, action="login.failed", subject=f"worker:{w.id}"))
+            if w.failed_attempts >= MAX_FAILURES:
+                w.locked_until, w.failed_attempts = now + LOCK_DURATION, 0
+                log.warning("account locked after %d failures: worker %s", MAX_FAILURES, w.id)
+                return f"连续输错密码 {MAX_FAILURES} 次，账号已锁定 5 分钟。如需立即使用，请站长解锁。", None
+            return f"用户名或密码不正确（再错 {MAX_FAILURES - w.failed_attempts} 次将锁定账号 5 分钟）", None
+        w.failed_attempts, w.locked_until = 0, None
+        if _hasher.check_needs_rehash(w.password_hash):
+            w.password_hash = hash_password(password)
+        s.add(AuditEntry(worker_id=w.id, action="login.ok", subject=f"worker:{w.id}"))
+        log.info("login ok: worker %s", w.id)
+        return None, worker_info(w)
 
     def unlock(self, actor: WorkerInfo, worker_id: uuid.UUID) -> None:
         if not (actor.has_role(ROLE_SUPERVISOR) or actor.has_role(ROLE_ADMIN)):

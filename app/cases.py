@@ -211,12 +211,13 @@ class CaseService:
                 note: str = "", at: dt.datetime | None = None) -> CaseDetail:
         if assignee_id is None and not queue:
             raise CaseError("请选择接收的条线社工或部门")
+        at = at or utcnow()
+        due, provisional = self.deadline_for(at)  # outside the write transaction: it reads settings
         def mutate(s, case, when):
             if assignee_id is not None:
                 w = s.get(Worker, assignee_id)
                 if w is None or not w.active:
                     raise CaseError("所选接收人不存在或已停用")
-            due, provisional = self.deadline_for(when)
             case.assignee_id, case.assignee_queue = assignee_id, queue or case.department
             case.forwarded_by_id, case.forwarded_at, case.forward_note = actor.id, when, note
             case.due_at, case.deadline_provisional, case.acknowledged_at = due, provisional, None

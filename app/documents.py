@@ -19,8 +19,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import reportlab
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode.qr import QrCode
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
@@ -294,11 +293,10 @@ class _ChoiceRow(Flowable):
             y -= s * 1.7
 
 
-def _qr(payload: str, size: float) -> Drawing:
-    widget = QrCodeWidget(payload, barLevel="M", barWidth=size, barHeight=size, barBorder=2)
-    drawing = Drawing(size, size)
-    drawing.add(widget)
-    return drawing
+def _qr(payload: str, size: float) -> QrCode:
+    # The flowable paints modules straight onto the canvas; the Drawing/widget route would also
+    # select an unembedded Helvetica through the graphics renderer's default state.
+    return QrCode(payload, width=size, height=size, qrBorder=2, qrLevel="M")
 
 
 # --------------------------------------------------------------------------- formatting
@@ -475,6 +473,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
 def _grid_style(g: _Geometry, label_cells: list[tuple[int, int]], spans: list[int], cols: int) -> TableStyle:
     cmds = [
         ("GRID", (0, 0), (-1, -1), 0.6, _LINE),
+        ("FONT", (0, 0), (-1, -1), CJK_FONT, g.size),  # empty cells would select Helvetica
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), g.pad),
         ("RIGHTPADDING", (0, 0), (-1, -1), g.pad),
@@ -573,13 +572,14 @@ def _header(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowable]:
         mark_w = _text_width(mark, g.size) + 4 * g.pad
         row = Table([[number, _p(mark, st.center)]], colWidths=[g.content_width - mark_w, mark_w])
         row.setStyle(TableStyle([("BOX", (1, 0), (1, 0), 1.0, _LINE), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                                 ("FONT", (0, 0), (-1, -1), CJK_FONT, g.size),
                                  ("LEFTPADDING", (0, 0), (0, 0), 0)]))
         parts.append(row)
     else:
         parts.append(number)
         if mark:
             box = Table([[_p(mark, st.center)]], colWidths=[_text_width(mark, g.size) + 4 * g.pad])
-            box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.0, _LINE)]))
+            box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.0, _LINE), ("FONT", (0, 0), (-1, -1), CJK_FONT, g.size)]))
             parts += [Spacer(1, g.size * 0.3), box]
     parts.append(Spacer(1, g.size * 0.6))
     return parts
@@ -615,6 +615,7 @@ def _footer_block(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowabl
     sign, seal = _signature_cells(data, g, st)
     qr = _qr_cell(data, g, st)
     plain = TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                        ("FONT", (0, 0), (-1, -1), CJK_FONT, g.size),
                         ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
     if g.height is None:  # roll: stack everything, QR last and centred
         table = Table([[sign], [seal]] + ([[qr]] if qr else []), colWidths=[g.content_width])
@@ -657,15 +658,18 @@ def _story(data: DocumentData, g: _Geometry) -> list[Flowable]:
 # --------------------------------------------------------------------------- rendering
 
 
-def _numbered_canvas(footer: str, g: _Geometry):
-    """A canvas that writes "第 i 页 / 共 n 页" once the page count is known."""
+def _canvas_class(footer: str | None, g: _Geometry):
+    """A canvas that, given a footer, writes "第 i 页 / 共 n 页" once the page count is known."""
 
-    class _NumberedCanvas(Canvas):
+    class _DocumentCanvas(Canvas):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
         def showPage(self):
+            if footer is None:
+                super().showPage()
+                return
             self._pages.append(dict(self.__dict__))
             self._startPage()
 
@@ -680,7 +684,7 @@ def _numbered_canvas(footer: str, g: _Geometry):
                 super().showPage()
             super().save()
 
-    return _NumberedCanvas
+    return _DocumentCanvas
 
 
 def _roll_height(story: list[Flowable], g: _Geometry) -> float:
@@ -708,15 +712,16 @@ def render(data: DocumentData, layout: str) -> bytes:
         buf, pagesize=(g.width, height), leftMargin=g.margin_x, rightMargin=g.margin_x,
         topMargin=g.margin_y, bottomMargin=g.margin_y, invariant=1, title=f"{title} {data.doc_number}",
         author=data.committee_name, creator="OneDesk", subject=title,
+        # Otherwise reportlab references an unembedded Helvetica in every page's preamble.
+        initialFontName=CJK_FONT,
     )
     frame = Frame(g.margin_x, g.margin_y, g.content_width, height - 2 * g.margin_y,
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    if g.height is None:
-        doc.build(story)
-    else:
+    footer = None
+    if g.height is not None:  # a roll has no pages to number
         footer = " ".join(filter(None, [title, data.doc_number, reprint_label(data.reprint_count)]))
-        doc.build(story, canvasmaker=_numbered_canvas(footer, g))
+    doc.build(story, canvasmaker=_canvas_class(footer, g))
     return buf.getvalue()
 
 

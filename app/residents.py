@@ -136,15 +136,16 @@ class ResidentService:
 
     def create(self, actor: WorkerInfo, data: ResidentInput) -> tuple[ResidentRow, str | None]:
         clean, warning = validate_input(data)
+        committee_id = self.ctx.identity().committee_id  # read before the write transaction opens
         with self.ctx.sessions.begin() as s:
-            r = self._insert(s, actor, clean)
+            r = self._insert(s, actor, clean, committee_id)
             return _row(r, dt.date.today()), warning
 
-    def _insert(self, s: Session, actor: WorkerInfo, clean: ResidentInput) -> Resident:
+    def _insert(self, s: Session, actor: WorkerInfo, clean: ResidentInput, committee_id: uuid.UUID) -> Resident:
         if s.scalar(select(Resident.id).where(Resident.id_number == clean.id_number)):
             raise ResidentError("该身份证号码的居民已登记，请直接搜索选择")
         info = validate_id(clean.id_number)
-        r = Resident(committee_id=self.ctx.identity().committee_id, name=clean.name, name_pinyin=_pinyin_key(clean.name),
+        r = Resident(committee_id=committee_id, name=clean.name, name_pinyin=_pinyin_key(clean.name),
                      id_number=clean.id_number, sex=info.sex, birth_date=info.birth_date, phone=clean.phone,
                      address=clean.address, household_no=clean.household_no, local_hukou=clean.local_hukou,
                      notes=clean.notes)

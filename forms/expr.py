@@ -183,6 +183,11 @@ def year_of(value: Any) -> int:
     return _as_date(value).year
 
 
+def is_digits(value: Any) -> bool:
+    """True for a non-empty string of ASCII digits (bank and card numbers)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
 def _safe_len(value: Any) -> int:
     if isinstance(value, (str, list, tuple)):
         return len(value)
@@ -215,6 +220,7 @@ _PURE_FUNCTIONS: dict[str, Any] = {
     "sex_from_id": sex_from_id, "sum_of": sum_of, "count": count, "count_where": count_where,
     "max_of": max_of, "min_of": min_of, "years_between": years_between,
     "days_between": days_between, "year_of": year_of, "date": _as_date, "len": _safe_len,
+    "is_digits": is_digits,
     "min": min, "max": max, "abs": abs, "round": _safe_round, "int": int, "float": float, "str": str,
 }
 
@@ -222,7 +228,8 @@ _PURE_FUNCTIONS: dict[str, Any] = {
 FUNCTIONS: dict[str, tuple[int, int]] = {
     "age_from_id": (1, 1), "sex_from_id": (1, 1), "sum_of": (2, 2), "count": (1, 1),
     "count_where": (3, 3), "max_of": (2, 2), "min_of": (2, 2), "years_between": (2, 2),
-    "days_between": (2, 2), "year_of": (1, 1), "date": (1, 1), "len": (1, 1), "min": (1, 8),
+    "days_between": (2, 2), "year_of": (1, 1), "date": (1, 1), "len": (1, 1), "is_digits": (1, 1),
+    "min": (1, 8),
     "max": (1, 8), "abs": (1, 1), "round": (1, 2), "int": (1, 1), "float": (1, 1), "str": (1, 1),
     "today": (0, 0), "this_year": (0, 0), "years_since": (1, 1), "days_since": (1, 1),
 }
