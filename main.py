@@ -4,5 +4,12 @@ import sys
 
 from app.cli import main
 
+
+def _run_gui(args) -> int:
+    # Imported only when the GUI is wanted, so admin and server commands work without a display.
+    from ui.application import run_gui
+    return run_gui(args)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(gui=_run_gui))

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from app.paths import default_data_dir
@@ -54,13 +55,16 @@ def resolve_data_dir(args: argparse.Namespace) -> Path:
     return args.data_dir
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, gui: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Run a subcommand, or hand over to ``gui`` (main.py passes the Qt launcher; app/ never imports ui/)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     resolve_data_dir(args)
     if getattr(args, "func", None) is None:
-        from ui.application import run_gui  # imported late: CLI commands must work without a display
-        return run_gui(args)
+        if gui is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        return gui(args)
     return run_handler(args)
 
 

@@ -28,6 +28,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate, Paragraph, Spacer, Table, TableStyle
+from reportlab.lib import textsplit as rl_textsplit
 from reportlab.platypus import paragraph as rl_paragraph
 
 from app.paths import CJK_FONT_FILE
@@ -146,8 +147,8 @@ def ensure_fonts() -> None:
         pdfmetrics.registerFont(cjk)
         _latin_chars = frozenset(latin.face.charToGlyph)
         _cjk_chars = frozenset(cjk.face.charToGlyph)
-        missing = "".join(c for c in _CANNOT_START_LINE if c not in rl_paragraph.ALL_CANNOT_START)
-        rl_paragraph.ALL_CANNOT_START += missing
+        for module in (rl_paragraph, rl_textsplit):  # each holds its own copy of the list
+            module.ALL_CANNOT_START += "".join(c for c in _CANNOT_START_LINE if c not in module.ALL_CANNOT_START)
 
 
 def _font_for(ch: str) -> str:
@@ -162,10 +163,15 @@ def _runs(text: str) -> list[tuple[str, str]]:
     return [(font, "".join(chars)) for font, chars in groupby(text, key=_font_for)]
 
 
+# Chinese print puts no space between Chinese and Latin text; kept, such a space can end up
+# starting a wrapped line and push it out of alignment.
+_SPACE_BY_CJK = re.compile(r"(?<=[\u2e80-\uffef]) +| +(?=[\u2e80-\uffef])")
+
+
 def _rich(text: str) -> str:
     """Paragraph markup for plain text: escaped, Latin runs in the Latin font, newlines kept."""
     parts = []
-    for font, run in _runs(text or ""):
+    for font, run in _runs(_SPACE_BY_CJK.sub("", text or "")):
         run = escape(run).replace("\n", "<br/>")
         parts.append(f'<font face="{LATIN_FONT}">{run}</font>' if font == LATIN_FONT else run)
     return "".join(parts)
@@ -209,7 +215,7 @@ class _Geometry:
 _GEOMETRIES = {
     "a4": _Geometry(210 * mm, 297 * mm, 18 * mm, 15 * mm, 10.5, 22, 4, 28 * mm, 34 * mm, 26 * mm, 4),
     "a5": _Geometry(148 * mm, 210 * mm, 11 * mm, 10 * mm, 9, 17, 4, 22 * mm, 26 * mm, 22 * mm, 3),
-    "thermal80": _Geometry(80 * mm, None, 4 * mm, 4 * mm, 8, 14, 2, 17 * mm, 22 * mm, 24 * mm, 2),
+    "thermal80": _Geometry(80 * mm, None, 4 * mm, 4 * mm, 8, 14, 2, 19.5 * mm, 22 * mm, 24 * mm, 2),
 }
 # The tallest page a PDF viewer accepts (200 in); a longer roll flows onto further pages.
 _MAX_ROLL_HEIGHT = 14400.0
@@ -232,29 +238,68 @@ class _Styles:
 # --------------------------------------------------------------------------- flowables
 
 
+class _Para(Paragraph):
+    """A CJK paragraph whose hanging punctuation stays inside its box.
+
+    reportlab keeps a closing mark that cannot start a line at the end of the previous line,
+    past the available width; in a table cell that crosses the grid line. When that happens
+    the paragraph is broken again one em narrower, so a hung mark ends inside the box.
+    """
+
+    def wrap(self, avail_width, avail_height):
+        result = super().wrap(avail_width, avail_height)
+        if not getattr(self, "_narrowed", False) and _hangs(self.blPara):
+            self._narrowed = True
+            self.style = ParagraphStyle("narrowed", parent=self.style, rightIndent=self.style.rightIndent + self.style.fontSize)
+            result = super().wrap(avail_width, avail_height)
+        return result
+
+
+def _hangs(lines) -> bool:
+    for line in getattr(lines, "lines", []):
+        extra = line[0] if isinstance(line, tuple) else getattr(line, "extraSpace", 0)
+        if extra < -0.01:
+            return True
+    return False
+
+
 class _FitLine(Flowable):
-    """One line of text, shrunk to fit the width rather than wrapped.
+    """Text kept on one line by shrinking it (down to ``min_scale``), wrapped only beyond that.
 
     Bold is faked (glyphs filled and stroked) because the CJK font has no bold face.
     """
 
-    def __init__(self, text: str, size: float, align: str = "center", bold: bool = False):
+    def __init__(self, text: str, size: float, align: str = "center", bold: bool = False, min_scale: float = 0.8):
         super().__init__()
-        self.text, self.size, self.align, self.bold = text, size, align, bold
+        self.text, self.size, self.align, self.bold, self.min_scale = text, size, align, bold, min_scale
 
     def wrap(self, avail_width, avail_height):
         self._avail = avail_width
         natural = _text_width(self.text, self.size)
-        self._size = min(self.size, self.size * avail_width / natural) if natural else self.size
-        return avail_width, self._size * (1.45 if self.bold else 1.4)
+        fit = self.size * avail_width / natural if natural else self.size
+        self._size = min(self.size, max(fit, self.size * self.min_scale))
+        self._lines = self._break(avail_width)
+        return avail_width, len(self._lines) * self._size * (1.45 if self.bold else 1.4)
+
+    def _break(self, width: float) -> list[str]:
+        lines, current = [], ""
+        for ch in self.text:
+            if current and _text_width(current + ch, self._size) > width:
+                lines.append(current)
+                current = ""
+            current += ch
+        return lines + [current]
 
     def draw(self):
         canv = self.canv
         canv.saveState()
         canv.setLineWidth(self._size * 0.03)
-        free = self._avail - _text_width(self.text, self._size)
-        x = {"center": free / 2, "right": free}.get(self.align, 0.0)
-        _draw_runs(canv, x, self._size * 0.35, self.text, self._size, render_mode=2 if self.bold else 0)
+        step = self._size * (1.45 if self.bold else 1.4)
+        for i, line in enumerate(self._lines):
+            free = self._avail - _text_width(line, self._size)
+            x = {"center": free / 2, "right": free}.get(self.align, 0.0)
+            y = (len(self._lines) - 1 - i) * step + self._size * 0.35
+            _draw_runs(canv, x, y, line, self._size, render_mode=2 if self.bold else 0)
         canv.restoreState()
 
 
@@ -448,7 +493,7 @@ def _statement(data: DocumentData) -> str:
     if data.doc_type == "notice":
         return (
             f"您申请的“{item}”尚缺下列材料或材料不符合要求，现一次性告知如下。"
-            "请按要求补齐后，携本告知单到社区服务窗口提交，已收材料无需重复提交。"
+            "请按要求补齐后，携本告知单到社区服务窗口提交，下表所列已收材料无需重复提交。"
         )
     if data.doc_type == "refusal":
         return f"经审查，您申请的“{item}”本社区不予受理，理由及建议办理渠道见上表。"
@@ -460,14 +505,14 @@ def _evaluation(data: DocumentData, st: _Styles, g: _Geometry) -> list[Flowable]
         return []
     # GB/T 39734-2020: evaluation is voluntary and never steered, so the options carry no hint.
     intro = "服务评价：欢迎您对本次服务作出评价（自愿参加，评价人信息依法予以保护）。"
-    return [Paragraph(_rich(intro), st.note), Spacer(1, g.size * 0.3), _ChoiceRow(EVALUATION_LEVELS, g.size)]
+    return [_p(intro, st.note), Spacer(1, g.size * 0.3), _ChoiceRow(EVALUATION_LEVELS, g.size)]
 
 
 # --------------------------------------------------------------------------- building blocks
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(_rich(text), style)
+    return _Para(_rich(text), style)
 
 
 def _grid_style(g: _Geometry, label_cells: list[tuple[int, int]], spans: list[int], cols: int) -> TableStyle:
@@ -642,12 +687,12 @@ def _story(data: DocumentData, g: _Geometry) -> list[Flowable]:
     st = _Styles(g)
     story = _header(data, g, st)
     story.append(_field_table(_fields_before(data), g, st))
-    if data.doc_type == "notice":
-        story.append(_missing_table(data, g, st))
+    if data.doc_type == "notice":  # "现一次性告知如下": the list follows the sentence
+        story += [_p(_statement(data), st.note), Spacer(1, g.size * 0.5), _missing_table(data, g, st)]
     if data.doc_type in ("receipt", "notice") and (data.materials or data.doc_type == "receipt"):
         story.append(_materials_table(data, g, st))
     story.append(_field_table(_fields_after(data), g, st))
-    if _statement(data):
+    if _statement(data) and data.doc_type != "notice":
         story.append(_p(_statement(data), st.note))
     story += _evaluation(data, st, g)
     story += _footer_block(data, g, st)

@@ -71,3 +71,33 @@ def demo_ctx(tmp_path, demo_template):
     c = AppContext.open(d)
     yield c
     c.close()
+
+
+@pytest.fixture
+def styled_app(qapp):
+    """The real QApplication with the bundled font and stylesheet installed."""
+    from ui import resources
+    resources.install(qapp)
+    return qapp
+
+
+@pytest.fixture
+def desk_ctx(ctx):
+    """An initialised desk with an admin, a front-desk worker, a supervisor and two residents."""
+    from app.auth import AuthService
+    from app.residents import ResidentInput, ResidentService
+    from app.setup import FirstRunInput, initialise_desk
+    initialise_desk(ctx, FirstRunInput("幸福里社区居民委员会", "320302001", "admin", "管理员", "secret123"))
+    auth = AuthService(ctx)
+    admin = auth.login("admin", "secret123")
+    auth.create_worker(admin, login="desk", display_name="王晓燕", password="deskpass", roles=["front_desk"])
+    auth.create_worker(admin, login="boss", display_name="周海燕", password="bosspass", roles=["supervisor"])
+    rs = ResidentService(ctx)
+    rs.create(admin, ResidentInput("张桂兰", "11010519491231002X", "13800138000", "幸福里一区3号楼"))
+    rs.create(admin, ResidentInput("李秀英", "320302194003121239"[:17] + _check("320302194003121230"), "13912345678", "和平路5号"))
+    return ctx
+
+
+def _check(number: str) -> str:
+    from stdnum.cn import ric
+    return ric.calc_check_digit(number)

@@ -189,14 +189,14 @@ def test_evaluation_levels_are_neutral_and_in_order():
 
 
 def _text_boxes(pdf: bytes):
-    """Yield (page box, text, x0, x1, y, size) for every text run drawn, in page coordinates.
+    """Yield (page index, page box, text, x0, x1, y, size) for every text run, in page coordinates.
 
     pypdf reports the line's origin for every run shown after a font change on the same line,
     so a run reported at the previous run's origin starts where the previous one ended.
     """
     reader = PdfReader(io.BytesIO(pdf))
     fonts = {"DroidSansFallback": CJK_FONT, "Vera": LATIN_FONT}
-    for page in reader.pages:
+    for index, page in enumerate(reader.pages):
         box = [float(v) for v in page.mediabox]
         runs = []
         last = {"origin": None, "end": 0.0}
@@ -215,7 +215,7 @@ def _text_boxes(pdf: bytes):
             runs.append((text, start, start + width, y, font_size * scale))
 
         page.extract_text(visitor_text=visit)
-        yield from ((box, *run) for run in runs)
+        yield from ((index, box, *run) for run in runs)
 
 
 @pytest.mark.parametrize("doc_type,layout", CASES)
@@ -243,7 +243,7 @@ def test_long_content_fits(doc_type, layout):
             assert float(page.mediabox.width) == pytest.approx(80 * mm, abs=0.01)
     runs = list(_text_boxes(pdf))
     assert len(runs) > 50
-    for (x0, y0, x1, y1), run, start, end, y, _ in runs:
+    for _, (x0, y0, x1, y1), run, start, end, y, _ in runs:
         assert x0 <= start and end <= x1, (run, start, end, x1)
         assert y0 <= y <= y1, (run, y)
     _assert_no_overlap(runs)
@@ -251,9 +251,9 @@ def test_long_content_fits(doc_type, layout):
 
 def _assert_no_overlap(runs) -> None:
     """No two runs on the same page share ink: overlapping x ranges on lines closer than a line."""
-    for i, (box, text, start, end, y, size) in enumerate(runs):
-        for box2, text2, start2, end2, y2, size2 in runs[i + 1:]:
-            if box2 is not box and box2 != box:
+    for i, (page, _, text, start, end, y, size) in enumerate(runs):
+        for page2, _, text2, start2, end2, y2, size2 in runs[i + 1:]:
+            if page2 != page:
                 continue
             same_line = abs(y - y2) < 0.8 * min(size, size2)
             assert not (same_line and min(end, end2) - max(start, start2) > 0.5), (text, text2)

@@ -1,0 +1,96 @@
+"""main.py subcommands: --help, db upgrade/check, backup while open, restore refusing foreign files."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.context import AppContext
+from app.db import DB_FILENAME
+from app.setup import FirstRunInput, initialise_desk
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_help_lists_subcommands():
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], capture_output=True, text=True, check=True).stdout
+    for cmd in ("db", "backup", "restore", "calendar", "deadline", "catalog"):
+        assert cmd in out
+
+
+def test_db_upgrade_and_check(tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path), "db", "upgrade"]) == 0
+    assert main(["--data-dir", str(tmp_path), "db", "check"]) == 0
+    assert capsys.readouterr().out.strip().endswith("OK")
+
+
+def test_db_check_reports_corruption(tmp_path, capsys):
+    main(["--data-dir", str(tmp_path), "db", "upgrade"])
+    with sqlite3.connect(tmp_path / DB_FILENAME) as con:
+        con.execute("PRAGMA foreign_keys=OFF")
+        con.execute("INSERT INTO device (id, committee_id, code, name, is_local, paper_layout, created_at, updated_at, version)"
+                    " VALUES (x'00', x'01', 'D9', '', 0, 'a5', '2026-01-01', '2026-01-01', 1)")
+    assert main(["--data-dir", str(tmp_path), "db", "check"]) == 1
+    assert "foreign key" in capsys.readouterr().out
+
+
+def _desk(data_dir: Path) -> AppContext:
+    ctx = AppContext.open(data_dir)
+    initialise_desk(ctx, FirstRunInput("测试居委会", "T001", "admin", "管理员", "secret123"))
+    return ctx
+
+
+def test_backup_while_open_and_restore(tmp_path, capsys):
+    d = tmp_path / "data"
+    ctx = _desk(d)  # the app keeps its engine open while the backup runs
+    out = tmp_path / "backup.sqlite3"
+    assert main(["--data-dir", str(d), "backup", "--out", str(out)]) == 0
+    with ctx.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE committee SET name='改过的名字'")
+    ctx.close()
+    assert main(["--data-dir", str(d), "restore", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "另存" in printed
+    kept = list(d.glob("onedesk-before-restore-*.sqlite3"))
+    assert len(kept) == 1
+    with sqlite3.connect(d / DB_FILENAME) as con:
+        assert con.execute("SELECT name FROM committee").fetchone()[0] == "测试居委会"
+    with sqlite3.connect(kept[0]) as con:
+        assert con.execute("SELECT name FROM committee").fetchone()[0] == "改过的名字"
+
+
+@pytest.mark.parametrize("kind", ["text", "foreign_sqlite", "truncated"])
+def test_restore_refuses_non_onedesk_files_and_changes_nothing(tmp_path, capsys, kind):
+    d = tmp_path / "data"
+    _desk(d).close()
+    before = (d / DB_FILENAME).read_bytes()
+    bad = tmp_path / "bad.db"
+    if kind == "text":
+        bad.write_text("这不是数据库")
+    elif kind == "foreign_sqlite":
+        with sqlite3.connect(bad) as con:
+            con.execute("CREATE TABLE t (x)")
+    else:
+        bad.write_bytes((d / DB_FILENAME).read_bytes()[:300])
+    assert main(["--data-dir", str(d), "restore", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "错误" in err and "Traceback" not in err
+    assert (d / DB_FILENAME).read_bytes() == before
+    assert not list(d.glob("onedesk-before-restore-*"))
+
+
+def test_unwritable_data_dir_gets_chinese_message(tmp_path, capsys):
+    import os
+    if os.geteuid() == 0:
+        target = Path("/proc/onedesk-cannot-write")  # root ignores permissions; /proc refuses new files
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+        target.chmod(0o500)
+    assert main(["--data-dir", str(target), "db", "upgrade"]) == 2
+    assert "无法写入" in capsys.readouterr().err
