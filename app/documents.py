@@ -364,7 +364,7 @@ def fmt_date(value: dt.datetime | None) -> str:
 def fmt_datetime(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    return f"{fmt_date(value)} {_local(value):%H:%M}"
+    return f"{fmt_date(value)}\u00a0{_local(value):%H:%M}"  # no-break: survives _rich's space rule
 
 
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
@@ -386,7 +386,7 @@ def _scrub(text: str, data: DocumentData) -> str:
 def _deadline_text(data: DocumentData) -> str:
     if data.mode == "即办" or data.deadline is None:
         return "即办件，当场办结" if data.mode == "即办" else "以承办部门通知为准"
-    text = f"{fmt_datetime(data.deadline)} 前"
+    text = f"{fmt_datetime(data.deadline)}前"
     if data.deadline_provisional:
         note = _scrub(data.deadline_note, data) or "节假日安排尚未公布，暂按周一至周五计算，如有调整另行告知"
         text += f"（暂定）\n{note}"
@@ -610,24 +610,26 @@ def _missing_table(data: DocumentData, g: _Geometry, st: _Styles) -> Table:
 
 
 def _header(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowable]:
-    parts: list[Flowable] = [_p(data.committee_name, st.header), _FitLine(DOC_TITLES[data.doc_type], g.title_size, bold=True)]
+    """Committee, title, then the document number with a boxed 补打 mark on the right of reprints."""
+    title = _FitLine(DOC_TITLES[data.doc_type], g.title_size, bold=True)
+    parts: list[Flowable] = [_p(data.committee_name, st.header), title]
     number = _p(f"编号：{data.doc_number}", st.body)
     mark = reprint_label(data.reprint_count)
-    if g.columns == 4 and mark:
-        mark_w = _text_width(mark, g.size) + 4 * g.pad
-        row = Table([[number, _p(mark, st.center)]], colWidths=[g.content_width - mark_w, mark_w])
-        row.setStyle(TableStyle([("BOX", (1, 0), (1, 0), 1.0, _LINE), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                                 ("FONT", (0, 0), (-1, -1), CJK_FONT, g.size),
-                                 ("LEFTPADDING", (0, 0), (0, 0), 0)]))
-        parts.append(row)
-    else:
-        parts.append(number)
-        if mark:
-            box = Table([[_p(mark, st.center)]], colWidths=[_text_width(mark, g.size) + 4 * g.pad])
-            box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.0, _LINE), ("FONT", (0, 0), (-1, -1), CJK_FONT, g.size)]))
-            parts += [Spacer(1, g.size * 0.3), box]
-    parts.append(Spacer(1, g.size * 0.6))
-    return parts
+    if not mark:
+        return parts + [number, Spacer(1, g.size * 0.6)]
+    mark_w = _text_width(mark, g.size) + 4 * g.pad
+    row = Table([[number, _FitLine(mark, g.size)]], colWidths=[g.content_width - mark_w, mark_w])
+    row.setStyle(TableStyle([
+        ("BOX", (1, 0), (1, 0), 1.0, _LINE),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("FONT", (0, 0), (-1, -1), CJK_FONT, g.size),
+        ("LEFTPADDING", (0, 0), (0, 0), 0),
+        ("LEFTPADDING", (1, 0), (1, 0), g.pad * 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), g.pad * 2),
+        ("TOPPADDING", (0, 0), (-1, -1), g.pad * 0.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), g.pad * 0.5),
+    ]))
+    return parts + [row, Spacer(1, g.size * 0.6)]
 
 
 def _document_date(data: DocumentData) -> dt.datetime:
@@ -676,11 +678,11 @@ def _footer_block(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowabl
     return [Spacer(1, g.size * 1.2), KeepTogether([table])]
 
 
-def _printed_line(data: DocumentData, st: _Styles) -> Paragraph:
+def _printed_text(data: DocumentData) -> str:
     text = f"打印时间：{fmt_datetime(data.printed_at)}"
     if data.reprint_count > 0:
         text += f"　{reprint_label(data.reprint_count)}"
-    return _p(text, st.small)
+    return text
 
 
 def _story(data: DocumentData, g: _Geometry) -> list[Flowable]:
@@ -696,15 +698,16 @@ def _story(data: DocumentData, g: _Geometry) -> list[Flowable]:
         story.append(_p(_statement(data), st.note))
     story += _evaluation(data, st, g)
     story += _footer_block(data, g, st)
-    story += [Spacer(1, g.size * 0.8), _printed_line(data, st)]
+    if g.height is None:  # paged layouts print this in the page footer
+        story += [Spacer(1, g.size * 0.8), _p(_printed_text(data), st.small)]
     return story
 
 
 # --------------------------------------------------------------------------- rendering
 
 
-def _canvas_class(footer: str | None, g: _Geometry):
-    """A canvas that, given a footer, writes "第 i 页 / 共 n 页" once the page count is known."""
+def _canvas_class(footer: tuple[str, str] | None, g: _Geometry):
+    """A canvas that, given a (left, right) footer, writes it and "第 i 页 / 共 n 页" on every page."""
 
     class _DocumentCanvas(Canvas):
         def __init__(self, *args, **kwargs):
@@ -720,12 +723,13 @@ def _canvas_class(footer: str | None, g: _Geometry):
 
         def save(self):
             total = len(self._pages)
+            size, y = g.size * 0.8, g.margin_y * 0.45
             for number, state in enumerate(self._pages, 1):
                 self.__dict__.update(state)
-                text = f"{footer}　第 {number} 页 / 共 {total} 页"
-                size = g.size * 0.8
+                right = f"{footer[1]}　第 {number} 页 / 共 {total} 页"
                 self.setFillColor(_GREY)
-                _draw_runs(self, g.width - g.margin_x - _text_width(text, size), g.margin_y * 0.45, text, size)
+                _draw_runs(self, g.margin_x, y, footer[0], size)
+                _draw_runs(self, g.width - g.margin_x - _text_width(right, size), y, right, size)
                 super().showPage()
             super().save()
 
@@ -765,7 +769,7 @@ def render(data: DocumentData, layout: str) -> bytes:
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     footer = None
     if g.height is not None:  # a roll has no pages to number
-        footer = " ".join(filter(None, [title, data.doc_number, reprint_label(data.reprint_count)]))
+        footer = (_printed_text(data), f"{title} {data.doc_number}")
     doc.build(story, canvasmaker=_canvas_class(footer, g))
     return buf.getvalue()
 
