@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -245,15 +247,35 @@ class CaseService:
     REPLY_RESULTS = {"approved": "同意/已办理", "refused": "不予批准", "need_more": "需居民补充"}
 
     def reply(self, actor: WorkerInfo, case_id: uuid.UUID, result: str, text: str,
-              attachments: list[dict] | None = None) -> CaseDetail:
+              attachment_paths: list[Path] | None = None) -> CaseDetail:
         if result not in self.REPLY_RESULTS:
             raise CaseError("请选择答复结果")
         if result == "refused" and not text.strip():
             raise CaseError("不予批准必须写明原因")
+        attachments = self._store_attachments(case_id, attachment_paths or [])
         def mutate(_s, case, at):
             case.reply_result, case.reply_text, case.replied_at = result, text.strip(), at
             return {"result": result, "text": case.reply_text, "attachments": attachments or []}
         return self.transition(actor, case_id, "reply", note=text.strip(), mutate=mutate)
+
+    def _store_attachments(self, case_id: uuid.UUID, paths: list[Path]) -> list[dict]:
+        """Copy reply attachments under the data folder (content-addressed, so a retry never duplicates)."""
+        stored = []
+        folder = self.ctx.data_dir / "attachments" / str(case_id)
+        for p in paths:
+            try:
+                blob = Path(p).read_bytes()
+            except OSError:
+                raise CaseError(f"无法读取附件：{Path(p).name}") from None
+            if len(blob) > 20 * 1024 * 1024:
+                raise CaseError(f"附件过大（超过 20 MB）：{Path(p).name}")
+            digest = hashlib.sha256(blob).hexdigest()
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{digest[:16]}{Path(p).suffix.lower()}"
+            if not target.exists():
+                target.write_bytes(blob)
+            stored.append({"name": Path(p).name, "sha256": digest, "file": target.name, "size": len(blob)})
+        return stored
 
     INFORM_METHODS = {"phone": "电话", "sms": "短信", "visit": "上门", "in_person": "居民到窗口领取"}
 

@@ -723,13 +723,16 @@ def _canvas_class(footer: tuple[str, str] | None, g: _Geometry):
 
         def save(self):
             total = len(self._pages)
-            size, y = g.size * 0.8, g.margin_y * 0.45
+            size, y = g.size * 0.8, g.margin_y * 0.35
             for number, state in enumerate(self._pages, 1):
                 self.__dict__.update(state)
                 right = f"{footer[1]}　第 {number} 页 / 共 {total} 页"
+                right_w = _text_width(right, size)
+                # Too long for one line: the left part moves up into the bottom margin.
+                left_y = y if _text_width(footer[0], size) + right_w + size * 2 <= g.content_width else y + size * 1.25
                 self.setFillColor(_GREY)
-                _draw_runs(self, g.margin_x, y, footer[0], size)
-                _draw_runs(self, g.width - g.margin_x - _text_width(right, size), y, right, size)
+                _draw_runs(self, g.margin_x, left_y, footer[0], size)
+                _draw_runs(self, g.width - g.margin_x - right_w, y, right, size)
                 super().showPage()
             super().save()
 
@@ -769,7 +772,7 @@ def render(data: DocumentData, layout: str) -> bytes:
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     footer = None
     if g.height is not None:  # a roll has no pages to number
-        footer = (_printed_text(data), f"{title} {data.doc_number}")
+        footer = (_printed_text(data), data.doc_number)
     doc.build(story, canvasmaker=_canvas_class(footer, g))
     return buf.getvalue()
 

@@ -559,10 +559,26 @@ def sample_submission(item: ServiceItem, applicant: dict | None = None,
     }
 
 
+_RELATIVE_DAY = re.compile(r"^today\s*([+-])\s*(\d{1,5})$")
+
+
+def _from_sample(fld: Field, sample: Any, today: dt.date, seed: int) -> Any:
+    """Authors' samples may be relative so they stay valid: dates ``today-400``, people ``{age: 5}``."""
+    if fld.type == "date" and isinstance(sample, str) and (m := _RELATIVE_DAY.match(sample.strip())):
+        days = int(m[2]) * (1 if m[1] == "+" else -1)
+        return today + dt.timedelta(days=days)
+    if fld.type == "person" and isinstance(sample, dict) and "age" in sample and "id_number" not in sample:
+        sex = sample.get("sex", "男")
+        relation = sample.get("relation") or (fld.options[0] if fld.options else "亲属")
+        return {"name": sample.get("name", "李小明"), "relation": relation,
+                "id_number": make_id_number(int(sample["age"]), sex, today, seed=seed)}
+    return sample
+
+
 def _sample_value(fld: Field, today: dt.date) -> Any:
-    if fld.sample is not None:
-        return fld.sample
     seed = zlib.crc32(fld.key.encode())
+    if fld.sample is not None:
+        return _from_sample(fld, fld.sample, today, seed)
     if fld.type == "group":
         rows = max(int(fld.min or 1), 1)
         return [{s.key: _sample_value(s, today) for s in fld.fields if not s.is_computed} for _ in range(rows)]

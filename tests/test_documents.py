@@ -62,6 +62,8 @@ def _stress(doc_type: str) -> DocumentData:
         refusal_reason="不属于本社区受理范围，" * 6,
         redirect_to="请到" + LONG_ADDRESS,
         appeal_route="如有异议，可自收到本通知之日起60日内申请行政复议，或在6个月内提起行政诉讼。" * 2,
+        reprint_count=12,
+        doc_number="SL-XC01-20250124-0007-ABCDEFGHIJ-0123456789",
         deadline_provisional=True,
         deadline_note="2027年节假日安排尚未公布，暂按周一至周五计算，如有调整另行告知。",
     )
@@ -231,6 +233,7 @@ def test_long_content_fits(doc_type, layout):
         assert _flat(data.refusal_reason) in text and _flat(data.redirect_to) in text
     if doc_type in ("completion", "reply"):
         assert _flat(data.result) in text
+    assert "补打（第12次）" in text and data.doc_number in text
     if doc_type == "receipt":
         assert all(_flat(m.name) in text for m in data.materials)
         assert "（暂定）" in text

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
-                               QStatusBar, QWidget)
+                               QMessageBox, QStatusBar, QWidget)
 
 from app.auth import WorkerInfo
 from ui.login_dialog import LoginDialog
+from ui.operations import run_op
 from ui.pages import ComingPage, SettingsPage, StatsPage
 from ui.resources import icon
 from ui.residents.residents_page import ResidentsPage
 from ui.services import Services
 
+REMINDER_INTERVAL_MS = 15 * 60 * 1000
 NAV = (("desk", "办事"), ("worklist", "待办"), ("residents", "居民"), ("stats", "统计"), ("settings", "设置"))
 
 
@@ -53,6 +55,11 @@ class MainWindow(QMainWindow):
         self.lock_dialog: LoginDialog | None = None
         self.nav.setCurrentRow(0)
         self._show_worker()
+        self.reminder_box = None
+        self.reminder_timer = QTimer(self, interval=REMINDER_INTERVAL_MS)
+        self.reminder_timer.timeout.connect(self.remind)
+        self.reminder_timer.start()
+        QTimer.singleShot(0, self.remind)
 
     def _make_page(self, key: str) -> QWidget:
         if key == "residents":
@@ -64,8 +71,8 @@ class MainWindow(QMainWindow):
         if key == "desk":
             return ComingPage("办事", "在这里按事项名称、拼音或简拼搜索 65 项社区政务服务事项，并按向导逐步办理。"
                                      "事项目录与办事向导尚在建设中，本版本暂不能办理新事项。")
-        return ComingPage("待办", "这里将列出转办给我的案件、本窗口转出的案件、今日到期和已超期的案件、待补材料和草稿。"
-                                 "待办清单尚在建设中。")
+        from ui.worklist.worklist_page import WorklistPage
+        return WorklistPage(self.services)
 
     def _build_status_bar(self, ident) -> None:
         bar = QStatusBar()
@@ -85,6 +92,26 @@ class MainWindow(QMainWindow):
     def _show_worker(self) -> None:
         w = self.services.current_worker
         self.worker_label.setText(f"当前工作人员：{w.display_name}（{w.role_labels}）" if w else "未登录")
+
+    def remind(self) -> None:
+        """Non-modal notice of what is due today or overdue (at login and every 15 minutes)."""
+        worker = self.services.current_worker
+        if worker is None:
+            return
+        run_op(self, lambda: self.services.worklist.reminder(worker, self.services.clock()), self._on_reminder)
+
+    def _on_reminder(self, counts) -> None:
+        due_today, overdue = counts
+        if not (due_today or overdue):
+            self.statusBar().showMessage("今日没有到期或超期的案件", 10000)
+            return
+        text = f"今日到期 {due_today} 件，已超期 {overdue} 件。请到“待办”查看。"
+        self.statusBar().showMessage(text)
+        if self.reminder_box is None:
+            self.reminder_box = QMessageBox(QMessageBox.Information, "待办提醒", text, QMessageBox.Ok, self)
+            self.reminder_box.setModal(False)
+        self.reminder_box.setText(text)
+        self.reminder_box.show()
 
     def lock_screen(self) -> None:
         """Hide everything behind a login; the same worker unlocks, or another worker takes over."""
@@ -107,6 +134,7 @@ class MainWindow(QMainWindow):
         self.services.current_worker = worker
         self._show_worker()
         self.worker_changed.emit(worker)
+        self.remind()
         current = self.stack.currentWidget()
         if hasattr(current, "refresh"):
             current.refresh()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from app.auth import AuthService, WorkerInfo
 from app.cases import CaseService
 from app.context import AppContext
 from app.residents import ResidentService
+from app.worklist import WorklistService
 
 
 @dataclass
@@ -16,9 +18,14 @@ class Services:
     auth: AuthService = field(init=False)
     residents: ResidentService = field(init=False)
     cases: CaseService = field(init=False)
+    worklist: WorklistService = field(init=False)
     current_worker: WorkerInfo | None = None
+
+    def clock(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.ctx)
         self.residents = ResidentService(self.ctx)
         self.cases = CaseService(self.ctx)
+        self.worklist = WorklistService(self.ctx)

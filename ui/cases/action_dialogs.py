@@ -1,0 +1,167 @@
+"""Small dialogs for case actions: forward (deadline shown before confirming), reply, close, reason prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QListWidget, QPlainTextEdit, QPushButton, QVBoxLayout)
+
+from app.workdays import CHINA_TZ
+from ui.operations import run_op
+
+
+class ActionDialog(QDialog):
+    """A form plus an error line and OK/Cancel; ``submit()`` returns a zero-arg callable run off the UI thread."""
+
+    def __init__(self, title: str, ok_text: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(440)
+        self.result_value = None
+        self.form = QFormLayout()
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.button(QDialogButtonBox.Ok).setText(ok_text)
+        self.buttons.button(QDialogButtonBox.Cancel).setText("取消")
+        self.buttons.accepted.connect(self._on_ok_clicked)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+
+    def note_edit(self, placeholder: str = "") -> QPlainTextEdit:
+        edit = QPlainTextEdit(placeholderText=placeholder)
+        edit.setTabChangesFocus(True)
+        edit.setFixedHeight(80)
+        return edit
+
+    def submit(self):
+        raise NotImplementedError
+
+    def _on_ok_clicked(self) -> None:
+        self.buttons.setEnabled(False)
+        run_op(self, self.submit(), self._on_done, self._on_failed)
+
+    def _on_done(self, value) -> None:
+        self.result_value = value
+        self.accept()
+
+    def _on_failed(self, message: str) -> None:
+        self.buttons.setEnabled(True)
+        self.error.setText(message)
+
+
+class ReasonDialog(ActionDialog):
+    def __init__(self, title: str, label: str, ok_text: str, action, parent=None, extra_label: str | None = None):
+        """``action(reason[, extra])`` performs the change."""
+        super().__init__(title, ok_text, parent)
+        self._action = action
+        self.reason = self.note_edit(label)
+        self.form.addRow(label, self.reason)
+        self.extra = None
+        if extra_label:
+            from PySide6.QtWidgets import QLineEdit
+            self.extra = QLineEdit()
+            self.form.addRow(extra_label, self.extra)
+
+    def submit(self):
+        reason = self.reason.toPlainText()
+        extra = self.extra.text() if self.extra is not None else None
+        return (lambda: self._action(reason, extra)) if self.extra is not None else (lambda: self._action(reason))
+
+
+class ForwardDialog(ActionDialog):
+    def __init__(self, services, case_id, department: str, parent=None):
+        super().__init__("转办", "确认转办", parent)
+        self.services, self.case_id, self.department = services, case_id, department
+        self.target = QComboBox()
+        self.target.addItem(f"{department}（部门队列，由条线社工签收）", None)
+        for w in services.auth.workers_for_line(department):
+            self.target.addItem(f"{w.display_name}（{department}）", w.id)
+        if self.target.count() > 1:
+            self.target.setCurrentIndex(1)
+        self.note = self.note_edit("给承办人的说明（可选）")
+        due, provisional = services.cases.deadline_for(services.clock())
+        text = due.astimezone(CHINA_TZ).strftime("%Y年%m月%d日 %H:%M") + " 前答复"
+        self.deadline = QLabel(text + ("（暂定：该年度节假日安排未导入，按周一至周五推算）" if provisional else ""))
+        self.deadline.setObjectName("warning" if provisional else "")
+        self.deadline.setWordWrap(True)
+        self.form.addRow("转给", self.target)
+        self.form.addRow("说明", self.note)
+        self.form.addRow("办理期限", self.deadline)
+
+    def submit(self):
+        worker, svc = self.services.current_worker, self.services.cases
+        assignee, note, case_id = self.target.currentData(), self.note.toPlainText(), self.case_id
+        return lambda: svc.forward(worker, case_id, assignee_id=assignee, queue=self.department, note=note)
+
+
+class ReplyDialog(ActionDialog):
+    def __init__(self, services, case_id, parent=None):
+        super().__init__("答复", "提交答复", parent)
+        self.services, self.case_id = services, case_id
+        self.result_box = QComboBox()
+        for key, label in services.cases.REPLY_RESULTS.items():
+            self.result_box.addItem(label, key)
+        self.text = self.note_edit("答复内容；不予批准请写明原因")
+        self.files = QListWidget()
+        self.files.setFixedHeight(60)
+        add = QPushButton("添加附件…")
+        add.clicked.connect(self._on_add_clicked)
+        row = QHBoxLayout()
+        row.addWidget(self.files, 1)
+        row.addWidget(add)
+        self.form.addRow("结果", self.result_box)
+        self.form.addRow("答复内容", self.text)
+        self.form.addRow("附件", row)
+        self.paths: list[Path] = []
+
+    def _on_add_clicked(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, "选择附件")
+        for n in names:
+            self.paths.append(Path(n))
+            self.files.addItem(Path(n).name)
+
+    def submit(self):
+        worker, svc = self.services.current_worker, self.services.cases
+        result, text, paths, case_id = self.result_box.currentData(), self.text.toPlainText(), list(self.paths), self.case_id
+        return lambda: svc.reply(worker, case_id, result, text, attachment_paths=paths)
+
+
+class CloseDialog(ActionDialog):
+    def __init__(self, services, case_id, parent=None):
+        super().__init__("告知居民并办结", "办结", parent)
+        self.services, self.case_id = services, case_id
+        self.method = QComboBox()
+        for key, label in services.cases.INFORM_METHODS.items():
+            self.method.addItem(label, key)
+        self.note = self.note_edit("告知情况（可选）")
+        self.form.addRow("告知方式", self.method)
+        self.form.addRow("备注", self.note)
+
+    def submit(self):
+        worker, svc = self.services.current_worker, self.services.cases
+        method, note, case_id = self.method.currentData(), self.note.toPlainText(), self.case_id
+        return lambda: svc.close(worker, case_id, method, note)
+
+
+class ReassignDialog(ActionDialog):
+    def __init__(self, services, case_id, department: str, parent=None):
+        super().__init__("改派", "确认改派", parent)
+        self.services, self.case_id = services, case_id
+        self.target = QComboBox()
+        for w, _locked in services.auth.list_workers():
+            if w.has_role("line"):
+                self.target.addItem(f"{w.display_name}（{'、'.join(w.lines)}）", w.id)
+        self.reason = self.note_edit("改派原因")
+        self.form.addRow("改派给", self.target)
+        self.form.addRow("原因", self.reason)
+
+    def submit(self):
+        worker, svc = self.services.current_worker, self.services.cases
+        target, reason, case_id = self.target.currentData(), self.reason.toPlainText(), self.case_id
+        return lambda: svc.reassign(worker, case_id, target, reason)

@@ -1,0 +1,148 @@
+"""A case: its facts, its full history, and the actions its state and the worker's role allow."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from app.cases import CaseDetail
+from app.workdays import CHINA_TZ
+from ui.cases.action_dialogs import CloseDialog, ForwardDialog, ReasonDialog, ReassignDialog, ReplyDialog
+from ui.operations import run_op
+
+
+def _fmt(when) -> str:
+    return when.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if when else "—"
+
+
+class CaseDialog(QDialog):
+    case_changed = Signal(object)
+    resume_requested = Signal(object)
+
+    def __init__(self, services, case_id, parent=None):
+        super().__init__(parent)
+        self.services, self.case_id = services, case_id
+        self.detail: CaseDetail | None = None
+        self.setWindowTitle("案件详情")
+        self.resize(820, 620)
+        self.info = QGroupBox("案件")
+        self.info_form = QFormLayout(self.info)
+        self.history = QTableWidget(0, 5)
+        self.history.setHorizontalHeaderLabels(["时间", "工作人员", "操作", "状态变化", "说明"])
+        self.history.verticalHeader().hide()
+        self.history.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.actions_row = QHBoxLayout()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.info)
+        layout.addWidget(QLabel("办理记录"))
+        layout.addWidget(self.history, 1)
+        layout.addLayout(self.actions_row)
+        self.buttons: dict[str, QPushButton] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        run_op(self, lambda: self.services.cases.get(self.case_id), self._show)
+
+    def _show(self, d: CaseDetail) -> None:
+        self.detail = d
+        s = d.summary
+        while self.info_form.rowCount():
+            self.info_form.removeRow(0)
+        rows = [("案件编号", s.case_number), ("事项", f"{s.item_name}（{d.mode}，{d.department}）"),
+                ("申请人", f"{s.applicant_name}  {s.applicant_id_masked}  {d.applicant_phone_masked}"),
+                ("状态", s.state_label), ("承办", s.assignee_name or "—")]
+        if s.due_at:
+            rows.append(("办理期限", _fmt(s.due_at) + ("（暂定）" if s.deadline_provisional else "")))
+        if d.reply_result:
+            rows.append(("答复", f"{self.services.cases.REPLY_RESULTS.get(d.reply_result, '')}：{d.reply_text}"))
+        if d.refusal_reason:
+            rows.append(("不予受理原因", d.refusal_reason))
+        for label, value in rows:
+            lab = QLabel(value)
+            lab.setWordWrap(True)
+            self.info_form.addRow(label, lab)
+        self.history.setRowCount(len(d.events))
+        for i, e in enumerate(d.events):
+            change = e.to_label if e.from_label == e.to_label else f"{e.from_label} → {e.to_label}"
+            for j, text in enumerate((_fmt(e.at), e.worker_name, e.action_label, change, e.note)):
+                self.history.setItem(i, j, QTableWidgetItem(text))
+        self.history.resizeColumnsToContents()
+        self._build_actions(d)
+
+    def _build_actions(self, d: CaseDetail) -> None:
+        for b in self.buttons.values():
+            self.actions_row.removeWidget(b)
+            b.deleteLater()
+        self.buttons = {}
+        w = self.services.current_worker
+        state, roles = d.summary.state, set(w.roles) if w else set()
+        desk = bool(roles & {"front_desk", "supervisor", "admin"})
+        line = bool(roles & {"line", "supervisor"})
+        wanted = []
+        if state == "draft" and desk:
+            wanted.append(("resume", "继续办理"))
+        if state == "pending_materials" and desk:
+            wanted.append(("materials_done", "材料已补齐，受理"))
+        if state == "forwarded" and line:
+            wanted += [("acknowledge", "签收"), ("reply", "答复")]
+        if state == "forwarded" and "supervisor" in roles:
+            wanted.append(("reassign", "改派"))
+        if state in ("accepted", "replied") and desk:
+            wanted.append(("forward", "再次转办" if state == "replied" else "转办"))
+        if state == "accepted" and desk:
+            wanted.append(("resolve", "当场办结"))
+        if state == "replied" and desk:
+            wanted.append(("close", "告知居民并办结"))
+        if state in ("draft", "pending_materials", "accepted") and desk:
+            wanted.append(("refuse", "不予受理"))
+        if state in ("draft", "pending_materials", "accepted", "forwarded", "replied") and desk:
+            wanted.append(("withdraw", "撤回"))
+        if state in ("closed", "resolved", "refused") and "supervisor" in roles:
+            wanted.append(("reopen", "重新打开"))
+        for key, label in wanted:
+            b = QPushButton(label)
+            b.clicked.connect(lambda _c=False, k=key: self._on_action_clicked(k))
+            self.actions_row.addWidget(b)
+            self.buttons[key] = b
+
+    def _on_action_clicked(self, key: str) -> None:
+        svc, w, cid = self.services.cases, self.services.current_worker, self.case_id
+        if key == "resume":
+            self.resume_requested.emit(cid)
+            self.accept()
+            return
+        if key == "acknowledge":
+            run_op(self, lambda: svc.acknowledge(w, cid), self._after)
+            return
+        if key == "materials_done":
+            run_op(self, lambda: svc.accept_after_materials(w, cid, {}), self._after)
+            return
+        dialog = self._dialog_for(key)
+        if dialog.exec() == QDialog.Accepted:
+            self._after(dialog.result_value)
+
+    def _dialog_for(self, key: str) -> QDialog:
+        svc, w, cid, d = self.services.cases, self.services.current_worker, self.case_id, self.detail
+        if key == "forward":
+            return ForwardDialog(self.services, cid, d.department, self)
+        if key == "reply":
+            return ReplyDialog(self.services, cid, self)
+        if key == "close":
+            return CloseDialog(self.services, cid, self)
+        if key == "reassign":
+            return ReassignDialog(self.services, cid, d.department, self)
+        if key == "resolve":
+            return ReasonDialog("当场办结", "办理结果", "办结", lambda r: svc.resolve(w, cid, r), self)
+        if key == "refuse":
+            return ReasonDialog("不予受理", "具体原因", "确认不予受理", lambda r, x: svc.refuse(w, cid, r, x), self,
+                                extra_label="建议前往")
+        if key == "withdraw":
+            return ReasonDialog("撤回", "撤回原因", "确认撤回", lambda r: svc.withdraw(w, cid, r), self)
+        return ReasonDialog("重新打开", "重新打开的原因", "重新打开", lambda r: svc.reopen(w, cid, r), self)
+
+    def _after(self, detail) -> None:
+        self.case_changed.emit(self.case_id)
+        if detail is not None:
+            self._show(detail)

@@ -1,0 +1,100 @@
+"""待办 page: one tab per list, each a paged table; open a case to see its history and act on it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from app.worklist import TABS
+from ui.cases.case_dialog import CaseDialog
+from ui.worklist.worklist_table_model import WorklistTableModel
+
+
+class WorklistPage(QWidget):
+    case_changed = Signal(object)
+    resume_requested = Signal(object)
+
+    def __init__(self, services, parent=None):
+        super().__init__(parent)
+        self.services = services
+        title = QLabel("待办")
+        title.setObjectName("pageTitle")
+        self.filter = QLineEdit(placeholderText="按案件编号、事项或申请人姓名筛选", clearButtonEnabled=True)
+        self.refresh_button = QPushButton("刷新")
+        self.tabs = QTabWidget()
+        self.models: dict[str, WorklistTableModel] = {}
+        self.views: dict[str, QTableView] = {}
+        for key, label in TABS:
+            model = WorklistTableModel(self._pager(key), self._counter(key), self)
+            view = self._make_view(model)
+            self.models[key], self.views[key] = model, view
+            self.tabs.addTab(view, label)
+        self.summary = QLabel()
+        self.summary.setObjectName("hint")
+        self._debounce = QTimer(self, singleShot=True, interval=200)
+        self._debounce.timeout.connect(self.refresh)
+        self.filter.textChanged.connect(self._debounce.start)
+        self.tabs.currentChanged.connect(lambda _i: self.refresh())
+        self.refresh_button.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.summary)
+
+    def _pager(self, key):
+        def fetch(offset, limit, text, sort, desc):
+            return self.services.worklist.page(key, self.services.current_worker, offset=offset, limit=limit,
+                                               text=text, sort=sort, descending=desc, now=self.services.clock())
+        return fetch
+
+    def _counter(self, key):
+        return lambda text: self.services.worklist.count(key, self.services.current_worker, text, now=self.services.clock())
+
+    def _make_view(self, model) -> QTableView:
+        view = QTableView()
+        view.setModel(model)
+        view.setSortingEnabled(True)
+        view.horizontalHeader().setSortIndicatorShown(True)
+        view.setSelectionBehavior(QAbstractItemView.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SingleSelection)
+        view.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        view.verticalHeader().hide()
+        view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
+        view.horizontalHeader().setStretchLastSection(True)
+        view.doubleClicked.connect(lambda idx, m=model: self.open_case(m.row_at(idx.row()).id))
+        view.activated.connect(lambda idx, m=model: self.open_case(m.row_at(idx.row()).id))
+        return view
+
+    def current_key(self) -> str:
+        return TABS[self.tabs.currentIndex()][0]
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.services.current_worker is None:
+            return
+        key = self.current_key()
+        model = self.models[key]
+        model.reload(self.filter.text())
+        view = self.views[key]
+        if model.rowCount():
+            view.resizeColumnsToContents()
+        self.summary.setText(f"共 {model.total} 件")
+
+    def open_case(self, case_id) -> CaseDialog:
+        dlg = CaseDialog(self.services, case_id, self)
+        dlg.case_changed.connect(self._on_case_changed)
+        dlg.resume_requested.connect(self.resume_requested.emit)
+        dlg.open()
+        return dlg
+
+    def _on_case_changed(self, case_id) -> None:
+        self.case_changed.emit(case_id)
+        self.refresh()
