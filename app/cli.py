@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "app.cli_db",
     "app.calendar_cli",
     "app.catalog_cli",
+    "app.cli_bench",
+    "app.cli_print",
 )
 
 

@@ -21,14 +21,16 @@ from xml.sax.saxutils import escape
 import reportlab
 from reportlab.graphics.barcode.qr import QrCode
 from reportlab.lib import colors
+from reportlab.lib import textsplit as rl_textsplit
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate, Paragraph, Spacer, Table, TableStyle
-from reportlab.lib import textsplit as rl_textsplit
+from reportlab.platypus import (
+    BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate, Paragraph, Spacer, Table, TableStyle,
+)
 from reportlab.platypus import paragraph as rl_paragraph
 
 from app.paths import CJK_FONT_FILE

@@ -78,5 +78,11 @@ def bench_documents(runs: int = 40) -> dict:
     return result
 
 
+def bench_documents_cmd(args) -> int:
+    """Entry for ``main.py bench documents`` (app/cli_bench.py); ``--quick`` takes fewer runs."""
+    bench_documents(runs=5 if getattr(args, "quick", False) else 40)
+    return 0
+
+
 if __name__ == "__main__":
     bench_documents()

@@ -559,13 +559,13 @@ def sample_submission(item: ServiceItem, applicant: dict | None = None,
     }
 
 
-_RELATIVE_DAY = re.compile(r"^today\s*([+-])\s*(\d{1,5})$")
+_RELATIVE_DAY = re.compile(r"^today(?:\s*([+-])\s*(\d{1,5}))?$")
 
 
 def _from_sample(fld: Field, sample: Any, today: dt.date, seed: int) -> Any:
     """Authors' samples may be relative so they stay valid: dates ``today-400``, people ``{age: 5}``."""
     if fld.type == "date" and isinstance(sample, str) and (m := _RELATIVE_DAY.match(sample.strip())):
-        days = int(m[2]) * (1 if m[1] == "+" else -1)
+        days = int(m[2] or 0) * (1 if m[1] == "+" else -1)
         return today + dt.timedelta(days=days)
     if fld.type == "person" and isinstance(sample, dict) and "age" in sample and "id_number" not in sample:
         sex = sample.get("sex", "男")

@@ -27,11 +27,12 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         from app.case_machine import TransitionError
         from app.cases import CaseError
         from app.db import StorageError
+        from app.printing import PrintError
         from app.residents import ResidentError
         from app.setup import SetupError
         from forms.identity import IdentityError
         USER_ERRORS = (AuthError, PermissionDenied, BackupError, TransitionError, CaseError, StorageError,
-                       ResidentError, SetupError, IdentityError)
+                       ResidentError, SetupError, IdentityError, PrintError)
     return USER_ERRORS
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from app.auth import AuthService, WorkerInfo
 from app.cases import CaseService
 from app.context import AppContext
+from app.printing import PrintService
 from app.residents import ResidentService
 from app.worklist import WorklistService
 
@@ -19,6 +20,7 @@ class Services:
     residents: ResidentService = field(init=False)
     cases: CaseService = field(init=False)
     worklist: WorklistService = field(init=False)
+    printing: PrintService = field(init=False)
     current_worker: WorkerInfo | None = None
 
     def clock(self) -> dt.datetime:
@@ -29,3 +31,4 @@ class Services:
         self.residents = ResidentService(self.ctx)
         self.cases = CaseService(self.ctx)
         self.worklist = WorklistService(self.ctx)
+        self.printing = PrintService(self.ctx)

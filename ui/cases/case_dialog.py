@@ -10,6 +10,9 @@ from app.cases import CaseDetail
 from app.workdays import CHINA_TZ
 from ui.cases.action_dialogs import CloseDialog, ForwardDialog, ReasonDialog, ReassignDialog, ReplyDialog
 from ui.operations import run_op
+from ui.printing.flow import show_document
+
+PRINT_AFTER = {"forward": "receipt", "resolve": "completion", "refuse": "refusal", "close": "reply"}
 
 
 def _fmt(when) -> str:
@@ -101,6 +104,8 @@ class CaseDialog(QDialog):
             wanted.append(("withdraw", "撤回"))
         if state in ("closed", "resolved", "refused") and "supervisor" in roles:
             wanted.append(("reopen", "重新打开"))
+        if state in ("pending_materials", "accepted", "resolved", "forwarded", "replied", "closed", "refused"):
+            wanted.append(("print", "打印文书"))
         for key, label in wanted:
             b = QPushButton(label)
             b.clicked.connect(lambda _c=False, k=key: self._on_action_clicked(k))
@@ -116,12 +121,31 @@ class CaseDialog(QDialog):
         if key == "acknowledge":
             run_op(self, lambda: svc.acknowledge(w, cid), self._after)
             return
+        if key == "print":
+            self._print_document()
+            return
         if key == "materials_done":
             run_op(self, lambda: svc.accept_after_materials(w, cid, {}), self._after)
             return
         dialog = self._dialog_for(key)
         if dialog.exec() == QDialog.Accepted:
             self._after(dialog.result_value)
+            if key in PRINT_AFTER:
+                show_document(self, self.services, self.case_id, PRINT_AFTER[key])
+
+    def _print_document(self) -> None:
+        """First print, or a reprint (补打) with its reason."""
+        cid = self.case_id
+        run_op(self, lambda: self.services.printing.jobs(cid), self._on_jobs_for_print)
+
+    def _on_jobs_for_print(self, jobs) -> None:
+        if not jobs:
+            show_document(self, self.services, self.case_id)
+            return
+        from PySide6.QtWidgets import QInputDialog
+        reason, ok = QInputDialog.getText(self, "补打文书", f"该文书已打印 {len(jobs)} 次。请填写补打原因：")
+        if ok and reason.strip():
+            show_document(self, self.services, self.case_id, None, reason)
 
     def _dialog_for(self, key: str) -> QDialog:
         svc, w, cid, d = self.services.cases, self.services.current_worker, self.case_id, self.detail

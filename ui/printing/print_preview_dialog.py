@@ -1,0 +1,87 @@
+"""Preview a document (Qt PDF view) and print it; a printer failure leaves the job in the to-print list."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from ui.operations import run_op
+from ui.printing.qt_printing import PrinterFailure, load_pdf, print_pdf, printer_for
+
+
+class PrintPreviewDialog(QDialog):
+    printed = Signal(bool, str)  # ok, printer name or failure reason
+
+    def __init__(self, services, document, printer_name: str | None = None, parent=None):
+        """``document`` is an app.printing.PrintedDocument (already archived and recorded as pending)."""
+        super().__init__(parent)
+        self.services, self.document, self.printer_name = services, document, printer_name
+        self.setWindowTitle(f"打印预览 — {document.case_number}")
+        self.resize(720, 820)
+        self.pdf, self._buf = load_pdf(document.pdf, self)
+        self.view = QPdfView(self)
+        self.view.setDocument(self.pdf)
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        label = "补打" if document.reprint_count else "原件"
+        self.status = QLabel(f"{label}；共 {self.pdf.pageCount()} 页。未打印的文书会留在“待打印”中，可稍后打印。")
+        self.status.setObjectName("hint")
+        self.status.setWordWrap(True)
+        self.print_button = QPushButton("打印…")
+        self.quick_button = QPushButton("直接打印")
+        self.later_button = QPushButton("稍后打印")
+        self.print_button.setObjectName("primary")
+        self.print_button.clicked.connect(self._on_print_clicked)
+        self.quick_button.clicked.connect(self._on_quick_clicked)
+        self.later_button.clicked.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        for b in (self.later_button, self.quick_button, self.print_button):
+            row.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(row)
+
+    def _on_print_clicked(self) -> None:
+        try:
+            printer = printer_for(self.printer_name)
+        except PrinterFailure:
+            printer = QPrinter(QPrinter.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() == QDialog.Accepted:
+            self.print_to(printer)
+
+    def _on_quick_clicked(self) -> None:
+        try:
+            printer = printer_for(self.printer_name)
+        except PrinterFailure as e:
+            self._record(False, str(e))
+            return
+        self.print_to(printer)
+
+    def print_to(self, printer: QPrinter) -> None:
+        """Print on the UI thread (QPrinter is not thread-safe), then record the outcome off it."""
+        name = printer.printerName() or printer.outputFileName() or "PDF"
+        try:
+            print_pdf(self.document.pdf, printer)
+        except PrinterFailure as e:
+            self._record(False, str(e))
+            return
+        self._record(True, name)
+
+    def _record(self, ok: bool, detail: str) -> None:
+        job_id = self.document.job_id
+        svc = self.services.printing
+        run_op(self, lambda: svc.record_result(job_id, printer=detail if ok else (self.printer_name or ""), ok=ok,
+                                               reason="" if ok else detail), lambda _r: self._after(ok, detail))
+
+    def _after(self, ok: bool, detail: str) -> None:
+        self.printed.emit(ok, detail)
+        if ok:
+            self.accept()
+        else:
+            self.status.setText(f"打印没有完成：{detail}。案件已保存，文书已放入“待打印”，可稍后重新打印。")
+            self.status.setObjectName("error")
+            self.status.setStyleSheet("color: #b42318;")
