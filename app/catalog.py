@@ -51,6 +51,7 @@ class _Key:
     initials: tuple[str, ...]
     boundaries: tuple[str, ...]  # suffixes of the primary full pinyin at syllable starts (not 0)
     syllables: tuple[tuple[str, ...], ...]  # readings per syllable, for mixed typing
+    starts: dict[str, tuple[int, ...]] = None  # type: ignore[assignment]  # letter -> syllables it can start
 
 
 def normalize_query(text: str) -> str:
@@ -81,7 +82,12 @@ def _make_key(text: str, kind: str) -> _Key:
             initials.append("".join(p[0] for p in swapped))
     starts = [sum(len(p) for p in primary[:i]) for i in range(1, len(primary))]
     boundaries = tuple(fulls[0][s:] for s in starts)
-    return _Key(clean, kind, tuple(dict.fromkeys(fulls)), tuple(dict.fromkeys(initials)), boundaries, syllables)
+    by_letter: dict[str, list[int]] = {}
+    for i, readings in enumerate(syllables):
+        for letter in {r[0] for r in readings}:
+            by_letter.setdefault(letter, []).append(i)
+    return _Key(clean, kind, tuple(dict.fromkeys(fulls)), tuple(dict.fromkeys(initials)), boundaries,
+                syllables, {k: tuple(v) for k, v in by_letter.items()})
 
 
 def _match_text(q: str, key: _Key) -> float:
@@ -111,14 +117,15 @@ def _match_pinyin(q: str, key: _Key) -> float:
     if not best and any(b.startswith(q) for b in key.boundaries):
         best = 62
     if not best and len(q) >= 2:
-        best = _match_mixed(q, key.syllables)
+        best = _match_mixed(q, key)
     return best
 
 
-def _match_mixed(q: str, syllables: tuple[tuple[str, ...], ...]) -> float:
+def _match_mixed(q: str, key: _Key) -> float:
     """Each syllable typed in full, by its initial (zh/ch/sh count too) or, last, by a prefix."""
-    for start in range(len(syllables)):
-        if _mixed_from(q, syllables, start):
+    # Only syllables that can start with the first typed letter are worth trying (keeps typing fast).
+    for start in key.starts.get(q[0], ()):
+        if _mixed_from(q, key.syllables, start):
             return 70 if start == 0 else 50
     return 0
 

@@ -324,7 +324,7 @@ class _Run:
         try:
             value = _SCALARS[fld.type](fld, raw, self.today)
         except _Invalid as exc:
-            errors.append((key, f"「{fld.label}」{exc}"))
+            errors.append((key, f"{_row_prefix(key)}「{fld.label}」{exc}"))
             return None, None
         if fld.type == "phone":
             value, warning = value
@@ -342,7 +342,7 @@ class _Run:
                 out[part] = fn(raw.get(part))
             except _Invalid as exc:
                 out[part] = None
-                errors.append((f"{key}.{part}", f"「{fld.label}」{exc}"))
+                errors.append((f"{key}.{part}", f"{_row_prefix(key)}「{fld.label}」{exc}"))
         relation = raw.get("relation")
         if fld.options and (not isinstance(relation, str) or relation.strip() not in fld.options):
             errors.append((f"{key}.relation", f"「{fld.label}」请选择与申请人的关系"))

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 from app.auth import WorkerInfo
 from ui.login_dialog import LoginDialog
 from ui.operations import run_op
-from ui.pages import ComingPage, SettingsPage, StatsPage
+from ui.pages import SettingsPage, StatsPage
 from ui.resources import icon
 from ui.residents.residents_page import ResidentsPage
 from ui.services import Services
@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
             self.pages[key] = page
             self.stack.addWidget(page)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.pages["worklist"].resume_requested.connect(self._on_resume_requested)
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -69,8 +70,8 @@ class MainWindow(QMainWindow):
         if key == "settings":
             return SettingsPage(self.services)
         if key == "desk":
-            return ComingPage("办事", "在这里按事项名称、拼音或简拼搜索 65 项社区政务服务事项，并按向导逐步办理。"
-                                     "事项目录与办事向导尚在建设中，本版本暂不能办理新事项。")
+            from ui.desk.desk_page import DeskPage
+            return DeskPage(self.services)
         from ui.worklist.worklist_page import WorklistPage
         return WorklistPage(self.services)
 
@@ -92,6 +93,10 @@ class MainWindow(QMainWindow):
     def _show_worker(self) -> None:
         w = self.services.current_worker
         self.worker_label.setText(f"当前工作人员：{w.display_name}（{w.role_labels}）" if w else "未登录")
+
+    def _on_resume_requested(self, case_id) -> None:
+        self.show_page("desk")
+        self.pages["desk"].resume(case_id)
 
     def remind(self) -> None:
         """Non-modal notice of what is due today or overdue (at login and every 15 minutes)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+from PySide6.QtPrintSupport import QPrinterInfo
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.case_machine import STATE_LABELS, STATES
@@ -65,6 +66,20 @@ class SettingsPage(QWidget):
         form.addRow("本机编号", QLabel(f"{ident.device_code} {ident.device_name}"))
         form.addRow("数据文件夹", QLabel(str(services.ctx.data_dir)))
         form.addRow("区服务器", QLabel("未配置区服务器"))
+        printing = QGroupBox("打印")
+        pform = QFormLayout(printing)
+        self.layout_box = QComboBox()
+        for key, label in (("a4", "A4"), ("a5", "A5"), ("thermal80", "80 毫米热敏纸")):
+            self.layout_box.addItem(label, key)
+        self.printer_box = QComboBox()
+        self.printer_box.addItem("系统默认打印机", "")
+        for name in QPrinterInfo.availablePrinterNames():
+            self.printer_box.addItem(name, name)
+        self.save_print_button = QPushButton("保存打印设置")
+        self.save_print_button.clicked.connect(self._on_save_print_clicked)
+        pform.addRow("纸张版式", self.layout_box)
+        pform.addRow("打印机", self.printer_box)
+        pform.addRow("", self.save_print_button)
         accounts = QGroupBox("工作人员账号")
         self.workers = QTableWidget(0, 4)
         self.workers.setHorizontalHeaderLabels(["登录名", "姓名", "角色", "状态"])
@@ -82,7 +97,10 @@ class SettingsPage(QWidget):
         av.addLayout(row)
         layout = QVBoxLayout(self)
         layout.addWidget(page_title("设置"))
-        layout.addWidget(desk)
+        top = QHBoxLayout()
+        top.addWidget(desk, 3)
+        top.addWidget(printing, 2)
+        layout.addLayout(top)
         layout.addWidget(accounts, 1)
         self._rows = []
 
@@ -92,6 +110,21 @@ class SettingsPage(QWidget):
 
     def refresh(self) -> None:
         run_op(self, self.services.auth.list_workers, self._on_workers)
+        run_op(self, self.services.printing.settings, self._on_print_settings)
+
+    def _on_print_settings(self, settings) -> None:
+        layout, printer = settings
+        self.layout_box.setCurrentIndex(max(0, self.layout_box.findData(layout)))
+        idx = self.printer_box.findData(printer or "")
+        if idx < 0:
+            self.printer_box.addItem(f"{printer}（当前不可用）", printer)
+            idx = self.printer_box.count() - 1
+        self.printer_box.setCurrentIndex(idx)
+
+    def _on_save_print_clicked(self) -> None:
+        actor, layout, printer = self.services.current_worker, self.layout_box.currentData(), self.printer_box.currentData()
+        run_op(self, lambda: self.services.printing.save_settings(actor, layout, printer),
+               lambda _r: QMessageBox.information(self, "提示", "打印设置已保存"))
 
     def _on_workers(self, rows) -> None:
         self._rows = rows

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from app.auth import AuthService, WorkerInfo
 from app.cases import CaseService
 from app.context import AppContext
+from app.intake import IntakeService
 from app.printing import PrintService
 from app.residents import ResidentService
 from app.worklist import WorklistService
@@ -21,6 +22,7 @@ class Services:
     cases: CaseService = field(init=False)
     worklist: WorklistService = field(init=False)
     printing: PrintService = field(init=False)
+    intake: IntakeService = field(init=False)
     current_worker: WorkerInfo | None = None
 
     def clock(self) -> dt.datetime:
@@ -32,3 +34,4 @@ class Services:
         self.cases = CaseService(self.ctx)
         self.worklist = WorklistService(self.ctx)
         self.printing = PrintService(self.ctx)
+        self.intake = IntakeService(self.ctx, self.cases)

@@ -22,6 +22,8 @@ class WorklistPage(QWidget):
         title.setObjectName("pageTitle")
         self.filter = QLineEdit(placeholderText="按案件编号、事项或申请人姓名筛选", clearButtonEnabled=True)
         self.refresh_button = QPushButton("刷新")
+        self.to_print_button = QPushButton("待打印")
+        self.to_print_button.clicked.connect(self._on_to_print_clicked)
         self.tabs = QTabWidget()
         self.models: dict[str, WorklistTableModel] = {}
         self.views: dict[str, QTableView] = {}
@@ -40,6 +42,7 @@ class WorklistPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
         top.addWidget(self.refresh_button)
+        top.addWidget(self.to_print_button)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addLayout(top)
@@ -87,6 +90,10 @@ class WorklistPage(QWidget):
         if model.rowCount():
             view.resizeColumnsToContents()
         self.summary.setText(f"共 {model.total} 件")
+
+    def _on_to_print_clicked(self) -> None:
+        from ui.printing.to_print_dialog import ToPrintDialog
+        ToPrintDialog(self.services, self).open()
 
     def open_case(self, case_id) -> CaseDialog:
         dlg = CaseDialog(self.services, case_id, self)

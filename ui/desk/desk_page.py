@@ -1,0 +1,95 @@
+"""办事 page: find an item by name, alias, full pinyin or initials as the worker types; open its wizard."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
+
+from ui.desk.item_list_model import ItemListModel
+from ui.desk.service_wizard import ServiceWizard
+
+
+class DeskPage(QWidget):
+    case_changed = Signal(object)
+
+    def __init__(self, services, parent=None):
+        super().__init__(parent)
+        self.services = services
+        self.recent: list[str] = []
+        title = QLabel("办事")
+        title.setObjectName("pageTitle")
+        self.search = QLineEdit(placeholderText="输入事项名称、简称、拼音或首字母，例如：尊老金、dibao、gljt")
+        self.search.setClearButtonEnabled(True)
+        self.department = QComboBox()
+        self.department.addItem("全部部门", None)
+        for d in services.intake.catalog.departments():
+            self.department.addItem(d, d)
+        self.model = ItemListModel(self)
+        self.list = QListView()
+        self.list.setModel(self.model)
+        self.list.setUniformItemSizes(True)
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        unavailable = services.intake.catalog.catalog.unavailable
+        self.unavailable = QLabel("以下事项暂不可用：" + "；".join(f"{k}（{v}）" for k, v in unavailable.items()))
+        self.unavailable.setObjectName("warning")
+        self.unavailable.setWordWrap(True)
+        self.unavailable.setVisible(bool(unavailable))
+        self.search.textChanged.connect(self.refresh)
+        self.department.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.search.returnPressed.connect(self._open_current)
+        self.list.activated.connect(lambda idx: self.open_item(self.model.hit_at(idx.row()).code))
+        self.search.installEventFilter(self)
+        row = QHBoxLayout()
+        row.addWidget(self.search, 1)
+        row.addWidget(self.department)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addLayout(row)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.unavailable)
+
+    def eventFilter(self, obj, event) -> bool:
+        # Arrow keys in the search box move through the results without leaving the keyboard.
+        if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (Qt.Key_Down, Qt.Key_Up):
+            step = 1 if event.key() == Qt.Key_Down else -1
+            row = max(0, min(self.model.rowCount() - 1, self.list.currentIndex().row() + step))
+            self.list.setCurrentIndex(self.model.index(row))
+            return True
+        return super().eventFilter(obj, event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        worker = self.services.current_worker
+        self.recent = self.services.intake.recent_codes(worker) if worker else []
+        self.refresh()
+        self.search.setFocus()
+
+    def refresh(self) -> None:
+        """Synchronous on purpose: a search takes well under 5 ms (bench catalog), less than a thread hop."""
+        hits = self.services.intake.search(self.search.text(), self.department.currentData(), self.recent)
+        self.model.set_hits(hits, self.recent)
+        if hits:
+            self.list.setCurrentIndex(self.model.index(0))
+        self.hint.setText(f"找到 {len(hits)} 项。↑↓ 选择，回车开始办理。" if hits else "没有找到匹配的事项，请换个说法或检查拼音。")
+
+    def _open_current(self) -> None:
+        hit = self.model.hit_at(self.list.currentIndex().row())
+        if hit:
+            self.open_item(hit.code)
+
+    def open_item(self, code: str, draft=None) -> ServiceWizard:
+        wizard = ServiceWizard(self.services, code, draft, self)
+        wizard.case_saved.connect(self.case_changed.emit)
+        wizard.case_finished.connect(self._on_finished)
+        wizard.open()
+        return wizard
+
+    def resume(self, case_id) -> ServiceWizard:
+        draft = self.services.intake.load_draft(case_id)
+        return self.open_item(draft.item_code, draft)
+
+    def _on_finished(self, case_id) -> None:
+        self.case_changed.emit(case_id)
+        self.search.clear()

@@ -1,0 +1,35 @@
+"""List model over catalog search hits."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+
+
+class ItemListModel(QAbstractListModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._hits: list = []
+        self._recent: set[str] = set()
+
+    def set_hits(self, hits, recent=()) -> None:
+        self.beginResetModel()
+        self._hits, self._recent = list(hits), set(recent)
+        self.endResetModel()
+
+    def hit_at(self, row: int):
+        return self._hits[row] if 0 <= row < len(self._hits) else None
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._hits)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._hits):
+            return None
+        h = self._hits[index.row()]
+        if role == Qt.DisplayRole:
+            tag = "【最近】" if h.code in self._recent else ""
+            alias = f"（{h.matched}）" if h.matched and h.matched != h.name and not h.matched.isascii() else ""
+            return f"{tag}{h.code}  {h.name}{alias}    {h.department} · {h.mode}"
+        if role == Qt.UserRole:
+            return h.code
+        return None

@@ -1,0 +1,285 @@
+"""One generic wizard for any service item: applicant → eligibility → the item's steps → materials → review.
+
+Keyboard first: Enter advances (the Next button is the default), Esc asks before closing, Tab reaches every control.
+Every step is saved as a draft, so a crash or a closed window loses nothing; 待办 › 草稿 resumes it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout)
+
+from app.workdays import CHINA_TZ
+from ui.desk.applicant_page import ApplicantPage
+from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, ReviewPage, StepPage
+from ui.operations import run_op
+from ui.printing.flow import show_document
+
+
+class ServiceWizard(QDialog):
+    case_saved = Signal(object)    # case id, after every draft save
+    case_finished = Signal(object)  # case id, once an outcome is recorded
+
+    def __init__(self, services, item_code: str, draft=None, parent=None):
+        super().__init__(parent)
+        self.services, self.code = services, item_code
+        self.item = services.intake.item(item_code)
+        self.case_id = draft.case_id if draft else None
+        self.result = None
+        self.busy = False
+        self.setWindowTitle(f"办理：{self.item.name}")
+        self.resize(900, 680)
+        self.header = QLabel()
+        self.header.setObjectName("dialogTitle")
+        self.crumbs = QLabel()
+        self.crumbs.setObjectName("hint")
+        self.applicant = ApplicantPage(services)
+        self.eligibility = EligibilityPage(self.item)
+        self.steps = [StepPage(step) for step in self.item.steps]
+        self.materials = MaterialsPage(self.item)
+        self.review = ReviewPage(self.item)
+        self.pages = [self.applicant, self.eligibility, *self.steps, self.materials, self.review]
+        self.stack = QStackedWidget()
+        for p in self.pages:
+            self.stack.addWidget(p)
+        self.message = QLabel()
+        self.message.setObjectName("error")
+        self.message.setWordWrap(True)
+        self._build_buttons()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(self.crumbs)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.message)
+        layout.addLayout(self.button_row)
+        if draft:
+            self._restore(draft)
+        self._go(draft.step if draft else 0)
+
+    def _build_buttons(self) -> None:
+        self.back_button = QPushButton("上一步")
+        self.next_button = QPushButton("下一步")
+        self.next_button.setDefault(True)
+        self.next_button.setObjectName("primary")
+        self.refuse_button = QPushButton("不予受理…")
+        self.notice_button = QPushButton("一次性告知（待补材料）")
+        self.resolve_button = QPushButton("当场办结")
+        self.forward_button = QPushButton("转办")
+        self.back_button.clicked.connect(lambda: self._go(self.stack.currentIndex() - 1))
+        self.next_button.clicked.connect(self._on_next_clicked)
+        self.refuse_button.clicked.connect(self._on_refuse_clicked)
+        self.notice_button.clicked.connect(lambda: self._finish("notice"))
+        self.resolve_button.clicked.connect(lambda: self._finish("resolve"))
+        self.forward_button.clicked.connect(lambda: self._finish("forward"))
+        self.button_row = QHBoxLayout()
+        self.button_row.addWidget(self.refuse_button)
+        self.button_row.addStretch(1)
+        for b in (self.back_button, self.notice_button, self.resolve_button, self.forward_button, self.next_button):
+            self.button_row.addWidget(b)
+        # Enter also advances from widgets that swallow it (combo boxes, check boxes).
+        QShortcut(QKeySequence(Qt.Key_Enter), self, self._on_next_clicked)
+
+    # ----- navigation -----------------------------------------------------------------------
+    def _go(self, index: int) -> None:
+        index = max(0, min(index, len(self.pages) - 1))
+        self.stack.setCurrentIndex(index)
+        page = self.pages[index]
+        self.header.setText(f"{self.item.name}（{self.item.mode}，{self.item.department}）")
+        self.crumbs.setText(" › ".join(("【" + p.title + "】") if i == index else p.title for i, p in enumerate(self.pages)))
+        last = index == len(self.pages) - 1
+        self.back_button.setEnabled(index > 0)
+        self.next_button.setVisible(not last)
+        self.next_button.setDefault(not last)
+        for b in (self.notice_button, self.resolve_button, self.forward_button):
+            b.setVisible(False)
+        self.message.clear()
+        if index > 0 and self.case_id is not None:
+            self._refresh_checks(page)
+        if last:
+            self._prepare_review()
+        page.focus_first()
+
+    def current_page(self):
+        return self.pages[self.stack.currentIndex()]
+
+    def fields(self) -> dict:
+        out = {}
+        for p in self.steps:
+            out.update(p.values())
+        return out
+
+    def _check(self):
+        a = self.applicant
+        return self.services.intake.check(self.code, a.resident.id if a.resident else None, a.agent(), self.fields(),
+                                          self.materials.values())
+
+    def _refresh_checks(self, page) -> None:
+        try:
+            self.result = self._check()
+        except Exception:  # noqa: BLE001 - a broken rule must not take the desk down; shown as a message
+            self.message.setText("事项规则计算出错，请联系管理员检查事项配置。")
+            return
+        if page is self.eligibility:
+            a = self.applicant.resident
+            self.eligibility.show_result(self.result, f"申请人：{a.name}，{a.sex}，{a.age} 岁" if a else "")
+            self.refuse_button.setVisible(bool(self.result.eligibility_failures))
+        elif isinstance(page, StepPage):
+            page.show_result(self.result)
+        elif page is self.materials:
+            self.materials.show_result(self.result)
+
+    def _on_next_clicked(self) -> None:
+        if self.busy or not self.next_button.isVisible():
+            return
+        page = self.current_page()
+        if page is self.applicant:
+            problem = self.applicant.problem()
+            if problem:
+                self.message.setText(problem)
+                return
+        else:
+            self._refresh_checks(page)
+            if isinstance(page, StepPage) and not page.show_result(self.result):
+                self.message.setText("请先改正标红的内容")
+                return
+            if page is self.eligibility and self.result and self.result.eligibility_failures:
+                self.message.setText("申请人不符合条件：可以点“不予受理…”写明原因，或按 Esc 停止办理。")
+                return
+        self._save_then(lambda: self._go(self.stack.currentIndex() + 1))
+
+    def _save_then(self, after) -> None:
+        """Create the draft on the first step, then save it on every step (autosave)."""
+        a, intake, worker = self.applicant, self.services.intake, self.services.current_worker
+        step, rid, agent, fields, mats = self.stack.currentIndex() + 1, a.resident.id, a.agent(), self.fields(), self.materials.values()
+        case_id = self.case_id
+
+        def save():
+            cid = case_id or intake.start(worker, self.code, rid, agent)
+            intake.save_draft(worker, cid, step, rid, agent, fields, mats)
+            return cid
+        self.busy = True
+        run_op(self, save, lambda cid: self._on_saved(cid, after), self._on_failed)
+
+    def _on_saved(self, case_id, after) -> None:
+        self.busy = False
+        self.case_id = case_id
+        self.case_saved.emit(case_id)
+        after()
+
+    def _on_failed(self, message: str) -> None:
+        self.busy = False
+        self.message.setText(message)
+
+    def _restore(self, draft) -> None:
+        if draft.resident_id:
+            detail = self.services.residents.get(draft.resident_id)
+            row = next((r for r in self.services.residents.search(detail.name) if r.id == draft.resident_id), None)
+            self.applicant.set_resident(row)
+        self.applicant.set_agent(draft.agent)
+        for p in self.steps:
+            p.set_values(draft.fields)
+        self.materials.set_values(draft.materials)
+
+    # ----- review and outcomes --------------------------------------------------------------
+    def _prepare_review(self) -> None:
+        r = self.result
+        rows = [f"<b>申请人</b>：{self.applicant.resident.name}（{self.applicant.resident.id_masked}）"]
+        agent = self.applicant.agent()
+        if agent:
+            rows.append(f"<b>代办人</b>：{agent['name']}（{agent['relation']}）")
+        for p in self.steps:
+            for f in p.step.fields:
+                v = r.values.get(f.key) if r else None
+                if v in (None, "", []) or (r and f.key in r.hidden):
+                    continue
+                rows.append(f"<b>{f.label}</b>：{_show(v)}")
+        if r and r.tier:
+            rows.append(f"<b>{self.item.tier_title}</b>：{r.tier.label}")
+        self.review.summary.setText("<br>".join(rows))
+        missing = [m.name for m in r.missing_materials] if r else []
+        failures = r.eligibility_failures if r else []
+        self.review.missing.setText(("缺少必交材料：" + "、".join(missing)) if missing else "")
+        self.review.error.setText(("不符合条件：" + "；".join(failures)) if failures else "")
+        self._fill_targets()
+        can_finish = not failures and not (r and r.errors)
+        self.notice_button.setVisible(bool(missing) and can_finish)
+        self.resolve_button.setVisible(not missing and can_finish)
+        self.forward_button.setVisible(not missing and can_finish)
+        self.review.outcome.setVisible(not missing and can_finish)
+        self.refuse_button.setVisible(bool(failures))
+        primary = self.resolve_button if self.item.mode == "即办" else self.forward_button
+        if missing:
+            primary = self.notice_button
+        primary.setDefault(True)
+
+    def _fill_targets(self) -> None:
+        combo, dept = self.review.target, self.item.department
+        combo.clear()
+        combo.addItem(f"{dept}（部门队列）", None)
+        for w in self.services.auth.workers_for_line(dept):
+            combo.addItem(f"{w.display_name}（{dept}）", w.id)
+        if combo.count() > 1:
+            combo.setCurrentIndex(1)
+        due, provisional = self.services.cases.deadline_for(self.services.clock())
+        text = due.astimezone(CHINA_TZ).strftime("%Y年%m月%d日 %H:%M 前答复")
+        self.review.deadline.setText(text + ("（暂定：该年度节假日安排未导入）" if provisional else ""))
+
+    def _finish(self, outcome: str) -> None:
+        if self.busy:
+            return
+        a, svc, worker = self.applicant, self.services, self.services.current_worker
+        rid, agent, fields, mats, cid = a.resident.id, a.agent(), self.fields(), self.materials.values(), self.case_id
+        note, assignee, dept = self.review.note.toPlainText(), self.review.target.currentData(), self.item.department
+        if outcome == "resolve" and not note.strip():
+            self.review.error.setText("当场办结请在“说明 / 结果”中填写办理结果")
+            return
+
+        def run():
+            svc.intake.finish(worker, cid, self.code, rid, agent, fields, mats)
+            if outcome == "resolve":
+                return svc.cases.resolve(worker, cid, note)
+            if outcome == "forward":
+                return svc.cases.forward(worker, cid, assignee_id=assignee, queue=dept, note=note)
+            return svc.cases.get(cid)
+        self.busy = True
+        run_op(self, run, lambda _d: self._on_finished(outcome), self._on_failed)
+
+    def _on_finished(self, outcome: str) -> None:
+        self.busy = False
+        doc = {"notice": "notice", "resolve": "completion", "forward": "receipt"}[outcome]
+        self.case_finished.emit(self.case_id)
+        show_document(self.parentWidget() or self, self.services, self.case_id, doc)
+        self.done(QDialog.Accepted)
+
+    def _on_refuse_clicked(self) -> None:
+        from ui.cases.action_dialogs import ReasonDialog
+        svc, worker, cid = self.services.cases, self.services.current_worker, self.case_id
+        if cid is None:
+            return
+        dlg = ReasonDialog("不予受理", "具体原因", "确认不予受理", lambda r, x: svc.refuse(worker, cid, r, x), self,
+                           extra_label="建议前往")
+        if self.result and self.result.eligibility_failures:
+            dlg.reason.setPlainText("；".join(self.result.eligibility_failures))
+        if dlg.exec() == QDialog.Accepted:
+            self.case_finished.emit(cid)
+            show_document(self.parentWidget() or self, self.services, cid, "refusal")
+            self.done(QDialog.Accepted)
+
+    def reject(self) -> None:
+        """Esc / close: ask first. The draft is already saved, so closing loses nothing."""
+        text = ("停止办理并关闭？已填写的内容已保存为草稿，可在“待办 › 草稿”中继续。" if self.case_id
+                else "放弃本次办理？尚未保存任何内容。")
+        answer = QMessageBox.question(self, "停止办理", text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer == QMessageBox.Yes:
+            super().reject()
+
+
+def _show(v) -> str:
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, list):
+        return "；".join(_show(x) for x in v)
+    if isinstance(v, dict):
+        return "，".join(_show(x) for k, x in v.items() if k not in ("id_number",) and x not in (None, ""))
+    return str(v)

@@ -1,0 +1,65 @@
+"""待打印: documents that were saved but never reached paper (printer missing, offline or failed)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
+
+from app.workdays import CHINA_TZ
+from ui.operations import run_op
+from ui.printing.print_preview_dialog import PrintPreviewDialog
+
+
+class ToPrintDialog(QDialog):
+    def __init__(self, services, parent=None):
+        super().__init__(parent)
+        self.services = services
+        self.setWindowTitle("待打印的文书")
+        self.resize(760, 420)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["案件编号", "文书", "生成时间", "状态", "说明"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.print_button = QPushButton("打印所选")
+        self.print_button.clicked.connect(self._on_print_clicked)
+        self.empty = QLabel()
+        self.empty.setObjectName("hint")
+        row = QHBoxLayout()
+        row.addWidget(self.empty, 1)
+        row.addWidget(self.print_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        self.rows = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        run_op(self, lambda: self.services.printing.jobs(waiting_only=True), self._on_rows)
+
+    def _on_rows(self, rows) -> None:
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            status = "未打印" if r.status == "pending" else "打印失败"
+            at = r.at.astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
+            for j, text in enumerate((r.case_number, r.doc_title, at, status, r.reason)):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.empty.setText("没有待打印的文书" if not rows else f"共 {len(rows)} 份")
+
+    def _on_print_clicked(self) -> None:
+        i = self.table.currentRow()
+        if not 0 <= i < len(self.rows):
+            return
+        row = self.rows[i]
+        svc = self.services.printing
+        run_op(self, lambda: (svc.regenerate(row.id), svc.settings()[1]), lambda res: self._preview(row, *res))
+
+    def _preview(self, row, pdf: bytes, printer) -> None:
+        from app.printing import PrintedDocument
+        doc = PrintedDocument(row.id, row.case_number, row.doc_title, row.layout, row.reprint_count, row.path, pdf)
+        dlg = PrintPreviewDialog(self.services, doc, printer, self)
+        dlg.printed.connect(lambda *_: self.refresh())
+        dlg.open()
