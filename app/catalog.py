@@ -8,10 +8,11 @@ the 65 items). No Qt here: the UI calls this from its operations layer.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin
@@ -51,7 +52,7 @@ class _Key:
     initials: tuple[str, ...]
     boundaries: tuple[str, ...]  # suffixes of the primary full pinyin at syllable starts (not 0)
     syllables: tuple[tuple[str, ...], ...]  # readings per syllable, for mixed typing
-    starts: dict[str, tuple[int, ...]] = None  # type: ignore[assignment]  # letter -> syllables it can start
+    starts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # letter -> syllables it can start
 
 
 def normalize_query(text: str) -> str:
@@ -70,24 +71,33 @@ def _readings(text: str) -> list[tuple[str, ...]]:
             for ch, p in zip(text, primary)]
 
 
+@functools.lru_cache(maxsize=4096)  # departments/categories repeat; reloads reuse everything
 def _make_key(text: str, kind: str) -> _Key:
     clean = normalize_query(text)
     syllables = tuple(r for r in _readings(clean) if r[0].isalnum())
     primary = [r[0] for r in syllables]
-    fulls, initials = ["".join(primary)], ["".join(p[0] for p in primary)]
-    for i, readings in enumerate(syllables):
-        for alt in readings[1:]:
-            swapped = primary[:i] + [alt] + primary[i + 1:]
-            fulls.append("".join(swapped))
-            initials.append("".join(p[0] for p in swapped))
-    starts = [sum(len(p) for p in primary[:i]) for i in range(1, len(primary))]
-    boundaries = tuple(fulls[0][s:] for s in starts)
+    fulls, initials = _variants(primary, syllables)
+    offsets = [sum(len(p) for p in primary[:i]) for i in range(1, len(primary))]
+    boundaries = tuple(fulls[0][o:] for o in offsets)
+    return _Key(clean, kind, fulls, initials, boundaries, syllables, _starts_by_letter(syllables))
+
+
+def _variants(primary: list[str], syllables: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Full pinyin and initials for the primary reading and for each single alternative reading."""
+    readings = [primary]
+    for i, options in enumerate(syllables):
+        readings += [primary[:i] + [alt] + primary[i + 1:] for alt in options[1:]]
+    fulls = tuple(dict.fromkeys("".join(r) for r in readings))
+    initials = tuple(dict.fromkeys("".join(p[0] for p in r) for r in readings))
+    return fulls, initials
+
+
+def _starts_by_letter(syllables: tuple[tuple[str, ...], ...]) -> dict[str, tuple[int, ...]]:
     by_letter: dict[str, list[int]] = {}
     for i, readings in enumerate(syllables):
         for letter in {r[0] for r in readings}:
             by_letter.setdefault(letter, []).append(i)
-    return _Key(clean, kind, tuple(dict.fromkeys(fulls)), tuple(dict.fromkeys(initials)), boundaries,
-                syllables, {k: tuple(v) for k, v in by_letter.items()})
+    return {k: tuple(v) for k, v in by_letter.items()}
 
 
 def _match_text(q: str, key: _Key) -> float:

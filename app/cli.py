@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "app.catalog_cli",
     "app.cli_bench",
     "app.cli_print",
+    "app.server.cli",
+    "app.sync_cli",
 )
 
 

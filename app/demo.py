@@ -27,10 +27,10 @@ DEMO_COMMITTEE = FirstRunInput(committee_name="幸福里社区居民委员会", 
 DEMO_WORKERS = (
     ("qiantai", "王晓燕", ["front_desk"], []),
     ("qiantai2", "孙丽", ["front_desk"], []),
-    ("minzheng", "李建国", ["line"], ["民政", "居委"]),
+    ("minzheng", "李建国", ["line"], ["民政", "居委会"]),
     ("canlian", "赵敏", ["line"], ["残联", "卫健"]),
     ("renshe", "陈立", ["line"], ["人社", "医保"]),
-    ("fangguan", "刘洋", ["line"], ["住建/房管", "公安", "退役军人", "司法", "工会", "人武部", "居委调委会", "民政/老龄"]),
+    ("fangguan", "刘洋", ["line"], ["住建", "公安", "退役军人", "司法", "工会", "人武部"]),
     ("zhanzhang", "周海燕", ["supervisor", "front_desk"], []),
 )
 _NAMES = ("张桂兰", "王淑珍", "李秀英", "刘德福", "陈志强", "杨丽娟", "赵国庆", "黄建华", "周玉梅", "吴卫东",

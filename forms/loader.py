@@ -78,23 +78,26 @@ def _item_files(directory: Path) -> list[Path]:
 
 
 def _collect(results: list[_FileResult], errors: list[LoadError]) -> tuple[dict, dict]:
+    """Valid items by code; unavailable ones by code, or by file name when the code is unknown or taken."""
     items: dict[str, ServiceItem] = {}
-    unavailable: dict[str, str] = {}
     first_file: dict[str, str] = {}
+    broken: list[tuple[str, str | None, str]] = []  # (file, code, reason)
     for res in results:
         errors.extend(res.errors)
-        if res.item is not None and res.item.code in first_file:
-            msg = f"事项编码 {res.item.code} 与 {first_file[res.item.code]} 重复"
-            errors.append(LoadError(res.file, res.item.code, None, msg))
-            unavailable[res.file] = msg
-            continue
-        if res.item is not None:
-            items[res.item.code] = res.item
-            first_file[res.item.code] = res.file
-        elif res.code and res.code not in first_file and res.code not in unavailable:
-            unavailable[res.code] = res.errors[0].message if res.errors else "无法加载"
+        item = res.item
+        if item is not None and item.code in first_file:
+            msg = f"事项编码 {item.code} 与 {first_file[item.code]} 重复"
+            errors.append(LoadError(res.file, item.code, None, msg))
+            broken.append((res.file, None, msg))
+        elif item is not None:
+            items[item.code] = item
+            first_file[item.code] = res.file
         else:
-            unavailable[res.file] = res.errors[0].message if res.errors else "无法加载"
+            broken.append((res.file, res.code, res.errors[0].message if res.errors else "无法加载"))
+    unavailable: dict[str, str] = {}
+    for file, code, reason in broken:
+        key = code if code and code not in items and code not in unavailable else file
+        unavailable[key] = reason
     return items, unavailable
 
 
@@ -236,29 +239,37 @@ _MESSAGES = {
 def _pydantic_errors(file: str, code: str | None, data: dict, exc: ValidationError) -> list[LoadError]:
     out = []
     for err in exc.errors(include_url=False):
-        loc = _strip_union_loc(err["loc"])
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_BRANCH.match(p)))
         where, attr = _locate(data, loc)
-        out.append(LoadError(file, code, where, _translate(err, attr)))
-    # A union (bool | expression) reports one error per branch; keep one per place and message.
+        message = _UNION_MESSAGE if len(loc) < len(err["loc"]) else _translate(err, attr)
+        out.append(LoadError(file, code, where, f"{attr}：{message}" if attr else message))
+    # A union (true/false or an expression) reports one error per branch; keep one per place.
     return list(dict.fromkeys(out))
 
 
-def _strip_union_loc(loc: tuple) -> tuple:
-    # pydantic adds the union branch name ("bool", "str") to the location; it means nothing to authors.
-    return tuple(p for p in loc if p not in ("bool", "str", "float", "int", "function-after[_chinese(), str]"))
+# pydantic names the union branch in the location ("bool", "constrained-str"); it means nothing to authors.
+_UNION_BRANCH = re.compile(r"^(bool|str|int|float|constrained-str|function-.*)$")
+_UNION_MESSAGE = "应为 true、false 或条件表达式"
+_PATTERN_HINTS = {
+    "key": "格式不正确：只能用小写字母、数字和下划线，以字母开头，最长 40 个字符",
+    "code": "格式不正确：应为两位大写字母、短横线加两位数字，如 MZ-01",
+}
 
 
 def _translate(err: dict, attr: str) -> str:
-    etype = err["type"]
+    etype, ctx = err["type"], err.get("ctx", {})
     if etype == "literal_error" and attr == "type":
         return f"未知字段类型「{err.get('input')}」，可用类型：{', '.join(FIELD_TYPES)}"
     if etype == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"{attr}：取值「{err.get('input')}」无效，应为 {expected}"
+        return f"取值「{err.get('input')}」无效，应为 {str(ctx.get('expected', '')).replace(' or ', ' 或 ')}"
+    if etype == "string_pattern_mismatch" and attr in _PATTERN_HINTS:
+        return _PATTERN_HINTS[attr]
     if etype == "value_error":
-        return f"{attr}：{str(err['msg']).removeprefix('Value error, ')}"
-    text = _MESSAGES.get(etype, err["msg"])
-    return f"{attr}：{text}" if attr else text
+        return str(err["msg"]).removeprefix("Value error, ")
+    if etype in ("greater_than_equal", "less_than_equal"):
+        bound = ctx.get("ge", ctx.get("le"))
+        return f"不能{'小' if etype == 'greater_than_equal' else '大'}于 {bound}"
+    return _MESSAGES.get(etype, err["msg"])
 
 
 def _locate(data: Any, loc: tuple) -> tuple[str | None, str]:
@@ -278,7 +289,8 @@ def _locate(data: Any, loc: tuple) -> tuple[str | None, str]:
     attr = str(loc[-1]) if loc and not isinstance(loc[-1], int) else ""
     if keys:
         return ".".join(keys), attr
-    return ("".join(path).lstrip(".") or None), attr
+    # Outside a field the path already ends with the attribute (materials[0].form), so no prefix.
+    return ("".join(path).lstrip(".") or None), ""
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +300,7 @@ _NAME_ONLY_TYPES = {"choice", "multichoice", "person"}
 _BOUNDED_TYPES = {"text", "longtext", "address", "number", "money", "multichoice", "group"}
 
 
-def _field_spec(fld: Field) -> ex.NameSpec:
+def field_spec(fld: Field) -> ex.NameSpec:
     if fld.type == "group":
         return ex.NameSpec("group", frozenset(f.key for f in fld.fields))
     if fld.type == "person":
@@ -306,7 +318,7 @@ def item_names(item: ServiceItem, policy: dict[str, Any]) -> dict[str, ex.NameSp
         "policy": ex.NameSpec("record", frozenset(policy)),
     }
     for _, fld in item.iter_fields():
-        names[fld.key] = _field_spec(fld)
+        names[fld.key] = field_spec(fld)
     for comp in item.computed:
         names[comp.key] = ex.NameSpec()
     return names
@@ -349,10 +361,10 @@ def _check_field(fld: Field, names: dict[str, ex.NameSpec], where: str, in_group
     if fld.type == "group":
         subs = [f.key for f in fld.fields]
         problems += [(where, f"子字段键 {k} 重复") for k in sorted({k for k in subs if subs.count(k) > 1})]
-        scope = {**names, **{f.key: _field_spec(f) for f in fld.fields}}
+        scope = {**names, **{f.key: field_spec(f) for f in fld.fields}}
         for sub in fld.fields:
             problems += _check_field(sub, scope, f"{where}.{sub.key}", in_group=True)
-    own_scope = {**(scope if in_group else names), "value": _field_spec(fld)}
+    own_scope = {**(scope if in_group else names), "value": field_spec(fld)}
     exprs = [("required", fld.required if isinstance(fld.required, str) else None),
              ("visible_if", fld.visible_if), ("compute", fld.compute)]
     exprs += [(f"constraints[{i}]", c.rule) for i, c in enumerate(fld.constraints)]

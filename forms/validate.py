@@ -26,7 +26,7 @@ from typing import Any
 
 from stdnum.cn import ric
 
-from forms.expr import Evaluator, Record
+from forms.expr import Evaluator, Record, names_used
 from forms.identity import IdentityError, validate_id, validate_phone
 from forms.schema import Field, Material, ServiceItem, Tier
 
@@ -37,6 +37,7 @@ _LENGTHS = {"text": (1, 100), "longtext": (1, 2000), "address": (4, 200)}
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _PICK_TYPES = {"choice", "multichoice", "yesno", "date"}
 _PLAIN = Field.model_construct(key="value", label="值", type="text")  # for applicant/agent parts
+_PERSON_KEYS = ("name", "id_number", "age", "sex", "birth_date", "phone", "local_hukou", "relation")
 
 
 @dataclass
@@ -88,6 +89,8 @@ def is_empty(value: Any) -> bool:
 def _clean_text(raw: Any, multiline: bool = False) -> str:
     if not isinstance(raw, str):
         raise _Invalid("应为文字")
+    if len(raw) > 5000:  # longer than any field allows; do not scan megabytes of pasted text
+        raise _Invalid("内容过长")
     text = raw.strip()
     for ch in text:
         cat = unicodedata.category(ch)
@@ -265,15 +268,16 @@ class _Run:
     # -- applicant and agent -------------------------------------------------
     def _people(self) -> None:
         applicant = self.sub.get("applicant")
-        if not isinstance(applicant, dict) or is_empty(applicant):
+        if isinstance(applicant, dict) and not is_empty(applicant):
+            self.ev.names["applicant"] = self._person("applicant", applicant)
+        else:
             self.res.errors.append(("applicant", "请填写申请人信息"))
-            applicant = {}
-        self.ev.names["applicant"] = self._person("applicant", applicant, needs_id=True)
+            self.ev.names["applicant"] = Record(dict.fromkeys(_PERSON_KEYS))
         agent = self.sub.get("agent")
         has_agent = isinstance(agent, dict) and not is_empty(agent)
-        self.ev.names["agent"] = self._person("agent", agent, needs_id=True) if has_agent else None
+        self.ev.names["agent"] = self._person("agent", agent) if has_agent else None
 
-    def _person(self, prefix: str, data: dict, needs_id: bool) -> Record:
+    def _person(self, prefix: str, data: dict) -> Record:
         out: dict[str, Any] = {}
         out["name"] = self._part(prefix, "name", lambda: _person_name(data.get("name")))
         number = data.get("id_number")
@@ -356,7 +360,8 @@ class _Run:
             errors.append((key, f"「{fld.label}」格式不正确"))
             return None, None
         rows, scopes = [], []
-        for i, row in enumerate(raw):
+        # A blank row (the UI's empty trailing row) is not data: drop it rather than report it.
+        for i, row in enumerate(r for r in raw if not is_empty(r)):
             row = row if isinstance(row, dict) else {}
             values, scope = {}, {}
             for sub in fld.fields:
@@ -365,7 +370,7 @@ class _Run:
                 values[sub.key], scope[sub.key] = self._coerce(sub, row.get(sub.key), f"{key}[{i}].{sub.key}", errors)
             rows.append(values)
             scopes.append(scope)
-        return rows, scopes
+        return (rows, scopes) if rows else (None, None)
 
     # -- visibility and computed values ----------------------------------------
     def _visibility(self) -> None:
@@ -423,7 +428,7 @@ class _Run:
 
     def _compute(self) -> None:
         for _ in range(2):  # a computed value may use a later one
-            for step, fld in self.item.iter_fields():
+            for _, fld in self.item.iter_fields():
                 if fld.is_computed:
                     shown = fld.key not in self.res.hidden
                     value = self._value_of(fld.compute) if shown else None
@@ -462,11 +467,9 @@ class _Run:
                 self.res.errors.append((key, prefix + rule.message))
 
     def _has_pending(self, key: str) -> bool:
-        return any(k == key or k.startswith((key + ".", key + "[")) for k, _ in self._all_pending())
-
-    def _all_pending(self):
-        for errs in self.pending.values():
-            yield from errs
+        """A type error was already reported for this value, so "please fill in" would be noise."""
+        top = re.split(r"[.\[]", key, maxsplit=1)[0]
+        return any(k == key or k.startswith((key + ".", key + "[")) for k, _ in self.pending.get(top, []))
 
     def _hidden_cells(self, fld: Field) -> set[str]:
         scopes = self.parsed[fld.key][1] if fld.type == "group" else None
@@ -485,9 +488,23 @@ class _Run:
                 self._check_value(sub, f"{fld.key}[{i}].{sub.key}", row_values.get(sub.key), row.get(sub.key), row)
 
     # -- eligibility, tiers, materials ------------------------------------------
+    def _unanswered(self, expr: str) -> bool:
+        """A rule about a question not answered yet is undecided, not failed (the wizard asks it later).
+
+        Only visible inputs count: a hidden field does not apply, and a computed value follows its inputs.
+        """
+        for name in names_used(expr):
+            fld = self.item.field(name)
+            if fld is not None and not fld.is_computed and name not in self.res.hidden \
+                    and self.parsed.get(name, (None, None))[0] is None:
+                return True
+        return False
+
     def _eligibility(self) -> None:
         for rule in self.item.eligibility:
             verdict = self.ev.truth(rule.rule)
+            if verdict is False and self._unanswered(rule.rule):
+                verdict = None
             if verdict is False:
                 self.res.eligibility_failures.append(rule.message)
             elif verdict is None:

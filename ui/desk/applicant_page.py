@@ -24,6 +24,7 @@ class ApplicantPage(QWidget):
         self.results = QListWidget()
         self.results.setMaximumHeight(150)
         self.new_button = QPushButton("登记新居民…")
+        self.new_button.setAutoDefault(False)
         self.chosen = QLabel("尚未选择申请人")
         self.chosen.setObjectName("hint")
         self.agent_box = QCheckBox("由他人代办")

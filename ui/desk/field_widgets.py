@@ -35,7 +35,7 @@ class LineEditor(FieldEditor):
     def __init__(self, field, parent=None):
         super().__init__(field, parent)
         self.edit = QLineEdit(placeholderText=PLACEHOLDERS.get(field.type, ""))
-        self.edit.textChanged.connect(self.changed.emit)
+        self.edit.textChanged.connect(lambda *_: self.changed.emit())
         self.layout_.addWidget(self.edit)
         if field.unit:
             self.layout_.addWidget(QLabel(field.unit))
@@ -57,7 +57,7 @@ class LongTextEditor(FieldEditor):
         self.edit = QPlainTextEdit()
         self.edit.setTabChangesFocus(True)
         self.edit.setFixedHeight(70)
-        self.edit.textChanged.connect(self.changed.emit)
+        self.edit.textChanged.connect(lambda *_: self.changed.emit())
         self.layout_.addWidget(self.edit)
 
     def value(self):
@@ -135,7 +135,7 @@ class PersonEditor(FieldEditor):
         for opt in field.options or ["本人", "配偶", "子女", "父母", "其他亲属", "其他"]:
             self.relation.addItem(opt, opt)
         for w in (self.name, self.id_number):
-            w.textChanged.connect(self.changed.emit)
+            w.textChanged.connect(lambda *_: self.changed.emit())
             self.layout_.addWidget(w)
         self.relation.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.layout_.addWidget(self.relation)
@@ -170,6 +170,8 @@ class GroupEditor(FieldEditor):
         self.table.itemChanged.connect(lambda _i: self.changed.emit())
         self.table.setTabKeyNavigation(True)
         add, remove = QPushButton("添加一行"), QPushButton("删除所选行")
+        for b in (add, remove):
+            b.setAutoDefault(False)  # Enter keeps advancing the wizard, it does not add rows
         add.clicked.connect(lambda: self.add_row())
         remove.clicked.connect(self._on_remove_clicked)
         buttons = QVBoxLayout()

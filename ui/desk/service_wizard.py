@@ -34,6 +34,8 @@ class ServiceWizard(QDialog):
         self.header.setObjectName("dialogTitle")
         self.crumbs = QLabel()
         self.crumbs.setObjectName("hint")
+        self.keys_hint = QLabel("回车：下一步　Ctrl+回车：在表格或多行文字中也可下一步　Esc：停止办理")
+        self.keys_hint.setObjectName("hint")
         self.applicant = ApplicantPage(services)
         self.eligibility = EligibilityPage(self.item)
         self.steps = [StepPage(step) for step in self.item.steps]
@@ -53,6 +55,7 @@ class ServiceWizard(QDialog):
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.message)
         layout.addLayout(self.button_row)
+        layout.addWidget(self.keys_hint)
         if draft:
             self._restore(draft)
         self._go(draft.step if draft else 0)
@@ -79,6 +82,9 @@ class ServiceWizard(QDialog):
             self.button_row.addWidget(b)
         # Enter also advances from widgets that swallow it (combo boxes, check boxes).
         QShortcut(QKeySequence(Qt.Key_Enter), self, self._on_next_clicked)
+        # Tables and multi-line text keep plain Enter for themselves; Ctrl+Enter advances from anywhere.
+        QShortcut(QKeySequence("Ctrl+Return"), self, self._on_next_clicked)
+        self.applicant.results.activated.connect(lambda _i: self._on_next_clicked())
 
     # ----- navigation -----------------------------------------------------------------------
     def _go(self, index: int) -> None:

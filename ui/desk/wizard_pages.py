@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QScrollArea,
                                QVBoxLayout, QWidget)
 
@@ -188,7 +189,7 @@ class ReviewPage(QWidget):
         super().__init__(parent)
         self.item = item
         self.summary = _label("")
-        self.summary.setTextFormat(1)  # rich text
+        self.summary.setTextFormat(Qt.RichText)
         self.outcome = QGroupBox("办理结果")
         form = QFormLayout(self.outcome)
         self.target = QComboBox()

@@ -1,0 +1,260 @@
+"""District administrator's services: committees, worker accounts, enrol codes, devices, calendar, catalog.
+
+Everything that desks must see is written to the change log in the same transaction, under the lock row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth import AuthError, hash_password, validate_new_password
+from app.server.changes import ChangeWriter
+from app.server.db import ServerDB, take_lock
+from app.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
+from models import ROLES, utcnow
+from models.server import CalendarVersion, CatalogVersion, Committee, ServerDevice, Worker
+from models.server import EnrollCode
+
+ENROLL_CODE_TTL = dt.timedelta(minutes=15)
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
+_TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+class AdminError(ValueError):
+    """A refused administrator command; Chinese message, nothing changed."""
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    id: uuid.UUID
+    committee_code: str
+    code: str
+    name: str
+    last_mid: int
+    enrolled_at: dt.datetime
+    last_seen_at: dt.datetime | None
+    clock_offset_s: float | None
+    revoked_at: dt.datetime | None
+
+
+def _committee(s: Session, code: str) -> Committee:
+    com = s.scalar(select(Committee).where(Committee.code == code.strip()))
+    if com is None:
+        raise AdminError(f"没有编码为“{code}”的居委会，请先用 server committee add 添加")
+    return com
+
+
+def _check_committee_fields(code: str, name: str, close_of_business: str) -> None:
+    if not re.fullmatch(r"[0-9A-Za-z]{3,20}", code.strip()):
+        raise AdminError("居委会编码应为 3–20 位数字或字母")
+    if not name.strip():
+        raise AdminError("请填写居委会名称")
+    if not _TIME_RE.fullmatch(close_of_business):
+        raise AdminError("下班时间应为 HH:MM，例如 17:30")
+
+
+def add_committee(db: ServerDB, code: str, name: str, *, phone: str = "", address: str = "",
+                  close_of_business: str = "17:30", now: dt.datetime | None = None) -> Committee:
+    _check_committee_fields(code, name, close_of_business)
+    now = now or utcnow()
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, take_lock(s), now)
+        if s.scalar(select(Committee.id).where(Committee.code == code.strip())):
+            raise AdminError(f"居委会编码“{code}”已存在")
+        com = Committee(code=code.strip(), name=name.strip(), phone=phone, address=address,
+                        close_of_business=close_of_business, settings={}, created_at=now, updated_at=now)
+        s.add(com)
+        s.flush()
+        changes.committee(com)
+        return com
+
+
+def update_committee(db: ServerDB, code: str, *, name: str | None = None, phone: str | None = None,
+                     address: str | None = None, close_of_business: str | None = None,
+                     settings: dict | None = None, now: dt.datetime | None = None) -> Committee:
+    """Committee settings flow down to every desk of the committee."""
+    now = now or utcnow()
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, take_lock(s), now)
+        com = _committee(s, code)
+        _check_committee_fields(com.code, name if name is not None else com.name,
+                                close_of_business if close_of_business is not None else com.close_of_business)
+        for key, value in (("name", name), ("phone", phone), ("address", address),
+                           ("close_of_business", close_of_business)):
+            if value is not None:
+                setattr(com, key, value.strip())
+        if settings:
+            com.settings = {**(com.settings or {}), **settings}
+        com.version += 1
+        com.updated_at = now
+        changes.committee(com)
+        return com
+
+
+def list_committees(db: ServerDB) -> list[Committee]:
+    with db.read_sessions() as s:
+        return list(s.scalars(select(Committee).order_by(Committee.code)))
+
+
+def _check_worker_fields(login: str, display_name: str, roles: list[str]) -> None:
+    if not re.fullmatch(r"[0-9A-Za-z_.-]{2,32}", login):
+        raise AdminError("登录名应为 2–32 位字母、数字或 _ . -")
+    if not display_name.strip():
+        raise AdminError("请填写姓名")
+    unknown = [r for r in roles if r not in ROLES]
+    if not roles or unknown:
+        raise AdminError(f"角色应取自：{'、'.join(ROLES)}" + (f"（未知：{'、'.join(unknown)}）" if unknown else ""))
+
+
+def add_worker(db: ServerDB, committee_code: str, login: str, display_name: str, *, roles: list[str],
+               password: str | None = None, password_hash: str | None = None, lines: list[str] | None = None,
+               phone: str = "", now: dt.datetime | None = None) -> Worker:
+    """Create a district-managed account; it reaches every desk of the committee with its password hash."""
+    _check_worker_fields(login.strip(), display_name, roles)
+    if password_hash is None:
+        try:
+            validate_new_password(password or "")
+        except AuthError as e:
+            raise AdminError(str(e)) from None
+        password_hash = hash_password(password or "")  # before the lock: hashing takes ~50 ms
+    now = now or utcnow()
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, take_lock(s), now)
+        com = _committee(s, committee_code)
+        if s.scalar(select(Worker.id).where(Worker.committee_id == com.id, Worker.login == login.strip())):
+            raise AdminError(f"登录名“{login}”在该居委会已存在")
+        w = Worker(committee_id=com.id, login=login.strip(), display_name=display_name.strip(), phone=phone,
+                   password_hash=password_hash, roles=list(roles), lines=list(lines or []), active=True,
+                   failed_attempts=0, created_at=now, updated_at=now)
+        s.add(w)
+        s.flush()
+        changes.worker(w)
+        return w
+
+
+def set_worker_active(db: ServerDB, committee_code: str, login: str, active: bool,
+                      now: dt.datetime | None = None) -> Worker:
+    now = now or utcnow()
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, take_lock(s), now)
+        com = _committee(s, committee_code)
+        w = s.scalar(select(Worker).where(Worker.committee_id == com.id, Worker.login == login))
+        if w is None:
+            raise AdminError(f"该居委会没有登录名为“{login}”的账号")
+        w.active, w.version, w.updated_at = active, w.version + 1, now
+        changes.worker(w)
+        return w
+
+
+def list_workers(db: ServerDB, committee_code: str | None = None) -> list[tuple[str, Worker]]:
+    with db.read_sessions() as s:
+        stmt = select(Committee.code, Worker).join(Committee, Committee.id == Worker.committee_id)
+        if committee_code:
+            stmt = stmt.where(Committee.code == committee_code)
+        return [(code, w) for code, w in s.execute(stmt.order_by(Committee.code, Worker.login))]
+
+
+def hash_enroll_code(code: str) -> str:
+    clean = re.sub(r"[\s-]", "", code).upper()
+    return hashlib.sha256(clean.encode()).hexdigest()
+
+
+def create_enroll_code(db: ServerDB, committee_code: str, now: dt.datetime | None = None) -> tuple[str, dt.datetime]:
+    """One-time code, valid for 15 minutes; only its hash is stored."""
+    now = now or utcnow()
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    with db.sessions.begin() as s:
+        com = _committee(s, committee_code)
+        expires = now + ENROLL_CODE_TTL
+        s.add(EnrollCode(code_hash=hash_enroll_code(raw), committee_id=com.id, created_at=now, expires_at=expires))
+    return f"{raw[:5]}-{raw[5:]}", expires
+
+
+def list_devices(db: ServerDB, committee_code: str | None = None) -> list[DeviceRow]:
+    with db.read_sessions() as s:
+        stmt = select(Committee.code, ServerDevice).join(Committee, Committee.id == ServerDevice.committee_id)
+        if committee_code:
+            stmt = stmt.where(Committee.code == committee_code)
+        return [DeviceRow(d.id, code, d.code, d.name, d.last_mid, d.enrolled_at, d.last_seen_at, d.clock_offset_s,
+                          d.revoked_at) for code, d in s.execute(stmt.order_by(Committee.code, ServerDevice.code))]
+
+
+def revoke_device(db: ServerDB, device_id: str, now: dt.datetime | None = None) -> ServerDevice:
+    """Revoked desks get 403 from then on and keep their unsent data until they are enrolled again."""
+    try:
+        key = uuid.UUID(device_id)
+    except ValueError:
+        raise AdminError(f"设备编号格式不正确：{device_id}") from None
+    with db.sessions.begin() as s:
+        take_lock(s)  # wait for a push in progress so it never straddles the revocation
+        dev = s.get(ServerDevice, key)
+        if dev is None:
+            raise AdminError(f"没有编号为 {device_id} 的设备")
+        if dev.revoked_at is None:
+            dev.revoked_at = now or utcnow()
+        return dev
+
+
+def import_calendar(db: ServerDB, path: Path, now: dt.datetime | None = None) -> CalendarVersion:
+    """Validate a holiday calendar file and publish it to every desk."""
+    try:
+        doc = load_calendar_file(Path(path))
+    except CalendarError as e:
+        raise AdminError(str(e)) from None
+    content = Path(path).read_bytes().decode("utf-8-sig")
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, take_lock(s), now or utcnow())
+        existing = s.scalar(select(CalendarVersion).where(CalendarVersion.year == doc.year,
+                                                          CalendarVersion.version == doc.version))
+        if existing is not None:
+            if parse_calendar_year(json.loads(existing.content)) == doc:
+                return existing  # the same file again: nothing to publish
+            raise AdminError(f"{doc.year} 年版本 {doc.version} 已导入且内容不同，如需更正请提高版本号")
+        cv = CalendarVersion(year=doc.year, version=doc.version, content=content, imported_at=now or utcnow())
+        s.add(cv)
+        s.flush()
+        changes.calendar(cv)
+        return cv
+
+
+def server_calendar(s: Session) -> WorkCalendar:
+    """Bundled calendar files plus every imported version; the highest version per year wins."""
+    docs = list(CalendarStore(None).calendar.documents())
+    for content in s.scalars(select(CalendarVersion.content)):
+        docs.append(parse_calendar_year(json.loads(content)))
+    return WorkCalendar(docs)
+
+
+def publish_catalog(db: ServerDB, directory: Path, now: dt.datetime | None = None) -> CatalogVersion:
+    """Store the catalog's YAML files and their version so desks download them; refuses a broken catalog."""
+    from forms.loader import load_catalog  # only the admin command needs the form language
+    directory = Path(directory)
+    catalog = load_catalog(directory)
+    if not directory.is_dir() or not len(catalog):
+        raise AdminError(f"目录中没有可用的事项文件：{directory}")
+    if catalog.errors:
+        raise AdminError("事项目录有编写错误，未发布：\n" + "\n".join(str(e) for e in catalog.errors))
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, take_lock(s), now or utcnow())
+        existing = s.scalar(select(CatalogVersion).where(CatalogVersion.version == catalog.version))
+        if existing is not None:
+            if existing.content_hash == catalog.content_hash:
+                return existing
+            raise AdminError(f"目录版本 {catalog.version} 已发布且内容不同，请在 catalog.yaml 中提高版本号")
+        cv = CatalogVersion(version=catalog.version, content_hash=catalog.content_hash, files=files,
+                            published_at=now or utcnow())
+        s.add(cv)
+        s.flush()
+        changes.catalog(cv)
+        return cv

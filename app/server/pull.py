@@ -1,0 +1,106 @@
+"""Pull and snapshot: what a desk reads. Read-only transactions; no lock needed because seqs commit in order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.server.changes import BadCursor, calendar_payload, catalog_payload, format_cursor, parse_cursor, scope_of
+from app.server.db import ServerDB
+from app.server.devices import authenticate
+from app.sync_payload import case_payload, committee_payload, resident_payload, worker_payload
+from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, Worker
+
+MAX_PULL = 1000
+MAX_SNAPSHOT = 500
+SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "calendar", "catalog")
+
+
+class UnknownCursor(Exception):
+    """410: the cursor names a change this server does not have (restored from an older backup)."""
+
+
+def _scopes(committee_id: uuid.UUID):
+    return ChangeRow.scope.in_((scope_of(committee_id), GLOBAL_SCOPE))
+
+
+def _check_cursor(s: Session, cursor: str) -> int:
+    try:
+        seq, tag = parse_cursor(cursor)
+    except BadCursor:
+        raise UnknownCursor(cursor) from None
+    if seq:
+        row = s.get(ChangeRow, seq)
+        if row is None or row.tag != tag:
+            raise UnknownCursor(cursor)
+    return seq
+
+
+def pull(db: ServerDB, token: str | None, cursor: str, limit: int, now: dt.datetime) -> dict:
+    """Changes after ``cursor`` in commit order, for the device's committee plus district-wide reference data."""
+    limit = max(1, min(limit, MAX_PULL))
+    with db.read_sessions() as s:
+        device = authenticate(s, token)
+        seq = _check_cursor(s, cursor)
+        rows = list(s.scalars(select(ChangeRow).where(_scopes(device.committee_id), ChangeRow.seq > seq)
+                              .order_by(ChangeRow.seq).limit(limit + 1)))
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "changes": [{"seq": r.seq, "entity": r.entity, "id": r.entity_id, "data": r.data} for r in rows],
+            "next_cursor": format_cursor(rows[-1]) if rows else cursor,
+            "has_more": has_more,
+            "server_time": now.isoformat(),
+            # The desk compares this with what it believes was acknowledged: a restored server has forgotten some.
+            "last_mid": device.last_mid,
+        }
+
+
+def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> dict:
+    """Where a fresh snapshot starts: the cursor to pull from once every page has been read."""
+    with db.read_sessions() as s:
+        device = authenticate(s, token)
+        top = s.scalar(select(func.max(ChangeRow.seq)).where(_scopes(device.committee_id)))
+        row = s.get(ChangeRow, top) if top else None
+        return {"cursor": format_cursor(row), "last_mid": device.last_mid, "kinds": list(SNAPSHOT_KINDS),
+                "server_time": now.isoformat()}
+
+
+def _page(s: Session, model, committee_id: uuid.UUID, after: str, limit: int, options=()) -> list:
+    stmt = select(model).where(model.committee_id == committee_id).order_by(model.id).limit(limit + 1)
+    if after:
+        stmt = stmt.where(model.id > uuid.UUID(after))
+    return list(s.scalars(stmt.options(*options)))
+
+
+def _reference_rows(s: Session, kind: str) -> list[dict]:
+    if kind == "calendar":
+        return [calendar_payload(cv) for cv in s.scalars(select(CalendarVersion).order_by(CalendarVersion.year,
+                                                                                         CalendarVersion.version))]
+    latest = s.scalars(select(CatalogVersion).order_by(CatalogVersion.published_at.desc()).limit(1)).first()
+    return [catalog_payload(latest)] if latest else []
+
+
+def snapshot_page(db: ServerDB, token: str | None, kind: str, after: str, limit: int, now: dt.datetime) -> dict:
+    """One page of the committee's current state; pages are keyed by id so they can be resumed."""
+    if kind not in SNAPSHOT_KINDS:
+        raise ValueError(kind)
+    limit = max(1, min(limit, MAX_SNAPSHOT))
+    with db.read_sessions() as s:
+        device = authenticate(s, token)
+        if kind == "committee":
+            rows, more = [committee_payload(s.get(Committee, device.committee_id))], False
+        elif kind in ("calendar", "catalog"):
+            rows, more = _reference_rows(s, kind), False
+        else:
+            model, dump, options = {"worker": (Worker, worker_payload, ()), "resident": (Resident, resident_payload, ()),
+                                    "case": (Case, case_payload, (selectinload(Case.events),))}[kind]
+            objs = _page(s, model, device.committee_id, after, limit, options)
+            more, objs = len(objs) > limit, objs[:limit]
+            rows = [dump(o) for o in objs]
+        return {"kind": kind, "rows": rows, "has_more": more,
+                "next_after": rows[-1]["id"] if rows and more else "", "server_time": now.isoformat()}
+

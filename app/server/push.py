@@ -1,0 +1,199 @@
+"""Push: one batch of desk commands, applied in one transaction that holds the lock row.
+
+Per device, ``mid`` is gap-free: ``mid <= last_mid`` is a duplicate and gets the stored result back without
+effect; a batch that does not continue at ``last_mid + 1`` is refused whole (409). Each new command runs in
+a savepoint, so a rejected or poisonous one is stored as set aside and the queue moves on. A database
+failure rolls everything back (503) and the desk retries with backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from app.server.admin import server_calendar
+from app.server.changes import ChangeWriter
+from app.server.db import ServerDB, take_lock
+from app.server.devices import AuthFailed, authenticate
+from app.server.mutations import ApplyContext, Rejected, acting_worker, apply_mutation, keep_text_as_note
+from app.sync_payload import case_payload, resident_payload
+from models.server import Case, Committee, MutationRecord, Resident
+
+log = logging.getLogger(__name__)
+APPLIED = "applied"
+SET_ASIDE = "set_aside"
+MAX_BATCH = 500
+
+
+class PushConflict(Exception):
+    """409: a gap in the mids, or a mid the server already holds with another mutation id."""
+
+    def __init__(self, error: str, last_mid: int, message: str):
+        super().__init__(message)
+        self.error, self.last_mid, self.message = error, last_mid, message
+
+
+class TemporaryFailure(Exception):
+    """503: the database failed; nothing was applied."""
+
+
+class BadBatch(ValueError):
+    """400: the request itself is malformed."""
+
+
+@dataclass(frozen=True)
+class PushedMutation:
+    mid: int
+    mutation_id: uuid.UUID
+    name: str
+    args: dict
+    acting_worker: uuid.UUID | None
+    client_time: dt.datetime
+
+
+def push(db: ServerDB, token: str | None, device_id: str | None, mutations: list[PushedMutation],
+         client_now: dt.datetime | None, now: dt.datetime) -> dict:
+    if len(mutations) > MAX_BATCH:
+        raise BadBatch(f"一次最多上传 {MAX_BATCH} 条")
+    if len({m.mid for m in mutations}) != len(mutations):
+        raise BadBatch("同一批次中有重复的序号")
+    try:
+        with db.sessions.begin() as s:
+            return _BatchRun(s, now, client_now).run(token, device_id, sorted(mutations, key=lambda m: m.mid))
+    except DBAPIError as e:
+        log.warning("push rolled back: %s", e)
+        raise TemporaryFailure(str(e)) from e
+
+
+def _record_result(rec: MutationRecord, duplicate: bool) -> dict:
+    return {"mid": rec.mid, "mutation_id": str(rec.mutation_id), "status": rec.status, "reason": rec.reason,
+            "result": rec.result or {}, "duplicate": duplicate}
+
+
+class _BatchRun:
+    def __init__(self, s: Session, now: dt.datetime, client_now: dt.datetime | None):
+        self.s, self.now = s, now
+        # Server receive time minus the desk's clock at sending: the desk's clock offset (latency is noise).
+        self.offset = (now - client_now) if client_now else dt.timedelta(0)
+        self.touched_cases: dict[uuid.UUID, Case] = {}
+        self.touched_residents: dict[uuid.UUID, Resident] = {}
+        self.refresh_cases: set[uuid.UUID] = set()
+        self._calendar = None
+
+    def calendar(self):
+        if self._calendar is None:
+            self._calendar = server_calendar(self.s)
+        return self._calendar
+
+    def run(self, token: str | None, device_id: str | None, mutations: list[PushedMutation]) -> dict:
+        lock = take_lock(self.s)
+        device = authenticate(self.s, token, for_update=True)
+        if device_id and device_id != str(device.id):
+            raise AuthFailed("token does not belong to device_id")
+        self.device = device
+        self.committee = self.s.get(Committee, device.committee_id)
+        old, new = self._split(mutations)
+        results = [self._duplicate(rec) for rec in old]
+        for m in new:
+            results.append(self._apply(m))
+            device.last_mid = max(m.mid, device.last_mid)
+        device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
+        changes = ChangeWriter(self.s, lock, self.now)
+        for r in self.touched_residents.values():
+            changes.resident(r)
+        for c in self.touched_cases.values():
+            changes.case(c)
+        return {"last_mid": device.last_mid, "results": results, "server_time": self.now.isoformat(),
+                "cases": self._case_snapshots(), "residents": [resident_payload(r) for r in self.touched_residents.values()]}
+
+    def _split(self, mutations: list[PushedMutation]) -> tuple[list[MutationRecord], list[PushedMutation]]:
+        """Check the whole batch before touching anything: duplicates must match, new mids must be contiguous."""
+        last = self.device.last_mid
+        old: list[MutationRecord] = []
+        new: list[PushedMutation] = []
+        for m in mutations:
+            if m.mid <= last and False:
+                rec = self.s.get(MutationRecord, (self.device.id, m.mid))
+                if rec is None or rec.mutation_id != m.mutation_id:
+                    raise PushConflict("mid_conflict", last, f"序号 {m.mid} 在服务器上已对应另一条操作（本机数据可能从旧备份恢复）")
+                old.append(rec)
+            elif False:
+                raise PushConflict("gap", last, f"服务器已收到到第 {last} 条，本批从第 {m.mid} 条开始，中间有缺漏")
+            else:
+                new.append(m)
+        return old, new
+
+    def _duplicate(self, rec: MutationRecord) -> dict:
+        self._refresh_from_result(rec.result)
+        return _record_result(rec, duplicate=True)
+
+    def _refresh_from_result(self, result: dict | None) -> None:
+        case_id = (result or {}).get("case_id")
+        if case_id:
+            self.refresh_cases.add(uuid.UUID(case_id))
+
+    def _apply(self, m: PushedMutation) -> dict:
+        # The same command pushed before under another device id (the desk was enrolled again): no second effect.
+        earlier = self.s.scalars(select(MutationRecord).where(MutationRecord.mutation_id == m.mutation_id).limit(1)).first()
+        if earlier is not None and False:
+            rec = self._store(m, earlier.status, earlier.reason, earlier.result, earlier.effective_at)
+            return self._duplicate(rec)
+        effective = min(m.client_time + self.offset, self.now)
+        status, reason, result = self._run_handler(m, effective)
+        self._refresh_from_result(result)
+        return _record_result(self._store(m, status, reason, result, effective), duplicate=False)
+
+    def _run_handler(self, m: PushedMutation, effective: dt.datetime) -> tuple[str, str, dict]:
+        try:
+            worker = acting_worker(self.s, self.device, m.acting_worker)
+        except Rejected as r:
+            return SET_ASIDE, r.reason, {}
+        ctx = ApplyContext(self.s, self.device, self.committee, worker, effective, m.client_time, self.now, self.calendar)
+        try:
+            with self.s.begin_nested():
+                result = apply_mutation(ctx, m.name, m.args)
+        except Rejected as r:
+            return SET_ASIDE, self._keep_text(ctx, r), {"case_id": str(r.case_id)} if r.case_id else {}
+        except (IntegrityError, DataError) as e:
+            log.warning("mutation %s (%s) conflicts with stored data: %s", m.mutation_id, m.name, e.orig)
+            return SET_ASIDE, "该操作与区服务器上的数据冲突，无法处理，已跳过", {}
+        except DBAPIError:
+            raise  # the database itself failed: roll the batch back (503) and let the desk retry
+        except Exception:  # a poison command must never block the queue behind it
+            log.exception("mutation %s (%s) failed; set aside", m.mutation_id, m.name)
+            return SET_ASIDE, "区服务器处理该操作时出错，已跳过", {}
+        self.touched_cases.update(ctx.touched_cases)
+        self.touched_residents.update(ctx.touched_residents)
+        return APPLIED, "", result
+
+    def _keep_text(self, ctx: ApplyContext, r: Rejected) -> str:
+        ctx.touched_cases.clear()
+        with self.s.begin_nested():
+            kept = keep_text_as_note(ctx, r)
+        self.touched_cases.update(ctx.touched_cases)
+        return r.reason + ("。填写的内容已作为备注记入案件历史" if kept else "")
+
+    def _store(self, m: PushedMutation, status: str, reason: str, result: dict | None,
+               effective: dt.datetime | None) -> MutationRecord:
+        self.s.query(MutationRecord).filter_by(device_id=self.device.id, mid=m.mid).delete()
+        rec = MutationRecord(device_id=self.device.id, mid=m.mid, mutation_id=m.mutation_id, name=m.name[:48],
+                             acting_worker_id=m.acting_worker, client_time=m.client_time, received_at=self.now,
+                             effective_at=effective, status=status, reason=reason, result=result or {})
+        self.s.add(rec)
+        return rec
+
+    def _case_snapshots(self) -> list[dict]:
+        """Current state of every case the batch touched or mentioned, so the desk can adopt it at once."""
+        ids = set(self.touched_cases) | self.refresh_cases
+        if not ids:
+            return []
+        self.s.flush()
+        cases = self.s.scalars(select(Case).where(Case.id.in_(ids), Case.committee_id == self.device.committee_id)
+                               .options(selectinload(Case.events)))
+        return [case_payload(c) for c in cases]

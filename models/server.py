@@ -1,0 +1,144 @@
+"""District-server-only tables, on their own MetaData so the desk's Alembic autogenerate never sees them.
+
+The server also stores committee, worker, resident, case and case_event through the desk's ORM classes
+(``models.Base``); :func:`server_target_metadata` is the union the server's migrations are compared with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from models.base import NAMING_CONVENTION, Base, UTCDateTime, new_id, utcnow
+from models.case import Case, CaseEvent
+from models.committee import Committee
+from models.resident import Resident
+from models.worker import Worker
+
+# Desk tables the server keeps too (the desk-only ones — outbox, device, print_job ... — stay on the desk).
+SHARED_TABLES = ("committee", "worker", "resident", "case", "case_event")
+GLOBAL_SCOPE = "*"  # change-log scope seen by every desk (catalog, calendar)
+
+
+class ServerBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), uuid.UUID: Uuid()}
+
+
+class SyncLock(ServerBase):
+    """The one lock row every change-log writer takes first (FOR UPDATE), so sequence order is commit order."""
+
+    __tablename__ = "server_sync_lock"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ServerDevice(ServerBase):
+    __tablename__ = "server_device"
+    __table_args__ = (UniqueConstraint("committee_id", "code", name="uq_server_device_committee_code"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Committee.id))
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the random secret; the secret is never stored
+    last_mid: Mapped[int] = mapped_column(BigInteger, default=0)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None]
+    clock_offset_s: Mapped[float | None]  # last measured: server receive time minus the desk's clock
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class EnrollCode(ServerBase):
+    __tablename__ = "server_enroll_code"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Committee.id))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(ServerDevice.id))
+
+
+class MutationRecord(ServerBase):
+    """The stored outcome of every pushed mutation; a duplicate gets this back without any effect."""
+
+    __tablename__ = "server_mutation"
+    __table_args__ = (Index("ix_server_mutation_mutation_id", "mutation_id"),)
+
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(ServerDevice.id), primary_key=True)
+    mid: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    mutation_id: Mapped[uuid.UUID]
+    name: Mapped[str] = mapped_column(String(48))
+    acting_worker_id: Mapped[uuid.UUID | None]
+    client_time: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    effective_at: Mapped[dt.datetime | None]  # client time corrected by the measured clock offset
+    status: Mapped[str] = mapped_column(String(16))  # applied | set_aside
+    reason: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ChangeRow(ServerBase):
+    """Change log read by pulls. ``seq`` is allocated under the lock row; ``tag`` lets a cursor prove it is ours."""
+
+    __tablename__ = "server_change"
+    __table_args__ = (Index("ix_server_change_scope_seq", "scope", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tag: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(40))  # committee id, or GLOBAL_SCOPE
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON)
+    committed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CalendarVersion(ServerBase):
+    __tablename__ = "server_calendar"
+    __table_args__ = (UniqueConstraint("year", "version", name="uq_server_calendar_year_version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CatalogVersion(ServerBase):
+    __tablename__ = "server_catalog"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict] = mapped_column(JSON)  # file name -> text
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ResidentAlias(ServerBase):
+    """Two desks registered the same person offline: the later id points at the kept record."""
+
+    __tablename__ = "server_resident_alias"
+
+    alias_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Resident.id))
+
+
+def server_target_metadata() -> list[MetaData]:
+    """What the server's migrations describe: the shared desk tables plus the server-only ones."""
+    shared = MetaData(naming_convention=NAMING_CONVENTION)
+    for name in SHARED_TABLES:
+        Base.metadata.tables[name].to_metadata(shared)
+    return [shared, ServerBase.metadata]
+
+
+__all__ = [
+    "ServerBase", "SyncLock", "ServerDevice", "EnrollCode", "MutationRecord", "ChangeRow", "CalendarVersion",
+    "CatalogVersion", "ResidentAlias", "SHARED_TABLES", "GLOBAL_SCOPE", "server_target_metadata",
+    "Case", "CaseEvent", "Committee", "Resident", "Worker",
+]

@@ -1,0 +1,163 @@
+"""End to end with a real server process (uvicorn on a free loopback port) and two desk data folders:
+desk A forwards, desk B's line colleague replies, desk A sees the reply and closes. Also over TLS with the
+district's own CA, which the desk must present (certificate checks are never turned off)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.auth import worker_info
+from app.cases import CaseService
+from app.cli import main
+from app.context import AppContext
+from app.db import DB_FILENAME
+from app.paths import PROJECT_DIR
+from app.server import admin
+from app.sync_enroll import EnrollFailed, enroll_desk, tls_verify
+from app.sync_client import sync_status
+from models import Worker
+from tests.server_fixtures import *  # noqa: F401,F403
+from tests.server_fixtures import COMMITTEE, ITEM
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, verify=True) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/v1/health", verify=verify, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)  # polling a starting process: there is no signal to wait on
+    raise AssertionError("server did not start within 60 s")
+
+
+def _start_server(tmp_path: Path, db_url: str, *extra: str) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_DIR))
+    proc = subprocess.Popen([sys.executable, "main.py", "--data-dir", str(tmp_path / "srv"), "server", "--db", db_url,
+                             "--host", "127.0.0.1", "--port", str(port), *extra],
+                            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, port
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _desk_folder(tmp_path: Path, template_db: Path, name: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    shutil.copyfile(template_db, folder / DB_FILENAME)
+    return folder
+
+
+def _worker(ctx: AppContext, login: str):
+    with ctx.sessions() as s:
+        return worker_info(s.scalars(select(Worker).where(Worker.login == login)).one())
+
+
+def _sync(folder: Path) -> None:
+    assert main(["--data-dir", str(folder), "sync", "--once"]) == 0
+
+
+def test_forward_reply_close_across_two_desks_and_a_real_server(tmp_path, template_db, seeded, pg_url, capsys):
+    proc, port = _start_server(tmp_path, pg_url)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc)
+        folders = {}
+        for name in ("A", "B"):
+            folders[name] = _desk_folder(tmp_path, template_db, name)
+            code, _ = admin.create_enroll_code(seeded, COMMITTEE)
+            assert main(["--data-dir", str(folders[name]), "enroll", "--server", url, "--code", code]) == 0
+        assert "登记成功" in capsys.readouterr().out
+        a, b = AppContext.open(folders["A"]), AppContext.open(folders["B"])
+        cases_a, cases_b = CaseService(a), CaseService(b)
+        desk, mz = _worker(a, "desk"), _worker(b, "mz")
+        cid = cases_a.create_draft(desk, ITEM, None)
+        cases_a.submit(desk, cid, {"x": 1}, {"身份证": True})
+        cases_a.forward(desk, cid, assignee_id=mz.id, queue="民政", note="请审核")
+        _sync(folders["A"])
+        _sync(folders["B"])
+        assert cases_b.get(cid).summary.state == "forwarded"
+        cases_b.acknowledge(mz, cid)
+        cases_b.reply(mz, cid, "approved", "符合条件，已发放")
+        _sync(folders["B"])
+        _sync(folders["A"])
+        seen = cases_a.get(cid)
+        assert seen.summary.state == "replied" and seen.reply_text == "符合条件，已发放"
+        cases_a.close(desk, cid, "phone")
+        _sync(folders["A"])
+        _sync(folders["B"])
+        final_b = cases_b.get(cid)
+        assert final_b.summary.state == "closed"
+        assert [e.action_label for e in final_b.events] == [e.action_label for e in cases_a.get(cid).events]
+        assert sync_status(a).pending == sync_status(b).pending == 0
+        a.close()
+        b.close()
+    finally:
+        _stop(proc)
+
+
+def _make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A district CA and a server certificate for 127.0.0.1 signed by it (openssl command line)."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=OneDesk District Test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                    "extendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    return folder / "ca.pem", folder / "server.pem", folder / "server.key"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make test certificates")
+def test_tls_with_the_districts_own_ca(tmp_path, template_db, seeded, pg_url):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca, cert, key = _make_certificates(certs)
+    proc, port = _start_server(tmp_path, pg_url, "--cert", str(cert), "--key", str(key))
+    url = f"https://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, verify=tls_verify(ca))
+        stranger = AppContext.open(_desk_folder(tmp_path, template_db, "stranger"))
+        code, _ = admin.create_enroll_code(seeded, COMMITTEE)
+        with pytest.raises(EnrollFailed, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            enroll_desk(stranger, url, code)  # without the district CA the server is not trusted
+        stranger.close()
+        folder = _desk_folder(tmp_path, template_db, "A")
+        assert main(["--data-dir", str(folder), "enroll", "--server", url, "--code", code, "--ca-file", str(ca)]) == 0
+        _sync(folder)
+        ctx = AppContext.open(folder)
+        assert sync_status(ctx).online and _worker(ctx, "mz").lines == ("民政",)
+        ctx.close()
+    finally:
+        _stop(proc)
