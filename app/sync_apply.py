@@ -16,13 +16,13 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from sqlalchemy import String, cast, delete, insert, select, update
+from sqlalchemy import String, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.sync_payload import WORKER_LOCAL_COLUMNS, load_values
 from app.workdays import CalendarError, CalendarStore
-from models import Base, Case, CaseEvent, Committee, OutboxEntry, Resident, Worker
+from models import Base, Case, CaseCounter, CaseEvent, Committee, OutboxEntry, Resident, Worker
 from models.outbox import OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,22 @@ class DeskApplier:
         events = [load_values(CaseEvent.__table__, e) for r in rows for e in r.get("events", [])]
         if events:
             self.s.execute(insert(CaseEvent.__table__), events)
+        self._advance_counters([r["case_number"] for r in rows])
         self.applied += len(rows)
+
+    def _advance_counters(self, numbers: list[str]) -> None:
+        """A desk restored from a backup must not hand out a case number the server already has from it."""
+        top: dict[tuple[str, str], int] = {}
+        for number in numbers:
+            parts = number.rsplit("-", 3)
+            if len(parts) == 4 and parts[3].isdigit():
+                key = (parts[1], parts[2])
+                top[key] = max(top.get(key, 0), int(parts[3]))
+        for (device, day), seq in top.items():
+            stmt = sqlite_insert(CaseCounter).values(device_code=device, day=day, last_seq=seq)
+            self.s.execute(stmt.on_conflict_do_update(
+                index_elements=["device_code", "day"],
+                set_={"last_seq": func.max(CaseCounter.last_seq, stmt.excluded.last_seq)}))
 
     def _without_number_clashes(self, rows: list[dict]) -> list[dict]:
         """A case number used locally by another case (two desks shared a device code before enrolment)."""

@@ -343,3 +343,27 @@ def test_token_revoked_mid_batch_keeps_the_unsent_data(make_desk, seeded, api):
         assert s.scalar(select(func.count()).select_from(Case)) == 60
         assert {s.get(Case, cid).state for cid in cases} == {"accepted"}
     assert json.loads(json.dumps(_outbox(a))) == {"applied": 120}
+
+
+def test_desk_restored_from_an_older_backup_renumbers_its_new_commands(make_desk, seeded):
+    from app.backup import backup, restore
+    a = make_desk("A")
+    _forwarded_case(a)
+    a.sync.sync_once()
+    saved = backup(a.ctx.data_dir, a.ctx.data_dir.parent / "a-backup.sqlite3")
+    lost_locally = _forwarded_case(a)  # mids 4-6: reach the server, then the desk's disk dies
+    a.sync.sync_once()
+    a.ctx.close()
+    restore(a.ctx.data_dir, saved)
+    a.ctx = type(a.ctx).open(a.ctx.data_dir)
+    a.sync.ctx = a.cases.ctx = a.ctx
+    assert a.sync.sync_once().ok  # the restore procedure: sync before serving the next resident
+    fresh = a.new_case()  # reuses mids 4-5 locally: the server holds other commands under those numbers
+    assert a.cases.get(fresh).summary.case_number != a.cases.get(lost_locally).summary.case_number
+    result = a.sync.sync_once()
+    assert result.ok and result.pending == 0 and result.set_aside == 0, result.error
+    with seeded.sessions() as s:
+        assert s.get(Case, fresh).state == "accepted" and s.get(Case, lost_locally).state == "forwarded"
+        assert s.scalars(select(ServerDevice)).one().last_mid == 8
+    with a.ctx.sessions() as s:
+        assert s.get(Case, lost_locally) is not None  # pulled back from the server

@@ -102,7 +102,7 @@ class _BatchRun:
         results = [self._duplicate(rec) for rec in old]
         for m in new:
             results.append(self._apply(m))
-            device.last_mid = max(m.mid, device.last_mid)
+            device.last_mid = m.mid
         device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
         changes = ChangeWriter(self.s, lock, self.now)
         for r in self.touched_residents.values():
@@ -118,12 +118,12 @@ class _BatchRun:
         old: list[MutationRecord] = []
         new: list[PushedMutation] = []
         for m in mutations:
-            if m.mid <= last and False:
+            if m.mid <= last:
                 rec = self.s.get(MutationRecord, (self.device.id, m.mid))
                 if rec is None or rec.mutation_id != m.mutation_id:
                     raise PushConflict("mid_conflict", last, f"序号 {m.mid} 在服务器上已对应另一条操作（本机数据可能从旧备份恢复）")
                 old.append(rec)
-            elif False:
+            elif m.mid != last + len(new) + 1:
                 raise PushConflict("gap", last, f"服务器已收到到第 {last} 条，本批从第 {m.mid} 条开始，中间有缺漏")
             else:
                 new.append(m)
@@ -141,7 +141,7 @@ class _BatchRun:
     def _apply(self, m: PushedMutation) -> dict:
         # The same command pushed before under another device id (the desk was enrolled again): no second effect.
         earlier = self.s.scalars(select(MutationRecord).where(MutationRecord.mutation_id == m.mutation_id).limit(1)).first()
-        if earlier is not None and False:
+        if earlier is not None:
             rec = self._store(m, earlier.status, earlier.reason, earlier.result, earlier.effective_at)
             return self._duplicate(rec)
         effective = min(m.client_time + self.offset, self.now)
@@ -181,7 +181,6 @@ class _BatchRun:
 
     def _store(self, m: PushedMutation, status: str, reason: str, result: dict | None,
                effective: dt.datetime | None) -> MutationRecord:
-        self.s.query(MutationRecord).filter_by(device_id=self.device.id, mid=m.mid).delete()
         rec = MutationRecord(device_id=self.device.id, mid=m.mid, mutation_id=m.mutation_id, name=m.name[:48],
                              acting_worker_id=m.acting_worker, client_time=m.client_time, received_at=self.now,
                              effective_at=effective, status=status, reason=reason, result=result or {})
