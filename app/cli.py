@@ -18,23 +18,40 @@ from app.paths import default_data_dir
 log = logging.getLogger(__name__)
 EXIT_BAD_INPUT = 2
 
-# Feature modules that add subcommands; each has register(sub).
-COMMAND_MODULES = (
-    "app.cli_db",
-    "app.calendar_cli",
-    "app.catalog_cli",
-    "app.cli_bench",
-    "app.cli_print",
-    "app.server.cli",
-    "app.sync_cli",
-)
+# Feature modules that add subcommands (each has register(sub)) and the command names they add.
+# Only the module a command needs is imported, so opening the app does not pay for reportlab,
+# pypinyin or the server stack (about a second on a desk PC); --help imports them all.
+COMMAND_MODULES = {
+    "app.cli_db": ("db", "backup", "restore"),
+    "app.calendar_cli": ("calendar", "deadline"),
+    "app.catalog_cli": ("catalog",),
+    "app.cli_bench": ("bench",),
+    "app.cli_print": ("print", "demo-documents"),
+    "app.server.cli": ("server",),
+    "app.sync_cli": ("enroll", "sync"),
+}
 
 
 class CliError(Exception):
     """A user-facing error (Chinese message) raised by a command handler."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules_for(argv: list[str] | None) -> list[str]:
+    if argv is None:
+        return list(COMMAND_MODULES)
+    words = [a for a in argv if not a.startswith("-")]
+    # the value of --data-dir is not a command
+    if "--data-dir" in argv:
+        i = argv.index("--data-dir")
+        if i + 1 < len(argv) and argv[i + 1] in words:
+            words.remove(argv[i + 1])
+    if not words:
+        return list(COMMAND_MODULES) if ("-h" in argv or "--help" in argv) else []
+    wanted = [m for m, names in COMMAND_MODULES.items() if words[0] in names]
+    return wanted or list(COMMAND_MODULES)  # unknown word: load all so argparse lists the choices
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="OneDesk 全科前台。不带子命令时打开桌面程序。",
@@ -43,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="数据文件夹（默认：环境变量 ONEDESK_DATA_DIR，或系统的用户数据文件夹）")
     sub = parser.add_subparsers(title="子命令", dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
         except ImportError as e:  # a feature module missing must not take the whole CLI down
@@ -61,7 +78,8 @@ def resolve_data_dir(args: argparse.Namespace) -> Path:
 
 def main(argv: list[str] | None = None, gui: Callable[[argparse.Namespace], int] | None = None) -> int:
     """Run a subcommand, or hand over to ``gui`` (main.py passes the Qt launcher; app/ never imports ui/)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     resolve_data_dir(args)
     if getattr(args, "func", None) is None:

@@ -7,7 +7,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -63,6 +62,7 @@ class ResidentDetail:
 
 
 def _pinyin_key(name: str) -> str:
+    from pypinyin import Style, lazy_pinyin  # its phrase dictionary costs ~0.2 s; load on first use
     full = "".join(lazy_pinyin(name))
     initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
     return f"{full} {initials}".lower()

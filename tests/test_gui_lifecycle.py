@@ -109,7 +109,9 @@ def test_forward_reply_close_across_login_switch(window, qtbot):
     in_dialog(CloseDialog, close)
     qtbot.mouseClick(dlg.buttons["close"], Qt.LeftButton)
     qtbot.waitUntil(lambda: dlg.detail.summary.state == "closed")
+    qtbot.waitUntil(lambda: "reopen" not in dlg.buttons and "close" not in dlg.buttons)
     if SHOTS:
+        qtbot.wait(100)  # let queued show() of the rebuilt rows run before grabbing
         dlg.grab().save(str(SHOTS / "case-history.png"))
     labels = [e.action_label for e in dlg.detail.events]
     assert labels == ["开始办理", "受理", "转办", "签收", "答复", "告知居民并办结"]

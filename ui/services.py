@@ -1,37 +1,47 @@
-"""The services the widgets talk to. Widgets never see a Session; they call these and get dataclasses back."""
+"""The services the widgets talk to. Widgets never see a Session; they call these and get dataclasses back.
+
+Each service is built on first use, so the login window does not wait for reportlab or the catalog.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from functools import cached_property
 
 from app.auth import AuthService, WorkerInfo
-from app.cases import CaseService
 from app.context import AppContext
-from app.intake import IntakeService
-from app.printing import PrintService
-from app.residents import ResidentService
-from app.worklist import WorklistService
 
 
-@dataclass
 class Services:
-    ctx: AppContext
-    auth: AuthService = field(init=False)
-    residents: ResidentService = field(init=False)
-    cases: CaseService = field(init=False)
-    worklist: WorklistService = field(init=False)
-    printing: PrintService = field(init=False)
-    intake: IntakeService = field(init=False)
-    current_worker: WorkerInfo | None = None
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+        self.current_worker: WorkerInfo | None = None
+        self.auth = AuthService(ctx)
 
     def clock(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
 
-    def __post_init__(self) -> None:
-        self.auth = AuthService(self.ctx)
-        self.residents = ResidentService(self.ctx)
-        self.cases = CaseService(self.ctx)
-        self.worklist = WorklistService(self.ctx)
-        self.printing = PrintService(self.ctx)
-        self.intake = IntakeService(self.ctx, self.cases)
+    @cached_property
+    def residents(self):
+        from app.residents import ResidentService
+        return ResidentService(self.ctx)
+
+    @cached_property
+    def cases(self):
+        from app.cases import CaseService
+        return CaseService(self.ctx)
+
+    @cached_property
+    def worklist(self):
+        from app.worklist import WorklistService
+        return WorklistService(self.ctx)
+
+    @cached_property
+    def printing(self):
+        from app.printing import PrintService
+        return PrintService(self.ctx)
+
+    @cached_property
+    def intake(self):
+        from app.intake import IntakeService
+        return IntakeService(self.ctx, self.cases)

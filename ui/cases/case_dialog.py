@@ -77,6 +77,7 @@ class CaseDialog(QDialog):
     def _build_actions(self, d: CaseDetail) -> None:
         for b in self.buttons.values():
             self.actions_row.removeWidget(b)
+            b.hide()
             b.deleteLater()
         self.buttons = {}
         w = self.services.current_worker
