@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 30.0
 MAX_PUSH_BATCHES_PER_ROUND = 200
 MAX_PULL_PAGES_PER_ROUND = 200
+SNAPSHOT_PAGE = 500  # the server's maximum
 NOT_ENROLLED = "本机尚未登记到区服务器，请由管理员运行：python main.py enroll --server 地址 --code 注册码"
 
 
@@ -252,7 +253,9 @@ class SyncClient:
             self._measure_offset(body, t0, t1)
             return resp.status_code, body
         detail = body.get("detail") if isinstance(body, dict) else None
-        detail = detail if isinstance(detail, dict) else {"message": str(detail or "")}
+        if not isinstance(detail, dict):  # e.g. FastAPI's validation errors: a bug, not something to show
+            log.error("server refused %s %s (%d): %s", method, path, resp.status_code, detail)
+            detail = {"message": f"区服务器拒绝了本机的请求（{resp.status_code}），请联系区管理员"}
         if resp.status_code in (409, 410):
             return resp.status_code, detail
         raise SyncError(detail.get("message") or f"区服务器返回错误 {resp.status_code}", online=True,
@@ -363,7 +366,8 @@ class SyncClient:
             after = ""
             while True:
                 page = self._ok(self._call(link, "GET", "/v1/snapshot",
-                                           params={"kind": kind, "after": after, "limit": self.pull_limit}))
+                                           params={"kind": kind, "after": after,
+                                                   "limit": min(self.pull_limit, SNAPSHOT_PAGE)}))
                 with self.ctx.sessions.begin() as s:
                     applier = DeskApplier(s, self.ctx.data_dir)
                     applier.apply_kind(kind, page["rows"])

@@ -130,7 +130,6 @@ def _resident_upsert(ctx: ApplyContext, args: dict) -> dict:
     r.sex, r.birth_date, r.phone, r.address = info.sex, info.birth_date, clean.phone, clean.address
     r.household_no, r.local_hukou, r.notes = clean.household_no, clean.local_hukou, clean.notes
     r.version, r.updated_at = (r.version or 0) + 1, ctx.at
-    s.flush()
     ctx.touched_residents[r.id] = r
     return {"resident_id": str(r.id), "merged_from": merged_from}
 
@@ -171,8 +170,7 @@ def _case_create(ctx: ApplyContext, args: dict) -> dict:
                 verification_code=_text(args, "verification_code"), created_at=ctx.at, updated_at=ctx.at, version=0)
     s.add(case)
     cm.apply_transition(case, "create_draft", worker_id=ctx.worker.id, roles=ctx.roles, at=ctx.at, detail=ctx.audit())
-    s.flush()
-    ctx.touched_cases[case.id] = case
+    ctx.touched_cases[case.id] = case  # written when the savepoint is released: a clash surfaces there
     return {"case_id": str(case.id), "state": case.state, "version": case.version}
 
 

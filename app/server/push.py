@@ -13,7 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -71,9 +71,13 @@ def push(db: ServerDB, token: str | None, device_id: str | None, mutations: list
         raise TemporaryFailure(str(e)) from e
 
 
-def _record_result(rec: MutationRecord, duplicate: bool) -> dict:
-    return {"mid": rec.mid, "mutation_id": str(rec.mutation_id), "status": rec.status, "reason": rec.reason,
-            "result": rec.result or {}, "duplicate": duplicate}
+def _result(rec: dict, duplicate: bool) -> dict:
+    return {"mid": rec["mid"], "mutation_id": str(rec["mutation_id"]), "status": rec["status"],
+            "reason": rec["reason"], "result": rec["result"] or {}, "duplicate": duplicate}
+
+
+def _as_dict(rec: MutationRecord) -> dict:
+    return {c.key: getattr(rec, c.key) for c in MutationRecord.__table__.columns}
 
 
 class _BatchRun:
@@ -84,6 +88,8 @@ class _BatchRun:
         self.touched_cases: dict[uuid.UUID, Case] = {}
         self.touched_residents: dict[uuid.UUID, Resident] = {}
         self.refresh_cases: set[uuid.UUID] = set()
+        self.records: list[dict] = []  # new mutation records, inserted in one statement at the end
+        self.earlier: dict[uuid.UUID, dict] = {}
         self._calendar = None
 
     def calendar(self):
@@ -100,9 +106,12 @@ class _BatchRun:
         self.committee = self.s.get(Committee, device.committee_id)
         old, new = self._split(mutations)
         results = [self._duplicate(rec) for rec in old]
+        self._load_earlier(new)
         for m in new:
             results.append(self._apply(m))
             device.last_mid = m.mid
+        if self.records:
+            self.s.execute(insert(MutationRecord.__table__), self.records)
         device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
         changes = ChangeWriter(self.s, lock, self.now)
         for r in self.touched_residents.values():
@@ -112,15 +121,18 @@ class _BatchRun:
         return {"last_mid": device.last_mid, "results": results, "server_time": self.now.isoformat(),
                 "cases": self._case_snapshots(), "residents": [resident_payload(r) for r in self.touched_residents.values()]}
 
-    def _split(self, mutations: list[PushedMutation]) -> tuple[list[MutationRecord], list[PushedMutation]]:
+    def _split(self, mutations: list[PushedMutation]) -> tuple[list[dict], list[PushedMutation]]:
         """Check the whole batch before touching anything: duplicates must match, new mids must be contiguous."""
         last = self.device.last_mid
-        old: list[MutationRecord] = []
+        old_mids = [m.mid for m in mutations if m.mid <= last]
+        stored = {r.mid: _as_dict(r) for r in self.s.scalars(select(MutationRecord).where(
+            MutationRecord.device_id == self.device.id, MutationRecord.mid.in_(old_mids)))} if old_mids else {}
+        old: list[dict] = []
         new: list[PushedMutation] = []
         for m in mutations:
             if m.mid <= last:
-                rec = self.s.get(MutationRecord, (self.device.id, m.mid))
-                if rec is None or rec.mutation_id != m.mutation_id:
+                rec = stored.get(m.mid)
+                if rec is None or rec["mutation_id"] != m.mutation_id:
                     raise PushConflict("mid_conflict", last, f"序号 {m.mid} 在服务器上已对应另一条操作（本机数据可能从旧备份恢复）")
                 old.append(rec)
             elif m.mid != last + len(new) + 1:
@@ -129,9 +141,16 @@ class _BatchRun:
                 new.append(m)
         return old, new
 
-    def _duplicate(self, rec: MutationRecord) -> dict:
-        self._refresh_from_result(rec.result)
-        return _record_result(rec, duplicate=True)
+    def _load_earlier(self, new: list[PushedMutation]) -> None:
+        """Commands pushed before under another device id (the desk was enrolled again) have no second effect."""
+        if new:
+            for rec in self.s.scalars(select(MutationRecord).where(
+                    MutationRecord.mutation_id.in_([m.mutation_id for m in new]))):
+                self.earlier.setdefault(rec.mutation_id, _as_dict(rec))
+
+    def _duplicate(self, rec: dict) -> dict:
+        self._refresh_from_result(rec["result"])
+        return _result(rec, duplicate=True)
 
     def _refresh_from_result(self, result: dict | None) -> None:
         case_id = (result or {}).get("case_id")
@@ -139,15 +158,16 @@ class _BatchRun:
             self.refresh_cases.add(uuid.UUID(case_id))
 
     def _apply(self, m: PushedMutation) -> dict:
-        # The same command pushed before under another device id (the desk was enrolled again): no second effect.
-        earlier = self.s.scalars(select(MutationRecord).where(MutationRecord.mutation_id == m.mutation_id).limit(1)).first()
+        earlier = self.earlier.get(m.mutation_id)
         if earlier is not None:
-            rec = self._store(m, earlier.status, earlier.reason, earlier.result, earlier.effective_at)
-            return self._duplicate(rec)
+            return self._duplicate(self._store(m, earlier["status"], earlier["reason"], earlier["result"],
+                                               earlier["effective_at"]))
         effective = min(m.client_time + self.offset, self.now)
         status, reason, result = self._run_handler(m, effective)
         self._refresh_from_result(result)
-        return _record_result(self._store(m, status, reason, result, effective), duplicate=False)
+        rec = self._store(m, status, reason, result, effective)
+        self.earlier[m.mutation_id] = rec  # the same id twice in one batch: the second is a duplicate
+        return _result(rec, duplicate=False)
 
     def _run_handler(self, m: PushedMutation, effective: dt.datetime) -> tuple[str, str, dict]:
         try:
@@ -180,11 +200,11 @@ class _BatchRun:
         return r.reason + ("。填写的内容已作为备注记入案件历史" if kept else "")
 
     def _store(self, m: PushedMutation, status: str, reason: str, result: dict | None,
-               effective: dt.datetime | None) -> MutationRecord:
-        rec = MutationRecord(device_id=self.device.id, mid=m.mid, mutation_id=m.mutation_id, name=m.name[:48],
-                             acting_worker_id=m.acting_worker, client_time=m.client_time, received_at=self.now,
-                             effective_at=effective, status=status, reason=reason, result=result or {})
-        self.s.add(rec)
+               effective: dt.datetime | None) -> dict:
+        rec = {"device_id": self.device.id, "mid": m.mid, "mutation_id": m.mutation_id, "name": m.name[:48],
+               "acting_worker_id": m.acting_worker, "client_time": m.client_time, "received_at": self.now,
+               "effective_at": effective, "status": status, "reason": reason, "result": result or {}}
+        self.records.append(rec)
         return rec
 
     def _case_snapshots(self) -> list[dict]:
