@@ -203,10 +203,15 @@ class CaseService:
             return {}
         return self.transition(actor, case_id, "withdraw", note=reason.strip() or "居民撤回申请", mutate=mutate)
 
+    def deadline_service(self):
+        if getattr(self, "_deadlines", None) is None:
+            from app.deadlines import DeadlineService
+            self._deadlines = DeadlineService(self.ctx)
+        return self._deadlines
+
     def deadline_for(self, at: dt.datetime) -> tuple[dt.datetime, bool]:
         if self._deadline_fn is None:
-            from app.deadlines import DeadlineService
-            self._deadline_fn = DeadlineService(self.ctx).due
+            self._deadline_fn = self.deadline_service().due
         return self._deadline_fn(at)
 
     def forward(self, actor: WorkerInfo, case_id: uuid.UUID, *, assignee_id: uuid.UUID | None, queue: str,

@@ -32,6 +32,11 @@ class DeadlineService:
         d = self.compute(at)
         return d.due, d.provisional
 
+    def admin_warning(self, now: dt.datetime) -> str | None:
+        """For administrators: this year's or (from November) next year's holiday table is missing."""
+        from app.workdays import CHINA_TZ
+        return self.store.calendar.missing_next_year_warning(now.astimezone(CHINA_TZ).date())
+
     def countdown(self, due: dt.datetime, now: dt.datetime) -> tuple[int, str]:
         """Working days left (negative when overdue) and the Chinese text the worklist shows."""
         from app.workdays import CHINA_TZ

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.reminder_timer.timeout.connect(self.remind)
         self.reminder_timer.start()
         QTimer.singleShot(0, self.remind)
+        QTimer.singleShot(0, self._show_calendar_warning)
 
     def _make_page(self, key: str) -> QWidget:
         if key == "residents":
@@ -81,6 +82,10 @@ class MainWindow(QMainWindow):
         self.committee_label = QLabel(f"居委会：{ident.committee_name}")
         self.device_label = QLabel(f"本机：{ident.device_code}")
         self.server_label = QLabel("未配置区服务器")
+        self.calendar_label = QLabel()
+        self.calendar_label.setObjectName("warning")
+        self.calendar_label.setVisible(False)
+        bar.addPermanentWidget(self.calendar_label)
         for w in (self.worker_label, self.committee_label, self.device_label):
             bar.addWidget(w)
         bar.addPermanentWidget(self.server_label)
@@ -97,6 +102,19 @@ class MainWindow(QMainWindow):
     def _on_resume_requested(self, case_id) -> None:
         self.show_page("desk")
         self.pages["desk"].resume(case_id)
+
+    def _show_calendar_warning(self) -> None:
+        w = self.services.current_worker
+        if w is None or not (w.has_role("admin") or w.has_role("supervisor")):
+            self.calendar_label.setVisible(False)
+            return
+        run_op(self, lambda: self.services.cases.deadline_service().admin_warning(self.services.clock()),
+               self._on_calendar_warning)
+
+    def _on_calendar_warning(self, text) -> None:
+        self.calendar_label.setText(("⚠ " + text.split("。")[0]) if text else "")
+        self.calendar_label.setToolTip(text or "")
+        self.calendar_label.setVisible(bool(text))
 
     def remind(self) -> None:
         """Non-modal notice of what is due today or overdue (at login and every 15 minutes)."""
@@ -140,6 +158,7 @@ class MainWindow(QMainWindow):
         self._show_worker()
         self.worker_changed.emit(worker)
         self.remind()
+        self._show_calendar_warning()
         current = self.stack.currentWidget()
         if hasattr(current, "refresh"):
             current.refresh()

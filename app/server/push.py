@@ -23,7 +23,7 @@ from app.server.db import ServerDB, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import ApplyContext, Rejected, acting_worker, apply_mutation, keep_text_as_note
 from app.sync_payload import case_payload, resident_payload
-from models.server import Case, Committee, MutationRecord, Resident
+from models.server import Case, Committee, MutationRecord, Resident, Worker
 
 log = logging.getLogger(__name__)
 APPLIED = "applied"
@@ -90,6 +90,7 @@ class _BatchRun:
         self.refresh_cases: set[uuid.UUID] = set()
         self.records: list[dict] = []  # new mutation records, inserted in one statement at the end
         self.earlier: dict[uuid.UUID, dict] = {}
+        self._kept: list = []
         self._calendar = None
 
     def calendar(self):
@@ -107,6 +108,7 @@ class _BatchRun:
         old, new = self._split(mutations)
         results = [self._duplicate(rec) for rec in old]
         self._load_earlier(new)
+        self._preload(new)
         for m in new:
             results.append(self._apply(m))
             device.last_mid = m.mid
@@ -147,6 +149,21 @@ class _BatchRun:
             for rec in self.s.scalars(select(MutationRecord).where(
                     MutationRecord.mutation_id.in_([m.mutation_id for m in new]))):
                 self.earlier.setdefault(rec.mutation_id, _as_dict(rec))
+
+    def _preload(self, new: list[PushedMutation]) -> None:
+        """Load the batch's workers and cases (with history) in two queries, and keep them referenced: the
+        session's identity map is weak, so without this every command would fetch them again."""
+        worker_ids = {m.acting_worker for m in new if m.acting_worker}
+        case_ids = set()
+        for m in new:
+            value = m.args.get("case_id") if isinstance(m.args, dict) else None
+            try:
+                case_ids.add(uuid.UUID(str(value))) if value else None
+            except ValueError:
+                pass  # the handler sets it aside with a proper reason
+        self._kept = list(self.s.scalars(select(Worker).where(Worker.id.in_(worker_ids)))) if worker_ids else []
+        if case_ids:
+            self._kept += list(self.s.scalars(select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.events))))
 
     def _duplicate(self, rec: dict) -> dict:
         self._refresh_from_result(rec["result"])

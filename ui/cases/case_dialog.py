@@ -36,17 +36,31 @@ class CaseDialog(QDialog):
         self.history.verticalHeader().hide()
         self.history.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.history.horizontalHeader().setStretchLastSection(True)
+        self.prints = QLabel()
+        self.prints.setObjectName("hint")
+        self.prints.setWordWrap(True)
         self.actions_row = QHBoxLayout()
         layout = QVBoxLayout(self)
         layout.addWidget(self.info)
         layout.addWidget(QLabel("办理记录"))
         layout.addWidget(self.history, 1)
+        layout.addWidget(self.prints)
         layout.addLayout(self.actions_row)
         self.buttons: dict[str, QPushButton] = {}
         self.refresh()
 
     def refresh(self) -> None:
         run_op(self, lambda: self.services.cases.get(self.case_id), self._show)
+
+    def _load_prints(self) -> None:
+        run_op(self, lambda: self.services.printing.jobs(self.case_id), self._show_prints)
+
+    def _show_prints(self, jobs) -> None:
+        status = {"pending": "未打印", "printed": "已打印", "failed": "打印失败"}
+        lines = [f"{_fmt(j.at)} {j.doc_title}{'（补打第%d次）' % j.reprint_count if j.reprint_count else ''} "
+                 f"{status.get(j.status, j.status)}{'：' + j.printer if j.printer else ''}{'；' + j.reason if j.reason else ''}"
+                 for j in jobs]
+        self.prints.setText("打印记录：" + ("；".join(lines) if lines else "无"))
 
     def _show(self, d: CaseDetail) -> None:
         self.detail = d
@@ -73,6 +87,7 @@ class CaseDialog(QDialog):
                 self.history.setItem(i, j, QTableWidgetItem(text))
         self.history.resizeColumnsToContents()
         self._build_actions(d)
+        self._load_prints()
 
     def _build_actions(self, d: CaseDetail) -> None:
         for b in self.buttons.values():
