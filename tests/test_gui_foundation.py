@@ -111,7 +111,7 @@ def _main_window(qtbot, ctx: AppContext, login="desk", password="deskpass") -> M
 
 def test_main_window_navigation_and_status_bar(styled_app, qtbot, desk_ctx, tmp_path):
     win = _main_window(qtbot, desk_ctx)
-    assert [win.nav.item(i).text() for i in range(win.nav.count())] == ["办事", "待办", "居民", "统计", "设置"]
+    assert [win.nav.item(i).text() for i in range(win.nav.count())] == ["办事", "待办", "居民", "统计", "同步", "设置"]
     assert "王晓燕" in win.worker_label.text()
     assert "幸福里社区居民委员会" in win.committee_label.text()
     assert "D01" in win.device_label.text()

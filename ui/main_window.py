@@ -16,16 +16,18 @@ from ui.residents.residents_page import ResidentsPage
 from ui.services import Services
 
 REMINDER_INTERVAL_MS = 15 * 60 * 1000
-NAV = (("desk", "办事"), ("worklist", "待办"), ("residents", "居民"), ("stats", "统计"), ("settings", "设置"))
+NAV = (("desk", "办事"), ("worklist", "待办"), ("residents", "居民"), ("stats", "统计"), ("sync", "同步"),
+       ("settings", "设置"))
 
 
 class MainWindow(QMainWindow):
     worker_changed = Signal(object)
     quit_requested = Signal()
 
-    def __init__(self, services: Services, parent=None):
+    def __init__(self, services: Services, parent=None, *, start_sync: bool = True):
         super().__init__(parent)
         self.services = services
+        self.sync_runner = None
         ident = services.ctx.identity()
         self.setWindowTitle(f"OneDesk 全科前台 — {ident.committee_name}")
         self.setWindowIcon(icon("app"))
@@ -62,6 +64,8 @@ class MainWindow(QMainWindow):
         self.reminder_timer.start()
         QTimer.singleShot(0, self.remind)
         QTimer.singleShot(0, self._show_calendar_warning)
+        if start_sync:
+            self._start_sync()
 
     def _make_page(self, key: str) -> QWidget:
         if key == "residents":
@@ -70,6 +74,9 @@ class MainWindow(QMainWindow):
             return StatsPage(self.services)
         if key == "settings":
             return SettingsPage(self.services)
+        if key == "sync":
+            from ui.sync.sync_health_page import SyncHealthPage
+            return SyncHealthPage(self.services, self.request_sync)
         if key == "desk":
             from ui.desk.desk_page import DeskPage
             return DeskPage(self.services)
@@ -98,6 +105,39 @@ class MainWindow(QMainWindow):
     def _show_worker(self) -> None:
         w = self.services.current_worker
         self.worker_label.setText(f"当前工作人员：{w.display_name}（{w.role_labels}）" if w else "未登录")
+
+    def _start_sync(self) -> None:
+        from ui.sync.sync_runner import SyncRunner
+        self.sync_runner = SyncRunner(self.services.make_sync_client, self)
+        self.sync_runner.status_changed.connect(self._on_sync_status)
+        self.sync_runner.round_finished.connect(self._on_sync_round)
+        self.sync_runner.start()
+        run_op(self, self.services.sync_status, self._on_sync_status)
+
+    def request_sync(self) -> None:
+        if self.sync_runner is not None:
+            self.sync_runner.request_now()
+
+    def _on_sync_status(self, st) -> None:
+        from ui.sync.sync_status_text import status_text
+        self.server_label.setText(status_text(st))
+        self.server_label.setObjectName("warning" if (st.enrolled and (not st.online or st.set_aside)) else "")
+        self.server_label.setStyleSheet("color: #b54708;" if st.enrolled and (not st.online or st.set_aside) else "")
+        page = self.pages.get("sync")
+        if page is not None and page.isVisible():
+            page.show_status(st)
+
+    def _on_sync_round(self, result) -> None:
+        if result.pulled:
+            for key in ("worklist", "residents"):
+                page = self.pages[key]
+                if page.isVisible() and hasattr(page, "refresh"):
+                    page.refresh()
+
+    def closeEvent(self, event) -> None:
+        if self.sync_runner is not None:
+            self.sync_runner.shutdown()
+        super().closeEvent(event)
 
     def _on_resume_requested(self, case_id) -> None:
         self.show_page("desk")

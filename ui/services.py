@@ -45,3 +45,16 @@ class Services:
     def intake(self):
         from app.intake import IntakeService
         return IntakeService(self.ctx, self.cases)
+
+    # ----- sync with the district server ------------------------------------------------------
+    def make_sync_client(self):
+        from app.sync_client import SyncClient
+        return SyncClient(self.ctx)
+
+    def sync_status(self):
+        from app.sync_client import sync_status
+        return sync_status(self.ctx, self.clock())
+
+    def enroll(self, server_url: str, code: str):
+        from app.sync_enroll import enroll_desk
+        return enroll_desk(self.ctx, server_url.strip(), code.strip())

@@ -1,0 +1,93 @@
+"""同步 page: enrolment, status, "sync now", and the mutations the server set aside with its reasons."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.workdays import CHINA_TZ
+from ui.operations import run_op
+from ui.sync.sync_status_text import age_text, status_text
+
+
+class SyncHealthPage(QWidget):
+    def __init__(self, services, request_sync, parent=None):
+        super().__init__(parent)
+        self.services, self.request_sync = services, request_sync
+        title = QLabel("同步")
+        title.setObjectName("pageTitle")
+        self.enroll_box = QGroupBox("登记到区服务器")
+        self.server_url = QLineEdit(placeholderText="例如 https://onedesk.district.gov.cn:8443")
+        self.code = QLineEdit(placeholderText="区管理员提供的一次性注册码（15 分钟内有效）")
+        self.enroll_button = QPushButton("登记本机")
+        self.enroll_button.clicked.connect(self._on_enroll_clicked)
+        ef = QFormLayout(self.enroll_box)
+        ef.addRow("服务器地址", self.server_url)
+        ef.addRow("注册码", self.code)
+        ef.addRow("", self.enroll_button)
+        state = QGroupBox("同步状态")
+        sf = QFormLayout(state)
+        self.summary, self.server, self.last_error = QLabel(), QLabel(), QLabel()
+        self.oldest, self.offset = QLabel(), QLabel()
+        self.last_error.setObjectName("error")
+        self.last_error.setWordWrap(True)
+        for label, w in (("状态", self.summary), ("服务器", self.server), ("最早未上传", self.oldest),
+                         ("本机时钟偏差", self.offset), ("最近错误", self.last_error)):
+            sf.addRow(label, w)
+        self.sync_button = QPushButton("立即同步")
+        self.sync_button.clicked.connect(self._on_sync_clicked)
+        sf.addRow("", self.sync_button)
+        aside = QGroupBox("被服务器搁置的操作（不会阻塞其他操作；请按原因处理）")
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["时间", "操作", "案件编号", "工作人员", "原因"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        QVBoxLayout(aside).addWidget(self.table)
+        top = QHBoxLayout()
+        top.addWidget(state, 3)
+        top.addWidget(self.enroll_box, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addLayout(top)
+        layout.addWidget(aside, 1)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        run_op(self, self.services.sync_status, self.show_status)
+
+    def show_status(self, st) -> None:
+        self.summary.setText(status_text(st))
+        self.server.setText(st.server_url or "—")
+        self.oldest.setText(age_text(st.oldest_pending_age_s) if st.pending else "无待上传操作")
+        self.offset.setText("—" if st.clock_offset_s is None else f"{st.clock_offset_s:+.1f} 秒")
+        self.last_error.setText(st.last_error or "")
+        self.enroll_box.setVisible(not st.enrolled)
+        self.sync_button.setEnabled(st.enrolled)
+        self.table.setRowCount(len(st.set_aside_items))
+        for i, m in enumerate(st.set_aside_items):
+            at = m.client_time.astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
+            for j, text in enumerate((at, m.label, m.case_number, m.worker_name, m.reason)):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+
+    def _on_enroll_clicked(self) -> None:
+        url, code = self.server_url.text(), self.code.text()
+        self.enroll_button.setEnabled(False)
+        run_op(self, lambda: self.services.enroll(url, code), self._on_enrolled, self._on_enroll_failed)
+
+    def _on_enrolled(self, _info) -> None:
+        self.enroll_button.setEnabled(True)
+        QMessageBox.information(self, "提示", "本机已登记到区服务器，开始同步。")
+        self.request_sync()
+        self.refresh()
+
+    def _on_enroll_failed(self, message: str) -> None:
+        self.enroll_button.setEnabled(True)
+        QMessageBox.warning(self, "登记没有成功", message)
+
+    def _on_sync_clicked(self) -> None:
+        self.request_sync()

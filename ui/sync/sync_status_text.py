@@ -1,0 +1,26 @@
+"""How the sync state reads in the status bar (pure formatting of a SyncStatus)."""
+
+from __future__ import annotations
+
+from app.workdays import CHINA_TZ
+
+
+def status_text(st) -> str:
+    if not st.enrolled:
+        return "未配置区服务器"
+    last = st.last_success_at.astimezone(CHINA_TZ).strftime("%H:%M") if st.last_success_at else "从未"
+    parts = [f"区服务器：{'在线' if st.online else '离线'}", f"上次同步 {last}", f"待上传 {st.pending}"]
+    if st.set_aside:
+        parts.append(f"搁置 {st.set_aside}")
+    return " · ".join(parts)
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "无"
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "不到 1 分钟"
+    if minutes < 120:
+        return f"{minutes} 分钟"
+    return f"{minutes // 60} 小时 {minutes % 60} 分钟"
