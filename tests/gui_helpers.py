@@ -35,7 +35,8 @@ def answer_next_message_box(button_text: str | None = None) -> list[str]:
 
     def close_box():
         for w in QApplication.topLevelWidgets():
-            if isinstance(w, QMessageBox) and w.isVisible():
+            # skip non-modal notices (the 待办 reminder) — we answer the box that blocks the flow
+            if isinstance(w, QMessageBox) and w.isVisible() and w.isModal():
                 seen.append(w.text())
                 if button_text:
                     for b in w.buttons():
