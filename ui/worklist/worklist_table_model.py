@@ -26,9 +26,11 @@ class WorklistTableModel(QAbstractTableModel):
     def reload(self, text: str | None = None) -> None:
         if text is not None:
             self._text = text
+        # Query first, then swap inside the reset: views may call canFetchMore while the reset is announced.
+        total = self._fetch_count(self._text)
+        rows = self._fetch_page(0, PAGE_SIZE, self._text, self._sort, self._desc)
         self.beginResetModel()
-        self._total = self._fetch_count(self._text)
-        self._rows = self._fetch_page(0, PAGE_SIZE, self._text, self._sort, self._desc)
+        self._total, self._rows = total, rows
         self.endResetModel()
 
     @property
@@ -42,6 +44,8 @@ class WorklistTableModel(QAbstractTableModel):
         return not parent.isValid() and len(self._rows) < self._total
 
     def fetchMore(self, parent=QModelIndex()) -> None:
+        if parent.isValid():
+            return
         more = self._fetch_page(len(self._rows), PAGE_SIZE, self._text, self._sort, self._desc)
         if not more:
             self._total = len(self._rows)
