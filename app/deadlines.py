@@ -11,6 +11,10 @@ from models import Committee
 DEFAULT_CLOSE = dt.time(17, 30)
 
 
+class DeadlineError(ValueError):
+    """Invalid deadline setting; Chinese message."""
+
+
 class DeadlineService:
     def __init__(self, ctx: AppContext, store: CalendarStore | None = None):
         self.ctx = ctx
@@ -24,6 +28,20 @@ class DeadlineService:
                 return dt.time(int(hh), int(mm))
         except (LookupError, ValueError):
             return DEFAULT_CLOSE
+
+    def set_close_of_business(self, actor, value: str) -> None:
+        """Per committee (some close at 17:00); only an administrator changes it. Synced down from the server too."""
+        import re
+        if not (actor.has_role("admin") or actor.has_role("supervisor")):
+            raise DeadlineError("只有站长或管理员可以修改下班时间")
+        m = re.fullmatch(r"([01]?\d|2[0-3])[:：]([0-5]\d)", value.strip())
+        if not m:
+            raise DeadlineError("下班时间格式应为 时:分，例如 17:30")
+        committee_id = self.ctx.identity().committee_id
+        with self.ctx.sessions.begin() as s:
+            com = s.get(Committee, committee_id)
+            com.close_of_business = f"{int(m.group(1)):02d}:{m.group(2)}"
+            com.version += 1
 
     def compute(self, at: dt.datetime, days: int = 2) -> Deadline:
         return compute_deadline(at, self.store.calendar, days=days, close_of_business=self.close_of_business())

@@ -117,3 +117,18 @@ def test_worklist_tabs(desk):
     today = wl.page("due_today", mz, now=now)
     assert [r.id for r in today] == [cid] and today[0].countdown == "今日到期"
     assert wl.page("mine", mz, now=now, text="不存在的") == []
+
+
+def test_close_of_business_is_per_committee_and_admin_only(desk):
+    from app.deadlines import DeadlineError, DeadlineService
+    cases, people, resident, ctx = desk
+    svc = DeadlineService(ctx)
+    with pytest.raises(DeadlineError, match="只有站长或管理员"):
+        svc.set_close_of_business(people["desk"], "17:00")
+    with pytest.raises(DeadlineError, match="格式"):
+        svc.set_close_of_business(people["admin"], "25:00")
+    svc.set_close_of_business(people["admin"], "17:00")
+    due, provisional = svc.due(dt.datetime(2026, 2, 13, 10, 0, tzinfo=CST))
+    assert due == dt.datetime(2026, 2, 24, 17, 0, tzinfo=CST) and not provisional
+    due, provisional = svc.due(dt.datetime(2026, 12, 30, 10, 0, tzinfo=CST))
+    assert provisional  # 2027 has no data yet: Monday–Friday fallback, marked provisional

@@ -27,13 +27,14 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         from app.case_machine import TransitionError
         from app.cases import CaseError
         from app.db import StorageError
+        from app.deadlines import DeadlineError
         from app.printing import PrintError
         from app.sync_enroll import EnrollFailed
         from app.residents import ResidentError
         from app.setup import SetupError
         from forms.identity import IdentityError
         USER_ERRORS = (AuthError, PermissionDenied, BackupError, TransitionError, CaseError, StorageError,
-                       ResidentError, SetupError, IdentityError, PrintError, EnrollFailed)
+                       ResidentError, SetupError, IdentityError, PrintError, EnrollFailed, DeadlineError)
     return USER_ERRORS
 
 

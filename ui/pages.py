@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtPrintSupport import QPrinterInfo
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.case_machine import STATE_LABELS, STATES
@@ -15,20 +16,6 @@ def page_title(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("pageTitle")
     return label
-
-
-class ComingPage(QWidget):
-    """A page a later release fills; it says so instead of pretending to work."""
-
-    def __init__(self, title: str, message: str, parent=None):
-        super().__init__(parent)
-        hint = QLabel(message)
-        hint.setObjectName("hint")
-        hint.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(page_title(title))
-        layout.addWidget(hint)
-        layout.addStretch(1)
 
 
 class StatsPage(QWidget):
@@ -65,7 +52,16 @@ class SettingsPage(QWidget):
         form.addRow("居委会", QLabel(f"{ident.committee_name}（{ident.committee_code}）"))
         form.addRow("本机编号", QLabel(f"{ident.device_code} {ident.device_name}"))
         form.addRow("数据文件夹", QLabel(str(services.ctx.data_dir)))
-        form.addRow("区服务器", QLabel("未配置区服务器"))
+        self.close_time = QLineEdit()
+        self.close_time.setMaximumWidth(80)
+        save_close = QPushButton("保存")
+        save_close.clicked.connect(self._on_save_close_clicked)
+        row = QHBoxLayout()
+        row.addWidget(self.close_time)
+        row.addWidget(save_close)
+        row.addWidget(QLabel("转办期限截止到第二个工作日的这一时刻"))
+        row.addStretch(1)
+        form.addRow("下班时间", row)
         printing = QGroupBox("打印")
         pform = QFormLayout(printing)
         self.layout_box = QComboBox()
@@ -111,6 +107,14 @@ class SettingsPage(QWidget):
     def refresh(self) -> None:
         run_op(self, self.services.auth.list_workers, self._on_workers)
         run_op(self, self.services.printing.settings, self._on_print_settings)
+        svc = self.services.cases.deadline_service()
+        run_op(self, lambda: svc.close_of_business().strftime("%H:%M"), self.close_time.setText)
+
+    def _on_save_close_clicked(self) -> None:
+        actor, value = self.services.current_worker, self.close_time.text()
+        svc = self.services.cases.deadline_service()
+        run_op(self, lambda: svc.set_close_of_business(actor, value),
+               lambda _r: QMessageBox.information(self, "提示", "下班时间已保存"))
 
     def _on_print_settings(self, settings) -> None:
         layout, printer = settings
