@@ -272,3 +272,24 @@ def test_search_finds_by_pinyin_initials_and_department_filter(window, qtbot):
 
 def _debug_state(wiz) -> str:
     return f"page={wiz.current_page().title} msg={wiz.message.text()} fail={getattr(wiz.result, 'eligibility_failures', None)}"
+
+
+def test_every_control_reachable_by_tab(window, qtbot):
+    wiz = open_item(qtbot, window, "zunlaojin", "MZ-01")
+    pick_applicant(qtbot, wiz, "张桂兰", "张桂兰")
+    press_next(qtbot, wiz)
+    press_next(qtbot, wiz)
+    page = wiz.steps[0]
+    assert wiz.current_page() is page
+    wanted = {id(e.focus_widget()) for e in page.editors.values() if e.isVisibleTo(page)}
+    wanted.add(id(wiz.next_button))
+    seen = set()
+    start = QApplication.focusWidget() or wiz.focusWidget()
+    widget = start
+    for _ in range(60):
+        seen.add(id(widget))
+        qtbot.keyClick(widget, Qt.Key_Tab)
+        widget = wiz.focusWidget()
+        if wanted <= seen:
+            break
+    assert wanted <= seen
