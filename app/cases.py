@@ -19,7 +19,7 @@ from app.auth import WorkerInfo
 from app.context import AppContext
 from app.outbox import enqueue
 from forms.identity import mask_id, mask_phone
-from models import Case, CaseCounter, CaseEvent, Resident, Worker, utcnow
+from models import Case, CaseCounter, Resident, Worker, utcnow
 
 log = logging.getLogger(__name__)
 CST = dt.timezone(dt.timedelta(hours=8))  # China Standard Time has no DST

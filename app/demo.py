@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from stdnum.cn import ric
 
-from app.auth import AuthService, hash_password, worker_info
+from app.auth import AuthService, hash_password
 from app.cases import CaseService, ItemRef
 from app.context import AppContext
 from app.residents import ResidentInput, ResidentService
@@ -81,14 +81,14 @@ def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datet
     _add_workers(ctx)
     auth = AuthService(ctx)
     workers = {w.login: w for w, _ in auth.list_workers()}
-    desk, sup = workers["qiantai"], workers["zhanzhang"]
+    desk = workers["qiantai"]
     residents = _add_residents(ctx, desk)
-    _add_cases(ctx, item_ref, desk, sup, workers, residents, now)
+    _add_cases(ctx, item_ref, desk, workers, residents, now)
     log.info("demo data seeded")
     return True
 
 
-def _add_cases(ctx, item_ref, desk, sup, workers, residents, now) -> None:
+def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
     cases = CaseService(ctx)
     line_mz, line_cl, line_rs = workers["minzheng"], workers["canlian"], workers["renshe"]
     day = dt.timedelta(days=1)
@@ -133,4 +133,3 @@ def _add_cases(ctx, item_ref, desk, sup, workers, residents, now) -> None:
     cases.refuse(desk, c, "申请人未满 80 周岁，不符合高龄老人尊老金申领条件", "")
     c = new("GA-02", 19)
     cases.withdraw(desk, c, "居民决定暂不申请")
-    _ = sup, worker_info

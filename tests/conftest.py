@@ -101,3 +101,22 @@ def desk_ctx(ctx):
 def _check(number: str) -> str:
     from stdnum.cn import ric
     return ric.calc_check_digit(number)
+
+
+@pytest.fixture
+def window(styled_app, qtbot, demo_ctx):
+    """The main window on the demo data, logged in as the front-desk worker 王晓燕; no sync thread."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.main_window import MainWindow
+    from ui.printing.print_preview_dialog import PrintPreviewDialog
+    from ui.services import Services
+    services = Services(demo_ctx)
+    services.current_worker = services.auth.login("qiantai", "demo1234")
+    win = MainWindow(services, start_sync=False)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    for w in QApplication.topLevelWidgets():
+        if isinstance(w, PrintPreviewDialog):
+            w.close()

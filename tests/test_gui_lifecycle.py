@@ -14,26 +14,11 @@ from app.worklist import TABS
 from tests.gui_helpers import type_text
 from tests.test_gui_wizard import run_item
 from ui.cases.action_dialogs import CloseDialog, ReassignDialog, ReplyDialog
-from ui.main_window import MainWindow
 from ui.printing.print_preview_dialog import PrintPreviewDialog
-from ui.services import Services
 
 pytestmark = pytest.mark.gui
 SHOTS = Path(os.environ["ONEDESK_SHOTS"]) if os.environ.get("ONEDESK_SHOTS") else None
 TAB_INDEX = {k: i for i, (k, _) in enumerate(TABS)}
-
-
-@pytest.fixture
-def window(styled_app, qtbot, demo_ctx):
-    services = Services(demo_ctx)
-    services.current_worker = services.auth.login("qiantai", "demo1234")
-    win = MainWindow(services)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    for w in QApplication.topLevelWidgets():
-        if isinstance(w, PrintPreviewDialog):
-            w.close()
 
 
 def switch(qtbot, win, login: str) -> None:

@@ -10,13 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox
 
-from app.cases import CaseService
 from forms.validate import make_id_number, sample_submission
 from tests.gui_helpers import answer_next_message_box, type_text
 from ui.desk.field_widgets import ChoiceEditor, GroupEditor, LineEditor, LongTextEditor, MultiChoiceEditor, PersonEditor
-from ui.main_window import MainWindow
 from ui.printing.print_preview_dialog import PrintPreviewDialog
-from ui.services import Services
 
 pytestmark = pytest.mark.gui
 SHOTS = Path(os.environ["ONEDESK_SHOTS"]) if os.environ.get("ONEDESK_SHOTS") else None
@@ -26,19 +23,6 @@ def shot(widget, name: str) -> None:
     if SHOTS:
         SHOTS.mkdir(parents=True, exist_ok=True)
         widget.grab().save(str(SHOTS / f"{name}.png"))
-
-
-@pytest.fixture
-def window(styled_app, qtbot, demo_ctx):
-    services = Services(demo_ctx)
-    services.current_worker = services.auth.login("qiantai", "demo1234")
-    win = MainWindow(services)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    for w in QApplication.topLevelWidgets():
-        if isinstance(w, PrintPreviewDialog):
-            w.close()
 
 
 def open_item(qtbot, win, query: str, code: str):

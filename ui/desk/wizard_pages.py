@@ -17,6 +17,17 @@ def _label(text: str, name: str = "", wrap: bool = True) -> QLabel:
     return label
 
 
+def _fill_with_scroll(page: QWidget, inner: QWidget) -> None:
+    """Long items (低保 has many questions) scroll instead of growing the wizard off the screen."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(inner)
+    scroll.setFrameShape(QScrollArea.NoFrame)
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(scroll)
+
+
 class EligibilityPage(QWidget):
     title = "申请条件"
 
@@ -92,13 +103,7 @@ class StepPage(QWidget):
             box.setContentsMargins(0, 0, 0, 0)
             form.addRow(f.label + ("＊" if f.required is True else ""), holder)
             self.editors[f.key], self.errors[f.key] = editor, err
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        _fill_with_scroll(self, inner)
 
     def values(self) -> dict:
         return {k: e.value() for k, e in self.editors.items()}
@@ -155,13 +160,7 @@ class MaterialsPage(QWidget):
         self.missing = _label("", "warning")
         v.addWidget(self.missing)
         v.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        _fill_with_scroll(self, inner)
 
     def values(self) -> dict:
         return {name: cb.isChecked() for name, cb in self.boxes.items()}
