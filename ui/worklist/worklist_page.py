@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -61,6 +61,7 @@ class WorklistPage(QWidget):
     def _make_view(self, model) -> QTableView:
         view = QTableView()
         view.setModel(model)
+        view.horizontalHeader().setSortIndicator(6, Qt.AscendingOrder)  # soonest deadline first
         view.setSortingEnabled(True)
         view.horizontalHeader().setSortIndicatorShown(True)
         view.setSelectionBehavior(QAbstractItemView.SelectRows)
