@@ -1,19 +1,41 @@
-"""The process-wide catalog and the ItemRef a case stores (name, department, mode, catalog version)."""
+"""The process-wide catalog and the ItemRef a case stores (name, department, mode, catalog version).
+
+Which catalog a desk uses: the version last received from the district server (``<data_dir>/catalog/``)
+when it loads with at least one usable item, else the catalog bundled in ``forms/items``. A catalog that
+arrives while the app runs takes effect at the next start, so no wizard changes its questions mid-way.
+"""
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
+from pathlib import Path
 
 from app.cases import CaseError, ItemRef
 
+log = logging.getLogger(__name__)
 
-@lru_cache(maxsize=1)
-def shared_catalog():
-    """Loaded once per process (~tens of ms); the catalog is read-only data."""
+
+@lru_cache(maxsize=4)
+def _load(items_dir: Path | None):
     from app.catalog import CatalogService
-    svc = CatalogService()
+    svc = CatalogService(items_dir)
     svc.load()
     return svc
+
+
+def shared_catalog(data_dir: Path | None = None):
+    """Loaded once per process (~tens of ms); the catalog is read-only data."""
+    if data_dir is not None:
+        from app.catalog_store import current_catalog_dir
+        folder = current_catalog_dir(Path(data_dir))
+        if folder is not None:
+            svc = _load(folder)
+            if svc.catalog.items:
+                return svc
+            log.error("catalog received from the server has no usable item (%d errors); using the bundled one",
+                      len(svc.catalog.errors))
+    return _load(None)
 
 
 def item_ref(code: str, catalog=None) -> ItemRef:

@@ -41,7 +41,7 @@ class IntakeService:
     @property
     def catalog(self):
         if self._catalog is None:
-            self._catalog = shared_catalog()
+            self._catalog = shared_catalog(self.ctx.data_dir)
         return self._catalog
 
     def item(self, code: str) -> ServiceItem:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,14 +18,13 @@ from sqlalchemy import String, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.catalog_store import write_catalog
 from app.sync_payload import WORKER_LOCAL_COLUMNS, load_values
 from app.workdays import CalendarError, CalendarStore
 from models import Base, Case, CaseCounter, CaseEvent, Committee, OutboxEntry, Resident, Worker
 from models.outbox import OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
-CATALOG_DIRNAME = "catalog"
-CURRENT_CATALOG_FILE = "current.json"
 
 
 def pending_entity_ids(s: Session) -> set[str]:
@@ -148,7 +145,7 @@ class DeskApplier:
 
     def cases(self, rows: list[dict]) -> None:
         rows = [r for r in self._last_by_id(rows) if str(r["id"]) not in self.pending]
-        rows = self._without_number_clashes(rows)
+        rows = self._with_known_references(self._without_number_clashes(rows))
         if not rows:
             return
         _upsert(self.s, Case.__table__, [load_values(Case.__table__, r) for r in rows])
@@ -174,6 +171,29 @@ class DeskApplier:
             self.s.execute(stmt.on_conflict_do_update(
                 index_elements=["device_code", "day"],
                 set_={"last_seq": func.max(CaseCounter.last_seq, stmt.excluded.last_seq)}))
+
+    def _with_known_references(self, rows: list[dict]) -> list[dict]:
+        """Cases whose workers and applicant are on this desk.
+
+        A snapshot page can name a resident or worker created after the earlier pages were read; that case
+        changed after the snapshot's cursor, so the pull that follows brings it again, after its references.
+        """
+        def refs(r):
+            workers = {r.get("created_by_id"), r.get("assignee_id"), r.get("forwarded_by_id")}
+            workers |= {e.get("worker_id") for e in r.get("events", [])}
+            return {w for w in workers if w}, r.get("applicant_id")
+        wanted_w = set().union(*(refs(r)[0] for r in rows)) if rows else set()
+        wanted_r = {refs(r)[1] for r in rows} - {None}
+        known_w = {str(i) for i in self.s.scalars(select(Worker.id).where(Worker.id.in_([uuid.UUID(w) for w in wanted_w])))}
+        known_r = {str(i) for i in self.s.scalars(select(Resident.id).where(Resident.id.in_([uuid.UUID(x) for x in wanted_r])))}
+        kept = []
+        for r in rows:
+            workers, applicant = refs(r)
+            if workers <= known_w and (applicant is None or applicant in known_r):
+                kept.append(r)
+            else:
+                log.warning("case %s names a worker or resident not yet on this desk; waiting for the pull", r["id"])
+        return kept
 
     def _without_number_clashes(self, rows: list[dict]) -> list[dict]:
         """A case number used locally by another case (two desks shared a device code before enrolment)."""
@@ -202,39 +222,3 @@ class DeskApplier:
         for r in rows:
             write_catalog(self.data_dir, r)
             self.applied += 1
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_.-]", "_", Path(name).name)
-
-
-def write_catalog(data_dir: Path, payload: dict) -> Path:
-    """Store a published catalog under ``<data_dir>/catalog/<version>/`` and mark it current.
-
-    The files are written to a temporary folder first and renamed into place, so a crash never leaves a
-    half-written catalog marked current.
-    """
-    root = Path(data_dir) / CATALOG_DIRNAME
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / _safe_name(f"{payload['version']}-{payload['content_hash'][:8]}")
-    if not target.is_dir():
-        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".incoming-"))
-        for name, text in payload["files"].items():
-            (tmp / _safe_name(name)).write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    marker = {"version": payload["version"], "content_hash": payload["content_hash"], "dir": target.name}
-    fd, tmp_marker = tempfile.mkstemp(dir=root, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(marker, fh, ensure_ascii=False)
-    os.replace(tmp_marker, root / CURRENT_CATALOG_FILE)
-    return target
-
-
-def current_catalog_dir(data_dir: Path) -> Path | None:
-    """The folder of the catalog last received from the server, or None (use the bundled forms/items)."""
-    marker = Path(data_dir) / CATALOG_DIRNAME / CURRENT_CATALOG_FILE
-    try:
-        folder = marker.parent / json.loads(marker.read_text(encoding="utf-8"))["dir"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return folder if folder.is_dir() else None

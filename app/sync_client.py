@@ -185,12 +185,13 @@ class SyncClient:
         self.batch_size, self.pull_limit, self.interval_s = batch_size, pull_limit, interval_s
         self._rng, self._timeout_s = rng, timeout_s
         self._http, self._own_http = http, http is None
+        self._http_url = ""
         self._lock = threading.Lock()
         self._offset_s: float | None = None
 
     # ----- public API ---------------------------------------------------------------------------------------------
     def sync_once(self) -> SyncResult:
-        """Push everything pending, then pull everything new. Never raises for network or server trouble."""
+        """Push everything pending, then pull everything new. Never raises: failures are in the result."""
         with self._lock:
             counts = _Counts()
             link = self._link()
@@ -208,6 +209,10 @@ class SyncClient:
                         break
             except SyncError as e:
                 return self._finish(counts, e)
+            except Exception as e:  # a bug or a broken local database: record it, never lose the thread
+                log.exception("sync round failed on this desk")
+                return self._finish(counts, SyncError(f"本机同步出错（{type(e).__name__}），已记录日志，稍后自动重试",
+                                                      online=True))
             return self._finish(counts, None)
 
     def status(self) -> SyncStatus:
@@ -227,9 +232,13 @@ class SyncClient:
             return _Link(dev.server_url, dev.server_device_id or "", dev.token)
 
     def _client(self, link: _Link) -> httpx.Client:
+        if self._own_http and self._http is not None and self._http_url != link.server_url:
+            self._http.close()  # enrolled again, perhaps with another server: start afresh
+            self._http = None
         if self._http is None:
             self._http = httpx.Client(base_url=link.server_url, verify=tls_verify(ca_file(self.ctx.data_dir)),
                                       timeout=httpx.Timeout(self._timeout_s, connect=10.0))
+            self._http_url = link.server_url
         return self._http
 
     def _call(self, link: _Link, method: str, path: str, **kw) -> tuple[int, dict]:
@@ -254,7 +263,7 @@ class SyncClient:
             return resp.status_code, body
         detail = body.get("detail") if isinstance(body, dict) else None
         if not isinstance(detail, dict):  # e.g. FastAPI's validation errors: a bug, not something to show
-            log.error("server refused %s %s (%d): %s", method, path, resp.status_code, detail)
+            log.error("server refused %s %s with %d", method, path, resp.status_code)  # its detail may echo data
             detail = {"message": f"区服务器拒绝了本机的请求（{resp.status_code}），请联系区管理员"}
         if resp.status_code in (409, 410):
             return resp.status_code, detail

@@ -129,6 +129,11 @@ class ResidentAlias(ServerBase):
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Resident.id))
 
 
+def include_server_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic filter: server-only indexes on the shared desk tables (prefix ix_srv_) live only in migrations."""
+    return not (type_ == "index" and reflected and compare_to is None and (name or "").startswith("ix_srv_"))
+
+
 def server_target_metadata() -> list[MetaData]:
     """What the server's migrations describe: the shared desk tables plus the server-only ones."""
     shared = MetaData(naming_convention=NAMING_CONVENTION)
@@ -139,6 +144,6 @@ def server_target_metadata() -> list[MetaData]:
 
 __all__ = [
     "ServerBase", "SyncLock", "ServerDevice", "EnrollCode", "MutationRecord", "ChangeRow", "CalendarVersion",
-    "CatalogVersion", "ResidentAlias", "SHARED_TABLES", "GLOBAL_SCOPE", "server_target_metadata",
+    "CatalogVersion", "ResidentAlias", "SHARED_TABLES", "GLOBAL_SCOPE", "server_target_metadata", "include_server_object",
     "Case", "CaseEvent", "Committee", "Resident", "Worker",
 ]

@@ -18,13 +18,15 @@ from app.db import DB_FILENAME
 from app.paths import FORMS_ITEMS_DIR
 from app.server import admin
 from app.setup import FirstRunInput, initialise_desk
-from app.sync_apply import current_catalog_dir
+from app.catalog_refs import shared_catalog
+from app.catalog_store import current_catalog_dir
 from app.sync_enroll import EnrollFailed, enroll_desk
 from app.workdays import CalendarStore
 from models import Committee, Device, OutboxEntry, Resident, Worker
 from models.server import CatalogVersion, EnrollCode, ServerDevice
-from tests.server_fixtures import *  # noqa: F401,F403
-from tests.server_fixtures import COMMITTEE, enroll_raw
+from tests.sync_helpers import COMMITTEE, enroll_raw
+
+pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
 pytestmark = pytest.mark.server
 
@@ -134,6 +136,7 @@ def test_committee_settings_calendar_and_catalog_flow_down(make_desk, seeded, tm
     assert CalendarStore(a.ctx.data_dir).versions()[2031] == 3
     folder = current_catalog_dir(a.ctx.data_dir)
     assert folder is not None and sorted(p.name for p in folder.glob("*.yaml")) == sorted(published.files)
+    assert shared_catalog(a.ctx.data_dir).catalog.content_hash == published.content_hash  # used at next start
     b = make_desk("B")  # a new desk gets the same through its first snapshot
     assert CalendarStore(b.ctx.data_dir).versions()[2031] == 3 and current_catalog_dir(b.ctx.data_dir) is not None
 

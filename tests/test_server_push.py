@@ -13,8 +13,9 @@ from sqlalchemy.exc import OperationalError
 from app.server.db import take_lock
 from models import Case, OutboxEntry
 from models.server import ChangeRow, MutationRecord, ServerDevice
-from tests.server_fixtures import *  # noqa: F401,F403
-from tests.server_fixtures import COMMITTEE, enroll_raw, mutation, server_counts, server_worker_id
+from tests.sync_helpers import COMMITTEE, enroll_raw, mutation, server_counts, server_worker_id
+
+pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
 pytestmark = pytest.mark.server
 

@@ -11,7 +11,7 @@ from app.auth import AuthService
 from app.cases import CaseService
 from app.sync_client import NOT_ENROLLED, SyncClient, backoff_delay, mutation_label, sync_status
 from models import Device, SyncState
-from tests.server_fixtures import ITEM
+from tests.sync_helpers import ITEM
 
 
 def test_backoff_is_exponential_capped_and_jittered():

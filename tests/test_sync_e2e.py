@@ -26,8 +26,9 @@ from app.server import admin
 from app.sync_enroll import EnrollFailed, enroll_desk, tls_verify
 from app.sync_client import sync_status
 from models import Worker
-from tests.server_fixtures import *  # noqa: F401,F403
-from tests.server_fixtures import COMMITTEE, ITEM
+from tests.sync_helpers import COMMITTEE, ITEM
+
+pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

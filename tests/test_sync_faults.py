@@ -19,8 +19,9 @@ from app.server.db import normalise_url, open_server_db
 from app.sync_enroll import enroll_desk
 from models import Case, CaseEvent, OutboxEntry
 from models.server import ChangeRow, ServerDevice
-from tests.server_fixtures import *  # noqa: F401,F403
-from tests.server_fixtures import COMMITTEE, PG_ENV, TestClient, server_counts
+from tests.sync_helpers import COMMITTEE, PG_ENV, TestClient, server_counts
+
+pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
 pytestmark = pytest.mark.server
 
@@ -51,7 +52,7 @@ def _server_case(db, cid) -> Case:
 def test_answer_lost_after_commit_retry_has_exactly_one_effect(make_desk, seeded, fault):
     """The server committed but was killed (or the line dropped) before the desk got the answer."""
     a = make_desk("A")
-    cid = _forwarded_case(a)
+    _forwarded_case(a)
     a.transport.plan = [fault]
     lost = a.sync.sync_once()
     assert not lost.ok and not lost.online and lost.pending == 3
@@ -224,7 +225,7 @@ def test_concurrent_pushes_while_a_third_desk_pulls(make_desk, seeded):
 def test_change_seqs_are_seen_in_commit_order_by_a_concurrent_reader(seeded, server_app):
     """Eight writers under the lock row, one reader: the reader never sees seq n+1 before seq n."""
     from app.server import pull as pull_service
-    from tests.server_fixtures import enroll_raw
+    from tests.sync_helpers import enroll_raw
     api = TestClient(server_app)
     _, headers = enroll_raw(api, seeded)
     token = headers["Authorization"][7:]
@@ -276,12 +277,22 @@ def _copy_database(engine, source: str, target: str) -> None:
 
 
 def test_server_restored_from_an_older_backup(make_desk, seeded, pg_url):
+    name = make_url(pg_url).database
+    admin_engine = _admin_engine()
+    try:
+        _restore_scenario(make_desk, seeded, pg_url, admin_engine, name)
+    finally:
+        with admin_engine.connect() as conn:
+            for suffix in ("_bak", "_restored"):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}{suffix}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+
+def _restore_scenario(make_desk, seeded, pg_url, admin_engine, name):
     a, b = make_desk("A"), make_desk("B")
     early = [_forwarded_case(a)]
     a.sync.sync_once()
     b.sync.sync_once()
-    name = make_url(pg_url).database
-    admin_engine = _admin_engine()
     seeded.close()  # CREATE DATABASE ... TEMPLATE needs no open connections to the source
     _copy_database(admin_engine, name, f"{name}_bak")
     late = [_forwarded_case(a), _forwarded_case(a)]  # pushed after the backup, then lost
@@ -291,8 +302,7 @@ def test_server_restored_from_an_older_backup(make_desk, seeded, pg_url):
     b.sync.sync_once()
     # The server dies; the administrator restores last night's backup.
     _copy_database(admin_engine, f"{name}_bak", f"{name}_restored")
-    restored_url = make_url(pg_url).set(database=f"{name}_restored").render_as_string(hide_password=False)
-    restored = open_server_db(restored_url)
+    restored = open_server_db(make_url(pg_url).set(database=f"{name}_restored").render_as_string(hide_password=False))
     try:
         app = create_app(restored)
         for desk in (a, b):
@@ -311,10 +321,6 @@ def test_server_restored_from_an_older_backup(make_desk, seeded, pg_url):
         assert _history(a, early[0]) == _history(b, early[0])
     finally:
         restored.close()
-        with admin_engine.connect() as conn:
-            for suffix in ("_bak", "_restored"):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}{suffix}" WITH (FORCE)'))
-        admin_engine.dispose()
 
 
 def test_token_revoked_mid_batch_keeps_the_unsent_data(make_desk, seeded, api):

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.residents import ResidentInput, ResidentService
 from models import Case, Resident
-from tests.server_fixtures import *  # noqa: F401,F403
+
+pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
 pytestmark = pytest.mark.server
 

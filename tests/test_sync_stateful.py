@@ -18,8 +18,9 @@ from sqlalchemy.orm import selectinload
 from app.cases import CaseError
 from app.server.api import create_app
 from models import Case, OutboxEntry
-from tests.server_fixtures import *  # noqa: F401,F403
-from tests.server_fixtures import new_desk, reset_server, seed_server
+from tests.sync_helpers import new_desk, reset_server, seed_server
+
+pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -54,7 +54,7 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record) -> None:
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
@@ -73,7 +73,9 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
     if make_url(url).get_backend_name() == "sqlite":
         # Readers get a plain BEGIN: in WAL mode they see a consistent snapshot and never block writers.
         return _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False)
-    engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True, pool_timeout=60)
+    # hide_parameters: database errors end up in logs, and parameters hold ID numbers and phone numbers.
+    engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True, pool_timeout=60,
+                           hide_parameters=True)
     return engine, engine
 
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import case_machine as cm
@@ -156,9 +156,10 @@ def _case_create(ctx: ApplyContext, args: dict) -> dict:
     number = _text(args, "case_number")
     if not number or not _text(args, "item_code"):
         raise Rejected("操作内容不完整（缺少案件编号或事项），无法建立案件")
-    if s.get(Case, case_id) is not None:
-        raise Rejected("该案件已经上传过，不能重复建立")
-    if s.scalar(select(Case.id).where(Case.case_number == number)):
+    clash = s.execute(select(Case.id).where(or_(Case.id == case_id, Case.case_number == number)).limit(1)).first()
+    if clash is not None:
+        if clash[0] == case_id:
+            raise Rejected("该案件已经上传过，不能重复建立")
         raise Rejected(f"案件编号 {number} 与其他前台的案件重复，请联系区管理员核对本机编号")
     _check(None, "create_draft", ctx.roles)
     case = Case(id=case_id, committee_id=ctx.committee.id, case_number=number, item_code=_text(args, "item_code"),

@@ -63,12 +63,33 @@ def push(db: ServerDB, token: str | None, device_id: str | None, mutations: list
         raise BadBatch(f"一次最多上传 {MAX_BATCH} 条")
     if len({m.mid for m in mutations}) != len(mutations):
         raise BadBatch("同一批次中有重复的序号")
+    ordered = sorted(mutations, key=lambda m: m.mid)
     try:
-        with db.sessions.begin() as s:
-            return _BatchRun(s, now, client_now).run(token, device_id, sorted(mutations, key=lambda m: m.mid))
+        return _run_batch(db, token, device_id, ordered, client_now, now)
     except DBAPIError as e:
         log.warning("push rolled back: %s", e)
         raise TemporaryFailure(str(e)) from e
+
+
+class _Careful(Exception):
+    """The optimistic run met a command that fails: redo the batch with a savepoint per command."""
+
+
+def _run_batch(db: ServerDB, token, device_id, ordered: list[PushedMutation], client_now, now) -> dict:
+    """Almost every command applies cleanly, so a batch first runs without savepoints (two round trips fewer
+    per command). If any command fails, that run is rolled back whole and the batch runs again carefully,
+    each command in its own savepoint, so the failing one is set aside and the others still apply."""
+    for careful in (False, True):
+        try:
+            with db.sessions.begin() as s:
+                body = _BatchRun(s, now, client_now, careful).run(token, device_id, ordered)
+                s.flush()  # constraint errors surface here, while the optimistic run can still be redone
+            return body
+        except (_Careful, IntegrityError, DataError):
+            if careful:
+                raise
+            log.debug("push batch redone with savepoints")
+    raise AssertionError("unreachable")
 
 
 def _result(rec: dict, duplicate: bool) -> dict:
@@ -81,8 +102,8 @@ def _as_dict(rec: MutationRecord) -> dict:
 
 
 class _BatchRun:
-    def __init__(self, s: Session, now: dt.datetime, client_now: dt.datetime | None):
-        self.s, self.now = s, now
+    def __init__(self, s: Session, now: dt.datetime, client_now: dt.datetime | None, careful: bool = True):
+        self.s, self.now, self.careful = s, now, careful
         # Server receive time minus the desk's clock at sending: the desk's clock offset (latency is noise).
         self.offset = (now - client_now) if client_now else dt.timedelta(0)
         self.touched_cases: dict[uuid.UUID, Case] = {}
@@ -111,10 +132,12 @@ class _BatchRun:
         self._preload(new)
         for m in new:
             results.append(self._apply(m))
-            device.last_mid = m.mid
+        if new:  # once, not per command: every change to the row would be flushed before the next query
+            device.last_mid = new[-1].mid
         if self.records:
             self.s.execute(insert(MutationRecord.__table__), self.records)
         device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
+        self.s.flush()  # column defaults (event ids) are filled in by the flush; payloads need them
         changes = ChangeWriter(self.s, lock, self.now)
         for r in self.touched_residents.values():
             changes.resident(r)
@@ -192,19 +215,35 @@ class _BatchRun:
         except Rejected as r:
             return SET_ASIDE, r.reason, {}
         ctx = ApplyContext(self.s, self.device, self.committee, worker, effective, m.client_time, self.now, self.calendar)
+        if not self.careful:
+            return self._run_optimistic(ctx, m)
         try:
             with self.s.begin_nested():
                 result = apply_mutation(ctx, m.name, m.args)
         except Rejected as r:
             return SET_ASIDE, self._keep_text(ctx, r), {"case_id": str(r.case_id)} if r.case_id else {}
         except (IntegrityError, DataError) as e:
-            log.warning("mutation %s (%s) conflicts with stored data: %s", m.mutation_id, m.name, e.orig)
+            # Only the error class: the database's message can quote an ID number.
+            log.warning("mutation %s (%s) conflicts with stored data: %s", m.mutation_id, m.name, type(e.orig).__name__)
             return SET_ASIDE, "该操作与区服务器上的数据冲突，无法处理，已跳过", {}
         except DBAPIError:
             raise  # the database itself failed: roll the batch back (503) and let the desk retry
         except Exception:  # a poison command must never block the queue behind it
             log.exception("mutation %s (%s) failed; set aside", m.mutation_id, m.name)
             return SET_ASIDE, "区服务器处理该操作时出错，已跳过", {}
+        self.touched_cases.update(ctx.touched_cases)
+        self.touched_residents.update(ctx.touched_residents)
+        return APPLIED, "", result
+
+    def _run_optimistic(self, ctx: ApplyContext, m: PushedMutation) -> tuple[str, str, dict]:
+        try:
+            result = apply_mutation(ctx, m.name, m.args)
+        except (IntegrityError, DataError):
+            raise _Careful() from None
+        except DBAPIError:
+            raise
+        except Exception:  # Rejected, or a poison command: only a savepoint can isolate it
+            raise _Careful() from None
         self.touched_cases.update(ctx.touched_cases)
         self.touched_residents.update(ctx.touched_residents)
         return APPLIED, "", result

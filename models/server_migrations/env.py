@@ -7,16 +7,11 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import models  # noqa: F401  (registers the shared desk tables)
-from models.server import server_target_metadata
+from models.server import include_server_object, server_target_metadata
 
 VERSION_TABLE = "server_alembic_version"
 config = context.config
 target_metadata = server_target_metadata()
-
-
-def _include_object(obj, name, type_, reflected, compare_to) -> bool:
-    # Server-only indexes on the shared desk tables live only in the migrations (prefix ix_srv_).
-    return not (type_ == "index" and reflected and compare_to is None and (name or "").startswith("ix_srv_"))
 
 
 def _configure(connection) -> None:
@@ -26,7 +21,7 @@ def _configure(connection) -> None:
         version_table=VERSION_TABLE,
         render_as_batch=True,  # the default server database is SQLite
         compare_type=True,
-        include_object=_include_object,
+        include_object=include_server_object,
     )
 
 

@@ -1,0 +1,43 @@
+"""A catalog published by the district server becomes the desk's catalog at the next start."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from app.catalog_refs import item_ref, shared_catalog
+from app.catalog_store import current_catalog_dir, write_catalog
+from app.intake import IntakeService
+from app.paths import FORMS_ITEMS_DIR
+
+
+def _payload(version: str, rename: str | None = None, corrupt: bool = False) -> dict:
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(FORMS_ITEMS_DIR).glob("*.yaml"))}
+    files["catalog.yaml"] = re.sub(r"(?m)^version:.*$", f'version: "{version}"', files["catalog.yaml"])
+    if rename:
+        files["MZ-01.yaml"] = re.sub(r"(?m)^name:.*$", f"name: {rename}", files["MZ-01.yaml"], count=1)
+    if corrupt:
+        files = {name: (text if name == "catalog.yaml" else "code: [unclosed") for name, text in files.items()}
+    return {"version": version, "content_hash": f"{abs(hash((version, rename, corrupt))):016x}", "files": files}
+
+
+def test_bundled_catalog_without_a_pulled_one(tmp_path):
+    assert current_catalog_dir(tmp_path) is None
+    assert shared_catalog(tmp_path).items_dir == Path(FORMS_ITEMS_DIR)
+
+
+def test_pulled_catalog_is_used_and_stamped_on_new_cases(tmp_path, ctx):
+    write_catalog(ctx.data_dir, _payload("2099.1.1", rename="高龄老人尊老金申领（新版）"))
+    svc = IntakeService(ctx).catalog
+    assert svc.catalog.version == "2099.1.1"
+    assert svc.get("MZ-01").name == "高龄老人尊老金申领（新版）"
+    ref = item_ref("MZ-01", svc)
+    assert ref.catalog_version.startswith("2099.1.1") and ref.name == "高龄老人尊老金申领（新版）"
+    assert shared_catalog().catalog.version != "2099.1.1"  # other data folders keep the bundled catalog
+
+
+def test_a_pulled_catalog_with_no_usable_item_falls_back_to_the_bundled_one(tmp_path):
+    write_catalog(tmp_path, _payload("2099.9.9", corrupt=True))
+    assert current_catalog_dir(tmp_path) is not None
+    svc = shared_catalog(tmp_path)
+    assert svc.items_dir == Path(FORMS_ITEMS_DIR) and len(svc.items()) == 65
