@@ -48,3 +48,11 @@ def answer_next_message_box(button_text: str | None = None) -> list[str]:
         QTimer.singleShot(30, close_box)
     QTimer.singleShot(30, close_box)
     return seen
+
+
+def save_shot(widget, name: str) -> None:
+    """With ONEDESK_SHOTS=DIR set, save a PNG grab of the widget there, to look at by eye."""
+    import os
+    folder = os.environ.get("ONEDESK_SHOTS")
+    if folder:
+        widget.grab().save(os.path.join(folder, name))

@@ -5,7 +5,12 @@ enrolled through the API, and small request builders. The fixtures themselves ar
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -18,6 +23,7 @@ from app.auth import WorkerInfo, worker_info
 from app.cases import CaseService, ItemRef
 from app.context import AppContext
 from app.db import DB_FILENAME
+from app.paths import PROJECT_DIR
 from app.server import admin
 from app.server.db import ServerDB, ensure_lock_row
 from app.sync_client import SyncClient
@@ -175,3 +181,42 @@ def mutation(mid: int, name: str, args: dict, worker: str, at: dt.datetime | Non
     """One push entry as a desk would send it."""
     return {"mid": mid, "mutation_id": str(uuid.uuid4()), "name": name, "args": args, "acting_worker": worker,
             "client_time": (at or utcnow()).isoformat()}
+
+
+# ----- a real server process on loopback ----------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, verify=True) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/v1/health", verify=verify, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)  # polling a starting process: there is no signal to wait on
+    raise AssertionError("server did not start within 60 s")
+
+
+def start_server(tmp_path: Path, db_url: str, *extra: str, port: int | None = None) -> tuple[subprocess.Popen, int]:
+    """``python main.py server`` as a child process on a free loopback port (or the given one)."""
+    port = port or free_port()
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_DIR))
+    proc = subprocess.Popen([sys.executable, "main.py", "--data-dir", str(tmp_path / "srv"), "server", "--db", db_url,
+                             "--host", "127.0.0.1", "--port", str(port), *extra],
+                            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, port
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -4,12 +4,8 @@ district's own CA, which the desk must present (certificate checks are never tur
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,53 +17,15 @@ from app.cases import CaseService
 from app.cli import main
 from app.context import AppContext
 from app.db import DB_FILENAME
-from app.paths import PROJECT_DIR
 from app.server import admin
 from app.sync_enroll import EnrollFailed, enroll_desk, tls_verify
 from app.sync_client import sync_status
 from models import Worker
-from tests.sync_helpers import COMMITTEE, ITEM
+from tests.sync_helpers import COMMITTEE, ITEM, start_server, stop_server, wait_ready
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, verify=True) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/v1/health", verify=verify, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)  # polling a starting process: there is no signal to wait on
-    raise AssertionError("server did not start within 60 s")
-
-
-def _start_server(tmp_path: Path, db_url: str, *extra: str) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_DIR))
-    proc = subprocess.Popen([sys.executable, "main.py", "--data-dir", str(tmp_path / "srv"), "server", "--db", db_url,
-                             "--host", "127.0.0.1", "--port", str(port), *extra],
-                            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return proc, port
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _desk_folder(tmp_path: Path, template_db: Path, name: str) -> Path:
@@ -87,10 +45,10 @@ def _sync(folder: Path) -> None:
 
 
 def test_forward_reply_close_across_two_desks_and_a_real_server(tmp_path, template_db, seeded, pg_url, capsys):
-    proc, port = _start_server(tmp_path, pg_url)
+    proc, port = start_server(tmp_path, pg_url)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc)
+        wait_ready(url, proc)
         folders = {}
         for name in ("A", "B"):
             folders[name] = _desk_folder(tmp_path, template_db, name)
@@ -122,7 +80,7 @@ def test_forward_reply_close_across_two_desks_and_a_real_server(tmp_path, templa
         a.close()
         b.close()
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 def _make_certificates(folder: Path) -> tuple[Path, Path, Path]:
@@ -145,10 +103,10 @@ def test_tls_with_the_districts_own_ca(tmp_path, template_db, seeded, pg_url):
     certs = tmp_path / "certs"
     certs.mkdir()
     ca, cert, key = _make_certificates(certs)
-    proc, port = _start_server(tmp_path, pg_url, "--cert", str(cert), "--key", str(key))
+    proc, port = start_server(tmp_path, pg_url, "--cert", str(cert), "--key", str(key))
     url = f"https://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc, verify=tls_verify(ca))
+        wait_ready(url, proc, verify=tls_verify(ca))
         stranger = AppContext.open(_desk_folder(tmp_path, template_db, "stranger"))
         code, _ = admin.create_enroll_code(seeded, COMMITTEE)
         with pytest.raises(EnrollFailed, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
@@ -161,4 +119,4 @@ def test_tls_with_the_districts_own_ca(tmp_path, template_db, seeded, pg_url):
         assert sync_status(ctx).online and _worker(ctx, "mz").lines == ("民政",)
         ctx.close()
     finally:
-        _stop(proc)
+        stop_server(proc)

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox, QHBoxL
 
 from app.workdays import CHINA_TZ
 from ui.operations import run_op
-from ui.sync.sync_status_text import age_text, status_text
+from ui.sync.sync_status_text import age_text, offset_text, status_text
 
 
 class SyncHealthPage(QWidget):
@@ -63,7 +63,7 @@ class SyncHealthPage(QWidget):
         self.summary.setText(status_text(st))
         self.server.setText(st.server_url or "—")
         self.oldest.setText(age_text(st.oldest_pending_age_s) if st.pending else "无待上传操作")
-        self.offset.setText("—" if st.clock_offset_s is None else f"{st.clock_offset_s:+.1f} 秒")
+        self.offset.setText(offset_text(st.clock_offset_s))
         self.last_error.setText(st.last_error or "")
         self.enroll_box.setVisible(not st.enrolled)
         self.sync_button.setEnabled(st.enrolled)

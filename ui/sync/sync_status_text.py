@@ -24,3 +24,11 @@ def age_text(seconds: float | None) -> str:
     if minutes < 120:
         return f"{minutes} 分钟"
     return f"{minutes // 60} 小时 {minutes % 60} 分钟"
+
+
+def offset_text(seconds: float | None) -> str:
+    """This desk's clock minus the server's, to a tenth of a second; '0.0 秒' rather than '-0.0 秒'."""
+    if seconds is None:
+        return "—"
+    rounded = round(seconds, 1)
+    return "0.0 秒" if rounded == 0 else f"{rounded:+.1f} 秒"
