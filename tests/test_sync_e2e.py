@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
