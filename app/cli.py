@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -94,9 +95,28 @@ def run_handler(args: argparse.Namespace) -> int:
     from app.backup import BackupError
     from app.db import StorageError
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler's care
+        return code
     except (CliError, BackupError, StorageError) as e:
         print(f"错误：{e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `catalog list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as e:  # a bug: the details go to the log in the data folder, not onto the screen
+        where = _log_internal_error(args)
+        print(f"错误：程序内部出错（{type(e).__name__}），未完成的操作没有保存。详情见日志：{where}", file=sys.stderr)
+        return 1
+
+
+def _log_internal_error(args: argparse.Namespace) -> str:
+    try:
+        from app.logs import setup_logging
+        path = setup_logging(args.data_dir)
+    except Exception:  # noqa: BLE001 - no writable log: say so rather than fail again
+        return "（无法写入日志）"
+    log.exception("command %s failed", getattr(args, "command", "?"))
+    return str(path)

@@ -11,15 +11,26 @@ _ID_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
+def redact(text: str) -> str:
+    return _PHONE_RE.sub("[phone]", _ID_RE.sub("[id]", text))
+
+
 class RedactingFilter(logging.Filter):
     """Second line of defence: replace anything shaped like an ID number or mobile number."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
-        clean = _PHONE_RE.sub("[phone]", _ID_RE.sub("[id]", msg))
+        clean = redact(msg)
         if clean != msg:
             record.msg, record.args = clean, None
         return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """Also masks what the message filter cannot see: a traceback's exception text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def setup_logging(data_dir: Path, level: int = logging.INFO) -> Path:
@@ -33,7 +44,7 @@ def setup_logging(data_dir: Path, level: int = logging.INFO) -> Path:
             h.close()
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     handler._onedesk = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)

@@ -94,3 +94,39 @@ def test_unwritable_data_dir_gets_chinese_message(tmp_path, capsys):
         target.chmod(0o500)
     assert main(["--data-dir", str(target), "db", "upgrade"]) == 2
     assert "无法写入" in capsys.readouterr().err
+
+
+def test_output_cut_short_by_a_closed_pipe_is_not_a_traceback(tmp_path):
+    """`python main.py … | head -1`: the reader leaves early; no BrokenPipeError on screen."""
+    script = ("import argparse, sys; from app import cli\n"
+              "def long_listing(args):\n"
+              "    for i in range(200000): print('MZ-01', i)\n"
+              f"args = argparse.Namespace(func=long_listing, data_dir={str(tmp_path)!r}, command='x')\n"
+              "sys.exit(cli.run_handler(args))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `head -1` exiting
+    _, err = proc.communicate(timeout=60)
+    assert first.startswith(b"MZ-01") and proc.returncode == 0, err
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_a_bug_in_a_command_is_a_chinese_message_and_a_logged_traceback(tmp_path, capsys):
+    def broken(args):
+        raise RuntimeError("boom 13800138000")
+    parser_args = ["--data-dir", str(tmp_path), "db", "check"]
+    from app import cli
+    args = cli.build_parser(parser_args).parse_args(parser_args)
+    args.func = broken
+    cli.resolve_data_dir(args)
+    assert cli.run_handler(args) == 1
+    err = capsys.readouterr().err
+    assert "程序内部出错（RuntimeError）" in err and "Traceback" not in err and "boom" not in err
+    import logging
+    for h in list(logging.getLogger().handlers):
+        if getattr(h, "_onedesk", False):
+            h.flush()
+            logging.getLogger().removeHandler(h)
+            h.close()
+    text = (tmp_path / "logs" / "onedesk.log").read_text(encoding="utf-8")
+    assert "RuntimeError: boom [phone]" in text

@@ -58,3 +58,19 @@ def test_demo_session_log_has_no_personal_data(tmp_path, styled_app, qtbot):
     assert "case created" in text and "login ok" in text  # the log is really written
     leaks = [v for i, name in enumerate(_NAMES) for v in (name, demo_id_number(i), demo_phone(i)) if v in text]
     assert leaks == []
+
+
+def test_tracebacks_are_redacted_too(tmp_path):
+    path = setup_logging(tmp_path)
+    try:
+        try:
+            raise ValueError("bad row 11010519491231002X / 13800138000")
+        except ValueError:
+            logging.getLogger("onedesk.test").exception("failed")
+    finally:
+        for h in list(logging.getLogger().handlers):
+            if getattr(h, "_onedesk", False):
+                logging.getLogger().removeHandler(h)
+                h.close()
+    text = path.read_text(encoding="utf-8")
+    assert "ValueError: bad row [id] / [phone]" in text and "11010519491231002X" not in text
