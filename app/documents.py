@@ -455,12 +455,18 @@ def _fields_before(data: DocumentData) -> list[_Field]:
         if data.appeal_route:
             rows.append(("异议途径", s(data.appeal_route), True))
         return rows
-    # completion / reply
-    verb = "答复" if data.doc_type == "reply" else "办理"
-    rows = head + [_item_field(data)] + applicant + [
+    # completion / reply: the result follows the materials table (_fields_after)
+    return head + [_item_field(data)] + applicant + [
         ("受理时间", fmt_datetime(data.received_at), False),
         ("承办部门", data.department, False),
     ]
+
+
+def _result_fields(data: DocumentData) -> list[_Field]:
+    """Completion / reply: the decision, its date and reasons, how to collect, and the appeal route if adverse."""
+    s = lambda text: _scrub(text, data)  # noqa: E731
+    verb = "答复" if data.doc_type == "reply" else "办理"
+    rows: list[_Field] = []
     if _conclusion(data):
         rows.append((f"{verb}结论", _conclusion(data), False))
     rows += [
@@ -474,8 +480,9 @@ def _fields_before(data: DocumentData) -> list[_Field]:
 
 
 def _fields_after(data: DocumentData) -> list[_Field]:
+    """The form rows below the materials table, per document type."""
     s = lambda text: _scrub(text, data)  # noqa: E731
-    rows: list[_Field] = []
+    rows: list[_Field] = _result_fields(data) if data.doc_type in ("completion", "reply") else []
     if data.doc_type in ("receipt", "notice") and data.progress_query:
         rows.append(("进度查询", s(data.progress_query), True))
     if data.doc_type == "receipt":
@@ -573,17 +580,19 @@ def _field_table(fields: list[_Field], g: _Geometry, st: _Styles) -> Table:
     return table
 
 
-def _section_table(heading: str, header: list[str], body: list[list[str]], widths: list[float],
+def _section_table(header: list[str], body: list[list[str]], widths: list[float],
                    prose_cols: set[int], g: _Geometry, st: _Styles) -> Table:
-    """A boxed list with a shaded heading row spanning the table and a column header row."""
-    n = len(widths)
-    rows = [[_p(heading, st.center)] + [""] * (n - 1), [_p(h, st.center) for h in header]]
+    """A boxed list under one shaded header row (repeated on every page it flows onto).
+
+    The list's name and count head the name column ("已收材料（共4项）"), so no separate title row
+    takes up a line: completion slips and reply notices carry the materials too and still fit one A5 page.
+    """
+    rows = [[_p(h, st.center) for h in header]]
     for line in body:
         rows.append([_p(cell, st.body if i in prose_cols else st.center) for i, cell in enumerate(line)])
-    table = Table(rows, colWidths=widths, repeatRows=2)
-    style = _grid_style(g, [], [], n)
-    style.add("SPAN", (0, 0), (-1, 0))
-    style.add("BACKGROUND", (0, 0), (-1, 1), _SHADE)
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    style = _grid_style(g, [], [], len(widths))
+    style.add("BACKGROUND", (0, 0), (-1, 0), _SHADE)
     table.setStyle(style)
     return table
 
@@ -596,7 +605,7 @@ def _materials_table(data: DocumentData, g: _Geometry, st: _Styles) -> Table:
     if not body:
         body = [["—", "（无）", "—", "—"]]
     heading = f"已收材料（共{len(data.materials)}项）"
-    return _section_table(heading, ["序号", "材料名称", "形式", "份数"], body, widths, {1}, g, st)
+    return _section_table(["序号", heading, "形式", "份数"], body, widths, {1}, g, st)
 
 
 def _missing_table(data: DocumentData, g: _Geometry, st: _Styles) -> Table:
@@ -608,7 +617,7 @@ def _missing_table(data: DocumentData, g: _Geometry, st: _Styles) -> Table:
     if not body:
         body = [["—", "（无）", "—"]]
     heading = f"需补正材料（共{len(data.missing)}项）"
-    return _section_table(heading, ["序号", "材料名称", "要求及标准"], body, widths, {1, 2}, g, st)
+    return _section_table(["序号", heading, "要求及标准"], body, widths, {1, 2}, g, st)
 
 
 def _header(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowable]:
@@ -693,8 +702,8 @@ def _story(data: DocumentData, g: _Geometry) -> list[Flowable]:
     story.append(_field_table(_fields_before(data), g, st))
     if data.doc_type == "notice":  # "现一次性告知如下": the list follows the sentence
         story += [_p(_statement(data), st.note), Spacer(1, g.size * 0.5), _missing_table(data, g, st)]
-    if data.doc_type in ("receipt", "notice") and (data.materials or data.doc_type == "receipt"):
-        story.append(_materials_table(data, g, st))
+    # Every document lists what was handed in (name, original/copy, count); "（无）" when nothing was.
+    story.append(_materials_table(data, g, st))
     story.append(_field_table(_fields_after(data), g, st))
     if _statement(data) and data.doc_type != "notice":
         story.append(_p(_statement(data), st.note))

@@ -122,7 +122,11 @@ def test_main_window_navigation_and_status_bar(styled_app, qtbot, desk_ctx, tmp_
 
 
 def test_resident_search_open_masked_and_edit(styled_app, qtbot, desk_ctx):
+    from tests.sync_helpers import ITEM
     win = _main_window(qtbot, desk_ctx)
+    zhang = win.services.residents.search("张桂兰")[0]
+    case_id = win.services.cases.create_draft(win.services.current_worker, ITEM, zhang.id)
+    number = win.services.cases.get(case_id).summary.case_number
     win.show_page("residents")
     page = win.pages["residents"]
     qtbot.waitUntil(lambda: page.model.rowCount() == 2)
@@ -134,16 +138,20 @@ def test_resident_search_open_masked_and_edit(styled_app, qtbot, desk_ctx):
     assert page.d_id.text() == "110105********002X"
     assert page.d_phone.text() == "138****8000"
     assert not page.reveal_button.isEnabled()  # front desk sees masked values only
+    texts = [page.cases_list.item(i).text() for i in range(page.cases_list.count())]
+    assert texts == [f"{number}  高龄老人尊老金申领  【草稿】"]  # their cases
     # Edit with a bad ID: refused with a Chinese message, nothing changes.
-    from ui.residents.resident_dialog import ResidentDialog
-    dlg = ResidentDialog(lambda d: page.services.residents.update(page.services.current_worker, page.current.id, d,
-                                                                  page.current.version), page.current, None)
-    qtbot.addWidget(dlg)
+    qtbot.mouseClick(page.edit_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: page.editor is not None and page.editor.isVisible())
+    dlg = page.editor
+    assert dlg.isModal()
+
     def save_and_wait_for(text):
         dlg.error.clear()
         qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Save), Qt.LeftButton)
         qtbot.waitUntil(lambda: text in dlg.error.text() and dlg.buttons.isEnabled())
 
+    dlg.id_number.clear()
     qtbot.keyClicks(dlg.id_number, "110105194912310021")
     save_and_wait_for("校验位")
     dlg.id_number.clear()
@@ -152,15 +160,19 @@ def test_resident_search_open_masked_and_edit(styled_app, qtbot, desk_ctx):
     qtbot.keyClicks(dlg.id_number, future + ric.calc_check_digit(future + "0"))
     save_and_wait_for("晚于今天")
     dlg.id_number.clear()
+    qtbot.keyClicks(dlg.id_number, "11010519491231002X")
+    dlg.phone.clear()
     qtbot.keyClicks(dlg.phone, "12345")
     save_and_wait_for("电话号码格式")
-    assert page.services.residents.get(page.current.id).name == "张桂兰"
+    assert page.services.residents.get(page.current.id).address == "幸福里一区3号楼"  # nothing changed
     dlg.phone.clear()
+    qtbot.keyClicks(dlg.phone, "13800138000")
     dlg.address.clear()
     type_text(qtbot, dlg.address, "幸福里二区8号楼")
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Save), Qt.LeftButton)
-    qtbot.waitUntil(lambda: dlg.result() == ResidentDialog.Accepted)
+    qtbot.waitUntil(lambda: page.editor is None)
     assert page.services.residents.get(page.current.id).address == "幸福里二区8号楼"
+    qtbot.waitUntil(lambda: page.d_address.text() == "幸福里二区8号楼")  # the page shows the saved values
 
 
 def test_lock_screen_and_switch_worker(styled_app, qtbot, desk_ctx):

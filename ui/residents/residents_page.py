@@ -20,6 +20,7 @@ class ResidentsPage(QWidget):
         super().__init__(parent)
         self.services = services
         self.current: ResidentDetail | None = None
+        self.editor: ResidentDialog | None = None  # the open edit/new dialog, if any
         title = QLabel("居民")
         title.setObjectName("pageTitle")
         self.search = QLineEdit(placeholderText="输入姓名、拼音、身份证号或电话搜索", clearButtonEnabled=True)
@@ -133,15 +134,26 @@ class ResidentsPage(QWidget):
         if self.current is None:
             return
         detail, worker = self.current, self.services.current_worker
-        dlg = ResidentDialog(lambda data: self.services.residents.update(worker, detail.id, data, detail.version), detail, self)
-        if dlg.exec() == ResidentDialog.Accepted:
-            self._after_save(dlg.saved, detail.id)
+        self._open_editor(ResidentDialog(
+            lambda data: self.services.residents.update(worker, detail.id, data, detail.version), detail, self),
+            lambda saved: detail.id)
 
     def _on_new_clicked(self) -> None:
         worker = self.services.current_worker
-        dlg = ResidentDialog(lambda data: self.services.residents.create(worker, data), None, self)
-        if dlg.exec() == ResidentDialog.Accepted:
-            self._after_save(dlg.saved, dlg.saved[0].id)
+        self._open_editor(ResidentDialog(lambda data: self.services.residents.create(worker, data), None, self),
+                          lambda saved: saved[0].id)
+
+    def _open_editor(self, dlg: ResidentDialog, saved_id) -> None:
+        """Window-modal and non-blocking: the page learns the outcome from ``finished``."""
+        self.editor = dlg
+
+        def finished(result: int) -> None:
+            self.editor = None
+            if result == ResidentDialog.Accepted:
+                self._after_save(dlg.saved, saved_id(dlg.saved))
+            dlg.deleteLater()
+        dlg.finished.connect(finished)
+        dlg.open()
 
     def _after_save(self, saved, resident_id) -> None:
         _row, warning = saved
