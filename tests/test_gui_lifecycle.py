@@ -140,3 +140,7 @@ def test_reminder_notice_is_non_modal(window, qtbot):
     qtbot.waitUntil(lambda: win.reminder_box is not None and win.reminder_box.isVisible())
     assert "已超期" in win.reminder_box.text()
     assert not win.reminder_box.isModal()
+    # The status bar keeps saying who is at the desk, where, and what is due.
+    qtbot.waitUntil(lambda: "已超期" in win.reminder_label.text())
+    assert win.worker_label.isVisible() and "周海燕" in win.worker_label.text()
+    assert win.committee_label.isVisible() and win.device_label.isVisible()

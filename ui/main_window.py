@@ -93,7 +93,10 @@ class MainWindow(QMainWindow):
         self.calendar_label.setObjectName("warning")
         self.calendar_label.setVisible(False)
         bar.addPermanentWidget(self.calendar_label)
-        for w in (self.worker_label, self.committee_label, self.device_label):
+        # The reminder has a label of its own: showMessage() would hide worker, committee and device.
+        self.reminder_label = QLabel()
+        self.reminder_label.setObjectName("warning")
+        for w in (self.worker_label, self.committee_label, self.device_label, self.reminder_label):
             bar.addWidget(w)
         bar.addPermanentWidget(self.server_label)
         bar.addPermanentWidget(QLabel("Ctrl+L 锁屏"))
@@ -166,10 +169,10 @@ class MainWindow(QMainWindow):
     def _on_reminder(self, counts) -> None:
         due_today, overdue = counts
         if not (due_today or overdue):
-            self.statusBar().showMessage("今日没有到期或超期的案件", 10000)
+            self.reminder_label.setText("今日没有到期或超期的案件")
             return
         text = f"今日到期 {due_today} 件，已超期 {overdue} 件。请到“待办”查看。"
-        self.statusBar().showMessage(text)
+        self.reminder_label.setText(f"⚠ {text}")
         if self.reminder_box is None:
             self.reminder_box = QMessageBox(QMessageBox.Information, "待办提醒", text, QMessageBox.Ok, self)
             self.reminder_box.setModal(False)
