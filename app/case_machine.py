@@ -94,13 +94,42 @@ def check_transition(state: str | None, action: str, roles: tuple[str, ...] | fr
     return t
 
 
+REASON_REQUIRED = {"reopen": "重新打开案件必须填写原因", "reassign": "改派必须填写原因"}
+
+
+def check_assignee(department: str, assignee_roles, assignee_lines) -> None:
+    """A forwarded case goes to a line colleague whose responsibilities cover the item's department."""
+    if "line" not in set(assignee_roles or ()) and "supervisor" not in set(assignee_roles or ()):
+        raise TransitionError("只能转给条线社工或站长")
+    if department not in set(assignee_lines or ()) and "supervisor" not in set(assignee_roles or ()):
+        raise TransitionError(f"所选接收人不负责“{department}”条线，请选择负责该条线的同事或部门队列")
+
+
+def check_actor(case: Case, action: str, worker_id: uuid.UUID | None, roles, lines) -> None:
+    """Who may acknowledge or reply to a forwarded case: its assignee; for a case waiting in a department
+    queue, a colleague of that line; a supervisor always (站长 covers for an absent colleague)."""
+    if action not in ("acknowledge", "reply") or roles is None or "supervisor" in set(roles):
+        return
+    if case.assignee_id is not None:
+        if case.assignee_id != worker_id:
+            raise TransitionError("该案件已转给其他同事承办，只有承办人或站长可以签收、答复")
+        return
+    queue = case.assignee_queue or case.department
+    if queue not in set(lines or ()):
+        raise TransitionError(f"该案件在“{queue}”队列中，只有负责该条线的同事可以签收、答复")
+
+
 def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, roles, at: dt.datetime,
-                     note: str = "", detail: dict | None = None) -> CaseEvent:
-    """Check, then move ``case`` and append its event. The caller owns the transaction."""
+                     note: str = "", detail: dict | None = None, lines=None) -> CaseEvent:
+    """Check, then move ``case`` and append its event. The caller owns the transaction.
+
+    ``lines`` are the acting worker's line responsibilities; pass them for every worker's act so that
+    :func:`check_actor` can tell whose case it is (``roles=None`` marks a system note and skips it)."""
     current = case.state if case.state else None
     t = check_transition(current, action, roles)
-    if action in ("reopen",) and not note.strip():
-        raise TransitionError("重新打开案件必须填写原因")
+    if action in REASON_REQUIRED and not note.strip():
+        raise TransitionError(REASON_REQUIRED[action])
+    check_actor(case, action, worker_id, roles, lines)
     target = t.target or current
     seq = (max((e.seq for e in case.events), default=0) + 1) if case.events else 1
     ev = CaseEvent(seq=seq, at=at, worker_id=worker_id, action=action, from_state=current, to_state=target,

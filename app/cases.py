@@ -149,11 +149,10 @@ class CaseService:
                 raise CaseError("案件已被他人更新，请刷新后重试")
             try:
                 cm.check_transition(case.state or None, action, actor.roles)
-            except cm.TransitionError as e:
-                raise CaseError(str(e)) from None
-            args = mutate(s, case, at) if mutate else {}
-            try:
-                cm.apply_transition(case, action, worker_id=actor.id, roles=actor.roles, at=at, note=note, detail=args)
+                cm.check_actor(case, action, actor.id, actor.roles, actor.lines)
+                args = mutate(s, case, at) if mutate else {}
+                cm.apply_transition(case, action, worker_id=actor.id, roles=actor.roles, at=at, note=note,
+                                    detail=args, lines=actor.lines)
             except cm.TransitionError as e:
                 raise CaseError(str(e)) from None
             enqueue(s, f"case.{action}.v1", {"case_id": str(case.id), "case_number": case.case_number,
@@ -225,6 +224,7 @@ class CaseService:
                 w = s.get(Worker, assignee_id)
                 if w is None or not w.active:
                     raise CaseError("所选接收人不存在或已停用")
+                cm.check_assignee(case.department, w.roles, w.lines)
             case.assignee_id, case.assignee_queue = assignee_id, queue or case.department
             case.forwarded_by_id, case.forwarded_at, case.forward_note = actor.id, when, note
             case.due_at, case.deadline_provisional, case.acknowledged_at = due, provisional, None
@@ -242,8 +242,10 @@ class CaseService:
 
     def reassign(self, actor: WorkerInfo, case_id: uuid.UUID, assignee_id: uuid.UUID, reason: str) -> CaseDetail:
         def mutate(s, case, at):
-            if s.get(Worker, assignee_id) is None:
-                raise CaseError("所选接收人不存在")
+            w = s.get(Worker, assignee_id)
+            if w is None or not w.active:
+                raise CaseError("所选接收人不存在或已停用")
+            cm.check_assignee(case.department, w.roles, w.lines)
             old = case.assignee_id
             case.assignee_id, case.acknowledged_at = assignee_id, None
             return {"from_assignee_id": str(old) if old else None, "assignee_id": str(assignee_id)}

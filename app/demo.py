@@ -110,11 +110,12 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
         cases.submit(desk, c, {}, {"身份证": True})
         cases.resolve(desk, c, "已当场办理完毕")
     # forwarded: one fresh, one due soon, two overdue
-    for code, r, line, back in (("MZ-01", 0, line_mz, 0), ("CL-04", 7, line_cl, 2), ("MZ-01", 1, line_mz, 6),
-                                ("RS-02", 2, line_rs, 9)):
+    for code, r, back in (("MZ-01", 0, 0), ("CL-04", 7, 2), ("CL-01", 1, 6), ("RS-02", 2, 9)):
         c = new(code, r)
         cases.submit(desk, c, {}, {"身份证": True, "户口簿": True})
-        cases.forward(desk, c, assignee_id=line.id, queue=item_ref(code).department, note="请审核", at=now - back * day)
+        dept = item_ref(code).department
+        line = next(w for w in (line_mz, line_cl, line_rs) if dept in w.lines)  # whose line covers the item
+        cases.forward(desk, c, assignee_id=line.id, queue=dept, note="请审核", at=now - back * day)
     # replied
     c = new("MZ-01", 10)
     cases.submit(desk, c, {}, {"身份证": True})

@@ -27,7 +27,7 @@ ILLEGAL = [(s, a) for a in cm.TRANSITIONS for s in (None, *cm.STATES) if s not i
 @pytest.mark.parametrize("state,action", LEGAL, ids=[f"{s}-{a}" for s, a in LEGAL])
 def test_legal_transition_appends_event(state, action):
     case = _case(state)
-    note = "原因" if action == "reopen" else ""
+    note = "原因" if action in cm.REASON_REQUIRED else ""
     ev = cm.apply_transition(case, action, worker_id=uuid.uuid4(), roles=ALL_ROLES, at=NOW, note=note)
     target = cm.TRANSITIONS[action].target or state
     assert case.state == target

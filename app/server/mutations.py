@@ -246,7 +246,8 @@ def _m_forward(ctx, case, args):
     if assignee is None and not queue:
         raise Rejected("请选择接收的条线社工或部门")
     if assignee is not None:
-        _committee_worker(ctx, assignee, "接收人")
+        w = _committee_worker(ctx, assignee, "接收人")
+        cm.check_assignee(case.department, w.roles, w.lines)
     # The server's own calendar and the corrected forward time decide the deadline; the desk adopts it.
     due, provisional = _deadline(ctx, ctx.at)
     case.assignee_id, case.assignee_queue = assignee, queue or case.department
@@ -266,6 +267,7 @@ def _m_acknowledge(ctx, case, args):
 
 def _m_reassign(ctx, case, args):
     assignee = _committee_worker(ctx, _uuid(args, "assignee_id"), "接收人")
+    cm.check_assignee(case.department, assignee.roles, assignee.lines)
     old = case.assignee_id
     case.assignee_id, case.acknowledged_at = assignee.id, None
     return {"from_assignee_id": str(old) if old else None, "assignee_id": str(assignee.id)}
@@ -313,9 +315,10 @@ def _case_transition(ctx: ApplyContext, action: str, args: dict) -> dict:
     keep = note or _text(args, "text") or _text(args, "reason") or _text(args, "result_text")
     try:
         cm.check_transition(case.state or None, action, ctx.roles)
+        cm.check_actor(case, action, ctx.worker.id, ctx.roles, ctx.worker.lines)
         detail = MUTATORS[action](ctx, case, args)
         cm.apply_transition(case, action, worker_id=ctx.worker.id, roles=ctx.roles, at=ctx.at, note=note,
-                            detail={**detail, **ctx.audit()})
+                            detail={**detail, **ctx.audit()}, lines=ctx.worker.lines)
     except (cm.TransitionError, Rejected) as e:
         raise Rejected(str(e), case_id=case.id, keep_text=keep, label=label) from None
     ctx.touched_cases[case.id] = case

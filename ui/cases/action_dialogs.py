@@ -154,9 +154,8 @@ class ReassignDialog(ActionDialog):
         super().__init__("改派", "确认改派", parent)
         self.services, self.case_id = services, case_id
         self.target = QComboBox()
-        for w, _locked in services.auth.list_workers():
-            if w.has_role("line"):
-                self.target.addItem(f"{w.display_name}（{'、'.join(w.lines)}）", w.id)
+        for w in services.auth.workers_for_line(department):  # only colleagues whose line covers the item
+            self.target.addItem(f"{w.display_name}（{'、'.join(w.lines)}）", w.id)
         self.reason = self.note_edit("改派原因")
         self.form.addRow("改派给", self.target)
         self.form.addRow("原因", self.reason)
