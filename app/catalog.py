@@ -4,11 +4,15 @@ A worker types Chinese (低保), full pinyin (zunlaojin), pinyin initials (gljt)
 (gaolingjt) or an item code (MZ-01). Pinyin of every name, alias and department is computed
 once at load time, so one keystroke is a few string comparisons per item (well under 5 ms for
 the 65 items). No Qt here: the UI calls this from its operations layer.
+
+An item whose file is broken is still found (by code, file name, and name when it could be read) but
+comes back with ``available=False`` and a worker-readable reason; the technical errors go to the log.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -19,7 +23,9 @@ from pypinyin import Style, lazy_pinyin
 
 from app.paths import FORMS_ITEMS_DIR
 from forms.loader import load_catalog
-from forms.schema import Catalog, ServiceItem
+from forms.schema import Catalog, ServiceItem, UnavailableItem
+
+log = logging.getLogger(__name__)
 
 # Readings pypinyin's phrase dictionary may not pick but workers type (长护险 → changhuxian).
 _ALT_READINGS = {
@@ -40,6 +46,8 @@ class SearchHit:
     mode: str
     score: float
     matched: str = ""  # the name or alias that matched, for display ("高龄津贴")
+    available: bool = True
+    reason: str = ""  # why an unavailable item cannot be handled, for the worker (Chinese)
 
 
 @dataclass(frozen=True)
@@ -185,12 +193,16 @@ class CatalogService:
         self.items_dir = Path(items_dir) if items_dir else FORMS_ITEMS_DIR
         self._catalog: Catalog | None = None
         self._index: dict[str, tuple[_Key, ...]] = {}
+        self._broken_index: dict[str, tuple[_Key, ...]] = {}
         self._names: dict[str, str] = {}
 
     def load(self) -> Catalog:
         """(Re)load the item files and rebuild the search index; never raises on bad files."""
         catalog = load_catalog(self.items_dir)
+        for err in catalog.errors:
+            log.warning("catalog %s: %s", self.items_dir, err)
         self._index = {code: self._keys(item) for code, item in catalog.items.items()}
+        self._broken_index = {key: self._broken_keys(b) for key, b in catalog.broken.items()}
         self._names = {}
         for item in catalog:
             for text in [item.name, *item.aliases]:
@@ -204,6 +216,18 @@ class CatalogService:
         keys += [_make_key(a, "alias") for a in item.aliases if a.strip()]
         keys += [_make_key(item.category, "category"), _make_key(item.department, "department")]
         return tuple(keys)
+
+    @staticmethod
+    def _broken_keys(broken: UnavailableItem) -> tuple[_Key, ...]:
+        codes = dict.fromkeys(normalize_query(t) for t in (broken.code or "", Path(broken.file).stem, broken.file) if t)
+        keys = [_Key(c, "code", (), (), (), ()) for c in codes if c]
+        if broken.name:
+            keys.append(_make_key(broken.name, "name"))
+        return tuple(keys)
+
+    def unavailable_reason(self, code: str) -> str | None:
+        """The worker-readable reason an item (by code or file name) cannot be handled, or None."""
+        return self.catalog.unavailable.get(code)
 
     @property
     def catalog(self) -> Catalog:
@@ -241,5 +265,13 @@ class CatalogService:
                 continue
             hits.append(SearchHit(code, item.name, item.department, item.mode, score,
                                   self._names.get(matched, matched)))
-        hits.sort(key=lambda h: (h.code not in recent, recent.get(h.code, 0), -h.score, h.code))
+        for key, broken in catalog.broken.items():
+            if department is not None and broken.department != department:
+                continue
+            score, _matched = _score(q, self._broken_index.get(key, ()), ascii_letters) if q else (0.0, "")
+            if q and score <= 0:
+                continue
+            hits.append(SearchHit(key, broken.name or "（名称无法读取）", broken.department, "", score,
+                                  available=False, reason=catalog.unavailable.get(key, "")))
+        hits.sort(key=lambda h: (h.code not in recent, recent.get(h.code, 0), -h.score, not h.available, h.code))
         return hits[:limit] if limit else hits

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -16,8 +17,8 @@ from app import catalog as catalog_module
 from app.catalog import CatalogService
 from app.paths import FORMS_ITEMS_DIR
 from forms import expr
-from forms.loader import load_catalog
-from forms.schema import ServiceItem
+from forms.loader import CATALOG_FILE, load_catalog
+from forms.schema import Field, ServiceItem, Step
 
 BENCH_QUERIES = ("zunlaojin", "gljt", "低保", "残疾", "dibao", "juzhuzheng", "shebaoka", "changhuxian")
 
@@ -74,17 +75,27 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['code']}  {r['name']}  [{r['department']}·{r['mode']}]  字段 {r['fields']}  材料 {r['materials']}")
     print(f"共 {len(rows)} 项，目录版本 {catalog.version_label}")
-    for key, reason in catalog.unavailable.items():
-        print(f"不可用 {key}: {reason}")
+    for key, broken in catalog.broken.items():
+        print(f"不可用 {key}: {_technical_reason(catalog, broken.file)}")
     return 0
+
+
+def _technical_reason(catalog, file: str) -> str:
+    """What is wrong with a file, for the administrator (the worker sees ``Catalog.unavailable``)."""
+    errors = [e for e in catalog.errors if e.file == file]
+    if not errors:
+        return "无法加载"
+    more = f"（另有 {len(errors) - 1} 处，见 catalog validate）" if len(errors) > 1 else ""
+    return errors[0].message + more
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     catalog = _service(args).catalog
     item = catalog.get(args.code.upper())
     if item is None:
-        reason = catalog.unavailable.get(args.code.upper())
-        print(f"{args.code}: " + (f"不可用（{reason}）" if reason else "没有这个事项"))
+        broken = catalog.broken.get(args.code.upper()) or catalog.broken.get(args.code)
+        reason = _technical_reason(catalog, broken.file) if broken else ""
+        print(f"{args.code}: " + (f"不可用（{reason}）" if broken else "没有这个事项"))
         return 1
     print("\n".join(describe(item)))
     return 0
@@ -104,11 +115,13 @@ def describe(item: ServiceItem) -> list[str]:
         lines.append(f"  · {m.name}  {m.form} {m.count} 份{cond}：{m.standard}")
     for n, step in enumerate(item.steps, 1):
         lines.append(f"第 {n} 步 {step.title}")
+        if step.visible_if:
+            lines.append(f"  （本步显示条件：{step.visible_if}）")
         for f in step.fields:
-            req = "必填" if f.required is True else ("" if f.required is False else f"条件必填：{f.required}")
             extra = f" = {f.compute}" if f.compute else ""
-            lines.append(f"  - {f.key}  {f.label}  [{f.type}] {req}{extra}".rstrip())
-            lines += [f"      · {s.key}  {s.label}  [{s.type}]" for s in f.fields]
+            shown = f"  显示条件：{f.visible_if}" if f.visible_if else ""
+            lines.append(f"  - {f.key}  {f.label}  [{f.type}] {required_text(f, step)}{extra}{shown}".rstrip())
+            lines += [f"      · {s.key}  {s.label}  [{s.type}] {required_text(s, f, step)}".rstrip() for s in f.fields]
     lines += [f"计算：{c.label} = {c.expr}" for c in item.computed]
     lines += [f"资格：{r.rule}  → 不符合时提示「{r.message}」" for r in item.eligibility]
     lines += [f"{item.tier_title}：{t.label}（{t.when}）" for t in item.tiers]
@@ -116,15 +129,35 @@ def describe(item: ServiceItem) -> list[str]:
     return lines
 
 
+def required_text(f: Field, *within: Step | Field) -> str:
+    """必填 / 必填（显示时） / 条件必填：… — a field asked only when visible (its own ``visible_if`` or that of
+    the step or group it is in) is not always required."""
+    if f.required is False:
+        return ""
+    conditional = any(x.visible_if for x in (f, *within))
+    if f.required is True:
+        return "必填（显示时）" if conditional else "必填"
+    return f"条件必填：{f.required}" + ("（显示时）" if conditional else "")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     hits = _service(args).search(args.text, department=args.department)
     for h in hits:
-        print(f"{h.code}  {h.name}  [{h.department}·{h.mode}]  {h.score:g}  {h.matched}")
+        if h.available:
+            print(f"{h.code}  {h.name}  [{h.department}·{h.mode}]  {h.score:g}  {h.matched}")
+        else:
+            print(f"{h.code}  {h.name}  [不可用]  {h.score:g}  {h.reason}")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    directory = args.dir or _items_dir(args)
+    directory = Path(args.dir or _items_dir(args))
+    if not directory.is_dir():
+        print(f"错误：找不到事项文件目录 {directory}（不存在或不是文件夹）", file=sys.stderr)
+        return 2
+    if not any(p.name != CATALOG_FILE for p in directory.glob("*.yaml")):
+        print(f"错误：目录 {directory} 中没有事项文件（*.yaml），请检查路径", file=sys.stderr)
+        return 2
     catalog = load_catalog(directory)
     for err in catalog.errors:
         print(err)

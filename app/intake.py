@@ -2,6 +2,10 @@
 
 The wizard in ui/ renders an item from its schema and sends raw values here; every rule (required,
 constraints, eligibility, materials) is evaluated by forms/validate.py, never in the widgets.
+
+Catalog version (requirement 8): a case is stamped with the catalog version when its draft is created and
+again when it is submitted, with the version its data was actually validated against, so a draft resumed
+after a catalog update records the new version. Resuming such a draft returns a notice for the worker.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class Draft:
     fields: dict
     materials: dict
     step: int
+    catalog_version: str = ""
+    notice: str = ""  # for the worker, e.g. the catalog was updated since the draft was saved
 
 
 class IntakeService:
@@ -47,8 +53,16 @@ class IntakeService:
     def item(self, code: str) -> ServiceItem:
         item = self.catalog.get(code)
         if item is None:
-            raise CaseError(f"找不到事项 {code}")
+            raise CaseError(self.unavailable_reason(code) or f"找不到事项 {code}")
         return item
+
+    def unavailable_reason(self, code: str) -> str | None:
+        """Why an item (a code, or a file name for an unreadable file) cannot be handled; None when it can."""
+        return self.catalog.unavailable_reason(code)
+
+    def catalog_version(self) -> str:
+        """The label stamped on cases (as ``item_ref`` does): version plus a short content hash."""
+        return self.catalog.catalog.version_label[:32]
 
     def recent_codes(self, worker: WorkerInfo, limit: int = 8) -> list[str]:
         with self.ctx.sessions() as s:
@@ -76,6 +90,7 @@ class IntakeService:
         return validate_submission(self.item(code), submission, today)
 
     def start(self, actor: WorkerInfo, code: str, resident_id, agent: dict | None) -> uuid.UUID:
+        self.item(code)  # a worker-readable refusal for an unavailable item
         return self.cases.create_draft(actor, item_ref(code, self.catalog), resident_id, agent)
 
     def save_draft(self, actor: WorkerInfo, case_id, step: int, resident_id, agent, fields: dict, materials: dict) -> None:
@@ -85,7 +100,14 @@ class IntakeService:
         d = self.cases.get(case_id)
         if d.summary.state != "draft":
             raise CaseError("该案件不是草稿，不能继续办理")
-        return Draft(case_id, d.summary.item_code, d.applicant_id, d.agent, d.data, d.materials, d.draft_step)
+        self.item(d.summary.item_code)  # the item may have become unavailable since
+        current = self.catalog_version()
+        notice = ""
+        if d.catalog_version and d.catalog_version != current:
+            notice = (f"提示：该草稿按事项目录 {d.catalog_version} 填写，目录已更新为 {current}。"
+                      "请逐步核对已填内容，提交时按新目录检查。")
+        return Draft(case_id, d.summary.item_code, d.applicant_id, d.agent, d.data, d.materials, d.draft_step,
+                     d.catalog_version, notice)
 
     def material_records(self, code: str, received: dict) -> dict:
         """Store what the receipt and notice need: form, count, standard and whether it was received."""
@@ -98,7 +120,12 @@ class IntakeService:
 
     def finish(self, actor: WorkerInfo, case_id, code: str, resident_id, agent, fields: dict,
                materials: dict) -> tuple[CaseDetail, ValidationResult]:
-        """Accept the case, or save it as pending materials when required materials are missing."""
+        """Accept the case, or save it as pending materials when required materials are missing.
+
+        The case is stamped with the catalog version the data was checked against (it may differ from
+        the one stamped when the draft was created, if the catalog was updated in between).
+        """
+        version = self.catalog_version()
         result = self.check(code, resident_id, agent, fields, materials)
         if result.errors:
             raise CaseError("还有未填写或填写有误的内容：" + "；".join(msg for _k, msg in result.errors[:3]))
@@ -110,8 +137,28 @@ class IntakeService:
             records[name]["required"] = True  # conditional materials that apply to this applicant
         keys = {f.key for _, f in self.item(code).iter_fields()}
         data = _plain({k: v for k, v in result.values.items() if k in keys})  # applicant/agent live on the case
-        detail = self.cases.submit(actor, case_id, data, records, missing=missing)
+        detail = self._submit(actor, case_id, data, records, missing, version)
         return detail, result
+
+    def _submit(self, actor: WorkerInfo, case_id, data: dict, materials: dict, missing: list[str],
+                version: str) -> CaseDetail:
+        """``CaseService.submit`` plus the catalog version, through the transition's mutate hook.
+
+        Same data/materials/accepted_at changes and outbox arguments as ``CaseService.submit``; the
+        version travels as ``catalog_version`` in the command when it changed.
+        """
+        def mutate(_s, case, at):
+            case.data, case.materials = dict(data), dict(materials)
+            if not missing:
+                case.accepted_at = at
+            args = {"data": case.data, "materials": case.materials, "missing": list(missing)}
+            if case.catalog_version != version:
+                args["catalog_version"], args["previous_catalog_version"] = version, case.catalog_version
+                case.catalog_version = version
+            return args
+        action = "await_materials" if missing else "accept"
+        note = ("缺少材料：" + "、".join(missing)) if missing else ""
+        return self.cases.transition(actor, case_id, action, note=note, mutate=mutate)
 
 
 def _plain(values: dict) -> dict:

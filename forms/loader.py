@@ -10,6 +10,10 @@ Layout of the directory:
 
 The loader never raises on bad data: every authoring error becomes a :class:`LoadError` with file,
 item and field, and a broken item is listed in ``Catalog.unavailable`` while the others load.
+
+All errors of a file come out of one run: when the schema refuses an item, a second, lenient pass
+(Chinese-text rule off, refused parts set aside) still runs the expression and reference checks on
+the rest, so an author never fixes labels only to meet a new round of expression errors.
 """
 
 from __future__ import annotations
@@ -26,11 +30,15 @@ import yaml
 from pydantic import ValidationError
 
 from forms import expr as ex
-from forms.schema import FIELD_TYPES, Catalog, Field, LoadError, ServiceItem
+from forms.schema import (FIELD_TYPES, LENIENT, Catalog, Computed, Field, LoadError, Material, Rule,
+                          SampleApplicant, ServiceItem, Step, Tier, UnavailableItem)
 
 CATALOG_FILE = "catalog.yaml"
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster
 _CODE_RE = re.compile(r"^code:\s*['\"]?([A-Z]{2}-\d{2})", re.MULTILINE)
+# Top-level (unindented) name/department of a file whose YAML does not parse, so the desk can still show it.
+_TOP_TEXT_RE = {k: re.compile(rf"^{k}:[ \t]*['\"]?([^'\"#\n]*[^'\"#\s])", re.MULTILINE)
+                for k in ("name", "department")}
 
 
 @dataclass
@@ -48,6 +56,8 @@ class _FileResult:
     code: str | None
     item: ServiceItem | None
     errors: list[LoadError]
+    name: str = ""
+    department: str = ""
 
 
 def load_catalog(directory: Path | str) -> Catalog:
@@ -57,13 +67,14 @@ def load_catalog(directory: Path | str) -> Catalog:
     digest = hashlib.sha256()
     meta = _load_meta(directory / CATALOG_FILE, errors, digest)
     results = [_load_file(path, meta, digest) for path in _item_files(directory)]
-    items, unavailable = _collect(results, errors)
+    items, broken = _collect(results, errors)
     content_hash = digest.hexdigest()
     return Catalog(
         version=meta.version or f"0+{content_hash[:12]}",
         content_hash=content_hash,
         items=dict(sorted(items.items())),
-        unavailable=unavailable,
+        unavailable={key: b.reason for key, b in broken.items()},
+        broken=broken,
         errors=errors,
         departments=meta.departments or sorted({i.department for i in items.values()}),
         policy=meta.policy,
@@ -77,28 +88,29 @@ def _item_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name != CATALOG_FILE)
 
 
-def _collect(results: list[_FileResult], errors: list[LoadError]) -> tuple[dict, dict]:
+def _collect(results: list[_FileResult], errors: list[LoadError]) -> tuple[dict, dict[str, UnavailableItem]]:
     """Valid items by code; unavailable ones by code, or by file name when the code is unknown or taken."""
     items: dict[str, ServiceItem] = {}
     first_file: dict[str, str] = {}
-    broken: list[tuple[str, str | None, str]] = []  # (file, code, reason)
+    failed: list[_FileResult] = []
     for res in results:
         errors.extend(res.errors)
         item = res.item
         if item is not None and item.code in first_file:
             msg = f"事项编码 {item.code} 与 {first_file[item.code]} 重复"
             errors.append(LoadError(res.file, item.code, None, msg))
-            broken.append((res.file, None, msg))
+            failed.append(_FileResult(res.file, None, None, [], item.name, item.department))
         elif item is not None:
             items[item.code] = item
             first_file[item.code] = res.file
         else:
-            broken.append((res.file, res.code, res.errors[0].message if res.errors else "无法加载"))
-    unavailable: dict[str, str] = {}
-    for file, code, reason in broken:
-        key = code if code and code not in items and code not in unavailable else file
-        unavailable[key] = reason
-    return items, unavailable
+            failed.append(res)
+    broken: dict[str, UnavailableItem] = {}
+    for res in failed:
+        code = res.code
+        key = code if code and code not in items and code not in broken else res.file
+        broken[key] = UnavailableItem(key, res.file, code, res.name, res.department)
+    return items, broken
 
 
 # ---------------------------------------------------------------------------
@@ -149,18 +161,29 @@ def _load_meta(path: Path, errors: list[LoadError], digest: Any) -> CatalogMeta:
 
 def _load_file(path: Path, meta: CatalogMeta, digest: Any) -> _FileResult:
     data, text, problem = _read_yaml(path, digest)
+    code = _top_text(data, text, "code")
     match = _CODE_RE.search(text)
-    code = data.get("code") if isinstance(data, dict) and isinstance(data.get("code"), str) else None
     code = code or (match.group(1) if match else None)
+    name, department = _top_text(data, text, "name"), _top_text(data, text, "department")
     if problem:
-        return _FileResult(path.name, code, None, [LoadError(path.name, code, None, problem)])
+        return _FileResult(path.name, code, None, [LoadError(path.name, code, None, problem)], name, department)
     if not isinstance(data, dict):
         return _FileResult(path.name, code, None, [LoadError(path.name, code, None, "文件顶层应为键值对")])
     try:
         item, errs = _build_item(path.name, code, data, meta)
     except Exception as exc:  # noqa: BLE001 - a loader bug must not take the whole catalog down
         item, errs = None, [LoadError(path.name, code, None, f"内部错误：{type(exc).__name__}: {exc}")]
-    return _FileResult(path.name, code, item, errs)
+    return _FileResult(path.name, code, item, errs, name, department)
+
+
+def _top_text(data: Any, text: str, key: str) -> str:
+    """A top-level text attribute of an item file, from the parsed data or, failing that, the raw text."""
+    if isinstance(data, dict):
+        value = data.get(key)
+        return value.strip()[:60] if isinstance(value, str) else ""
+    regex = _TOP_TEXT_RE.get(key)
+    match = regex.search(text) if regex else None
+    return match.group(1).strip()[:60] if match else ""
 
 
 def _build_item(file: str, code: str | None, data: dict, meta: CatalogMeta):
@@ -170,12 +193,126 @@ def _build_item(file: str, code: str | None, data: dict, meta: CatalogMeta):
         item = ServiceItem.model_validate(data)
     except ValidationError as exc:
         errors.extend(_pydantic_errors(file, code, data, exc))
+        errors.extend(e for e in _lenient_checks(file, code, data, meta) if e not in errors)
         return None, errors
     item._policy = meta.policy
     item._source = file
     for where, message in _check_item(item, meta):
         errors.append(LoadError(file, item.code, where, message))
     return (None if errors else item), errors
+
+
+# ---------------------------------------------------------------------------
+# Lenient second pass: semantic checks on the parts of a refused item that the schema accepts
+
+# Which model the elements of a list attribute are, to know which attributes have defaults.
+_CHILD_MODELS: dict[tuple[type, str], type] = {
+    (ServiceItem, "steps"): Step, (ServiceItem, "materials"): Material, (ServiceItem, "eligibility"): Rule,
+    (ServiceItem, "computed"): Computed, (ServiceItem, "tiers"): Tier, (Step, "fields"): Field,
+    (Field, "fields"): Field, (Field, "constraints"): Rule,
+}
+_PLACEHOLDER = "占位"
+# Stand-ins for required top-level attributes the schema refused; checks about them are not reported twice.
+_TOP_PLACEHOLDERS: dict[str, Any] = {
+    "code": "ZZ-00", "mode": "即办", "legal_basis": [_PLACEHOLDER], "conditions": [_PLACEHOLDER],
+    "steps": [{"title": _PLACEHOLDER, "fields": [{"key": "zz_placeholder", "label": _PLACEHOLDER, "type": "text",
+                                                  "required": True}]}],
+    **{k: _PLACEHOLDER for k in ("name", "department", "category", "time_limit", "forward_target")},
+}
+
+
+def _lenient_checks(file: str, code: str | None, data: dict, meta: CatalogMeta) -> list[LoadError]:
+    """Expression/reference errors of an item the schema refused (a loader bug here only loses these)."""
+    try:
+        item, lost, patched = _lenient_item(data)
+        if item is None:
+            return []
+        item._policy = meta.policy
+        extra = {key: ex.NameSpec() for key in lost}
+        problems = _check_item(item, meta, extra_names=extra, partial=bool(lost or patched))
+        return [LoadError(file, code, where, message) for where, message in problems if where not in patched]
+    except Exception:  # noqa: BLE001 - the schema errors are already reported
+        return []
+
+
+def _lenient_item(data: dict) -> tuple[ServiceItem | None, set[str], set[str]]:
+    """Validate a copy of ``data`` without the Chinese-text rule, setting aside what the schema refuses.
+
+    Returns the item (or None when nothing useful is left), the keys of fields set aside (expressions may
+    still name them) and the top-level attributes replaced by placeholders.
+    """
+    data = copy.deepcopy(data)
+    lost: set[str] = set()
+    patched: set[str] = set()
+    for _ in range(8):
+        try:
+            return ServiceItem.model_validate(data, context=LENIENT), lost, patched
+        except ValidationError as exc:
+            drop_attrs: dict[int, tuple[dict, set[str]]] = {}
+            drop_rows: dict[int, tuple[list, set[int]]] = {}
+            for err in exc.errors(include_url=False):
+                loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_BRANCH.match(p)))
+                if not _plan_patch(data, loc, err["type"], drop_attrs, drop_rows, patched):
+                    return None, lost, patched
+            for node, attrs in drop_attrs.values():
+                for attr in attrs:
+                    node.pop(attr, None)
+            for rows, indexes in drop_rows.values():
+                for i in sorted(indexes, reverse=True):
+                    lost.update(_keys_in(rows[i]))
+                    del rows[i]
+    return None, lost, patched
+
+
+def _plan_patch(data: dict, loc: tuple, etype: str, drop_attrs: dict, drop_rows: dict, patched: set) -> bool:
+    """Decide how to get past one schema error: drop an optional attribute, drop the list element it is in,
+    or (top level) put a placeholder in. False when there is no sensible way."""
+    model: type | None = ServiceItem
+    node: Any = data
+    row: tuple[list, int] | None = None
+    for i, part in enumerate(loc[:-1]):
+        nxt = loc[i + 1]
+        if isinstance(node, dict) and part in node:
+            if isinstance(nxt, int):
+                model = _CHILD_MODELS.get((model, part)) if model else None
+            elif part == "sample_applicant":
+                model = SampleApplicant
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            row = (node, part)
+            node = node[part]
+        else:
+            return False
+    last = loc[-1] if loc else None
+    if isinstance(node, list) and isinstance(last, int):
+        drop_rows.setdefault(id(node), (node, set()))[1].add(last)  # a bad element of a list
+        return True
+    if not isinstance(node, dict) or not isinstance(last, str):
+        return False
+    spec = model.model_fields.get(last) if model else None
+    if etype == "extra_forbidden" or (spec is not None and not spec.is_required() and last in node):
+        drop_attrs.setdefault(id(node), (node, set()))[1].add(last)
+        return True
+    if row is not None:
+        drop_rows.setdefault(id(row[0]), (row[0], set()))[1].add(row[1])
+        return True
+    if node is data and last in _TOP_PLACEHOLDERS and last not in patched:
+        data[last] = copy.deepcopy(_TOP_PLACEHOLDERS[last])
+        patched.add(last)
+        return True
+    return False
+
+
+def _keys_in(node: Any) -> set[str]:
+    """Field keys inside a part set aside, so a reference to them is not reported as unknown."""
+    if isinstance(node, list):
+        return set().union(*(_keys_in(x) for x in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    keys = {node["key"]} if isinstance(node.get("key"), str) else set()
+    for child in ("fields", "steps"):
+        keys |= _keys_in(node.get(child))
+    return keys
 
 
 def _resolve_uses(file: str, code: str | None, data: dict, meta: CatalogMeta, errors: list) -> dict:
@@ -264,6 +401,8 @@ def _translate(err: dict, attr: str) -> str:
         return f"取值「{err.get('input')}」无效，应为 {str(ctx.get('expected', '')).replace(' or ', ' 或 ')}"
     if etype == "string_pattern_mismatch" and attr in _PATTERN_HINTS:
         return _PATTERN_HINTS[attr]
+    if etype == "value_error" and attr.startswith("options["):
+        return f"选项「{err.get('input')}」" + str(err["msg"]).removeprefix("Value error, ")
     if etype == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if etype in ("greater_than_equal", "less_than_equal"):
@@ -287,6 +426,8 @@ def _locate(data: Any, loc: tuple) -> tuple[str | None, str]:
             node = None
         previous = part
     attr = str(loc[-1]) if loc and not isinstance(loc[-1], int) else ""
+    if len(loc) >= 2 and isinstance(loc[-1], int) and isinstance(loc[-2], str):
+        attr = f"{loc[-2]}[{loc[-1]}]"  # one element of a list attribute: options[2]
     if keys:
         return ".".join(keys), attr
     # Outside a field the path already ends with the attribute (materials[0].form), so no prefix.
@@ -324,10 +465,12 @@ def item_names(item: ServiceItem, policy: dict[str, Any]) -> dict[str, ex.NameSp
     return names
 
 
-def _check_item(item: ServiceItem, meta: CatalogMeta) -> list[tuple[str | None, str]]:
+def _check_item(item: ServiceItem, meta: CatalogMeta, extra_names: dict[str, ex.NameSpec] | None = None,
+                partial: bool = False) -> list[tuple[str | None, str]]:
+    """Semantic checks; ``partial`` (lenient pass, parts set aside) skips checks about the item as a whole."""
     problems: list[tuple[str | None, str]] = []
-    names = item_names(item, meta.policy)
-    problems += _check_keys(item)
+    names = {**(extra_names or {}), **item_names(item, meta.policy)}
+    problems += _check_keys(item, whole=not partial)
     if meta.departments and item.department not in meta.departments:
         problems.append(("department", f"部门「{item.department}」不在 catalog.yaml 的部门列表中"))
     for step in item.steps:
@@ -338,7 +481,7 @@ def _check_item(item: ServiceItem, meta: CatalogMeta) -> list[tuple[str | None, 
     return problems
 
 
-def _check_keys(item: ServiceItem) -> list[tuple[str | None, str]]:
+def _check_keys(item: ServiceItem, whole: bool = True) -> list[tuple[str | None, str]]:
     problems, seen = [], set()
     keys = [f.key for _, f in item.iter_fields()] + [c.key for c in item.computed]
     for key in keys:
@@ -350,7 +493,7 @@ def _check_keys(item: ServiceItem) -> list[tuple[str | None, str]]:
     materials = [m.name for m in item.materials]
     for name in {m for m in materials if materials.count(m) > 1}:
         problems.append((f"材料:{name}", f"材料名称「{name}」重复"))
-    if not any(f.required is not False for _, f in item.iter_fields()):
+    if whole and not any(f.required is not False for _, f in item.iter_fields()):
         problems.append((None, "至少需要一个必填字段"))
     return problems
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationInfo
 from pydantic import Field as PydField
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -23,14 +23,22 @@ def has_cjk(text: object) -> bool:
     return isinstance(text, str) and bool(_CJK.search(text))
 
 
-def _chinese(value: str) -> str:
+# Validation context under which the Chinese-text rule is not applied. The loader uses it for a second,
+# lenient pass so the expression/reference checks still run on an item whose labels are not Chinese yet,
+# and one ``catalog validate`` reports every error of the file at once.
+LENIENT = {"lenient": True}
+
+
+def _chinese(value: str, info: ValidationInfo) -> str:
     # Workers read every label and message; an English or empty label is an authoring mistake.
-    if not has_cjk(value):
+    if not has_cjk(value) and not (info.context or {}).get("lenient"):
         raise ValueError("必须用中文填写（至少包含一个汉字）")
     return value
 
 
 ChineseText = Annotated[str, AfterValidator(_chinese)]
+# A choice option is both the stored value and the text the worker reads (and clicks), so it is Chinese too.
+ChineseOption = Annotated[str, PydField(min_length=1, max_length=60), AfterValidator(_chinese)]
 Expr = Annotated[str, PydField(min_length=1, max_length=2000)]
 Key = Annotated[str, PydField(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
@@ -73,7 +81,7 @@ class Field(_Model):
     required: bool | Expr = False
     visible_if: Expr | None = None
     constraints: list[Rule] = []
-    options: list[Annotated[str, PydField(min_length=1, max_length=60)]] = []
+    options: list[ChineseOption] = []
     compute: Expr | None = None
     help: str = ""
     unit: str = ""
@@ -184,6 +192,31 @@ class ServiceItem(_Model):
 
 
 @dataclass(frozen=True)
+class UnavailableItem:
+    """An item file that could not be loaded, as much of it as could be read (for search and messages).
+
+    ``key`` is the item code, or the file name when the code cannot be read or is taken by a valid item.
+    ``reason`` is for the front-desk worker (Chinese, no parser detail); the technical errors are in
+    ``Catalog.errors`` (``catalog validate`` and the log).
+    """
+
+    key: str
+    file: str
+    code: str | None = None
+    name: str = ""
+    department: str = ""
+
+    @property
+    def reason(self) -> str:
+        return f"该事项的配置文件有误，暂不能办理，请联系管理员（文件 {self.file}）"
+
+    @property
+    def label(self) -> str:
+        """Code and name as far as known (the name alone when the file has no usable code of its own)."""
+        return (f"{self.code} {self.name}" if self.code == self.key else self.name).strip()
+
+
+@dataclass(frozen=True)
 class LoadError:
     """One authoring error: which file, which item (if known) and which field (if any)."""
 
@@ -207,7 +240,8 @@ class Catalog(BaseModel):
     ``version`` is the administrator's label from ``catalog.yaml`` (e.g. ``2026.11.1``);
     ``content_hash`` is a SHA-256 over every file so a local edit without a version bump is
     still visible. ``unavailable`` maps an item code (or the file name when the code cannot be
-    read) to the reason the item cannot be offered.
+    read) to the worker-readable reason the item cannot be offered; ``broken`` holds what could be
+    read of those files (code, name, department) so the desk can still find and explain them.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -216,6 +250,7 @@ class Catalog(BaseModel):
     content_hash: str
     items: dict[str, ServiceItem] = {}
     unavailable: dict[str, str] = {}
+    broken: dict[str, UnavailableItem] = {}
     errors: list[LoadError] = []
     departments: list[str] = []
     policy: dict[str, Any] = {}

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from app.cases import CaseError
 from app.catalog_refs import item_ref, shared_catalog
 from app.catalog_store import current_catalog_dir, write_catalog
 from app.intake import IntakeService
@@ -41,3 +44,18 @@ def test_a_pulled_catalog_with_no_usable_item_falls_back_to_the_bundled_one(tmp_
     assert current_catalog_dir(tmp_path) is not None
     svc = shared_catalog(tmp_path)
     assert svc.items_dir == Path(FORMS_ITEMS_DIR) and len(svc.items()) == 65
+
+
+def test_a_pulled_catalog_with_one_broken_item_offers_it_as_unavailable(desk_ctx):
+    payload = _payload("2099.3.3")
+    payload["files"]["MZ-01.yaml"] = payload["files"]["MZ-01.yaml"].replace("type: phone", "type: cellphone", 1)
+    write_catalog(desk_ctx.data_dir, payload)
+    intake = IntakeService(desk_ctx)
+    assert intake.catalog.catalog.version == "2099.3.3" and len(intake.catalog.items()) == 64
+    hit = next(h for h in intake.search("zunlaojin", None, []) if h.code == "MZ-01")
+    assert not hit.available and hit.name == "高龄老人尊老金申领" and "MZ-01.yaml" in hit.reason
+    from app.auth import AuthService
+    worker = AuthService(desk_ctx).login("desk", "deskpass")
+    with pytest.raises(CaseError) as refused:
+        intake.start(worker, "MZ-01", None, None)
+    assert "配置文件有误" in str(refused.value) and "cellphone" not in str(refused.value)

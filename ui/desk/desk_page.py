@@ -1,10 +1,16 @@
-"""办事 page: find an item by name, alias, full pinyin or initials as the worker types; open its wizard."""
+"""办事 page: find an item by name, alias, full pinyin or initials as the worker types; open its wizard.
+
+An item whose file is broken is still found, listed greyed as 【不可用】; choosing it explains why (in the
+worker's words, with the file name for the administrator) instead of opening the wizard.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QMessageBox, QVBoxLayout,
+                               QWidget)
 
+from app.cases import CaseError
 from ui.desk.item_list_model import ItemListModel
 from ui.desk.service_wizard import ServiceWizard
 
@@ -30,15 +36,15 @@ class DeskPage(QWidget):
         self.list.setUniformItemSizes(True)
         self.hint = QLabel()
         self.hint.setObjectName("hint")
-        unavailable = services.intake.catalog.catalog.unavailable
-        self.unavailable = QLabel("以下事项暂不可用：" + "；".join(f"{k}（{v}）" for k, v in unavailable.items()))
+        self.unavailable = QLabel(unavailable_banner(services.intake.catalog.catalog.broken.values()))
         self.unavailable.setObjectName("warning")
         self.unavailable.setWordWrap(True)
-        self.unavailable.setVisible(bool(unavailable))
+        self.unavailable.setVisible(bool(self.unavailable.text()))
         self.search.textChanged.connect(self.refresh)
         self.department.currentIndexChanged.connect(lambda _i: self.refresh())
         self.search.returnPressed.connect(self._open_current)
-        self.list.activated.connect(lambda idx: self.open_item(self.model.hit_at(idx.row()).code))
+        self.list.activated.connect(lambda idx: self._activate(self.model.hit_at(idx.row())))
+        self.list.selectionModel().currentChanged.connect(lambda _c, _p: self._show_hint())
         self.search.installEventFilter(self)
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
@@ -72,24 +78,59 @@ class DeskPage(QWidget):
         self.model.set_hits(hits, self.recent)
         if hits:
             self.list.setCurrentIndex(self.model.index(0))
-        self.hint.setText(f"找到 {len(hits)} 项。↑↓ 选择，回车开始办理。" if hits else "没有找到匹配的事项，请换个说法或检查拼音。")
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        hit = self.model.hit_at(self.list.currentIndex().row())
+        if hit is not None and not hit.available:
+            self.hint.setText(f"该事项暂不可用：{hit.reason}")
+        elif self.model.rowCount():
+            self.hint.setText(f"找到 {self.model.rowCount()} 项。↑↓ 选择，回车开始办理。")
+        else:
+            self.hint.setText("没有找到匹配的事项，请换个说法或检查拼音。")
 
     def _open_current(self) -> None:
-        hit = self.model.hit_at(self.list.currentIndex().row())
-        if hit:
+        self._activate(self.model.hit_at(self.list.currentIndex().row()))
+
+    def _activate(self, hit) -> None:
+        if hit is not None:
             self.open_item(hit.code)
 
-    def open_item(self, code: str, draft=None) -> ServiceWizard:
+    def explain_unavailable(self, code: str, reason: str) -> None:
+        self.hint.setText(f"该事项暂不可用：{reason}")
+        QMessageBox.information(self, "事项暂不可用", f"{code}：{reason}")
+
+    def open_item(self, code: str, draft=None) -> ServiceWizard | None:
+        """Open the wizard; for an unavailable item explain why instead (returns None)."""
+        reason = self.services.intake.unavailable_reason(code)
+        if reason:
+            self.explain_unavailable(code, reason)
+            return None
         wizard = ServiceWizard(self.services, code, draft, self)
         wizard.case_saved.connect(self.case_changed.emit)
         wizard.case_finished.connect(self._on_finished)
+        if draft is not None and draft.notice:
+            wizard.message.setText(draft.notice)  # e.g. the catalog was updated since the draft was saved
         wizard.open()
         return wizard
 
-    def resume(self, case_id) -> ServiceWizard:
-        draft = self.services.intake.load_draft(case_id)
+    def resume(self, case_id) -> ServiceWizard | None:
+        try:
+            draft = self.services.intake.load_draft(case_id)
+        except CaseError as e:
+            QMessageBox.warning(self, "不能继续办理", str(e))
+            return None
         return self.open_item(draft.item_code, draft)
 
     def _on_finished(self, case_id) -> None:
         self.case_changed.emit(case_id)
         self.search.clear()
+
+
+def unavailable_banner(broken) -> str:
+    """One line for the worker under the results: which items cannot be handled now, and whom to ask."""
+    broken = list(broken)
+    if not broken:
+        return ""
+    names = "；".join(f"{b.label}（文件 {b.file}）" if b.label else f"文件 {b.file}" for b in broken)
+    return f"以下事项的配置文件有误，暂不能办理，请联系管理员：{names}"

@@ -1,8 +1,11 @@
-"""List model over catalog search hits."""
+"""List model over catalog search hits; an unavailable item is listed greyed with its reason."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
+
+UNAVAILABLE_COLOR = QColor("#8a94a3")  # greyed like a disabled entry, still selectable to explain why
 
 
 class ItemListModel(QAbstractListModel):
@@ -26,10 +29,17 @@ class ItemListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._hits):
             return None
         h = self._hits[index.row()]
+        available = getattr(h, "available", True)
         if role == Qt.DisplayRole:
+            if not available:
+                return f"【不可用】{h.code}  {h.name}    {h.department or '—'}"
             tag = "【最近】" if h.code in self._recent else ""
             alias = f"（{h.matched}）" if h.matched and h.matched != h.name and not h.matched.isascii() else ""
             return f"{tag}{h.code}  {h.name}{alias}    {h.department} · {h.mode}"
+        if role == Qt.ForegroundRole and not available:
+            return UNAVAILABLE_COLOR
+        if role == Qt.ToolTipRole and not available:
+            return h.reason
         if role == Qt.UserRole:
             return h.code
         return None
