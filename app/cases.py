@@ -162,13 +162,20 @@ class CaseService:
             return self._detail(s, case)
 
     def submit(self, actor: WorkerInfo, case_id: uuid.UUID, data: dict, materials: dict, *,
-               missing: list[str] | None = None) -> CaseDetail:
-        """End of the wizard: accept, or await materials when required ones are missing."""
+               missing: list[str] | None = None, catalog_version: str | None = None) -> CaseDetail:
+        """End of the wizard: accept, or await materials when required ones are missing.
+
+        ``catalog_version``: the version the data was checked against (a draft resumed after a catalog
+        update is checked against the new item); stamped on the case and sent with the command."""
         def mutate(_s, case, at):
             case.data, case.materials = dict(data), dict(materials)
             if not missing:
                 case.accepted_at = at
-            return {"data": case.data, "materials": case.materials, "missing": list(missing or [])}
+            args = {"data": case.data, "materials": case.materials, "missing": list(missing or [])}
+            if catalog_version and case.catalog_version != catalog_version:
+                args["catalog_version"], args["previous_catalog_version"] = catalog_version, case.catalog_version
+                case.catalog_version = catalog_version
+            return args
         action = "await_materials" if missing else "accept"
         note = ("缺少材料：" + "、".join(missing)) if missing else ""
         return self.transition(actor, case_id, action, note=note, mutate=mutate)

@@ -61,6 +61,8 @@ class DeadlineService:
         today = now.astimezone(CHINA_TZ).date()
         due_day = due.astimezone(CHINA_TZ).date()
         left = self.store.calendar.working_days_between(today, due_day)
+        if now > due and due_day == today:  # after close of business on the due day: late, but not by a day
+            return -1, f"已超期（今日 {due.astimezone(CHINA_TZ):%H:%M} 截止）"
         if now > due:
             over = max(1, self.store.calendar.working_days_between(due_day, today))
             return -over, f"已超期 {over} 个工作日"

@@ -137,28 +137,8 @@ class IntakeService:
             records[name]["required"] = True  # conditional materials that apply to this applicant
         keys = {f.key for _, f in self.item(code).iter_fields()}
         data = _plain({k: v for k, v in result.values.items() if k in keys})  # applicant/agent live on the case
-        detail = self._submit(actor, case_id, data, records, missing, version)
+        detail = self.cases.submit(actor, case_id, data, records, missing=missing, catalog_version=version)
         return detail, result
-
-    def _submit(self, actor: WorkerInfo, case_id, data: dict, materials: dict, missing: list[str],
-                version: str) -> CaseDetail:
-        """``CaseService.submit`` plus the catalog version, through the transition's mutate hook.
-
-        Same data/materials/accepted_at changes and outbox arguments as ``CaseService.submit``; the
-        version travels as ``catalog_version`` in the command when it changed.
-        """
-        def mutate(_s, case, at):
-            case.data, case.materials = dict(data), dict(materials)
-            if not missing:
-                case.accepted_at = at
-            args = {"data": case.data, "materials": case.materials, "missing": list(missing)}
-            if case.catalog_version != version:
-                args["catalog_version"], args["previous_catalog_version"] = version, case.catalog_version
-                case.catalog_version = version
-            return args
-        action = "await_materials" if missing else "accept"
-        note = ("缺少材料：" + "、".join(missing)) if missing else ""
-        return self.cases.transition(actor, case_id, action, note=note, mutate=mutate)
 
 
 def _plain(values: dict) -> dict:

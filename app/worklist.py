@@ -26,7 +26,7 @@ TABS = (
     ("drafts", "草稿"),
 )
 SORT_COLUMNS = {"case_number": Case.case_number, "item": Case.item_name, "state": Case.state,
-                "due": Case.due_at, "created": Case.created_at}
+                "due": Case.due_at, "created": Case.created_at, "applicant": Resident.name}
 
 
 @dataclass(frozen=True)
@@ -68,19 +68,23 @@ class WorklistService:
                     else Case.due_at < now)
             if worker.has_role("supervisor"):
                 return and_(forwarded, when)  # the supervisor's list: every overdue case of the committee
-            return and_(forwarded, when, or_(self._where("mine", worker, now), self._where("sent", worker, now)))
+            own = [self._where("mine", worker, now)]
+            if worker.has_role("front_desk"):  # the desk follows up what it sent; a line colleague only their own
+                own.append(self._where("sent", worker, now))
+            return and_(forwarded, when, or_(*own))
         if tab == "pending":
             return Case.state == cm.PENDING_MATERIALS
         if tab == "drafts":
             return and_(Case.state == cm.DRAFT, Case.created_by_id == worker.id)
         raise ValueError(f"unknown tab {tab}")
 
-    def _query(self, tab: str, worker: WorkerInfo, text: str, now: dt.datetime) -> Select:
+    def _query(self, tab: str, worker: WorkerInfo, text: str, now: dt.datetime, *, with_resident: bool = False) -> Select:
         stmt = select(Case.id).where(self._where(tab, worker, now))
+        if text.strip() or with_resident:
+            stmt = stmt.outerjoin(Resident, Resident.id == Case.applicant_id)
         if text.strip():
             like = f"%{text.strip()}%"
-            stmt = stmt.outerjoin(Resident, Resident.id == Case.applicant_id).where(
-                or_(Case.case_number.like(like), Case.item_name.like(like), Resident.name.like(like)))
+            stmt = stmt.where(or_(Case.case_number.like(like), Case.item_name.like(like), Resident.name.like(like)))
         return stmt
 
     def count(self, tab: str, worker: WorkerInfo, text: str = "", now: dt.datetime | None = None) -> int:
@@ -94,7 +98,8 @@ class WorklistService:
         col = SORT_COLUMNS.get(sort, Case.due_at)
         order = (col.desc() if descending else col.asc(), Case.case_number.asc())
         assignee = aliased(Worker)
-        ids = self._query(tab, worker, text, now).order_by(*order).offset(offset).limit(limit).subquery()
+        ids = (self._query(tab, worker, text, now, with_resident=sort == "applicant")
+               .order_by(*order).offset(offset).limit(limit).subquery())
         stmt = (select(Case, Resident.name, Resident.id_number, assignee.display_name)
                 .join(ids, ids.c.id == Case.id)
                 .outerjoin(Resident, Resident.id == Case.applicant_id)

@@ -119,6 +119,60 @@ def test_worklist_tabs(desk):
     assert wl.page("mine", mz, now=now, text="不存在的") == []
 
 
+def test_countdown_texts(desk):
+    _cases, _people, _resident, ctx = desk
+    deadlines = CaseService(ctx).deadline_service()
+    due = dt.datetime(2026, 11, 24, 17, 30, tzinfo=CST)  # Tuesday
+    at = lambda day, hh=10, mm=0: dt.datetime(2026, 11, day, hh, mm, tzinfo=CST)  # noqa: E731
+    assert deadlines.countdown(due, at(23))[1] == "剩余 1 个工作日"  # Monday
+    assert deadlines.countdown(due, at(20))[1] == "剩余 2 个工作日"  # Friday: the weekend does not count
+    assert deadlines.countdown(due, at(24, 17, 29)) == (0, "今日到期")
+    assert deadlines.countdown(due, at(24, 17, 31)) == (-1, "已超期（今日 17:30 截止）")
+    assert deadlines.countdown(due, at(25)) == (-1, "已超期 1 个工作日")
+    assert deadlines.countdown(due, at(26)) == (-2, "已超期 2 个工作日")
+    assert deadlines.countdown(due, at(30))[1] == "已超期 4 个工作日"  # Monday after: Sat/Sun not counted
+
+
+def test_who_may_act_on_a_forwarded_case(desk):
+    cases, people, resident, ctx = desk
+    d, mz, boss = people["desk"], people["mz"], people["boss"]
+    auth = AuthService(ctx)
+    admin = auth.login("admin", "secret123")
+    auth.create_worker(admin, login="mz2", display_name="钱进", password="mz2pass1", roles=["line"], lines=["民政"])
+    auth.create_worker(admin, login="rs", display_name="陈立", password="rspass12", roles=["line"], lines=["人社"])
+    people = {w.login: w for w, _ in auth.list_workers()}
+    mz2, rs = people["mz2"], people["rs"]
+    cid = cases.create_draft(d, ITEM, resident.id)
+    cases.submit(d, cid, {}, {})
+    before = _counts(ctx)
+    with pytest.raises(CaseError, match="不负责“民政”条线"):
+        cases.forward(d, cid, assignee_id=rs.id, queue="")
+    with pytest.raises(CaseError, match="只能转给条线社工"):
+        cases.forward(d, cid, assignee_id=d.id, queue="")
+    assert _counts(ctx) == before and cases.get(cid).summary.state == "accepted"
+    cases.forward(d, cid, assignee_id=mz.id, queue="民政")
+    before = _counts(ctx)
+    with pytest.raises(CaseError, match="只有承办人或站长"):
+        cases.acknowledge(mz2, cid)
+    with pytest.raises(CaseError, match="只有承办人或站长"):
+        cases.reply(mz2, cid, "approved", "同意")
+    with pytest.raises(CaseError, match="改派必须填写原因"):
+        cases.reassign(boss, cid, mz2.id, "  ")
+    with pytest.raises(CaseError, match="不负责“民政”条线"):
+        cases.reassign(boss, cid, rs.id, "休假")
+    assert _counts(ctx) == before and cases.get(cid).summary.assignee_name == mz.display_name
+    cases.reassign(boss, cid, mz2.id, "原承办人休假")
+    cases.acknowledge(mz2, cid)  # now it is theirs
+    # A case waiting in the department queue: a colleague of that line takes it, others cannot.
+    q = cases.create_draft(d, ITEM, resident.id)
+    cases.submit(d, q, {}, {})
+    cases.forward(d, q, assignee_id=None, queue="民政")
+    with pytest.raises(CaseError, match="只有负责该条线的同事"):
+        cases.acknowledge(rs, q)
+    assert cases.acknowledge(mz, q).summary.assignee_name == mz.display_name
+    assert cases.reply(boss, q, "approved", "站长代为答复").summary.state == "replied"  # a supervisor covers
+
+
 def test_close_of_business_is_per_committee_and_admin_only(desk):
     from app.deadlines import DeadlineError, DeadlineService
     cases, people, resident, ctx = desk

@@ -176,6 +176,32 @@ def test_every_mutation_is_checked_against_committee_and_role(api, seeded, devic
         assert s.get(Case, cid).state == "accepted"
 
 
+def test_server_checks_who_may_act_on_a_forwarded_case(api, seeded, device):
+    """The same rules as the desk (app/case_machine): the assignee's line must cover the department,
+    only the assignee (or a supervisor) acknowledges and replies, a reassignment needs a reason."""
+    desk, mz, mz2, boss = (device[2], server_worker_id(seeded, "mz"), server_worker_id(seeded, "mz2"),
+                           server_worker_id(seeded, "boss"))
+    cid = uuid.uuid4()
+    results = _push(api, device, [
+        mutation(1, "case.create.v1", _create_args(cid), desk),
+        mutation(2, "case.accept.v1", {"case_id": str(cid), "note": "", "catalog_version": "2099.1.1"}, desk),
+        mutation(3, "case.forward.v1", {"case_id": str(cid), "assignee_id": desk, "note": ""}, desk),
+        mutation(4, "case.forward.v1", {"case_id": str(cid), "assignee_id": mz, "note": ""}, desk),
+        mutation(5, "case.reply.v1", {"case_id": str(cid), "result": "approved", "text": "同意"}, mz2),
+        mutation(6, "case.reassign.v1", {"case_id": str(cid), "assignee_id": mz2, "note": ""}, boss),
+        mutation(7, "case.reply.v1", {"case_id": str(cid), "result": "approved", "text": "同意"}, mz),
+    ]).json()["results"]
+    assert [r["status"] for r in results] == ["applied", "applied", "set_aside", "applied", "set_aside",
+                                              "set_aside", "applied"], results
+    assert "条线社工" in results[2]["reason"]
+    assert "承办人" in results[4]["reason"]
+    assert "改派必须填写原因" in results[5]["reason"]
+    with seeded.sessions() as s:
+        case = s.get(Case, cid)
+        assert case.state == "replied" and case.assignee_id == uuid.UUID(mz)
+        assert case.catalog_version == "2099.1.1"  # the version the desk checked the data against
+
+
 def test_bad_or_missing_token_is_401(api, seeded, device):
     resp = api.post("/v1/push", json={"mutations": []}, headers={"Authorization": f"Bearer {device[0]}.wrong"})
     assert resp.status_code == 401

@@ -196,6 +196,8 @@ def _committee_worker(ctx: ApplyContext, worker_id: uuid.UUID, what: str) -> Wor
 
 
 def _m_materials(ctx, case, args):
+    if args.get("catalog_version"):  # checked against a newer catalog than the draft was started with
+        case.catalog_version = str(args["catalog_version"])
     if "data" in args:
         case.data = dict(args["data"] or {})
     if "materials" in args:

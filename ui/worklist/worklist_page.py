@@ -29,6 +29,8 @@ class WorklistPage(QWidget):
         self.views: dict[str, QTableView] = {}
         for key, label in TABS:
             model = WorklistTableModel(self._pager(key), self._counter(key), self)
+            model.loaded.connect(lambda k=key: self._on_model_loaded(k))
+            model.load_failed.connect(self._on_model_failed)
             view = self._make_view(model)
             self.models[key], self.views[key] = model, view
             self.tabs.addTab(view, label)
@@ -61,9 +63,20 @@ class WorklistPage(QWidget):
     def _make_view(self, model) -> QTableView:
         view = QTableView()
         view.setModel(model)
-        view.horizontalHeader().setSortIndicator(6, Qt.AscendingOrder)  # soonest deadline first
+        header = view.horizontalHeader()
+        header.setSortIndicator(6, Qt.AscendingOrder)  # soonest deadline first
         view.setSortingEnabled(True)
-        view.horizontalHeader().setSortIndicatorShown(True)
+        header.setSortIndicatorShown(True)
+        sorted_by = [6, Qt.AscendingOrder]
+
+        def on_sort_indicator(column, order):
+            if model.is_sortable(column):
+                sorted_by[:] = [column, order]
+            else:  # a column that cannot sort keeps the arrow where the order really comes from
+                header.blockSignals(True)
+                header.setSortIndicator(*sorted_by)
+                header.blockSignals(False)
+        header.sortIndicatorChanged.connect(on_sort_indicator)
         view.setSelectionBehavior(QAbstractItemView.SelectRows)
         view.setSelectionMode(QAbstractItemView.SingleSelection)
         view.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -84,13 +97,19 @@ class WorklistPage(QWidget):
     def refresh(self) -> None:
         if self.services.current_worker is None:
             return
-        key = self.current_key()
-        model = self.models[key]
-        model.reload(self.filter.text())
-        view = self.views[key]
-        if model.rowCount():
+        self.summary.setText("正在查询…")
+        self.models[self.current_key()].reload(self.filter.text())
+
+    def _on_model_loaded(self, key: str) -> None:
+        if key != self.current_key():
+            return
+        model, view = self.models[key], self.views[key]
+        if model.rowCount() and model.rowCount() <= 100:  # first page: fit columns once, not on every scroll
             view.resizeColumnsToContents()
         self.summary.setText(f"共 {model.total} 件")
+
+    def _on_model_failed(self, message: str) -> None:
+        self.summary.setText(f"查询失败：{message}")
 
     def _on_to_print_clicked(self) -> None:
         from ui.printing.to_print_dialog import ToPrintDialog
