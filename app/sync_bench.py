@@ -166,7 +166,9 @@ def _throughput(db, server: _Server, workdir: Path, template: Path, cases: int) 
         ctx.close()
     return {"cases": cases, "push_mutations": pushed, "push_s": round(t_push, 2),
             "push_mutations_per_s": round(pushed / t_push), "pull_changes": pulled, "pull_s": round(t_pull, 2),
-            "pull_cases_per_s": round(pulled / t_pull), "snapshot_rows": snapped, "snapshot_s": round(t_snap, 2),
+            "pull_cases_per_s": round(pulled / t_pull),
+            # The change log keeps the latest row per entity: one pulled change can stand for several mutations.
+            "pull_mutations_per_s": round(pushed / t_pull), "snapshot_rows": snapped, "snapshot_s": round(t_snap, 2),
             "snapshot_rows_per_s": round(snapped / t_snap)}
 
 
@@ -264,7 +266,8 @@ def _run_backend(label: str, url: str, workdir: Path, cases: int, desks: int) ->
 
 def _print(r: dict) -> None:
     print(f"[{r['backend']}] push {r['push_mutations']} 条操作 {r['push_s']} s → {r['push_mutations_per_s']} 条/秒；"
-          f"拉取变更 {r['pull_changes']} 条 {r['pull_s']} s → {r['pull_cases_per_s']} 条/秒；"
+          f"拉取变更 {r['pull_changes']} 条（涵盖 {r['push_mutations']} 条操作）{r['pull_s']} s → "
+          f"{r['pull_cases_per_s']} 条变更/秒，折合 {r['pull_mutations_per_s']} 条操作/秒；"
           f"快照 {r['snapshot_rows']} 行 {r['snapshot_s']} s → {r['snapshot_rows_per_s']} 行/秒")
     print(f"[{r['backend']}] {r['desks']} 台前台（每居委会 2 台）同时同步：上传 10 条操作的一轮中位数 "
           f"{r['median_round_ms_push_10']} ms（p95 {r['p95_round_ms_push_10']} ms）；只下载同伴数据的一轮中位数 "

@@ -119,6 +119,9 @@ def test_main_window_navigation_and_status_bar(styled_app, qtbot, desk_ctx, tmp_
     win.show_page("residents")
     qtbot.waitUntil(lambda: win.pages["residents"].model.rowCount() == 2)
     win.grab().save(str(tmp_path / "main.png"))
+    win.show_page("settings")  # enrolment is reachable from 设置 too
+    qtbot.mouseClick(win.pages["settings"].sync_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.pages["sync"])
 
 
 def test_resident_search_open_masked_and_edit(styled_app, qtbot, desk_ctx):

@@ -309,10 +309,19 @@ def _restore_scenario(make_desk, seeded, pg_url, admin_engine, name):
         for desk in (a, b):
             desk.transport.inner = TestClient(app)._transport
         offline = _forwarded_case(a)  # made while the server was down: unsent
+        statuses: dict[str, list[tuple[str, int]]] = {"A": [], "B": []}
+        for key, desk in (("A", a), ("B", b)):
+            desk.transport.on_response = (lambda req, resp, k=key:
+                                          statuses[k].append((req.url.path, resp.status_code)))
+        snapshots = []
         for desk in (a, b, a, b):
             result = desk.sync.sync_once()
             assert result.ok, result.error
+            snapshots.append(result.snapshot)
         assert result.pending == 0
+        for key in ("A", "B"):  # each desk's cursor was unknown to the restored server: 410, then a snapshot
+            assert ("/v1/pull", 410) in statuses[key], statuses[key]
+        assert snapshots[:2] == [True, True] and snapshots[2:] == [False, False]
         with restored.sessions() as s:
             states = {cid: s.get(Case, cid).state for cid in early + late + [offline]}
         assert states == {early[0]: "replied", late[0]: "forwarded", late[1]: "forwarded", offline: "forwarded"}

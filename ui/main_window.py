@@ -73,7 +73,9 @@ class MainWindow(QMainWindow):
         if key == "stats":
             return StatsPage(self.services)
         if key == "settings":
-            return SettingsPage(self.services)
+            page = SettingsPage(self.services)
+            page.sync_requested.connect(lambda: self.show_page("sync"))
+            return page
         if key == "sync":
             from ui.sync.sync_health_page import SyncHealthPage
             return SyncHealthPage(self.services, self.request_sync)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton,
@@ -43,6 +44,8 @@ class StatsPage(QWidget):
 
 
 class SettingsPage(QWidget):
+    sync_requested = Signal()  # the worker wants the 同步 page (enrolment, sync health)
+
     def __init__(self, services: Services, parent=None):
         super().__init__(parent)
         self.services = services
@@ -62,6 +65,13 @@ class SettingsPage(QWidget):
         row.addWidget(QLabel("转办期限截止到第二个工作日的这一时刻"))
         row.addStretch(1)
         form.addRow("下班时间", row)
+        self.sync_button = QPushButton("区服务器登记与同步…")
+        self.sync_button.setToolTip("用区管理员提供的一次性注册码登记本机；查看同步状态和被搁置的操作")
+        self.sync_button.clicked.connect(self.sync_requested.emit)
+        sync_row = QHBoxLayout()
+        sync_row.addWidget(self.sync_button)
+        sync_row.addStretch(1)
+        form.addRow("区服务器", sync_row)
         printing = QGroupBox("打印")
         pform = QFormLayout(printing)
         self.layout_box = QComboBox()
