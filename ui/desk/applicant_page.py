@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
@@ -43,18 +43,32 @@ class ApplicantPage(QWidget):
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self._on_search)
         self.search.textChanged.connect(self._debounce.start)
+        self.search.installEventFilter(self)  # ↑/↓ in the search box move through the results
         self.results.currentItemChanged.connect(self._on_result_changed)
         self.new_button.clicked.connect(self._on_new_clicked)
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
         row.addWidget(self.new_button)
+        intro = QLabel("查找申请人：输入身份证号、姓名或电话，↑↓ 选择，回车下一步；查不到的请登记新居民。")
+        intro.setObjectName("hint")
+        intro.setWordWrap(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(intro)
         layout.addLayout(row)
         layout.addWidget(self.results)
         layout.addWidget(self.chosen)
         layout.addWidget(self.agent_box)
         layout.addWidget(self.agent_group)
         layout.addStretch(1)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt naming
+        if obj is self.search and event.type() == QEvent.KeyPress and event.key() in (Qt.Key_Up, Qt.Key_Down):
+            n = self.results.count()
+            if n:
+                step = 1 if event.key() == Qt.Key_Down else -1
+                self.results.setCurrentRow(max(0, min(n - 1, self.results.currentRow() + step)))
+            return True
+        return super().eventFilter(obj, event)
 
     def _on_search(self) -> None:
         text = self.search.text().strip()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractItemDelegate, QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QStyledItemDelegate, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 PLACEHOLDERS = {"date": "例如 2026-11-22", "id_number": "18 位身份证号码", "phone": "手机或固定电话",
                 "money": "金额（元）", "number": "数字", "address": "详细地址"}
+CHOOSE = "请选择"
+YES_NO = {"是": True, "否": False}
 
 
 class FieldEditor(QWidget):
@@ -74,7 +78,7 @@ class ChoiceEditor(FieldEditor):
     def __init__(self, field, parent=None, options=None):
         super().__init__(field, parent)
         self.combo = QComboBox()
-        self.combo.addItem("请选择", None)
+        self.combo.addItem(CHOOSE, None)
         for opt in options if options is not None else field.options:
             label, data = opt if isinstance(opt, tuple) else (opt, opt)
             self.combo.addItem(label, data)
@@ -156,31 +160,138 @@ class PersonEditor(FieldEditor):
         return self.name
 
 
+class CellChoiceDelegate(QStyledItemDelegate):
+    """Choice and yes/no cells of a repeat group edit with a combo box over the sub-field's options.
+
+    By keyboard: ↑/↓ pick an option, typing (also through the input method) jumps to the option that starts with it,
+    Tab commits and goes on to the next cell, Enter commits and stays.
+    """
+
+    def __init__(self, options: dict[int, list[str]], parent=None):
+        super().__init__(parent)
+        self.options = options
+
+    def createEditor(self, parent, option, index):
+        opts = self.options.get(index.column())
+        if opts is None:
+            return super().createEditor(parent, option, index)
+        combo = QComboBox(parent)
+        combo.addItem(CHOOSE, "")
+        for o in opts:
+            combo.addItem(o, o)
+        combo.setAttribute(Qt.WA_InputMethodEnabled, True)  # pinyin typed into the cell picks an option
+        return combo
+
+    def setEditorData(self, editor, index):
+        if isinstance(editor, QComboBox):
+            editor.setCurrentIndex(max(0, editor.findData(index.data() or "")))
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(self, editor, model, index):
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentData() or "")
+        else:
+            super().setModelData(editor, model, index)
+
+
+class GroupTable(QTableWidget):
+    """A table filled like a paper form by keyboard: Tab walks the cells and opens each one for typing.
+
+    Tab after the last cell (Shift+Tab before the first) leaves the table, so the table never traps the focus.
+    """
+
+    def __init__(self, rows: int, columns: int, parent=None):
+        super().__init__(rows, columns, parent)
+        self.setTabKeyNavigation(True)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.CurrentChanged | QAbstractItemView.DoubleClicked
+                             | QAbstractItemView.EditKeyPressed | QAbstractItemView.AnyKeyPressed)
+
+    def _at_edge(self, forward: bool) -> bool:
+        row, col = self.currentRow(), self.currentColumn()
+        if self.rowCount() == 0 or row < 0:
+            return True
+        if forward:
+            return row == self.rowCount() - 1 and col == self.columnCount() - 1
+        return row == 0 and col == 0
+
+    def edit_cell(self, row: int, col: int) -> None:
+        """Make (row, col) current and open its editor."""
+        self.setFocus(Qt.OtherFocusReason)
+        if (self.currentRow(), self.currentColumn()) != (row, col):
+            self.setCurrentCell(row, col)  # the CurrentChanged trigger opens the editor
+        elif self.state() != QAbstractItemView.EditingState:
+            self.edit(self.currentIndex())
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        if self._at_edge(forward):
+            return QWidget.focusNextPrevChild(self, forward)
+        return super().focusNextPrevChild(forward)
+
+    def closeEditor(self, editor, hint) -> None:
+        moving = {QAbstractItemDelegate.EditNextItem: True, QAbstractItemDelegate.EditPreviousItem: False}
+        if hint in moving and self._at_edge(moving[hint]):
+            super().closeEditor(editor, QAbstractItemDelegate.NoHint)
+            QWidget.focusNextPrevChild(self, moving[hint])
+            return
+        super().closeEditor(editor, hint)
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        if self.rowCount() and event.reason() in (Qt.TabFocusReason, Qt.BacktabFocusReason):
+            first = event.reason() == Qt.TabFocusReason
+            self.edit_cell(0 if first else self.rowCount() - 1, 0 if first else self.columnCount() - 1)
+
+
 class GroupEditor(FieldEditor):
-    """Repeat group (e.g. household members with incomes): one row per entry, one column per sub-field."""
+    """Repeat group (e.g. household members with incomes): one row per entry, one column per sub-field.
+
+    Keyboard: Ctrl+N (or Space on 添加一行) adds a row and opens its first cell; Tab walks the cells; choice and
+    yes/no cells are combo boxes (↑/↓); Tab after the last cell goes on to the buttons and the next question.
+    """
+
+    ADD_KEYS = "Ctrl+N"
 
     def __init__(self, field, parent=None):
         super().__init__(field, parent)
         self.subfields = [f for f in field.fields if not f.is_computed]
-        self.table = QTableWidget(0, len(self.subfields))
-        self.table.setHorizontalHeaderLabels([f.label + (f"（{f.unit}）" if f.unit else "") for f in self.subfields])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.verticalHeader().setDefaultSectionSize(28)
-        self.table.setMinimumHeight(130)
+        self.table = GroupTable(0, len(self.subfields))
+        self.table.setHorizontalHeaderLabels([f.label + (f"（{f.unit}）" if f.unit else "") + ("＊" if f.required is True else "")
+                                              for f in self.subfields])
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(60)
+        for col, f in enumerate(self.subfields):
+            # an 18-digit ID and free text need room; a choice or a sum of money is short
+            wide = f.type in ("id_number", "text", "address", "longtext", "person")
+            header.setSectionResizeMode(col, QHeaderView.Stretch if wide else QHeaderView.ResizeToContents)
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.setMinimumHeight(150)
+        options = {c: (["是", "否"] if f.type == "yesno" else list(f.options))
+                   for c, f in enumerate(self.subfields) if f.type in ("choice", "yesno")}
+        self.table.setItemDelegate(CellChoiceDelegate(options, self.table))
         self.table.itemChanged.connect(lambda _i: self.changed.emit())
-        self.table.setTabKeyNavigation(True)
-        add, remove = QPushButton("添加一行"), QPushButton("删除所选行")
+        add, remove = QPushButton(f"添加一行（{self.ADD_KEYS}）"), QPushButton("删除所选行")
         for b in (add, remove):
             b.setAutoDefault(False)  # Enter keeps advancing the wizard, it does not add rows
-        add.clicked.connect(lambda: self.add_row())
+        add.clicked.connect(self._on_add_clicked)
         remove.clicked.connect(self._on_remove_clicked)
-        buttons = QVBoxLayout()
+        shortcut = QShortcut(QKeySequence(self.ADD_KEYS), self, self._on_add_clicked)
+        shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        hint = QLabel("Tab：下一格（最后一格之后离开表格）　选项格：↑↓ 选择　回车：确认本格")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        buttons = QHBoxLayout()
         buttons.addWidget(add)
         buttons.addWidget(remove)
-        buttons.addStretch(1)
-        self.layout_.addWidget(self.table, 1)
-        self.layout_.addLayout(buttons)
+        buttons.addWidget(hint, 1)
+        column = QVBoxLayout()  # the table gets the page's full width; its buttons sit under it
+        column.setSpacing(4)
+        column.addWidget(self.table, 1)
+        column.addLayout(buttons)
+        self.layout_.addLayout(column)
         self.add_button, self.remove_button = add, remove
+        self.setFocusProxy(self.table)
 
     def add_row(self, values: dict | None = None) -> int:
         row = self.table.rowCount()
@@ -192,6 +303,10 @@ class GroupEditor(FieldEditor):
             self.table.setItem(row, col, QTableWidgetItem("" if v is None else str(v)))
         self.changed.emit()
         return row
+
+    def _on_add_clicked(self) -> None:
+        row = self.add_row()
+        self.table.edit_cell(row, 0)
 
     def _on_remove_clicked(self) -> None:
         row = self.table.currentRow()
@@ -206,7 +321,10 @@ class GroupEditor(FieldEditor):
             for c, f in enumerate(self.subfields):
                 item = self.table.item(r, c)
                 text = item.text().strip() if item else ""
-                row[f.key] = ({"是": True, "否": False}.get(text, text) if f.type == "yesno" else text) or None
+                if f.type == "yesno" and text in YES_NO:
+                    row[f.key] = YES_NO[text]  # 否 is False, not "not filled in"
+                else:
+                    row[f.key] = text or None
             rows.append(row)
         return rows
 

@@ -6,13 +6,13 @@ Every step is saved as a draft, so a crash or a closed window loses nothing; 待
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout)
 
 from app.workdays import CHINA_TZ
 from ui.desk.applicant_page import ApplicantPage
-from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, ReviewPage, StepPage
+from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, MessageLabel, ReviewPage, StepPage
 from ui.operations import run_op
 from ui.printing.flow import show_document
 
@@ -45,9 +45,12 @@ class ServiceWizard(QDialog):
         self.stack = QStackedWidget()
         for p in self.pages:
             self.stack.addWidget(p)
-        self.message = QLabel()
-        self.message.setObjectName("error")
-        self.message.setWordWrap(True)
+        # a question whose condition just became true appears while the worker types, not only after Next
+        self.live_timer = QTimer(self, singleShot=True, interval=250)
+        self.live_timer.timeout.connect(self._live_refresh)
+        for p in self.steps:
+            p.changed.connect(self.live_timer.start)
+        self.message = MessageLabel("", "error")
         self._build_buttons()
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
@@ -97,7 +100,8 @@ class ServiceWizard(QDialog):
         self.back_button.setEnabled(index > 0)
         self.next_button.setVisible(not last)
         self.next_button.setDefault(not last)
-        for b in (self.notice_button, self.resolve_button, self.forward_button):
+        # outcomes belong to the review page; 不予受理 shows only where a failed rule is on screen
+        for b in (self.notice_button, self.resolve_button, self.forward_button, self.refuse_button):
             b.setVisible(False)
         self.message.clear()
         if index > 0 and self.case_id is not None:
@@ -134,6 +138,16 @@ class ServiceWizard(QDialog):
             page.show_result(self.result)
         elif page is self.materials:
             self.materials.show_result(self.result)
+
+    def _live_refresh(self) -> None:
+        page = self.current_page()
+        if not isinstance(page, StepPage) or self.busy:
+            return
+        try:
+            self.result = self._check()
+        except Exception:  # noqa: BLE001 - shown on Next; typing must never raise
+            return
+        page.show_result(self.result, show_errors=False)
 
     def _on_next_clicked(self) -> None:
         if self.busy or not self.next_button.isVisible():
@@ -190,19 +204,12 @@ class ServiceWizard(QDialog):
     # ----- review and outcomes --------------------------------------------------------------
     def _prepare_review(self) -> None:
         r = self.result
-        rows = [f"<b>申请人</b>：{self.applicant.resident.name}（{self.applicant.resident.id_masked}）"]
+        a = self.applicant.resident
+        people = [("申请人", f"{a.name}（{a.id_masked}）")]
         agent = self.applicant.agent()
         if agent:
-            rows.append(f"<b>代办人</b>：{agent['name']}（{agent['relation']}）")
-        for p in self.steps:
-            for f in p.step.fields:
-                v = r.values.get(f.key) if r else None
-                if v in (None, "", []) or (r and f.key in r.hidden):
-                    continue
-                rows.append(f"<b>{f.label}</b>：{_show(v)}")
-        if r and r.tier:
-            rows.append(f"<b>{self.item.tier_title}</b>：{r.tier.label}")
-        self.review.summary.setText("<br>".join(rows))
+            people.append(("代办人", f"{agent['name']}（{agent['relation']}）"))
+        self.review.show_summary(people, [p.step for p in self.steps], r)
         missing = [m.name for m in r.missing_materials] if r else []
         failures = r.eligibility_failures if r else []
         self.review.missing.setText(("缺少必交材料：" + "、".join(missing)) if missing else "")
@@ -280,12 +287,3 @@ class ServiceWizard(QDialog):
         if answer == QMessageBox.Yes:
             super().reject()
 
-
-def _show(v) -> str:
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    if isinstance(v, list):
-        return "；".join(_show(x) for x in v)
-    if isinstance(v, dict):
-        return "，".join(_show(x) for k, x in v.items() if k not in ("id_number",) and x not in (None, ""))
-    return str(v)

@@ -2,11 +2,70 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import datetime as dt
+import html
+from decimal import Decimal
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QScrollArea,
                                QVBoxLayout, QWidget)
 
+from forms.expr import names_used
+from forms.identity import mask_id
 from ui.desk.field_widgets import computed_label, editor_for
+
+NOT_FILLED = "尚未填写"
+
+
+def _blank(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def format_value(value, unit: str = "") -> str:
+    """A computed figure as the worker reads it: 1200 元, 3 人, 566.67 元."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (float, Decimal)) and value == int(value):
+        value = int(value)
+    return f"{value} {unit}".strip() if unit else str(value)
+
+
+def computed_values(item, result) -> list[tuple[str, str, str]]:
+    """(key, label, text) of the values the validate layer computed, in catalog order.
+
+    A value is shown as 尚未填写 while an answer it is computed from is still empty: a household of "0 人" with an
+    income of "0 元" before any member is entered would read as a fact. No rule is evaluated here; the dependency
+    comes from the names the catalog expression reads.
+    """
+    defs = {c.key: (c.label, c.expr, c.unit) for c in item.computed}
+    for _, f in item.iter_fields():
+        if f.is_computed:
+            defs.setdefault(f.key, (f.label, f.compute, f.unit))
+
+    def waiting(key: str, seen: set) -> bool:
+        for name in names_used(defs[key][1]):
+            if name in defs:
+                if name not in seen and waiting(name, seen | {name}):
+                    return True
+                continue
+            fld = item.field(name)
+            if fld is not None and name not in result.hidden and _blank(result.values.get(name)):
+                return True
+        return False
+
+    out = []
+    for key, (label, _expr, unit) in defs.items():
+        if key not in result.computed or key in result.hidden:
+            continue
+        value = result.computed[key]
+        if waiting(key, {key}):
+            text = NOT_FILLED
+        elif value is None:
+            text = "—"
+        else:
+            text = format_value(value, unit)
+        out.append((key, label, text))
+    return out
 
 
 def _label(text: str, name: str = "", wrap: bool = True) -> QLabel:
@@ -28,6 +87,20 @@ def _fill_with_scroll(page: QWidget, inner: QWidget) -> None:
     layout.addWidget(scroll)
 
 
+class MessageLabel(QLabel):
+    """A message line that takes no room while it is empty."""
+
+    def __init__(self, text: str = "", name: str = ""):
+        super().__init__(text)
+        self.setWordWrap(True)
+        self.setObjectName(name)
+        self.setVisible(bool(text))
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt naming
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class EligibilityPage(QWidget):
     title = "申请条件"
 
@@ -39,34 +112,35 @@ class EligibilityPage(QWidget):
         for c in item.conditions:
             cv.addWidget(_label("· " + c))
         self.checks = _label("", wrap=True)
-        self.failures = _label("", "error")
-        self.tier = _label("", "hint")
+        self.failures = MessageLabel("", "error")
+        self.tier = MessageLabel("", "hint")
+        found = QGroupBox("核对结果")
+        fv = QVBoxLayout(found)
+        for w in (self.checks, self.failures, self.tier):
+            fv.addWidget(w)
         hints = QGroupBox("办理提示")
         hv = QVBoxLayout(hints)
         for h in item.hints or ["无"]:
             hv.addWidget(_label("· " + h))
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.addWidget(conditions)
-        layout.addWidget(self.checks)
-        layout.addWidget(self.failures)
-        layout.addWidget(self.tier)
+        layout.addWidget(found)
         layout.addWidget(hints)
         layout.addStretch(1)
+        _fill_with_scroll(self, inner)  # an item with many conditions and hints scrolls
 
     def show_result(self, result, applicant_text: str) -> None:
-        computed = "；".join(f"{self._computed_label(k)}：{v}" for k, v in result.computed.items() if v is not None)
-        self.checks.setText(f"{applicant_text}" + (f"\n{computed}" if computed else ""))
+        lines = [applicant_text] if applicant_text else []
+        lines += [f"{label}：{text}" for _k, label, text in computed_values(self.item, result)]
         if result.eligibility_failures:
             self.failures.setText("不符合条件：\n" + "\n".join("✗ " + f for f in result.eligibility_failures))
         else:
             pending = "（部分条件将在后续问题中确认）" if result.eligibility_unknown else ""
             self.failures.setText("")
-            self.checks.setText(self.checks.text() + "\n✓ 已核对的条件均符合" + pending)
+            lines.append("✓ 已核对的条件均符合" + pending)
+        self.checks.setText("\n".join(lines))
         self.tier.setText(f"{self.item.tier_title}：{result.tier.label}" if result.tier else "")
-
-    def _computed_label(self, key: str) -> str:
-        c = next((c for c in self.item.computed if c.key == key), None)
-        return c.label if c else key
 
     def focus_first(self) -> None:
         self.setFocus()
@@ -74,6 +148,8 @@ class EligibilityPage(QWidget):
 
 class StepPage(QWidget):
     """One step of the item: a form with an editor per field, inline errors, computed values."""
+
+    changed = Signal()  # any answer on this page was edited
 
     def __init__(self, step, parent=None):
         super().__init__(parent)
@@ -92,8 +168,12 @@ class StepPage(QWidget):
             editor = editor_for(f)
             err = _label("", "error")
             err.setVisible(False)
+            label = f.label + ("＊" if f.required is True else "")
+            wide = f.type == "group"  # a table needs the full width: its label goes above it
             box = QVBoxLayout()
             box.setSpacing(2)
+            if wide:
+                box.addWidget(_label(label))
             box.addWidget(editor)
             if f.help:
                 box.addWidget(_label(f.help, "hint"))
@@ -101,8 +181,12 @@ class StepPage(QWidget):
             holder = QWidget()
             holder.setLayout(box)
             box.setContentsMargins(0, 0, 0, 0)
-            form.addRow(f.label + ("＊" if f.required is True else ""), holder)
+            if wide:
+                form.addRow(holder)
+            else:
+                form.addRow(label, holder)
             self.editors[f.key], self.errors[f.key] = editor, err
+            editor.changed.connect(self.changed)
         _fill_with_scroll(self, inner)
 
     def values(self) -> dict:
@@ -113,22 +197,28 @@ class StepPage(QWidget):
             if k in values:
                 e.set_value(values[k])
 
-    def show_result(self, result) -> bool:
-        """Show errors and visibility for this step's fields; True when the step has no errors."""
+    def show_result(self, result, show_errors: bool = True) -> bool:
+        """Show errors and visibility for this step's fields; True when the step has no errors.
+
+        While the worker types (``show_errors=False``) a question appears or hides as soon as its condition changes
+        and a corrected answer loses its red message, but no new "please fill in" appears before Next is pressed.
+        """
         ok = True
         for key, err in self.errors.items():
             msgs = result.errors_for(key)
-            err.setText("；".join(msgs))
-            err.setVisible(bool(msgs))
+            if show_errors or not msgs:
+                err.setText("；".join(msgs))
+                err.setVisible(bool(msgs))
             ok = ok and not msgs
             visible = key not in result.hidden
             self.editors[key].parentWidget().setVisible(visible)
             form = self.editors[key].parentWidget().parentWidget().layout()
             if isinstance(form, QFormLayout):
                 form.setRowVisible(self.editors[key].parentWidget(), visible)
+        units = {f.key: f.unit for f in self.step.fields}
         for key, label in self.computed.items():
             v = result.values.get(key, result.computed.get(key))
-            label.setText("—" if v is None else str(v))
+            label.setText("—" if v is None else format_value(v, units.get(key, "")))
         return ok
 
     def focus_first(self) -> None:
@@ -189,6 +279,8 @@ class ReviewPage(QWidget):
         self.item = item
         self.summary = _label("")
         self.summary.setTextFormat(Qt.RichText)
+        self.summary.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.outcome = QGroupBox("办理结果")
         form = QFormLayout(self.outcome)
         self.target = QComboBox()
@@ -199,8 +291,8 @@ class ReviewPage(QWidget):
         form.addRow("转给", self.target)
         form.addRow("说明 / 结果", self.note)
         form.addRow("办理期限", self.deadline)
-        self.missing = _label("", "warning")
-        self.error = _label("", "error")
+        self.missing = MessageLabel("", "warning")
+        self.error = MessageLabel("", "error")
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.summary)
@@ -211,5 +303,67 @@ class ReviewPage(QWidget):
         layout.addWidget(self.outcome)
         layout.addWidget(self.error)
 
+    def show_summary(self, people: list[tuple[str, str]], steps, result) -> None:
+        """Everything collected, step by step, then the values the rules computed (per-capita income, tier…)."""
+        parts = [_section("申请人", [(k, html.escape(v)) for k, v in people])]
+        if result:  # the figures the rules decide on come first, where the worker sees them without scrolling
+            figures = [(label, html.escape(text)) for _k, label, text in computed_values(self.item, result)]
+            if result.tier:
+                figures.append((self.item.tier_title, html.escape(result.tier.label)))
+            if figures:
+                parts.append(_section("计算结果", figures))
+        for step in steps:
+            rows = []
+            for f in step.fields:
+                v = result.values.get(f.key) if result else None
+                if f.is_computed or _blank(v) or (result and f.key in result.hidden):
+                    continue
+                rows.append((f.label, _html_value(f, v)))
+            if rows:
+                parts.append(_section(step.title, rows))
+        self.summary.setText('<table cellspacing="3">' + "".join(parts) + "</table>")
+
     def focus_first(self) -> None:
         self.note.setFocus()
+
+
+def _section(title: str, rows: list[tuple[str, str]]) -> str:
+    """Rows of the one summary table: a section heading, then label | value (values line up across sections)."""
+    head = f'<tr><td colspan="2" style="padding-top:10px"><b>{html.escape(title)}</b></td></tr>'
+    body = ""
+    for k, v in rows:
+        if v.startswith("<table"):  # a repeat group: its label, then its table across the full width
+            body += (f'<tr><td colspan="2" style="color:#555">{html.escape(k)}</td></tr>'
+                     f'<tr><td colspan="2" style="padding-left:12px">{v}</td></tr>')
+        else:
+            body += (f'<tr><td width="36%" style="color:#555; padding-right:16px" valign="top">{html.escape(k)}</td>'
+                     f'<td>{v}</td></tr>')
+    return head + body
+
+
+def _plain(fld, value) -> str:
+    """One answer as text (ID numbers masked, as everywhere on screen)."""
+    if _blank(value):
+        return ""
+    if fld is not None and fld.type == "id_number":
+        return mask_id(str(value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date):
+        return value.strftime("%Y年%m月%d日")
+    if isinstance(value, list):
+        return "、".join(_plain(None, x) for x in value)
+    if isinstance(value, dict):  # a person: name (relation, ID)
+        extra = "，".join(x for x in (value.get("relation"), mask_id(value.get("id_number"))) if x)
+        return value.get("name", "") + (f"（{extra}）" if extra else "")
+    return format_value(value, getattr(fld, "unit", "") or "")
+
+
+def _html_value(fld, value) -> str:
+    if fld.type != "group":
+        return html.escape(_plain(fld, value))
+    subs = [f for f in fld.fields if any(not _blank(row.get(f.key)) for row in value)]
+    head = "".join(f'<th align="left" style="padding-right:12px">{html.escape(f.label)}</th>' for f in subs)
+    body = "".join("<tr>" + "".join(f'<td style="padding-right:12px">{html.escape(_plain(f, row.get(f.key)))}</td>'
+                                    for f in subs) + "</tr>" for row in value)
+    return f'<table cellspacing="0" cellpadding="2" border="0"><tr>{head}</tr>{body}</table>'
