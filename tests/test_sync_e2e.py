@@ -4,8 +4,12 @@ district's own CA, which the desk must present (certificate checks are never tur
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,7 @@ from app.server import admin
 from app.sync_enroll import EnrollFailed, enroll_desk, tls_verify
 from app.sync_client import sync_status
 from models import Worker
-from tests.sync_helpers import COMMITTEE, ITEM, start_server, stop_server, wait_ready
+from tests.sync_helpers import COMMITTEE, ITEM, free_port, server_counts, start_server, stop_server, wait_ready
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
@@ -118,4 +122,94 @@ def test_tls_with_the_districts_own_ca(tmp_path, template_db, seeded, pg_url):
         assert sync_status(ctx).online and _worker(ctx, "mz").lines == ("民政",)
         ctx.close()
     finally:
+        stop_server(proc)
+
+
+class _KillingProxy:
+    """Loopback TCP proxy in front of the server process. Once armed, the moment the server starts to answer a
+    push (so it has committed) the proxy SIGKILLs the server and drops the desk's connection: the desk never
+    hears the answer to work the server did."""
+
+    def __init__(self, target_port: int):
+        self.target_port, self.proc, self.armed, self.killed = target_port, None, False, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            state = {"push": False}
+            threading.Thread(target=self._pump, args=(client, upstream, state, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, state, False), daemon=True).start()
+
+    def _pump(self, src, dst, state, to_server: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if to_server and b"POST /v1/push" in data:
+                    state["push"] = True
+                if not to_server and state["push"] and self.armed and not self.killed.is_set():
+                    os.kill(self.proc.pid, signal.SIGKILL)  # committed, not yet answered
+                    self.proc.wait()
+                    self.killed.set()
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_server_process_killed_after_commit_before_answering(tmp_path, template_db, seeded, pg_url):
+    from app.sync_client import SyncClient
+    server_port = free_port()
+    proc, _ = start_server(tmp_path, pg_url, port=server_port)
+    proxy = _KillingProxy(server_port)
+    proxy.proc = proc
+    url = f"http://127.0.0.1:{proxy.port}"
+    try:
+        wait_ready(url, proc)
+        folder = _desk_folder(tmp_path, template_db, "A")
+        code, _ = admin.create_enroll_code(seeded, COMMITTEE)
+        assert main(["--data-dir", str(folder), "enroll", "--server", url, "--code", code]) == 0
+        ctx = AppContext.open(folder)
+        cases, desk = CaseService(ctx), _worker(ctx, "desk")
+        cid = cases.create_draft(desk, ITEM, None)
+        cases.submit(desk, cid, {"x": 1}, {"身份证": True})
+        before = server_counts(seeded)
+        proxy.armed = True
+        client = SyncClient(ctx)
+        first = client.sync_once()
+        assert proxy.killed.is_set() and proc.poll() is not None  # the server process is gone
+        assert not first.ok and first.pending == 2  # the desk keeps both commands: it never heard back
+        after_kill = server_counts(seeded)
+        assert after_kill["case"] == before["case"] + 1  # ...but the server had committed them
+        assert after_kill["server_mutation"] == before["server_mutation"] + 2
+        proc, _ = start_server(tmp_path, pg_url, port=server_port)  # the administrator restarts it
+        proxy.proc = proc
+        wait_ready(f"http://127.0.0.1:{server_port}", proc)
+        retry = client.sync_once()
+        assert retry.ok and retry.pending == 0, retry.error
+        final = server_counts(seeded)
+        assert final["case"] == after_kill["case"] and final["case_event"] == after_kill["case_event"]
+        assert final["server_mutation"] == after_kill["server_mutation"]  # exactly one effect
+        assert cases.get(cid).summary.state == "accepted"
+        client.close()
+        ctx.close()
+    finally:
+        proxy.close()
         stop_server(proc)
