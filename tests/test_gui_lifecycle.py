@@ -63,7 +63,7 @@ def in_dialog(cls, action):
 
 def test_forward_reply_close_across_login_switch(window, qtbot):
     win = window
-    case_id = run_item(qtbot, win, "zunlaojin", "MZ-01", "张桂兰", "张桂兰", "forward")
+    case_id, _review, _fields = run_item(qtbot, win, "MZ-01")
     for w in QApplication.topLevelWidgets():
         if isinstance(w, PrintPreviewDialog):
             w.close()
