@@ -26,6 +26,7 @@ SHOTS = Path(os.environ["ONEDESK_SHOTS"]) if os.environ.get("ONEDESK_SHOTS") els
 
 def shot(widget, name: str) -> None:
     if SHOTS:
+        QApplication.processEvents()  # pending layout requests first: grab what the worker would see
         SHOTS.mkdir(parents=True, exist_ok=True)
         widget.grab().save(str(SHOTS / f"{name}.png"))
 
