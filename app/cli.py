@@ -40,12 +40,15 @@ class CliError(Exception):
 def _modules_for(argv: list[str] | None) -> list[str]:
     if argv is None:
         return list(COMMAND_MODULES)
-    words = [a for a in argv if not a.startswith("-")]
-    # the value of --data-dir is not a command
-    if "--data-dir" in argv:
-        i = argv.index("--data-dir")
-        if i + 1 < len(argv) and argv[i + 1] in words:
-            words.remove(argv[i + 1])
+    words = []
+    skip = False
+    for a in argv:
+        if skip:  # the value of --data-dir is not a command
+            skip = False
+        elif a == "--data-dir":
+            skip = True
+        elif not a.startswith("-"):
+            words.append(a)
     if not words:
         return list(COMMAND_MODULES) if ("-h" in argv or "--help" in argv) else []
     wanted = [m for m, names in COMMAND_MODULES.items() if words[0] in names]
@@ -68,7 +71,27 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             log.error("command module %s unavailable: %s", name, e)
             continue
         module.register(sub)
+    _add_global_options(parser)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    """Let --data-dir and --demo also follow the subcommand (``print N --out F --data-dir D``).
+
+    Every (sub-)subcommand parser gets the same options with a SUPPRESS default, so a value given before
+    the subcommand is kept when none follows it, and one given after it wins.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+            options = child._option_string_actions
+            if "--data-dir" not in options:
+                child.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="数据文件夹（同全局选项）")
+            if "--demo" not in options:
+                child.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                                   help="演示模式（同全局选项）")
+            _add_global_options(child)
 
 
 def resolve_data_dir(args: argparse.Namespace) -> Path:

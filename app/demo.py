@@ -16,13 +16,14 @@ from app.cases import CaseService, ItemRef
 from app.context import AppContext
 from app.residents import ResidentInput, ResidentService
 from app.setup import FirstRunInput, initialise_desk
-from models import Worker
+from models import Committee, Worker
 
 log = logging.getLogger(__name__)
 DEMO_PASSWORD = "demo1234"
 DEMO_COMMITTEE = FirstRunInput(committee_name="幸福里社区居民委员会", committee_code="320302001", admin_login="admin",
                                admin_name="系统管理员", admin_password=DEMO_PASSWORD, committee_phone="0516-83001234",
                                device_code="D01", device_name="前台一号机")
+DEMO_ADDRESS = "江苏省徐州市鼓楼区幸福里一区18号 社区党群服务中心一楼"
 # login, display name, roles, lines (departments answered)
 DEMO_WORKERS = (
     ("qiantai", "王晓燕", ["front_desk"], []),
@@ -31,6 +32,8 @@ DEMO_WORKERS = (
     ("canlian", "赵敏", ["line"], ["残联", "卫健"]),
     ("renshe", "陈立", ["line"], ["人社", "医保"]),
     ("fangguan", "刘洋", ["line"], ["住建", "公安", "退役军人", "司法", "工会", "人武部"]),
+    # a second colleague on the busiest lines, so a supervisor can reassign a case when someone is away
+    ("tiaoxian2", "吴建平", ["line"], ["民政", "残联", "人社"]),
     ("zhanzhang", "周海燕", ["supervisor", "front_desk"], []),
 )
 _NAMES = ("张桂兰", "王淑珍", "李秀英", "刘德福", "陈志强", "杨丽娟", "赵国庆", "黄建华", "周玉梅", "吴卫东",
@@ -78,6 +81,8 @@ def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datet
         return False
     now = now or dt.datetime.now(dt.timezone.utc)
     initialise_desk(ctx, DEMO_COMMITTEE)
+    with ctx.sessions.begin() as s:  # the first-run dialog asks no address; the printed documents carry one
+        s.get(Committee, ctx.identity().committee_id).address = DEMO_ADDRESS
     _add_workers(ctx)
     auth = AuthService(ctx)
     workers = {w.login: w for w, _ in auth.list_workers()}
@@ -89,48 +94,83 @@ def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datet
 
 
 def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
+    """Cases in every state, stored the way the wizard stores them (material records with form, count and
+    standard); each case's history runs forward in time: created, accepted, forwarded, replied, closed."""
+    from app.intake import IntakeService
     cases = CaseService(ctx)
+    intake = IntakeService(ctx, cases)
     line_mz, line_cl, line_rs = workers["minzheng"], workers["canlian"], workers["renshe"]
-    day = dt.timedelta(days=1)
+    day, minute = dt.timedelta(days=1), dt.timedelta(minutes=1)
 
-    def new(code, r, at=None):
+    def new(code, r, at):
         return cases.create_draft(desk, item_ref(code), residents[r].id, at=at)
 
-    # draft
-    new("MZ-02", 4)
-    # pending materials
-    c = new("CL-03", 5)
-    cases.submit(desk, c, {}, {"身份证": True}, missing=["残疾人证", "银行卡"])
-    # accepted (waiting for the worker to choose an outcome)
-    c = new("MZ-12", 9)
-    cases.submit(desk, c, {}, {"身份证": True})
-    # resolved on the spot
-    for code, r in (("RS-03", 3), ("WJ-09", 6)):
-        c = new(code, r)
-        cases.submit(desk, c, {}, {"身份证": True})
-        cases.resolve(desk, c, "已当场办理完毕")
-    # forwarded: one fresh, one due soon, two overdue
-    for code, r, back in (("MZ-01", 0, 0), ("CL-04", 7, 2), ("CL-01", 1, 6), ("RS-02", 2, 9)):
-        c = new(code, r)
-        cases.submit(desk, c, {}, {"身份证": True, "户口簿": True})
+    def materials(code, missing=()):
+        """Every material the applicant must bring handed in, except ``missing``."""
+        handed = {m.name: m.required is True and m.name not in missing for m in intake.item(code).materials}
+        records = intake.material_records(code, handed)
+        for name in missing:
+            records[name]["required"] = True
+        return records
+
+    def submit(c, code, at, missing=()):
+        """CaseService.submit at a given time (the demo back-dates whole cases, not just their forwarding)."""
+        records = materials(code, missing)
+
+        def mutate(_s, case, when):
+            case.data, case.materials = {}, records
+            if not missing:
+                case.accepted_at = when
+            return {"data": {}, "materials": records, "missing": list(missing)}
+        action = "await_materials" if missing else "accept"
+        cases.transition(desk, c, action, note=("缺少材料：" + "、".join(missing)) if missing else "", mutate=mutate, at=at)
+
+    def forward_case(code, r, forwarded):
+        c = new(code, r, forwarded - 25 * minute)
+        submit(c, code, forwarded - 10 * minute)
         dept = item_ref(code).department
         line = next(w for w in (line_mz, line_cl, line_rs) if dept in w.lines)  # whose line covers the item
-        cases.forward(desk, c, assignee_id=line.id, queue=dept, note="请审核", at=now - back * day)
+        cases.forward(desk, c, assignee_id=line.id, queue=dept, note="请审核", at=forwarded)
+
+    # Created oldest first, so each day's case numbers follow the clock.
+    # forwarded: two overdue, one due soon (the whole case is back-dated, not just its forwarding) ...
+    for code, r, back in (("RS-02", 2, 9), ("CL-01", 1, 6), ("CL-04", 7, 2)):
+        forward_case(code, r, now - back * day)
+    # closed
+    start = now - 8 * day
+    c = new("MZ-01", 13, start)
+    submit(c, "MZ-01", start + 10 * minute)
+    cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=start + 15 * minute)
+    cases.acknowledge(line_mz, c)
+    cases.reply(line_mz, c, "approved", "审核通过，尊老金自次月起按月发放至本人社会保障卡。")
+    cases.close(desk, c, "phone", "已电话告知本人")
     # replied
-    c = new("MZ-01", 10)
-    cases.submit(desk, c, {}, {"身份证": True})
-    cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=now - 3 * day)
+    start = now - 3 * day
+    c = new("MZ-01", 10, start)
+    submit(c, "MZ-01", start + 10 * minute)
+    cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=start + 15 * minute)
     cases.acknowledge(line_mz, c)
     cases.reply(line_mz, c, "approved", "经审核符合条件，尊老金自次月起发放至本人社保卡。")
-    # closed
-    c = new("MZ-01", 13)
-    cases.submit(desk, c, {}, {"身份证": True})
-    cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=now - 8 * day)
-    cases.acknowledge(line_mz, c)
-    cases.reply(line_mz, c, "approved", "审核通过。")
-    cases.close(desk, c, "phone", "已电话告知本人")
+    # pending materials
+    start = now - 2 * day + 60 * minute
+    c = new("CL-03", 5, start)
+    submit(c, "CL-03", start + 12 * minute, missing=("残疾人证", "申请人社会保障卡或银行卡"))
+    # resolved on the spot
+    for code, r, result in (("RS-03", 3, "已完成本年度养老保险待遇领取资格认证，待遇继续按月发放至本人社会保障卡。"),
+                            ("WJ-09", 6, "已与社区卫生服务中心家庭医生团队签约，签约服务期一年，团队联系方式已告知本人。")):
+        c = new(code, r, now - 3 * 60 * minute)
+        submit(c, code, now - 170 * minute)
+        cases.resolve(desk, c, result)
     # refused and withdrawn
-    c = new("MZ-01", 5)
-    cases.refuse(desk, c, "申请人未满 80 周岁，不符合高龄老人尊老金申领条件", "")
-    c = new("GA-02", 19)
+    c = new("MZ-01", 5, now - 60 * minute)
+    cases.refuse(desk, c, "申请人未满 80 周岁，不符合高龄老人尊老金申领条件",
+                 "可到社区服务站咨询其他养老服务补贴，或拨打 12345 政务服务便民热线")
+    c = new("GA-02", 19, now - 50 * minute)
     cases.withdraw(desk, c, "居民决定暂不申请")
+    # accepted (waiting for the worker to choose an outcome)
+    c = new("MZ-12", 9, now - 30 * minute)
+    submit(c, "MZ-12", now - 25 * minute)
+    # ... and one forwarded just now
+    forward_case("MZ-01", 0, now - 2 * minute)
+    # draft
+    new("MZ-02", 4, now - minute)

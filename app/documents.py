@@ -268,12 +268,16 @@ def _hangs(lines) -> bool:
 class _FitLine(Flowable):
     """Text kept on one line by shrinking it (down to ``min_scale``), wrapped only beyond that.
 
+    ``after``/``before`` name the characters a line may break after / before (a case number breaks only
+    after "-", a heading only before "（"); a piece still too wide is broken anywhere as a last resort.
     Bold is faked (glyphs filled and stroked) because the CJK font has no bold face.
     """
 
-    def __init__(self, text: str, size: float, align: str = "center", bold: bool = False, min_scale: float = 0.8):
+    def __init__(self, text: str, size: float, align: str = "center", bold: bool = False, min_scale: float = 0.8,
+                 after: str = "", before: str = "", color=None):
         super().__init__()
         self.text, self.size, self.align, self.bold, self.min_scale = text, size, align, bold, min_scale
+        self.after, self.before, self.color = after, before, color
 
     def wrap(self, avail_width, avail_height):
         self._avail = avail_width
@@ -283,19 +287,42 @@ class _FitLine(Flowable):
         self._lines = self._break(avail_width)
         return avail_width, len(self._lines) * self._size * (1.45 if self.bold else 1.4)
 
-    def _break(self, width: float) -> list[str]:
-        lines, current = [], ""
+    def _pieces(self) -> list[str]:
+        if not (self.after or self.before):
+            return list(self.text)
+        pieces, current = [], ""
         for ch in self.text:
-            if current and _text_width(current + ch, self._size) > width:
-                lines.append(current)
+            if current and ch in self.before:
+                pieces.append(current)
                 current = ""
             current += ch
+            if ch in self.after:
+                pieces.append(current)
+                current = ""
+        return pieces + ([current] if current else [])
+
+    def _break(self, width: float) -> list[str]:
+        lines, current = [], ""
+        for piece in self._pieces():
+            if current and _text_width(current + piece, self._size) > width + 0.01:
+                lines.append(current)
+                current = ""
+            if _text_width(piece, self._size) > width + 0.01:  # last resort: anywhere inside the piece
+                for ch in piece:
+                    if current and _text_width(current + ch, self._size) > width + 0.01:
+                        lines.append(current)
+                        current = ""
+                    current += ch
+            else:
+                current += piece
         return lines + [current]
 
     def draw(self):
         canv = self.canv
         canv.saveState()
         canv.setLineWidth(self._size * 0.03)
+        if self.color is not None:
+            canv.setFillColor(self.color)
         step = self._size * (1.45 if self.bold else 1.4)
         for i, line in enumerate(self._lines):
             free = self._avail - _text_width(line, self._size)
@@ -420,12 +447,10 @@ def _applicant_fields(data: DocumentData) -> list[_Field]:
 
 
 def _contact_fields(data: DocumentData) -> list[_Field]:
-    return [
-        ("经办人", data.worker_name, False),
-        ("经办人电话", data.worker_phone, False),
-        ("社区电话", data.committee_phone, False),
-        ("社区地址", data.committee_address, True),
-    ]
+    worker = [("经办人", data.worker_name, False)]
+    if data.worker_phone.strip() and data.worker_phone.strip() != data.committee_phone.strip():
+        worker.append(("经办人电话", data.worker_phone, False))
+    return worker + [("社区电话", data.committee_phone, False), ("社区地址", data.committee_address, True)]
 
 
 def _item_field(data: DocumentData) -> _Field:
@@ -434,9 +459,9 @@ def _item_field(data: DocumentData) -> _Field:
 
 
 def _fields_before(data: DocumentData) -> list[_Field]:
-    """The form rows above the materials table, per document type."""
+    """The form rows above the materials table, per document type (below the case number row)."""
     s = lambda text: _scrub(text, data)  # noqa: E731 - short local alias
-    head = [("办件编号", data.case_number, False), ("办理方式", data.mode, False)]
+    head: list[_Field] = []
     applicant = _applicant_fields(data)
     if data.doc_type == "receipt":
         return head + [_item_field(data)] + applicant + [
@@ -483,7 +508,7 @@ def _fields_after(data: DocumentData) -> list[_Field]:
     """The form rows below the materials table, per document type."""
     s = lambda text: _scrub(text, data)  # noqa: E731
     rows: list[_Field] = _result_fields(data) if data.doc_type in ("completion", "reply") else []
-    if data.doc_type in ("receipt", "notice") and data.progress_query:
+    if data.doc_type == "receipt" and data.progress_query:
         rows.append(("进度查询", s(data.progress_query), True))
     if data.doc_type == "receipt":
         rows.append(("结果送达", s(data.delivery) or "—", True))
@@ -555,7 +580,7 @@ def _field_table(fields: list[_Field], g: _Geometry, st: _Styles) -> Table:
         cells: list = []
         for label, value, _ in pairs:
             labels.append((len(cells), len(rows)))
-            cells += [_p(label, st.label), _p(value, st.body)]
+            cells += [_p(label, st.label), _p((value or "").strip() or "—", st.body)]
         if len(cells) < g.columns:
             spans.append(len(rows))
             cells += [""] * (g.columns - len(cells))
@@ -580,6 +605,37 @@ def _field_table(fields: list[_Field], g: _Geometry, st: _Styles) -> Table:
     return table
 
 
+def _head_table(data: DocumentData, g: _Geometry, st: _Styles) -> Table:
+    """办件编号 and 办理方式: the case number is never broken (it is read out and typed in).
+
+    On A4/A5 the row gets its own column widths (a wide number cell, a narrow one for 即办/转办);
+    on the roll each is a row of its own. A number too long even then shrinks, then breaks after a "-"."""
+    cw = g.content_width
+    number = _FitLine(data.case_number.strip() or "—", g.size, align="left", min_scale=0.75, after="-")
+    mode = _p(data.mode or "—", st.body)
+    if g.columns == 4:
+        # The number cell as wide as the number needs (at least the usual half), the mode cell gets the rest.
+        half = (cw - 2 * g.label_width) / 2
+        mode_min = max(_text_width(data.mode or "", g.size), _text_width("转办", g.size)) + 2 * g.pad + 2
+        number_w = min(max(half, _text_width(data.case_number.strip(), g.size) + 2 * g.pad + 4),
+                       cw - 2 * g.label_width - mode_min)
+        widths = [g.label_width, number_w, g.label_width, cw - 2 * g.label_width - number_w]
+        rows = [[_p("办件编号", st.label), number, _p("办理方式", st.label), mode]]
+        labels = [(0, 0), (2, 0)]
+    else:
+        widths = [g.label_width, cw - g.label_width]
+        rows = [[_p("办件编号", st.label), number], [_p("办理方式", st.label), mode]]
+        labels = [(0, 0), (0, 1)]
+    table = Table(rows, colWidths=widths)
+    table.setStyle(_grid_style(g, labels, [], len(widths)))
+    return table
+
+
+def _heading(text: str, g: _Geometry) -> Flowable:
+    """A list's column heading; "需补正材料（共3项）" breaks only before its count, never inside it."""
+    return _FitLine(text, g.size, min_scale=1.0, before="（")
+
+
 def _section_table(header: list[str], body: list[list[str]], widths: list[float],
                    prose_cols: set[int], g: _Geometry, st: _Styles) -> Table:
     """A boxed list under one shaded header row (repeated on every page it flows onto).
@@ -587,7 +643,7 @@ def _section_table(header: list[str], body: list[list[str]], widths: list[float]
     The list's name and count head the name column ("已收材料（共4项）"), so no separate title row
     takes up a line: completion slips and reply notices carry the materials too and still fit one A5 page.
     """
-    rows = [[_p(h, st.center) for h in header]]
+    rows = [[_heading(h, g) for h in header]]
     for line in body:
         rows.append([_p(cell, st.body if i in prose_cols else st.center) for i, cell in enumerate(line)])
     table = Table(rows, colWidths=widths, repeatRows=1)
@@ -624,11 +680,15 @@ def _header(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowable]:
     """Committee, title, then the document number with a boxed 补打 mark on the right of reprints."""
     title = _FitLine(DOC_TITLES[data.doc_type], g.title_size, bold=True)
     parts: list[Flowable] = [_p(data.committee_name, st.header), title]
-    number = _p(f"编号：{data.doc_number}", st.body)
+    text = f"编号：{data.doc_number}"
+    number = _FitLine(text, g.size, align="left", min_scale=0.85, after="-")
     mark = reprint_label(data.reprint_count)
     if not mark:
         return parts + [number, Spacer(1, g.size * 0.6)]
     mark_w = _text_width(mark, g.size) + 4 * g.pad
+    if _text_width(text, g.size) > g.content_width - mark_w - 2 * g.pad:  # narrow roll: mark on the next line
+        parts.append(number)
+        number = ""
     row = Table([[number, _FitLine(mark, g.size)]], colWidths=[g.content_width - mark_w, mark_w])
     row.setStyle(TableStyle([
         ("BOX", (1, 0), (1, 0), 1.0, _LINE),
@@ -661,11 +721,22 @@ def _signature_cells(data: DocumentData, g: _Geometry, st: _Styles) -> tuple[lis
     return sign, seal
 
 
+def _qr_caption(data: DocumentData) -> list[str]:
+    return ["扫码查验"] + ([f"验证码：{data.verification_code.strip()}"] if data.verification_code.strip() else [])
+
+
+def _qr_width(data: DocumentData, g: _Geometry) -> float:
+    """The QR column: the code's size, or wider when the verification code line needs it."""
+    small = g.size * 0.85
+    return max([g.qr_size] + [_text_width(line, small) + 2 for line in _qr_caption(data)])
+
+
 def _qr_cell(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowable]:
     if not data.case_number:
         return []
-    caption = f"扫码查验\n验证码：{data.verification_code}" if data.verification_code else "扫码查验"
-    return [_qr(qr_payload(data), g.qr_size), _p(caption, st.small_center)]
+    small = g.size * 0.85
+    caption = [_FitLine(line, small, min_scale=0.85, color=_GREY) for line in _qr_caption(data)]
+    return [_qr(qr_payload(data), g.qr_size), *caption]
 
 
 def _footer_block(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowable]:
@@ -681,9 +752,10 @@ def _footer_block(data: DocumentData, g: _Geometry, st: _Styles) -> list[Flowabl
         plain.add("TOPPADDING", (0, 1), (0, -1), g.size)
         table.setStyle(plain)
         return [Spacer(1, g.size), table]
-    qr_w = g.qr_size + 2 * g.pad
+    qr_w = _qr_width(data, g) + 2 * g.pad
     sign_w = (g.content_width - qr_w) * 0.45
     table = Table([[qr, sign, seal]], colWidths=[qr_w, sign_w, g.content_width - qr_w - sign_w])
+    plain.add("ALIGN", (0, 0), (0, 0), "CENTER")
     plain.add("LEFTPADDING", (1, 0), (1, 0), g.pad * 3)
     table.setStyle(plain)
     return [Spacer(1, g.size * 1.2), KeepTogether([table])]
@@ -699,7 +771,7 @@ def _printed_text(data: DocumentData) -> str:
 def _story(data: DocumentData, g: _Geometry) -> list[Flowable]:
     st = _Styles(g)
     story = _header(data, g, st)
-    story.append(_field_table(_fields_before(data), g, st))
+    story += [_head_table(data, g, st), _field_table(_fields_before(data), g, st)]
     if data.doc_type == "notice":  # "现一次性告知如下": the list follows the sentence
         story += [_p(_statement(data), st.note), Spacer(1, g.size * 0.5), _missing_table(data, g, st)]
     # Every document lists what was handed in (name, original/copy, count); "（无）" when nothing was.
@@ -801,7 +873,7 @@ def sample_document(doc_type: str) -> DocumentData:
         committee_name="北京市西城区新街口街道玉桃园社区居民委员会",
         committee_phone="010-66181234",
         committee_address="北京市西城区新街口街道玉桃园三区12号楼一层社区服务站",
-        case_number="XC01-20250124-0007",
+        case_number="110102003-D01-20250124-0007",
         item_code="MZ-0203",
         item_name="城乡居民基本养老保险待遇申领",
         mode="转办",
@@ -830,7 +902,7 @@ def sample_document(doc_type: str) -> DocumentData:
         delivery="办理结果由社区电话通知，请凭本回执到社区服务站领取。",
         progress_query="扫描本回执二维码，或致电社区服务站 010-66181234（工作日 9:00—17:30）查询办理进度。",
         appeal_route="",
-        verification_code="7K3Q9D",
+        verification_code="7K3Q9D2M",
         reprint_count=0,
         printed_at=received + dt.timedelta(minutes=4),
     )

@@ -130,3 +130,23 @@ def test_a_bug_in_a_command_is_a_chinese_message_and_a_logged_traceback(tmp_path
             h.close()
     text = (tmp_path / "logs" / "onedesk.log").read_text(encoding="utf-8")
     assert "RuntimeError: boom [phone]" in text
+
+
+def test_data_dir_may_follow_the_subcommand(tmp_path, capsys):
+    """``main.py demo-documents --out X --data-dir D`` once stopped at "unrecognized arguments"."""
+    after = tmp_path / "after"
+    assert main(["db", "upgrade", "--data-dir", str(after)]) == 0
+    assert (after / DB_FILENAME).exists()
+    assert main(["demo-documents", "--out", str(tmp_path / "docs"), "--data-dir", str(tmp_path / "d")]) == 0
+    assert len(list((tmp_path / "docs").glob("*.pdf"))) == 15
+    # before the subcommand still works; after it wins when both are given
+    before, winner = tmp_path / "before", tmp_path / "winner"
+    assert main(["--data-dir", str(before), "db", "upgrade"]) == 0
+    assert main(["--data-dir", str(before), "db", "upgrade", "--data-dir", str(winner)]) == 0
+    assert (before / DB_FILENAME).exists() and (winner / DB_FILENAME).exists()
+    from app import cli
+    for argv in (["print", "N", "--out", "f.pdf", "--data-dir", "D"], ["--data-dir", "D", "print", "N", "--out", "f.pdf"]):
+        args = cli.build_parser(argv).parse_args(argv)
+        assert str(args.data_dir) == "D" and args.command == "print"
+    args = cli.build_parser(["print", "N", "--out", "f", "--demo"]).parse_args(["print", "N", "--out", "f", "--demo"])
+    assert args.demo is True

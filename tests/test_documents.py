@@ -36,6 +36,9 @@ FULL_ID = "11010519491231002X"
 FULL_PHONE = "13800138000"
 CASES = [(doc_type, layout) for doc_type in DOC_TITLES for layout in LAYOUTS]
 LONG_ITEM = "城乡居民基本养老保险待遇申领及重复领取养老金情况核查确认手续办理"
+# Real lengths: <committee 9>-<device>-<yyyymmdd>-<seq> and the 8-character code CaseService issues.
+REAL_NUMBER = "320302001-D01-20261201-0009"
+REAL_CODE = "72B32C8A"
 LONG_ADDRESS = (
     "北京市西城区新街口街道玉桃园三区12号楼一层东侧社区党群服务中心综合服务大厅"
     "（地铁4号线新街口站A口向北步行约500米，公交22路玉桃园站下车即到）"
@@ -63,7 +66,9 @@ def _stress(doc_type: str) -> DocumentData:
         redirect_to="请到" + LONG_ADDRESS,
         appeal_route="如有异议，可自收到本通知之日起60日内申请行政复议，或在6个月内提起行政诉讼。" * 2,
         reprint_count=12,
-        doc_number="SL-XC01-20250124-0007-ABCDEFGHIJ-0123456789",
+        case_number=REAL_NUMBER,
+        verification_code=REAL_CODE,
+        doc_number=f"SL-{REAL_NUMBER}",
         deadline_provisional=True,
         deadline_note="2027年节假日安排尚未公布，暂按周一至周五计算，如有调整另行告知。",
     )
@@ -125,7 +130,7 @@ def test_full_id_and_phone_never_printed(doc_type, layout):
 
 def test_qr_payload_is_case_number_and_verification_code_only():
     data = sample_document("receipt")
-    assert qr_payload(data) == "ONEDESK|XC01-20250124-0007|7K3Q9D"
+    assert qr_payload(data) == "ONEDESK|110102003-D01-20250124-0007|7K3Q9D2M"
 
 
 def test_free_text_mentioning_the_applicant_is_masked():
@@ -260,6 +265,57 @@ def _assert_no_overlap(runs) -> None:
                 continue
             same_line = abs(y - y2) < 0.8 * min(size, size2)
             assert not (same_line and min(end, end2) - max(start, start2) > 0.5), (text, text2)
+
+
+def _lines(pdf: bytes) -> list[str]:
+    """The text of every printed line (runs on one baseline, left to right), per page; cells of a row
+    whose texts sit on one baseline form one line, so a value broken over two lines is never whole."""
+    runs = sorted(_text_boxes(pdf), key=lambda r: (r[0], -r[5], r[3]))
+    lines: list[list] = []
+    for page, _, text, start, _end, y, size in runs:
+        if lines and lines[-1][0] == page and abs(lines[-1][1] - y) < 0.3 * size:
+            lines[-1][2].append(text.strip("\n"))
+        else:
+            lines.append([page, y, [text.strip("\n")]])
+    return [_flat("".join(parts)) for _, _, parts in lines]
+
+
+@pytest.mark.parametrize("stress", [False, True], ids=["sample", "stress"])
+@pytest.mark.parametrize("doc_type,layout", CASES)
+def test_case_number_and_verification_code_never_break(doc_type, layout, stress):
+    """A real case number (27 characters) sits whole in its 办件编号 cell and in the document number;
+    the 8-character verification code under the QR code is one line."""
+    data = _stress(doc_type) if stress else sample_document(doc_type)
+    assert len(data.case_number) == 27 and len(data.verification_code) == 8
+    lines = _lines(_pdf(doc_type, layout, stress))
+    assert any("办件编号" in line and data.case_number in line for line in lines), lines[:12]
+    assert any(f"编号：{data.doc_number}" in line for line in lines)
+    assert any(f"验证码：{data.verification_code}" in line for line in lines)
+
+
+@pytest.mark.parametrize("stress", [False, True], ids=["sample", "stress"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_list_headings_break_only_before_the_count(layout, stress):
+    """On the roll "需补正材料（共3项）" once read "（共3 / 项）"; the count stays whole."""
+    data = _stress("notice") if stress else sample_document("notice")
+    lines = _lines(_pdf("notice", layout, stress))
+    assert any(f"（共{len(data.missing)}项）" in line for line in lines), lines
+    assert any(f"（共{len(data.materials)}项）" in line for line in lines), lines
+    assert any(line.startswith("需补正材料") or "需补正材料" in line for line in lines)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_blank_contact_details_print_a_dash(layout):
+    data = dataclasses.replace(sample_document("receipt"), committee_address="", committee_phone="", worker_phone="",
+                               applicant_phone="")
+    text = _text(render(data, layout))
+    assert "社区电话—" in text and "社区地址—" in text and "联系电话—" in text
+
+
+def test_same_worker_and_committee_phone_printed_once():
+    data = dataclasses.replace(sample_document("notice"), worker_phone="010-66181234")
+    text = _text(render(data, "a5"))
+    assert "经办人电话" not in text and "社区电话010-66181234" in text
 
 
 @pytest.mark.parametrize("doc_type", DOC_TITLES)

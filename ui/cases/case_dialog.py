@@ -6,6 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+from app.case_machine import TRANSITIONS
 from app.cases import CaseDetail
 from app.workdays import CHINA_TZ
 from ui.cases.action_dialogs import CloseDialog, ForwardDialog, ReasonDialog, ReassignDialog, ReplyDialog
@@ -56,7 +57,7 @@ class CaseDialog(QDialog):
         run_op(self, lambda: self.services.printing.jobs(self.case_id), self._show_prints)
 
     def _show_prints(self, jobs) -> None:
-        status = {"pending": "未打印", "printed": "已打印", "failed": "打印失败"}
+        status = {"pending": "未打印", "printed": "已打印", "failed": "打印失败", "exported": "已导出为文件"}
         lines = [f"{_fmt(j.at)} {j.doc_title}{'（补打第%d次）' % j.reprint_count if j.reprint_count else ''} "
                  f"{status.get(j.status, j.status)}{'：' + j.printer if j.printer else ''}{'；' + j.reason if j.reason else ''}"
                  for j in jobs]
@@ -120,7 +121,8 @@ class CaseDialog(QDialog):
             wanted.append(("withdraw", "撤回"))
         if state in ("closed", "resolved", "refused") and "supervisor" in roles:
             wanted.append(("reopen", "重新打开"))
-        if state in ("pending_materials", "accepted", "resolved", "forwarded", "replied", "closed", "refused"):
+        if state in ("pending_materials", "resolved", "forwarded", "replied", "closed", "refused") or (
+                state == "accepted" and any(e.action_label == TRANSITIONS["forward"].label for e in d.events)):  # reopened after forwarding
             wanted.append(("print", "打印文书"))
         for key, label in wanted:
             b = QPushButton(label)
@@ -140,8 +142,9 @@ class CaseDialog(QDialog):
         if key == "print":
             self._print_document()
             return
-        if key == "materials_done":
-            run_op(self, lambda: svc.accept_after_materials(w, cid, {}), self._after)
+        if key == "materials_done":  # the missing materials were handed in: record them as received
+            printing = self.services.printing
+            run_op(self, lambda: svc.accept_after_materials(w, cid, printing.materials_handed_in(cid)), self._after)
             return
         dialog = self._dialog_for(key)
         if dialog.exec() == QDialog.Accepted:
@@ -150,18 +153,29 @@ class CaseDialog(QDialog):
                 show_document(self, self.services, self.case_id, PRINT_AFTER[key])
 
     def _print_document(self) -> None:
-        """First print, or a reprint (补打) with its reason."""
+        """First print, or a reprint (补打) with its reason; the case's state decides which documents fit."""
         cid = self.case_id
-        run_op(self, lambda: self.services.printing.jobs(cid), self._on_jobs_for_print)
+        run_op(self, lambda: self.services.printing.print_plan(cid), self._on_print_plan)
 
-    def _on_jobs_for_print(self, jobs) -> None:
-        if not jobs:
-            show_document(self, self.services, self.case_id)
-            return
+    def _on_print_plan(self, plan) -> None:
+        """``plan``: (document, times it already reached paper) for each document the case may print."""
         from PySide6.QtWidgets import QInputDialog
-        reason, ok = QInputDialog.getText(self, "补打文书", f"该文书已打印 {len(jobs)} 次。请填写补打原因：")
+
+        from app.documents import DOC_TITLES
+        doc_type, printed = plan[0]
+        if len(plan) > 1:
+            titles = [DOC_TITLES[d] for d, _ in plan]
+            title, ok = QInputDialog.getItem(self, "打印文书", "选择要打印的文书：", titles, 0, False)
+            if not ok:
+                return
+            doc_type, printed = plan[titles.index(title)]
+        if not printed:
+            show_document(self, self.services, self.case_id, doc_type)
+            return
+        reason, ok = QInputDialog.getText(self, "补打文书",
+                                          f"{DOC_TITLES[doc_type]}已打印 {printed} 次。请填写补打原因：")
         if ok and reason.strip():
-            show_document(self, self.services, self.case_id, None, reason)
+            show_document(self, self.services, self.case_id, doc_type, reason)
 
     def _dialog_for(self, key: str) -> QDialog:
         svc, w, cid, d = self.services.cases, self.services.current_worker, self.case_id, self.detail

@@ -59,7 +59,7 @@ class ToPrintDialog(QDialog):
 
     def _preview(self, row, pdf: bytes, printer) -> None:
         from app.printing import PrintedDocument
-        doc = PrintedDocument(row.id, row.case_number, row.doc_title, row.layout, row.reprint_count, row.path, pdf)
+        doc = PrintedDocument(row.id, row.case_number, row.doc_type, row.layout, row.reprint_count, row.path, pdf)
         dlg = PrintPreviewDialog(self.services, doc, printer, self)
         dlg.printed.connect(lambda *_: self.refresh())
         dlg.open()
