@@ -52,6 +52,7 @@ class CaseSummary:
     due_at: dt.datetime | None
     deadline_provisional: bool
     assignee_name: str
+    assignee_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,7 @@ class CaseService:
         w = s.get(Worker, c.assignee_id) if c.assignee_id else None
         return CaseSummary(c.id, c.case_number, c.item_code, c.item_name, r.name if r else "", mask_id(r.id_number) if r else "",
                            c.state, cm.STATE_LABELS.get(c.state, c.state), c.created_at, c.due_at, c.deadline_provisional,
-                           w.display_name if w else (c.assignee_queue or ""))
+                           w.display_name if w else (c.assignee_queue or ""), c.assignee_id)
 
     def _detail(self, s: Session, c: Case) -> CaseDetail:
         r = s.get(Resident, c.applicant_id) if c.applicant_id else None

@@ -144,3 +144,19 @@ def test_reminder_notice_is_non_modal(window, qtbot):
     qtbot.waitUntil(lambda: "已超期" in win.reminder_label.text())
     assert win.worker_label.isVisible() and "周海燕" in win.worker_label.text()
     assert win.committee_label.isVisible() and win.device_label.isVisible()
+
+
+def test_reassign_offers_only_other_colleagues_of_the_line(window, qtbot):
+    win = window
+    switch(qtbot, win, "zhanzhang")
+    services = win.services
+    mz = next(w for w, _ in services.auth.list_workers() if w.login == "minzheng")
+    dlg = ReassignDialog(services, None, "民政", win, current_assignee_id=mz.id)
+    qtbot.addWidget(dlg)
+    names = [dlg.target.itemText(i) for i in range(dlg.target.count())]
+    assert names and not any(n.startswith(mz.display_name) for n in names)  # not the current assignee
+    assert all("民政" in n for n in names)
+    nobody = ReassignDialog(services, None, "不存在的部门", win)
+    qtbot.addWidget(nobody)
+    assert nobody.target.count() == 0 and "没有其他负责" in nobody.error.text()
+    assert not nobody.buttons.button(nobody.buttons.StandardButton.Ok).isEnabled()

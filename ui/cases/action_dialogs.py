@@ -150,15 +150,19 @@ class CloseDialog(ActionDialog):
 
 
 class ReassignDialog(ActionDialog):
-    def __init__(self, services, case_id, department: str, parent=None):
+    def __init__(self, services, case_id, department: str, parent=None, current_assignee_id=None):
         super().__init__("改派", "确认改派", parent)
         self.services, self.case_id = services, case_id
         self.target = QComboBox()
         for w in services.auth.workers_for_line(department):  # only colleagues whose line covers the item
-            self.target.addItem(f"{w.display_name}（{'、'.join(w.lines)}）", w.id)
+            if w.id != current_assignee_id:
+                self.target.addItem(f"{w.display_name}（{'、'.join(w.lines)}）", w.id)
         self.reason = self.note_edit("改派原因")
         self.form.addRow("改派给", self.target)
         self.form.addRow("原因", self.reason)
+        if self.target.count() == 0:
+            self.error.setText(f"没有其他负责“{department}”条线的同事可以改派。请先在设置中为同事添加该条线。")
+            self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
 
     def submit(self):
         worker, svc = self.services.current_worker, self.services.cases

@@ -186,7 +186,7 @@ class CaseDialog(QDialog):
         if key == "close":
             return CloseDialog(self.services, cid, self)
         if key == "reassign":
-            return ReassignDialog(self.services, cid, d.department, self)
+            return ReassignDialog(self.services, cid, d.department, self, current_assignee_id=d.summary.assignee_id)
         if key == "resolve":
             return ReasonDialog("当场办结", "办理结果", "办结", lambda r: svc.resolve(w, cid, r), self)
         if key == "refuse":
