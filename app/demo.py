@@ -136,21 +136,19 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
     # forwarded: two overdue, one due soon (the whole case is back-dated, not just its forwarding) ...
     for code, r, back in (("RS-02", 2, 9), ("CL-01", 1, 6), ("CL-04", 7, 2)):
         forward_case(code, r, now - back * day)
+    def replied_case(r, start, text):
+        c = new("MZ-01", r, start)
+        submit(c, "MZ-01", start + 10 * minute)
+        cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=start + 15 * minute)
+        cases.acknowledge(line_mz, c)
+        cases.reply(line_mz, c, "approved", text)
+        return c
+
     # closed
-    start = now - 8 * day
-    c = new("MZ-01", 13, start)
-    submit(c, "MZ-01", start + 10 * minute)
-    cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=start + 15 * minute)
-    cases.acknowledge(line_mz, c)
-    cases.reply(line_mz, c, "approved", "审核通过，尊老金自次月起按月发放至本人社会保障卡。")
+    c = replied_case(13, now - 8 * day, "审核通过，尊老金自次月起按月发放至本人社会保障卡。")
     cases.close(desk, c, "phone", "已电话告知本人")
     # replied
-    start = now - 3 * day
-    c = new("MZ-01", 10, start)
-    submit(c, "MZ-01", start + 10 * minute)
-    cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=start + 15 * minute)
-    cases.acknowledge(line_mz, c)
-    cases.reply(line_mz, c, "approved", "经审核符合条件，尊老金自次月起发放至本人社保卡。")
+    replied_case(10, now - 3 * day, "经审核符合条件，尊老金自次月起发放至本人社保卡。")
     # pending materials
     start = now - 2 * day + 60 * minute
     c = new("CL-03", 5, start)

@@ -27,26 +27,8 @@ from app.residents import ResidentService
 from forms.loader import load_catalog
 from forms.validate import sample_submission
 from models import OutboxEntry
+from tests.test_catalog_items import GOOD_ITEM
 
-GOOD_ITEM = """\
-code: ZZ-01
-name: 测试事项
-aliases: [测试]
-department: 民政
-category: 测试类
-mode: 即办
-legal_basis: [测试依据]
-conditions: [测试条件]
-time_limit: 当场办结
-forward_target: 测试部门
-materials:
-  - {name: 申请人身份证, form: 原件, standard: 有效期内的身份证}
-steps:
-  - title: 第一步
-    fields:
-      - {key: amount, label: 金额, type: money, required: true}
-      - {key: kind, label: 类别, type: choice, required: true, options: [甲, 乙]}
-"""
 ASCII_WORDS = re.compile(r"[A-Za-z]{3,}")  # parser messages, type lists ("did not find", "longtext")
 
 

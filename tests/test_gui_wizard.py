@@ -150,13 +150,7 @@ def fill_field(qtbot, wiz, editor, v) -> None:
             if (cb.text() in v) != cb.isChecked():
                 qtbot.keyClick(cb, Qt.Key_Space)
     elif isinstance(editor, PersonEditor):
-        type_text(qtbot, editor.name, v["name"])
-        press(qtbot, wiz, Qt.Key_Tab)
-        assert focus_in(wiz) is editor.id_number
-        qtbot.keyClicks(editor.id_number, v["id_number"])
-        press(qtbot, wiz, Qt.Key_Tab)
-        assert focus_in(wiz) is editor.relation
-        choose_by_arrows(qtbot, editor.relation, editor.relation.findData(v["relation"]))
+        type_person(qtbot, wiz, (editor.name, editor.id_number, editor.relation), v)
     elif isinstance(editor, GroupEditor):
         fill_group(qtbot, wiz, editor, v)
     else:  # pragma: no cover - a new editor type needs its keyboard path here
@@ -257,13 +251,19 @@ def fill_agent(qtbot, wiz, agent: dict) -> None:
     press_button(qtbot, wiz, a.agent_box)
     assert a.agent_box.isChecked() and a.agent_group.isVisible()
     tab_to(qtbot, wiz, a.agent_name)
-    type_text(qtbot, a.agent_name, agent["name"])
+    type_person(qtbot, wiz, (a.agent_name, a.agent_id, a.agent_relation), agent)
+
+
+def type_person(qtbot, wiz, widgets, person: dict) -> None:
+    """Name, Tab, ID number, Tab, relation by arrows: how a worker fills a person (agent, family member)."""
+    name, id_number, relation = widgets
+    type_text(qtbot, name, person["name"])
     press(qtbot, wiz, Qt.Key_Tab)
-    assert focus_in(wiz) is a.agent_id
-    qtbot.keyClicks(a.agent_id, agent["id_number"])
+    assert focus_in(wiz) is id_number
+    qtbot.keyClicks(id_number, person["id_number"])
     press(qtbot, wiz, Qt.Key_Tab)
-    assert focus_in(wiz) is a.agent_relation
-    choose_by_arrows(qtbot, a.agent_relation, a.agent_relation.findData(agent["relation"]))
+    assert focus_in(wiz) is relation
+    choose_by_arrows(qtbot, relation, relation.findData(person["relation"]))
 
 
 def run_item(qtbot, win, code: str):
