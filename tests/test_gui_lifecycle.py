@@ -144,6 +144,9 @@ def test_reminder_notice_is_non_modal(window, qtbot):
     qtbot.waitUntil(lambda: "已超期" in win.reminder_label.text())
     assert win.worker_label.isVisible() and "周海燕" in win.worker_label.text()
     assert win.committee_label.isVisible() and win.device_label.isVisible()
+    # The 15-minute notice may come mid-typing: it is shown without activation (the offscreen platform
+    # activates every window it shows, so the attribute is what can be checked here).
+    assert win.reminder_box.testAttribute(Qt.WA_ShowWithoutActivating)
 
 
 def test_reassign_offers_only_other_colleagues_of_the_line(window, qtbot):

@@ -178,6 +178,8 @@ class MainWindow(QMainWindow):
         if self.reminder_box is None:
             self.reminder_box = QMessageBox(QMessageBox.Information, "待办提醒", text, QMessageBox.Ok, self)
             self.reminder_box.setModal(False)
+            # Every 15 minutes, possibly mid-typing: the notice must not take the keyboard from the wizard.
+            self.reminder_box.setAttribute(Qt.WA_ShowWithoutActivating)
         self.reminder_box.setText(text)
         self.reminder_box.show()
 
