@@ -25,6 +25,20 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
 
 
+@pytest.fixture(autouse=True)
+def _garbage_collection(request):
+    """Once Qt threads exist, the app collects cycles from a UI-thread timer (ui/gc_guard.py). A test without
+    an event loop never runs that timer, so it gets the automatic collector back while it runs."""
+    import gc
+    gui = bool({"qtbot", "qapp", "styled_app", "window"} & set(request.fixturenames))
+    was_enabled = gc.isenabled()
+    if not gui and not was_enabled:
+        gc.enable()
+    yield
+    if not gui and not was_enabled:
+        gc.disable()
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> Path:
     """Migrate once per run; tests copy the file (Anki's shared test collection idea)."""

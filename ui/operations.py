@@ -13,6 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from ui.gc_guard import ensure_main_thread_gc
+
 log = logging.getLogger(__name__)
 
 # Exceptions whose str() is a Chinese message meant for the worker.
@@ -90,6 +92,7 @@ _live: dict[int, tuple[_Receiver, _Task]] = {}
 def run_op(parent: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
            on_error: Callable[[str], None] | None = None) -> None:
     """Run ``fn`` on the thread pool; ``on_done``/``on_error`` run on the UI thread via queued signals."""
+    ensure_main_thread_gc()  # no cycle holding a widget may be collected on the pool thread
     receiver = _Receiver(on_done, on_error or (lambda msg: _default_error(parent, msg)))
     task = _Task(fn)
     task.setAutoDelete(False)

@@ -10,6 +10,8 @@ import logging
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from ui.gc_guard import ensure_main_thread_gc
+
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +79,7 @@ class SyncRunner(QObject):
         self._stop.connect(self.worker.stop)
 
     def start(self) -> None:
+        ensure_main_thread_gc()  # the sync thread runs Python too: cycles are collected on the UI thread only
         self.thread.start()
 
     def request_now(self) -> None:
