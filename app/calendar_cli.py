@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from app.db import DB_FILENAME
 from app.paths import default_data_dir
 from app.workdays import CHINA_TZ, CalendarError, CalendarStore, CalendarYear, compute_deadline
 
@@ -28,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     dl = sub.add_parser("deadline", help="计算转办后的办理期限")
     dl.add_argument("when", metavar="WHEN", help="转办时间，ISO 8601，例如 2026-02-13T10:00（不带时区按北京时间）")
     dl.add_argument("--days", type=_days_arg, default=2, metavar="N", help="工作日天数，默认 2")
+    dl.add_argument("--close-of-business", type=_time_arg, default=None, metavar="HH:MM",
+                    help="下班时间；默认取本机居委会的设置（数据文件夹中有本机数据库时），否则 17:30")
     dl.set_defaults(func=_cmd_deadline)
 
 
@@ -40,6 +44,28 @@ def _year_arg(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 9998:
         raise argparse.ArgumentTypeError(f"年份应为四位数字，例如 2026，而不是 {text!r}")
     return int(text)
+
+
+def _time_arg(text: str) -> dt.time:
+    try:
+        hh, mm = text.split(":")
+        return dt.time(int(hh), int(mm))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"下班时间应为 HH:MM，例如 17:30，而不是 {text!r}") from None
+
+
+def _committee_close_of_business(args: argparse.Namespace) -> dt.time | None:
+    """The committee's own close of business when the data folder holds an initialised desk; never creates one."""
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is None or not (Path(data_dir) / DB_FILENAME).is_file():
+        return None
+    from app.context import AppContext
+    from app.deadlines import DeadlineService
+    ctx = AppContext.open(Path(data_dir))
+    try:
+        return DeadlineService(ctx).close_of_business() if ctx.is_initialised() else None
+    finally:
+        ctx.close()
 
 
 def _days_arg(text: str) -> int:
@@ -107,7 +133,9 @@ def _parse_when(text: str) -> datetime:
 
 def _cmd_deadline(args: argparse.Namespace) -> int:
     try:
-        deadline = compute_deadline(_parse_when(args.when), _store(args).calendar, days=args.days)
+        cob = args.close_of_business or _committee_close_of_business(args)
+        extra = {"close_of_business": cob} if cob is not None else {}
+        deadline = compute_deadline(_parse_when(args.when), _store(args).calendar, days=args.days, **extra)
     except CalendarError as exc:
         return _fail(str(exc))
     print(deadline.due.isoformat())

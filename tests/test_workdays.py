@@ -468,3 +468,14 @@ def test_property_deadline_is_monotonic(a: datetime, b: datetime, days: int) -> 
 def test_property_working_days_between_is_antisymmetric(start: date, end: date) -> None:
     cal = CalendarStore(None).calendar
     assert cal.working_days_between(start, end) == -cal.working_days_between(end, start)
+
+
+def test_cli_deadline_uses_the_committees_close_of_business(desk_ctx, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.auth import AuthService
+    from app.deadlines import DeadlineService
+    admin = AuthService(desk_ctx).login("admin", "secret123")
+    DeadlineService(desk_ctx).set_close_of_business(admin, "17:00")
+    assert _run(["deadline", "2026-02-13T10:00"], desk_ctx.data_dir) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "2026-02-24T17:00:00+08:00"
+    assert _run(["deadline", "2026-02-13T10:00", "--close-of-business", "18:00"], desk_ctx.data_dir) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "2026-02-24T18:00:00+08:00"
