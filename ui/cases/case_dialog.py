@@ -36,6 +36,7 @@ class CaseDialog(QDialog):
         self.history.setHorizontalHeaderLabels(["时间", "工作人员", "操作", "状态变化", "说明"])
         self.history.verticalHeader().hide()
         self.history.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.history.setTabKeyNavigation(False)  # a read-only list: Tab goes on to the action buttons (arrows scroll)
         self.history.horizontalHeader().setStretchLastSection(True)
         self.prints = QLabel()
         self.prints.setObjectName("hint")
