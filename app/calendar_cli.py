@@ -8,9 +8,9 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from app.db import DB_FILENAME
 from app.paths import default_data_dir
-from app.workdays import CHINA_TZ, CalendarError, CalendarStore, CalendarYear, compute_deadline
+from app.workdays import (CHINA_TZ, DEFAULT_CLOSE_OF_BUSINESS, CalendarError, CalendarStore, CalendarYear,
+                          compute_deadline)
 
 _WEEKDAYS = "一二三四五六日"
 _EXIT_BAD_INPUT = 2
@@ -56,6 +56,7 @@ def _time_arg(text: str) -> dt.time:
 
 def _committee_close_of_business(args: argparse.Namespace) -> dt.time | None:
     """The committee's own close of business when the data folder holds an initialised desk; never creates one."""
+    from app.db import DB_FILENAME  # the desk's storage only when it is there to read
     data_dir = getattr(args, "data_dir", None)
     if data_dir is None or not (Path(data_dir) / DB_FILENAME).is_file():
         return None
@@ -133,9 +134,8 @@ def _parse_when(text: str) -> datetime:
 
 def _cmd_deadline(args: argparse.Namespace) -> int:
     try:
-        cob = args.close_of_business or _committee_close_of_business(args)
-        extra = {"close_of_business": cob} if cob is not None else {}
-        deadline = compute_deadline(_parse_when(args.when), _store(args).calendar, days=args.days, **extra)
+        cob = args.close_of_business or _committee_close_of_business(args) or DEFAULT_CLOSE_OF_BUSINESS
+        deadline = compute_deadline(_parse_when(args.when), _store(args).calendar, days=args.days, close_of_business=cob)
     except CalendarError as exc:
         return _fail(str(exc))
     print(deadline.due.isoformat())

@@ -99,9 +99,10 @@ REASON_REQUIRED = {"reopen": "重新打开案件必须填写原因", "reassign":
 
 def check_assignee(department: str, assignee_roles, assignee_lines) -> None:
     """A forwarded case goes to a line colleague whose responsibilities cover the item's department."""
-    if "line" not in set(assignee_roles or ()) and "supervisor" not in set(assignee_roles or ()):
+    roles = set(assignee_roles or ())
+    if not roles & {"line", "supervisor"}:
         raise TransitionError("只能转给条线社工或站长")
-    if department not in set(assignee_lines or ()) and "supervisor" not in set(assignee_roles or ()):
+    if department not in set(assignee_lines or ()) and "supervisor" not in roles:
         raise TransitionError(f"所选接收人不负责“{department}”条线，请选择负责该条线的同事或部门队列")
 
 
@@ -120,16 +121,15 @@ def check_actor(case: Case, action: str, worker_id: uuid.UUID | None, roles, lin
 
 
 def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, roles, at: dt.datetime,
-                     note: str = "", detail: dict | None = None, lines=None) -> CaseEvent:
+                     note: str = "", detail: dict | None = None) -> CaseEvent:
     """Check, then move ``case`` and append its event. The caller owns the transaction.
 
-    ``lines`` are the acting worker's line responsibilities; pass them for every worker's act so that
-    :func:`check_actor` can tell whose case it is (``roles=None`` marks a system note and skips it)."""
+    Callers run :func:`check_actor` before they mutate the case (taking a case from a queue makes the
+    actor its assignee, after which the check would prove nothing)."""
     current = case.state if case.state else None
     t = check_transition(current, action, roles)
     if action in REASON_REQUIRED and not note.strip():
         raise TransitionError(REASON_REQUIRED[action])
-    check_actor(case, action, worker_id, roles, lines)
     target = t.target or current
     seq = (max((e.seq for e in case.events), default=0) + 1) if case.events else 1
     ev = CaseEvent(seq=seq, at=at, worker_id=worker_id, action=action, from_state=current, to_state=target,

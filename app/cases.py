@@ -152,8 +152,7 @@ class CaseService:
                 cm.check_transition(case.state or None, action, actor.roles)
                 cm.check_actor(case, action, actor.id, actor.roles, actor.lines)
                 args = mutate(s, case, at) if mutate else {}
-                cm.apply_transition(case, action, worker_id=actor.id, roles=actor.roles, at=at, note=note,
-                                    detail=args, lines=actor.lines)
+                cm.apply_transition(case, action, worker_id=actor.id, roles=actor.roles, at=at, note=note, detail=args)
             except cm.TransitionError as e:
                 raise CaseError(str(e)) from None
             enqueue(s, f"case.{action}.v1", {"case_id": str(case.id), "case_number": case.case_number,
@@ -163,7 +162,8 @@ class CaseService:
             return self._detail(s, case)
 
     def submit(self, actor: WorkerInfo, case_id: uuid.UUID, data: dict, materials: dict, *,
-               missing: list[str] | None = None, catalog_version: str | None = None) -> CaseDetail:
+               missing: list[str] | None = None, catalog_version: str | None = None,
+               at: dt.datetime | None = None) -> CaseDetail:
         """End of the wizard: accept, or await materials when required ones are missing.
 
         ``catalog_version``: the version the data was checked against (a draft resumed after a catalog
@@ -179,7 +179,7 @@ class CaseService:
             return args
         action = "await_materials" if missing else "accept"
         note = ("缺少材料：" + "、".join(missing)) if missing else ""
-        return self.transition(actor, case_id, action, note=note, mutate=mutate)
+        return self.transition(actor, case_id, action, note=note, mutate=mutate, at=at)
 
     def accept_after_materials(self, actor: WorkerInfo, case_id: uuid.UUID, materials: dict) -> CaseDetail:
         def mutate(_s, case, at):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.cli import CliError
 from app.context import AppContext
+from app.db import DB_FILENAME
 from app.documents import DOC_TITLES, LAYOUTS, render, sample_document
 
 
@@ -30,15 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _open(args) -> AppContext:
     """The desk's data; with --demo a fresh folder is seeded with the demo data first."""
-    if not (args.data_dir / "onedesk.sqlite3").exists() and not args.demo:
+    if not (args.data_dir / DB_FILENAME).exists() and not args.demo:
         raise CliError(f"数据文件夹中没有数据库：{args.data_dir}。如需演示数据，请加 --demo"
                        f"（例如 python main.py --demo --data-dir {args.data_dir} print 案件编号 --out 文件.pdf），"
                        "或先用 python main.py --demo 打开程序。")
-    ctx = AppContext.open(args.data_dir)
-    if args.demo and not ctx.is_initialised():
-        from app.catalog_refs import item_ref
-        from app.demo import seed_demo
-        seed_demo(ctx, item_ref)
+    from app.demo import open_desk
+    ctx, seeded = open_desk(args.data_dir, args.demo)
+    if seeded:
         print(f"已在 {args.data_dir} 建立演示数据。")
     elif not ctx.is_initialised():
         ctx.close()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from app.context import AppContext
-from app.workdays import CalendarStore, Deadline, compute_deadline
+from app.workdays import DEFAULT_CLOSE_OF_BUSINESS, CalendarStore, Deadline, compute_deadline
 from models import Committee
 
-DEFAULT_CLOSE = dt.time(17, 30)
+DEFAULT_CLOSE = DEFAULT_CLOSE_OF_BUSINESS
 
 
 class DeadlineError(ValueError):

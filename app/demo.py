@@ -114,16 +114,8 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
         return records
 
     def submit(c, code, at, missing=()):
-        """CaseService.submit at a given time (the demo back-dates whole cases, not just their forwarding)."""
-        records = materials(code, missing)
-
-        def mutate(_s, case, when):
-            case.data, case.materials = {}, records
-            if not missing:
-                case.accepted_at = when
-            return {"data": {}, "materials": records, "missing": list(missing)}
-        action = "await_materials" if missing else "accept"
-        cases.transition(desk, c, action, note=("缺少材料：" + "、".join(missing)) if missing else "", mutate=mutate, at=at)
+        """Back-dated (the demo back-dates whole cases, not just their forwarding)."""
+        cases.submit(desk, c, {}, materials(code, missing), missing=list(missing), at=at)
 
     def forward_case(code, r, forwarded):
         c = new(code, r, forwarded - 25 * minute)
@@ -136,6 +128,7 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
     # forwarded: two overdue, one due soon (the whole case is back-dated, not just its forwarding) ...
     for code, r, back in (("RS-02", 2, 9), ("CL-01", 1, 6), ("CL-04", 7, 2)):
         forward_case(code, r, now - back * day)
+
     def replied_case(r, start, text):
         c = new("MZ-01", r, start)
         submit(c, "MZ-01", start + 10 * minute)
@@ -172,3 +165,13 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
     forward_case("MZ-01", 0, now - 2 * minute)
     # draft
     new("MZ-02", 4, now - minute)
+
+
+def open_desk(data_dir, demo: bool) -> tuple[AppContext, bool]:
+    """The desk's data folder, and whether it was just seeded: with ``demo`` a folder holding no desk yet
+    gets the demo data first."""
+    ctx = AppContext.open(data_dir)
+    if demo and not ctx.is_initialised():
+        from app.catalog_refs import item_ref
+        return ctx, seed_demo(ctx, item_ref)
+    return ctx, False

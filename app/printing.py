@@ -170,29 +170,28 @@ class PrintService:
             dev = s.get(Device, device_id)
             dev.paper_layout, dev.printer_name = layout, (printer or None)
 
-    def allowed(self, case_id: uuid.UUID) -> tuple[str, ...]:
+    def _state_and_documents(self, case_id: uuid.UUID) -> tuple[str, tuple[str, ...]]:
         with self.ctx.sessions() as s:
             case = s.get(Case, case_id)
             if case is None:
                 raise PrintError("找不到该案件")
-            return allowed_documents(case.state, case.forwarded_at is not None)
+            return case.state, allowed_documents(case.state, case.forwarded_at is not None)
+
+    def allowed(self, case_id: uuid.UUID) -> tuple[str, ...]:
+        return self._state_and_documents(case_id)[1]
+
+    def _allowed_or_refuse(self, case_id: uuid.UUID) -> tuple[str, ...]:
+        state, allowed = self._state_and_documents(case_id)
+        if not allowed:
+            raise PrintError(refusal_message(state, None, allowed))
+        return allowed
 
     def default_doc(self, case_id: uuid.UUID) -> str:
-        with self.ctx.sessions() as s:
-            case = s.get(Case, case_id)
-            if case is None:
-                raise PrintError("找不到该案件")
-            allowed = allowed_documents(case.state, case.forwarded_at is not None)
-            if not allowed:
-                raise PrintError(refusal_message(case.state, None, allowed))
-            return allowed[0]
+        return self._allowed_or_refuse(case_id)[0]
 
     def print_plan(self, case_id: uuid.UUID) -> list[tuple[str, int]]:
         """Each document the case may print now, with how often it already reached paper (for the 补打 prompt)."""
-        allowed = self.allowed(case_id)
-        if not allowed:
-            self.default_doc(case_id)  # raises the Chinese explanation
-        return [(d, self.paper_count(case_id, d)) for d in allowed]
+        return [(d, self.paper_count(case_id, d)) for d in self._allowed_or_refuse(case_id)]
 
     def paper_count(self, case_id: uuid.UUID, doc_type: str) -> int:
         """How many earlier jobs of this case's document reached paper, in any layout."""

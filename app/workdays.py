@@ -257,11 +257,14 @@ class WorkCalendar:
         return None
 
 
+DEFAULT_CLOSE_OF_BUSINESS = time(17, 30)  # per committee in 设置; this is the default
+
+
 def compute_deadline(
     forwarded_at: datetime,
     calendar: WorkCalendar,
     days: int = 2,
-    close_of_business: time = time(17, 30),
+    close_of_business: time = DEFAULT_CLOSE_OF_BUSINESS,
     tz: tzinfo = CHINA_TZ,
 ) -> Deadline:
     """Due instant for a case forwarded at ``forwarded_at`` (aware, any time zone).

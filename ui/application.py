@@ -27,12 +27,8 @@ def make_app() -> QApplication:
 
 
 def open_context(args: argparse.Namespace) -> AppContext:
-    ctx = AppContext.open(args.data_dir)
-    if args.demo and not ctx.is_initialised():
-        from app.catalog_refs import item_ref
-        from app.demo import seed_demo
-        seed_demo(ctx, item_ref)
-    return ctx
+    from app.demo import open_desk
+    return open_desk(args.data_dir, args.demo)[0]
 
 
 def _on_login_shown(started: float) -> None:

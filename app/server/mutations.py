@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from app import case_machine as cm
 from app.cases import CaseService
 from app.residents import ResidentError, ResidentInput, _pinyin_key, validate_input
-from app.workdays import WorkCalendar, compute_deadline
+from app.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
 from forms.identity import validate_id
 from models.server import Case, Committee, Resident, ResidentAlias, ServerDevice, Worker
 
@@ -237,7 +237,7 @@ def _deadline(ctx: ApplyContext, at: dt.datetime) -> tuple[dt.datetime, bool]:
         hh, mm = (ctx.committee.close_of_business or "17:30").split(":")
         cob = dt.time(int(hh), int(mm))
     except ValueError:
-        cob = dt.time(17, 30)
+        cob = DEFAULT_CLOSE_OF_BUSINESS
     d = compute_deadline(at, ctx.calendar(), close_of_business=cob)
     return d.due, d.provisional
 
@@ -320,7 +320,7 @@ def _case_transition(ctx: ApplyContext, action: str, args: dict) -> dict:
         cm.check_actor(case, action, ctx.worker.id, ctx.roles, ctx.worker.lines)
         detail = MUTATORS[action](ctx, case, args)
         cm.apply_transition(case, action, worker_id=ctx.worker.id, roles=ctx.roles, at=ctx.at, note=note,
-                            detail={**detail, **ctx.audit()}, lines=ctx.worker.lines)
+                            detail={**detail, **ctx.audit()})
     except (cm.TransitionError, Rejected) as e:
         raise Rejected(str(e), case_id=case.id, keep_text=keep, label=label) from None
     ctx.touched_cases[case.id] = case
