@@ -5,7 +5,7 @@ import time
 
 STARTED = time.perf_counter()  # before the heavy imports, for the start-up figure
 
-from app.cli import main  # noqa: E402
+from app.cli.main import main  # noqa: E402
 
 
 def _run_gui(args) -> int:

@@ -11,8 +11,8 @@ os.environ.pop("ONEDESK_DATA_DIR", None)
 
 import pytest  # noqa: E402
 
-from app.context import AppContext  # noqa: E402
-from app.db import DB_FILENAME, make_engine, upgrade  # noqa: E402
+from app.desk.context import AppContext  # noqa: E402
+from app.desk.db import DB_FILENAME, make_engine, upgrade  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +67,8 @@ def ctx(data_dir):
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory, template_db) -> Path:
     """A demo-seeded database built once per run."""
-    from app.catalog_refs import item_ref
-    from app.demo import seed_demo
+    from app.desk.catalog.refs import item_ref
+    from app.demo.seed import seed_demo
     d = tmp_path_factory.mktemp("demo")
     shutil.copyfile(template_db, d / DB_FILENAME)
     c = AppContext.open(d)
@@ -98,9 +98,9 @@ def styled_app(qapp):
 @pytest.fixture
 def desk_ctx(ctx):
     """An initialised desk with an admin, a front-desk worker, a supervisor and two residents."""
-    from app.auth import AuthService
-    from app.residents import ResidentInput, ResidentService
-    from app.setup import FirstRunInput, initialise_desk
+    from app.desk.auth import AuthService
+    from app.desk.residents import ResidentInput, ResidentService
+    from app.desk.setup import FirstRunInput, initialise_desk
     initialise_desk(ctx, FirstRunInput("幸福里社区居民委员会", "320302001", "admin", "管理员", "secret123"))
     auth = AuthService(ctx)
     admin = auth.login("admin", "secret123")

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.auth import hash_password
+from app.desk.auth import hash_password
 from app.server.api import create_app
 from app.server.db import ServerDB, normalise_url, open_server_db
 from models import utcnow

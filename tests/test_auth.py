@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from app.auth import AuthError, AuthService, PermissionDenied, hash_password, verify_password
-from app.setup import FirstRunInput, SetupError, initialise_desk
+from app.desk.auth import AuthError, AuthService, PermissionDenied, hash_password, verify_password
+from app.desk.setup import FirstRunInput, SetupError, initialise_desk
 from models import utcnow
 
 

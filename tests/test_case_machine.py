@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from app import case_machine as cm
+from app.core import machine as cm
 from models import Case
 
 ALL_ROLES = ("front_desk", "line", "supervisor", "admin")

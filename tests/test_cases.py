@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from app.auth import AuthService
-from app.cases import CaseError, CaseService, ItemRef
-from app.residents import ResidentService
-from app.worklist import WorklistService
+from app.desk.auth import AuthService
+from app.desk.cases import CaseError, CaseService, ItemRef
+from app.desk.residents import ResidentService
+from app.desk.worklist import WorklistService
 from models import Case, CaseEvent, OutboxEntry
 
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "test-1")
@@ -72,7 +72,7 @@ def test_failure_inside_transaction_rolls_back_case_event_and_outbox(desk, monke
     d = people["desk"]
     cid = cases.create_draft(d, ITEM, resident.id)
     before = _counts(ctx)
-    import app.cases as mod
+    import app.desk.cases as mod
 
     def boom(*a, **k):
         raise RuntimeError("power cut while writing the outbox")
@@ -174,7 +174,7 @@ def test_who_may_act_on_a_forwarded_case(desk):
 
 
 def test_close_of_business_is_per_committee_and_admin_only(desk):
-    from app.deadlines import DeadlineError, DeadlineService
+    from app.desk.deadlines import DeadlineError, DeadlineService
     cases, people, resident, ctx = desk
     svc = DeadlineService(ctx)
     with pytest.raises(DeadlineError, match="只有站长或管理员"):

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from app import catalog_cli
-from app.catalog import CatalogService
-from app.paths import FORMS_ITEMS_DIR
+from app.cli import catalog as catalog_cli
+from app.desk.catalog.search import CatalogService
+from app.core.paths import FORMS_ITEMS_DIR
 from forms import expr as ex
 from forms.loader import field_spec, item_names, load_catalog
 from forms.schema import ServiceItem, has_cjk
@@ -516,5 +516,5 @@ def test_bench_catalog_reports_figures(capsys):
 
 
 def test_catalog_core_does_not_import_qt():
-    code = "import sys, app.catalog, app.catalog_cli, forms.validate; sys.exit('PySide6' in sys.modules)"
+    code = "import sys, app.desk.catalog.search, app.cli.catalog, forms.validate; sys.exit('PySide6' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=FORMS_ITEMS_DIR.parent.parent).returncode == 0

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.cases import CaseError
-from app.catalog_refs import item_ref, shared_catalog
-from app.catalog_store import current_catalog_dir, write_catalog
-from app.intake import IntakeService
-from app.paths import FORMS_ITEMS_DIR
+from app.desk.cases import CaseError
+from app.desk.catalog.refs import item_ref, shared_catalog
+from app.desk.catalog.store import current_catalog_dir, write_catalog
+from app.desk.intake import IntakeService
+from app.core.paths import FORMS_ITEMS_DIR
 
 
 def _payload(version: str, rename: str | None = None, corrupt: bool = False) -> dict:
@@ -54,7 +54,7 @@ def test_a_pulled_catalog_with_one_broken_item_offers_it_as_unavailable(desk_ctx
     assert intake.catalog.catalog.version == "2099.3.3" and len(intake.catalog.items()) == 64
     hit = next(h for h in intake.search("zunlaojin", None, []) if h.code == "MZ-01")
     assert not hit.available and hit.name == "高龄老人尊老金申领" and "MZ-01.yaml" in hit.reason
-    from app.auth import AuthService
+    from app.desk.auth import AuthService
     worker = AuthService(desk_ctx).login("desk", "deskpass")
     with pytest.raises(CaseError) as refused:
         intake.start(worker, "MZ-01", None, None)

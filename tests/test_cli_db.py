@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from app.context import AppContext
-from app.db import DB_FILENAME
-from app.setup import FirstRunInput, initialise_desk
+from app.cli.main import main
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME
+from app.desk.setup import FirstRunInput, initialise_desk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def test_unwritable_data_dir_gets_chinese_message(tmp_path, capsys):
 
 def test_output_cut_short_by_a_closed_pipe_is_not_a_traceback(tmp_path):
     """`python main.py … | head -1`: the reader leaves early; no BrokenPipeError on screen."""
-    script = ("import argparse, sys; from app import cli\n"
+    script = ("import argparse, sys; from app.cli import main as cli\n"
               "def long_listing(args):\n"
               "    for i in range(200000): print('MZ-01', i)\n"
               f"args = argparse.Namespace(func=long_listing, data_dir={str(tmp_path)!r}, command='x')\n"
@@ -115,7 +115,7 @@ def test_a_bug_in_a_command_is_a_chinese_message_and_a_logged_traceback(tmp_path
     def broken(args):
         raise RuntimeError("boom 13800138000")
     parser_args = ["--data-dir", str(tmp_path), "db", "check"]
-    from app import cli
+    from app.cli import main as cli
     args = cli.build_parser(parser_args).parse_args(parser_args)
     args.func = broken
     cli.resolve_data_dir(args)
@@ -144,7 +144,7 @@ def test_data_dir_may_follow_the_subcommand(tmp_path, capsys):
     assert main(["--data-dir", str(before), "db", "upgrade"]) == 0
     assert main(["--data-dir", str(before), "db", "upgrade", "--data-dir", str(winner)]) == 0
     assert (before / DB_FILENAME).exists() and (winner / DB_FILENAME).exists()
-    from app import cli
+    from app.cli import main as cli
     for argv in (["print", "N", "--out", "f.pdf", "--data-dir", "D"], ["--data-dir", "D", "print", "N", "--out", "f.pdf"]):
         args = cli.build_parser(argv).parse_args(argv)
         assert str(args.data_dir) == "D" and args.command == "print"

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
-from app.documents import (
+from app.desk.printing.documents import (
     CJK_FONT,
     CST,
     DOC_TITLES,
@@ -29,7 +29,7 @@ from app.documents import (
     render,
     sample_document,
 )
-from app.paths import PROJECT_DIR
+from app.core.paths import PROJECT_DIR
 from forms.identity import mask_id, mask_phone
 
 FULL_ID = "11010519491231002X"
@@ -358,6 +358,6 @@ def test_unknown_type_or_layout_is_rejected():
 
 
 def test_generator_imports_no_qt():
-    code = "import sys, app.documents, app.documents_bench; print(any(m.startswith('PySide6') for m in sys.modules))"
+    code = "import sys, app.desk.printing.documents, app.bench.documents; print(any(m.startswith('PySide6') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

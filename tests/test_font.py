@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtGui import QColor, QFont, QFontInfo, QImage, QPainter, QRawFont
 from PySide6.QtWidgets import QLabel
 
-from app.paths import CJK_FONT_FILE
+from app.core.paths import CJK_FONT_FILE
 
 pytestmark = pytest.mark.gui
 

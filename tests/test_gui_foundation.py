@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.context import AppContext
+from app.desk.context import AppContext
 from tests.gui_helpers import answer_next_message_box, type_text
 from ui.first_run_dialog import FirstRunDialog
 from ui.login_dialog import LoginDialog
@@ -45,7 +45,7 @@ def test_first_run_creates_committee_and_admin(styled_app, qtbot, ctx):
 
 
 def test_first_run_bad_code_explains(styled_app, qtbot, ctx):
-    dlg = FirstRunDialog(lambda data: __import__("app.setup", fromlist=["x"]).initialise_desk(ctx, data))
+    dlg = FirstRunDialog(lambda data: __import__("app.desk.setup", fromlist=["x"]).initialise_desk(ctx, data))
     qtbot.addWidget(dlg)
     type_text(qtbot, dlg.committee_name, "测试")
     qtbot.keyClicks(dlg.committee_code, "!!")

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.worklist import TABS
+from app.desk.worklist import TABS
 from tests.gui_helpers import type_text
 from tests.test_gui_wizard import run_item
 from ui.cases.action_dialogs import CloseDialog, ReassignDialog, ReplyDialog

@@ -10,11 +10,11 @@ from stdnum.cn import ric
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from app.context import AppContext
-from app.db import DB_FILENAME
-from app.residents import ResidentInput
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME
+from app.desk.residents import ResidentInput
 from app.server import admin
-from app.setup import FirstRunInput, initialise_desk
+from app.desk.setup import FirstRunInput, initialise_desk
 from models import Worker
 from tests.gui_helpers import answer_next_message_box, save_shot
 from tests.sync_helpers import COMMITTEE, server_counts, start_server, stop_server, wait_ready

@@ -30,7 +30,7 @@ def test_unenrolled_desk_shows_enrolment_and_refuses_bad_address(window, qtbot):
 def test_status_text_formats():
     import datetime as dt
 
-    from app.sync_client import SyncStatus
+    from app.desk.sync.client import SyncStatus
     from ui.sync.sync_status_text import age_text, offset_text, status_text
     st = SyncStatus(enrolled=True, server_url="https://x", online=False,
                     last_attempt_at=None, last_success_at=dt.datetime(2026, 11, 22, 2, 5, tzinfo=dt.timezone.utc),

@@ -404,7 +404,7 @@ def test_draft_is_saved_each_step_and_resumes_from_worklist_to_a_submitted_case(
     # 待办 › 草稿: arrow to the row, Enter opens it, Tab to 继续办理, Space
     window.show_page("worklist")
     wl = window.pages["worklist"]
-    wl.tabs.setCurrentIndex([k for k, _ in __import__("app.worklist", fromlist=["TABS"]).TABS].index("drafts"))
+    wl.tabs.setCurrentIndex([k for k, _ in __import__("app.desk.worklist", fromlist=["TABS"]).TABS].index("drafts"))
     model, view = wl.models["drafts"], wl.views["drafts"]
     qtbot.waitUntil(lambda: any(model.row_at(i).id == case_id for i in range(model.rowCount())))
     shot(window, "worklist-drafts")

@@ -7,10 +7,10 @@ import logging.handlers
 
 import pytest
 
-from app.catalog_refs import item_ref
-from app.context import AppContext
-from app.demo import _NAMES, demo_id_number, demo_phone, seed_demo
-from app.logs import RedactingFilter, setup_logging
+from app.desk.catalog.refs import item_ref
+from app.desk.context import AppContext
+from app.demo.seed import _NAMES, demo_id_number, demo_phone, seed_demo
+from app.core.logs import RedactingFilter, setup_logging
 
 
 def test_filter_masks_ids_and_phones_that_slip_through():

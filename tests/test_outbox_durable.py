@@ -7,11 +7,11 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from app.auth import AuthService
-from app.cases import CaseService
-from app.cli import main
-from app.context import AppContext
-from app.db import DB_FILENAME, downgrade, make_engine
+from app.desk.auth import AuthService
+from app.desk.cases import CaseService
+from app.cli.main import main
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME, downgrade, make_engine
 from models import OutboxEntry
 from tests.sync_helpers import ITEM
 

@@ -8,11 +8,11 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from app.auth import AuthService
-from app.cases import CaseService, ItemRef
-from app.cli import main
-from app.printing import PrintError, PrintService
-from app.residents import ResidentService
+from app.desk.auth import AuthService
+from app.desk.cases import CaseService, ItemRef
+from app.cli.main import main
+from app.desk.printing.service import PrintError, PrintService
+from app.desk.residents import ResidentService
 
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "test-1")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.auth import AuthService
-from app.residents import ResidentService
-from app.worklist import WorklistService
+from app.desk.auth import AuthService
+from app.desk.residents import ResidentService
+from app.desk.worklist import WorklistService
 
 pytestmark = pytest.mark.gui
 
@@ -57,7 +57,7 @@ def test_worklist_table_model_with_paging(qtmodeltester, qtbot, demo_ctx):
 
 
 def test_item_list_model(qtmodeltester, demo_ctx):
-    from app.catalog_refs import shared_catalog
+    from app.desk.catalog.refs import shared_catalog
     from ui.desk.item_list_model import ItemListModel
     model = ItemListModel()
     model.set_hits(shared_catalog().search("低保"), ["MZ-02"])

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from app.auth import AuthService
-from app.residents import ResidentError, ResidentInput, ResidentService
-from app.setup import FirstRunInput, initialise_desk
+from app.desk.auth import AuthService
+from app.desk.residents import ResidentError, ResidentInput, ResidentService
+from app.desk.setup import FirstRunInput, initialise_desk
 from forms.identity import IdentityError, mask_id, mask_phone, validate_id, validate_phone
 from models import AuditEntry, OutboxEntry, Resident
 

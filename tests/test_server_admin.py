@@ -11,17 +11,17 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from app.auth import AuthService
-from app.cli import main
-from app.context import AppContext
-from app.db import DB_FILENAME
-from app.paths import FORMS_ITEMS_DIR
+from app.desk.auth import AuthService
+from app.cli.main import main
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME
+from app.core.paths import FORMS_ITEMS_DIR
 from app.server import admin
-from app.setup import FirstRunInput, initialise_desk
-from app.catalog_refs import shared_catalog
-from app.catalog_store import current_catalog_dir
-from app.sync_enroll import EnrollFailed, enroll_desk
-from app.workdays import CalendarStore
+from app.desk.setup import FirstRunInput, initialise_desk
+from app.desk.catalog.refs import shared_catalog
+from app.desk.catalog.store import current_catalog_dir
+from app.desk.sync.enroll import EnrollFailed, enroll_desk
+from app.core.workdays import CalendarStore
 from models import Committee, Device, OutboxEntry, Resident, Worker
 from models.server import CatalogVersion, EnrollCode, ServerDevice
 from tests.sync_helpers import COMMITTEE, enroll_raw
@@ -156,13 +156,13 @@ def test_enrolling_a_desk_set_up_on_its_own_adopts_the_district_records(tmp_path
     shutil.copyfile(template_db, folder / DB_FILENAME)
     ctx = AppContext.open(folder)
     initialise_desk(ctx, FirstRunInput("幸福里", COMMITTEE, "desk", "王晓燕", "localpass"))
-    from app.residents import ResidentInput, ResidentService
+    from app.desk.residents import ResidentInput, ResidentService
     local_admin = AuthService(ctx).login("desk", "localpass")
     ResidentService(ctx).create(local_admin, ResidentInput("张桂兰", "11010519491231002X"))
     local_committee = ctx.identity().committee_id
     code, _ = admin.create_enroll_code(seeded, COMMITTEE)
     enroll_desk(ctx, "http://testserver", code, http=api)
-    from app.sync_client import SyncClient
+    from app.desk.sync.client import SyncClient
     assert SyncClient(ctx, http=api).sync_once().ok
     with ctx.sessions() as s:
         com = s.scalars(select(Committee)).one()

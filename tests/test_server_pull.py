@@ -75,7 +75,7 @@ def test_cursor_moves_only_with_the_rows_it_covers(make_desk, monkeypatch):
 
     def crash(self, rows):
         raise RuntimeError("power cut while writing pulled cases")
-    monkeypatch.setattr("app.sync_apply.DeskApplier.cases", crash)
+    monkeypatch.setattr("app.desk.sync.apply.DeskApplier.cases", crash)
     failed = b.sync.sync_once()
     assert not failed.ok and "RuntimeError" in failed.error
     with b.ctx.sessions() as s:

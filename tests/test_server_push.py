@@ -249,7 +249,7 @@ def test_clock_skew_server_recomputes_the_deadline_and_desk_adopts_it(make_desk,
         true_forward = case.forwarded_at
     assert abs((true_forward - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 60  # corrected, not 3 days ago
     from app.server.admin import server_calendar
-    from app.workdays import compute_deadline
+    from app.core.workdays import compute_deadline
     with seeded.sessions() as s:
         expected = compute_deadline(true_forward, server_calendar(s)).due
     adopted = a.cases.get(cid).summary.due_at

@@ -25,7 +25,7 @@ def test_server_chain_is_linear_and_separate_from_the_desk():
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1
     assert all(not isinstance(r.down_revision, (tuple, list)) for r in script.walk_revisions())
-    from app.db import alembic_config as desk_config
+    from app.desk.db import alembic_config as desk_config
     desk = {r.revision for r in ScriptDirectory.from_config(desk_config()).walk_revisions()}
     assert desk.isdisjoint(r.revision for r in script.walk_revisions())
 

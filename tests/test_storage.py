@@ -8,9 +8,9 @@ import uuid
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
-from app.db import DB_FILENAME, alembic_config, current_revision, downgrade, head_revision, integrity_check, make_engine, upgrade
-from app.setup import FirstRunInput, initialise_desk
-from app.context import AppContext
+from app.desk.db import DB_FILENAME, alembic_config, current_revision, downgrade, head_revision, integrity_check, make_engine, upgrade
+from app.desk.setup import FirstRunInput, initialise_desk
+from app.desk.context import AppContext
 from models import Committee, Worker
 
 

@@ -7,9 +7,9 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from app.auth import AuthService
-from app.cases import CaseService
-from app.sync_client import NOT_ENROLLED, SyncClient, backoff_delay, mutation_label, sync_status
+from app.desk.auth import AuthService
+from app.desk.cases import CaseService
+from app.desk.sync.client import NOT_ENROLLED, SyncClient, backoff_delay, mutation_label, sync_status
 from models import Device, SyncState
 from tests.sync_helpers import ITEM
 

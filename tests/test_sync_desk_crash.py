@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.context import AppContext
-from app.db import DB_FILENAME, integrity_check
-from app.paths import PROJECT_DIR
-from app.setup import FirstRunInput, initialise_desk
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME, integrity_check
+from app.core.paths import PROJECT_DIR
+from app.desk.setup import FirstRunInput, initialise_desk
 from models import Case, CaseEvent, OutboxEntry
 
 _CHILD = """
 import sys
 from sqlalchemy import select
-from app.auth import worker_info
-from app.cases import CaseService, ItemRef
-from app.context import AppContext
+from app.desk.auth import worker_info
+from app.desk.cases import CaseService, ItemRef
+from app.desk.context import AppContext
 from models import Worker
 ctx = AppContext.open(__import__("pathlib").Path(sys.argv[1]))
 with ctx.sessions() as s:

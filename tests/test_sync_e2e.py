@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.auth import worker_info
-from app.cases import CaseService
-from app.cli import main
-from app.context import AppContext
-from app.db import DB_FILENAME
+from app.desk.auth import worker_info
+from app.desk.cases import CaseService
+from app.cli.main import main
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME
 from app.server import admin
-from app.sync_enroll import EnrollFailed, enroll_desk, tls_verify
-from app.sync_client import sync_status
+from app.desk.sync.enroll import EnrollFailed, enroll_desk, tls_verify
+from app.desk.sync.client import sync_status
 from models import Worker
 from tests.sync_helpers import COMMITTEE, ITEM, free_port, server_counts, start_server, stop_server, wait_ready
 
@@ -175,7 +175,7 @@ class _KillingProxy:
 
 
 def test_server_process_killed_after_commit_before_answering(tmp_path, template_db, seeded, pg_url):
-    from app.sync_client import SyncClient
+    from app.desk.sync.client import SyncClient
     server_port = free_port()
     proc, _ = start_server(tmp_path, pg_url, port=server_port)
     proxy = _KillingProxy(server_port)

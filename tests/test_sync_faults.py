@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from app.outbox import enqueue
+from app.desk.outbox import enqueue
 from app.server import admin
 from app.server.api import create_app
 from app.server.db import normalise_url, open_server_db
-from app.sync_enroll import enroll_desk
+from app.desk.sync.enroll import enroll_desk
 from models import Case, CaseEvent, OutboxEntry
 from models.server import ChangeRow, ServerDevice
 from tests.sync_helpers import COMMITTEE, PG_ENV, TestClient, server_counts
@@ -362,7 +362,7 @@ def test_token_revoked_mid_batch_keeps_the_unsent_data(make_desk, seeded, api):
 
 
 def test_desk_restored_from_an_older_backup_renumbers_its_new_commands(make_desk, seeded):
-    from app.backup import backup, restore
+    from app.desk.backup import backup, restore
     a = make_desk("A")
     _forwarded_case(a)
     a.sync.sync_once()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.residents import ResidentInput, ResidentService
+from app.desk.residents import ResidentInput, ResidentService
 from models import Case, Resident
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.cases import CaseError
+from app.desk.cases import CaseError
 from app.server.api import create_app
 from models import Case, OutboxEntry
 from tests.sync_helpers import new_desk, reset_server, seed_server

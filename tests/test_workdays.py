@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import calendar_cli, workdays
-from app.paths import CALENDAR_DIR
-from app.workdays import (
+from app.cli import calendar_days as calendar_cli
+from app.core import workdays
+from app.core.paths import CALENDAR_DIR
+from app.core.workdays import (
     CHINA_TZ,
     CalendarError,
     CalendarStore,
@@ -471,8 +472,8 @@ def test_property_working_days_between_is_antisymmetric(start: date, end: date) 
 
 
 def test_cli_deadline_uses_the_committees_close_of_business(desk_ctx, capsys: pytest.CaptureFixture[str]) -> None:
-    from app.auth import AuthService
-    from app.deadlines import DeadlineService
+    from app.desk.auth import AuthService
+    from app.desk.deadlines import DeadlineService
     admin = AuthService(desk_ctx).login("admin", "secret123")
     DeadlineService(desk_ctx).set_close_of_business(admin, "17:00")
     assert _run(["deadline", "2026-02-13T10:00"], desk_ctx.data_dir) == 0

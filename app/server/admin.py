@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import AuthError, hash_password, validate_new_password
+from app.desk.auth import AuthError, hash_password, validate_new_password
 from app.server.changes import ChangeWriter
 from app.server.db import ServerDB, take_lock
-from app.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
+from app.core.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
 from models import ROLES, utcnow
 from models.server import CalendarVersion, CatalogVersion, Committee, ServerDevice, Worker
 from models.server import EnrollCode

@@ -13,7 +13,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from app.sync_payload import case_payload, committee_payload, resident_payload, worker_payload
+from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
 from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, SyncLock, Worker
 
 CURSOR_START = "0"

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.paths import PROJECT_DIR
+from app.core.paths import PROJECT_DIR
 from models.server import SyncLock
 
 SERVER_MIGRATIONS_DIR = PROJECT_DIR / "models" / "server_migrations"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.server.admin import hash_enroll_code
 from app.server.db import ServerDB, take_lock
-from app.sync_payload import committee_payload
+from app.core.payloads import committee_payload
 from models.server import Committee, EnrollCode, ServerDevice
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app import case_machine as cm
-from app.cases import CaseService
-from app.residents import ResidentError, ResidentInput, _pinyin_key, validate_input
-from app.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
+from app.core import machine as cm
+from app.desk.cases import CaseService
+from app.desk.residents import ResidentError, ResidentInput, _pinyin_key, validate_input
+from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
 from forms.identity import validate_id
 from models.server import Case, Committee, Resident, ResidentAlias, ServerDevice, Worker
 

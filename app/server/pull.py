@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.server.changes import BadCursor, calendar_payload, catalog_payload, format_cursor, parse_cursor, scope_of
 from app.server.db import ServerDB
 from app.server.devices import authenticate
-from app.sync_payload import case_payload, committee_payload, resident_payload, worker_payload
+from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
 from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, Worker
 
 MAX_PULL = 1000

@@ -22,7 +22,7 @@ from app.server.changes import ChangeWriter
 from app.server.db import ServerDB, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import ApplyContext, Rejected, acting_worker, apply_mutation, keep_text_as_note
-from app.sync_payload import case_payload, resident_payload
+from app.core.payloads import case_payload, resident_payload
 from models.server import Case, Committee, MutationRecord, Resident, Worker
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``python main.py bench``: print figures, never assert."""

@@ -1,0 +1,31 @@
+"""``python main.py bench NAME``: benchmark scripts that print figures (medians and ratios, never assertions)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# name → (module, function, help). Each function takes the parsed args and prints its figures.
+BENCHES: dict[str, tuple[str, str, str]] = {
+    "catalog": ("app.cli.catalog", "bench_catalog_cmd", "事项目录加载时间与每次按键搜索耗时"),
+    "worklist": ("app.bench.worklist", "bench_worklist", "15 万件案件时打开各待办页签与翻页的耗时"),
+    "documents": ("app.bench.documents", "bench_documents_cmd", "生成回执的耗时（含首次加载字体）"),
+    "sync": ("app.bench.sync", "bench_sync", "同步推送/拉取吞吐量与 50 台前台并发同步的耗时"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="性能基准测试（打印测得的数字）")
+    bench_sub = bench.add_subparsers(dest="bench_name", metavar="NAME", required=True)
+    for name, (_mod, _fn, help_text) in BENCHES.items():
+        p = bench_sub.add_parser(name, help=help_text)
+        p.add_argument("--quick", action="store_true", help="小规模快速运行（用于冒烟测试）")
+        p.set_defaults(func=_runner(name))
+
+
+def _runner(name: str):
+    def run(args) -> int:
+        module_name, fn_name, _ = BENCHES[name]
+        fn = getattr(importlib.import_module(module_name), fn_name)
+        return int(fn(args) or 0)
+    return run

@@ -1,0 +1,266 @@
+"""``python main.py server ...``: run the district server, and the district administrator's commands.
+
+``server --db URL --host H --port P [--cert F --key F]`` serves; ``server committee|worker|enroll-code|device|
+calendar|catalog|db ...`` administer. Every command takes ``--db`` (default: a SQLite file in the data folder).
+Heavy imports (FastAPI, uvicorn) happen inside the handlers so the desk's command line stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from pathlib import Path
+
+from app.cli.main import CliError
+
+
+def _db_arg(parser: argparse.ArgumentParser, *, parent: bool = False) -> None:
+    # On sub-commands the default is SUPPRESS so `server --db X worker add ...` and `... add --db X` both work.
+    parser.add_argument("--db", metavar="URL", default=None if parent else argparse.SUPPRESS,
+                        help="数据库地址，例如 sqlite:///server.db 或 postgresql+psycopg://user@host/db")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("server", help="区服务器：运行，以及管理居委会、账号、注册码、设备、节假日和事项目录")
+    _db_arg(p, parent=True)
+    p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
+    p.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    p.add_argument("--cert", type=Path, help="TLS 证书文件（PEM）；与 --key 一起使用时启用 HTTPS")
+    p.add_argument("--key", type=Path, help="TLS 私钥文件（PEM）")
+    p.set_defaults(func=_cmd_run)
+    cmds = p.add_subparsers(dest="server_command", metavar="{committee,worker,enroll-code,device,calendar,catalog,db}")
+    _register_committee(cmds)
+    _register_worker(cmds)
+    e = cmds.add_parser("enroll-code", help="为居委会生成一次性设备注册码（15 分钟内有效）")
+    e.add_argument("--committee", required=True, metavar="CODE")
+    _db_arg(e)
+    e.set_defaults(func=_cmd_enroll_code)
+    _register_device(cmds)
+    cal = cmds.add_parser("calendar", help="节假日安排：导入后下发到各前台")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True, metavar="{import}")
+    imp = cal_sub.add_parser("import", help="导入一年的节假日安排文件（JSON）")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    _db_arg(imp)
+    imp.set_defaults(func=_cmd_calendar_import)
+    cat = cmds.add_parser("catalog", help="服务事项目录：发布新版本到各前台")
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True, metavar="{publish}")
+    pub = cat_sub.add_parser("publish", help="校验并发布目录（forms/items 格式的 YAML 文件夹）")
+    pub.add_argument("dir", type=Path, metavar="DIR")
+    _db_arg(pub)
+    pub.set_defaults(func=_cmd_catalog_publish)
+    db = cmds.add_parser("db", help="服务器数据库维护")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="{upgrade}")
+    up = db_sub.add_parser("upgrade", help="把服务器数据库结构升级到最新版本")
+    _db_arg(up)
+    up.set_defaults(func=_cmd_db_upgrade)
+
+
+def _register_committee(cmds) -> None:
+    c = cmds.add_parser("committee", help="居委会：添加、查看、修改设置")
+    c_sub = c.add_subparsers(dest="committee_command", required=True, metavar="{add,list,set}")
+    add = c_sub.add_parser("add", help="添加居委会")
+    add.add_argument("code", metavar="CODE")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--phone", default="")
+    add.add_argument("--address", default="")
+    add.add_argument("--close-of-business", default="17:30", metavar="HH:MM", help="下班时间，决定办理期限的截止时刻")
+    _db_arg(add)
+    add.set_defaults(func=_cmd_committee_add)
+    ls = c_sub.add_parser("list", help="列出居委会")
+    _db_arg(ls)
+    ls.set_defaults(func=_cmd_committee_list)
+    st = c_sub.add_parser("set", help="修改居委会设置（下发到该居委会各前台）")
+    st.add_argument("code", metavar="CODE")
+    for opt in ("--name", "--phone", "--address", "--close-of-business"):
+        st.add_argument(opt, default=None)
+    st.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE", help="其他设置，可重复")
+    _db_arg(st)
+    st.set_defaults(func=_cmd_committee_set)
+
+
+def _register_worker(cmds) -> None:
+    w = cmds.add_parser("worker", help="工作人员账号：添加、查看、停用、启用（下发到各前台）")
+    w_sub = w.add_subparsers(dest="worker_command", required=True, metavar="{add,list,deactivate,activate}")
+    add = w_sub.add_parser("add", help="添加账号")
+    add.add_argument("login", metavar="LOGIN")
+    add.add_argument("name", metavar="NAME", help="姓名")
+    add.add_argument("--committee", required=True, metavar="CODE")
+    add.add_argument("--roles", required=True, help="角色，逗号分隔：front_desk, line, supervisor, admin")
+    add.add_argument("--lines", default="", help="负责的条线（部门），逗号分隔，例如 民政,残联")
+    add.add_argument("--password", default=None, help="初始密码（省略时在终端输入）")
+    add.add_argument("--phone", default="")
+    _db_arg(add)
+    add.set_defaults(func=_cmd_worker_add)
+    ls = w_sub.add_parser("list", help="列出账号")
+    ls.add_argument("--committee", default=None, metavar="CODE")
+    _db_arg(ls)
+    ls.set_defaults(func=_cmd_worker_list)
+    for name, active in (("deactivate", False), ("activate", True)):
+        a = w_sub.add_parser(name, help="停用账号" if not active else "重新启用账号")
+        a.add_argument("login", metavar="LOGIN")
+        a.add_argument("--committee", required=True, metavar="CODE")
+        _db_arg(a)
+        a.set_defaults(func=_cmd_worker_active, active=active)
+
+
+def _register_device(cmds) -> None:
+    d = cmds.add_parser("device", help="已登记的前台设备：查看、停用")
+    d_sub = d.add_subparsers(dest="device_command", required=True, metavar="{list,revoke}")
+    ls = d_sub.add_parser("list", help="列出设备")
+    ls.add_argument("--committee", default=None, metavar="CODE")
+    _db_arg(ls)
+    ls.set_defaults(func=_cmd_device_list)
+    rv = d_sub.add_parser("revoke", help="停用设备（之后该设备的同步请求一律拒绝，本机数据保留）")
+    rv.add_argument("device_id", metavar="ID")
+    _db_arg(rv)
+    rv.set_defaults(func=_cmd_device_revoke)
+
+
+# ----- handlers -----------------------------------------------------------------------------------------------
+def _open(args):
+    from app.server.db import ServerDbError, default_db_url, open_server_db
+    try:
+        return open_server_db(args.db or default_db_url(args.data_dir))
+    except ServerDbError as e:
+        raise CliError(str(e)) from None
+
+
+def _admin(args, fn, *a, **kw):
+    """Run an admin service on the server database, turning its refusals into CliError."""
+    from app.server.admin import AdminError
+    db = _open(args)
+    try:
+        return fn(db, *a, **kw)
+    except AdminError as e:
+        raise CliError(str(e)) from None
+    finally:
+        db.close()
+
+
+def _cmd_run(args) -> int:
+    import uvicorn
+
+    from app.server.api import create_app
+    if bool(args.cert) != bool(args.key):
+        raise CliError("启用 HTTPS 需要同时提供 --cert 和 --key")
+    db = _open(args)
+    from sqlalchemy.engine import make_url
+    scheme = "https" if args.cert else "http"
+    print(f"OneDesk 区服务器：{scheme}://{args.host}:{args.port}  数据库：{make_url(db.url).render_as_string()}", flush=True)
+    try:
+        uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="info",
+                    ssl_certfile=str(args.cert) if args.cert else None, ssl_keyfile=str(args.key) if args.key else None)
+    finally:
+        db.close()
+    return 0
+
+
+def _cmd_committee_add(args) -> int:
+    from app.server import admin
+    com = _admin(args, admin.add_committee, args.code, args.name, phone=args.phone, address=args.address,
+                 close_of_business=args.close_of_business)
+    print(f"已添加居委会：{com.code} {com.name}")
+    return 0
+
+
+def _cmd_committee_list(args) -> int:
+    from app.server import admin
+    for com in _admin(args, admin.list_committees):
+        print(f"{com.code}  {com.name}  电话 {com.phone or '—'}  下班 {com.close_of_business}")
+    return 0
+
+
+def _cmd_committee_set(args) -> int:
+    from app.server import admin
+    settings = {}
+    for item in args.setting:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"设置应写成 KEY=VALUE：{item}")
+        settings[key.strip()] = value
+    com = _admin(args, admin.update_committee, args.code, name=args.name, phone=args.phone, address=args.address,
+                 close_of_business=args.close_of_business, settings=settings)
+    print(f"已更新居委会：{com.code} {com.name}（版本 {com.version}）")
+    return 0
+
+
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
+
+
+def _cmd_worker_add(args) -> int:
+    from app.server import admin
+    password = args.password
+    if password is None:
+        password = getpass.getpass("初始密码：")
+        if getpass.getpass("再输入一次：") != password:
+            raise CliError("两次输入的密码不一致")
+    w = _admin(args, admin.add_worker, args.committee, args.login, args.name, roles=_split(args.roles),
+               password=password, lines=_split(args.lines), phone=args.phone)
+    print(f"已添加账号：{w.login}（{w.display_name}）id {w.id}")
+    return 0
+
+
+def _cmd_worker_list(args) -> int:
+    from app.server import admin
+    for code, w in _admin(args, admin.list_workers, args.committee):
+        state = "" if w.active else "（已停用）"
+        print(f"{code}  {w.login}  {w.display_name}  角色 {','.join(w.roles)}  条线 {','.join(w.lines) or '—'}{state}")
+    return 0
+
+
+def _cmd_worker_active(args) -> int:
+    from app.server import admin
+    w = _admin(args, admin.set_worker_active, args.committee, args.login, args.active)
+    print(f"账号 {w.login} 已{'启用' if w.active else '停用'}")
+    return 0
+
+
+def _cmd_enroll_code(args) -> int:
+    from app.server import admin
+    from app.core.workdays import CHINA_TZ
+    code, expires = _admin(args, admin.create_enroll_code, args.committee)
+    print(code)
+    print(f"一次性注册码，{expires.astimezone(CHINA_TZ):%H:%M}（北京时间）前有效。"
+          f"在前台机上运行：python main.py enroll --server URL --code {code}")
+    return 0
+
+
+def _cmd_device_list(args) -> int:
+    from app.server import admin
+    for d in _admin(args, admin.list_devices, args.committee):
+        seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "从未"
+        state = f"已停用 {d.revoked_at:%Y-%m-%d}" if d.revoked_at else "正常"
+        offset = f"{d.clock_offset_s:+.0f}s" if d.clock_offset_s is not None else "—"
+        print(f"{d.id}  {d.committee_code}-{d.code}  {d.name or '—'}  last_mid {d.last_mid}  最近同步 {seen}  "
+              f"时钟偏差 {offset}  {state}")
+    return 0
+
+
+def _cmd_device_revoke(args) -> int:
+    from app.server import admin
+    dev = _admin(args, admin.revoke_device, args.device_id)
+    print(f"设备 {dev.id}（{dev.code}）已停用")
+    return 0
+
+
+def _cmd_calendar_import(args) -> int:
+    from app.server import admin
+    cv = _admin(args, admin.import_calendar, args.file)
+    print(f"已导入并下发 {cv.year} 年节假日安排（版本 {cv.version}）")
+    return 0
+
+
+def _cmd_catalog_publish(args) -> int:
+    from app.server import admin
+    cv = _admin(args, admin.publish_catalog, args.dir)
+    print(f"已发布事项目录版本 {cv.version}（{len(cv.files)} 个文件，摘要 {cv.content_hash[:8]}）")
+    return 0
+
+
+def _cmd_db_upgrade(args) -> int:
+    from app.server.db import current_revision
+    db = _open(args)  # opening upgrades to head
+    print(f"服务器数据库已是最新版本：{current_revision(db.engine)}")
+    db.close()
+    return 0

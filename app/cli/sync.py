@@ -1,0 +1,87 @@
+"""Desk commands: ``enroll --server URL --code CODE`` and ``sync --once | --status``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from app.cli.main import CliError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("enroll", help="把本机登记到区服务器（需要区管理员提供的一次性注册码）")
+    e.add_argument("--server", required=True, metavar="URL", help="区服务器地址，例如 https://onedesk.district.gov.cn:8443")
+    e.add_argument("--code", required=True, metavar="CODE", help="一次性注册码")
+    e.add_argument("--ca-file", type=Path, default=None, metavar="FILE", help="区里自建 CA 的证书文件（PEM）")
+    e.add_argument("--no-sync", action="store_true", help="登记后不立即同步")
+    e.set_defaults(func=_cmd_enroll)
+    s = sub.add_parser("sync", help="与区服务器同步（默认一直运行，出错时按指数退避重试）")
+    mode = s.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="只同步一轮")
+    mode.add_argument("--status", action="store_true", help="显示同步状态和被搁置的操作")
+    s.set_defaults(func=_cmd_sync)
+
+
+def _ctx(args):
+    from app.desk.context import AppContext
+    return AppContext.open(args.data_dir)
+
+
+def _print_result(r) -> None:
+    state = "在线" if r.online else "离线"
+    print(f"{state}：上传 {r.pushed} 条，下载 {r.pulled} 条，被搁置 {r.set_aside} 条，待上传 {r.pending} 条"
+          + ("（已重新下载全部数据）" if r.snapshot else ""))
+    if r.error:
+        print(f"错误：{r.error}")
+
+
+def _cmd_enroll(args) -> int:
+    from app.desk.sync.client import SyncClient
+    from app.desk.sync.enroll import EnrollFailed, enroll_desk
+    ctx = _ctx(args)
+    try:
+        info = enroll_desk(ctx, args.server, args.code, ca=args.ca_file)
+    except EnrollFailed as e:
+        raise CliError(str(e)) from None
+    print(f"登记成功：{info.committee_name}（{info.committee_code}），本机编号 {info.device_code}，设备 ID {info.device_id}")
+    if not args.no_sync:
+        client = SyncClient(ctx)
+        _print_result(client.sync_once())
+        client.close()
+    ctx.close()
+    return 0
+
+
+def _print_status(st) -> None:
+    print(f"服务器：{st.server_url or '未登记'}  {'在线' if st.online else '离线'}")
+    print(f"最近一次成功同步：{st.last_success_at.isoformat(timespec='seconds') if st.last_success_at else '从未'}")
+    age = f"，最早一条已等待 {int(st.oldest_pending_age_s // 60)} 分钟" if st.oldest_pending_age_s else ""
+    print(f"待上传 {st.pending} 条{age}；被搁置 {st.set_aside} 条")
+    if st.clock_offset_s is not None and abs(st.clock_offset_s) > 60:
+        print(f"提示：本机时钟与服务器相差 {st.clock_offset_s:+.0f} 秒")
+    if st.last_error:
+        print(f"最近错误：{st.last_error}")
+    for item in st.set_aside_items:
+        print(f"  [{item.mid}] {item.label} {item.case_number}  {item.client_time:%Y-%m-%d %H:%M}  {item.worker_name}：{item.reason}")
+
+
+def _cmd_sync(args) -> int:
+    from app.desk.sync.client import SyncClient, sync_status
+    ctx = _ctx(args)
+    try:
+        if args.status:
+            _print_status(sync_status(ctx))
+            return 0
+        client = SyncClient(ctx)
+        try:
+            while True:
+                result = client.sync_once()
+                _print_result(result)
+                if args.once:
+                    return 0 if result.ok else 1
+                time.sleep(result.next_sync_in_s)
+        finally:
+            client.close()
+    finally:
+        ctx.close()

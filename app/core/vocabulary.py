@@ -1,0 +1,163 @@
+"""The words OneDesk's parts share: case states, actions, roles, document kinds, sync command names.
+
+Each is a ``StrEnum`` (its values are what the database and the wire hold) with one Chinese label table.
+China time is defined here once. Nothing here imports another OneDesk module, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone, tzinfo
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def _china_tz() -> tzinfo:
+    """Asia/Shanghai, or fixed UTC+8 where the OS has no tz database (Windows without tzdata); China has no DST."""
+    try:
+        return ZoneInfo("Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return timezone(timedelta(hours=8), "CST")
+
+
+CHINA_TZ: tzinfo = _china_tz()
+
+
+class _Labelled(StrEnum):
+    """A StrEnum whose members have a Chinese label in :data:`LABELS`."""
+
+    @property
+    def label(self) -> str:
+        return LABELS[type(self)][self]
+
+
+class State(_Labelled):
+    DRAFT = "draft"
+    PENDING_MATERIALS = "pending_materials"
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"
+    FORWARDED = "forwarded"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(_Labelled):
+    CREATE_DRAFT = "create_draft"
+    SAVE_DRAFT = "save_draft"
+    AWAIT_MATERIALS = "await_materials"
+    ACCEPT = "accept"
+    RESOLVE = "resolve"
+    FORWARD = "forward"
+    ACKNOWLEDGE = "acknowledge"
+    REASSIGN = "reassign"
+    REPLY = "reply"
+    CLOSE = "close"
+    REFUSE = "refuse"
+    WITHDRAW = "withdraw"
+    REOPEN = "reopen"
+    NOTE = "note"
+
+
+class Role(_Labelled):
+    FRONT_DESK = "front_desk"
+    LINE = "line"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class DocKind(_Labelled):
+    RECEIPT = "receipt"
+    COMPLETION = "completion"
+    NOTICE = "notice"
+    REFUSAL = "refusal"
+    REPLY = "reply"
+
+
+class ReplyResult(_Labelled):
+    APPROVED = "approved"
+    REFUSED = "refused"
+    NEED_MORE = "need_more"
+
+
+class InformMethod(_Labelled):
+    PHONE = "phone"
+    SMS = "sms"
+    VISIT = "visit"
+    IN_PERSON = "in_person"
+
+
+class Mutation(StrEnum):
+    """Names of the commands a desk pushes. A case action's command is ``Mutation.for_action(action)``."""
+
+    RESIDENT_UPSERT = "resident.upsert.v1"
+    CASE_CREATE = "case.create.v1"
+    CASE_SAVE_DRAFT = "case.save_draft.v1"
+    CASE_AWAIT_MATERIALS = "case.await_materials.v1"
+    CASE_ACCEPT = "case.accept.v1"
+    CASE_RESOLVE = "case.resolve.v1"
+    CASE_FORWARD = "case.forward.v1"
+    CASE_ACKNOWLEDGE = "case.acknowledge.v1"
+    CASE_REASSIGN = "case.reassign.v1"
+    CASE_REPLY = "case.reply.v1"
+    CASE_CLOSE = "case.close.v1"
+    CASE_REFUSE = "case.refuse.v1"
+    CASE_WITHDRAW = "case.withdraw.v1"
+    CASE_REOPEN = "case.reopen.v1"
+    CASE_NOTE = "case.note.v1"
+
+    @classmethod
+    def for_action(cls, action: Action) -> Mutation:
+        return _ACTION_MUTATIONS[Action(action)]
+
+    @property
+    def action(self) -> Action | None:
+        """The case action a ``case.<action>.v1`` command performs; None for create/save/resident commands."""
+        return _MUTATION_ACTIONS.get(self)
+
+
+_ACTION_MUTATIONS: dict[Action, Mutation] = {
+    Action.CREATE_DRAFT: Mutation.CASE_CREATE, Action.SAVE_DRAFT: Mutation.CASE_SAVE_DRAFT,
+    Action.AWAIT_MATERIALS: Mutation.CASE_AWAIT_MATERIALS, Action.ACCEPT: Mutation.CASE_ACCEPT,
+    Action.RESOLVE: Mutation.CASE_RESOLVE, Action.FORWARD: Mutation.CASE_FORWARD,
+    Action.ACKNOWLEDGE: Mutation.CASE_ACKNOWLEDGE, Action.REASSIGN: Mutation.CASE_REASSIGN,
+    Action.REPLY: Mutation.CASE_REPLY, Action.CLOSE: Mutation.CASE_CLOSE, Action.REFUSE: Mutation.CASE_REFUSE,
+    Action.WITHDRAW: Mutation.CASE_WITHDRAW, Action.REOPEN: Mutation.CASE_REOPEN, Action.NOTE: Mutation.CASE_NOTE,
+}
+# Transition commands (create and save_draft carry a whole case and are handled apart).
+_MUTATION_ACTIONS: dict[Mutation, Action] = {
+    m: a for a, m in _ACTION_MUTATIONS.items() if a not in (Action.CREATE_DRAFT, Action.SAVE_DRAFT)
+}
+
+LABELS: dict[type, dict] = {
+    State: {
+        State.DRAFT: "草稿", State.PENDING_MATERIALS: "待补材料", State.ACCEPTED: "已受理",
+        State.RESOLVED: "当场办结", State.FORWARDED: "已转办", State.REPLIED: "已答复", State.CLOSED: "已办结",
+        State.REFUSED: "不予受理", State.WITHDRAWN: "已撤回",
+    },
+    Action: {
+        Action.CREATE_DRAFT: "开始办理", Action.SAVE_DRAFT: "保存草稿", Action.AWAIT_MATERIALS: "一次性告知，待补材料",
+        Action.ACCEPT: "受理", Action.RESOLVE: "当场办结", Action.FORWARD: "转办", Action.ACKNOWLEDGE: "签收",
+        Action.REASSIGN: "改派", Action.REPLY: "答复", Action.CLOSE: "告知居民并办结", Action.REFUSE: "不予受理",
+        Action.WITHDRAW: "撤回", Action.REOPEN: "重新打开", Action.NOTE: "备注",
+    },
+    Role: {Role.FRONT_DESK: "前台社工", Role.LINE: "条线社工", Role.SUPERVISOR: "站长", Role.ADMIN: "管理员"},
+    DocKind: {
+        DocKind.RECEIPT: "受理回执", DocKind.COMPLETION: "办结单", DocKind.NOTICE: "一次性告知单",
+        DocKind.REFUSAL: "不予受理告知单", DocKind.REPLY: "答复告知",
+    },
+    ReplyResult: {ReplyResult.APPROVED: "同意/已办理", ReplyResult.REFUSED: "不予批准", ReplyResult.NEED_MORE: "需居民补充"},
+    InformMethod: {InformMethod.PHONE: "电话", InformMethod.SMS: "短信", InformMethod.VISIT: "上门",
+                   InformMethod.IN_PERSON: "居民到窗口领取"},
+}
+
+STATE_LABELS: dict[str, str] = {str(k): v for k, v in LABELS[State].items()}
+ROLE_LABELS: dict[str, str] = {str(k): v for k, v in LABELS[Role].items()}
+DOC_TITLES: dict[str, str] = {str(k): v for k, v in LABELS[DocKind].items()}
+REPLY_RESULTS: dict[str, str] = {str(k): v for k, v in LABELS[ReplyResult].items()}
+INFORM_METHODS: dict[str, str] = {str(k): v for k, v in LABELS[InformMethod].items()}
+
+
+def role_names(roles) -> str:
+    """Chinese names of roles for messages and the status bar, e.g. ``前台社工、站长``."""
+    return "、".join(ROLE_LABELS.get(str(r), str(r)) for r in roles)

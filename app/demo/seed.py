@@ -1,0 +1,177 @@
+"""Demo data: a committee, workers of each role, ~30 residents and cases in every state.
+
+Demo logins (also in README): every demo account's password is ``demo1234``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from stdnum.cn import ric
+
+from app.desk.auth import AuthService, hash_password
+from app.desk.cases import CaseService, ItemRef
+from app.desk.context import AppContext
+from app.desk.residents import ResidentInput, ResidentService
+from app.desk.setup import FirstRunInput, initialise_desk
+from models import Committee, Worker
+
+log = logging.getLogger(__name__)
+DEMO_PASSWORD = "demo1234"
+DEMO_COMMITTEE = FirstRunInput(committee_name="幸福里社区居民委员会", committee_code="320302001", admin_login="admin",
+                               admin_name="系统管理员", admin_password=DEMO_PASSWORD, committee_phone="0516-83001234",
+                               device_code="D01", device_name="前台一号机")
+DEMO_ADDRESS = "江苏省徐州市鼓楼区幸福里一区18号 社区党群服务中心一楼"
+# login, display name, roles, lines (departments answered)
+DEMO_WORKERS = (
+    ("qiantai", "王晓燕", ["front_desk"], []),
+    ("qiantai2", "孙丽", ["front_desk"], []),
+    ("minzheng", "李建国", ["line"], ["民政", "居委会"]),
+    ("canlian", "赵敏", ["line"], ["残联", "卫健"]),
+    ("renshe", "陈立", ["line"], ["人社", "医保"]),
+    ("fangguan", "刘洋", ["line"], ["住建", "公安", "退役军人", "司法", "工会", "人武部"]),
+    # a second colleague on the busiest lines, so a supervisor can reassign a case when someone is away
+    ("tiaoxian2", "吴建平", ["line"], ["民政", "残联", "人社"]),
+    ("zhanzhang", "周海燕", ["supervisor", "front_desk"], []),
+)
+_NAMES = ("张桂兰", "王淑珍", "李秀英", "刘德福", "陈志强", "杨丽娟", "赵国庆", "黄建华", "周玉梅", "吴卫东",
+          "徐文静", "孙明辉", "胡海燕", "朱志刚", "高秀兰", "林小红", "何建军", "郭美玲", "马永福", "罗晓峰",
+          "梁淑芬", "宋志国", "郑春梅", "谢宝山", "韩雪", "唐家豪", "冯玉兰", "于海涛", "董丽萍", "萧子涵")
+_BIRTHS = ("19400312", "19330705", "19241108", "19450220", "19580915", "19620101", "19380430", "19711215",
+           "19460818", "19850606", "19900227", "19520703", "19660909", "19481122", "19350514", "19880131",
+           "19590719", "19770402", "19420825", "19950610", "19270101", "19610318", "19830923", "19440607",
+           "20010214", "19991201", "19360930", "19730828", "19691010", "20150315")
+_STREETS = ("幸福里一区", "幸福里二区", "和平路", "解放南路", "建国西路")
+
+
+def demo_id_number(i: int) -> str:
+    body = f"320302{_BIRTHS[i]}{(i * 7) % 900 + 100:03d}"
+    return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
+
+
+def demo_phone(i: int) -> str:
+    return f"139{52000000 + i * 1379:08d}"
+
+
+def _add_workers(ctx: AppContext) -> None:
+    ident = ctx.identity()
+    pw = hash_password(DEMO_PASSWORD)  # one hash reused: demo only, keeps seeding fast
+    with ctx.sessions.begin() as s:
+        for login, name, roles, lines in DEMO_WORKERS:
+            s.add(Worker(committee_id=ident.committee_id, login=login, display_name=name, password_hash=pw,
+                         roles=roles, lines=lines, phone="0516-8300" + str(1240 + len(login))))
+
+
+def _add_residents(ctx: AppContext, actor) -> list:
+    svc = ResidentService(ctx)
+    rows = []
+    for i, name in enumerate(_NAMES):
+        data = ResidentInput(name=name, id_number=demo_id_number(i), phone=demo_phone(i) if i % 5 else "",
+                             address=f"{_STREETS[i % 5]}{i + 3}号楼{(i % 4) + 1}单元{100 + i}室",
+                             household_no=f"HH{1000 + i // 2}", local_hukou=i % 7 != 3)
+        rows.append(svc.create(actor, data)[0])
+    return rows
+
+
+def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datetime | None = None) -> bool:
+    """Seed the demo data set once; returns False if the folder already holds a desk."""
+    if ctx.is_initialised():
+        return False
+    now = now or dt.datetime.now(dt.timezone.utc)
+    initialise_desk(ctx, DEMO_COMMITTEE)
+    with ctx.sessions.begin() as s:  # the first-run dialog asks no address; the printed documents carry one
+        s.get(Committee, ctx.identity().committee_id).address = DEMO_ADDRESS
+    _add_workers(ctx)
+    auth = AuthService(ctx)
+    workers = {w.login: w for w, _ in auth.list_workers()}
+    desk = workers["qiantai"]
+    residents = _add_residents(ctx, desk)
+    _add_cases(ctx, item_ref, desk, workers, residents, now)
+    log.info("demo data seeded")
+    return True
+
+
+def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
+    """Cases in every state, stored the way the wizard stores them (material records with form, count and
+    standard); each case's history runs forward in time: created, accepted, forwarded, replied, closed."""
+    from app.desk.intake import IntakeService
+    cases = CaseService(ctx)
+    intake = IntakeService(ctx, cases)
+    line_mz, line_cl, line_rs = workers["minzheng"], workers["canlian"], workers["renshe"]
+    day, minute = dt.timedelta(days=1), dt.timedelta(minutes=1)
+
+    def new(code, r, at):
+        return cases.create_draft(desk, item_ref(code), residents[r].id, at=at)
+
+    def materials(code, missing=()):
+        """Every material the applicant must bring handed in, except ``missing``."""
+        handed = {m.name: m.required is True and m.name not in missing for m in intake.item(code).materials}
+        records = intake.material_records(code, handed)
+        for name in missing:
+            records[name]["required"] = True
+        return records
+
+    def submit(c, code, at, missing=()):
+        """Back-dated (the demo back-dates whole cases, not just their forwarding)."""
+        cases.submit(desk, c, {}, materials(code, missing), missing=list(missing), at=at)
+
+    def forward_case(code, r, forwarded):
+        c = new(code, r, forwarded - 25 * minute)
+        submit(c, code, forwarded - 10 * minute)
+        dept = item_ref(code).department
+        line = next(w for w in (line_mz, line_cl, line_rs) if dept in w.lines)  # whose line covers the item
+        cases.forward(desk, c, assignee_id=line.id, queue=dept, note="请审核", at=forwarded)
+
+    # Created oldest first, so each day's case numbers follow the clock.
+    # forwarded: two overdue, one due soon (the whole case is back-dated, not just its forwarding) ...
+    for code, r, back in (("RS-02", 2, 9), ("CL-01", 1, 6), ("CL-04", 7, 2)):
+        forward_case(code, r, now - back * day)
+
+    def replied_case(r, start, text):
+        c = new("MZ-01", r, start)
+        submit(c, "MZ-01", start + 10 * minute)
+        cases.forward(desk, c, assignee_id=line_mz.id, queue="民政", at=start + 15 * minute)
+        cases.acknowledge(line_mz, c)
+        cases.reply(line_mz, c, "approved", text)
+        return c
+
+    # closed
+    c = replied_case(13, now - 8 * day, "审核通过，尊老金自次月起按月发放至本人社会保障卡。")
+    cases.close(desk, c, "phone", "已电话告知本人")
+    # replied
+    replied_case(10, now - 3 * day, "经审核符合条件，尊老金自次月起发放至本人社保卡。")
+    # pending materials
+    start = now - 2 * day + 60 * minute
+    c = new("CL-03", 5, start)
+    submit(c, "CL-03", start + 12 * minute, missing=("残疾人证", "申请人社会保障卡或银行卡"))
+    # resolved on the spot
+    for code, r, result in (("RS-03", 3, "已完成本年度养老保险待遇领取资格认证，待遇继续按月发放至本人社会保障卡。"),
+                            ("WJ-09", 6, "已与社区卫生服务中心家庭医生团队签约，签约服务期一年，团队联系方式已告知本人。")):
+        c = new(code, r, now - 3 * 60 * minute)
+        submit(c, code, now - 170 * minute)
+        cases.resolve(desk, c, result)
+    # refused and withdrawn
+    c = new("MZ-01", 5, now - 60 * minute)
+    cases.refuse(desk, c, "申请人未满 80 周岁，不符合高龄老人尊老金申领条件",
+                 "可到社区服务站咨询其他养老服务补贴，或拨打 12345 政务服务便民热线")
+    c = new("GA-02", 19, now - 50 * minute)
+    cases.withdraw(desk, c, "居民决定暂不申请")
+    # accepted (waiting for the worker to choose an outcome)
+    c = new("MZ-12", 9, now - 30 * minute)
+    submit(c, "MZ-12", now - 25 * minute)
+    # ... and one forwarded just now
+    forward_case("MZ-01", 0, now - 2 * minute)
+    # draft
+    new("MZ-02", 4, now - minute)
+
+
+def open_desk(data_dir, demo: bool) -> tuple[AppContext, bool]:
+    """The desk's data folder, and whether it was just seeded: with ``demo`` a folder holding no desk yet
+    gets the demo data first."""
+    ctx = AppContext.open(data_dir)
+    if demo and not ctx.is_initialised():
+        from app.desk.catalog.refs import item_ref
+        return ctx, seed_demo(ctx, item_ref)
+    return ctx, False

@@ -1,0 +1,150 @@
+"""Login, lockout and account management. Passwords are hashed with Argon2id (argon2-cffi)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+
+from app.desk.context import AppContext
+from models import ROLE_ADMIN, ROLE_LABELS, ROLE_SUPERVISOR, AuditEntry, Worker, utcnow
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+MAX_FAILURES = 5
+LOCK_DURATION = dt.timedelta(minutes=5)
+MIN_PASSWORD_LENGTH = 6
+
+
+class AuthError(Exception):
+    """Login refused; ``str(err)`` is the Chinese message shown to the worker."""
+
+
+class PermissionDenied(Exception):
+    """The acting worker's role does not allow this; Chinese message."""
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: uuid.UUID
+    login: str
+    display_name: str
+    phone: str
+    roles: tuple[str, ...]
+    lines: tuple[str, ...]
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def role_labels(self) -> str:
+        return "、".join(ROLE_LABELS.get(r, r) for r in self.roles)
+
+    @property
+    def can_see_full_id(self) -> bool:
+        # Line colleagues decide on cases and supervisors check them; the front desk sees masked values.
+        return any(r in self.roles for r in ("line", ROLE_SUPERVISOR, ROLE_ADMIN))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def worker_info(w: Worker) -> WorkerInfo:
+    return WorkerInfo(w.id, w.login, w.display_name, w.phone, tuple(w.roles or ()), tuple(w.lines or ()))
+
+
+def validate_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+
+
+class AuthService:
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+
+    def login(self, login: str, password: str, now: dt.datetime | None = None) -> WorkerInfo:
+        now = now or utcnow()
+        # The failure count must be committed even though the login fails, so the error is raised
+        # only after the transaction has ended.
+        with self.ctx.sessions.begin() as s:
+            w = s.scalar(select(Worker).where(Worker.login == login.strip()))
+            error, info = self._check(s, w, password, now)
+        if error:
+            raise AuthError(error)
+        assert info is not None
+        return info
+
+    def _check(self, s, w: Worker | None, password: str, now: dt.datetime) -> tuple[str | None, WorkerInfo | None]:
+        if w is None or not w.active:
+            return "用户名或密码不正确", None  # same message as a wrong password: logins cannot be probed
+        if w.locked_until and w.locked_until > now:
+            minutes = max(1, int((w.locked_until - now).total_seconds() // 60) + 1)
+            return f"账号已锁定：连续输错密码 {MAX_FAILURES} 次。请 {minutes} 分钟后再试，或请站长解锁。", None
+        if not verify_password(w.password_hash, password):
+            w.failed_attempts += 1
+            s.add(AuditEntry(worker_id=w.id, action="login.failed", subject=f"worker:{w.id}"))
+            if w.failed_attempts >= MAX_FAILURES:
+                w.locked_until, w.failed_attempts = now + LOCK_DURATION, 0
+                log.warning("account locked after %d failures: worker %s", MAX_FAILURES, w.id)
+                return f"连续输错密码 {MAX_FAILURES} 次，账号已锁定 5 分钟。如需立即使用，请站长解锁。", None
+            return f"用户名或密码不正确（再错 {MAX_FAILURES - w.failed_attempts} 次将锁定账号 5 分钟）", None
+        w.failed_attempts, w.locked_until = 0, None
+        if _hasher.check_needs_rehash(w.password_hash):
+            w.password_hash = hash_password(password)
+        s.add(AuditEntry(worker_id=w.id, action="login.ok", subject=f"worker:{w.id}"))
+        log.info("login ok: worker %s", w.id)
+        return None, worker_info(w)
+
+    def unlock(self, actor: WorkerInfo, worker_id: uuid.UUID) -> None:
+        if not (actor.has_role(ROLE_SUPERVISOR) or actor.has_role(ROLE_ADMIN)):
+            raise PermissionDenied("只有站长或管理员可以解锁账号")
+        with self.ctx.sessions.begin() as s:
+            w = s.get(Worker, worker_id)
+            if w is None:
+                raise LookupError("worker not found")
+            w.locked_until = None
+            w.failed_attempts = 0
+            s.add(AuditEntry(worker_id=actor.id, action="worker.unlock", subject=f"worker:{worker_id}"))
+
+    def list_workers(self) -> list[tuple[WorkerInfo, bool]]:
+        """Every worker with whether the account is currently locked."""
+        now = utcnow()
+        with self.ctx.sessions() as s:
+            rows = s.scalars(select(Worker).order_by(Worker.login)).all()
+            return [(worker_info(w), bool(w.locked_until and w.locked_until > now)) for w in rows]
+
+    def workers_for_line(self, department: str) -> list[WorkerInfo]:
+        with self.ctx.sessions() as s:
+            rows = s.scalars(select(Worker).where(Worker.active.is_(True)).order_by(Worker.login)).all()
+            return [worker_info(w) for w in rows if department in (w.lines or [])]
+
+    def create_worker(self, actor: WorkerInfo | None, *, login: str, display_name: str, password: str,
+                      roles: list[str], lines: list[str] | None = None, phone: str = "") -> WorkerInfo:
+        if actor is not None and not actor.has_role(ROLE_ADMIN):
+            raise PermissionDenied("只有管理员可以添加账号")
+        if not login.strip() or not display_name.strip():
+            raise AuthError("请填写登录名和姓名")
+        validate_new_password(password)
+        ident = self.ctx.identity()
+        with self.ctx.sessions.begin() as s:
+            if s.scalar(select(Worker).where(Worker.login == login.strip())):
+                raise AuthError(f"登录名“{login}”已存在")
+            w = Worker(committee_id=ident.committee_id, login=login.strip(), display_name=display_name.strip(),
+                       password_hash=hash_password(password), roles=roles, lines=lines or [], phone=phone)
+            s.add(w)
+            s.flush()
+            return worker_info(w)

@@ -1,0 +1,1 @@
+"""Printed documents: PDF rendering (reportlab), the archive and print jobs."""

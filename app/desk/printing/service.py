@@ -1,0 +1,324 @@
+"""Case documents: build the data from the case, render (app/documents.py), archive, and record every print.
+
+A printer that is missing or fails never blocks the service: the case is already saved, the PDF is archived
+and its job stays "pending" in the to-print list until it is printed or reprinted. A document written to a
+file (``main.py print``) is recorded as "exported": it never waits in the to-print list.
+
+Only the documents that fit the case's state can be produced (:func:`allowed_documents`); a 补打 is a
+document produced again after one of its earlier jobs reached paper, in any layout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.desk.auth import WorkerInfo
+from app.core.machine import STATE_LABELS
+from app.desk.context import AppContext
+from app.desk.printing.documents import DOC_TITLES, LAYOUTS, DocumentData, MaterialLine, MissingMaterial, render
+from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker, utcnow
+
+log = logging.getLogger(__name__)
+DOC_PREFIX = {"receipt": "SL", "completion": "BJ", "notice": "GZ", "refusal": "BY", "reply": "DF"}
+APPEAL = "如对结果有异议，可自收到本告知之日起 60 日内依法申请行政复议，或在 6 个月内依法提起行政诉讼。"
+PRINT_EXPORTED = "exported"  # written to a file without the GUI; not on paper, not waiting to be printed
+# When each document may be issued (shown when a document does not fit the case's state).
+DOC_WHEN = {
+    "receipt": "受理回执在案件转交承办部门后出具",
+    "completion": "办结单只用于当场办结的案件",
+    "notice": "一次性告知单只在案件待补材料时出具",
+    "refusal": "不予受理告知单只在不予受理后出具",
+    "reply": "答复告知在承办部门答复后出具",
+}
+INFORMED = {"phone": "已电话告知本人", "sms": "已短信告知本人", "visit": "已上门告知本人", "in_person": "已在窗口当面告知本人"}
+
+
+class PrintError(ValueError):
+    """A document that cannot be produced; Chinese message."""
+
+
+@dataclass(frozen=True)
+class PrintedDocument:
+    job_id: uuid.UUID
+    case_number: str
+    doc_type: str
+    layout: str
+    reprint_count: int
+    path: Path
+    pdf: bytes
+
+
+@dataclass(frozen=True)
+class PrintJobRow:
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str
+    doc_type: str
+    doc_title: str
+    layout: str
+    reprint_count: int
+    at: dt.datetime
+    status: str
+    printer: str
+    reason: str
+    path: Path
+
+
+def allowed_documents(state: str, forwarded: bool) -> tuple[str, ...]:
+    """The documents that fit a case in ``state`` (the first is the default).
+
+    受理回执 once the case went to the department (still valid after its reply, or after a reopen);
+    办结单 only for a case resolved on the spot; 一次性告知单 while materials are awaited; 不予受理告知单
+    after a refusal; 答复告知 once the department has replied.
+    """
+    if state == "pending_materials":
+        return ("notice",)
+    if state == "refused":
+        return ("refusal",)
+    if state == "resolved":
+        return ("completion",)
+    if state == "forwarded":
+        return ("receipt",)
+    if state in ("replied", "closed"):
+        return ("reply", "receipt") if forwarded else ("reply",)
+    if state == "accepted" and forwarded:
+        return ("receipt",)
+    return ()
+
+
+def refusal_message(state: str, doc_type: str | None, allowed: tuple[str, ...]) -> str:
+    label = STATE_LABELS.get(state or "", state or "新建")
+    hint = "可打印：" + "、".join(DOC_TITLES[d] for d in allowed) if allowed else "该状态没有可打印的文书"
+    if doc_type is None:
+        return f"案件当前状态为“{label}”，{hint}。"
+    return f"案件当前状态为“{label}”，不能打印{DOC_TITLES[doc_type]}（{DOC_WHEN[doc_type]}）。{hint}。"
+
+
+def _info(value) -> dict:
+    """One entry of Case.materials: the wizard's record (received/form/count/standard/required) or a bare flag."""
+    return dict(value) if isinstance(value, dict) else {"received": bool(value)}
+
+
+def _recorded_missing(case: Case) -> list[str]:
+    """The missing materials named when the case was set to await them (latest such event)."""
+    for event in sorted(case.events or [], key=lambda e: e.seq, reverse=True):
+        if event.action == "await_materials":
+            return [str(n) for n in (event.detail or {}).get("missing") or []]
+    return []
+
+
+def _material_lines(case: Case) -> tuple[list[MaterialLine], list[MissingMaterial]]:
+    """What was handed in, and what is still missing with its standard.
+
+    Missing = not received and either required or named missing when the case was set to await materials
+    (a conditional material that applies to this applicant is stored as not required)."""
+    named = _recorded_missing(case)
+    received, missing = [], []
+    materials = case.materials or {}
+    for name, value in materials.items():
+        info = _info(value)
+        if info.get("received"):
+            received.append(MaterialLine(name, info.get("form") or "原件", int(info.get("count") or 1)))
+        elif name in named or info.get("required", True):
+            missing.append(MissingMaterial(name, info.get("standard") or "请按办事指南要求提供"))
+    missing += [MissingMaterial(n, "请按办事指南要求提供") for n in named if n not in materials]
+    return received, missing
+
+
+def supplied_materials(case: Case) -> dict:
+    """The materials entries to store when the missing ones were handed in later: each marked received,
+    its form, count and standard kept (pass to ``CaseService.accept_after_materials``)."""
+    _, missing = _material_lines(case)
+    materials = case.materials or {}
+    return {m.name: {**_info(materials.get(m.name, {})), "received": True} for m in missing}
+
+
+def _delivery(doc_type: str, case: Case) -> str:
+    if doc_type == "receipt":
+        return "办理结果由社区电话或短信通知，请凭本回执到社区服务站领取。"
+    if doc_type == "completion":
+        return "已当场办结，本办结单当面交申请人留存；如需证明材料，可携本人居民身份证到社区服务站领取。"
+    if doc_type == "reply":
+        told = INFORMED.get(case.inform_method or "", "答复结果由社区电话或短信通知本人")
+        return f"{told}；纸质答复可携本人居民身份证于工作日到社区服务站领取。"
+    return ""
+
+
+class PrintService:
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+
+    def settings(self) -> tuple[str, str | None]:
+        """This desk's paper layout and configured printer (None = system default)."""
+        with self.ctx.sessions() as s:
+            dev = s.get(Device, self.ctx.identity().device_id)
+            return (dev.paper_layout if dev and dev.paper_layout in LAYOUTS else "a5"), (dev.printer_name if dev else None)
+
+    def save_settings(self, actor: WorkerInfo, layout: str, printer: str | None) -> None:
+        if layout not in LAYOUTS:
+            raise PrintError("未知的纸张版式")
+        if not (actor.has_role("admin") or actor.has_role("supervisor")):
+            raise PrintError("只有站长或管理员可以修改打印设置")
+        device_id = self.ctx.identity().device_id
+        with self.ctx.sessions.begin() as s:
+            dev = s.get(Device, device_id)
+            dev.paper_layout, dev.printer_name = layout, (printer or None)
+
+    def _state_and_documents(self, case_id: uuid.UUID) -> tuple[str, tuple[str, ...]]:
+        with self.ctx.sessions() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise PrintError("找不到该案件")
+            return case.state, allowed_documents(case.state, case.forwarded_at is not None)
+
+    def allowed(self, case_id: uuid.UUID) -> tuple[str, ...]:
+        return self._state_and_documents(case_id)[1]
+
+    def _allowed_or_refuse(self, case_id: uuid.UUID) -> tuple[str, ...]:
+        state, allowed = self._state_and_documents(case_id)
+        if not allowed:
+            raise PrintError(refusal_message(state, None, allowed))
+        return allowed
+
+    def default_doc(self, case_id: uuid.UUID) -> str:
+        return self._allowed_or_refuse(case_id)[0]
+
+    def print_plan(self, case_id: uuid.UUID) -> list[tuple[str, int]]:
+        """Each document the case may print now, with how often it already reached paper (for the 补打 prompt)."""
+        return [(d, self.paper_count(case_id, d)) for d in self._allowed_or_refuse(case_id)]
+
+    def paper_count(self, case_id: uuid.UUID, doc_type: str) -> int:
+        """How many earlier jobs of this case's document reached paper, in any layout."""
+        with self.ctx.sessions() as s:
+            return s.scalar(select(func.count()).select_from(PrintJob).where(
+                PrintJob.case_id == case_id, PrintJob.doc_type == doc_type, PrintJob.status == PRINT_OK)) or 0
+
+    def materials_handed_in(self, case_id: uuid.UUID) -> dict:
+        """For "材料已补齐，受理": every missing material marked received (see :func:`supplied_materials`)."""
+        with self.ctx.sessions() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise PrintError("找不到该案件")
+            return supplied_materials(case)
+
+    def build(self, case_id: uuid.UUID, doc_type: str, reprint_count: int, printed_at: dt.datetime) -> DocumentData:
+        """The document's data; refused with a Chinese message when the document does not fit the case's state."""
+        if doc_type not in DOC_TITLES:
+            raise PrintError(f"未知的文书类型：{doc_type}")
+        with self.ctx.sessions() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise PrintError("找不到该案件")
+            allowed = allowed_documents(case.state, case.forwarded_at is not None)
+            if doc_type not in allowed:
+                raise PrintError(refusal_message(case.state, doc_type, allowed))
+            com = s.get(Committee, case.committee_id)
+            r = s.get(Resident, case.applicant_id) if case.applicant_id else None
+            creator = s.get(Worker, case.created_by_id)
+            received, missing = _material_lines(case)
+            approved = {"approved": True, "refused": False}.get(case.reply_result or "")
+            result = case.result_text if doc_type == "completion" else case.reply_text
+            return DocumentData(
+                doc_type=doc_type, committee_name=com.name, committee_phone=com.phone, committee_address=com.address,
+                doc_number=f"{DOC_PREFIX[doc_type]}-{case.case_number}", case_number=case.case_number,
+                item_code=case.item_code, item_name=case.item_name, mode=case.mode, department=case.department,
+                applicant_name=r.name if r else "", applicant_id_number=r.id_number if r else "",
+                applicant_phone=r.phone if r else "", agent_name=(case.agent or {}).get("name"),
+                received_at=case.accepted_at or case.created_at, materials=received, missing=missing,
+                deadline=case.due_at, deadline_provisional=case.deadline_provisional,
+                deadline_note="该年度节假日安排尚未导入，期限按周一至周五推算，以实际通知为准。" if case.deadline_provisional else "",
+                worker_name=creator.display_name if creator else "", worker_phone=com.phone,
+                result=result or "", result_approved=approved if doc_type == "reply" else (True if doc_type == "completion" else None),
+                refusal_reason=case.refusal_reason, redirect_to=case.redirect_to,
+                delivery=_delivery(doc_type, case),
+                progress_query=(f"扫描二维码或致电 {com.phone} 查询办理进度（工作日 9:00—17:30）。" if com.phone
+                                else "扫描二维码或到社区服务站查询办理进度（工作日 9:00—17:30）。"),
+                appeal_route=APPEAL if approved is False else "", verification_code=case.verification_code,
+                reprint_count=reprint_count, printed_at=printed_at, decided_at=case.replied_at or case.closed_at)
+
+    def produce(self, actor: WorkerInfo | None, case_id: uuid.UUID, doc_type: str | None = None, layout: str | None = None,
+                reprint_reason: str = "", now: dt.datetime | None = None, *,
+                exported_to: str | None = None) -> PrintedDocument:
+        """Render and archive a document and record the job: pending (waiting for the printer), or exported
+        when ``exported_to`` names the file it was written to. A reprint (the document reached paper
+        before) needs a reason; ``actor`` None records no worker (command line without --worker)."""
+        now = now or utcnow()
+        doc_type = doc_type or self.default_doc(case_id)
+        layout = layout or self.settings()[0]
+        previous = self.paper_count(case_id, doc_type)
+        if previous and not reprint_reason.strip():
+            raise PrintError(f"{DOC_TITLES[doc_type]}已打印过 {previous} 次，补打需要填写原因")
+        with self.ctx.sessions() as s:
+            serial = s.scalar(select(func.count()).select_from(PrintJob)
+                              .where(PrintJob.case_id == case_id, PrintJob.doc_type == doc_type)) or 0
+        data = self.build(case_id, doc_type, previous, now)
+        pdf = render(data, layout)
+        path = self._archive(data, layout, serial, pdf)
+        with self.ctx.sessions.begin() as s:
+            job = PrintJob(case_id=case_id, doc_type=doc_type, layout=layout, doc_number=data.doc_number,
+                           reprint_count=previous, at=now, worker_id=actor.id if actor else None,
+                           status=PRINT_EXPORTED if exported_to else PRINT_PENDING,
+                           printer=f"导出文件：{exported_to}"[:200] if exported_to else "",
+                           reason=reprint_reason.strip() if previous else "",
+                           file=str(path.relative_to(self.ctx.data_dir)))
+            s.add(job)
+            s.flush()
+            job_id = job.id
+        log.info("document %s produced for case %s (reprint %d)", doc_type, data.case_number, previous)
+        return PrintedDocument(job_id, data.case_number, doc_type, layout, previous, path, pdf)
+
+    def regenerate(self, job_id: uuid.UUID) -> bytes:
+        """Render a recorded job again from the case data: same content as the archived PDF."""
+        with self.ctx.sessions() as s:
+            job = s.get(PrintJob, job_id)
+            if job is None:
+                raise PrintError("找不到该打印记录")
+            case_id, doc_type, layout, count, at = job.case_id, job.doc_type, job.layout, job.reprint_count, job.at
+        return render(self.build(case_id, doc_type, count, at), layout)
+
+    def _archive(self, data: DocumentData, layout: str, serial: int, pdf: bytes) -> Path:
+        """``<data>/documents/<case>/<doc>-<layout>-<n>.pdf``; n counts the document's jobs, so none is overwritten."""
+        folder = self.ctx.data_dir / "documents" / data.case_number
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{data.doc_type}-{layout}-{serial}.pdf"
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(pdf)
+        tmp.replace(path)
+        return path
+
+    def record_result(self, job_id: uuid.UUID, *, printer: str, ok: bool, reason: str = "") -> None:
+        with self.ctx.sessions.begin() as s:
+            job = s.get(PrintJob, job_id)
+            if job is None:
+                raise PrintError("找不到该打印记录")
+            job.printer, job.status = printer, PRINT_OK if ok else PRINT_FAILED
+            if not ok:
+                job.reason = (job.reason + "；" if job.reason else "") + f"打印失败：{reason}"
+        log.info("print job %s: %s", job_id, "printed" if ok else "failed")
+
+    def jobs(self, case_id: uuid.UUID | None = None, waiting_only: bool = False) -> list[PrintJobRow]:
+        with self.ctx.sessions() as s:
+            stmt = (select(PrintJob, Case.case_number, Case.state, Case.forwarded_at)
+                    .join(Case, Case.id == PrintJob.case_id).order_by(PrintJob.at.desc()))
+            if case_id is not None:
+                stmt = stmt.where(PrintJob.case_id == case_id)
+            rows, fits = [], {}
+            for j, num, state, forwarded_at in s.execute(stmt):
+                rows.append(PrintJobRow(j.id, j.case_id, num, j.doc_type, DOC_TITLES[j.doc_type], j.layout, j.reprint_count,
+                                        j.at, j.status, j.printer, j.reason, self.ctx.data_dir / j.file))
+                fits[j.id] = j.doc_type in allowed_documents(state, forwarded_at is not None)
+        if not waiting_only:
+            return rows
+        # Waiting = the newest paper job of a case's document is not on paper yet (a later good reprint clears
+        # it); a file export is no paper job, and a document the case has outgrown no longer waits.
+        newest: dict[tuple, PrintJobRow] = {}
+        for r in rows:
+            if r.status != PRINT_EXPORTED:
+                newest.setdefault((r.case_id, r.doc_type), r)
+        return [r for r in newest.values() if r.status in (PRINT_PENDING, PRINT_FAILED) and fits[r.id]]

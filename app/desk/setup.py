@@ -1,0 +1,57 @@
+"""First run: create the committee, this desk's device and the first administrator in one transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.desk.auth import AuthError, hash_password, validate_new_password
+from app.desk.context import AppContext
+from models import ROLE_ADMIN, Committee, Device, Worker
+
+
+class SetupError(ValueError):
+    """Invalid first-run input; Chinese message, nothing written."""
+
+
+@dataclass(frozen=True)
+class FirstRunInput:
+    committee_name: str
+    committee_code: str
+    admin_login: str
+    admin_name: str
+    admin_password: str
+    committee_phone: str = ""
+    device_code: str = "D01"
+    device_name: str = "前台一号机"
+
+
+def validate_first_run(data: FirstRunInput) -> None:
+    if not data.committee_name.strip():
+        raise SetupError("请填写居委会名称")
+    if not re.fullmatch(r"[0-9A-Za-z]{3,20}", data.committee_code.strip()):
+        raise SetupError("居委会编码应为 3–20 位数字或字母")
+    if not re.fullmatch(r"[0-9A-Za-z]{1,8}", data.device_code.strip()):
+        raise SetupError("本机编号应为 1–8 位数字或字母")
+    if not re.fullmatch(r"[0-9A-Za-z_.-]{2,32}", data.admin_login.strip()):
+        raise SetupError("登录名应为 2–32 位字母、数字或 _ . -")
+    if not data.admin_name.strip():
+        raise SetupError("请填写管理员姓名")
+    try:
+        validate_new_password(data.admin_password)
+    except AuthError as e:
+        raise SetupError(str(e)) from None
+
+
+def initialise_desk(ctx: AppContext, data: FirstRunInput) -> None:
+    validate_first_run(data)
+    if ctx.is_initialised():
+        raise SetupError("本机已经初始化，不能重复设置")
+    with ctx.sessions.begin() as s:
+        com = Committee(code=data.committee_code.strip(), name=data.committee_name.strip(), phone=data.committee_phone.strip())
+        s.add(com)
+        s.flush()
+        s.add(Device(committee_id=com.id, code=data.device_code.strip().upper(), name=data.device_name, is_local=True))
+        s.add(Worker(committee_id=com.id, login=data.admin_login.strip(), display_name=data.admin_name.strip(),
+                     password_hash=hash_password(data.admin_password), roles=[ROLE_ADMIN, "supervisor"], lines=[]))
+    ctx.forget_identity()

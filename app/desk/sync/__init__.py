@@ -1,0 +1,1 @@
+"""The desk side of sync: enrolment, push/pull client, applying pulled rows."""

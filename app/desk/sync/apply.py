@@ -1,0 +1,224 @@
+"""Writing rows that came from the district server into the desk database.
+
+Never goes through the services, so applying a pulled row writes no outbox row. Rows for entities that
+still have unsent commands in the outbox are skipped: the desk's own view is ahead of the server's, and the
+push response carries the server's state once those commands are in. The caller owns the transaction (the
+cursor is written in the same one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import String, cast, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.desk.catalog.store import write_catalog
+from app.core.payloads import WORKER_LOCAL_COLUMNS, load_values
+from app.core.workdays import CalendarError, CalendarStore
+from models import Base, Case, CaseCounter, CaseEvent, Committee, OutboxEntry, Resident, Worker
+from models.outbox import OUTBOX_PENDING
+
+log = logging.getLogger(__name__)
+
+
+def pending_entity_ids(s: Session) -> set[str]:
+    """Ids of cases and residents that unsent outbox commands refer to."""
+    ids: set[str] = set()
+    for args in s.scalars(select(OutboxEntry.args).where(OutboxEntry.status == OUTBOX_PENDING)):
+        for key in ("case_id", "id"):
+            if isinstance(args, dict) and args.get(key):
+                ids.add(str(args[key]))
+    return ids
+
+
+def _upsert(s: Session, table, rows: list[dict], keep: frozenset[str] = frozenset()) -> None:
+    """Insert or update by id. Columns in ``keep`` are desk-local and never overwritten."""
+    if not rows:
+        return
+    stmt = sqlite_insert(table)
+    cols = [c for c in rows[0] if c != "id" and c not in keep]
+    s.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_={c: stmt.excluded[c] for c in cols}), rows)
+
+
+def _rewrite_outbox_ids(s: Session, old: uuid.UUID, new: uuid.UUID) -> None:
+    """Commands not yet sent (or to be sent again) must name the id the server knows."""
+    for entry in s.scalars(select(OutboxEntry).where(cast(OutboxEntry.args, String).like(f"%{old}%"))):
+        entry.args = json.loads(json.dumps(entry.args).replace(str(old), str(new)))
+
+
+def replace_identity(s: Session, table_name: str, old: uuid.UUID, new: uuid.UUID) -> None:
+    """Point every reference to row ``old`` at row ``new`` (which must exist), then drop ``old``.
+
+    Used when the server's record of the same committee, worker login or resident (same ID number) has a
+    different id than the one this desk made up while offline. Nothing is lost: the references move.
+    """
+    target = Base.metadata.tables[table_name]
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table is target:
+                s.execute(update(table).where(fk.parent == old).values({fk.parent.key: new}))
+    _rewrite_outbox_ids(s, old, new)
+    s.execute(delete(target).where(target.c.id == old))
+
+
+class DeskApplier:
+    """Applies server payloads within the caller's session; counts what it applied."""
+
+    def __init__(self, s: Session, data_dir: Path, pending: set[str] | None = None):
+        self.s, self.data_dir = s, Path(data_dir)
+        self.pending = pending if pending is not None else pending_entity_ids(s)
+        self.applied = 0
+        self.skipped: list[str] = []
+
+    def apply_changes(self, changes: list[dict]) -> None:
+        """Pulled change rows, in seq order; consecutive rows of one entity are written together."""
+        run: list[dict] = []
+        kind = None
+        for ch in changes:
+            if ch["entity"] != kind and run:
+                self.apply_kind(kind, run)
+                run = []
+            kind = ch["entity"]
+            run.append(ch["data"])
+        if run:
+            self.apply_kind(kind, run)
+
+    def apply_kind(self, kind: str | None, rows: list[dict]) -> None:
+        handler = {"committee": self.committees, "worker": self.workers, "resident": self.residents,
+                   "case": self.cases, "calendar": self.calendars, "catalog": self.catalogs}.get(kind or "")
+        if handler is None:
+            log.warning("unknown entity %r from the server ignored (newer server?)", kind)
+            return
+        handler(rows)
+
+    @staticmethod
+    def _last_by_id(rows: list[dict]) -> list[dict]:
+        latest = {str(r["id"]): r for r in rows}
+        return list(latest.values())
+
+    def _merge_clashes(self, model, rows: list[dict], column: str) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """Local rows holding the same unique value under another id: free the value, remember the pair."""
+        clashes = []
+        for r in rows:
+            local = self.s.execute(select(model.id).where(model.committee_id == uuid.UUID(r["committee_id"]),
+                                                          getattr(model, column) == r[column])).scalar()
+            if local is not None and str(local) != r["id"]:
+                self.s.execute(update(model).where(model.id == local).values({column: f"{r[column]}#{str(local)[:8]}"}))
+                clashes.append((local, uuid.UUID(r["id"])))
+        return clashes
+
+    def committees(self, rows: list[dict]) -> None:
+        rows = self._last_by_id(rows)
+        clashes = []
+        for r in rows:
+            local = self.s.scalar(select(Committee.id).where(Committee.code == r["code"]))
+            if local is not None and str(local) != r["id"]:
+                self.s.execute(update(Committee).where(Committee.id == local).values(code=f"{r['code']}#old"))
+                clashes.append((local, uuid.UUID(r["id"])))
+        _upsert(self.s, Committee.__table__, [load_values(Committee.__table__, r) for r in rows])
+        for old, new in clashes:
+            replace_identity(self.s, "committee", old, new)
+        self.applied += len(rows)
+
+    def workers(self, rows: list[dict]) -> None:
+        rows = self._last_by_id(rows)
+        clashes = self._merge_clashes(Worker, rows, "login")
+        values = [load_values(Worker.__table__, r, WORKER_LOCAL_COLUMNS) for r in rows]
+        _upsert(self.s, Worker.__table__, values, keep=WORKER_LOCAL_COLUMNS)
+        for old, new in clashes:
+            replace_identity(self.s, "worker", old, new)
+        self.applied += len(rows)
+
+    def residents(self, rows: list[dict]) -> None:
+        rows = [r for r in self._last_by_id(rows) if str(r["id"]) not in self.pending]
+        clashes = self._merge_clashes(Resident, rows, "id_number")
+        _upsert(self.s, Resident.__table__, [load_values(Resident.__table__, r) for r in rows])
+        for old, new in clashes:
+            replace_identity(self.s, "resident", old, new)
+        self.applied += len(rows)
+
+    def cases(self, rows: list[dict]) -> None:
+        rows = [r for r in self._last_by_id(rows) if str(r["id"]) not in self.pending]
+        rows = self._with_known_references(self._without_number_clashes(rows))
+        if not rows:
+            return
+        _upsert(self.s, Case.__table__, [load_values(Case.__table__, r) for r in rows])
+        ids = [uuid.UUID(r["id"]) for r in rows]
+        # The server's history replaces the desk's: every local event of these cases was pushed already.
+        self.s.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(ids)))
+        events = [load_values(CaseEvent.__table__, e) for r in rows for e in r.get("events", [])]
+        if events:
+            self.s.execute(insert(CaseEvent.__table__), events)
+        self._advance_counters([r["case_number"] for r in rows])
+        self.applied += len(rows)
+
+    def _advance_counters(self, numbers: list[str]) -> None:
+        """A desk restored from a backup must not hand out a case number the server already has from it."""
+        top: dict[tuple[str, str], int] = {}
+        for number in numbers:
+            parts = number.rsplit("-", 3)
+            if len(parts) == 4 and parts[3].isdigit():
+                key = (parts[1], parts[2])
+                top[key] = max(top.get(key, 0), int(parts[3]))
+        for (device, day), seq in top.items():
+            stmt = sqlite_insert(CaseCounter).values(device_code=device, day=day, last_seq=seq)
+            self.s.execute(stmt.on_conflict_do_update(
+                index_elements=["device_code", "day"],
+                set_={"last_seq": func.max(CaseCounter.last_seq, stmt.excluded.last_seq)}))
+
+    def _with_known_references(self, rows: list[dict]) -> list[dict]:
+        """Cases whose workers and applicant are on this desk.
+
+        A snapshot page can name a resident or worker created after the earlier pages were read; that case
+        changed after the snapshot's cursor, so the pull that follows brings it again, after its references.
+        """
+        def refs(r):
+            workers = {r.get("created_by_id"), r.get("assignee_id"), r.get("forwarded_by_id")}
+            workers |= {e.get("worker_id") for e in r.get("events", [])}
+            return {w for w in workers if w}, r.get("applicant_id")
+        wanted_w = set().union(*(refs(r)[0] for r in rows)) if rows else set()
+        wanted_r = {refs(r)[1] for r in rows} - {None}
+        known_w = {str(i) for i in self.s.scalars(select(Worker.id).where(Worker.id.in_([uuid.UUID(w) for w in wanted_w])))}
+        known_r = {str(i) for i in self.s.scalars(select(Resident.id).where(Resident.id.in_([uuid.UUID(x) for x in wanted_r])))}
+        kept = []
+        for r in rows:
+            workers, applicant = refs(r)
+            if workers <= known_w and (applicant is None or applicant in known_r):
+                kept.append(r)
+            else:
+                log.warning("case %s names a worker or resident not yet on this desk; waiting for the pull", r["id"])
+        return kept
+
+    def _without_number_clashes(self, rows: list[dict]) -> list[dict]:
+        """A case number used locally by another case (two desks shared a device code before enrolment)."""
+        numbers = {r["case_number"]: r["id"] for r in rows}
+        clash = {n for cid, n in self.s.execute(select(Case.id, Case.case_number).where(Case.case_number.in_(numbers)))
+                 if str(cid) != numbers[n]}
+        for n in clash:
+            log.error("case number %s from the server clashes with a local case; not applied", n)
+            self.skipped.append(f"案件编号 {n} 与本机另一案件重复，未能同步，请联系区管理员")
+        return [r for r in rows if r["case_number"] not in clash]
+
+    def calendars(self, rows: list[dict]) -> None:
+        """Holiday calendars go where the desk's CalendarStore reads imported files."""
+        store = CalendarStore(self.data_dir)
+        for r in rows:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"cn-{int(r['year'])}-v{int(r['version'])}.json"
+                path.write_text(r["content"], encoding="utf-8")
+                try:
+                    store.import_file(path)
+                except CalendarError as e:  # an older or equal version than the one in effect: nothing to do
+                    log.info("calendar %s v%s not taken: %s", r["year"], r["version"], e)
+            self.applied += 1
+
+    def catalogs(self, rows: list[dict]) -> None:
+        for r in rows:
+            write_catalog(self.data_dir, r)
+            self.applied += 1

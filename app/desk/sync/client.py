@@ -1,0 +1,454 @@
+"""The desk's sync client: push the outbox, pull the server's changes. No Qt; the UI runs it off its thread.
+
+Use::
+
+    client = SyncClient(ctx)
+    result = client.sync_once()        # one round: push everything pending, then pull everything new
+    time.sleep(result.next_sync_in_s)  # the interval after success, exponential backoff with jitter after failure
+    status = sync_status(ctx)          # cheap, database only: for the status bar and the sync-health page
+
+A round never deletes anything: acknowledged commands stay in the outbox (status ``applied``), rejected ones
+stay as ``set_aside`` with the server's reason, and everything unsent stays ``pending`` whatever happens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.core import machine as cm
+from app.desk.context import AppContext
+from app.desk.sync.apply import DeskApplier, pending_entity_ids
+from app.desk.sync.enroll import ca_file, tls_verify
+from app.core.payloads import parse_time
+from models import Device, OutboxEntry, SyncState, Worker, utcnow
+from models.outbox import OUTBOX_APPLIED, OUTBOX_PENDING, OUTBOX_SET_ASIDE
+from models.sync import SYNC_STATE_ID
+
+log = logging.getLogger(__name__)
+DEFAULT_INTERVAL_S = 30.0
+MAX_PUSH_BATCHES_PER_ROUND = 200
+MAX_PULL_PAGES_PER_ROUND = 200
+SNAPSHOT_PAGE = 500  # the server's maximum
+NOT_ENROLLED = "本机尚未登记到区服务器，请由管理员运行：python main.py enroll --server 地址 --code 注册码"
+
+
+def backoff_delay(failures: int, *, base: float = 2.0, cap: float = 300.0,
+                  rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after ``failures`` consecutive failed rounds: exponential, capped, full jitter.
+
+    Full jitter (a uniform draw below the exponential bound) keeps hundreds of desks that lost the server at
+    the same moment from all coming back at the same moment.
+    """
+    if failures <= 0:
+        return 0.0
+    bound = min(cap, base * 2 ** min(failures - 1, 30))
+    return max(0.5, rng() * bound)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The outcome of one :meth:`SyncClient.sync_once` round."""
+
+    pushed: int = 0  # commands the server acknowledged this round
+    pulled: int = 0  # server rows written on this desk this round
+    set_aside: int = 0  # commands the server set aside this round (see SyncStatus.set_aside_items)
+    pending: int = 0  # commands still waiting in the outbox after the round
+    online: bool = False  # the server answered
+    error: str = ""  # Chinese, for the worker; empty when the round succeeded
+    snapshot: bool = False  # a full snapshot was downloaded (first sync, or the server was restored)
+    next_sync_in_s: float = DEFAULT_INTERVAL_S
+    finished_at: dt.datetime = field(default_factory=utcnow)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class SetAsideMutation:
+    mid: int
+    mutation_id: str
+    name: str
+    label: str  # Chinese: 转办, 答复, 登记居民 ...
+    case_number: str
+    reason: str  # the server's Chinese reason
+    client_time: dt.datetime
+    worker_name: str
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    enrolled: bool
+    server_url: str
+    online: bool
+    last_attempt_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_error: str
+    pending: int
+    set_aside: int
+    oldest_pending_at: dt.datetime | None
+    oldest_pending_age_s: float | None
+    clock_offset_s: float | None
+    set_aside_items: list[SetAsideMutation]
+
+
+_NAME_LABELS = {"case.create.v1": "新建案件", "case.save_draft.v1": "保存草稿", "resident.upsert.v1": "登记/修改居民信息"}
+
+
+def mutation_label(name: str) -> str:
+    if name in _NAME_LABELS:
+        return _NAME_LABELS[name]
+    parts = name.split(".")
+    t = cm.TRANSITIONS.get(parts[1]) if len(parts) == 3 else None
+    return t.label if t else name
+
+
+def _state(s: Session) -> SyncState:
+    state = s.get(SyncState, SYNC_STATE_ID)
+    if state is None:
+        state = SyncState(id=SYNC_STATE_ID, cursor="0", needs_snapshot=True, last_error="", online=False, failures=0)
+        s.add(state)
+        s.flush()
+    return state
+
+
+def _local_device(s: Session) -> Device | None:
+    return s.scalars(select(Device).where(Device.is_local.is_(True))).first()
+
+
+def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int = 200) -> SyncStatus:
+    """What the status bar and the sync-health page show. Reads the desk database only."""
+    now = now or utcnow()
+    with ctx.sessions() as s:
+        dev = _local_device(s)
+        state = s.get(SyncState, SYNC_STATE_ID)
+        counts = dict(s.execute(select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)).all())
+        oldest = s.scalar(select(func.min(OutboxEntry.client_time)).where(OutboxEntry.status == OUTBOX_PENDING))
+        rows = s.execute(select(OutboxEntry, Worker.display_name).outerjoin(Worker, Worker.id == OutboxEntry.acting_worker_id)
+                         .where(OutboxEntry.status == OUTBOX_SET_ASIDE).order_by(OutboxEntry.mid.desc()).limit(max_items))
+        items = [SetAsideMutation(o.mid, str(o.mutation_id), o.name, mutation_label(o.name),
+                                  str((o.args or {}).get("case_number") or ""), o.reason, o.client_time, name or "")
+                 for o, name in rows]
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.timezone.utc)
+    return SyncStatus(
+        enrolled=bool(dev and dev.token), server_url=(dev.server_url or "") if dev else "",
+        online=bool(state and state.online), last_attempt_at=state.last_attempt_at if state else None,
+        last_success_at=state.last_success_at if state else None, last_error=state.last_error if state else "",
+        pending=counts.get(OUTBOX_PENDING, 0), set_aside=counts.get(OUTBOX_SET_ASIDE, 0), oldest_pending_at=oldest,
+        oldest_pending_age_s=(now - oldest).total_seconds() if oldest else None,
+        clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items)
+
+
+class SyncError(Exception):
+    """A round that could not finish. ``online`` says whether the server answered at all."""
+
+    def __init__(self, message: str, *, online: bool, status: int | None = None, detail: dict | None = None):
+        super().__init__(message)
+        self.message, self.online, self.status, self.detail = message, online, status, detail or {}
+
+
+@dataclass
+class _Counts:
+    pushed: int = 0
+    pulled: int = 0
+    set_aside: int = 0
+    snapshot: bool = False
+    resent: int = 0
+
+
+@dataclass(frozen=True)
+class _Link:
+    server_url: str
+    device_id: str
+    token: str
+
+
+class SyncClient:
+    """One desk's connection to the district server. :meth:`sync_once` is safe to call from a worker thread;
+    concurrent calls are serialised."""
+
+    def __init__(self, ctx: AppContext, *, http: httpx.Client | None = None, clock: Callable[[], dt.datetime] = utcnow,
+                 batch_size: int = 100, pull_limit: int = 500, interval_s: float = DEFAULT_INTERVAL_S,
+                 rng: Callable[[], float] = random.random, timeout_s: float = 30.0):
+        self.ctx = ctx
+        self.clock = clock
+        self.batch_size, self.pull_limit, self.interval_s = batch_size, pull_limit, interval_s
+        self._rng, self._timeout_s = rng, timeout_s
+        self._http, self._own_http = http, http is None
+        self._http_url = ""
+        self._lock = threading.Lock()
+        self._offset_s: float | None = None
+
+    # ----- public API ---------------------------------------------------------------------------------------------
+    def sync_once(self) -> SyncResult:
+        """Push everything pending, then pull everything new. Never raises: failures are in the result."""
+        with self._lock:
+            counts = _Counts()
+            link = self._link()
+            if link is None:
+                return self._finish(counts, SyncError(NOT_ENROLLED, online=False))
+            try:
+                if self._needs_snapshot():
+                    # Before pushing: after enrolment the accounts and committee must match the server's ids first.
+                    self._snapshot(link, counts)
+                for _ in range(3):
+                    counts.resent = 0
+                    self._push_all(link, counts)
+                    self._pull_all(link, counts)
+                    if not counts.resent:  # the pull revealed commands the server lost: send them in this round
+                        break
+            except SyncError as e:
+                return self._finish(counts, e)
+            except Exception as e:  # a bug or a broken local database: record it, never lose the thread
+                log.exception("sync round failed on this desk")
+                return self._finish(counts, SyncError(f"本机同步出错（{type(e).__name__}），已记录日志，稍后自动重试",
+                                                      online=True))
+            return self._finish(counts, None)
+
+    def status(self) -> SyncStatus:
+        return sync_status(self.ctx, self.clock())
+
+    def close(self) -> None:
+        if self._own_http and self._http is not None:
+            self._http.close()
+            self._http = None
+
+    # ----- plumbing -------------------------------------------------------------------------------------------------
+    def _link(self) -> _Link | None:
+        with self.ctx.sessions() as s:
+            dev = _local_device(s)
+            if dev is None or not dev.token or not dev.server_url:
+                return None
+            return _Link(dev.server_url, dev.server_device_id or "", dev.token)
+
+    def _client(self, link: _Link) -> httpx.Client:
+        if self._own_http and self._http is not None and self._http_url != link.server_url:
+            self._http.close()  # enrolled again, perhaps with another server: start afresh
+            self._http = None
+        if self._http is None:
+            self._http = httpx.Client(base_url=link.server_url, verify=tls_verify(ca_file(self.ctx.data_dir)),
+                                      timeout=httpx.Timeout(self._timeout_s, connect=10.0))
+            self._http_url = link.server_url
+        return self._http
+
+    def _call(self, link: _Link, method: str, path: str, **kw) -> tuple[int, dict]:
+        """One HTTP exchange: (status, JSON body) for 2xx, 409 and 410; SyncError for everything else."""
+        t0 = self.clock()
+        try:
+            resp = self._client(link).request(method, path, headers={"Authorization": f"Bearer {link.token}"}, **kw)
+            resp.read()
+        except httpx.HTTPError as e:
+            raise SyncError(_transport_message(e), online=False) from None
+        t1 = self.clock()
+        if resp.status_code >= 500:
+            message = _detail(resp).get("message") if resp.status_code == 503 else ""
+            raise SyncError(message or f"区服务器出错（{resp.status_code}），稍后自动重试", online=False,
+                            status=resp.status_code)
+        try:
+            body = resp.json()
+        except ValueError:  # the answer was cut off on the way
+            raise SyncError("与区服务器的连接中断，稍后自动重试", online=False) from None
+        if resp.status_code < 300:
+            self._measure_offset(body, t0, t1)
+            return resp.status_code, body
+        detail = body.get("detail") if isinstance(body, dict) else None
+        if not isinstance(detail, dict):  # e.g. FastAPI's validation errors: a bug, not something to show
+            log.error("server refused %s %s with %d", method, path, resp.status_code)  # its detail may echo data
+            detail = {"message": f"区服务器拒绝了本机的请求（{resp.status_code}），请联系区管理员"}
+        if resp.status_code in (409, 410):
+            return resp.status_code, detail
+        raise SyncError(detail.get("message") or f"区服务器返回错误 {resp.status_code}", online=True,
+                        status=resp.status_code, detail=detail)
+
+    def _measure_offset(self, body: dict, t0: dt.datetime, t1: dt.datetime) -> None:
+        server_time = parse_time(body.get("server_time")) if isinstance(body, dict) else None
+        if server_time is not None:
+            # NTP's estimate: the server stamped its answer about half-way through the round trip.
+            self._offset_s = (server_time - (t0 + (t1 - t0) / 2)).total_seconds()
+
+    # ----- push -----------------------------------------------------------------------------------------------------
+    def _pending_batch(self) -> list[OutboxEntry]:
+        with self.ctx.sessions() as s:
+            return list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == OUTBOX_PENDING)
+                                  .order_by(OutboxEntry.mid).limit(self.batch_size)))
+
+    def _push_all(self, link: _Link, counts: _Counts) -> None:
+        conflicts = 0
+        for _ in range(MAX_PUSH_BATCHES_PER_ROUND):
+            batch = self._pending_batch()
+            if not batch:
+                return
+            status, body = self._call(link, "POST", "/v1/push", json=self._push_body(link, batch))
+            if status == 409:
+                conflicts += 1
+                if conflicts > 3:
+                    raise SyncError("与区服务器的操作序号无法对齐，请联系区管理员", online=True, status=409)
+                self._realign(body)
+                continue
+            if status != 200:
+                raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
+            self._take_push_answer(batch, body, counts)
+
+    def _push_body(self, link: _Link, batch: list[OutboxEntry]) -> dict:
+        return {"device_id": link.device_id, "client_now": self.clock().isoformat(), "mutations": [
+            {"mid": o.mid, "mutation_id": str(o.mutation_id), "name": o.name, "args": o.args,
+             "acting_worker": str(o.acting_worker_id) if o.acting_worker_id else None,
+             "client_time": o.client_time.isoformat()} for o in batch]}
+
+    def _take_push_answer(self, batch: list[OutboxEntry], answer: dict, counts: _Counts) -> None:
+        """Mark the acknowledged commands and adopt the server's state of the cases they touched, in one go."""
+        results = {r["mid"]: r for r in answer.get("results", [])}
+        now = self.clock()
+        with self.ctx.sessions.begin() as s:
+            for entry in s.scalars(select(OutboxEntry).where(OutboxEntry.mid.in_([o.mid for o in batch]))):
+                r = results.get(entry.mid)
+                if r is None or entry.status != OUTBOX_PENDING:
+                    continue
+                entry.status = OUTBOX_SET_ASIDE if r["status"] == OUTBOX_SET_ASIDE else OUTBOX_APPLIED
+                entry.reason, entry.result, entry.sent_at = r.get("reason", ""), r.get("result") or {}, now
+                if entry.status == OUTBOX_SET_ASIDE:
+                    counts.set_aside += 1
+                else:
+                    counts.pushed += 1
+            s.flush()
+            applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s))
+            applier.residents(answer.get("residents", []))
+            applier.cases(answer.get("cases", []))
+
+    def _realign(self, detail: dict) -> None:
+        """409. ``gap``: the server lacks commands this desk believes sent (server restored): send them again.
+        ``mid_conflict``: this desk reused numbers the server holds (desk restored): renumber the unsent ones."""
+        last = int(detail.get("last_mid", 0))
+        with self.ctx.sessions.begin() as s:
+            if detail.get("error") == "mid_conflict":
+                _renumber_pending(s, last)
+            else:
+                _resend_after(s, last)
+        log.warning("outbox realigned after 409 %s (server last_mid %d)", detail.get("error"), last)
+
+    # ----- pull ------------------------------------------------------------------------------------------------------
+    def _needs_snapshot(self) -> bool:
+        with self.ctx.sessions.begin() as s:
+            return _state(s).needs_snapshot
+
+    def _pull_all(self, link: _Link, counts: _Counts) -> None:
+        for _ in range(MAX_PULL_PAGES_PER_ROUND):
+            with self.ctx.sessions.begin() as s:
+                state = _state(s)
+                needs_snapshot, cursor = state.needs_snapshot, state.cursor
+            if needs_snapshot:
+                self._snapshot(link, counts)
+                continue
+            status, page = self._call(link, "GET", "/v1/pull", params={"cursor": cursor, "limit": self.pull_limit})
+            if status == 410:
+                log.warning("server does not know cursor %s (restored from backup?): taking a snapshot", cursor)
+                with self.ctx.sessions.begin() as s:
+                    _state(s).needs_snapshot = True
+                continue
+            if status != 200:
+                raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
+            with self.ctx.sessions.begin() as s:
+                counts.resent += _resend_after(s, int(page.get("last_mid", 0)))
+                applier = DeskApplier(s, self.ctx.data_dir)
+                applier.apply_changes(page["changes"])
+                _state(s).cursor = page["next_cursor"]  # same transaction as the rows it covers
+            counts.pulled += applier.applied
+            if not page.get("has_more"):
+                return
+
+    def _snapshot(self, link: _Link, counts: _Counts) -> None:
+        """Fresh copy of the committee's data; unsent commands are kept and pushed again afterwards."""
+        start = self._ok(self._call(link, "GET", "/v1/snapshot/start"))
+        with self.ctx.sessions.begin() as s:
+            counts.resent += _resend_after(s, int(start.get("last_mid", 0)))
+        for kind in start["kinds"]:
+            after = ""
+            while True:
+                page = self._ok(self._call(link, "GET", "/v1/snapshot",
+                                           params={"kind": kind, "after": after,
+                                                   "limit": min(self.pull_limit, SNAPSHOT_PAGE)}))
+                with self.ctx.sessions.begin() as s:
+                    applier = DeskApplier(s, self.ctx.data_dir)
+                    applier.apply_kind(kind, page["rows"])
+                counts.pulled += applier.applied
+                if not page.get("has_more"):
+                    break
+                after = page["next_after"]
+        with self.ctx.sessions.begin() as s:
+            state = _state(s)
+            state.cursor, state.needs_snapshot = start["cursor"], False
+        counts.snapshot = True
+
+    @staticmethod
+    def _ok(answer: tuple[int, dict]) -> dict:
+        status, body = answer
+        if status != 200:
+            raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
+        return body
+
+    # ----- bookkeeping ----------------------------------------------------------------------------------------------
+    def _finish(self, counts: _Counts, error: SyncError | None) -> SyncResult:
+        now = self.clock()
+        with self.ctx.sessions.begin() as s:
+            state = _state(s)
+            state.last_attempt_at, state.online = now, error.online if error else True
+            if error is None:
+                state.last_success_at, state.failures, state.last_error = now, 0, ""
+            else:
+                state.failures, state.last_error = state.failures + 1, error.message
+            if self._offset_s is not None:
+                state.clock_offset_s = self._offset_s
+            failures = state.failures
+            pending = s.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.status == OUTBOX_PENDING)) or 0
+        if error is not None:
+            log.info("sync round failed (%d in a row): %s", failures, error.message)
+        delay = backoff_delay(failures, rng=self._rng) if error else (1.0 if pending else self.interval_s)
+        return SyncResult(counts.pushed, counts.pulled, counts.set_aside, pending, error.online if error else True,
+                          error.message if error else "", counts.snapshot, delay, now)
+
+
+def _resend_after(s: Session, last_mid: int) -> int:
+    """The server says it holds commands up to ``last_mid`` only: mark later acknowledged ones to be sent again."""
+    done = s.execute(update(OutboxEntry).where(OutboxEntry.mid > last_mid, OutboxEntry.status != OUTBOX_PENDING)
+                     .values(status=OUTBOX_PENDING))
+    return done.rowcount or 0
+
+
+def _renumber_pending(s: Session, last_mid: int) -> None:
+    """Give unsent commands fresh mids after both the server's ``last_mid`` and every sent command."""
+    sent_max = s.scalar(select(func.max(OutboxEntry.mid)).where(OutboxEntry.status != OUTBOX_PENDING)) or 0
+    base = max(last_mid, sent_max)
+    pending = list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == OUTBOX_PENDING).order_by(OutboxEntry.mid)))
+    for i, entry in enumerate(pending):  # two steps, so no new mid collides with an old one on the way
+        entry.mid = -(i + 1)
+    s.flush()
+    for i, entry in enumerate(pending):
+        entry.mid = base + i + 1
+    s.flush()
+
+
+def _detail(resp: httpx.Response) -> dict:
+    try:
+        detail = resp.json().get("detail")
+    except (ValueError, AttributeError):
+        return {}
+    return detail if isinstance(detail, dict) else {"message": str(detail or "")}
+
+
+def _transport_message(e: httpx.HTTPError) -> str:
+    text = str(e)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return "区服务器的证书无法验证（证书不是区里签发的或已过期），为安全起见未连接"
+    if isinstance(e, httpx.TimeoutException):
+        return "连接区服务器超时，稍后自动重试"
+    return "无法连接区服务器，当前离线；数据保存在本机，联网后自动上传"

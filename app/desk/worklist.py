@@ -1,0 +1,128 @@
+"""Worklist (待办) queries: paged, sorted and filtered in SQL so each tab opens instantly at 150,000 cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from app.core import machine as cm
+from app.desk.auth import WorkerInfo
+from app.desk.context import AppContext
+from app.desk.deadlines import DeadlineService
+from app.core.workdays import CHINA_TZ
+from forms.identity import mask_id
+from models import Case, Resident, Worker, utcnow
+
+TABS = (
+    ("mine", "转给我的"),
+    ("sent", "本窗口转出"),
+    ("due_today", "今日到期"),
+    ("overdue", "已超期"),
+    ("pending", "待补材料"),
+    ("drafts", "草稿"),
+)
+SORT_COLUMNS = {"case_number": Case.case_number, "item": Case.item_name, "state": Case.state,
+                "due": Case.due_at, "created": Case.created_at, "applicant": Resident.name}
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    id: uuid.UUID
+    case_number: str
+    item_name: str
+    applicant: str
+    applicant_id_masked: str
+    state: str
+    state_label: str
+    assignee: str
+    due_at: dt.datetime | None
+    provisional: bool
+    countdown: str
+    urgency: str  # "", "due_today", "overdue"
+
+
+class WorklistService:
+    def __init__(self, ctx: AppContext, deadlines: DeadlineService | None = None):
+        self.ctx = ctx
+        self.deadlines = deadlines or DeadlineService(ctx)
+
+    def _day_bounds(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        local = now.astimezone(CHINA_TZ)
+        start = dt.datetime.combine(local.date(), dt.time(0), CHINA_TZ)
+        return start.astimezone(dt.timezone.utc), (start + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
+
+    def _where(self, tab: str, worker: WorkerInfo, now: dt.datetime):
+        start, end = self._day_bounds(now)
+        forwarded = Case.state == cm.FORWARDED
+        if tab == "mine":
+            queue = and_(Case.assignee_id.is_(None), Case.assignee_queue.in_(worker.lines)) if worker.lines else False
+            return and_(forwarded, or_(Case.assignee_id == worker.id, queue))
+        if tab == "sent":
+            return and_(Case.state.in_((cm.FORWARDED, cm.REPLIED)), Case.origin_device_code == self.ctx.identity().device_code)
+        if tab in ("due_today", "overdue"):
+            when = (and_(Case.due_at >= max(start, now), Case.due_at < end) if tab == "due_today"
+                    else Case.due_at < now)
+            if worker.has_role("supervisor"):
+                return and_(forwarded, when)  # the supervisor's list: every overdue case of the committee
+            own = [self._where("mine", worker, now)]
+            if worker.has_role("front_desk"):  # the desk follows up what it sent; a line colleague only their own
+                own.append(self._where("sent", worker, now))
+            return and_(forwarded, when, or_(*own))
+        if tab == "pending":
+            return Case.state == cm.PENDING_MATERIALS
+        if tab == "drafts":
+            return and_(Case.state == cm.DRAFT, Case.created_by_id == worker.id)
+        raise ValueError(f"unknown tab {tab}")
+
+    def _query(self, tab: str, worker: WorkerInfo, text: str, now: dt.datetime, *, with_resident: bool = False) -> Select:
+        stmt = select(Case.id).where(self._where(tab, worker, now))
+        if text.strip() or with_resident:
+            stmt = stmt.outerjoin(Resident, Resident.id == Case.applicant_id)
+        if text.strip():
+            like = f"%{text.strip()}%"
+            stmt = stmt.where(or_(Case.case_number.like(like), Case.item_name.like(like), Resident.name.like(like)))
+        return stmt
+
+    def count(self, tab: str, worker: WorkerInfo, text: str = "", now: dt.datetime | None = None) -> int:
+        now = now or utcnow()
+        with self.ctx.sessions() as s:
+            return s.scalar(select(func.count()).select_from(self._query(tab, worker, text, now).subquery())) or 0
+
+    def page(self, tab: str, worker: WorkerInfo, *, offset: int = 0, limit: int = 100, text: str = "",
+             sort: str = "due", descending: bool = False, now: dt.datetime | None = None) -> list[WorklistRow]:
+        now = now or utcnow()
+        col = SORT_COLUMNS.get(sort, Case.due_at)
+        order = (col.desc() if descending else col.asc(), Case.case_number.asc())
+        assignee = aliased(Worker)
+        ids = (self._query(tab, worker, text, now, with_resident=sort == "applicant")
+               .order_by(*order).offset(offset).limit(limit).subquery())
+        stmt = (select(Case, Resident.name, Resident.id_number, assignee.display_name)
+                .join(ids, ids.c.id == Case.id)
+                .outerjoin(Resident, Resident.id == Case.applicant_id)
+                .outerjoin(assignee, assignee.id == Case.assignee_id)
+                .order_by(*order))
+        with self.ctx.sessions() as s:
+            return [self._row(c, name, idn, aname, now) for c, name, idn, aname in s.execute(stmt)]
+
+    def _row(self, c: Case, name, id_number, assignee_name, now) -> WorklistRow:
+        countdown, urgency = "", ""
+        if c.due_at is not None and c.state == cm.FORWARDED:
+            left, countdown = self.deadlines.countdown(c.due_at, now)
+            urgency = "overdue" if left < 0 else ("due_today" if left == 0 else "")
+            if c.deadline_provisional:
+                countdown += "（暂定）"
+        return WorklistRow(c.id, c.case_number, c.item_name, name or "", mask_id(id_number), c.state,
+                           cm.STATE_LABELS.get(c.state, c.state), assignee_name or c.assignee_queue or "",
+                           c.due_at, c.deadline_provisional, countdown, urgency)
+
+    def reminder(self, worker: WorkerInfo, now: dt.datetime | None = None) -> tuple[int, int]:
+        """(due today, overdue) among the worker's own cases — or all of them for a supervisor."""
+        now = now or utcnow()
+        with self.ctx.sessions() as s:
+            def n(tab):
+                return s.scalar(select(func.count()).select_from(Case).where(self._where(tab, worker, now))) or 0
+            return n("due_today"), n("overdue")
