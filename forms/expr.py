@@ -22,6 +22,7 @@ from typing import Any
 
 import simpleeval
 
+from app.core.errors import UserError
 from forms.identity import IdentityError, validate_id
 
 MAX_EXPR_LENGTH = 2000
@@ -36,7 +37,7 @@ AGENT_ATTRS = frozenset({"name", "id_number", "relation", "phone", "age", "sex",
 PERSON_ATTRS = frozenset({"name", "id_number", "relation", "age", "sex", "birth_date"})
 
 
-class ExprError(ValueError):
+class ExprError(UserError, ValueError):
     """An expression that cannot be used; ``str(err)`` is a Chinese message for the author."""
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from stdnum.cn import ric
 
+from app.core.errors import UserError
+
 # First two digits of mainland provinces (GB/T 2260) plus 81/82/83 (HK/MO/TW residence permits)
 # and 9x (foreign permanent residence card, 2023 format).
 _PROVINCES = {
@@ -27,7 +29,7 @@ _MOBILE_ANY_RE = re.compile(r"^(?:\+?86)?(1\d{10})$")
 _LANDLINE_RE = re.compile(r"^(0\d{2,3})-?(\d{7,8})(?:-\d{1,6})?$")
 
 
-class IdentityError(ValueError):
+class IdentityError(UserError, ValueError):
     """A value that is not a valid ID number or phone; ``str(err)`` is a Chinese message for the user."""
 
 
@@ -82,6 +84,18 @@ def is_valid_id(value: str, today: dt.date | None = None) -> bool:
     except IdentityError:
         return False
     return True
+
+
+def make_id_number(age: int, sex: str = "男", today: dt.date | None = None,
+                   region: str = "320302", seed: int = 0) -> str:
+    """A valid resident ID for someone ``age`` full years old today (徐州市鼓楼区 by default), for samples and tests."""
+    today = today or dt.date.today()
+    year = today.year - age
+    birth = today.replace(year=year, day=min(today.day, 28)) - dt.timedelta(days=30 + seed % 200)
+    seq = 100 + seed % 800
+    seq = seq if (seq % 2 == 1) == (sex == "男") else seq + 1
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
 
 
 def normalize_phone(value: str) -> str:

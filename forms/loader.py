@@ -30,8 +30,9 @@ import yaml
 from pydantic import ValidationError
 
 from forms import expr as ex
-from forms.schema import (FIELD_TYPES, LENIENT, Catalog, Computed, Field, LoadError, Material, Rule,
-                          SampleApplicant, ServiceItem, Step, Tier, UnavailableItem)
+from forms.dependencies import DependencyCycle, evaluation_order
+from forms.schema import (LENIENT, Catalog, Computed, Field, LoadError, Material, Rule, SampleApplicant, ServiceItem,
+                          Step, Tier, UnavailableItem)
 
 CATALOG_FILE = "catalog.yaml"
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster
@@ -395,8 +396,6 @@ _PATTERN_HINTS = {
 
 def _translate(err: dict, attr: str) -> str:
     etype, ctx = err["type"], err.get("ctx", {})
-    if etype == "literal_error" and attr == "type":
-        return f"未知字段类型「{err.get('input')}」，可用类型：{', '.join(FIELD_TYPES)}"
     if etype == "literal_error":
         return f"取值「{err.get('input')}」无效，应为 {str(ctx.get('expected', '')).replace(' or ', ' 或 ')}"
     if etype == "string_pattern_mismatch" and attr in _PATTERN_HINTS:
@@ -437,18 +436,9 @@ def _locate(data: Any, loc: tuple) -> tuple[str | None, str]:
 # ---------------------------------------------------------------------------
 # Semantic checks after the schema passed
 
-_NAME_ONLY_TYPES = {"choice", "multichoice", "person"}
-_BOUNDED_TYPES = {"text", "longtext", "address", "number", "money", "multichoice", "group"}
-
-
 def field_spec(fld: Field) -> ex.NameSpec:
-    if fld.type == "group":
-        return ex.NameSpec("group", frozenset(f.key for f in fld.fields))
-    if fld.type == "person":
-        return ex.NameSpec("record", ex.PERSON_ATTRS)
-    if fld.type in ("choice", "multichoice"):
-        return ex.NameSpec("value", options=frozenset(fld.options))
-    return ex.NameSpec()
+    """What the expression checker knows about a field's name (its kind says)."""
+    return fld.kind.spec(fld)
 
 
 def item_names(item: ServiceItem, policy: dict[str, Any]) -> dict[str, ex.NameSpec]:
@@ -478,7 +468,17 @@ def _check_item(item: ServiceItem, meta: CatalogMeta, extra_names: dict[str, ex.
         for fld in step.fields:
             problems += _check_field(fld, names, fld.key)
     problems += _check_item_exprs(item, names)
+    problems += _derive_order(item)
     return problems
+
+
+def _derive_order(item: ServiceItem) -> list[tuple[str | None, str]]:
+    """Work out once in which order the item's values are resolved, kept on the item; a cycle is an error."""
+    try:
+        item._order = evaluation_order(item)
+    except DependencyCycle as exc:
+        return [(exc.field, str(exc))]
+    return []
 
 
 def _check_keys(item: ServiceItem, whole: bool = True) -> list[tuple[str | None, str]]:
@@ -501,7 +501,7 @@ def _check_keys(item: ServiceItem, whole: bool = True) -> list[tuple[str | None,
 def _check_field(fld: Field, names: dict[str, ex.NameSpec], where: str, in_group: bool = False):
     problems = _field_shape(fld, where, in_group)
     scope = names
-    if fld.type == "group":
+    if fld.kind.rows:
         subs = [f.key for f in fld.fields]
         problems += [(where, f"子字段键 {k} 重复") for k in sorted({k for k in subs if subs.count(k) > 1})]
         scope = {**names, **{f.key: field_spec(f) for f in fld.fields}}
@@ -515,23 +515,9 @@ def _check_field(fld: Field, names: dict[str, ex.NameSpec], where: str, in_group
 
 
 def _field_shape(fld: Field, where: str, in_group: bool) -> list[tuple[str, str]]:
-    problems = []
-    if fld.type in ("choice", "multichoice") and len(fld.options) < 2:
-        problems.append((where, "单选/多选字段至少需要两个选项（options）"))
-    if fld.options and fld.type not in _NAME_ONLY_TYPES:
-        problems.append((where, f"{fld.type} 类型的字段不能有 options"))
-    if len(set(fld.options)) != len(fld.options):
-        problems.append((where, "选项重复"))
-    if fld.type == "group" and not fld.fields:
-        problems.append((where, "重复组（group）需要子字段 fields"))
-    if fld.fields and fld.type != "group":
-        problems.append((where, "只有重复组（group）可以有子字段 fields"))
-    if in_group and fld.type == "group":
+    problems = [(where, message) for message in fld.kind.shape_problems(fld)]
+    if in_group and fld.kind.rows:
         problems.append((where, "重复组中不能再嵌套重复组"))
-    if (fld.min is not None or fld.max is not None) and fld.type not in _BOUNDED_TYPES:
-        problems.append((where, f"{fld.type} 类型的字段不能设置 min/max"))
-    if fld.min is not None and fld.max is not None and fld.min > fld.max:
-        problems.append((where, "min 大于 max"))
     if fld.compute and fld.required is not False:
         problems.append((where, "计算字段不能设为必填"))
     return problems

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationInfo
 from pydantic import Field as PydField
 
+from forms.dependencies import EvaluationOrder, evaluation_order
+from forms.kinds import KINDS, FieldKind
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -42,14 +45,16 @@ ChineseOption = Annotated[str, PydField(min_length=1, max_length=60), AfterValid
 Expr = Annotated[str, PydField(min_length=1, max_length=2000)]
 Key = Annotated[str, PydField(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
-FIELD_TYPES = (
-    "text", "longtext", "id_number", "phone", "date", "number", "money", "choice",
-    "multichoice", "yesno", "address", "person", "group",
-)
-FieldType = Literal[
-    "text", "longtext", "id_number", "phone", "date", "number", "money", "choice",
-    "multichoice", "yesno", "address", "person", "group",
-]
+FIELD_TYPES = tuple(KINDS)  # one list of field types: the kinds of forms.kinds
+
+
+def _known_type(value: str) -> str:
+    if value not in KINDS:
+        raise ValueError(f"未知字段类型「{value}」，可用类型：{', '.join(FIELD_TYPES)}")
+    return value
+
+
+FieldType = Annotated[str, AfterValidator(_known_type)]
 MaterialForm = Literal["原件", "复印件", "原件及复印件"]
 Mode = Literal["即办", "转办"]
 
@@ -68,9 +73,9 @@ class Rule(_Model):
 class Field(_Model):
     """One input (or read-only computed value) of a step.
 
-    ``min``/``max`` mean: value bounds for number and money; length for text, longtext and
-    address; number of selections for multichoice; number of rows for group.
-    ``options``: choices for choice/multichoice, allowed relations for person.
+    What ``min``/``max`` and ``options`` mean depends on the type (:attr:`kind`): value bounds for number
+    and money, length for text, longtext and address, number of selections for multichoice, number of
+    rows for group; choices for choice/multichoice, allowed relations for person.
     ``sample``: an example value used by :func:`forms.validate.sample_submission` when the
     generic generator would not satisfy the field's constraints.
     """
@@ -94,6 +99,11 @@ class Field(_Model):
     @property
     def is_computed(self) -> bool:
         return self.compute is not None
+
+    @property
+    def kind(self) -> FieldKind:
+        """How values of this field are parsed, checked, written, masked and sampled, and its editor."""
+        return KINDS[self.type]
 
 
 class Step(_Model):
@@ -163,6 +173,7 @@ class ServiceItem(_Model):
 
     _policy: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source: str = PrivateAttr(default="")
+    _order: EvaluationOrder | None = PrivateAttr(default=None)
 
     def iter_fields(self) -> Iterator[tuple[Step, Field]]:
         """Top-level fields with their step, in form order (group sub-fields not included)."""
@@ -189,6 +200,17 @@ class ServiceItem(_Model):
     @property
     def source_file(self) -> str:
         return self._source
+
+    @property
+    def evaluation_order(self) -> EvaluationOrder:
+        """In which order visibility and computed values are worked out (see :mod:`forms.dependencies`).
+
+        The loader derives it when it loads the item and refuses an item whose values read each other; an item
+        built without the loader (tests) derives it on first use.
+        """
+        if self._order is None:
+            self._order = evaluation_order(self)
+        return self._order
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from models.outbox import AuditEntry, OutboxEntry
 from models.printing import PRINT_FAILED, PRINT_OK, PRINT_PENDING, PrintJob
 from models.resident import Resident
 from models.sync import SyncState
-from models.worker import ROLE_ADMIN, ROLE_FRONT_DESK, ROLE_LABELS, ROLE_LINE, ROLE_SUPERVISOR, ROLES, Worker
+from models.worker import Worker
 
 __all__ = [
     "Base", "SyncedMixin", "UTCDateTime", "new_id", "utcnow",
     "Case", "CaseCounter", "CaseEvent", "Committee", "Device", "AuditEntry", "OutboxEntry",
-    "PrintJob", "SyncState", "PRINT_FAILED", "PRINT_OK", "PRINT_PENDING", "Resident", "Worker", "ROLES", "ROLE_LABELS", "ROLE_ADMIN", "ROLE_FRONT_DESK", "ROLE_LINE", "ROLE_SUPERVISOR",
+    "PrintJob", "SyncState", "PRINT_FAILED", "PRINT_OK", "PRINT_PENDING", "Resident", "Worker",
 ]

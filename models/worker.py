@@ -10,19 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, SyncedMixin
 
-ROLE_FRONT_DESK = "front_desk"
-ROLE_LINE = "line"
-ROLE_SUPERVISOR = "supervisor"
-ROLE_ADMIN = "admin"
-ROLES = (ROLE_FRONT_DESK, ROLE_LINE, ROLE_SUPERVISOR, ROLE_ADMIN)
-ROLE_LABELS = {
-    ROLE_FRONT_DESK: "前台社工",
-    ROLE_LINE: "条线社工",
-    ROLE_SUPERVISOR: "站长/主任",
-    ROLE_ADMIN: "系统管理员",
-}
-
-
 class Worker(SyncedMixin, Base):
     __tablename__ = "worker"
     __table_args__ = (UniqueConstraint("committee_id", "login", name="uq_worker_committee_login"),)

@@ -5,6 +5,7 @@ enrolled through the API, and small request builders. The fixtures themselves ar
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -13,6 +14,7 @@ import sys
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from app.desk.cases import CaseService, ItemRef
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
 from app.core.paths import PROJECT_DIR
+from app.core.wire import Endpoint, EnrollRequest, EnrollResponse
 from app.server import admin
 from app.server.db import ServerDB, ensure_lock_row
 from app.desk.sync.client import SyncClient
@@ -86,11 +89,13 @@ class FaultyTransport(httpx.BaseTransport):
     ``drop_request``: the network is down, the server sees nothing. ``drop_response``: the server did the
     work but the answer never arrives (as if it was killed right after committing). ``truncate``: the answer
     is cut off half-way. ``duplicate``: the request arrives twice (a proxy retry); the desk sees the second answer.
+    A callable rewrites the answer's JSON (a server of another version, a broken proxy): it gets the decoded
+    body and returns the one the desk receives.
     """
 
     def __init__(self, inner: httpx.BaseTransport):
         self.inner = inner
-        self.plan: list[str | None] = []
+        self.plan: list[str | Callable[[object], object] | None] = []
         self.seen: list[tuple[str, bytes]] = []  # (path, request body) of every request
         self.on_response = None  # optional callable(request, response) run after the server answered
 
@@ -110,6 +115,8 @@ class FaultyTransport(httpx.BaseTransport):
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         if fault == "truncate":
             body = body[: len(body) // 2]
+        if callable(fault):
+            body = json.dumps(fault(json.loads(body))).encode()
         return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
 
@@ -168,8 +175,8 @@ def server_counts(db: ServerDB) -> dict[str, int]:
 def enroll_raw(api, db: ServerDB, committee: str = COMMITTEE) -> tuple[str, dict]:
     """Enrol a bare device through the API: (device id, Authorization headers)."""
     code, _ = admin.create_enroll_code(db, committee)
-    answer = api.post("/v1/enroll", json={"code": code}).json()
-    return answer["device_id"], {"Authorization": f"Bearer {answer['token']}"}
+    answer = EnrollResponse.model_validate(api.post(Endpoint.ENROLL, json=EnrollRequest(code=code).wire()).json())
+    return answer.device_id, {"Authorization": f"Bearer {answer.token}"}
 
 
 def server_worker_id(db: ServerDB, login: str) -> str:

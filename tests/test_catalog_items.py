@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from app.bench import catalog as catalog_bench
 from app.cli import catalog as catalog_cli
 from app.desk.catalog.search import CatalogService
 from app.core.paths import FORMS_ITEMS_DIR
@@ -509,7 +510,7 @@ def test_cli_validate(capsys, tmp_path):
 
 
 def test_bench_catalog_reports_figures(capsys):
-    figures = catalog_cli.bench_catalog(loads=1)
+    figures = catalog_bench.bench_catalog(loads=1)
     assert figures["items"] == 65 and figures["keystrokes"] > 20
     assert figures["load_ms_median"] > 0 and figures["search_ms_median"] > 0
     assert "ms" in capsys.readouterr().out

@@ -215,7 +215,9 @@ def test_desk_lists_a_broken_item_greyed_and_explains_instead_of_opening(qtbot, 
     from ui.desk.service_wizard import ServiceWizard
     shown: list[str] = []
     monkeypatch.setattr(desk_page.QMessageBox, "information", lambda _p, _t, text: shown.append(text))
-    services = SimpleNamespace(intake=IntakeService(None, catalog=broken_service), current_worker=None)
+    from ui.services import ChangeBus
+    services = SimpleNamespace(intake=IntakeService(None, catalog=broken_service), current_worker=None,
+                               change_bus=ChangeBus())
     page = desk_page.DeskPage(services)
     qtbot.addWidget(page)
     page.show()
@@ -272,8 +274,9 @@ def test_resumed_draft_is_stamped_with_the_catalog_it_was_checked_against(desk_c
     assert "目录已更新" in draft.notice and "2090.1.1" in draft.notice and "2091.2.2" in draft.notice
     assert draft.catalog_version.startswith("2090.1.1")
 
-    detail, result = after.finish(worker, case_id, "FG-02", resident.id, None, submission["fields"],
-                                  submission["materials"])
+    finished = after.finish(worker, case_id, "FG-02", resident.id, None, submission["fields"],
+                            submission["materials"])
+    detail, result = finished.detail, finished.result
     assert result.errors == [] and detail.summary.state == "accepted"
     assert detail.catalog_version == after.catalog_version() and detail.catalog_version.startswith("2091.2.2")
     assert CaseService(desk_ctx).get(case_id).catalog_version.startswith("2091.2.2")
@@ -291,7 +294,9 @@ def test_finish_on_the_same_catalog_keeps_the_version_and_the_command_unchanged(
     submission = sample_submission(intake.item("FG-02"), intake.applicant(resident.id), dt.date.today())
     materials = dict(submission["materials"])
     materials[next(iter(materials))] = False  # one required material missing → pending materials
-    detail, result = intake.finish(worker, case_id, "FG-02", resident.id, None, submission["fields"], materials)
+    finished = intake.finish(worker, case_id, "FG-02", resident.id, None, submission["fields"], materials)
+    detail, result = finished.detail, finished.result
+    assert finished.document == "notice"  # the one-time notice goes to the resident
     assert detail.summary.state == "pending_materials" and result.missing_materials
     assert detail.catalog_version.startswith("2090.1.1")
     with desk_ctx.sessions() as s:

@@ -19,7 +19,8 @@ from forms import expr as ex
 from forms.identity import is_valid_id
 from forms.loader import load_catalog
 from forms.schema import FIELD_TYPES, ServiceItem
-from forms.validate import MAX_MONEY, MAX_NUMBER, make_id_number, validate_submission
+from forms.validate import make_id_number, validate_submission
+from forms.values import MAX_MONEY, MAX_NUMBER
 
 TODAY = dt.date(2026, 11, 20)
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -15,21 +15,14 @@ from pypdf import PdfReader
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
-from app.desk.printing.documents import (
-    CJK_FONT,
-    CST,
-    DOC_TITLES,
-    EVALUATION_LEVELS,
-    LATIN_FONT,
-    LAYOUTS,
-    DocumentData,
-    MaterialLine,
-    MissingMaterial,
-    qr_payload,
-    render,
-    sample_document,
-)
 from app.core.paths import PROJECT_DIR
+from app.core.vocabulary import DOC_TITLES
+from app.demo.samples import sample_document
+from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial, qr_payload
+from app.desk.printing.fonts import CJK_FONT, LATIN_FONT
+from app.desk.printing.kinds.decision import EVALUATION_LEVELS
+from app.desk.printing.layout import LAYOUTS
+from app.desk.printing.render import render
 from forms.identity import mask_id, mask_phone
 
 FULL_ID = "11010519491231002X"
@@ -345,7 +338,7 @@ def test_dates_are_shown_in_china_time():
         received_at=dt.datetime(2025, 1, 23, 17, 0, tzinfo=dt.timezone.utc),  # 01:00 next day in Beijing
     )
     assert "2025年1月24日01:00" in _text(render(data, "a4"))
-    assert sample_document("receipt").received_at.utcoffset() == CST.utcoffset(None)
+    assert sample_document("receipt").received_at.utcoffset() == dt.timedelta(hours=8)
 
 
 def test_unknown_type_or_layout_is_rejected():
@@ -358,6 +351,7 @@ def test_unknown_type_or_layout_is_rejected():
 
 
 def test_generator_imports_no_qt():
-    code = "import sys, app.desk.printing.documents, app.bench.documents; print(any(m.startswith('PySide6') for m in sys.modules))"
+    code = ("import sys, app.desk.printing.render, app.demo.samples, app.bench.documents;"
+            " print(any(m.startswith('PySide6') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

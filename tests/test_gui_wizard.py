@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox
 
+from app.core.vocabulary import Action
 from forms.validate import make_id_number, sample_submission
 from tests.gui_helpers import choose_by_arrows, focus_in, press, tab_to, type_text
 from ui.desk.field_widgets import (ChoiceEditor, GroupEditor, LineEditor, LongTextEditor, MultiChoiceEditor,
@@ -416,13 +417,13 @@ def test_draft_is_saved_each_step_and_resumes_from_worklist_to_a_submitted_case(
     assert view.currentIndex().row() == row
     qtbot.keyClick(view, Qt.Key_Return)
     from ui.cases.case_dialog import CaseDialog
-    qtbot.waitUntil(lambda: any(isinstance(w, CaseDialog) and w.isVisible() and "resume" in w.buttons
+    qtbot.waitUntil(lambda: any(isinstance(w, CaseDialog) and w.isVisible() and Action.SAVE_DRAFT in w.buttons
                                 for w in wl.findChildren(CaseDialog)))
     dlg = next(w for w in wl.findChildren(CaseDialog) if w.isVisible())
     # Offscreen, Tab from the history list to the button is not reliable (activation races with the reminder box),
     # so focus goes straight to 继续办理 and the worker's Space presses it.
-    dlg.buttons["resume"].setFocus()
-    qtbot.keyClick(dlg.buttons["resume"], Qt.Key_Space)
+    dlg.buttons[Action.SAVE_DRAFT].setFocus()
+    qtbot.keyClick(dlg.buttons[Action.SAVE_DRAFT], Qt.Key_Space)
     qtbot.waitUntil(lambda: _wizard(window) is not None)
     resumed = _ready(qtbot, _wizard(window))
     assert resumed.case_id == case_id and resumed.stack.currentIndex() == 3

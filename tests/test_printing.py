@@ -8,6 +8,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from app.core.vocabulary import Action
 from app.desk.auth import AuthService
 from app.desk.cases import CaseService, ItemRef
 from app.cli.main import main
@@ -353,8 +354,8 @@ def test_case_window_marks_handed_in_materials_received(styled_app, qtbot, demo_
     cid = _demo_case(demo_ctx, "pending_materials")
     dlg = CaseDialog(services, cid)
     qtbot.addWidget(dlg)
-    qtbot.waitUntil(lambda: "materials_done" in dlg.buttons)
-    qtbot.mouseClick(dlg.buttons["materials_done"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: Action.ACCEPT in dlg.buttons)
+    qtbot.mouseClick(dlg.buttons[Action.ACCEPT], Qt.LeftButton)
     qtbot.waitUntil(lambda: dlg.detail.summary.state == "accepted")
     materials = CaseService(demo_ctx).get(cid).materials
     assert materials["残疾人证"]["received"] is True and materials["残疾人证"]["form"] == "原件及复印件"

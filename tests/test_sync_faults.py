@@ -225,6 +225,7 @@ def test_concurrent_pushes_while_a_third_desk_pulls(make_desk, seeded):
 
 def test_change_seqs_are_seen_in_commit_order_by_a_concurrent_reader(seeded, server_app):
     """Eight writers under the lock row, one reader: the reader never sees seq n+1 before seq n."""
+    from app.core.wire import PullQuery
     from app.server import pull as pull_service
     from tests.sync_helpers import enroll_raw
     api = TestClient(server_app)
@@ -241,12 +242,12 @@ def test_change_seqs_are_seen_in_commit_order_by_a_concurrent_reader(seeded, ser
     def reader():
         cursor = "0"
         while not stop.is_set() or cursor != _last_cursor():
-            page = pull_service.pull(seeded, token, cursor, 5, __import__("models").utcnow())
-            seqs = [ch["seq"] for ch in page["changes"]]
+            page = pull_service.pull(seeded, token, PullQuery(cursor=cursor, limit=5), __import__("models").utcnow())
+            seqs = [ch.seq for ch in page.changes]
             if seen and seqs and seqs[0] != seen[-1] + 1:
                 problems.append(f"after {seen[-1]} came {seqs[0]}")
             seen.extend(seqs)
-            cursor = page["next_cursor"]
+            cursor = page.next_cursor
 
     def _last_cursor():
         with seeded.sessions() as s:

@@ -10,9 +10,9 @@ import time
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.context import AppContext
-from app.db import StorageError
-from app.logs import setup_logging
+from app.desk.context import AppContext
+from app.desk.db import StorageError
+from app.core.logs import setup_logging
 from ui import resources
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def make_app() -> QApplication:
 
 
 def open_context(args: argparse.Namespace) -> AppContext:
-    from app.demo import open_desk
+    from app.demo.seed import open_desk
     return open_desk(args.data_dir, args.demo)[0]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
 
-from app.setup import FirstRunInput
+from app.desk.setup import FirstRunInput
 from ui.operations import run_op
 
 

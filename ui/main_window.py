@@ -1,13 +1,17 @@
-"""Main window: navigation (办事 待办 居民 统计 设置), pages, status bar, screen lock (Ctrl+L)."""
+"""Main window: navigation (办事 待办 居民 统计 设置), pages, status bar, screen lock (Ctrl+L).
+
+The window does not refresh its pages: each page listens on the services' change bus (fed by ``run_op`` and
+the sync runner) and re-reads on show. The status bar's counters follow the same bus.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
                                QMessageBox, QStatusBar, QWidget)
 
-from app.auth import WorkerInfo
+from app.desk.auth import WorkerInfo
 from ui.login_dialog import LoginDialog
 from ui.operations import run_op
 from ui.pages import SettingsPage, StatsPage
@@ -52,6 +56,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self._build_status_bar(ident)
+        services.change_bus.changed.connect(self._on_data_changed)
         self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
         self.lock_shortcut.setContext(Qt.ApplicationShortcut)
         self.lock_shortcut.activated.connect(self.lock_screen)
@@ -113,9 +118,8 @@ class MainWindow(QMainWindow):
 
     def _start_sync(self) -> None:
         from ui.sync.sync_runner import SyncRunner
-        self.sync_runner = SyncRunner(self.services.make_sync_client, self)
+        self.sync_runner = SyncRunner(self.services.make_sync_client, self, change_bus=self.services.change_bus)
         self.sync_runner.status_changed.connect(self._on_sync_status)
-        self.sync_runner.round_finished.connect(self._on_sync_round)
         self.sync_runner.start()
         run_op(self, self.services.sync_status, self._on_sync_status)
 
@@ -124,20 +128,27 @@ class MainWindow(QMainWindow):
             self.sync_runner.request_now()
 
     def _on_sync_status(self, st) -> None:
-        from ui.sync.sync_status_text import status_text
-        self.server_label.setText(status_text(st))
-        self.server_label.setObjectName("warning" if (st.enrolled and (not st.online or st.set_aside)) else "")
-        self.server_label.setStyleSheet("color: #b54708;" if st.enrolled and (not st.online or st.set_aside) else "")
+        """After a sync round: the status bar and, when it is shown, the 同步 page."""
+        self._show_server_status(st)
         page = self.pages.get("sync")
         if page is not None and page.isVisible():
             page.show_status(st)
 
-    def _on_sync_round(self, result) -> None:
-        if result.pulled:
-            for key in ("worklist", "residents"):
-                page = self.pages[key]
-                if page.isVisible() and hasattr(page, "refresh"):
-                    page.refresh()
+    def _show_server_status(self, st) -> None:
+        from ui.sync.sync_status_text import status_text
+        self.server_label.setText(status_text(st))
+        self.server_label.setObjectName("warning" if (st.enrolled and (not st.online or st.set_aside)) else "")
+        self.server_label.setStyleSheet("color: #b54708;" if st.enrolled and (not st.online or st.set_aside) else "")
+
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        """The status bar's counters: cases due or overdue, commands waiting for the server, the calendar."""
+        if changes.cases:
+            self._refresh_reminder_label()
+        if changes.queued:
+            run_op(self, self.services.sync_status, self._show_server_status)
+        if changes.calendar:
+            self._show_calendar_warning()
 
     def closeEvent(self, event) -> None:
         if self.sync_runner is not None:
@@ -168,13 +179,27 @@ class MainWindow(QMainWindow):
             return
         run_op(self, lambda: self.services.worklist.reminder(worker, self.services.clock()), self._on_reminder)
 
-    def _on_reminder(self, counts) -> None:
+    def _refresh_reminder_label(self) -> None:
+        """The counts in the status bar only: a change made by the worker must not pop the notice up again."""
+        worker = self.services.current_worker
+        if worker is not None:
+            run_op(self, lambda: self.services.worklist.reminder(worker, self.services.clock()),
+                   self._show_reminder_label)
+
+    def _show_reminder_label(self, counts) -> str:
+        """Show the counts; returns the notice's text, empty when nothing is due."""
         due_today, overdue = counts
         if not (due_today or overdue):
             self.reminder_label.setText("今日没有到期或超期的案件")
-            return
+            return ""
         text = f"今日到期 {due_today} 件，已超期 {overdue} 件。请到“待办”查看。"
         self.reminder_label.setText(f"⚠ {text}")
+        return text
+
+    def _on_reminder(self, counts) -> None:
+        text = self._show_reminder_label(counts)
+        if not text:
+            return
         if self.reminder_box is None:
             self.reminder_box = QMessageBox(QMessageBox.Information, "待办提醒", text, QMessageBox.Ok, self)
             self.reminder_box.setModal(False)
@@ -201,11 +226,10 @@ class MainWindow(QMainWindow):
         self.centralWidget().setVisible(True)
 
     def switch_worker(self, worker: WorkerInfo) -> None:
+        """Another worker at the desk. The pages re-read for them when they are shown again: the lock screen
+        hides the pages and shows them once the new worker is logged in."""
         self.services.current_worker = worker
         self._show_worker()
         self.worker_changed.emit(worker)
         self.remind()
         self._show_calendar_warning()
-        current = self.stack.currentWidget()
-        if hasattr(current, "refresh"):
-            current.refresh()

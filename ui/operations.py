@@ -1,8 +1,12 @@
-"""Run a service call off the UI thread and deliver its result (or a Chinese error) back on it.
+"""Run a service call off the UI thread, deliver its result (or a Chinese error) back on it, and broadcast what
+it changed.
 
 Widget handlers stay ~10 lines: ``run_op(self, lambda: svc.search(text), self._on_results)``.
-Known user errors carry Chinese messages; anything unexpected is logged and shown as a generic message,
-never as a traceback.
+A :class:`~app.core.errors.UserError` carries a Chinese message and is shown as it is; anything else is a bug:
+logged once with a redacted traceback and shown as a generic Chinese message, never as a traceback.
+When the result reports changes (:func:`~app.core.changes.changes_of`), they are emitted on the change bus
+of the services the parent widget works with, after ``on_done`` has run, so every page showing that data
+refreshes itself.
 """
 
 from __future__ import annotations
@@ -13,38 +17,33 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from app.core.changes import changes_of
+from app.core.errors import UNEXPECTED_MESSAGE, UserError, redacted_traceback
 from ui.gc_guard import ensure_main_thread_gc
 
 log = logging.getLogger(__name__)
 
-# Exceptions whose str() is a Chinese message meant for the worker.
-USER_ERRORS: tuple[type[BaseException], ...] = ()
-
-
-def user_error_types() -> tuple[type[BaseException], ...]:
-    global USER_ERRORS
-    if not USER_ERRORS:
-        from app.auth import AuthError, PermissionDenied
-        from app.backup import BackupError
-        from app.case_machine import TransitionError
-        from app.cases import CaseError
-        from app.db import StorageError
-        from app.deadlines import DeadlineError
-        from app.printing import PrintError
-        from app.sync_enroll import EnrollFailed
-        from app.residents import ResidentError
-        from app.setup import SetupError
-        from forms.identity import IdentityError
-        USER_ERRORS = (AuthError, PermissionDenied, BackupError, TransitionError, CaseError, StorageError,
-                       ResidentError, SetupError, IdentityError, PrintError, EnrollFailed, DeadlineError)
-    return USER_ERRORS
-
 
 def error_message(exc: BaseException) -> str:
-    if isinstance(exc, user_error_types()):
+    """What the worker reads for ``exc``; an unexpected one is logged here, once, with its traceback masked."""
+    if isinstance(exc, UserError):
         return str(exc)
-    log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
-    return "操作没有完成：程序遇到意外问题，已记录日志。数据未被修改，请重试或联系管理员。"
+    log.error("unexpected error in an operation:\n%s", redacted_traceback(exc))
+    return UNEXPECTED_MESSAGE
+
+
+def change_bus_of(widget: QObject | None):
+    """The change bus of the services ``widget`` (or the nearest ancestor holding ``services``) works with.
+
+    Found through the widget tree, not a registry: a dialog reaches its page's services through its parent.
+    """
+    obj = widget
+    while obj is not None:
+        bus = getattr(getattr(obj, "services", None), "change_bus", None)
+        if bus is not None:
+            return bus
+        obj = obj.parent()
+    return None
 
 
 class _Signals(QObject):
@@ -55,14 +54,19 @@ class _Signals(QObject):
 class _Receiver(QObject):
     """Lives on the UI thread so queued signals from the pool land there."""
 
-    def __init__(self, on_done, on_error):
+    def __init__(self, on_done, on_error, bus):
         super().__init__()
-        self._on_done, self._on_error = on_done, on_error
+        self._on_done, self._on_error, self._bus = on_done, on_error, bus
 
     @Slot(object)
     def done(self, value) -> None:
         _live.pop(id(self), None)
-        self._on_done(value)
+        try:
+            self._on_done(value)
+        finally:  # the data changed even if the caller's handler failed: the other pages must still know
+            changes = changes_of(value)
+            if changes and self._bus is not None:
+                self._bus.changed.emit(changes)
 
     @Slot(str)
     def failed(self, message: str) -> None:
@@ -91,9 +95,10 @@ _live: dict[int, tuple[_Receiver, _Task]] = {}
 
 def run_op(parent: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
            on_error: Callable[[str], None] | None = None) -> None:
-    """Run ``fn`` on the thread pool; ``on_done``/``on_error`` run on the UI thread via queued signals."""
+    """Run ``fn`` on the thread pool; ``on_done``/``on_error`` run on the UI thread via queued signals, then the
+    changes the result reports are broadcast on ``parent``'s change bus."""
     ensure_main_thread_gc()  # no cycle holding a widget may be collected on the pool thread
-    receiver = _Receiver(on_done, on_error or (lambda msg: _default_error(parent, msg)))
+    receiver = _Receiver(on_done, on_error or (lambda msg: _default_error(parent, msg)), change_bus_of(parent))
     task = _Task(fn)
     task.setAutoDelete(False)
     task.signals.done.connect(receiver.done, Qt.QueuedConnection)

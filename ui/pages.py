@@ -1,14 +1,15 @@
-"""Small pages: placeholders that say what is coming, statistics, settings."""
+"""Small pages: statistics and settings. Each re-reads on show and, while visible, when the change bus says
+its data changed."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from app.case_machine import STATE_LABELS, STATES
+from app.core.machine import STATE_LABELS, STATES
 from ui.operations import run_op
 from ui.services import Services
 
@@ -32,9 +33,18 @@ class StatsPage(QWidget):
         layout.addWidget(page_title("统计"))
         layout.addWidget(QLabel("本居委会各状态案件数量"))
         layout.addWidget(self.table, 1)
+        services.change_bus.changed.connect(self._on_data_changed)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self.refresh()
+
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        if changes.cases and self.isVisible():
+            self.refresh()
+
+    def refresh(self) -> None:
         run_op(self, self.services.cases.count_by_state, self._on_counts)
 
     def _on_counts(self, counts: dict) -> None:
@@ -109,10 +119,16 @@ class SettingsPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(accounts, 1)
         self._rows = []
+        services.change_bus.changed.connect(self._on_data_changed)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.refresh()
+
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        if (changes.workers or changes.settings) and self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
         run_op(self, self.services.auth.list_workers, self._on_workers)
@@ -157,5 +173,4 @@ class SettingsPage(QWidget):
         run_op(self, lambda: self.services.auth.unlock(actor, target.id), lambda _r: self._on_unlocked(target))
 
     def _on_unlocked(self, target) -> None:
-        QMessageBox.information(self, "提示", f"已解锁账号：{target.display_name}")
-        self.refresh()
+        QMessageBox.information(self, "提示", f"已解锁账号：{target.display_name}")  # the table follows the bus

@@ -6,7 +6,7 @@ from PySide6.QtCore import QDir
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication
 
-from app.paths import CJK_FONT_FILE, ICONS_DIR, STYLES_DIR
+from app.core.paths import CJK_FONT_FILE, ICONS_DIR, STYLES_DIR
 
 _font_family: str | None = None
 

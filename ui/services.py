@@ -1,6 +1,8 @@
 """The services the widgets talk to. Widgets never see a Session; they call these and get dataclasses back.
 
 Each service is built on first use, so the login window does not wait for reportlab or the catalog.
+What an operation changed is broadcast once on :attr:`Services.change_bus` (by ``run_op`` and the sync
+runner); every page that shows that data listens there and refreshes itself.
 """
 
 from __future__ import annotations
@@ -8,8 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 
-from app.auth import AuthService, WorkerInfo
-from app.context import AppContext
+from PySide6.QtCore import QObject, Signal
+
+from app.desk.auth import AuthService, WorkerInfo
+from app.desk.context import AppContext
+
+
+class ChangeBus(QObject):
+    """One signal for the whole desk, as Anki's ``operation_did_execute``: ``changed(Changes)``, emitted on the
+    UI thread after an operation or a sync round that changed data."""
+
+    changed = Signal(object)
 
 
 class Services:
@@ -17,44 +28,45 @@ class Services:
         self.ctx = ctx
         self.current_worker: WorkerInfo | None = None
         self.auth = AuthService(ctx)
+        self.change_bus = ChangeBus()
 
     def clock(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
 
     @cached_property
     def residents(self):
-        from app.residents import ResidentService
+        from app.desk.residents import ResidentService
         return ResidentService(self.ctx)
 
     @cached_property
     def cases(self):
-        from app.cases import CaseService
+        from app.desk.cases import CaseService
         return CaseService(self.ctx)
 
     @cached_property
     def worklist(self):
-        from app.worklist import WorklistService
+        from app.desk.worklist import WorklistService
         return WorklistService(self.ctx)
 
     @cached_property
     def printing(self):
-        from app.printing import PrintService
+        from app.desk.printing.service import PrintService
         return PrintService(self.ctx)
 
     @cached_property
     def intake(self):
-        from app.intake import IntakeService
+        from app.desk.intake import IntakeService
         return IntakeService(self.ctx, self.cases)
 
     # ----- sync with the district server ------------------------------------------------------
     def make_sync_client(self):
-        from app.sync_client import SyncClient
+        from app.desk.sync.client import SyncClient
         return SyncClient(self.ctx)
 
     def sync_status(self):
-        from app.sync_client import sync_status
+        from app.desk.sync.client import sync_status
         return sync_status(self.ctx, self.clock())
 
     def enroll(self, server_url: str, code: str):
-        from app.sync_enroll import enroll_desk
+        from app.desk.sync.enroll import enroll_desk
         return enroll_desk(self.ctx, server_url.strip(), code.strip())

@@ -22,7 +22,8 @@ TARGET_MS = 50.0
 _COLD_SCRIPT = """
 import json, time
 t0 = time.perf_counter()
-from app.desk.printing.documents import render, sample_document
+from app.demo.samples import sample_document
+from app.desk.printing.render import render
 t1 = time.perf_counter()
 data = sample_document("receipt")
 render(data, "a4")
@@ -42,7 +43,9 @@ def _cold() -> dict:
 
 
 def _warm_median_ms(layout: str, runs: int) -> float:
-    from app.desk.printing.documents import ensure_fonts, render, sample_document
+    from app.demo.samples import sample_document
+    from app.desk.printing.fonts import ensure_fonts
+    from app.desk.printing.render import render
 
     ensure_fonts()
     data = sample_document("receipt")
@@ -57,7 +60,7 @@ def _warm_median_ms(layout: str, runs: int) -> float:
 
 def bench_documents(runs: int = 40) -> dict:
     """Measure and print; returns the figures in milliseconds."""
-    from app.desk.printing.documents import LAYOUTS
+    from app.desk.printing.layout import LAYOUTS
 
     cold = _cold()
     by_layout = {layout: round(_warm_median_ms(layout, runs), 1) for layout in LAYOUTS}
@@ -79,7 +82,7 @@ def bench_documents(runs: int = 40) -> dict:
 
 
 def bench_documents_cmd(args) -> int:
-    """Entry for ``main.py bench documents`` (app/cli_bench.py); ``--quick`` takes fewer runs."""
+    """Entry for ``main.py bench documents`` (app/cli/bench.py); ``--quick`` takes fewer runs."""
     bench_documents(runs=5 if getattr(args, "quick", False) else 40)
     return 0
 

@@ -29,9 +29,10 @@ import httpx
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
-from app.core import machine as cm
+from app.core import actions, commands
+from app.core.vocabulary import Action, Mutation
 from app.desk.auth import hash_password, worker_info
-from app.desk.cases import ItemRef, case_snapshot, next_case_number
+from app.desk.cases import ItemRef, next_case_number
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME, make_engine, upgrade
 from app.desk.outbox import enqueue
@@ -40,7 +41,7 @@ from app.server import admin
 from app.server.db import normalise_url, open_server_db
 from app.desk.sync.client import SyncClient
 from app.desk.sync.enroll import enroll_desk
-from models import Case, SyncState, Worker, utcnow
+from models import SyncState, Worker, new_id, utcnow
 
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "bench")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -110,23 +111,24 @@ def generate_cases(ctx: AppContext, n: int, login: str = "desk") -> None:
     ident = ctx.identity()
     with ctx.sessions() as s:
         w = worker_info(s.scalars(select(Worker).where(Worker.login == login)).one())
+    env = actions.SimpleEnv()
     for start in range(0, n, 1000):
         with ctx.sessions.begin() as s:
             for _ in range(min(1000, n - start)):
                 at = utcnow()
-                case = Case(committee_id=ident.committee_id, case_number=next_case_number(s, ident.committee_code,
-                            ident.device_code, at), item_code=ITEM.code, item_name=ITEM.name,
-                            catalog_version=ITEM.catalog_version, department=ITEM.department, mode=ITEM.mode, state="",
-                            data={"x": 1}, materials={}, created_by_id=w.id, origin_device_code=ident.device_code,
-                            verification_code="BENCH", created_at=at, updated_at=at, version=0)
+                cmd = commands.CreateCaseArgs(
+                    id=new_id(), case_number=next_case_number(s, ident.committee_code, ident.device_code, at),
+                    item_code=ITEM.code, item_name=ITEM.name, catalog_version=ITEM.catalog_version,
+                    department=ITEM.department, mode=ITEM.mode, data={"x": 1}, origin_device_code=ident.device_code,
+                    verification_code="BENCH")
+                case = actions.create_case(cmd, committee_id=ident.committee_id, actor=w, at=at, env=env)
                 s.add(case)
-                cm.apply_transition(case, "create_draft", worker_id=w.id, roles=w.roles, at=at)
                 s.flush()
-                enqueue(s, "case.create.v1", case_snapshot(case), w.id, at)
-                case.accepted_at = at
-                cm.apply_transition(case, "accept", worker_id=w.id, roles=w.roles, at=at)
-                enqueue(s, "case.accept.v1", {"case_id": str(case.id), "case_number": case.case_number, "note": "",
-                                              "data": case.data, "materials": {}, "missing": []}, w.id, at)
+                enqueue(s, Mutation.CASE_CREATE, cmd.wire(), w.id, at)
+                accept = commands.SubmitArgs(case_id=case.id, case_number=case.case_number, data=case.data,
+                                             materials={}, missing=[])
+                done = actions.perform(case, Action.ACCEPT, accept, actor=w, at=at, env=env)
+                enqueue(s, Mutation.CASE_ACCEPT, done.command_args(case), w.id, at)
 
 
 def _timed(fn) -> tuple[float, object]:

@@ -7,7 +7,7 @@ import importlib
 
 # name → (module, function, help). Each function takes the parsed args and prints its figures.
 BENCHES: dict[str, tuple[str, str, str]] = {
-    "catalog": ("app.cli.catalog", "bench_catalog_cmd", "事项目录加载时间与每次按键搜索耗时"),
+    "catalog": ("app.bench.catalog", "bench_catalog_cmd", "事项目录加载时间与每次按键搜索耗时"),
     "worklist": ("app.bench.worklist", "bench_worklist", "15 万件案件时打开各待办页签与翻页的耗时"),
     "documents": ("app.bench.documents", "bench_documents_cmd", "生成回执的耗时（含首次加载字体）"),
     "sync": ("app.bench.sync", "bench_sync", "同步推送/拉取吞吐量与 50 台前台并发同步的耗时"),

@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.cli.main import CliError
+from app.core.vocabulary import DOC_TITLES
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
-from app.desk.printing.documents import DOC_TITLES, LAYOUTS, render, sample_document
+from app.desk.printing.layout import LAYOUTS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -99,6 +100,8 @@ def _cmd_print(args) -> int:
 
 
 def _cmd_demo_documents(args) -> int:
+    from app.demo.samples import sample_document
+    from app.desk.printing.render import render
     args.out.mkdir(parents=True, exist_ok=True)
     count = 0
     for doc_type in DOC_TITLES:

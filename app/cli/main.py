@@ -1,7 +1,8 @@
 """The one command line: ``python main.py [--demo] [--data-dir DIR] [SUBCOMMAND ...]``.
 
 Each feature module contributes its subcommands through a ``register(sub)`` function; handlers
-return an exit code. Known errors become a Chinese message on stderr and exit code 2 — never a traceback.
+return an exit code. A :class:`~app.core.errors.UserError` becomes its Chinese message on stderr and exit
+code 2 — never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from app.core.errors import UserError, redacted_traceback
 from app.core.paths import default_data_dir
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ COMMAND_MODULES = {
 }
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A user-facing error (Chinese message) raised by a command handler."""
 
 
@@ -115,13 +117,13 @@ def main(argv: list[str] | None = None, gui: Callable[[argparse.Namespace], int]
 
 
 def run_handler(args: argparse.Namespace) -> int:
-    from app.desk.backup import BackupError
-    from app.desk.db import StorageError
+    """Run the subcommand: a :class:`UserError` becomes its Chinese message and exit code 2, a bug a line
+    pointing at the log (which holds the redacted traceback) and exit code 1."""
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler's care
         return code
-    except (CliError, BackupError, StorageError) as e:
+    except UserError as e:
         print(f"错误：{e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -130,16 +132,16 @@ def run_handler(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as e:  # a bug: the details go to the log in the data folder, not onto the screen
-        where = _log_internal_error(args)
+        where = _log_internal_error(args, e)
         print(f"错误：程序内部出错（{type(e).__name__}），未完成的操作没有保存。详情见日志：{where}", file=sys.stderr)
         return 1
 
 
-def _log_internal_error(args: argparse.Namespace) -> str:
+def _log_internal_error(args: argparse.Namespace, exc: BaseException) -> str:
     try:
         from app.core.logs import setup_logging
         path = setup_logging(args.data_dir)
     except Exception:  # noqa: BLE001 - no writable log: say so rather than fail again
         return "（无法写入日志）"
-    log.exception("command %s failed", getattr(args, "command", "?"))
+    log.error("command %s failed:\n%s", getattr(args, "command", "?"), redacted_traceback(exc))
     return str(path)

@@ -4,112 +4,116 @@ One table says which action moves a case from which states to which state and wh
 ``apply_transition`` checks, mutates the case and appends the CaseEvent; it never commits, so the caller
 writes the change, the event and the outbox row in one transaction. An illegal transition raises
 :class:`TransitionError` before anything is touched.
+
+The same table answers "what may this worker do with this case now" (:func:`available_actions`) and
+"which documents fit this case" (:func:`printable_documents`): the case window shows exactly those.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
+from app.core.errors import UserError
+from app.core.vocabulary import STATE_LABELS, Action, DocKind, Role, State, role_names
 from models import Case, CaseEvent
 
-DRAFT = "draft"
-PENDING_MATERIALS = "pending_materials"
-ACCEPTED = "accepted"
-RESOLVED = "resolved"
-FORWARDED = "forwarded"
-REPLIED = "replied"
-CLOSED = "closed"
-REFUSED = "refused"
-WITHDRAWN = "withdrawn"
+DRAFT, PENDING_MATERIALS, ACCEPTED = State.DRAFT, State.PENDING_MATERIALS, State.ACCEPTED
+RESOLVED, FORWARDED, REPLIED, CLOSED = State.RESOLVED, State.FORWARDED, State.REPLIED, State.CLOSED
+REFUSED, WITHDRAWN = State.REFUSED, State.WITHDRAWN
 
-STATES = (DRAFT, PENDING_MATERIALS, ACCEPTED, RESOLVED, FORWARDED, REPLIED, CLOSED, REFUSED, WITHDRAWN)
-STATE_LABELS = {
-    DRAFT: "草稿",
-    PENDING_MATERIALS: "待补材料",
-    ACCEPTED: "已受理",
-    RESOLVED: "当场办结",
-    FORWARDED: "已转办",
-    REPLIED: "已答复",
-    CLOSED: "已办结",
-    REFUSED: "不予受理",
-    WITHDRAWN: "已撤回",
-}
+STATES: tuple[State, ...] = tuple(State)
 FINAL_STATES = frozenset({RESOLVED, CLOSED, REFUSED, WITHDRAWN})
 OPEN_STATES = frozenset(STATES) - FINAL_STATES
 
 ANY_ROLE = None
+Roles = Iterable[str] | None
 
 
 @dataclass(frozen=True)
 class Transition:
-    action: str
-    sources: frozenset[str]
-    target: str | None  # None: the state does not change (acknowledge, reassign, note)
-    roles: frozenset[str] | None = ANY_ROLE
-    label: str = ""
+    action: Action
+    sources: frozenset[State | None]
+    target: State | None  # None: the state does not change (acknowledge, reassign, note)
+    roles: frozenset[Role] | None = ANY_ROLE
+
+    @property
+    def label(self) -> str:
+        return self.action.label
 
 
-def _t(action, sources, target, roles=None, label=""):
-    return Transition(action, frozenset(sources), target, frozenset(roles) if roles else None, label)
+def _t(action: Action, sources, target: State | None, roles=None) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(roles) if roles else None)
 
 
-_DESK = ("front_desk", "supervisor", "admin")
-_LINE = ("line", "supervisor")
+DESK_ROLES = frozenset({Role.FRONT_DESK, Role.SUPERVISOR, Role.ADMIN})
+LINE_ROLES = frozenset({Role.LINE, Role.SUPERVISOR})
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    _t("create_draft", {None}, DRAFT, _DESK, "开始办理"),
-    _t("save_draft", {DRAFT}, None, _DESK, "保存草稿"),
-    _t("await_materials", {DRAFT}, PENDING_MATERIALS, _DESK, "一次性告知，待补材料"),
-    _t("accept", {DRAFT, PENDING_MATERIALS}, ACCEPTED, _DESK, "受理"),
-    _t("resolve", {ACCEPTED}, RESOLVED, _DESK, "当场办结"),
-    _t("forward", {ACCEPTED, REPLIED}, FORWARDED, _DESK, "转办"),
-    _t("acknowledge", {FORWARDED}, None, _LINE, "签收"),
-    _t("reassign", {FORWARDED}, None, ("supervisor",), "改派"),
-    _t("reply", {FORWARDED}, REPLIED, _LINE, "答复"),
-    _t("close", {REPLIED}, CLOSED, _DESK, "告知居民并办结"),
-    _t("refuse", {DRAFT, PENDING_MATERIALS, ACCEPTED}, REFUSED, _DESK, "不予受理"),
-    _t("withdraw", {DRAFT, PENDING_MATERIALS, ACCEPTED, FORWARDED, REPLIED}, WITHDRAWN, _DESK, "撤回"),
-    _t("reopen", {CLOSED, RESOLVED, REFUSED}, ACCEPTED, ("supervisor",), "重新打开"),
-    _t("note", set(STATES), None, None, "备注"),
+    _t(Action.CREATE_DRAFT, {None}, DRAFT, DESK_ROLES),
+    _t(Action.SAVE_DRAFT, {DRAFT}, None, DESK_ROLES),
+    _t(Action.AWAIT_MATERIALS, {DRAFT}, PENDING_MATERIALS, DESK_ROLES),
+    _t(Action.ACCEPT, {DRAFT, PENDING_MATERIALS}, ACCEPTED, DESK_ROLES),
+    _t(Action.RESOLVE, {ACCEPTED}, RESOLVED, DESK_ROLES),
+    _t(Action.FORWARD, {ACCEPTED, REPLIED}, FORWARDED, DESK_ROLES),
+    _t(Action.ACKNOWLEDGE, {FORWARDED}, None, LINE_ROLES),
+    _t(Action.REASSIGN, {FORWARDED}, None, {Role.SUPERVISOR}),
+    _t(Action.REPLY, {FORWARDED}, REPLIED, LINE_ROLES),
+    _t(Action.CLOSE, {REPLIED}, CLOSED, DESK_ROLES),
+    _t(Action.REFUSE, {DRAFT, PENDING_MATERIALS, ACCEPTED}, REFUSED, DESK_ROLES),
+    _t(Action.WITHDRAW, {DRAFT, PENDING_MATERIALS, ACCEPTED, FORWARDED, REPLIED}, WITHDRAWN, DESK_ROLES),
+    _t(Action.REOPEN, {CLOSED, RESOLVED, REFUSED}, ACCEPTED, {Role.SUPERVISOR}),
+    _t(Action.NOTE, set(STATES), None, None),
 )}
 
-ROLE_NAMES = {"front_desk": "前台社工", "line": "条线社工", "supervisor": "站长", "admin": "管理员"}
+REASON_REQUIRED = {Action.REOPEN: "重新打开案件必须填写原因", Action.REASSIGN: "改派必须填写原因"}
 
 
-class TransitionError(Exception):
+class TransitionError(UserError):
     """An action that the case's state or the worker's role does not allow; Chinese message."""
 
 
-def check_transition(state: str | None, action: str, roles: tuple[str, ...] | frozenset[str] | None) -> Transition:
+def _state(value: str | None) -> str | None:
+    """'' (a case being created) reads as None; StrEnum members compare and hash equal to their values."""
+    return value or None
+
+
+def check_transition(state: str | None, action: str, roles: Roles) -> Transition:
     t = TRANSITIONS.get(action)
     if t is None:
         raise TransitionError(f"未知的操作：{action}")
-    if state not in t.sources:
+    if _state(state) not in t.sources:
         label = STATE_LABELS.get(state or "", "新建")
         raise TransitionError(f"案件当前状态为“{label}”，不能执行“{t.label}”")
     if t.roles is not None and roles is not None and not (set(roles) & t.roles):
-        need = "、".join(ROLE_NAMES.get(r, r) for r in sorted(t.roles))
-        raise TransitionError(f"“{t.label}”需要以下角色之一：{need}")
+        raise TransitionError(f"“{t.label}”需要以下角色之一：{role_names(sorted(t.roles))}")
     return t
 
 
-REASON_REQUIRED = {"reopen": "重新打开案件必须填写原因", "reassign": "改派必须填写原因"}
-
-
-def check_assignee(department: str, assignee_roles, assignee_lines) -> None:
+def check_assignee(department: str, assignee_roles: Roles, assignee_lines: Iterable[str] | None) -> None:
     """A forwarded case goes to a line colleague whose responsibilities cover the item's department."""
     roles = set(assignee_roles or ())
-    if not roles & {"line", "supervisor"}:
+    if not roles & LINE_ROLES:
         raise TransitionError("只能转给条线社工或站长")
-    if department not in set(assignee_lines or ()) and "supervisor" not in roles:
+    if department not in set(assignee_lines or ()) and Role.SUPERVISOR not in roles:
         raise TransitionError(f"所选接收人不负责“{department}”条线，请选择负责该条线的同事或部门队列")
 
 
-def check_actor(case: Case, action: str, worker_id: uuid.UUID | None, roles, lines) -> None:
+class CaseFacts(Protocol):
+    """What the authority checks read of a case: the ORM row, or the desk's CaseDetail summary."""
+
+    state: str
+    assignee_id: uuid.UUID | None
+    assignee_queue: str | None
+    department: str
+
+
+def check_actor(case: CaseFacts, action: str, worker_id: uuid.UUID | None, roles: Roles, lines: Iterable[str] | None) -> None:
     """Who may acknowledge or reply to a forwarded case: its assignee; for a case waiting in a department
     queue, a colleague of that line; a supervisor always (站长 covers for an absent colleague)."""
-    if action not in ("acknowledge", "reply") or roles is None or "supervisor" in set(roles):
+    if action not in (Action.ACKNOWLEDGE, Action.REPLY) or roles is None or Role.SUPERVISOR in set(roles):
         return
     if case.assignee_id is not None:
         if case.assignee_id != worker_id:
@@ -120,7 +124,7 @@ def check_actor(case: Case, action: str, worker_id: uuid.UUID | None, roles, lin
         raise TransitionError(f"该案件在“{queue}”队列中，只有负责该条线的同事可以签收、答复")
 
 
-def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, roles, at: dt.datetime,
+def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, roles: Roles, at: dt.datetime,
                      note: str = "", detail: dict | None = None) -> CaseEvent:
     """Check, then move ``case`` and append its event. The caller owns the transaction.
 
@@ -129,13 +133,87 @@ def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, ro
     current = case.state if case.state else None
     t = check_transition(current, action, roles)
     if action in REASON_REQUIRED and not note.strip():
-        raise TransitionError(REASON_REQUIRED[action])
+        raise TransitionError(REASON_REQUIRED[Action(action)])
     target = t.target or current
     seq = (max((e.seq for e in case.events), default=0) + 1) if case.events else 1
-    ev = CaseEvent(seq=seq, at=at, worker_id=worker_id, action=action, from_state=current, to_state=target,
+    ev = CaseEvent(seq=seq, at=at, worker_id=worker_id, action=str(action), from_state=current, to_state=str(target),
                    note=note, detail=detail or {})
     case.events.append(ev)
-    case.state = target
+    case.state = str(target)
     case.version = (case.version or 0) + 1
     case.updated_at = at
     return ev
+
+
+# ----- what the case window offers ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActionOption:
+    """One button of the case window: the action and the words on it."""
+
+    action: Action
+    label: str
+
+
+# Done elsewhere: drafts are created and finished by the wizard (继续办理 resumes it), notes are automatic.
+_WIZARD_ONLY = frozenset({Action.CREATE_DRAFT, Action.AWAIT_MATERIALS, Action.NOTE})
+_BUTTON_LABELS = {
+    (Action.SAVE_DRAFT, DRAFT): "继续办理",
+    (Action.ACCEPT, PENDING_MATERIALS): "材料已补齐，受理",
+    (Action.FORWARD, REPLIED): "再次转办",
+}
+
+
+class Worker(Protocol):
+    id: uuid.UUID | None
+    roles: Iterable[str]
+    lines: Iterable[str]
+
+
+def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOption]:
+    """Exactly the actions this worker may take on this case now, in the order the case window shows them.
+
+    Each passes :func:`check_transition` and :func:`check_actor`; accepting a draft is the wizard's job, so a
+    draft offers 继续办理 (the wizard's save) instead."""
+    if worker is None:
+        return []
+    state, roles, options = _state(case.state), tuple(worker.roles), []
+    for action, t in TRANSITIONS.items():
+        if action in _WIZARD_ONLY or (action == Action.ACCEPT and state == DRAFT):
+            continue
+        try:
+            check_transition(state, action, roles)
+            check_actor(case, action, worker.id, roles, worker.lines)
+        except TransitionError:
+            continue
+        options.append(ActionOption(t.action, _BUTTON_LABELS.get((t.action, state), t.label)))
+    return options
+
+
+def printable_documents(state: str | None, forwarded: bool) -> tuple[DocKind, ...]:
+    """The documents that fit a case in ``state`` (the first is the default).
+
+    受理回执 once the case went to the department (still valid after its reply, or after a reopen);
+    办结单 only for a case resolved on the spot; 一次性告知单 while materials are awaited; 不予受理告知单
+    after a refusal; 答复告知 once the department has replied.
+    """
+    s = _state(state)
+    if s == PENDING_MATERIALS:
+        return (DocKind.NOTICE,)
+    if s == REFUSED:
+        return (DocKind.REFUSAL,)
+    if s == RESOLVED:
+        return (DocKind.COMPLETION,)
+    if s == FORWARDED:
+        return (DocKind.RECEIPT,)
+    if s in (REPLIED, CLOSED):
+        return (DocKind.REPLY, DocKind.RECEIPT) if forwarded else (DocKind.REPLY,)
+    if s == ACCEPTED and forwarded:
+        return (DocKind.RECEIPT,)
+    return ()
+
+
+# The document handed to the resident right after an action (the wizard's outcome or a case-window action).
+DOCUMENT_AFTER: dict[Action, DocKind] = {
+    Action.FORWARD: DocKind.RECEIPT, Action.RESOLVE: DocKind.COMPLETION, Action.AWAIT_MATERIALS: DocKind.NOTICE,
+    Action.REFUSE: DocKind.REFUSAL, Action.CLOSE: DocKind.REPLY,
+}

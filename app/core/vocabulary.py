@@ -111,6 +111,12 @@ class Mutation(StrEnum):
         return _ACTION_MUTATIONS[Action(action)]
 
     @property
+    def label(self) -> str:
+        """What the 同步 page calls the command: its action's label, or its own for create/save/resident."""
+        action = self.action
+        return action.label if action else _OWN_LABELS[self]
+
+    @property
     def action(self) -> Action | None:
         """The case action a ``case.<action>.v1`` command performs; None for create/save/resident commands."""
         return _MUTATION_ACTIONS.get(self)
@@ -128,6 +134,9 @@ _ACTION_MUTATIONS: dict[Action, Mutation] = {
 _MUTATION_ACTIONS: dict[Mutation, Action] = {
     m: a for a, m in _ACTION_MUTATIONS.items() if a not in (Action.CREATE_DRAFT, Action.SAVE_DRAFT)
 }
+
+_OWN_LABELS = {Mutation.CASE_CREATE: "新建案件", Mutation.CASE_SAVE_DRAFT: "保存草稿",
+               Mutation.RESIDENT_UPSERT: "登记/修改居民信息"}
 
 LABELS: dict[type, dict] = {
     State: {

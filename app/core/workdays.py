@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.core.errors import UserError
 from app.core.paths import CALENDAR_DIR
+from app.core.vocabulary import CHINA_TZ
 
 __all__ = [
     "CHINA_TZ",
@@ -37,18 +38,9 @@ _MAX_FILE_BYTES = 1_000_000
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _china_tz() -> tzinfo:
-    """Asia/Shanghai, or fixed UTC+8 where the OS has no tz database (Windows without tzdata); China has no DST."""
-    try:
-        return ZoneInfo("Asia/Shanghai")
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return timezone(timedelta(hours=8), "CST")
 
 
-CHINA_TZ = _china_tz()
-
-
-class CalendarError(ValueError):
+class CalendarError(UserError, ValueError):
     """Bad calendar input or an uncomputable date; the message is Chinese and meant for the user."""
 
 

@@ -7,26 +7,26 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 
+from app.core.changes import Changes
+from app.core.accounts import MIN_PASSWORD_LENGTH, AuthError, hash_password, validate_new_password, verify_password
+from app.core.errors import UserError
 from app.desk.context import AppContext
-from models import ROLE_ADMIN, ROLE_LABELS, ROLE_SUPERVISOR, AuditEntry, Worker, utcnow
+from app.core.vocabulary import Role, role_names
+from models import AuditEntry, Worker, utcnow
 
 log = logging.getLogger(__name__)
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+__all__ = ["AuthError", "AuthService", "PermissionDenied", "WorkerInfo", "hash_password", "validate_new_password",
+           "verify_password", "worker_info", "MIN_PASSWORD_LENGTH"]
 
 MAX_FAILURES = 5
 LOCK_DURATION = dt.timedelta(minutes=5)
-MIN_PASSWORD_LENGTH = 6
 
 
-class AuthError(Exception):
-    """Login refused; ``str(err)`` is the Chinese message shown to the worker."""
 
 
-class PermissionDenied(Exception):
+class PermissionDenied(UserError):
     """The acting worker's role does not allow this; Chinese message."""
 
 
@@ -44,32 +44,16 @@ class WorkerInfo:
 
     @property
     def role_labels(self) -> str:
-        return "、".join(ROLE_LABELS.get(r, r) for r in self.roles)
+        return role_names(self.roles)
 
     @property
     def can_see_full_id(self) -> bool:
         # Line colleagues decide on cases and supervisors check them; the front desk sees masked values.
-        return any(r in self.roles for r in ("line", ROLE_SUPERVISOR, ROLE_ADMIN))
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+        return any(r in self.roles for r in (Role.LINE, Role.SUPERVISOR, Role.ADMIN))
 
 
 def worker_info(w: Worker) -> WorkerInfo:
     return WorkerInfo(w.id, w.login, w.display_name, w.phone, tuple(w.roles or ()), tuple(w.lines or ()))
-
-
-def validate_new_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
 
 
 class AuthService:
@@ -109,8 +93,8 @@ class AuthService:
         log.info("login ok: worker %s", w.id)
         return None, worker_info(w)
 
-    def unlock(self, actor: WorkerInfo, worker_id: uuid.UUID) -> None:
-        if not (actor.has_role(ROLE_SUPERVISOR) or actor.has_role(ROLE_ADMIN)):
+    def unlock(self, actor: WorkerInfo, worker_id: uuid.UUID) -> Changes:
+        if not (actor.has_role(Role.SUPERVISOR) or actor.has_role(Role.ADMIN)):
             raise PermissionDenied("只有站长或管理员可以解锁账号")
         with self.ctx.sessions.begin() as s:
             w = s.get(Worker, worker_id)
@@ -119,6 +103,7 @@ class AuthService:
             w.locked_until = None
             w.failed_attempts = 0
             s.add(AuditEntry(worker_id=actor.id, action="worker.unlock", subject=f"worker:{worker_id}"))
+        return Changes(workers=True)
 
     def list_workers(self) -> list[tuple[WorkerInfo, bool]]:
         """Every worker with whether the account is currently locked."""
@@ -134,7 +119,7 @@ class AuthService:
 
     def create_worker(self, actor: WorkerInfo | None, *, login: str, display_name: str, password: str,
                       roles: list[str], lines: list[str] | None = None, phone: str = "") -> WorkerInfo:
-        if actor is not None and not actor.has_role(ROLE_ADMIN):
+        if actor is not None and not actor.has_role(Role.ADMIN):
             raise PermissionDenied("只有管理员可以添加账号")
         if not login.strip() or not display_name.strip():
             raise AuthError("请填写登录名和姓名")

@@ -7,10 +7,11 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from app.core.errors import UserError
 from app.desk.db import APPLICATION_ID, DB_FILENAME
 
 
-class BackupError(RuntimeError):
+class BackupError(UserError, RuntimeError):
     """Backup/restore refused; Chinese message, nothing changed."""
 
 

@@ -14,18 +14,21 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.core import actions, commands
 from app.core import machine as cm
+from app.core.errors import UserError
+from app.core.machine import ActionOption, TransitionError, available_actions, printable_documents
+from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS, STATE_LABELS, Action, DocKind, Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
 from forms.identity import mask_id, mask_phone
-from models import Case, CaseCounter, Resident, Worker, utcnow
+from models import Case, CaseCounter, Resident, Worker, new_id, utcnow
 
 log = logging.getLogger(__name__)
-CST = dt.timezone(dt.timedelta(hours=8))  # China Standard Time has no DST
 
 
-class CaseError(Exception):
+class CaseError(UserError):
     """A refused case operation; Chinese message, nothing changed."""
 
 
@@ -38,7 +41,7 @@ class ItemRef:
     catalog_version: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CaseSummary:
     id: uuid.UUID
     case_number: str
@@ -55,7 +58,7 @@ class CaseSummary:
     assignee_id: uuid.UUID | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EventRow:
     seq: int
     at: dt.datetime
@@ -64,10 +67,13 @@ class EventRow:
     from_label: str
     to_label: str
     note: str
+    action: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CaseDetail:
+    """A case as the case window shows it, with what the viewing worker may do with it now."""
+
     summary: CaseSummary
     department: str
     mode: str
@@ -87,17 +93,41 @@ class CaseDetail:
     verification_code: str
     version: int
     events: list[EventRow] = field(default_factory=list)
+    # From the shared state machine, for the worker the detail was read for (none without a viewer).
+    options: list[ActionOption] = field(default_factory=list)
+    documents: tuple[DocKind, ...] = ()
+
+    @property
+    def reply_label(self) -> str:
+        return REPLY_RESULTS.get(self.reply_result or "", "")
 
 
 def next_case_number(s: Session, committee_code: str, device_code: str, at: dt.datetime) -> str:
     """``<committee>-<device>-<yyyymmdd>-<seq>``: unique across desks without coordination."""
-    day = at.astimezone(CST).strftime("%Y%m%d")
+    day = at.astimezone(CHINA_TZ).strftime("%Y%m%d")
     counter = s.get(CaseCounter, (device_code, day))
     if counter is None:
         counter = CaseCounter(device_code=device_code, day=day, last_seq=0)
         s.add(counter)
     counter.last_seq += 1
     return f"{committee_code}-{device_code}-{day}-{counter.last_seq:04d}"
+
+
+def _DeskEnv(s: Session, due: tuple[dt.datetime, bool] | None = None) -> actions.SimpleEnv:
+    """The desk's side of a case action: colleagues from the local register, the deadline computed beforehand
+    (it reads settings and the calendar, which must not happen inside the write transaction)."""
+    def colleague(worker_id: uuid.UUID) -> Worker | None:
+        w = s.get(Worker, worker_id)
+        return w if w is not None and w.active else None
+    return actions.SimpleEnv(colleagues=colleague, deadline_fn=(lambda _at: due) if due else None)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action of a service call that may take several in one transaction (the wizard's submit)."""
+
+    action: Action
+    cmd: Callable[[Case], commands.CaseCommand]
 
 
 class CaseService:
@@ -110,18 +140,18 @@ class CaseService:
                      data: dict | None = None, materials: dict | None = None, at: dt.datetime | None = None) -> uuid.UUID:
         at = at or utcnow()
         ident = self.ctx.identity()
-        cm.check_transition(None, "create_draft", actor.roles)
         with self.ctx.sessions.begin() as s:
-            case = Case(committee_id=ident.committee_id, case_number=next_case_number(s, ident.committee_code, ident.device_code, at),
-                        item_code=item.code, item_name=item.name, catalog_version=item.catalog_version,
-                        department=item.department, mode=item.mode, state="", applicant_id=applicant_id, agent=agent,
-                        data=data or {}, materials=materials or {}, created_by_id=actor.id,
-                        origin_device_code=ident.device_code, verification_code=secrets.token_hex(4).upper(),
-                        created_at=at, updated_at=at, version=0)
+            cmd = commands.CreateCaseArgs(
+                id=new_id(), case_number=next_case_number(s, ident.committee_code, ident.device_code, at),
+                item_code=item.code, item_name=item.name, catalog_version=item.catalog_version,
+                department=item.department, mode=item.mode, applicant_id=applicant_id, agent=agent,
+                data=data or {}, materials=materials or {}, origin_device_code=ident.device_code,
+                verification_code=secrets.token_hex(4).upper())
+            case = self._guard(lambda: actions.create_case(cmd, committee_id=ident.committee_id, actor=actor,
+                                                           at=at, env=_DeskEnv(s)))
             s.add(case)
-            cm.apply_transition(case, "create_draft", worker_id=actor.id, roles=actor.roles, at=at)
             s.flush()
-            enqueue(s, "case.create.v1", case_snapshot(case), actor.id, at)
+            enqueue(s, Mutation.CASE_CREATE, cmd.wire(), actor.id, at)
             log.info("case created: %s item %s", case.case_number, item.code)
             return case.id
 
@@ -130,85 +160,78 @@ class CaseService:
         """Autosave of the wizard; recorded as one outbox command per save, no history noise."""
         with self.ctx.sessions.begin() as s:
             case = self._load(s, case_id)
-            cm.check_transition(case.state, "save_draft", actor.roles)
-            case.data, case.materials, case.draft_step = dict(data), dict(materials), step
-            if applicant_id is not None:
-                case.applicant_id = applicant_id
-            case.agent = agent
-            case.version += 1
-            case.updated_at = utcnow()
-            enqueue(s, "case.save_draft.v1", case_snapshot(case), actor.id)
+            cmd = commands.SaveDraftArgs(id=case.id, data=data, materials=materials, applicant_id=applicant_id,
+                                         agent=agent)
+            self._guard(lambda: actions.save_draft(case, cmd, actor=actor, at=utcnow(), env=_DeskEnv(s), step=step))
+            enqueue(s, Mutation.CASE_SAVE_DRAFT, actions.create_args(case).wire(), actor.id)
 
     # ----- transitions ----------------------------------------------------------------------
-    def transition(self, actor: WorkerInfo, case_id: uuid.UUID, action: str, *, note: str = "",
-                   mutate: Callable[[Session, Case, dt.datetime], dict] | None = None,
-                   at: dt.datetime | None = None, expected_version: int | None = None) -> CaseDetail:
+    def run(self, actor: WorkerInfo, case_id: uuid.UUID, steps: list[Step], *, at: dt.datetime | None = None,
+            expected_version: int | None = None, due: tuple[dt.datetime, bool] | None = None) -> CaseDetail:
+        """Take ``steps`` in order in ONE transaction: each through the shared core action, each with its outbox
+        row. If any refuses, nothing at all is written and the case stays as it was."""
         at = at or utcnow()
         with self.ctx.sessions.begin() as s:
             case = self._load(s, case_id)
             if expected_version is not None and case.version != expected_version:
                 raise CaseError("案件已被他人更新，请刷新后重试")
-            try:
-                cm.check_transition(case.state or None, action, actor.roles)
-                cm.check_actor(case, action, actor.id, actor.roles, actor.lines)
-                args = mutate(s, case, at) if mutate else {}
-                cm.apply_transition(case, action, worker_id=actor.id, roles=actor.roles, at=at, note=note, detail=args)
-            except cm.TransitionError as e:
-                raise CaseError(str(e)) from None
-            enqueue(s, f"case.{action}.v1", {"case_id": str(case.id), "case_number": case.case_number,
-                                             "note": note, **args}, actor.id, at)
-            log.info("case %s: %s -> %s", case.case_number, action, case.state)
+            env = _DeskEnv(s, due)
+            for step in steps:
+                cmd = step.cmd(case)
+                done = self._guard(lambda: actions.perform(case, step.action, cmd, actor=actor, at=at, env=env))
+                enqueue(s, Mutation.for_action(step.action), done.command_args(case), actor.id, at)
+                log.info("case %s: %s -> %s", case.case_number, step.action, case.state)
             s.flush()
-            return self._detail(s, case)
+            return self._detail(s, case, actor)
 
-    def submit(self, actor: WorkerInfo, case_id: uuid.UUID, data: dict, materials: dict, *,
-               missing: list[str] | None = None, catalog_version: str | None = None,
-               at: dt.datetime | None = None) -> CaseDetail:
+    def transition(self, actor: WorkerInfo, case_id: uuid.UUID, action: Action, cmd_kwargs: dict | None = None, *,
+                   at: dt.datetime | None = None, expected_version: int | None = None,
+                   due: tuple[dt.datetime, bool] | None = None) -> CaseDetail:
+        """One action; ``cmd_kwargs`` are its arguments (see app/core/commands.py) besides the case reference."""
+        return self.run(actor, case_id, [self.step(action, **(cmd_kwargs or {}))], at=at,
+                        expected_version=expected_version, due=due)
+
+    @staticmethod
+    def step(action: Action, **kwargs) -> Step:
+        model = commands.ARGS[Action(action)]
+        return Step(Action(action), lambda case: model(case_id=case.id, case_number=case.case_number, **kwargs))
+
+    @staticmethod
+    def _guard(fn):
+        try:
+            return fn()
+        except TransitionError as e:
+            raise CaseError(str(e)) from None
+
+    def submit_step(self, data: dict, materials: dict, missing: list[str] | None = None,
+                    catalog_version: str | None = None) -> Step:
         """End of the wizard: accept, or await materials when required ones are missing.
 
         ``catalog_version``: the version the data was checked against (a draft resumed after a catalog
         update is checked against the new item); stamped on the case and sent with the command."""
-        def mutate(_s, case, at):
-            case.data, case.materials = dict(data), dict(materials)
-            if not missing:
-                case.accepted_at = at
-            args = {"data": case.data, "materials": case.materials, "missing": list(missing or [])}
-            if catalog_version and case.catalog_version != catalog_version:
-                args["catalog_version"], args["previous_catalog_version"] = catalog_version, case.catalog_version
-                case.catalog_version = catalog_version
-            return args
-        action = "await_materials" if missing else "accept"
-        note = ("缺少材料：" + "、".join(missing)) if missing else ""
-        return self.transition(actor, case_id, action, note=note, mutate=mutate, at=at)
+        action = Action.AWAIT_MATERIALS if missing else Action.ACCEPT
+        return self.step(action, data=dict(data), materials=dict(materials), missing=list(missing or []),
+                         catalog_version=catalog_version)
+
+    def submit(self, actor: WorkerInfo, case_id: uuid.UUID, data: dict, materials: dict, *,
+               missing: list[str] | None = None, catalog_version: str | None = None,
+               at: dt.datetime | None = None) -> CaseDetail:
+        return self.run(actor, case_id, [self.submit_step(data, materials, missing, catalog_version)], at=at)
 
     def accept_after_materials(self, actor: WorkerInfo, case_id: uuid.UUID, materials: dict) -> CaseDetail:
-        def mutate(_s, case, at):
-            case.materials = {**case.materials, **materials}
-            case.accepted_at = at
-            return {"materials": case.materials}
-        return self.transition(actor, case_id, "accept", note="材料已补齐", mutate=mutate)
+        def cmd(case: Case) -> commands.CaseCommand:
+            return commands.SubmitArgs(case_id=case.id, case_number=case.case_number, note="材料已补齐",
+                                       materials={**case.materials, **materials})
+        return self.run(actor, case_id, [Step(Action.ACCEPT, cmd)])
 
     def resolve(self, actor: WorkerInfo, case_id: uuid.UUID, result_text: str) -> CaseDetail:
-        if not result_text.strip():
-            raise CaseError("请填写办理结果")
-        def mutate(_s, case, at):
-            case.result_text, case.closed_at = result_text.strip(), at
-            return {"result_text": case.result_text}
-        return self.transition(actor, case_id, "resolve", note=result_text.strip(), mutate=mutate)
+        return self.transition(actor, case_id, Action.RESOLVE, {"result_text": result_text})
 
     def refuse(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str, redirect_to: str = "") -> CaseDetail:
-        if not reason.strip():
-            raise CaseError("不予受理必须写明具体原因")
-        def mutate(_s, case, at):
-            case.refusal_reason, case.redirect_to, case.closed_at = reason.strip(), redirect_to.strip(), at
-            return {"reason": case.refusal_reason, "redirect_to": case.redirect_to}
-        return self.transition(actor, case_id, "refuse", note=reason.strip(), mutate=mutate)
+        return self.transition(actor, case_id, Action.REFUSE, {"reason": reason, "redirect_to": redirect_to})
 
     def withdraw(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str) -> CaseDetail:
-        def mutate(_s, case, at):
-            case.closed_at = at
-            return {}
-        return self.transition(actor, case_id, "withdraw", note=reason.strip() or "居民撤回申请", mutate=mutate)
+        return self.transition(actor, case_id, Action.WITHDRAW, {"note": reason})
 
     def deadline_service(self):
         if getattr(self, "_deadlines", None) is None:
@@ -221,57 +244,30 @@ class CaseService:
             self._deadline_fn = self.deadline_service().due
         return self._deadline_fn(at)
 
+    def forward_step(self, *, assignee_id: uuid.UUID | None, queue: str, note: str = "") -> Step:
+        return self.step(Action.FORWARD, assignee_id=assignee_id, queue=queue, note=note)
+
     def forward(self, actor: WorkerInfo, case_id: uuid.UUID, *, assignee_id: uuid.UUID | None, queue: str,
                 note: str = "", at: dt.datetime | None = None) -> CaseDetail:
-        if assignee_id is None and not queue:
-            raise CaseError("请选择接收的条线社工或部门")
         at = at or utcnow()
-        due, provisional = self.deadline_for(at)  # outside the write transaction: it reads settings
-        def mutate(s, case, when):
-            if assignee_id is not None:
-                w = s.get(Worker, assignee_id)
-                if w is None or not w.active:
-                    raise CaseError("所选接收人不存在或已停用")
-                cm.check_assignee(case.department, w.roles, w.lines)
-            case.assignee_id, case.assignee_queue = assignee_id, queue or case.department
-            case.forwarded_by_id, case.forwarded_at, case.forward_note = actor.id, when, note
-            case.due_at, case.deadline_provisional, case.acknowledged_at = due, provisional, None
-            return {"assignee_id": str(assignee_id) if assignee_id else None, "queue": case.assignee_queue,
-                    "due_at": due.isoformat(), "provisional": provisional, "forwarded_at": when.isoformat()}
-        return self.transition(actor, case_id, "forward", note=note, mutate=mutate, at=at)
+        due = self.deadline_for(at)  # outside the write transaction: it reads settings
+        return self.run(actor, case_id, [self.forward_step(assignee_id=assignee_id, queue=queue, note=note)],
+                        at=at, due=due)
 
     def acknowledge(self, actor: WorkerInfo, case_id: uuid.UUID) -> CaseDetail:
-        def mutate(_s, case, at):
-            case.acknowledged_at = at
-            if case.assignee_id is None:
-                case.assignee_id = actor.id  # taking a case from the department queue
-            return {"assignee_id": str(case.assignee_id)}
-        return self.transition(actor, case_id, "acknowledge", mutate=mutate)
+        return self.transition(actor, case_id, Action.ACKNOWLEDGE)
 
     def reassign(self, actor: WorkerInfo, case_id: uuid.UUID, assignee_id: uuid.UUID, reason: str) -> CaseDetail:
-        def mutate(s, case, at):
-            w = s.get(Worker, assignee_id)
-            if w is None or not w.active:
-                raise CaseError("所选接收人不存在或已停用")
-            cm.check_assignee(case.department, w.roles, w.lines)
-            old = case.assignee_id
-            case.assignee_id, case.acknowledged_at = assignee_id, None
-            return {"from_assignee_id": str(old) if old else None, "assignee_id": str(assignee_id)}
-        return self.transition(actor, case_id, "reassign", note=reason, mutate=mutate)
+        return self.transition(actor, case_id, Action.REASSIGN, {"assignee_id": assignee_id, "note": reason})
 
-    REPLY_RESULTS = {"approved": "同意/已办理", "refused": "不予批准", "need_more": "需居民补充"}
+    REPLY_RESULTS = REPLY_RESULTS
 
     def reply(self, actor: WorkerInfo, case_id: uuid.UUID, result: str, text: str,
               attachment_paths: list[Path] | None = None) -> CaseDetail:
-        if result not in self.REPLY_RESULTS:
-            raise CaseError("请选择答复结果")
-        if result == "refused" and not text.strip():
-            raise CaseError("不予批准必须写明原因")
+        self._guard(lambda: actions.check_reply_result(result))  # before the attachments are copied
         attachments = self._store_attachments(case_id, attachment_paths or [])
-        def mutate(_s, case, at):
-            case.reply_result, case.reply_text, case.replied_at = result, text.strip(), at
-            return {"result": result, "text": case.reply_text, "attachments": attachments or []}
-        return self.transition(actor, case_id, "reply", note=text.strip(), mutate=mutate)
+        return self.transition(actor, case_id, Action.REPLY, {"result": result, "text": text,
+                                                              "attachments": attachments})
 
     def _store_attachments(self, case_id: uuid.UUID, paths: list[Path]) -> list[dict]:
         """Copy reply attachments under the data folder (content-addressed, so a retry never duplicates)."""
@@ -292,28 +288,19 @@ class CaseService:
             stored.append({"name": Path(p).name, "sha256": digest, "file": target.name, "size": len(blob)})
         return stored
 
-    INFORM_METHODS = {"phone": "电话", "sms": "短信", "visit": "上门", "in_person": "居民到窗口领取"}
+    INFORM_METHODS = INFORM_METHODS
 
     def close(self, actor: WorkerInfo, case_id: uuid.UUID, inform_method: str, note: str = "") -> CaseDetail:
-        if inform_method not in self.INFORM_METHODS:
-            raise CaseError("请选择告知居民的方式")
-        def mutate(_s, case, at):
-            case.inform_method, case.closed_at = inform_method, at
-            return {"inform_method": inform_method}
-        return self.transition(actor, case_id, "close", note=note, mutate=mutate)
+        return self.transition(actor, case_id, Action.CLOSE, {"inform_method": inform_method, "note": note})
 
     def reopen(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str) -> CaseDetail:
-        if not reason.strip():
-            raise CaseError("重新打开案件必须填写原因")
-        def mutate(_s, case, at):
-            case.closed_at = None
-            return {}
-        return self.transition(actor, case_id, "reopen", note=reason, mutate=mutate)
+        return self.transition(actor, case_id, Action.REOPEN, {"note": reason})
 
     # ----- queries --------------------------------------------------------------------------
-    def get(self, case_id: uuid.UUID) -> CaseDetail:
+    def get(self, case_id: uuid.UUID, viewer: WorkerInfo | None = None) -> CaseDetail:
+        """The case; with ``viewer``, also the actions that worker may take and the documents it may print."""
         with self.ctx.sessions() as s:
-            return self._detail(s, self._load(s, case_id))
+            return self._detail(s, self._load(s, case_id), viewer)
 
     def find_by_number(self, case_number: str) -> CaseDetail | None:
         with self.ctx.sessions() as s:
@@ -339,25 +326,27 @@ class CaseService:
     def _summary(self, s: Session, c: Case) -> CaseSummary:
         r = s.get(Resident, c.applicant_id) if c.applicant_id else None
         w = s.get(Worker, c.assignee_id) if c.assignee_id else None
-        return CaseSummary(c.id, c.case_number, c.item_code, c.item_name, r.name if r else "", mask_id(r.id_number) if r else "",
-                           c.state, cm.STATE_LABELS.get(c.state, c.state), c.created_at, c.due_at, c.deadline_provisional,
-                           w.display_name if w else (c.assignee_queue or ""), c.assignee_id)
+        return CaseSummary(id=c.id, case_number=c.case_number, item_code=c.item_code, item_name=c.item_name,
+                           applicant_name=r.name if r else "", applicant_id_masked=mask_id(r.id_number) if r else "",
+                           state=c.state, state_label=STATE_LABELS.get(c.state, c.state), created_at=c.created_at,
+                           due_at=c.due_at, deadline_provisional=c.deadline_provisional,
+                           assignee_name=w.display_name if w else (c.assignee_queue or ""), assignee_id=c.assignee_id)
 
-    def _detail(self, s: Session, c: Case) -> CaseDetail:
+    def _detail(self, s: Session, c: Case, viewer: WorkerInfo | None = None) -> CaseDetail:
         r = s.get(Resident, c.applicant_id) if c.applicant_id else None
         names = {w.id: w.display_name for w in s.scalars(select(Worker))}
-        events = [EventRow(e.seq, e.at, names.get(e.worker_id, "系统"), cm.TRANSITIONS.get(e.action, cm.TRANSITIONS["note"]).label,
-                           cm.STATE_LABELS.get(e.from_state or "", "—"), cm.STATE_LABELS.get(e.to_state, e.to_state), e.note)
+        note = cm.TRANSITIONS[Action.NOTE]
+        events = [EventRow(seq=e.seq, at=e.at, worker_name=names.get(e.worker_id, "系统"),
+                           action_label=cm.TRANSITIONS.get(e.action, note).label,
+                           from_label=STATE_LABELS.get(e.from_state or "", "—"),
+                           to_label=STATE_LABELS.get(e.to_state, e.to_state), note=e.note, action=e.action)
                   for e in c.events]
-        return CaseDetail(self._summary(s, c), c.department, c.mode, c.catalog_version, c.applicant_id,
-                          mask_phone(r.phone) if r else "", c.agent, dict(c.data or {}), dict(c.materials or {}), c.draft_step,
-                          c.forward_note, c.reply_result, c.reply_text, c.result_text, c.refusal_reason, c.inform_method,
-                          c.verification_code, c.version, events)
-
-
-def case_snapshot(c: Case) -> dict:
-    return {"id": str(c.id), "case_number": c.case_number, "item_code": c.item_code, "item_name": c.item_name,
-            "catalog_version": c.catalog_version, "department": c.department, "mode": c.mode, "state": c.state,
-            "applicant_id": str(c.applicant_id) if c.applicant_id else None, "agent": c.agent, "data": c.data,
-            "materials": c.materials, "created_by_id": str(c.created_by_id), "origin_device_code": c.origin_device_code,
-            "verification_code": c.verification_code, "created_at": c.created_at.isoformat()}
+        return CaseDetail(
+            summary=self._summary(s, c), department=c.department, mode=c.mode, catalog_version=c.catalog_version,
+            applicant_id=c.applicant_id, applicant_phone_masked=mask_phone(r.phone) if r else "", agent=c.agent,
+            data=dict(c.data or {}), materials=dict(c.materials or {}), draft_step=c.draft_step,
+            forward_note=c.forward_note, reply_result=c.reply_result, reply_text=c.reply_text,
+            result_text=c.result_text, refusal_reason=c.refusal_reason, inform_method=c.inform_method,
+            verification_code=c.verification_code, version=c.version, events=events,
+            options=available_actions(c, viewer) if viewer else [],
+            documents=printable_documents(c.state, c.forwarded_at is not None))

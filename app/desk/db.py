@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.errors import UserError
 from app.core.paths import PROJECT_DIR
 
 MIGRATIONS_DIR = PROJECT_DIR / "models" / "migrations"
@@ -20,7 +21,7 @@ DB_FILENAME = "onedesk.sqlite3"
 APPLICATION_ID = 0x4F4E4544  # "ONED"
 
 
-class StorageError(RuntimeError):
+class StorageError(UserError, RuntimeError):
     """A storage problem with a Chinese message fit for the user."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app.core.changes import Changes
+from app.core.errors import UserError
 from app.desk.context import AppContext
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, CalendarStore, Deadline, compute_deadline
 from models import Committee
@@ -11,7 +13,7 @@ from models import Committee
 DEFAULT_CLOSE = DEFAULT_CLOSE_OF_BUSINESS
 
 
-class DeadlineError(ValueError):
+class DeadlineError(UserError, ValueError):
     """Invalid deadline setting; Chinese message."""
 
 
@@ -29,7 +31,7 @@ class DeadlineService:
         except (LookupError, ValueError):
             return DEFAULT_CLOSE
 
-    def set_close_of_business(self, actor, value: str) -> None:
+    def set_close_of_business(self, actor, value: str) -> Changes:
         """Per committee (some close at 17:00); only an administrator changes it. Synced down from the server too."""
         import re
         if not (actor.has_role("admin") or actor.has_role("supervisor")):
@@ -42,6 +44,7 @@ class DeadlineService:
             com = s.get(Committee, committee_id)
             com.close_of_business = f"{int(m.group(1)):02d}:{m.group(2)}"
             com.version += 1
+        return Changes(settings=True)
 
     def compute(self, at: dt.datetime, days: int = 2) -> Deadline:
         return compute_deadline(at, self.store.calendar, days=days, close_of_business=self.close_of_business())

@@ -16,13 +16,33 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.core.machine import DOCUMENT_AFTER
+from app.core.vocabulary import Action, DocKind, State
 from app.desk.auth import WorkerInfo
 from app.desk.cases import CaseDetail, CaseError, CaseService
 from app.desk.catalog.refs import item_ref, shared_catalog
 from app.desk.context import AppContext
 from forms.schema import ServiceItem
 from forms.validate import ValidationResult, validate_submission
-from models import Case, Resident
+from models import Case, Resident, utcnow
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One way to finish the wizard, as the review page offers it."""
+
+    action: Action
+    label: str
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The submitted case, the checks it passed, and the document to hand the resident now (None: none yet)."""
+
+    detail: CaseDetail
+    result: ValidationResult
+    document: DocKind | None
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,7 @@ class IntakeService:
 
     def load_draft(self, case_id) -> Draft:
         d = self.cases.get(case_id)
-        if d.summary.state != "draft":
+        if d.summary.state != State.DRAFT:
             raise CaseError("该案件不是草稿，不能继续办理")
         self.item(d.summary.item_code)  # the item may have become unavailable since
         current = self.catalog_version()
@@ -118,9 +138,22 @@ class IntakeService:
                            "standard": m.standard, "required": m.required is True}
         return out
 
-    def finish(self, actor: WorkerInfo, case_id, code: str, resident_id, agent, fields: dict,
-               materials: dict) -> tuple[CaseDetail, ValidationResult]:
-        """Accept the case, or save it as pending materials when required materials are missing.
+    def outcomes(self, code: str, result: ValidationResult | None) -> list[Outcome]:
+        """What the review page offers: an outcome only once every answer is in order; while required
+        materials are missing only the one-time notice; otherwise 当场办结 and 转办, the item's mode first."""
+        if result is None or result.errors or result.eligibility_failures:
+            return []
+        if result.missing_materials:
+            return [Outcome(Action.AWAIT_MATERIALS, "一次性告知（待补材料）", default=True)]
+        instant = self.item(code).mode == "即办"
+        return [Outcome(Action.RESOLVE, Action.RESOLVE.label, default=instant),
+                Outcome(Action.FORWARD, Action.FORWARD.label, default=not instant)]
+
+    def finish(self, actor: WorkerInfo, case_id, code: str, resident_id, agent, fields: dict, materials: dict, *,
+               outcome: Action | None = None, note: str = "", assignee_id: uuid.UUID | None = None) -> Finished:
+        """Submit the wizard: accept (or await materials when required ones are missing) and, for an accepted
+        case, resolve it on the spot or forward it — all in ONE transaction. If any part is refused (an unknown
+        colleague, no result written), nothing changed: the case is still the draft and the worker can retry.
 
         The case is stamped with the catalog version the data was checked against (it may differ from
         the one stamped when the draft was created, if the catalog was updated in between).
@@ -132,13 +165,24 @@ class IntakeService:
         if not result.eligible:
             raise CaseError("不符合申请条件：" + "；".join(result.eligibility_failures))
         missing = [m.name for m in result.missing_materials]
+        offered = {o.action for o in self.outcomes(code, result)}
+        outcome = Action(outcome) if outcome else (Action.AWAIT_MATERIALS if missing else None)
+        if outcome is not None and outcome not in offered:
+            raise CaseError("缺少必交材料，只能出具一次性告知单" if missing else "请选择当场办结或转办")
         records = self.material_records(code, materials)
         for name in missing:
             records[name]["required"] = True  # conditional materials that apply to this applicant
         keys = {f.key for _, f in self.item(code).iter_fields()}
         data = _plain({k: v for k, v in result.values.items() if k in keys})  # applicant/agent live on the case
-        detail = self.cases.submit(actor, case_id, data, records, missing=missing, catalog_version=version)
-        return detail, result
+        steps = [self.cases.submit_step(data, records, missing, catalog_version=version)]
+        at, due = utcnow(), None
+        if outcome == Action.RESOLVE:
+            steps.append(self.cases.step(Action.RESOLVE, result_text=note))
+        elif outcome == Action.FORWARD:
+            due = self.cases.deadline_for(at)  # outside the write transaction: it reads settings
+            steps.append(self.cases.forward_step(assignee_id=assignee_id, queue=self.item(code).department, note=note))
+        detail = self.cases.run(actor, case_id, steps, at=at, due=due)
+        return Finished(detail, result, DOCUMENT_AFTER.get(outcome) if outcome else None)
 
 
 def _plain(values: dict) -> dict:

@@ -6,21 +6,22 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.core.changes import Changes
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
-from forms.identity import IdentityError, mask_id, mask_phone, normalize_id, validate_id, validate_phone
+from app.core.commands import ResidentArgs
+from app.core.vocabulary import Mutation
+from app.core.residents import ID_NUMBER_TAKEN, ResidentError, ResidentInput, apply_resident, validate_input
+from forms.identity import mask_id, mask_phone, normalize_id
 from models import AuditEntry, Resident, utcnow
 
 log = logging.getLogger(__name__)
-
-
-class ResidentError(ValueError):
-    """Invalid resident data; Chinese message, nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,15 @@ class ResidentRow:
     age: int | None
 
 
-@dataclass(frozen=True)
-class ResidentInput:
-    name: str
-    id_number: str
-    phone: str = ""
-    address: str = ""
-    household_no: str = ""
-    local_hukou: bool = True
-    notes: str = ""
+class ResidentSaved(NamedTuple):
+    """A saved resident and an optional warning for the worker (e.g. a landline without area code)."""
+
+    row: ResidentRow
+    warning: str | None
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(residents=True)  # the outbox grew too: Changes.queued covers residents
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,6 @@ class ResidentDetail:
     version: int
 
 
-def _pinyin_key(name: str) -> str:
-    from pypinyin import Style, lazy_pinyin  # its phrase dictionary costs ~0.2 s; load on first use
-    full = "".join(lazy_pinyin(name))
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
-    return f"{full} {initials}".lower()
-
-
 def _age(birth: dt.date | None, today: dt.date) -> int | None:
     if birth is None:
         return None
@@ -76,22 +70,6 @@ def _age(birth: dt.date | None, today: dt.date) -> int | None:
 
 def _row(r: Resident, today: dt.date) -> ResidentRow:
     return ResidentRow(r.id, r.name, mask_id(r.id_number), mask_phone(r.phone), r.address, r.sex, _age(r.birth_date, today))
-
-
-def validate_input(data: ResidentInput, today: dt.date | None = None) -> tuple[ResidentInput, str | None]:
-    """Return the normalised input and an optional warning, or raise :class:`ResidentError`."""
-    name = data.name.strip()
-    if not name:
-        raise ResidentError("请填写姓名")
-    if len(name) > 30:
-        raise ResidentError("姓名过长（最多 30 个字）")
-    try:
-        info = validate_id(data.id_number, today)
-        phone, warning = validate_phone(data.phone) if data.phone.strip() else ("", None)
-    except IdentityError as e:
-        raise ResidentError(str(e)) from None
-    return ResidentInput(name, info.number, phone, data.address.strip(), data.household_no.strip(),
-                         data.local_hukou, data.notes.strip()), warning
 
 
 class ResidentService:
@@ -134,29 +112,26 @@ class ResidentService:
             s.add(AuditEntry(worker_id=actor.id, action="resident.view_full_id", subject=f"resident:{r.id}"))
             return r.id_number, r.phone
 
-    def create(self, actor: WorkerInfo, data: ResidentInput) -> tuple[ResidentRow, str | None]:
+    def create(self, actor: WorkerInfo, data: ResidentInput) -> ResidentSaved:
         clean, warning = validate_input(data)
         committee_id = self.ctx.identity().committee_id  # read before the write transaction opens
         with self.ctx.sessions.begin() as s:
             r = self._insert(s, actor, clean, committee_id)
-            return _row(r, dt.date.today()), warning
+            return ResidentSaved(_row(r, dt.date.today()), warning)
 
     def _insert(self, s: Session, actor: WorkerInfo, clean: ResidentInput, committee_id: uuid.UUID) -> Resident:
         if s.scalar(select(Resident.id).where(Resident.id_number == clean.id_number)):
             raise ResidentError("该身份证号码的居民已登记，请直接搜索选择")
-        info = validate_id(clean.id_number)
-        r = Resident(committee_id=committee_id, name=clean.name, name_pinyin=_pinyin_key(clean.name),
-                     id_number=clean.id_number, sex=info.sex, birth_date=info.birth_date, phone=clean.phone,
-                     address=clean.address, household_no=clean.household_no, local_hukou=clean.local_hukou,
-                     notes=clean.notes)
+        r = Resident(committee_id=committee_id, version=0)
+        apply_resident(r, clean, at=utcnow())  # version 0 → 1
         s.add(r)
         s.flush()
-        enqueue(s, "resident.upsert.v1", resident_snapshot(r), actor.id)
+        enqueue(s, Mutation.RESIDENT_UPSERT, resident_snapshot(r), actor.id)
         log.info("resident created: %s", r.id)
         return r
 
     def update(self, actor: WorkerInfo, resident_id: uuid.UUID, data: ResidentInput,
-               expected_version: int | None = None) -> tuple[ResidentRow, str | None]:
+               expected_version: int | None = None) -> ResidentSaved:
         """Edit a resident. ``data.id_number`` / ``phone`` left empty keep the stored values (the form shows masks)."""
         with self.ctx.sessions.begin() as s:
             r = s.get(Resident, resident_id)
@@ -168,18 +143,15 @@ class ResidentService:
                                    data.address, data.household_no, data.local_hukou, data.notes)
             clean, warning = validate_input(merged)
             if clean.id_number != r.id_number and s.scalar(select(Resident.id).where(Resident.id_number == clean.id_number)):
-                raise ResidentError("该身份证号码已属于另一位居民")
-            info = validate_id(clean.id_number)
-            r.name, r.name_pinyin, r.id_number = clean.name, _pinyin_key(clean.name), clean.id_number
-            r.sex, r.birth_date, r.phone = info.sex, info.birth_date, clean.phone
-            r.address, r.household_no, r.local_hukou, r.notes = clean.address, clean.household_no, clean.local_hukou, clean.notes
-            r.version += 1
-            r.updated_at = utcnow()
-            enqueue(s, "resident.upsert.v1", resident_snapshot(r), actor.id)
+                raise ResidentError(ID_NUMBER_TAKEN)
+            apply_resident(r, clean, at=utcnow())
+            enqueue(s, Mutation.RESIDENT_UPSERT, resident_snapshot(r), actor.id)
             log.info("resident updated: %s", r.id)
-            return _row(r, dt.date.today()), warning
+            return ResidentSaved(_row(r, dt.date.today()), warning)
 
 
 def resident_snapshot(r: Resident) -> dict:
-    return {"id": str(r.id), "name": r.name, "id_number": r.id_number, "phone": r.phone, "address": r.address,
-            "household_no": r.household_no, "local_hukou": r.local_hukou, "notes": r.notes, "version": r.version}
+    """The resident.upsert.v1 command's args (the server checks them again with the same core rules)."""
+    return {**ResidentArgs(id=r.id, name=r.name, id_number=r.id_number, phone=r.phone, address=r.address,
+                           household_no=r.household_no, local_hukou=r.local_hukou, notes=r.notes).wire(),
+            "version": r.version}

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core.changes import Changes
+from app.core.errors import UserError
 from app.desk.auth import AuthError, hash_password, validate_new_password
 from app.desk.context import AppContext
-from models import ROLE_ADMIN, Committee, Device, Worker
+from app.core.accounts import AccountError, check_committee, check_login
+from app.core.vocabulary import Role
+from models import Committee, Device, Worker
 
 
-class SetupError(ValueError):
+class SetupError(UserError, ValueError):
     """Invalid first-run input; Chinese message, nothing written."""
 
 
@@ -27,14 +31,13 @@ class FirstRunInput:
 
 
 def validate_first_run(data: FirstRunInput) -> None:
-    if not data.committee_name.strip():
-        raise SetupError("请填写居委会名称")
-    if not re.fullmatch(r"[0-9A-Za-z]{3,20}", data.committee_code.strip()):
-        raise SetupError("居委会编码应为 3–20 位数字或字母")
-    if not re.fullmatch(r"[0-9A-Za-z]{1,8}", data.device_code.strip()):
-        raise SetupError("本机编号应为 1–8 位数字或字母")
-    if not re.fullmatch(r"[0-9A-Za-z_.-]{2,32}", data.admin_login.strip()):
-        raise SetupError("登录名应为 2–32 位字母、数字或 _ . -")
+    try:
+        check_committee(data.committee_code, data.committee_name)
+        if not re.fullmatch(r"[0-9A-Za-z]{1,8}", data.device_code.strip()):
+            raise SetupError("本机编号应为 1–8 位数字或字母")
+        check_login(data.admin_login)
+    except AccountError as e:
+        raise SetupError(str(e)) from None
     if not data.admin_name.strip():
         raise SetupError("请填写管理员姓名")
     try:
@@ -43,7 +46,7 @@ def validate_first_run(data: FirstRunInput) -> None:
         raise SetupError(str(e)) from None
 
 
-def initialise_desk(ctx: AppContext, data: FirstRunInput) -> None:
+def initialise_desk(ctx: AppContext, data: FirstRunInput) -> Changes:
     validate_first_run(data)
     if ctx.is_initialised():
         raise SetupError("本机已经初始化，不能重复设置")
@@ -53,5 +56,6 @@ def initialise_desk(ctx: AppContext, data: FirstRunInput) -> None:
         s.flush()
         s.add(Device(committee_id=com.id, code=data.device_code.strip().upper(), name=data.device_name, is_local=True))
         s.add(Worker(committee_id=com.id, login=data.admin_login.strip(), display_name=data.admin_name.strip(),
-                     password_hash=hash_password(data.admin_password), roles=[ROLE_ADMIN, "supervisor"], lines=[]))
+                     password_hash=hash_password(data.admin_password), roles=[Role.ADMIN, Role.SUPERVISOR], lines=[]))
     ctx.forget_identity()
+    return Changes(settings=True, workers=True)

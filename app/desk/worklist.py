@@ -13,7 +13,7 @@ from app.core import machine as cm
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.deadlines import DeadlineService
-from app.core.workdays import CHINA_TZ
+from app.core.vocabulary import CHINA_TZ, State
 from forms.identity import mask_id
 from models import Case, Resident, Worker, utcnow
 
@@ -22,8 +22,8 @@ TABS = (
     ("sent", "本窗口转出"),
     ("due_today", "今日到期"),
     ("overdue", "已超期"),
-    ("pending", "待补材料"),
-    ("drafts", "草稿"),
+    ("pending", State.PENDING_MATERIALS.label),
+    ("drafts", State.DRAFT.label),
 )
 SORT_COLUMNS = {"case_number": Case.case_number, "item": Case.item_name, "state": Case.state,
                 "due": Case.due_at, "created": Case.created_at, "applicant": Resident.name}

@@ -17,11 +17,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.desk.auth import AuthError, hash_password, validate_new_password
+from app.core.errors import UserError
+from app.core.accounts import AccountError, AuthError, check_committee, check_login, hash_password, validate_new_password
 from app.server.changes import ChangeWriter
 from app.server.db import ServerDB, take_lock
 from app.core.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
-from models import ROLES, utcnow
+from app.core.vocabulary import Role
+from models import utcnow
 from models.server import CalendarVersion, CatalogVersion, Committee, ServerDevice, Worker
 from models.server import EnrollCode
 
@@ -30,7 +32,7 @@ _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud 
 _TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
-class AdminError(ValueError):
+class AdminError(UserError, ValueError):
     """A refused administrator command; Chinese message, nothing changed."""
 
 
@@ -55,10 +57,10 @@ def _committee(s: Session, code: str) -> Committee:
 
 
 def _check_committee_fields(code: str, name: str, close_of_business: str) -> None:
-    if not re.fullmatch(r"[0-9A-Za-z]{3,20}", code.strip()):
-        raise AdminError("居委会编码应为 3–20 位数字或字母")
-    if not name.strip():
-        raise AdminError("请填写居委会名称")
+    try:
+        check_committee(code, name)
+    except AccountError as e:
+        raise AdminError(str(e)) from None
     if not _TIME_RE.fullmatch(close_of_business):
         raise AdminError("下班时间应为 HH:MM，例如 17:30")
 
@@ -107,13 +109,15 @@ def list_committees(db: ServerDB) -> list[Committee]:
 
 
 def _check_worker_fields(login: str, display_name: str, roles: list[str]) -> None:
-    if not re.fullmatch(r"[0-9A-Za-z_.-]{2,32}", login):
-        raise AdminError("登录名应为 2–32 位字母、数字或 _ . -")
+    try:
+        check_login(login)
+    except AccountError as e:
+        raise AdminError(str(e)) from None
     if not display_name.strip():
-        raise AdminError("请填写姓名")
-    unknown = [r for r in roles if r not in ROLES]
+        raise AdminError("请填写工作人员姓名")
+    unknown = [r for r in roles if r not in tuple(Role)]
     if not roles or unknown:
-        raise AdminError(f"角色应取自：{'、'.join(ROLES)}" + (f"（未知：{'、'.join(unknown)}）" if unknown else ""))
+        raise AdminError(f"角色应取自：{'、'.join(Role)}" + (f"（未知：{'、'.join(unknown)}）" if unknown else ""))
 
 
 def add_worker(db: ServerDB, committee_code: str, login: str, display_name: str, *, roles: list[str],

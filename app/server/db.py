@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.errors import UserError
 from app.core.paths import PROJECT_DIR
 from models.server import SyncLock
 
@@ -24,7 +25,7 @@ DEFAULT_DB_FILENAME = "onedesk-server.sqlite3"
 LOCK_ROW_ID = 1
 
 
-class ServerDbError(RuntimeError):
+class ServerDbError(UserError, RuntimeError):
     """Bad database URL or an unreachable database; Chinese message."""
 
 

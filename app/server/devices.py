@@ -12,9 +12,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.errors import UserError
 from app.server.admin import hash_enroll_code
 from app.server.db import ServerDB, take_lock
 from app.core.payloads import committee_payload
+from app.core.wire import CommitteeRow, EnrollRequest, EnrollResponse
 from models.server import Committee, EnrollCode, ServerDevice
 
 
@@ -22,11 +24,11 @@ class AuthFailed(Exception):
     """Missing or wrong token (401)."""
 
 
-class DeviceRevoked(Exception):
+class DeviceRevoked(UserError):
     """The district administrator revoked this desk (403); the desk keeps its unsent data."""
 
 
-class EnrollError(ValueError):
+class EnrollError(UserError, ValueError):
     """Enrolment refused (400); Chinese message."""
 
 
@@ -49,9 +51,10 @@ def _free_device_code(s: Session, committee_id: uuid.UUID, wanted: str) -> str:
     return f"D{n:02d}"
 
 
-def enroll(db: ServerDB, code: str, *, committee_code: str = "", device_code: str = "", device_name: str = "",
-           now: dt.datetime) -> dict:
-    """Consume ``code`` and register a device; returns its id and token (shown once, stored only hashed)."""
+def enroll(db: ServerDB, request: EnrollRequest, now: dt.datetime) -> EnrollResponse:
+    """Consume the request's one-time code and register a device; returns its id and token (shown once, stored
+    only hashed)."""
+    code, committee_code = request.code, request.committee_code
     with db.sessions.begin() as s:
         take_lock(s)  # two desks racing for one code, or for one device code, are served one after the other
         ec = s.scalar(select(EnrollCode).where(EnrollCode.code_hash == hash_enroll_code(code)))
@@ -63,14 +66,14 @@ def enroll(db: ServerDB, code: str, *, committee_code: str = "", device_code: st
             raise EnrollError(f"该注册码属于“{com.name}”（编码 {com.code}），本机设置的居委会编码为 {committee_code}，"
                               "请核对后再登记")
         secret = secrets.token_urlsafe(32)
-        dev = ServerDevice(committee_id=com.id, code=_free_device_code(s, com.id, device_code),
-                           name=device_name.strip()[:100], token_hash=_token_hash(secret), last_mid=0,
+        dev = ServerDevice(committee_id=com.id, code=_free_device_code(s, com.id, request.device_code),
+                           name=request.device_name.strip()[:100], token_hash=_token_hash(secret), last_mid=0,
                            enrolled_at=now, last_seen_at=now)
         s.add(dev)
         s.flush()
         ec.used_at, ec.device_id = now, dev.id
-        return {"device_id": str(dev.id), "token": f"{dev.id}.{secret}", "device_code": dev.code,
-                "committee": committee_payload(com), "server_time": now.isoformat()}
+        return EnrollResponse(device_id=str(dev.id), token=f"{dev.id}.{secret}", device_code=dev.code,
+                              committee=CommitteeRow.model_validate(committee_payload(com)), server_time=now)
 
 
 def authenticate(s: Session, token: str | None, *, for_update: bool = False) -> ServerDevice:

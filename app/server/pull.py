@@ -12,11 +12,8 @@ from app.server.changes import BadCursor, calendar_payload, catalog_payload, for
 from app.server.db import ServerDB
 from app.server.devices import authenticate
 from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
+from app.core.wire import SNAPSHOT_KINDS, Change, PullPage, PullQuery, SnapshotPage, SnapshotQuery, SnapshotStart
 from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, Worker
-
-MAX_PULL = 1000
-MAX_SNAPSHOT = 500
-SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "calendar", "catalog")
 
 
 class UnknownCursor(Exception):
@@ -39,34 +36,30 @@ def _check_cursor(s: Session, cursor: str) -> int:
     return seq
 
 
-def pull(db: ServerDB, token: str | None, cursor: str, limit: int, now: dt.datetime) -> dict:
-    """Changes after ``cursor`` in commit order, for the device's committee plus district-wide reference data."""
-    limit = max(1, min(limit, MAX_PULL))
+def pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) -> PullPage:
+    """Changes after ``query.cursor`` in commit order, for the device's committee plus district-wide reference data."""
     with db.read_sessions() as s:
         device = authenticate(s, token)
-        seq = _check_cursor(s, cursor)
+        seq = _check_cursor(s, query.cursor)
         rows = list(s.scalars(select(ChangeRow).where(_scopes(device.committee_id), ChangeRow.seq > seq)
-                              .order_by(ChangeRow.seq).limit(limit + 1)))
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        return {
-            "changes": [{"seq": r.seq, "entity": r.entity, "id": r.entity_id, "data": r.data} for r in rows],
-            "next_cursor": format_cursor(rows[-1]) if rows else cursor,
-            "has_more": has_more,
-            "server_time": now.isoformat(),
+                              .order_by(ChangeRow.seq).limit(query.limit + 1)))
+        has_more = len(rows) > query.limit
+        rows = rows[:query.limit]
+        return PullPage(
+            changes=[Change(seq=r.seq, entity=r.entity, id=r.entity_id, data=r.data) for r in rows],
+            next_cursor=format_cursor(rows[-1]) if rows else query.cursor, has_more=has_more, server_time=now,
             # The desk compares this with what it believes was acknowledged: a restored server has forgotten some.
-            "last_mid": device.last_mid,
-        }
+            last_mid=device.last_mid)
 
 
-def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> dict:
+def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> SnapshotStart:
     """Where a fresh snapshot starts: the cursor to pull from once every page has been read."""
     with db.read_sessions() as s:
         device = authenticate(s, token)
         top = s.scalar(select(func.max(ChangeRow.seq)).where(_scopes(device.committee_id)))
         row = s.get(ChangeRow, top) if top else None
-        return {"cursor": format_cursor(row), "last_mid": device.last_mid, "kinds": list(SNAPSHOT_KINDS),
-                "server_time": now.isoformat()}
+        return SnapshotStart(cursor=format_cursor(row), last_mid=device.last_mid, kinds=list(SNAPSHOT_KINDS),
+                             server_time=now)
 
 
 def _page(s: Session, model, committee_id: uuid.UUID, after: str, limit: int, options=()) -> list:
@@ -84,11 +77,11 @@ def _reference_rows(s: Session, kind: str) -> list[dict]:
     return [catalog_payload(latest)] if latest else []
 
 
-def snapshot_page(db: ServerDB, token: str | None, kind: str, after: str, limit: int, now: dt.datetime) -> dict:
+def snapshot_page(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt.datetime) -> SnapshotPage:
     """One page of the committee's current state; pages are keyed by id so they can be resumed."""
+    kind, after, limit = query.kind, query.after, query.limit
     if kind not in SNAPSHOT_KINDS:
         raise ValueError(kind)
-    limit = max(1, min(limit, MAX_SNAPSHOT))
     with db.read_sessions() as s:
         device = authenticate(s, token)
         if kind == "committee":
@@ -101,6 +94,6 @@ def snapshot_page(db: ServerDB, token: str | None, kind: str, after: str, limit:
             objs = _page(s, model, device.committee_id, after, limit, options)
             more, objs = len(objs) > limit, objs[:limit]
             rows = [dump(o) for o in objs]
-        return {"kind": kind, "rows": rows, "has_more": more,
-                "next_after": rows[-1]["id"] if rows and more else "", "server_time": now.isoformat()}
+        return SnapshotPage(kind=kind, rows=rows, has_more=more, next_after=rows[-1]["id"] if rows and more else "",
+                            server_time=now)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -23,18 +22,17 @@ from app.server.db import ServerDB, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import ApplyContext, Rejected, acting_worker, apply_mutation, keep_text_as_note
 from app.core.payloads import case_payload, resident_payload
+from app.core.wire import ErrorCode, MutationIn, MutationResult, PushRequest, PushResponse, ResultStatus
 from models.server import Case, Committee, MutationRecord, Resident, Worker
 
 log = logging.getLogger(__name__)
-APPLIED = "applied"
-SET_ASIDE = "set_aside"
-MAX_BATCH = 500
+APPLIED, SET_ASIDE = ResultStatus.APPLIED, ResultStatus.SET_ASIDE
 
 
 class PushConflict(Exception):
     """409: a gap in the mids, or a mid the server already holds with another mutation id."""
 
-    def __init__(self, error: str, last_mid: int, message: str):
+    def __init__(self, error: ErrorCode, last_mid: int, message: str):
         super().__init__(message)
         self.error, self.last_mid, self.message = error, last_mid, message
 
@@ -44,28 +42,17 @@ class TemporaryFailure(Exception):
 
 
 class BadBatch(ValueError):
-    """400: the request itself is malformed."""
+    """400: the request itself is malformed (the Chinese message comes from app/core/wire.py)."""
 
 
-@dataclass(frozen=True)
-class PushedMutation:
-    mid: int
-    mutation_id: uuid.UUID
-    name: str
-    args: dict
-    acting_worker: uuid.UUID | None
-    client_time: dt.datetime
-
-
-def push(db: ServerDB, token: str | None, device_id: str | None, mutations: list[PushedMutation],
-         client_now: dt.datetime | None, now: dt.datetime) -> dict:
-    if len(mutations) > MAX_BATCH:
-        raise BadBatch(f"一次最多上传 {MAX_BATCH} 条")
-    if len({m.mid for m in mutations}) != len(mutations):
-        raise BadBatch("同一批次中有重复的序号")
-    ordered = sorted(mutations, key=lambda m: m.mid)
+def push(db: ServerDB, token: str | None, request: PushRequest, now: dt.datetime) -> PushResponse:
+    """Apply one pushed batch for the device behind ``token``; the answer holds one result per command."""
+    problem = request.batch_problem()
+    if problem:
+        raise BadBatch(problem)
+    ordered = sorted(request.mutations, key=lambda m: m.mid)
     try:
-        return _run_batch(db, token, device_id, ordered, client_now, now)
+        return _run_batch(db, token, request.device_id, ordered, request.client_now, now)
     except DBAPIError as e:
         log.warning("push rolled back: %s", e)
         raise TemporaryFailure(str(e)) from e
@@ -75,7 +62,8 @@ class _Careful(Exception):
     """The optimistic run met a command that fails: redo the batch with a savepoint per command."""
 
 
-def _run_batch(db: ServerDB, token, device_id, ordered: list[PushedMutation], client_now, now) -> dict:
+def _run_batch(db: ServerDB, token: str | None, device_id: str, ordered: list[MutationIn],
+               client_now: dt.datetime | None, now: dt.datetime) -> PushResponse:
     """Almost every command applies cleanly, so a batch first runs without savepoints (two round trips fewer
     per command). If any command fails, that run is rolled back whole and the batch runs again carefully,
     each command in its own savepoint, so the failing one is set aside and the others still apply."""
@@ -92,9 +80,10 @@ def _run_batch(db: ServerDB, token, device_id, ordered: list[PushedMutation], cl
     raise AssertionError("unreachable")
 
 
-def _result(rec: dict, duplicate: bool) -> dict:
-    return {"mid": rec["mid"], "mutation_id": str(rec["mutation_id"]), "status": rec["status"],
-            "reason": rec["reason"], "result": rec["result"] or {}, "duplicate": duplicate}
+def _result(rec: dict, duplicate: bool) -> MutationResult:
+    """The wire result of a stored (or about to be stored) mutation record."""
+    return MutationResult(mid=rec["mid"], mutation_id=rec["mutation_id"], status=rec["status"], reason=rec["reason"],
+                          result=rec["result"] or {}, duplicate=duplicate)
 
 
 def _as_dict(rec: MutationRecord) -> dict:
@@ -119,7 +108,7 @@ class _BatchRun:
             self._calendar = server_calendar(self.s)
         return self._calendar
 
-    def run(self, token: str | None, device_id: str | None, mutations: list[PushedMutation]) -> dict:
+    def run(self, token: str | None, device_id: str, mutations: list[MutationIn]) -> PushResponse:
         lock = take_lock(self.s)
         device = authenticate(self.s, token, for_update=True)
         if device_id and device_id != str(device.id):
@@ -143,37 +132,40 @@ class _BatchRun:
             changes.resident(r)
         for c in self.touched_cases.values():
             changes.case(c)
-        return {"last_mid": device.last_mid, "results": results, "server_time": self.now.isoformat(),
-                "cases": self._case_snapshots(), "residents": [resident_payload(r) for r in self.touched_residents.values()]}
+        return PushResponse(last_mid=device.last_mid, results=results, server_time=self.now,
+                            cases=self._case_snapshots(),
+                            residents=[resident_payload(r) for r in self.touched_residents.values()])
 
-    def _split(self, mutations: list[PushedMutation]) -> tuple[list[dict], list[PushedMutation]]:
+    def _split(self, mutations: list[MutationIn]) -> tuple[list[dict], list[MutationIn]]:
         """Check the whole batch before touching anything: duplicates must match, new mids must be contiguous."""
         last = self.device.last_mid
         old_mids = [m.mid for m in mutations if m.mid <= last]
         stored = {r.mid: _as_dict(r) for r in self.s.scalars(select(MutationRecord).where(
             MutationRecord.device_id == self.device.id, MutationRecord.mid.in_(old_mids)))} if old_mids else {}
         old: list[dict] = []
-        new: list[PushedMutation] = []
+        new: list[MutationIn] = []
         for m in mutations:
             if m.mid <= last:
                 rec = stored.get(m.mid)
                 if rec is None or rec["mutation_id"] != m.mutation_id:
-                    raise PushConflict("mid_conflict", last, f"序号 {m.mid} 在服务器上已对应另一条操作（本机数据可能从旧备份恢复）")
+                    raise PushConflict(ErrorCode.MID_CONFLICT, last,
+                                       f"序号 {m.mid} 在服务器上已对应另一条操作（本机数据可能从旧备份恢复）")
                 old.append(rec)
             elif m.mid != last + len(new) + 1:
-                raise PushConflict("gap", last, f"服务器已收到到第 {last} 条，本批从第 {m.mid} 条开始，中间有缺漏")
+                raise PushConflict(ErrorCode.GAP, last,
+                                   f"服务器已收到到第 {last} 条，本批从第 {m.mid} 条开始，中间有缺漏")
             else:
                 new.append(m)
         return old, new
 
-    def _load_earlier(self, new: list[PushedMutation]) -> None:
+    def _load_earlier(self, new: list[MutationIn]) -> None:
         """Commands pushed before under another device id (the desk was enrolled again) have no second effect."""
         if new:
             for rec in self.s.scalars(select(MutationRecord).where(
                     MutationRecord.mutation_id.in_([m.mutation_id for m in new]))):
                 self.earlier.setdefault(rec.mutation_id, _as_dict(rec))
 
-    def _preload(self, new: list[PushedMutation]) -> None:
+    def _preload(self, new: list[MutationIn]) -> None:
         """Load the batch's workers and cases (with history) in two queries, and keep them referenced: the
         session's identity map is weak, so without this every command would fetch them again."""
         worker_ids = {m.acting_worker for m in new if m.acting_worker}
@@ -188,7 +180,7 @@ class _BatchRun:
         if case_ids:
             self._kept += list(self.s.scalars(select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.events))))
 
-    def _duplicate(self, rec: dict) -> dict:
+    def _duplicate(self, rec: dict) -> MutationResult:
         self._refresh_from_result(rec["result"])
         return _result(rec, duplicate=True)
 
@@ -197,7 +189,7 @@ class _BatchRun:
         if case_id:
             self.refresh_cases.add(uuid.UUID(case_id))
 
-    def _apply(self, m: PushedMutation) -> dict:
+    def _apply(self, m: MutationIn) -> MutationResult:
         earlier = self.earlier.get(m.mutation_id)
         if earlier is not None:
             return self._duplicate(self._store(m, earlier["status"], earlier["reason"], earlier["result"],
@@ -209,7 +201,7 @@ class _BatchRun:
         self.earlier[m.mutation_id] = rec  # the same id twice in one batch: the second is a duplicate
         return _result(rec, duplicate=False)
 
-    def _run_handler(self, m: PushedMutation, effective: dt.datetime) -> tuple[str, str, dict]:
+    def _run_handler(self, m: MutationIn, effective: dt.datetime) -> tuple[str, str, dict]:
         try:
             worker = acting_worker(self.s, self.device, m.acting_worker)
         except Rejected as r:
@@ -235,7 +227,7 @@ class _BatchRun:
         self.touched_residents.update(ctx.touched_residents)
         return APPLIED, "", result
 
-    def _run_optimistic(self, ctx: ApplyContext, m: PushedMutation) -> tuple[str, str, dict]:
+    def _run_optimistic(self, ctx: ApplyContext, m: MutationIn) -> tuple[str, str, dict]:
         try:
             result = apply_mutation(ctx, m.name, m.args)
         except (IntegrityError, DataError):
@@ -255,7 +247,7 @@ class _BatchRun:
         self.touched_cases.update(ctx.touched_cases)
         return r.reason + ("。填写的内容已作为备注记入案件历史" if kept else "")
 
-    def _store(self, m: PushedMutation, status: str, reason: str, result: dict | None,
+    def _store(self, m: MutationIn, status: str, reason: str, result: dict | None,
                effective: dt.datetime | None) -> dict:
         rec = {"device_id": self.device.id, "mid": m.mid, "mutation_id": m.mutation_id, "name": m.name[:48],
                "acting_worker_id": m.acting_worker, "client_time": m.client_time, "received_at": self.now,

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QListWidget, QPlainTextEdit, QPushButton, QVBoxLayout)
 
-from app.workdays import CHINA_TZ
+from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
 
 

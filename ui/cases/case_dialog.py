@@ -6,14 +6,14 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
-from app.case_machine import TRANSITIONS
-from app.cases import CaseDetail
-from app.workdays import CHINA_TZ
+from app.core.machine import DOCUMENT_AFTER
+from app.core.vocabulary import CHINA_TZ, Action
+from app.desk.cases import CaseDetail
 from ui.cases.action_dialogs import CloseDialog, ForwardDialog, ReasonDialog, ReassignDialog, ReplyDialog
 from ui.operations import run_op
 from ui.printing.flow import show_document
 
-PRINT_AFTER = {"forward": "receipt", "resolve": "completion", "refuse": "refusal", "close": "reply"}
+PRINT = "print"  # the one button that is not a case action: offered when the case has documents to print
 
 
 def _fmt(when) -> str:
@@ -52,7 +52,8 @@ class CaseDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        run_op(self, lambda: self.services.cases.get(self.case_id), self._show)
+        svc, cid, worker = self.services.cases, self.case_id, self.services.current_worker
+        run_op(self, lambda: svc.get(cid, viewer=worker), self._show)
 
     def _load_prints(self) -> None:
         run_op(self, lambda: self.services.printing.jobs(self.case_id), self._show_prints)
@@ -75,7 +76,7 @@ class CaseDialog(QDialog):
         if s.due_at:
             rows.append(("办理期限", _fmt(s.due_at) + ("（暂定）" if s.deadline_provisional else "")))
         if d.reply_result:
-            rows.append(("答复", f"{self.services.cases.REPLY_RESULTS.get(d.reply_result, '')}：{d.reply_text}"))
+            rows.append(("答复", f"{d.reply_label}：{d.reply_text}"))
         if d.refusal_reason:
             rows.append(("不予受理原因", d.refusal_reason))
         for label, value in rows:
@@ -92,39 +93,15 @@ class CaseDialog(QDialog):
         self._load_prints()
 
     def _build_actions(self, d: CaseDetail) -> None:
+        """One button per action the state machine offers this worker, and 打印文书 when documents fit."""
         for b in self.buttons.values():
             self.actions_row.removeWidget(b)
             b.hide()
             b.deleteLater()
         self.buttons = {}
-        w = self.services.current_worker
-        state, roles = d.summary.state, set(w.roles) if w else set()
-        desk = bool(roles & {"front_desk", "supervisor", "admin"})
-        line = bool(roles & {"line", "supervisor"})
-        wanted = []
-        if state == "draft" and desk:
-            wanted.append(("resume", "继续办理"))
-        if state == "pending_materials" and desk:
-            wanted.append(("materials_done", "材料已补齐，受理"))
-        if state == "forwarded" and line:
-            wanted += [("acknowledge", "签收"), ("reply", "答复")]
-        if state == "forwarded" and "supervisor" in roles:
-            wanted.append(("reassign", "改派"))
-        if state in ("accepted", "replied") and desk:
-            wanted.append(("forward", "再次转办" if state == "replied" else "转办"))
-        if state == "accepted" and desk:
-            wanted.append(("resolve", "当场办结"))
-        if state == "replied" and desk:
-            wanted.append(("close", "告知居民并办结"))
-        if state in ("draft", "pending_materials", "accepted") and desk:
-            wanted.append(("refuse", "不予受理"))
-        if state in ("draft", "pending_materials", "accepted", "forwarded", "replied") and desk:
-            wanted.append(("withdraw", "撤回"))
-        if state in ("closed", "resolved", "refused") and "supervisor" in roles:
-            wanted.append(("reopen", "重新打开"))
-        if state in ("pending_materials", "resolved", "forwarded", "replied", "closed", "refused") or (
-                state == "accepted" and any(e.action_label == TRANSITIONS["forward"].label for e in d.events)):  # reopened after forwarding
-            wanted.append(("print", "打印文书"))
+        wanted = [(o.action, o.label) for o in d.options]
+        if d.documents:
+            wanted.append((PRINT, "打印文书"))
         for key, label in wanted:
             b = QPushButton(label)
             b.clicked.connect(lambda _c=False, k=key: self._on_action_clicked(k))
@@ -133,25 +110,25 @@ class CaseDialog(QDialog):
 
     def _on_action_clicked(self, key: str) -> None:
         svc, w, cid = self.services.cases, self.services.current_worker, self.case_id
-        if key == "resume":
+        if key == Action.SAVE_DRAFT:  # 继续办理: the wizard takes the draft up again
             self.resume_requested.emit(cid)
             self.accept()
             return
-        if key == "acknowledge":
+        if key == Action.ACKNOWLEDGE:
             run_op(self, lambda: svc.acknowledge(w, cid), self._after)
             return
-        if key == "print":
+        if key == PRINT:
             self._print_document()
             return
-        if key == "materials_done":  # the missing materials were handed in: record them as received
+        if key == Action.ACCEPT:  # the missing materials were handed in: record them as received
             printing = self.services.printing
             run_op(self, lambda: svc.accept_after_materials(w, cid, printing.materials_handed_in(cid)), self._after)
             return
         dialog = self._dialog_for(key)
         if dialog.exec() == QDialog.Accepted:
             self._after(dialog.result_value)
-            if key in PRINT_AFTER:
-                show_document(self, self.services, self.case_id, PRINT_AFTER[key])
+            if key in DOCUMENT_AFTER:
+                show_document(self, self.services, self.case_id, DOCUMENT_AFTER[key])
 
     def _print_document(self) -> None:
         """First print, or a reprint (补打) with its reason; the case's state decides which documents fit."""
@@ -162,7 +139,7 @@ class CaseDialog(QDialog):
         """``plan``: (document, times it already reached paper) for each document the case may print."""
         from PySide6.QtWidgets import QInputDialog
 
-        from app.documents import DOC_TITLES
+        from app.core.vocabulary import DOC_TITLES
         doc_type, printed = plan[0]
         if len(plan) > 1:
             titles = [DOC_TITLES[d] for d, _ in plan]
@@ -180,24 +157,25 @@ class CaseDialog(QDialog):
 
     def _dialog_for(self, key: str) -> QDialog:
         svc, w, cid, d = self.services.cases, self.services.current_worker, self.case_id, self.detail
-        if key == "forward":
+        if key == Action.FORWARD:
             return ForwardDialog(self.services, cid, d.department, self)
-        if key == "reply":
+        if key == Action.REPLY:
             return ReplyDialog(self.services, cid, self)
-        if key == "close":
+        if key == Action.CLOSE:
             return CloseDialog(self.services, cid, self)
-        if key == "reassign":
+        if key == Action.REASSIGN:
             return ReassignDialog(self.services, cid, d.department, self, current_assignee_id=d.summary.assignee_id)
-        if key == "resolve":
+        if key == Action.RESOLVE:
             return ReasonDialog("当场办结", "办理结果", "办结", lambda r: svc.resolve(w, cid, r), self)
-        if key == "refuse":
+        if key == Action.REFUSE:
             return ReasonDialog("不予受理", "具体原因", "确认不予受理", lambda r, x: svc.refuse(w, cid, r, x), self,
                                 extra_label="建议前往")
-        if key == "withdraw":
+        if key == Action.WITHDRAW:
             return ReasonDialog("撤回", "撤回原因", "确认撤回", lambda r: svc.withdraw(w, cid, r), self)
         return ReasonDialog("重新打开", "重新打开的原因", "重新打开", lambda r: svc.reopen(w, cid, r), self)
 
     def _after(self, detail) -> None:
+        """After an action: the service returns the case as the acting worker now sees it (with its options)."""
         self.case_changed.emit(self.case_id)
         if detail is not None:
             self._show(detail)

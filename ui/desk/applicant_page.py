@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from app.residents import ResidentInput
+from app.desk.residents import ResidentInput
 from ui.operations import run_op
 from ui.residents.resident_dialog import ResidentDialog
 

@@ -1,4 +1,8 @@
-"""One editor widget per field type of the form language; each reads and writes plain values."""
+"""The editor widgets of the form language; each reads and writes plain values.
+
+A field kind (:mod:`forms.kinds`) names its editor; :data:`EDITORS` maps those names to the widgets here. Several
+kinds share an editor (every typed single-line value is a :class:`LineEditor`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemDelegate, QAbstractItemView, QCheckB
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QStyledItemDelegate, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-PLACEHOLDERS = {"date": "例如 2026-11-22", "id_number": "18 位身份证号码", "phone": "手机或固定电话",
-                "money": "金额（元）", "number": "数字", "address": "详细地址"}
 CHOOSE = "请选择"
-YES_NO = {"是": True, "否": False}
 
 
 class FieldEditor(QWidget):
@@ -38,7 +39,7 @@ class FieldEditor(QWidget):
 class LineEditor(FieldEditor):
     def __init__(self, field, parent=None):
         super().__init__(field, parent)
-        self.edit = QLineEdit(placeholderText=PLACEHOLDERS.get(field.type, ""))
+        self.edit = QLineEdit(placeholderText=field.kind.placeholder)
         self.edit.textChanged.connect(lambda *_: self.changed.emit())
         self.layout_.addWidget(self.edit)
         if field.unit:
@@ -136,7 +137,7 @@ class PersonEditor(FieldEditor):
         self.id_number = QLineEdit(placeholderText="身份证号码")
         self.relation = QComboBox()
         self.relation.addItem("关系", None)
-        for opt in field.options or ["本人", "配偶", "子女", "父母", "其他亲属", "其他"]:
+        for opt in field.kind.relations(field):
             self.relation.addItem(opt, opt)
         for w in (self.name, self.id_number):
             w.textChanged.connect(lambda *_: self.changed.emit())
@@ -263,12 +264,10 @@ class GroupEditor(FieldEditor):
         header.setMinimumSectionSize(60)
         for col, f in enumerate(self.subfields):
             # an 18-digit ID and free text need room; a choice or a sum of money is short
-            wide = f.type in ("id_number", "text", "address", "longtext", "person")
-            header.setSectionResizeMode(col, QHeaderView.Stretch if wide else QHeaderView.ResizeToContents)
+            header.setSectionResizeMode(col, QHeaderView.Stretch if f.kind.wide else QHeaderView.ResizeToContents)
         self.table.verticalHeader().setDefaultSectionSize(30)
         self.table.setMinimumHeight(150)
-        options = {c: (["是", "否"] if f.type == "yesno" else list(f.options))
-                   for c, f in enumerate(self.subfields) if f.type in ("choice", "yesno")}
+        options = {c: opts for c, f in enumerate(self.subfields) if (opts := f.kind.cell_options(f)) is not None}
         self.table.setItemDelegate(CellChoiceDelegate(options, self.table))
         self.table.itemChanged.connect(lambda _i: self.changed.emit())
         add, remove = QPushButton(f"添加一行（{self.ADD_KEYS}）"), QPushButton("删除所选行")
@@ -297,10 +296,7 @@ class GroupEditor(FieldEditor):
         row = self.table.rowCount()
         self.table.insertRow(row)
         for col, f in enumerate(self.subfields):
-            v = (values or {}).get(f.key)
-            if isinstance(v, bool):
-                v = "是" if v else "否"
-            self.table.setItem(row, col, QTableWidgetItem("" if v is None else str(v)))
+            self.table.setItem(row, col, QTableWidgetItem(f.kind.cell_text(f, (values or {}).get(f.key))))
         self.changed.emit()
         return row
 
@@ -320,11 +316,7 @@ class GroupEditor(FieldEditor):
             row = {}
             for c, f in enumerate(self.subfields):
                 item = self.table.item(r, c)
-                text = item.text().strip() if item else ""
-                if f.type == "yesno" and text in YES_NO:
-                    row[f.key] = YES_NO[text]  # 否 is False, not "not filled in"
-                else:
-                    row[f.key] = text or None
+                row[f.key] = f.kind.cell_value(f, item.text().strip() if item else "")
             rows.append(row)
         return rows
 
@@ -337,14 +329,16 @@ class GroupEditor(FieldEditor):
         return self.table
 
 
-EDITORS = {"text": LineEditor, "id_number": LineEditor, "phone": LineEditor, "date": LineEditor,
-           "number": LineEditor, "money": LineEditor, "address": LineEditor, "longtext": LongTextEditor,
-           "choice": ChoiceEditor, "yesno": YesNoEditor, "multichoice": MultiChoiceEditor,
-           "person": PersonEditor, "group": GroupEditor}
+EDITORS: dict[str, type[FieldEditor]] = {
+    "line": LineEditor, "longtext": LongTextEditor, "choice": ChoiceEditor, "yesno": YesNoEditor,
+    "multichoice": MultiChoiceEditor, "person": PersonEditor, "group": GroupEditor,
+}
+"""Editor widgets by the name a field kind gives (``FieldKind.editor``)."""
 
 
 def editor_for(field, parent=None) -> FieldEditor:
-    return EDITORS[field.type](field, parent)
+    """The editor the field's kind asks for."""
+    return EDITORS[field.kind.editor](field, parent)
 
 
 def computed_label() -> QLabel:

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout)
 
-from app.workdays import CHINA_TZ
+from app.core.vocabulary import CHINA_TZ, Action, DocKind
 from ui.desk.applicant_page import ApplicantPage
 from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, MessageLabel, ReviewPage, StepPage
 from ui.operations import run_op
@@ -75,9 +75,10 @@ class ServiceWizard(QDialog):
         self.back_button.clicked.connect(lambda: self._go(self.stack.currentIndex() - 1))
         self.next_button.clicked.connect(self._on_next_clicked)
         self.refuse_button.clicked.connect(self._on_refuse_clicked)
-        self.notice_button.clicked.connect(lambda: self._finish("notice"))
-        self.resolve_button.clicked.connect(lambda: self._finish("resolve"))
-        self.forward_button.clicked.connect(lambda: self._finish("forward"))
+        self.outcome_buttons = {Action.AWAIT_MATERIALS: self.notice_button, Action.RESOLVE: self.resolve_button,
+                                Action.FORWARD: self.forward_button}
+        for action, button in self.outcome_buttons.items():
+            button.clicked.connect(lambda _c=False, a=action: self._finish(a))
         self.button_row = QHBoxLayout()
         self.button_row.addWidget(self.refuse_button)
         self.button_row.addStretch(1)
@@ -215,16 +216,14 @@ class ServiceWizard(QDialog):
         self.review.missing.setText(("缺少必交材料：" + "、".join(missing)) if missing else "")
         self.review.error.setText(("不符合条件：" + "；".join(failures)) if failures else "")
         self._fill_targets()
-        can_finish = not failures and not (r and r.errors)
-        self.notice_button.setVisible(bool(missing) and can_finish)
-        self.resolve_button.setVisible(not missing and can_finish)
-        self.forward_button.setVisible(not missing and can_finish)
-        self.review.outcome.setVisible(not missing and can_finish)
+        outcomes = self.services.intake.outcomes(self.code, r)
+        for o in outcomes:
+            button = self.outcome_buttons[o.action]
+            button.setText(o.label)
+            button.setVisible(True)
+            button.setDefault(o.default)
+        self.review.outcome.setVisible(any(o.action != Action.AWAIT_MATERIALS for o in outcomes))
         self.refuse_button.setVisible(bool(failures))
-        primary = self.resolve_button if self.item.mode == "即办" else self.forward_button
-        if missing:
-            primary = self.notice_button
-        primary.setDefault(True)
 
     def _fill_targets(self) -> None:
         combo, dept = self.review.target, self.item.department
@@ -238,31 +237,25 @@ class ServiceWizard(QDialog):
         text = due.astimezone(CHINA_TZ).strftime("%Y年%m月%d日 %H:%M 前答复")
         self.review.deadline.setText(text + ("（暂定：该年度节假日安排未导入）" if provisional else ""))
 
-    def _finish(self, outcome: str) -> None:
+    def _finish(self, outcome: Action) -> None:
+        """One service call, one transaction: if it is refused, the case is still the draft; try again."""
         if self.busy:
             return
         a, svc, worker = self.applicant, self.services, self.services.current_worker
         rid, agent, fields, mats, cid = a.resident.id, a.agent(), self.fields(), self.materials.values(), self.case_id
-        note, assignee, dept = self.review.note.toPlainText(), self.review.target.currentData(), self.item.department
-        if outcome == "resolve" and not note.strip():
-            self.review.error.setText("当场办结请在“说明 / 结果”中填写办理结果")
-            return
+        note, assignee = self.review.note.toPlainText(), self.review.target.currentData()
 
         def run():
-            svc.intake.finish(worker, cid, self.code, rid, agent, fields, mats)
-            if outcome == "resolve":
-                return svc.cases.resolve(worker, cid, note)
-            if outcome == "forward":
-                return svc.cases.forward(worker, cid, assignee_id=assignee, queue=dept, note=note)
-            return svc.cases.get(cid)
+            return svc.intake.finish(worker, cid, self.code, rid, agent, fields, mats, outcome=outcome, note=note,
+                                     assignee_id=assignee)
         self.busy = True
-        run_op(self, run, lambda _d: self._on_finished(outcome), self._on_failed)
+        run_op(self, run, self._on_finished, self._on_failed)
 
-    def _on_finished(self, outcome: str) -> None:
+    def _on_finished(self, finished) -> None:
         self.busy = False
-        doc = {"notice": "notice", "resolve": "completion", "forward": "receipt"}[outcome]
         self.case_finished.emit(self.case_id)
-        show_document(self.parentWidget() or self, self.services, self.case_id, doc)
+        if finished.document:
+            show_document(self.parentWidget() or self, self.services, self.case_id, finished.document)
         self.done(QDialog.Accepted)
 
     def _on_refuse_clicked(self) -> None:
@@ -276,7 +269,7 @@ class ServiceWizard(QDialog):
             dlg.reason.setPlainText("；".join(self.result.eligibility_failures))
         if dlg.exec() == QDialog.Accepted:
             self.case_finished.emit(cid)
-            show_document(self.parentWidget() or self, self.services, cid, "refusal")
+            show_document(self.parentWidget() or self, self.services, cid, DocKind.REFUSAL)
             self.done(QDialog.Accepted)
 
     def reject(self) -> None:

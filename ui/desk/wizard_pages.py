@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QScrollArea,
                                QVBoxLayout, QWidget)
 
-from forms.expr import names_used
-from forms.identity import mask_id
+from forms.values import format_value
 from ui.desk.field_widgets import computed_label, editor_for
 
 NOT_FILLED = "尚未填写"
@@ -21,44 +18,22 @@ def _blank(value) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def format_value(value, unit: str = "") -> str:
-    """A computed figure as the worker reads it: 1200 元, 3 人, 566.67 元."""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, (float, Decimal)) and value == int(value):
-        value = int(value)
-    return f"{value} {unit}".strip() if unit else str(value)
-
-
 def computed_values(item, result) -> list[tuple[str, str, str]]:
     """(key, label, text) of the values the validate layer computed, in catalog order.
 
-    A value is shown as 尚未填写 while an answer it is computed from is still empty: a household of "0 人" with an
-    income of "0 元" before any member is entered would read as a fact. No rule is evaluated here; the dependency
-    comes from the names the catalog expression reads.
+    A value is shown as 尚未填写 while an answer it is computed from is still empty (``result.waiting``): a household
+    of "0 人" with an income of "0 元" before any member is entered would read as a fact.
     """
-    defs = {c.key: (c.label, c.expr, c.unit) for c in item.computed}
+    defs = {c.key: (c.label, c.unit) for c in item.computed}
     for _, f in item.iter_fields():
         if f.is_computed:
-            defs.setdefault(f.key, (f.label, f.compute, f.unit))
-
-    def waiting(key: str, seen: set) -> bool:
-        for name in names_used(defs[key][1]):
-            if name in defs:
-                if name not in seen and waiting(name, seen | {name}):
-                    return True
-                continue
-            fld = item.field(name)
-            if fld is not None and name not in result.hidden and _blank(result.values.get(name)):
-                return True
-        return False
-
+            defs.setdefault(f.key, (f.label, f.unit))
     out = []
-    for key, (label, _expr, unit) in defs.items():
+    for key, (label, unit) in defs.items():
         if key not in result.computed or key in result.hidden:
             continue
         value = result.computed[key]
-        if waiting(key, {key}):
+        if key in result.waiting:
             text = NOT_FILLED
         elif value is None:
             text = "—"
@@ -169,7 +144,7 @@ class StepPage(QWidget):
             err = _label("", "error")
             err.setVisible(False)
             label = f.label + ("＊" if f.required is True else "")
-            wide = f.type == "group"  # a table needs the full width: its label goes above it
+            wide = f.kind.rows  # a table needs the full width: its label goes above it
             box = QVBoxLayout()
             box.setSpacing(2)
             if wide:
@@ -341,29 +316,13 @@ def _section(title: str, rows: list[tuple[str, str]]) -> str:
     return head + body
 
 
-def _plain(fld, value) -> str:
-    """One answer as text (ID numbers masked, as everywhere on screen)."""
-    if _blank(value):
-        return ""
-    if fld is not None and fld.type == "id_number":
-        return mask_id(str(value))
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, dt.date):
-        return value.strftime("%Y年%m月%d日")
-    if isinstance(value, list):
-        return "、".join(_plain(None, x) for x in value)
-    if isinstance(value, dict):  # a person: name (relation, ID)
-        extra = "，".join(x for x in (value.get("relation"), mask_id(value.get("id_number"))) if x)
-        return value.get("name", "") + (f"（{extra}）" if extra else "")
-    return format_value(value, getattr(fld, "unit", "") or "")
-
-
 def _html_value(fld, value) -> str:
-    if fld.type != "group":
-        return html.escape(_plain(fld, value))
+    """One answer for the summary, as its kind writes it for the screen (ID numbers masked)."""
+    if not fld.kind.rows:
+        return html.escape(fld.kind.screen_text(fld, value))
     subs = [f for f in fld.fields if any(not _blank(row.get(f.key)) for row in value)]
     head = "".join(f'<th align="left" style="padding-right:12px">{html.escape(f.label)}</th>' for f in subs)
-    body = "".join("<tr>" + "".join(f'<td style="padding-right:12px">{html.escape(_plain(f, row.get(f.key)))}</td>'
-                                    for f in subs) + "</tr>" for row in value)
+    cell = '<td style="padding-right:12px">{}</td>'
+    body = "".join("<tr>" + "".join(cell.format(html.escape(f.kind.screen_text(f, row.get(f.key)))) for f in subs)
+                   + "</tr>" for row in value)
     return f'<table cellspacing="0" cellpadding="2" border="0"><tr>{head}</tr>{body}</table>'

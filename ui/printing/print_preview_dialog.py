@@ -15,7 +15,7 @@ class PrintPreviewDialog(QDialog):
     printed = Signal(bool, str)  # ok, printer name or failure reason
 
     def __init__(self, services, document, printer_name: str | None = None, parent=None):
-        """``document`` is an app.printing.PrintedDocument (already archived and recorded as pending)."""
+        """``document`` is an app.desk.printing.service.PrintedDocument (already archived and recorded as pending)."""
         super().__init__(parent)
         self.services, self.document, self.printer_name = services, document, printer_name
         self.setWindowTitle(f"打印预览 — {document.case_number}")

@@ -1,11 +1,15 @@
-"""待打印: documents that were saved but never reached paper (printer missing, offline or failed)."""
+"""待打印: documents that were saved but never reached paper (printer missing, offline or failed).
+
+The list follows the change bus: a document printed or produced anywhere while it is open updates it.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
-from app.workdays import CHINA_TZ
+from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
 from ui.printing.print_preview_dialog import PrintPreviewDialog
 
@@ -33,7 +37,13 @@ class ToPrintDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
         self.rows = []
+        services.change_bus.changed.connect(self._on_data_changed)
         self.refresh()
+
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        if (changes.print_jobs or changes.cases) and self.isVisible():  # a case's state decides what may print
+            self.refresh()
 
     def refresh(self) -> None:
         run_op(self, lambda: self.services.printing.jobs(waiting_only=True), self._on_rows)
@@ -58,8 +68,6 @@ class ToPrintDialog(QDialog):
         run_op(self, lambda: (svc.regenerate(row.id), svc.settings()[1]), lambda res: self._preview(row, *res))
 
     def _preview(self, row, pdf: bytes, printer) -> None:
-        from app.printing import PrintedDocument
+        from app.desk.printing.service import PrintedDocument
         doc = PrintedDocument(row.id, row.case_number, row.doc_type, row.layout, row.reprint_count, row.path, pdf)
-        dlg = PrintPreviewDialog(self.services, doc, printer, self)
-        dlg.printed.connect(lambda *_: self.refresh())
-        dlg.open()
+        PrintPreviewDialog(self.services, doc, printer, self).open()

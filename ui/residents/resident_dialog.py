@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QVBoxLayout)
 
-from app.residents import ResidentDetail, ResidentInput
+from app.desk.residents import ResidentDetail, ResidentInput
 from ui.operations import run_op
 
 

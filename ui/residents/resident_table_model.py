@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from app.residents import ResidentRow
+from app.desk.residents import ResidentRow
 
 
 class ResidentTableModel(QAbstractTableModel):

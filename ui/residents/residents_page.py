@@ -1,12 +1,16 @@
-"""居民 page: search by name, pinyin, ID number or phone; open a resident; edit; see their cases."""
+"""居民 page: search by name, pinyin, ID number or phone; open a resident; edit; see their cases.
+
+Residents registered or edited anywhere (this page, the wizard, a sync round) and cases changed anywhere show
+up here without a refresh call: the page listens on the services' change bus while it is visible.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListWidget, QMessageBox, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from app.residents import ResidentDetail
+from app.desk.residents import ResidentDetail
 from ui.operations import run_op
 from ui.residents.resident_dialog import ResidentDialog
 from ui.residents.resident_table_model import ResidentTableModel
@@ -20,6 +24,7 @@ class ResidentsPage(QWidget):
         super().__init__(parent)
         self.services = services
         self.current: ResidentDetail | None = None
+        self._shown_id = None  # the resident whose details were last asked for: older answers are dropped
         self.editor: ResidentDialog | None = None  # the open edit/new dialog, if any
         title = QLabel("居民")
         title.setObjectName("pageTitle")
@@ -45,6 +50,7 @@ class ResidentsPage(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_table_row_changed)
         self.table.doubleClicked.connect(lambda _i: self._on_edit_clicked())
         self.new_button.clicked.connect(self._on_new_clicked)
+        services.change_bus.changed.connect(self._on_data_changed)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.new_button)
@@ -94,6 +100,15 @@ class ResidentsPage(QWidget):
         super().showEvent(event)
         self.refresh()
 
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        if not self.isVisible():
+            return  # showEvent re-reads
+        if changes.residents:
+            self.refresh()
+        if (changes.residents or changes.cases) and self._shown_id is not None:
+            self.open_resident(self._shown_id)  # the details and the 办理记录 list
+
     def refresh(self) -> None:
         text = self.search.text()
         run_op(self, lambda: self.services.residents.search(text), self._on_results)
@@ -109,10 +124,13 @@ class ResidentsPage(QWidget):
 
     def open_resident(self, resident_id) -> None:
         svc = self.services
+        self._shown_id = resident_id
         run_op(self, lambda: (svc.residents.get(resident_id), svc.cases.for_resident(resident_id)), self._on_opened)
 
     def _on_opened(self, result) -> None:
         detail, cases = result
+        if detail.id != self._shown_id:
+            return  # another resident was opened meanwhile
         self.current = detail
         self.d_name.setText(detail.name)
         self.d_id.setText(detail.id_masked)
@@ -160,8 +178,7 @@ class ResidentsPage(QWidget):
         if warning:
             QMessageBox.information(self, "提示", warning)
         self.resident_changed.emit(resident_id)
-        self.refresh()
-        self.open_resident(resident_id)
+        self.open_resident(resident_id)  # the list itself follows the change bus
 
     def _on_reveal_clicked(self) -> None:
         if self.current is None:

@@ -1,11 +1,16 @@
-"""同步 page: enrolment, status, "sync now", and the mutations the server set aside with its reasons."""
+"""同步 page: enrolment, status, "sync now", and the mutations the server set aside with its reasons.
+
+The status arrives after every sync round (``show_status``); local changes that wait in the outbox reach the
+page through the change bus while it is visible.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from app.workdays import CHINA_TZ
+from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
 from ui.sync.sync_status_text import age_text, offset_text, status_text
 
@@ -51,6 +56,12 @@ class SyncHealthPage(QWidget):
         layout.addWidget(title)
         layout.addLayout(top)
         layout.addWidget(aside, 1)
+        services.change_bus.changed.connect(self._on_data_changed)
+
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        if changes.queued and self.isVisible():
+            self.refresh()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

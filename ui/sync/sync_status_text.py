@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.workdays import CHINA_TZ
+from app.core.workdays import CHINA_TZ
 
 
 def status_text(st) -> str:

@@ -1,12 +1,16 @@
-"""待办 page: one tab per list, each a paged table; open a case to see its history and act on it."""
+"""待办 page: one tab per list, each a paged table; open a case to see its history and act on it.
+
+The page refreshes itself whenever cases change (an action in a case window, a wizard, a sync round): it
+listens on the services' change bus, and re-reads on every show, so a hidden page is never refreshed for nothing.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from app.worklist import TABS
+from app.desk.worklist import TABS
 from ui.cases.case_dialog import CaseDialog
 from ui.worklist.worklist_table_model import WorklistTableModel
 
@@ -41,6 +45,7 @@ class WorklistPage(QWidget):
         self.filter.textChanged.connect(self._debounce.start)
         self.tabs.currentChanged.connect(lambda _i: self.refresh())
         self.refresh_button.clicked.connect(self.refresh)
+        services.change_bus.changed.connect(self._on_data_changed)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
         top.addWidget(self.refresh_button)
@@ -94,6 +99,11 @@ class WorklistPage(QWidget):
         super().showEvent(event)
         self.refresh()
 
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        if changes.cases and self.isVisible():
+            self.refresh()
+
     def refresh(self) -> None:
         if self.services.current_worker is None:
             return
@@ -123,5 +133,4 @@ class WorklistPage(QWidget):
         return dlg
 
     def _on_case_changed(self, case_id) -> None:
-        self.case_changed.emit(case_id)
-        self.refresh()
+        self.case_changed.emit(case_id)  # the rows themselves follow the change bus

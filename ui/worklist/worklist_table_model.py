@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
-from app.workdays import CHINA_TZ
+from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
 
 PAGE_SIZE = 100

@@ -1,4 +1,4 @@
-"""Case documents: build the data from the case, render (app/documents.py), archive, and record every print.
+"""Case documents: build the data from the case, render (``render.py``), archive, and record every print.
 
 A printer that is missing or fails never blocks the service: the case is already saved, the PDF is archived
 and its job stays "pending" in the to-print list until it is printed or reprinted. A document written to a
@@ -18,14 +18,19 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from app.core.changes import Changes
+from app.core.errors import UserError
 from app.desk.auth import WorkerInfo
-from app.core.machine import STATE_LABELS
+from app.core.machine import STATE_LABELS, printable_documents
 from app.desk.context import AppContext
-from app.desk.printing.documents import DOC_TITLES, LAYOUTS, DocumentData, MaterialLine, MissingMaterial, render
+from app.core.vocabulary import DOC_TITLES, DocKind
+from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
+from app.desk.printing.kinds import kind_for
+from app.desk.printing.layout import LAYOUTS
+from app.desk.printing.render import render
 from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker, utcnow
 
 log = logging.getLogger(__name__)
-DOC_PREFIX = {"receipt": "SL", "completion": "BJ", "notice": "GZ", "refusal": "BY", "reply": "DF"}
 APPEAL = "如对结果有异议，可自收到本告知之日起 60 日内依法申请行政复议，或在 6 个月内依法提起行政诉讼。"
 PRINT_EXPORTED = "exported"  # written to a file without the GUI; not on paper, not waiting to be printed
 # When each document may be issued (shown when a document does not fit the case's state).
@@ -36,10 +41,9 @@ DOC_WHEN = {
     "refusal": "不予受理告知单只在不予受理后出具",
     "reply": "答复告知在承办部门答复后出具",
 }
-INFORMED = {"phone": "已电话告知本人", "sms": "已短信告知本人", "visit": "已上门告知本人", "in_person": "已在窗口当面告知本人"}
 
 
-class PrintError(ValueError):
+class PrintError(UserError, ValueError):
     """A document that cannot be produced; Chinese message."""
 
 
@@ -52,6 +56,10 @@ class PrintedDocument:
     reprint_count: int
     path: Path
     pdf: bytes
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(print_jobs=True)  # a new job waits in the to-print list
 
 
 @dataclass(frozen=True)
@@ -71,25 +79,8 @@ class PrintJobRow:
 
 
 def allowed_documents(state: str, forwarded: bool) -> tuple[str, ...]:
-    """The documents that fit a case in ``state`` (the first is the default).
-
-    受理回执 once the case went to the department (still valid after its reply, or after a reopen);
-    办结单 only for a case resolved on the spot; 一次性告知单 while materials are awaited; 不予受理告知单
-    after a refusal; 答复告知 once the department has replied.
-    """
-    if state == "pending_materials":
-        return ("notice",)
-    if state == "refused":
-        return ("refusal",)
-    if state == "resolved":
-        return ("completion",)
-    if state == "forwarded":
-        return ("receipt",)
-    if state in ("replied", "closed"):
-        return ("reply", "receipt") if forwarded else ("reply",)
-    if state == "accepted" and forwarded:
-        return ("receipt",)
-    return ()
+    """The documents that fit a case in ``state``: the shared state machine decides (the first is the default)."""
+    return printable_documents(state, forwarded)
 
 
 def refusal_message(state: str, doc_type: str | None, allowed: tuple[str, ...]) -> str:
@@ -139,17 +130,6 @@ def supplied_materials(case: Case) -> dict:
     return {m.name: {**_info(materials.get(m.name, {})), "received": True} for m in missing}
 
 
-def _delivery(doc_type: str, case: Case) -> str:
-    if doc_type == "receipt":
-        return "办理结果由社区电话或短信通知，请凭本回执到社区服务站领取。"
-    if doc_type == "completion":
-        return "已当场办结，本办结单当面交申请人留存；如需证明材料，可携本人居民身份证到社区服务站领取。"
-    if doc_type == "reply":
-        told = INFORMED.get(case.inform_method or "", "答复结果由社区电话或短信通知本人")
-        return f"{told}；纸质答复可携本人居民身份证于工作日到社区服务站领取。"
-    return ""
-
-
 class PrintService:
     def __init__(self, ctx: AppContext):
         self.ctx = ctx
@@ -160,7 +140,7 @@ class PrintService:
             dev = s.get(Device, self.ctx.identity().device_id)
             return (dev.paper_layout if dev and dev.paper_layout in LAYOUTS else "a5"), (dev.printer_name if dev else None)
 
-    def save_settings(self, actor: WorkerInfo, layout: str, printer: str | None) -> None:
+    def save_settings(self, actor: WorkerInfo, layout: str, printer: str | None) -> Changes:
         if layout not in LAYOUTS:
             raise PrintError("未知的纸张版式")
         if not (actor.has_role("admin") or actor.has_role("supervisor")):
@@ -169,6 +149,7 @@ class PrintService:
         with self.ctx.sessions.begin() as s:
             dev = s.get(Device, device_id)
             dev.paper_layout, dev.printer_name = layout, (printer or None)
+        return Changes(settings=True)
 
     def _state_and_documents(self, case_id: uuid.UUID) -> tuple[str, tuple[str, ...]]:
         with self.ctx.sessions() as s:
@@ -223,10 +204,11 @@ class PrintService:
             creator = s.get(Worker, case.created_by_id)
             received, missing = _material_lines(case)
             approved = {"approved": True, "refused": False}.get(case.reply_result or "")
-            result = case.result_text if doc_type == "completion" else case.reply_text
+            kind = kind_for(doc_type)
+            result = kind.result_text(resolution=case.result_text, reply=case.reply_text)
             return DocumentData(
-                doc_type=doc_type, committee_name=com.name, committee_phone=com.phone, committee_address=com.address,
-                doc_number=f"{DOC_PREFIX[doc_type]}-{case.case_number}", case_number=case.case_number,
+                doc_type=DocKind(doc_type), committee_name=com.name, committee_phone=com.phone,
+                committee_address=com.address, doc_number=kind.doc_number(case.case_number), case_number=case.case_number,
                 item_code=case.item_code, item_name=case.item_name, mode=case.mode, department=case.department,
                 applicant_name=r.name if r else "", applicant_id_number=r.id_number if r else "",
                 applicant_phone=r.phone if r else "", agent_name=(case.agent or {}).get("name"),
@@ -234,9 +216,9 @@ class PrintService:
                 deadline=case.due_at, deadline_provisional=case.deadline_provisional,
                 deadline_note="该年度节假日安排尚未导入，期限按周一至周五推算，以实际通知为准。" if case.deadline_provisional else "",
                 worker_name=creator.display_name if creator else "", worker_phone=com.phone,
-                result=result or "", result_approved=approved if doc_type == "reply" else (True if doc_type == "completion" else None),
+                result=result or "", result_approved=kind.approval(approved),
                 refusal_reason=case.refusal_reason, redirect_to=case.redirect_to,
-                delivery=_delivery(doc_type, case),
+                delivery=kind.delivery_wording(case.inform_method),
                 progress_query=(f"扫描二维码或致电 {com.phone} 查询办理进度（工作日 9:00—17:30）。" if com.phone
                                 else "扫描二维码或到社区服务站查询办理进度（工作日 9:00—17:30）。"),
                 appeal_route=APPEAL if approved is False else "", verification_code=case.verification_code,
@@ -292,7 +274,7 @@ class PrintService:
         tmp.replace(path)
         return path
 
-    def record_result(self, job_id: uuid.UUID, *, printer: str, ok: bool, reason: str = "") -> None:
+    def record_result(self, job_id: uuid.UUID, *, printer: str, ok: bool, reason: str = "") -> Changes:
         with self.ctx.sessions.begin() as s:
             job = s.get(PrintJob, job_id)
             if job is None:
@@ -301,6 +283,7 @@ class PrintService:
             if not ok:
                 job.reason = (job.reason + "；" if job.reason else "") + f"打印失败：{reason}"
         log.info("print job %s: %s", job_id, "printed" if ok else "failed")
+        return Changes(print_jobs=True)
 
     def jobs(self, case_id: uuid.UUID | None = None, waiting_only: bool = False) -> list[PrintJobRow]:
         with self.ctx.sessions() as s:

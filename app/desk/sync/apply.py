@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.desk.catalog.store import write_catalog
 from app.core.payloads import WORKER_LOCAL_COLUMNS, load_values
+from app.core.wire import Change
 from app.core.workdays import CalendarError, CalendarStore
 from models import Base, Case, CaseCounter, CaseEvent, Committee, OutboxEntry, Resident, Worker
 from models.outbox import OUTBOX_PENDING
@@ -76,16 +77,16 @@ class DeskApplier:
         self.applied = 0
         self.skipped: list[str] = []
 
-    def apply_changes(self, changes: list[dict]) -> None:
+    def apply_changes(self, changes: list[Change]) -> None:
         """Pulled change rows, in seq order; consecutive rows of one entity are written together."""
         run: list[dict] = []
         kind = None
         for ch in changes:
-            if ch["entity"] != kind and run:
+            if ch.entity != kind and run:
                 self.apply_kind(kind, run)
                 run = []
-            kind = ch["entity"]
-            run.append(ch["data"])
+            kind = ch.entity
+            run.append(ch.data)
         if run:
             self.apply_kind(kind, run)
 

@@ -19,16 +19,22 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.core import machine as cm
+from app.core.changes import NO_CHANGES, Changes
+from app.core.errors import UserError
+from app.core.vocabulary import Mutation
+from app.core.wire import (DEFAULT_PULL_PAGE, MAX_BATCH, MAX_PULL_PAGE, MAX_SNAPSHOT_PAGE, Endpoint, ErrorBody,
+                           ErrorCode, ErrorDetail, MutationIn, PullPage, PullQuery, PushRequest, PushResponse,
+                           ResultStatus, ServerAnswer, SnapshotPage, SnapshotQuery, SnapshotStart)
 from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.enroll import ca_file, tls_verify
-from app.core.payloads import parse_time
 from models import Device, OutboxEntry, SyncState, Worker, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_PENDING, OUTBOX_SET_ASIDE
 from models.sync import SYNC_STATE_ID
@@ -37,8 +43,9 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 30.0
 MAX_PUSH_BATCHES_PER_ROUND = 200
 MAX_PULL_PAGES_PER_ROUND = 200
-SNAPSHOT_PAGE = 500  # the server's maximum
 NOT_ENROLLED = "本机尚未登记到区服务器，请由管理员运行：python main.py enroll --server 地址 --code 注册码"
+BAD_ANSWER = "区服务器的答复无法识别（双方程序版本可能不一致），本机数据未改动，请联系区管理员"
+Answer = TypeVar("Answer", bound=ServerAnswer)
 
 
 def backoff_delay(failures: int, *, base: float = 2.0, cap: float = 300.0,
@@ -72,6 +79,19 @@ class SyncResult:
     def ok(self) -> bool:
         return not self.error
 
+    @property
+    def changes(self) -> Changes:
+        """What the round changed on this desk. Pulled rows may be of any kind, so they report every kind
+        the server sends; acknowledged or set-aside commands come back with the server's cases and residents."""
+        if self.snapshot:
+            return Changes.everything()
+        changed = NO_CHANGES
+        if self.pulled:
+            changed |= Changes(cases=True, residents=True, workers=True, settings=True, catalog=True, calendar=True)
+        if self.pushed or self.set_aside:
+            changed |= Changes(cases=True, residents=True, sync_status=True)
+        return changed
+
 
 @dataclass(frozen=True)
 class SetAsideMutation:
@@ -101,15 +121,11 @@ class SyncStatus:
     set_aside_items: list[SetAsideMutation]
 
 
-_NAME_LABELS = {"case.create.v1": "新建案件", "case.save_draft.v1": "保存草稿", "resident.upsert.v1": "登记/修改居民信息"}
-
-
 def mutation_label(name: str) -> str:
-    if name in _NAME_LABELS:
-        return _NAME_LABELS[name]
-    parts = name.split(".")
-    t = cm.TRANSITIONS.get(parts[1]) if len(parts) == 3 else None
-    return t.label if t else name
+    try:
+        return Mutation(name).label
+    except ValueError:  # a command of a newer version
+        return name
 
 
 def _state(s: Session) -> SyncState:
@@ -149,12 +165,20 @@ def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int 
         clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items)
 
 
-class SyncError(Exception):
+class SyncError(UserError):
     """A round that could not finish. ``online`` says whether the server answered at all."""
 
-    def __init__(self, message: str, *, online: bool, status: int | None = None, detail: dict | None = None):
+    def __init__(self, message: str, *, online: bool, status: int | None = None, detail: ErrorDetail | None = None):
         super().__init__(message)
-        self.message, self.online, self.status, self.detail = message, online, status, detail or {}
+        self.message, self.online, self.status, self.detail = message, online, status, detail
+
+
+class _Refused(Exception):
+    """A 409 or 410 the caller repairs itself (realign the outbox, take a snapshot)."""
+
+    def __init__(self, status: int, detail: ErrorDetail):
+        super().__init__(detail.message)
+        self.status, self.detail = status, detail
 
 
 @dataclass
@@ -178,11 +202,13 @@ class SyncClient:
     concurrent calls are serialised."""
 
     def __init__(self, ctx: AppContext, *, http: httpx.Client | None = None, clock: Callable[[], dt.datetime] = utcnow,
-                 batch_size: int = 100, pull_limit: int = 500, interval_s: float = DEFAULT_INTERVAL_S,
+                 batch_size: int = 100, pull_limit: int = DEFAULT_PULL_PAGE, interval_s: float = DEFAULT_INTERVAL_S,
                  rng: Callable[[], float] = random.random, timeout_s: float = 30.0):
         self.ctx = ctx
         self.clock = clock
-        self.batch_size, self.pull_limit, self.interval_s = batch_size, pull_limit, interval_s
+        # Within the protocol's limits, so the server never refuses a request for its size.
+        self.batch_size, self.pull_limit = max(1, min(batch_size, MAX_BATCH)), max(1, min(pull_limit, MAX_PULL_PAGE))
+        self.interval_s = interval_s
         self._rng, self._timeout_s = rng, timeout_s
         self._http, self._own_http = http, http is None
         self._http_url = ""
@@ -241,8 +267,10 @@ class SyncClient:
             self._http_url = link.server_url
         return self._http
 
-    def _call(self, link: _Link, method: str, path: str, **kw) -> tuple[int, dict]:
-        """One HTTP exchange: (status, JSON body) for 2xx, 409 and 410; SyncError for everything else."""
+    def _call(self, link: _Link, method: str, path: Endpoint, answer: type[Answer], *,
+              repairable: tuple[int, ...] = (), **kw: Any) -> Answer:
+        """One HTTP exchange; a 200's body parsed as ``answer``. A 409 or 410 listed in ``repairable`` raises
+        :class:`_Refused`; everything else that is not a fitting 200 raises :class:`SyncError`."""
         t0 = self.clock()
         try:
             resp = self._client(link).request(method, path, headers={"Authorization": f"Bearer {link.token}"}, **kw)
@@ -250,31 +278,42 @@ class SyncClient:
         except httpx.HTTPError as e:
             raise SyncError(_transport_message(e), online=False) from None
         t1 = self.clock()
-        if resp.status_code >= 500:
-            message = _detail(resp).get("message") if resp.status_code == 503 else ""
-            raise SyncError(message or f"区服务器出错（{resp.status_code}），稍后自动重试", online=False,
-                            status=resp.status_code)
+        status = resp.status_code
+        if status >= 500:
+            detail = _refusal(resp) if status == 503 else None
+            raise SyncError(detail.message if detail else f"区服务器出错（{status}），稍后自动重试", online=False,
+                            status=status)
         try:
             body = resp.json()
         except ValueError:  # the answer was cut off on the way
             raise SyncError("与区服务器的连接中断，稍后自动重试", online=False) from None
-        if resp.status_code < 300:
-            self._measure_offset(body, t0, t1)
-            return resp.status_code, body
-        detail = body.get("detail") if isinstance(body, dict) else None
-        if not isinstance(detail, dict):  # e.g. FastAPI's validation errors: a bug, not something to show
-            log.error("server refused %s %s with %d", method, path, resp.status_code)  # its detail may echo data
-            detail = {"message": f"区服务器拒绝了本机的请求（{resp.status_code}），请联系区管理员"}
-        if resp.status_code in (409, 410):
-            return resp.status_code, detail
-        raise SyncError(detail.get("message") or f"区服务器返回错误 {resp.status_code}", online=True,
-                        status=resp.status_code, detail=detail)
+        if status == 200:
+            parsed = _parse(answer, body, path)
+            self._measure_offset(parsed.server_time, t0, t1)
+            return parsed
+        if status < 300:
+            raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
+        raise self._refused(method, path, status, body, repairable)
 
-    def _measure_offset(self, body: dict, t0: dt.datetime, t1: dt.datetime) -> None:
-        server_time = parse_time(body.get("server_time")) if isinstance(body, dict) else None
-        if server_time is not None:
-            # NTP's estimate: the server stamped its answer about half-way through the round trip.
-            self._offset_s = (server_time - (t0 + (t1 - t0) / 2)).total_seconds()
+    @staticmethod
+    def _refused(method: str, path: str, status: int, body: Any, repairable: tuple[int, ...]) -> Exception:
+        """What a 4xx means: :class:`_Refused` for a repairable one, else a SyncError with the server's message."""
+        try:
+            detail: ErrorDetail | None = ErrorBody.model_validate(body).detail
+        except ValidationError:  # e.g. FastAPI's validation errors: a bug, not something to show
+            log.error("server refused %s %s with %d", method, path, status)  # its detail may echo data
+            detail = None
+        if status in repairable:
+            return _Refused(status, detail) if detail else SyncError(BAD_ANSWER, online=True, status=status)
+        if status in (409, 410):
+            return SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
+        if detail is None:
+            return SyncError(f"区服务器拒绝了本机的请求（{status}），请联系区管理员", online=True, status=status)
+        return SyncError(detail.message or f"区服务器返回错误 {status}", online=True, status=status, detail=detail)
+
+    def _measure_offset(self, server_time: dt.datetime, t0: dt.datetime, t1: dt.datetime) -> None:
+        # NTP's estimate: the server stamped its answer about half-way through the round trip.
+        self._offset_s = (server_time - (t0 + (t1 - t0) / 2)).total_seconds()
 
     # ----- push -----------------------------------------------------------------------------------------------------
     def _pending_batch(self) -> list[OutboxEntry]:
@@ -288,53 +327,52 @@ class SyncClient:
             batch = self._pending_batch()
             if not batch:
                 return
-            status, body = self._call(link, "POST", "/v1/push", json=self._push_body(link, batch))
-            if status == 409:
+            try:
+                answer = self._call(link, "POST", Endpoint.PUSH, PushResponse, repairable=(409,),
+                                    json=self._push_request(link, batch).wire())
+            except _Refused as refused:
                 conflicts += 1
                 if conflicts > 3:
-                    raise SyncError("与区服务器的操作序号无法对齐，请联系区管理员", online=True, status=409)
-                self._realign(body)
+                    raise SyncError("与区服务器的操作序号无法对齐，请联系区管理员", online=True, status=409) from None
+                self._realign(refused.detail)
                 continue
-            if status != 200:
-                raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
-            self._take_push_answer(batch, body, counts)
+            self._take_push_answer(batch, answer, counts)
 
-    def _push_body(self, link: _Link, batch: list[OutboxEntry]) -> dict:
-        return {"device_id": link.device_id, "client_now": self.clock().isoformat(), "mutations": [
-            {"mid": o.mid, "mutation_id": str(o.mutation_id), "name": o.name, "args": o.args,
-             "acting_worker": str(o.acting_worker_id) if o.acting_worker_id else None,
-             "client_time": o.client_time.isoformat()} for o in batch]}
+    def _push_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
+        return PushRequest(device_id=link.device_id, client_now=self.clock(), mutations=[
+            MutationIn(mid=o.mid, mutation_id=o.mutation_id, name=o.name, args=o.args or {},
+                       acting_worker=o.acting_worker_id, client_time=o.client_time) for o in batch])
 
-    def _take_push_answer(self, batch: list[OutboxEntry], answer: dict, counts: _Counts) -> None:
+    def _take_push_answer(self, batch: list[OutboxEntry], answer: PushResponse, counts: _Counts) -> None:
         """Mark the acknowledged commands and adopt the server's state of the cases they touched, in one go."""
-        results = {r["mid"]: r for r in answer.get("results", [])}
+        results = {r.mid: r for r in answer.results}
         now = self.clock()
         with self.ctx.sessions.begin() as s:
             for entry in s.scalars(select(OutboxEntry).where(OutboxEntry.mid.in_([o.mid for o in batch]))):
                 r = results.get(entry.mid)
                 if r is None or entry.status != OUTBOX_PENDING:
                     continue
-                entry.status = OUTBOX_SET_ASIDE if r["status"] == OUTBOX_SET_ASIDE else OUTBOX_APPLIED
-                entry.reason, entry.result, entry.sent_at = r.get("reason", ""), r.get("result") or {}, now
+                entry.status = OUTBOX_SET_ASIDE if r.status == ResultStatus.SET_ASIDE else OUTBOX_APPLIED
+                entry.reason, entry.result, entry.sent_at = r.reason, r.result, now
                 if entry.status == OUTBOX_SET_ASIDE:
                     counts.set_aside += 1
                 else:
                     counts.pushed += 1
             s.flush()
             applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s))
-            applier.residents(answer.get("residents", []))
-            applier.cases(answer.get("cases", []))
+            applier.residents(answer.residents)
+            applier.cases(answer.cases)
 
-    def _realign(self, detail: dict) -> None:
+    def _realign(self, detail: ErrorDetail) -> None:
         """409. ``gap``: the server lacks commands this desk believes sent (server restored): send them again.
         ``mid_conflict``: this desk reused numbers the server holds (desk restored): renumber the unsent ones."""
-        last = int(detail.get("last_mid", 0))
+        last = detail.last_mid or 0
         with self.ctx.sessions.begin() as s:
-            if detail.get("error") == "mid_conflict":
+            if detail.error == ErrorCode.MID_CONFLICT:
                 _renumber_pending(s, last)
             else:
                 _resend_after(s, last)
-        log.warning("outbox realigned after 409 %s (server last_mid %d)", detail.get("error"), last)
+        log.warning("outbox realigned after 409 %s (server last_mid %d)", detail.error, last)
 
     # ----- pull ------------------------------------------------------------------------------------------------------
     def _needs_snapshot(self) -> bool:
@@ -349,52 +387,44 @@ class SyncClient:
             if needs_snapshot:
                 self._snapshot(link, counts)
                 continue
-            status, page = self._call(link, "GET", "/v1/pull", params={"cursor": cursor, "limit": self.pull_limit})
-            if status == 410:
+            query = PullQuery(cursor=cursor, limit=self.pull_limit)
+            try:
+                page = self._call(link, "GET", Endpoint.PULL, PullPage, repairable=(410,), params=query.wire())
+            except _Refused:
                 log.warning("server does not know cursor %s (restored from backup?): taking a snapshot", cursor)
                 with self.ctx.sessions.begin() as s:
                     _state(s).needs_snapshot = True
                 continue
-            if status != 200:
-                raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
             with self.ctx.sessions.begin() as s:
-                counts.resent += _resend_after(s, int(page.get("last_mid", 0)))
+                counts.resent += _resend_after(s, page.last_mid)
                 applier = DeskApplier(s, self.ctx.data_dir)
-                applier.apply_changes(page["changes"])
-                _state(s).cursor = page["next_cursor"]  # same transaction as the rows it covers
+                applier.apply_changes(page.changes)
+                _state(s).cursor = page.next_cursor  # same transaction as the rows it covers
             counts.pulled += applier.applied
-            if not page.get("has_more"):
+            if not page.has_more:
                 return
 
     def _snapshot(self, link: _Link, counts: _Counts) -> None:
         """Fresh copy of the committee's data; unsent commands are kept and pushed again afterwards."""
-        start = self._ok(self._call(link, "GET", "/v1/snapshot/start"))
+        start = self._call(link, "GET", Endpoint.SNAPSHOT_START, SnapshotStart)
         with self.ctx.sessions.begin() as s:
-            counts.resent += _resend_after(s, int(start.get("last_mid", 0)))
-        for kind in start["kinds"]:
+            counts.resent += _resend_after(s, start.last_mid)
+        for kind in start.kinds:
             after = ""
             while True:
-                page = self._ok(self._call(link, "GET", "/v1/snapshot",
-                                           params={"kind": kind, "after": after,
-                                                   "limit": min(self.pull_limit, SNAPSHOT_PAGE)}))
+                query = SnapshotQuery(kind=kind, after=after, limit=min(self.pull_limit, MAX_SNAPSHOT_PAGE))
+                page = self._call(link, "GET", Endpoint.SNAPSHOT, SnapshotPage, params=query.wire())
                 with self.ctx.sessions.begin() as s:
                     applier = DeskApplier(s, self.ctx.data_dir)
-                    applier.apply_kind(kind, page["rows"])
+                    applier.apply_kind(kind, page.rows)
                 counts.pulled += applier.applied
-                if not page.get("has_more"):
+                if not page.has_more:
                     break
-                after = page["next_after"]
+                after = page.next_after
         with self.ctx.sessions.begin() as s:
             state = _state(s)
-            state.cursor, state.needs_snapshot = start["cursor"], False
+            state.cursor, state.needs_snapshot = start.cursor, False
         counts.snapshot = True
-
-    @staticmethod
-    def _ok(answer: tuple[int, dict]) -> dict:
-        status, body = answer
-        if status != 200:
-            raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
-        return body
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------------
     def _finish(self, counts: _Counts, error: SyncError | None) -> SyncResult:
@@ -437,12 +467,23 @@ def _renumber_pending(s: Session, last_mid: int) -> None:
     s.flush()
 
 
-def _detail(resp: httpx.Response) -> dict:
+def _refusal(resp: httpx.Response) -> ErrorDetail | None:
+    """The error body of a refusal, if it has the protocol's shape (a proxy's error page does not)."""
     try:
-        detail = resp.json().get("detail")
-    except (ValueError, AttributeError):
-        return {}
-    return detail if isinstance(detail, dict) else {"message": str(detail or "")}
+        return ErrorBody.model_validate(resp.json()).detail
+    except ValueError:  # not JSON, or JSON of another shape (pydantic's ValidationError is a ValueError)
+        return None
+
+
+def _parse(model: type[Answer], body: Any, path: str) -> Answer:
+    """``body`` as ``model``; an answer of another shape is refused before anything on this desk changes."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as e:
+        # Where and what only: the values can be residents' data.
+        log.error("server answer to %s does not fit %s: %s", path, model.__name__,
+                  [(".".join(map(str, err["loc"])), err["type"]) for err in e.errors()])
+        raise SyncError(BAD_ANSWER, online=True) from None
 
 
 def _transport_message(e: httpx.HTTPError) -> str:

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import shutil
 import ssl
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
+from app.core.errors import UserError
+from app.core.wire import Endpoint, EnrollRequest, EnrollResponse, ErrorBody
 from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier
-from app.core.payloads import parse_time
 from models import Device, SyncState, utcnow
 from models.sync import SYNC_STATE_ID
 
 CA_FILENAME = "district-ca.pem"
+BAD_ANSWER = "区服务器的答复无法识别（双方程序版本可能不一致），本机未登记，请联系区管理员"
 
 
-class EnrollFailed(Exception):
+class EnrollFailed(UserError):
     """Enrolment refused or impossible; Chinese message."""
 
 
@@ -49,10 +50,11 @@ def tls_verify(ca: Path | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca)) if ca else ssl.create_default_context()
 
 
-def _request(server_url: str, body: dict, http: httpx.Client | None, verify: ssl.SSLContext) -> dict:
+def _request(server_url: str, body: EnrollRequest, http: httpx.Client | None,
+             verify: ssl.SSLContext) -> EnrollResponse:
     client = http or httpx.Client(base_url=server_url.rstrip("/"), timeout=httpx.Timeout(30.0, connect=10.0), verify=verify)
     try:
-        resp = client.post("/v1/enroll", json=body)
+        resp = client.post(Endpoint.ENROLL, json=body.wire())
     except httpx.HTTPError as e:
         raise EnrollFailed(f"无法连接区服务器 {server_url}：{e}") from None
     finally:
@@ -60,11 +62,14 @@ def _request(server_url: str, body: dict, http: httpx.Client | None, verify: ssl
             client.close()
     if resp.status_code != 200:
         try:
-            message = resp.json()["detail"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = f"区服务器返回错误 {resp.status_code}"
-        raise EnrollFailed(message)
-    return resp.json()
+            message = ErrorBody.model_validate(resp.json()).detail.message
+        except ValueError:  # not JSON, or not the protocol's error body (pydantic's ValidationError is a ValueError)
+            message = ""
+        raise EnrollFailed(message or f"区服务器返回错误 {resp.status_code}")
+    try:
+        return EnrollResponse.model_validate(resp.json())
+    except ValueError:  # cut off on the way, or of another shape: nothing has been stored yet
+        raise EnrollFailed(BAD_ANSWER) from None
 
 
 def enroll_desk(ctx: AppContext, server_url: str, code: str, *, http: httpx.Client | None = None,
@@ -75,8 +80,9 @@ def enroll_desk(ctx: AppContext, server_url: str, code: str, *, http: httpx.Clie
     if ca is not None and not Path(ca).is_file():
         raise EnrollFailed(f"找不到证书文件：{ca}")
     ident = ctx.identity() if ctx.is_initialised() else None
-    body = {"code": code, "committee_code": ident.committee_code if ident else "",
-            "device_code": ident.device_code if ident else "", "device_name": device_name or (ident.device_name if ident else "")}
+    body = EnrollRequest(code=code, committee_code=ident.committee_code if ident else "",
+                         device_code=ident.device_code if ident else "",
+                         device_name=device_name or (ident.device_name if ident else ""))
     try:
         verify = tls_verify(Path(ca) if ca else ca_file(ctx.data_dir))
     except ssl.SSLError as e:
@@ -86,26 +92,25 @@ def enroll_desk(ctx: AppContext, server_url: str, code: str, *, http: httpx.Clie
         shutil.copyfile(ca, Path(ctx.data_dir) / CA_FILENAME)
     _store(ctx, server_url.rstrip("/"), answer)
     ctx.forget_identity()
-    com = answer["committee"]
-    return EnrollInfo(answer["device_id"], answer["device_code"], com["code"], com["name"], server_url)
+    com = answer.committee
+    return EnrollInfo(answer.device_id, answer.device_code, com.code, com.name, server_url)
 
 
-def _store(ctx: AppContext, server_url: str, answer: dict) -> None:
+def _store(ctx: AppContext, server_url: str, answer: EnrollResponse) -> None:
     """Committee, device link and a fresh sync state, in one transaction."""
     now = utcnow()
     with ctx.sessions.begin() as s:
-        DeskApplier(s, ctx.data_dir, pending=set()).committees([answer["committee"]])
-        committee_id = uuid.UUID(answer["committee"]["id"])
+        DeskApplier(s, ctx.data_dir, pending=set()).committees([answer.committee.row()])
+        committee_id = answer.committee.id
         dev = s.scalars(select(Device).where(Device.is_local.is_(True))).first()
         if dev is None:
-            dev = Device(committee_id=committee_id, code=answer["device_code"], name="", is_local=True)
+            dev = Device(committee_id=committee_id, code=answer.device_code, name="", is_local=True)
             s.add(dev)
-        dev.committee_id, dev.code = committee_id, answer["device_code"]
-        dev.server_url, dev.server_device_id, dev.token = server_url, answer["device_id"], answer["token"]
+        dev.committee_id, dev.code = committee_id, answer.device_code
+        dev.server_url, dev.server_device_id, dev.token = server_url, answer.device_id, answer.token
         dev.enrolled_at = now
         state = s.get(SyncState, SYNC_STATE_ID) or SyncState(id=SYNC_STATE_ID)
         state.cursor, state.needs_snapshot, state.failures, state.last_error = "0", True, 0, ""
-        server_time = parse_time(answer.get("server_time"))
-        state.clock_offset_s = (server_time - now).total_seconds() if server_time else None
+        state.clock_offset_s = (answer.server_time - now).total_seconds()
         s.add(state)
 

@@ -1,0 +1,227 @@
+"""The sync protocol between desks and the district server: every request and answer body as a pydantic
+model, the error body, the paths and the limits. The server's routes declare these models and the desk's
+client builds and parses them, so both sides read one schema and neither picks fields out of dicts.
+
+Rows inside an answer (a case, resident, worker or committee in ``cases``, ``residents``, a change's ``data``,
+a snapshot's ``rows``) are payloads as :mod:`app.core.payloads` writes them and stay plain JSON objects; a
+command's ``args`` likewise (:mod:`app.core.commands` types them per command). Answers ignore keys they do
+not know, so a newer server can add fields without breaking older desks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.core.vocabulary import Mutation
+
+API_VERSION = 1
+
+# ----- limits: the server enforces them, the desk sizes its requests by them ------------------------------------
+MAX_BATCH = 500  # commands in one push
+MAX_NAME_LENGTH = 64  # a command name
+MAX_PULL_PAGE, DEFAULT_PULL_PAGE = 1000, 500  # changes in one pull page
+MAX_SNAPSHOT_PAGE, DEFAULT_SNAPSHOT_PAGE = 500, 200  # rows in one snapshot page
+SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "calendar", "catalog")  # in the order a desk applies them
+
+BATCH_TOO_LARGE = f"一次最多上传 {MAX_BATCH} 条"
+DUPLICATE_MIDS = "同一批次中有重复的序号"
+
+
+class Endpoint(StrEnum):
+    HEALTH = "/v1/health"
+    ENROLL = "/v1/enroll"
+    PUSH = "/v1/push"
+    PULL = "/v1/pull"
+    SNAPSHOT_START = "/v1/snapshot/start"
+    SNAPSHOT = "/v1/snapshot"
+
+
+class ErrorCode(StrEnum):
+    """``detail.error`` of a refusal: what the desk decides on (the Chinese ``message`` is for the worker)."""
+
+    UNAUTHORIZED = "unauthorized"  # 401
+    REVOKED = "revoked"  # 403
+    ENROLL_REFUSED = "enroll_refused"  # 400
+    BAD_BATCH = "bad_batch"  # 400
+    BAD_KIND = "bad_kind"  # 400
+    BAD_AFTER = "bad_after"  # 400
+    GAP = "gap"  # 409: resend from last_mid + 1
+    MID_CONFLICT = "mid_conflict"  # 409: renumber the unsent commands after last_mid
+    UNKNOWN_CURSOR = "unknown_cursor"  # 410: take a snapshot
+    UNAVAILABLE = "unavailable"  # 503: retry later
+
+
+class ResultStatus(StrEnum):
+    APPLIED = "applied"
+    SET_ASIDE = "set_aside"  # refused or unprocessable; ``reason`` says why in Chinese
+
+
+def _utc_if_naive(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _known_command(name: str) -> str:
+    """A known name becomes its :class:`Mutation`; an unknown one stays a plain string, because the server sets
+    an unknown command aside with a reason instead of refusing the whole batch (a newer desk, an older server)."""
+    try:
+        return Mutation(name)
+    except ValueError:
+        return name
+
+
+Instant = Annotated[dt.datetime, AfterValidator(_utc_if_naive)]  # an instant without offset is UTC
+CommandName = Annotated[str, Field(max_length=MAX_NAME_LENGTH, examples=[m.value for m in Mutation],
+                                   description="操作名；区服务器不认识的操作会被单独搁置并说明原因，不影响同批其他操作"),
+                        AfterValidator(_known_command)]
+Row = dict[str, Any]  # a payload row (app/core/payloads.py)
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON form, as sent (UUIDs and instants as strings)."""
+        return self.model_dump(mode="json")
+
+
+class ServerAnswer(WireModel):
+    """Every successful answer carries the server's clock, from which the desk measures its own offset."""
+
+    server_time: Instant
+
+
+# ----- errors ---------------------------------------------------------------------------------------------------
+class ErrorDetail(WireModel):
+    error: str  # an ErrorCode; kept open so a newer server's code still yields its message
+    message: str  # Chinese, shown to the worker as it is
+    last_mid: int | None = None  # 409: the last command the server holds from this device
+
+
+class ErrorBody(WireModel):
+    """The body of every refusal: ``{"detail": {"error": code, "message": Chinese text, ...}}``."""
+
+    detail: ErrorDetail
+
+
+# ----- status and enrolment -------------------------------------------------------------------------------------
+class Health(ServerAnswer):
+    status: str = "ok"
+    api: int = API_VERSION
+
+
+class EnrollRequest(WireModel):
+    code: str = Field(description="一次性注册码（15 分钟内有效）")
+    committee_code: str = ""  # the desk's own committee, when it was set up alone: must match the code's
+    device_code: str = ""  # wanted; the server picks another if it is taken
+    device_name: str = ""
+
+
+class CommitteeRow(WireModel):
+    """A committee payload row; what the desk needs at enrolment is typed, the other columns travel as they are."""
+
+    model_config = ConfigDict(extra="allow")
+    id: uuid.UUID
+    code: str
+    name: str
+
+    def row(self) -> Row:
+        return self.model_dump(mode="json")
+
+
+class EnrollResponse(ServerAnswer):
+    device_id: str
+    token: str  # shown once; the server keeps only its hash
+    device_code: str
+    committee: CommitteeRow
+
+
+# ----- push -----------------------------------------------------------------------------------------------------
+class MutationIn(WireModel):
+    """One desk command. ``mid`` is the device's gap-free sequence number; ``mutation_id`` makes it idempotent."""
+
+    mid: int = Field(ge=1)
+    mutation_id: uuid.UUID
+    name: CommandName
+    args: dict[str, Any] = {}
+    acting_worker: uuid.UUID | None = None
+    client_time: Instant
+
+    @property
+    def command(self) -> Mutation | None:
+        """The command this version knows by that name, or None."""
+        return self.name if isinstance(self.name, Mutation) else None
+
+
+class PushRequest(WireModel):
+    device_id: str = ""
+    client_now: Instant | None = None  # the desk's clock when sending: the server measures the desk's offset
+    # The limit is checked by batch_problem (a Chinese 400), not by validation (an opaque 422); listed for the docs.
+    mutations: list[MutationIn] = Field(json_schema_extra={"maxItems": MAX_BATCH})
+
+    def batch_problem(self) -> str | None:
+        """Why the server refuses this batch as a whole, in Chinese; None when it may be applied."""
+        if len(self.mutations) > MAX_BATCH:
+            return BATCH_TOO_LARGE
+        if len({m.mid for m in self.mutations}) != len(self.mutations):
+            return DUPLICATE_MIDS
+        return None
+
+
+class MutationResult(WireModel):
+    mid: int
+    mutation_id: uuid.UUID
+    status: ResultStatus
+    reason: str  # Chinese; why a command was set aside
+    result: dict[str, Any]  # e.g. {"case_id": ...}: what the command touched
+    duplicate: bool  # pushed before: the stored outcome, without a second effect
+
+
+class PushResponse(ServerAnswer):
+    last_mid: int
+    results: list[MutationResult]
+    cases: list[Row]  # the server's state of every case the batch touched or mentioned
+    residents: list[Row]
+
+
+# ----- pull and snapshot ----------------------------------------------------------------------------------------
+class PullQuery(WireModel):
+    cursor: str = "0"
+    limit: int = Field(DEFAULT_PULL_PAGE, ge=1, le=MAX_PULL_PAGE)
+
+
+class Change(WireModel):
+    seq: int
+    entity: str  # a snapshot kind; a desk ignores kinds it does not know (newer server)
+    id: str
+    data: Row
+
+
+class PullPage(ServerAnswer):
+    changes: list[Change]
+    next_cursor: str
+    has_more: bool
+    last_mid: int  # what the server holds from this device: a restored server has forgotten some
+
+
+class SnapshotStart(ServerAnswer):
+    cursor: str  # where to pull from once every page has been read
+    last_mid: int
+    kinds: list[str]
+
+
+class SnapshotQuery(WireModel):
+    kind: str
+    after: str = ""  # the last id of the previous page
+    limit: int = Field(DEFAULT_SNAPSHOT_PAGE, ge=1, le=MAX_SNAPSHOT_PAGE)
+
+
+class SnapshotPage(ServerAnswer):
+    kind: str
+    rows: list[Row]
+    has_more: bool
+    next_after: str

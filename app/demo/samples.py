@@ -1,0 +1,110 @@
+"""Sample documents for ``demo-documents``, previews, tests and the documents bench (never product code).
+
+The applicant's ID is the GB 11643 example.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from app.core.vocabulary import CHINA_TZ, DocKind
+from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
+from app.desk.printing.kinds import kind_for
+
+_Overrides = Callable[[dt.datetime], dict[str, Any]]
+
+
+def sample_document(doc_type: str) -> DocumentData:
+    """Realistic demo data for one document kind; ValueError for an unknown kind."""
+    kind = kind_for(doc_type)
+    received = dt.datetime(2025, 1, 24, 10, 30, tzinfo=CHINA_TZ)
+    fields = _base(kind.kind, received) | _OVERRIDES[kind.kind](received)
+    return DocumentData(doc_number=kind.doc_number(fields["case_number"]), **fields)
+
+
+def _base(doc_type: DocKind, received: dt.datetime) -> dict[str, Any]:
+    """A 转办 case of 养老保险待遇申领 received on 24 January 2025, with four materials handed in."""
+    return dict(
+        doc_type=doc_type,
+        committee_name="北京市西城区新街口街道玉桃园社区居民委员会",
+        committee_phone="010-66181234",
+        committee_address="北京市西城区新街口街道玉桃园三区12号楼一层社区服务站",
+        case_number="110102003-D01-20250124-0007",
+        item_code="MZ-0203",
+        item_name="城乡居民基本养老保险待遇申领",
+        mode="转办",
+        department="新街口街道社会保障事务所",
+        applicant_name="张秀兰",
+        applicant_id_number="11010519491231002X",
+        applicant_phone="13800138000",
+        agent_name=None,
+        received_at=received,
+        materials=[
+            MaterialLine("居民身份证", "原件及复印件", 1),
+            MaterialLine("居民户口簿（户主页及本人页）", "复印件", 1),
+            MaterialLine("社会保障卡", "复印件", 1),
+            MaterialLine("近期一寸免冠彩色照片", "原件", 2),
+        ],
+        missing=[],
+        deadline=dt.datetime(2025, 1, 27, 17, 30, tzinfo=CHINA_TZ),
+        deadline_provisional=False,
+        deadline_note="",
+        worker_name="李明",
+        worker_phone="010-66181235",
+        result="",
+        result_approved=None,
+        refusal_reason="",
+        redirect_to="",
+        delivery="办理结果由社区电话通知，请凭本回执到社区服务站领取。",
+        progress_query="扫描本回执二维码，或致电社区服务站 010-66181234（工作日 9:00—17:30）查询办理进度。",
+        appeal_route="",
+        verification_code="7K3Q9D2M",
+        reprint_count=0,
+        printed_at=received + dt.timedelta(minutes=4),
+    )
+
+
+_OVERRIDES: dict[DocKind, _Overrides] = {
+    DocKind.RECEIPT: lambda received: {},
+    DocKind.NOTICE: lambda received: dict(
+        materials=[MaterialLine("居民身份证", "原件及复印件", 1)],
+        missing=[
+            MissingMaterial("居民户口簿", "户主页及本人页复印件各 1 份，A4 纸，字迹清晰"),
+            MissingMaterial("近期一寸免冠彩色照片", "白底，近 6 个月内拍摄，2 张"),
+            MissingMaterial("社会保障卡", "本人社会保障卡正反面复印件 1 份"),
+        ],
+        deadline=None,
+    ),
+    DocKind.REFUSAL: lambda received: dict(
+        item_code="GA-0801",
+        item_name="普通护照申领",
+        mode="即办",
+        department="",
+        materials=[],
+        deadline=None,
+        refusal_reason="普通护照须由申请人本人到公安机关出入境管理部门申请并现场采集指纹和照片，不属于社区居民委员会代收代办范围。",
+        redirect_to="西城区公安分局出入境接待大厅（西城区西直门南大街2号），也可通过国家移民管理局政务服务平台网上预约。",
+        delivery="",
+        progress_query="",
+    ),
+    DocKind.COMPLETION: lambda received: dict(
+        result="经新街口街道社会保障事务所审核，您符合城乡居民基本养老保险待遇领取条件，自2025年2月起按月发放至本人社会保障卡。",
+        result_approved=True,
+        delivery="请于工作日 9:00—17:30 携本人居民身份证到社区服务站领取待遇核定通知书，也可委托他人凭委托书代领。",
+        decided_at=dt.datetime(2025, 1, 27, 15, 10, tzinfo=CHINA_TZ),
+        printed_at=dt.datetime(2025, 1, 28, 9, 5, tzinfo=CHINA_TZ),
+    ),
+    DocKind.REPLY: lambda received: dict(
+        item_code="ZJ-0105",
+        item_name="公共租赁住房备案申请",
+        department="西城区住房和城市建设委员会",
+        result="经区住房保障部门审核，您家庭在本市名下已有住房一套，人均住房面积高于15平方米，不符合公共租赁住房备案条件，不予备案。",
+        result_approved=False,
+        delivery="本告知由社区服务站当面送达；纸质答复可于工作日到社区服务站领取。",
+        appeal_route="如对答复有异议，可自收到本告知之日起60日内向西城区人民政府申请行政复议，或在6个月内向西城区人民法院提起行政诉讼。",
+        decided_at=dt.datetime(2025, 1, 27, 16, 0, tzinfo=CHINA_TZ),
+        printed_at=dt.datetime(2025, 1, 28, 9, 20, tzinfo=CHINA_TZ),
+    ),
+}
