@@ -314,10 +314,10 @@ class _Checker:
 
     def _group_call(self, name: str, args: list[ast.expr]) -> None:
         group = args[0]
-        spec = self.specs.get(group.id) if isinstance(group, ast.Name) else None
+        group_name = group.id if isinstance(group, ast.Name) else None
+        spec = self.specs.get(group_name) if group_name else None
         if spec is None or spec.kind != "group":
-            shown = group.id if isinstance(group, ast.Name) else ast.unparse(group)
-            self.problems.append(f"{name} 的第一个参数应为重复组字段，{shown} 不是")
+            self.problems.append(f"{name} 的第一个参数应为重复组字段，{group_name or ast.unparse(group)} 不是")
             return
         if name == "count":
             return
@@ -325,7 +325,7 @@ class _Checker:
         if not (isinstance(sub, ast.Constant) and isinstance(sub.value, str)):
             self.problems.append(f"{name} 的第二个参数应为带引号的子字段名")
         elif sub.value not in spec.attrs:
-            self.problems.append(f"重复组 {group.id} 中没有子字段：{sub.value}")
+            self.problems.append(f"重复组 {group_name} 中没有子字段：{sub.value}")
 
     def _attribute(self, node: ast.Attribute) -> None:
         if not isinstance(node.value, ast.Name):
@@ -341,7 +341,7 @@ class _Checker:
 
     def _compare(self, node: ast.Compare) -> None:
         left = node.left
-        for op, right in zip(node.ops, node.comparators):
+        for op, right in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
                 self._literal_options(left, right)
                 self._literal_options(right, left)
@@ -419,7 +419,7 @@ class Evaluator:
         self._engine.names = {**self.names, **extra} if extra else self.names
         try:
             result = self._engine.eval(expr, previously_parsed=tree)
-        except Exception as exc:  # noqa: BLE001 - any failure of a rule means "undetermined"
+        except Exception as exc:
             raise EvalError(f"{type(exc).__name__}: {exc}"[:200]) from None
         if isinstance(result, float) and not math.isfinite(result):
             raise EvalError("结果不是有限数值")

@@ -30,9 +30,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from forms.expr import PERSON_ATTRS, NameSpec, Record
 from forms.identity import make_id_number, mask_id, mask_phone
-from forms.values import (MAX_MONEY, MAX_NUMBER, MAX_ROWS, InvalidValue, clean_text, format_value, is_empty,
-                          parse_decimal, parse_id_number, parse_person_name, parse_phone, person_attrs, row_prefix,
-                          show_decimal)
+from forms.values import (
+    MAX_MONEY,
+    MAX_NUMBER,
+    MAX_ROWS,
+    InvalidValue,
+    clean_text,
+    format_value,
+    is_empty,
+    parse_decimal,
+    parse_id_number,
+    parse_person_name,
+    parse_phone,
+    person_attrs,
+    row_prefix,
+    show_decimal,
+)
 
 if TYPE_CHECKING:
     from forms.schema import Field

@@ -27,12 +27,25 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from forms import expr as ex
 from forms.dependencies import DependencyCycle, evaluation_order
-from forms.schema import (LENIENT, Catalog, Computed, Field, LoadError, Material, Rule, SampleApplicant, ServiceItem,
-                          Step, Tier, UnavailableItem)
+from forms.schema import (
+    LENIENT,
+    Catalog,
+    Computed,
+    Field,
+    LoadError,
+    Material,
+    Rule,
+    SampleApplicant,
+    ServiceItem,
+    Step,
+    Tier,
+    UnavailableItem,
+)
 
 CATALOG_FILE = "catalog.yaml"
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster
@@ -162,9 +175,8 @@ def _load_meta(path: Path, errors: list[LoadError], digest: Any) -> CatalogMeta:
 
 def _load_file(path: Path, meta: CatalogMeta, digest: Any) -> _FileResult:
     data, text, problem = _read_yaml(path, digest)
-    code = _top_text(data, text, "code")
     match = _CODE_RE.search(text)
-    code = code or (match.group(1) if match else None)
+    code: str | None = _top_text(data, text, "code") or (match.group(1) if match else None)
     name, department = _top_text(data, text, "name"), _top_text(data, text, "department")
     if problem:
         return _FileResult(path.name, code, None, [LoadError(path.name, code, None, problem)], name, department)
@@ -172,7 +184,7 @@ def _load_file(path: Path, meta: CatalogMeta, digest: Any) -> _FileResult:
         return _FileResult(path.name, code, None, [LoadError(path.name, code, None, "文件顶层应为键值对")])
     try:
         item, errs = _build_item(path.name, code, data, meta)
-    except Exception as exc:  # noqa: BLE001 - a loader bug must not take the whole catalog down
+    except Exception as exc:
         item, errs = None, [LoadError(path.name, code, None, f"内部错误：{type(exc).__name__}: {exc}")]
     return _FileResult(path.name, code, item, errs, name, department)
 
@@ -207,7 +219,7 @@ def _build_item(file: str, code: str | None, data: dict, meta: CatalogMeta):
 # Lenient second pass: semantic checks on the parts of a refused item that the schema accepts
 
 # Which model the elements of a list attribute are, to know which attributes have defaults.
-_CHILD_MODELS: dict[tuple[type, str], type] = {
+_CHILD_MODELS: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
     (ServiceItem, "steps"): Step, (ServiceItem, "materials"): Material, (ServiceItem, "eligibility"): Rule,
     (ServiceItem, "computed"): Computed, (ServiceItem, "tiers"): Tier, (Step, "fields"): Field,
     (Field, "fields"): Field, (Field, "constraints"): Rule,
@@ -232,7 +244,7 @@ def _lenient_checks(file: str, code: str | None, data: dict, meta: CatalogMeta) 
         extra = {key: ex.NameSpec() for key in lost}
         problems = _check_item(item, meta, extra_names=extra, partial=bool(lost or patched))
         return [LoadError(file, code, where, message) for where, message in problems if where not in patched]
-    except Exception:  # noqa: BLE001 - the schema errors are already reported
+    except Exception:
         return []
 
 
@@ -268,7 +280,7 @@ def _lenient_item(data: dict) -> tuple[ServiceItem | None, set[str], set[str]]:
 def _plan_patch(data: dict, loc: tuple, etype: str, drop_attrs: dict, drop_rows: dict, patched: set) -> bool:
     """Decide how to get past one schema error: drop an optional attribute, drop the list element it is in,
     or (top level) put a placeholder in. False when there is no sensible way."""
-    model: type | None = ServiceItem
+    model: type[BaseModel] | None = ServiceItem
     node: Any = data
     row: tuple[list, int] | None = None
     for i, part in enumerate(loc[:-1]):
@@ -394,7 +406,7 @@ _PATTERN_HINTS = {
 }
 
 
-def _translate(err: dict, attr: str) -> str:
+def _translate(err: ErrorDetails, attr: str) -> str:
     etype, ctx = err["type"], err.get("ctx", {})
     if etype == "literal_error":
         return f"取值「{err.get('input')}」无效，应为 {str(ctx.get('expected', '')).replace(' or ', ' 或 ')}"
@@ -482,7 +494,8 @@ def _derive_order(item: ServiceItem) -> list[tuple[str | None, str]]:
 
 
 def _check_keys(item: ServiceItem, whole: bool = True) -> list[tuple[str | None, str]]:
-    problems, seen = [], set()
+    problems: list[tuple[str | None, str]] = []
+    seen: set[str] = set()
     keys = [f.key for _, f in item.iter_fields()] + [c.key for c in item.computed]
     for key in keys:
         if key in seen:

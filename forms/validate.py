@@ -28,8 +28,15 @@ from forms.expr import Evaluator, Record, names_used
 from forms.identity import make_id_number
 from forms.kinds import ParseContext, coerce, sample_value
 from forms.schema import Field, Material, ServiceItem, Tier
-from forms.values import (InvalidValue, is_empty, parse_id_number, parse_person_name, parse_phone, person_attrs,
-                          row_prefix)
+from forms.values import (
+    InvalidValue,
+    is_empty,
+    parse_id_number,
+    parse_person_name,
+    parse_phone,
+    person_attrs,
+    row_prefix,
+)
 
 _PERSON_KEYS = ("name", "id_number", "age", "sex", "birth_date", "phone", "local_hukou", "relation")
 
@@ -106,9 +113,8 @@ class _Run:
         else:
             self.res.errors.append(("applicant", "请填写申请人信息"))
             self.ev.names["applicant"] = Record(dict.fromkeys(_PERSON_KEYS))
-        agent = self.sub.get("agent")
-        has_agent = isinstance(agent, dict) and not is_empty(agent)
-        self.ev.names["agent"] = self._person("agent", agent) if has_agent else None
+        agent = self._dict(self.sub.get("agent"))
+        self.ev.names["agent"] = None if is_empty(agent) else self._person("agent", agent)
 
     def _person(self, prefix: str, data: dict) -> Record:
         out: dict[str, Any] = {}
@@ -207,7 +213,7 @@ class _Run:
     def _value_of(self, expr: str | None, extra: dict | None = None) -> Any:
         try:
             value = self.ev.evaluate(expr or "", extra)
-        except Exception:  # noqa: BLE001 - EvalError, or a value that cannot be published
+        except Exception:
             return None
         if isinstance(value, float):
             return round(value, 2) if math.isfinite(value) else None
@@ -251,7 +257,7 @@ class _Run:
 
     def _check_rows(self, fld: Field, scopes: list[dict]) -> None:
         values = self.parsed[fld.key][0]
-        for i, (row_values, row_scope) in enumerate(zip(values, scopes)):
+        for i, (row_values, row_scope) in enumerate(zip(values, scopes, strict=True)):
             row = self._row_with_computed(fld, row_scope)
             for sub in fld.fields:
                 if sub.is_computed or not self._shown(sub.visible_if, row):

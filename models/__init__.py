@@ -10,7 +10,23 @@ from models.sync import SyncState
 from models.worker import Worker
 
 __all__ = [
-    "Base", "SyncedMixin", "UTCDateTime", "new_id", "utcnow",
-    "Case", "CaseCounter", "CaseEvent", "Committee", "Device", "AuditEntry", "OutboxEntry",
-    "PrintJob", "SyncState", "PRINT_FAILED", "PRINT_OK", "PRINT_PENDING", "Resident", "Worker",
+    "PRINT_FAILED",
+    "PRINT_OK",
+    "PRINT_PENDING",
+    "AuditEntry",
+    "Base",
+    "Case",
+    "CaseCounter",
+    "CaseEvent",
+    "Committee",
+    "Device",
+    "OutboxEntry",
+    "PrintJob",
+    "Resident",
+    "SyncState",
+    "SyncedMixin",
+    "UTCDateTime",
+    "Worker",
+    "new_id",
+    "utcnow",
 ]

@@ -8,8 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import ClassVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from models.base import NAMING_CONVENTION, Base, UTCDateTime, new_id, utcnow
@@ -24,6 +37,7 @@ GLOBAL_SCOPE = "*"  # change-log scope seen by every desk (catalog, calendar)
 
 
 class ServerBase(DeclarativeBase):
+    __table__: ClassVar[Table]  # as on models.Base: every model declares its columns
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dt.datetime: UTCDateTime(), uuid.UUID: Uuid()}
 
@@ -143,7 +157,22 @@ def server_target_metadata() -> list[MetaData]:
 
 
 __all__ = [
-    "ServerBase", "SyncLock", "ServerDevice", "EnrollCode", "MutationRecord", "ChangeRow", "CalendarVersion",
-    "CatalogVersion", "ResidentAlias", "SHARED_TABLES", "GLOBAL_SCOPE", "server_target_metadata", "include_server_object",
-    "Case", "CaseEvent", "Committee", "Resident", "Worker",
+    "GLOBAL_SCOPE",
+    "SHARED_TABLES",
+    "CalendarVersion",
+    "Case",
+    "CaseEvent",
+    "CatalogVersion",
+    "ChangeRow",
+    "Committee",
+    "EnrollCode",
+    "MutationRecord",
+    "Resident",
+    "ResidentAlias",
+    "ServerBase",
+    "ServerDevice",
+    "SyncLock",
+    "Worker",
+    "include_server_object",
+    "server_target_metadata",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, SyncedMixin
 
+
 class Worker(SyncedMixin, Base):
     __tablename__ = "worker"
     __table_args__ = (UniqueConstraint("committee_id", "login", name="uq_worker_committee_login"),)

@@ -9,10 +9,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("ONEDESK_DATA_DIR", None)
 
-import pytest  # noqa: E402
+import pytest
 
-from app.desk.context import AppContext  # noqa: E402
-from app.desk.db import DB_FILENAME, make_engine, upgrade  # noqa: E402
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME, make_engine, upgrade
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +67,8 @@ def ctx(data_dir):
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory, template_db) -> Path:
     """A demo-seeded database built once per run."""
-    from app.desk.catalog.refs import item_ref
     from app.demo.seed import seed_demo
+    from app.desk.catalog.refs import item_ref
     d = tmp_path_factory.mktemp("demo")
     shutil.copyfile(template_db, d / DB_FILENAME)
     c = AppContext.open(d)

@@ -21,8 +21,17 @@ from app.desk.auth import hash_password
 from app.server.api import create_app
 from app.server.db import ServerDB, normalise_url, open_server_db
 from models import utcnow
-from tests.sync_helpers import (PASSWORDS, PG_ENV, REQUIRE_ENV, Desk, FakeClock, TestClient, new_desk, reset_server,
-                                seed_server)
+from tests.sync_helpers import (
+    PASSWORDS,
+    PG_ENV,
+    REQUIRE_ENV,
+    Desk,
+    FakeClock,
+    TestClient,
+    new_desk,
+    reset_server,
+    seed_server,
+)
 
 
 def _unavailable(reason: str):

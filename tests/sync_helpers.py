@@ -21,16 +21,16 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select, text
 
+from app.core.paths import PROJECT_DIR
+from app.core.wire import Endpoint, EnrollRequest, EnrollResponse
 from app.desk.auth import WorkerInfo, worker_info
 from app.desk.cases import CaseService, ItemRef
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
-from app.core.paths import PROJECT_DIR
-from app.core.wire import Endpoint, EnrollRequest, EnrollResponse
-from app.server import admin
-from app.server.db import ServerDB, ensure_lock_row
 from app.desk.sync.client import SyncClient
 from app.desk.sync.enroll import enroll_desk
+from app.server import admin
+from app.server.db import ServerDB, ensure_lock_row
 from models import Worker, utcnow
 
 with warnings.catch_warnings():  # starlette nags about httpx at import time; the transport works fine

@@ -11,7 +11,7 @@ from app.core import machine as cm
 from models import Case
 
 ALL_ROLES = ("front_desk", "line", "supervisor", "admin")
-NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 
 
 def _case(state: str | None) -> Case:

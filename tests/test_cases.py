@@ -94,7 +94,7 @@ def test_case_numbers_are_readable_and_sequential(desk):
 def test_worklist_tabs(desk):
     cases, people, resident, ctx = desk
     d, mz, boss = people["desk"], people["mz"], people["boss"]
-    now = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone.utc)  # Fri 10:00 in Shanghai
+    now = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)  # Fri 10:00 in Shanghai
     ids = []
     for back in (0, 1, 7):  # forwarded today, on Thursday (due Mon), a week ago (overdue)
         cid = cases.create_draft(d, ITEM, resident.id)

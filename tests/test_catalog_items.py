@@ -21,8 +21,8 @@ import pytest
 
 from app.bench import catalog as catalog_bench
 from app.cli import catalog as catalog_cli
-from app.desk.catalog.search import CatalogService
 from app.core.paths import FORMS_ITEMS_DIR
+from app.desk.catalog.search import CatalogService
 from forms import expr as ex
 from forms.loader import field_spec, item_names, load_catalog
 from forms.schema import ServiceItem, has_cjk

@@ -18,11 +18,11 @@ from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from app.cli import catalog as catalog_cli
-from app.desk.auth import AuthService
-from app.desk.catalog.search import CatalogService
-from app.desk.cases import CaseError, CaseService
-from app.desk.intake import IntakeService
 from app.core.paths import FORMS_ITEMS_DIR
+from app.desk.auth import AuthService
+from app.desk.cases import CaseError, CaseService
+from app.desk.catalog.search import CatalogService
+from app.desk.intake import IntakeService
 from app.desk.residents import ResidentService
 from forms.loader import load_catalog
 from forms.validate import sample_submission

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.desk.catalog.search import CatalogService
 from app.core.paths import FORMS_ITEMS_DIR
+from app.desk.catalog.search import CatalogService
 from forms import expr as ex
 from forms.identity import is_valid_id
 from forms.loader import load_catalog

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from app.core.paths import FORMS_ITEMS_DIR
 from app.desk.cases import CaseError
 from app.desk.catalog.refs import item_ref, shared_catalog
 from app.desk.catalog.store import current_catalog_dir, write_catalog
 from app.desk.intake import IntakeService
-from app.core.paths import FORMS_ITEMS_DIR
 
 
 def _payload(version: str, rename: str | None = None, corrupt: bool = False) -> dict:

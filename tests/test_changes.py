@@ -14,7 +14,6 @@ from app.core.changes import NO_CHANGES, Changes, changes_of
 from app.desk.sync.client import SyncResult
 from app.desk.worklist import TABS
 
-
 # ----- the value ---------------------------------------------------------------------------------------------------
 
 def test_changes_merge_and_truth():
@@ -221,3 +220,31 @@ def test_a_sync_rounds_changes_refresh_the_worklist_and_the_status_bar(styled_ap
         qtbot.waitUntil(lambda: "已超期 1 件" in win.reminder_label.text(), timeout=5000)
     finally:
         win.sync_runner.shutdown()
+
+
+@pytest.mark.gui
+def test_a_case_action_in_the_case_window_refreshes_the_worklist_and_the_status_bar(window, qtbot):
+    """Withdrawing an overdue case from its window: the 待办 list behind it and the reminder counts follow."""
+    from tests.gui_helpers import type_text
+    from tests.test_gui_lifecycle import in_dialog, open_from_tab
+    from ui.cases.action_dialogs import ReasonDialog
+    win = window
+    qtbot.waitUntil(lambda: "已超期 2 件" in win.reminder_label.text())
+    page = win.pages["worklist"]
+    model = page.models["overdue"]
+    first = win.services.worklist.page("overdue", win.services.current_worker)[0].id
+    dlg = open_from_tab(qtbot, win, "overdue", first)
+    qtbot.waitUntil(lambda: model.rowCount() == 2)
+    calls = []
+    original = page.refresh
+    page.refresh = lambda: (calls.append(1), original())[1]
+
+    def withdraw(d):
+        type_text(qtbot, d.reason, "居民主动撤回申请")
+        qtbot.mouseClick(d.buttons.buttons()[0], Qt.LeftButton)
+    in_dialog(ReasonDialog, withdraw)
+    qtbot.mouseClick(dlg.buttons["withdraw"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: dlg.detail.summary.state == "withdrawn")
+    qtbot.waitUntil(lambda: model.rowCount() == 1 and model.row_at(0).id != first)
+    qtbot.waitUntil(lambda: "已超期 1 件" in win.reminder_label.text())
+    assert calls == [1]  # once, by the change bus

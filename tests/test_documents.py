@@ -8,7 +8,7 @@ import io
 import re
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from pypdf import PdfReader
@@ -67,7 +67,7 @@ def _stress(doc_type: str) -> DocumentData:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pdf(doc_type: str, layout: str, stress: bool = False) -> bytes:
     data = _stress(doc_type) if stress else sample_document(doc_type)
     return render(data, layout)
@@ -335,7 +335,7 @@ def test_same_data_gives_same_bytes(doc_type, layout):
 def test_dates_are_shown_in_china_time():
     data = dataclasses.replace(
         sample_document("receipt"),
-        received_at=dt.datetime(2025, 1, 23, 17, 0, tzinfo=dt.timezone.utc),  # 01:00 next day in Beijing
+        received_at=dt.datetime(2025, 1, 23, 17, 0, tzinfo=dt.UTC),  # 01:00 next day in Beijing
     )
     assert "2025年1月24日01:00" in _text(render(data, "a4"))
     assert sample_document("receipt").received_at.utcoffset() == dt.timedelta(hours=8)

@@ -201,7 +201,7 @@ def test_lock_screen_and_switch_worker(styled_app, qtbot, desk_ctx):
 def test_admin_sees_missing_next_year_calendar_warning(styled_app, qtbot, desk_ctx):
     import datetime as dt
     services = Services(desk_ctx)
-    services.clock = lambda: dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.timezone.utc)
+    services.clock = lambda: dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
     services.current_worker = services.auth.login("admin", "secret123")
     win = MainWindow(services)
     qtbot.addWidget(win)
@@ -209,6 +209,6 @@ def test_admin_sees_missing_next_year_calendar_warning(styled_app, qtbot, desk_c
     qtbot.waitUntil(lambda: win.calendar_label.isVisible())
     assert "2027 年节假日安排尚未导入" in win.calendar_label.text()
     # a front-desk worker is not bothered with it
-    services.clock = lambda: dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.timezone.utc)
+    services.clock = lambda: dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
     win.switch_worker(services.auth.login("desk", "deskpass"))
     qtbot.waitUntil(lambda: not win.calendar_label.isVisible())

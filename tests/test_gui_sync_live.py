@@ -6,15 +6,15 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from stdnum.cn import ric
 from PySide6.QtCore import Qt
 from sqlalchemy import select
+from stdnum.cn import ric
 
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
 from app.desk.residents import ResidentInput
-from app.server import admin
 from app.desk.setup import FirstRunInput, initialise_desk
+from app.server import admin
 from models import Worker
 from tests.gui_helpers import answer_next_message_box, save_shot
 from tests.sync_helpers import COMMITTEE, server_counts, start_server, stop_server, wait_ready

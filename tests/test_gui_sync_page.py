@@ -33,7 +33,7 @@ def test_status_text_formats():
     from app.desk.sync.client import SyncStatus
     from ui.sync.sync_status_text import age_text, offset_text, status_text
     st = SyncStatus(enrolled=True, server_url="https://x", online=False,
-                    last_attempt_at=None, last_success_at=dt.datetime(2026, 11, 22, 2, 5, tzinfo=dt.timezone.utc),
+                    last_attempt_at=None, last_success_at=dt.datetime(2026, 11, 22, 2, 5, tzinfo=dt.UTC),
                     last_error="无法连接", pending=3, set_aside=1, oldest_pending_at=None, oldest_pending_age_s=4000,
                     clock_offset_s=None, set_aside_items=[])
     assert status_text(st) == "区服务器：离线 · 上次同步 10:05 · 待上传 3 · 搁置 1"

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox
 from app.core.vocabulary import Action
 from forms.validate import make_id_number, sample_submission
 from tests.gui_helpers import choose_by_arrows, focus_in, press, tab_to, type_text
-from ui.desk.field_widgets import (ChoiceEditor, GroupEditor, LineEditor, LongTextEditor, MultiChoiceEditor,
-                                   PersonEditor)
+from ui.desk.field_widgets import ChoiceEditor, GroupEditor, LineEditor, LongTextEditor, MultiChoiceEditor, PersonEditor
 from ui.printing.print_preview_dialog import PrintPreviewDialog
 
 pytestmark = pytest.mark.gui

@@ -8,8 +8,16 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Case, CaseEvent, OutboxEntry, Worker
-from tests.test_gui_wizard import (finish, open_item, pick_applicant, press_button, press_next, sample_fields,
-                                   tick_materials, walk_steps)
+from tests.test_gui_wizard import (
+    finish,
+    open_item,
+    pick_applicant,
+    press_button,
+    press_next,
+    sample_fields,
+    tick_materials,
+    walk_steps,
+)
 
 pytestmark = pytest.mark.gui
 

@@ -7,10 +7,10 @@ import logging.handlers
 
 import pytest
 
+from app.core.logs import RedactingFilter, setup_logging
+from app.demo.seed import _NAMES, demo_id_number, demo_phone, seed_demo
 from app.desk.catalog.refs import item_ref
 from app.desk.context import AppContext
-from app.demo.seed import _NAMES, demo_id_number, demo_phone, seed_demo
-from app.core.logs import RedactingFilter, setup_logging
 
 
 def test_filter_masks_ids_and_phones_that_slip_through():
@@ -34,7 +34,7 @@ def test_demo_session_log_has_no_personal_data(tmp_path, styled_app, qtbot):
     services.current_worker = services.auth.login("zhanzhang", "demo1234")
     try:
         services.auth.login("qiantai", "wrong-password")
-    except Exception:  # noqa: BLE001 - the failure is what we want logged
+    except Exception:
         pass
     win = MainWindow(services)
     qtbot.addWidget(win)

@@ -18,7 +18,7 @@ from models import Case
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
-NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 
 
 def _py(folder: str):

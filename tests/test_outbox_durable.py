@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
+from app.cli.main import main
 from app.desk.auth import AuthService
 from app.desk.cases import CaseService
-from app.cli.main import main
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME, downgrade, make_engine
 from models import OutboxEntry

@@ -8,10 +8,10 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from app.cli.main import main
 from app.core.vocabulary import Action
 from app.desk.auth import AuthService
 from app.desk.cases import CaseService, ItemRef
-from app.cli.main import main
 from app.desk.printing.service import PrintError, PrintService
 from app.desk.residents import ResidentService
 
@@ -38,7 +38,7 @@ def forwarded(desk_ctx):
 def test_receipt_from_case_is_masked_archived_and_recorded(forwarded):
     ctx, desk, cid = forwarded
     svc = PrintService(ctx)
-    doc = svc.produce(desk, cid, layout="a5", now=dt.datetime(2026, 2, 13, 3, tzinfo=dt.timezone.utc))
+    doc = svc.produce(desk, cid, layout="a5", now=dt.datetime(2026, 2, 13, 3, tzinfo=dt.UTC))
     text = _text(doc.pdf)
     assert doc.doc_type == "receipt" and doc.path.exists() and doc.path.read_bytes() == doc.pdf
     for expected in ("受理回执", "幸福里社区居民委员会", "高龄老人尊老金申领", "110105********002X", "138****8000",
@@ -205,9 +205,9 @@ def test_completion_and_reply_carry_their_own_wording(desk_ctx):
     svc = PrintService(desk_ctx)
     done = _case(desk_ctx, desk, "resolved")
     closed = _case(desk_ctx, desk, "closed")
-    completion = svc.build(done, "completion", 0, dt.datetime.now(dt.timezone.utc))
-    reply = svc.build(closed, "reply", 0, dt.datetime.now(dt.timezone.utc))
-    receipt = svc.build(closed, "receipt", 0, dt.datetime.now(dt.timezone.utc))
+    completion = svc.build(done, "completion", 0, dt.datetime.now(dt.UTC))
+    reply = svc.build(closed, "reply", 0, dt.datetime.now(dt.UTC))
+    receipt = svc.build(closed, "receipt", 0, dt.datetime.now(dt.UTC))
     assert "回执" not in completion.delivery and "办结单" in completion.delivery
     assert "回执" not in reply.delivery and "已电话告知本人" in reply.delivery
     assert "凭本回执" in receipt.delivery
@@ -223,7 +223,7 @@ def test_notice_lists_the_missing_materials_however_they_were_stored(desk_ctx):
     resident = ResidentService(desk_ctx).search("张桂兰")[0]
     cid = cases.create_draft(desk, ITEM, resident.id)
     cases.submit(desk, cid, {}, {"身份证": True}, missing=["残疾人证", "银行卡"])
-    data = PrintService(desk_ctx).build(cid, "notice", 0, dt.datetime.now(dt.timezone.utc))
+    data = PrintService(desk_ctx).build(cid, "notice", 0, dt.datetime.now(dt.UTC))
     assert [m.name for m in data.missing] == ["残疾人证", "银行卡"]
     assert [m.name for m in data.materials] == ["身份证"]
 
@@ -335,7 +335,7 @@ def test_demo_receipt_dates_run_forward(demo_ctx):
             assert ats == sorted(ats), c.case_number
         ids = [c.id for c in forwarded]
     for cid in ids:
-        data = svc.build(cid, "receipt", 0, dt.datetime.now(dt.timezone.utc))
+        data = svc.build(cid, "receipt", 0, dt.datetime.now(dt.UTC))
         assert data.received_at < data.deadline
         assert any(m.form == "原件及复印件" for m in data.materials)
 

@@ -11,17 +11,17 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from app.desk.auth import AuthService
 from app.cli.main import main
-from app.desk.context import AppContext
-from app.desk.db import DB_FILENAME
 from app.core.paths import FORMS_ITEMS_DIR
-from app.server import admin
-from app.desk.setup import FirstRunInput, initialise_desk
+from app.core.workdays import CalendarStore
+from app.desk.auth import AuthService
 from app.desk.catalog.refs import shared_catalog
 from app.desk.catalog.store import current_catalog_dir
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME
+from app.desk.setup import FirstRunInput, initialise_desk
 from app.desk.sync.enroll import EnrollFailed, enroll_desk
-from app.core.workdays import CalendarStore
+from app.server import admin
 from models import Committee, Device, OutboxEntry, Resident, Worker
 from models.server import CatalogVersion, EnrollCode, ServerDevice
 from tests.sync_helpers import COMMITTEE, enroll_raw

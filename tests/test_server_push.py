@@ -239,17 +239,17 @@ def test_desk_shows_set_aside_with_reason(make_desk):
 
 def test_clock_skew_server_recomputes_the_deadline_and_desk_adopts_it(make_desk, seeded):
     skew = dt.timedelta(days=-3, hours=-2)  # this desk's clock is more than three days slow
-    a = make_desk("A", clock=lambda: dt.datetime.now(dt.timezone.utc) + skew)
+    a = make_desk("A", clock=lambda: dt.datetime.now(dt.UTC) + skew)
     cid = a.new_case()
-    wrong_now = dt.datetime.now(dt.timezone.utc) + skew
+    wrong_now = dt.datetime.now(dt.UTC) + skew
     desk_detail = a.cases.forward(a.worker("desk"), cid, assignee_id=a.worker("mz").id, queue="民政", at=wrong_now)
     assert a.sync.sync_once().ok
     with seeded.sessions() as s:
         case = s.get(Case, cid)
         true_forward = case.forwarded_at
-    assert abs((true_forward - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 60  # corrected, not 3 days ago
-    from app.server.admin import server_calendar
+    assert abs((true_forward - dt.datetime.now(dt.UTC)).total_seconds()) < 60  # corrected, not 3 days ago
     from app.core.workdays import compute_deadline
+    from app.server.admin import server_calendar
     with seeded.sessions() as s:
         expected = compute_deadline(true_forward, server_calendar(s)).due
     adopted = a.cases.get(cid).summary.due_at

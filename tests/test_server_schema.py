@@ -13,8 +13,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from app.server.db import (VERSION_TABLE, alembic_config, current_revision, downgrade, head_revision, make_engines,
-                           normalise_url, upgrade)
+from app.server.db import (
+    VERSION_TABLE,
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engines,
+    normalise_url,
+    upgrade,
+)
 from models.server import include_server_object, server_target_metadata
 from tests.sync_helpers import PG_ENV
 

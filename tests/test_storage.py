@@ -8,9 +8,18 @@ import uuid
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
-from app.desk.db import DB_FILENAME, alembic_config, current_revision, downgrade, head_revision, integrity_check, make_engine, upgrade
-from app.desk.setup import FirstRunInput, initialise_desk
 from app.desk.context import AppContext
+from app.desk.db import (
+    DB_FILENAME,
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    integrity_check,
+    make_engine,
+    upgrade,
+)
+from app.desk.setup import FirstRunInput, initialise_desk
 from models import Committee, Worker
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.core.paths import PROJECT_DIR
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME, integrity_check
-from app.core.paths import PROJECT_DIR
 from app.desk.setup import FirstRunInput, initialise_desk
 from models import Case, CaseEvent, OutboxEntry
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.cli.main import main
 from app.desk.auth import worker_info
 from app.desk.cases import CaseService
-from app.cli.main import main
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
-from app.server import admin
-from app.desk.sync.enroll import EnrollFailed, enroll_desk, tls_verify
 from app.desk.sync.client import sync_status
+from app.desk.sync.enroll import EnrollFailed, enroll_desk, tls_verify
+from app.server import admin
 from models import Worker
 from tests.sync_helpers import COMMITTEE, ITEM, free_port, server_counts, start_server, stop_server, wait_ready
 

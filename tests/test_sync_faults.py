@@ -13,10 +13,10 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from app.desk.outbox import enqueue
+from app.desk.sync.enroll import enroll_desk
 from app.server import admin
 from app.server.api import create_app
 from app.server.db import normalise_url, open_server_db
-from app.desk.sync.enroll import enroll_desk
 from models import Case, CaseEvent, OutboxEntry
 from models.server import ChangeRow, ServerDevice
 from tests.sync_helpers import COMMITTEE, PG_ENV, TestClient, server_counts

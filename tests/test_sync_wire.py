@@ -27,8 +27,15 @@ from app.server.api import create_app
 from models import Case, Device, OutboxEntry, SyncState
 from models.outbox import OUTBOX_PENDING
 from models.server import ServerDevice
-from tests.sync_helpers import (COMMITTEE, FaultyTransport, TestClient, enroll_raw, mutation, server_counts,
-                                server_worker_id)
+from tests.sync_helpers import (
+    COMMITTEE,
+    FaultyTransport,
+    TestClient,
+    enroll_raw,
+    mutation,
+    server_counts,
+    server_worker_id,
+)
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import zoneinfo
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.cli import calendar_days as calendar_cli
-from app.core import workdays
+from app.core import vocabulary, workdays
 from app.core.paths import CALENDAR_DIR
 from app.core.workdays import (
     CHINA_TZ,
@@ -167,10 +167,10 @@ def test_deadline_examples(cal: WorkCalendar, forwarded: str, due: str, counted:
 
 def test_utc_instant_that_is_next_day_in_shanghai(cal: WorkCalendar) -> None:
     # 2026-02-13T16:30Z is 2026-02-14 00:30 in Shanghai: a make-up Saturday, so counting starts 2/24.
-    deadline = compute_deadline(datetime(2026, 2, 13, 16, 30, tzinfo=timezone.utc), cal)
+    deadline = compute_deadline(datetime(2026, 2, 13, 16, 30, tzinfo=UTC), cal)
     assert deadline.due.isoformat() == "2026-02-25T17:30:00+08:00"
     # One minute earlier it is still Friday 2/13 in Shanghai.
-    earlier = compute_deadline(datetime(2026, 2, 13, 15, 59, tzinfo=timezone.utc), cal)
+    earlier = compute_deadline(datetime(2026, 2, 13, 15, 59, tzinfo=UTC), cal)
     assert earlier.due.isoformat() == "2026-02-24T17:30:00+08:00"
 
 
@@ -196,14 +196,14 @@ def test_deadline_within_known_year_near_end_is_not_provisional(cal: WorkCalenda
 
 @pytest.mark.parametrize("year", [1, 1990, 2023, 2027, 2100, 9998])
 def test_unknown_years_never_crash(cal: WorkCalendar, year: int) -> None:
-    deadline = compute_deadline(datetime(year, 6, 15, 12, tzinfo=timezone.utc), cal)
+    deadline = compute_deadline(datetime(year, 6, 15, 12, tzinfo=UTC), cal)
     assert deadline.provisional and str(year) in deadline.reasons[0]
     assert deadline.due.weekday() < 5
 
 
 def test_end_of_representable_range_is_a_calendar_error(cal: WorkCalendar) -> None:
     with pytest.raises(CalendarError):
-        compute_deadline(datetime(9999, 12, 30, tzinfo=timezone.utc), cal)
+        compute_deadline(datetime(9999, 12, 30, tzinfo=UTC), cal)
 
 
 def test_custom_days_and_close_of_business(cal: WorkCalendar) -> None:
@@ -224,8 +224,8 @@ def test_timezone_falls_back_to_fixed_utc8(monkeypatch: pytest.MonkeyPatch) -> N
     def missing(key: str):
         raise zoneinfo.ZoneInfoNotFoundError(key)
 
-    monkeypatch.setattr(workdays, "ZoneInfo", missing)
-    tz = workdays._china_tz()
+    monkeypatch.setattr(vocabulary, "ZoneInfo", missing)
+    tz = vocabulary._china_tz()
     assert tz.utcoffset(datetime(2025, 7, 1)) == timedelta(hours=8)
     deadline = compute_deadline(_dt("2026-02-13T10:00"), CalendarStore(None).calendar, tz=tz)
     assert deadline.due.isoformat() == "2026-02-24T17:30:00+08:00"
@@ -433,7 +433,7 @@ def test_no_qt_imports() -> None:
 
 # --- properties -------------------------------------------------------------------------------------------------
 
-ZONES = st.sampled_from([timezone.utc, SHANGHAI, ZoneInfo("America/Los_Angeles"), timezone(timedelta(hours=14))])
+ZONES = st.sampled_from([UTC, SHANGHAI, ZoneInfo("America/Los_Angeles"), timezone(timedelta(hours=14))])
 INSTANTS = st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2028, 12, 31), timezones=ZONES)
 
 

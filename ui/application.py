@@ -10,9 +10,9 @@ import time
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.core.logs import setup_logging
 from app.desk.context import AppContext
 from app.desk.db import StorageError
-from app.core.logs import setup_logging
 from ui import resources
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 INTERVAL_MS = 1000
-_collector: "MainThreadCollector | None" = None
+_collector: MainThreadCollector | None = None
 
 
 class MainThreadCollector(QObject):

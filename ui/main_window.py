@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
-                               QMessageBox, QStatusBar, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStatusBar,
+    QWidget,
+)
 
 from app.desk.auth import WorkerInfo
 from ui.login_dialog import LoginDialog
 from ui.operations import run_op
 from ui.pages import SettingsPage, StatsPage
-from ui.resources import icon
 from ui.residents.residents_page import ResidentsPage
+from ui.resources import icon
 from ui.services import Services
 
 REMINDER_INTERVAL_MS = 15 * 60 * 1000
@@ -161,7 +170,7 @@ class MainWindow(QMainWindow):
 
     def _show_calendar_warning(self) -> None:
         w = self.services.current_worker
-        if w is None or not (w.has_role("admin") or w.has_role("supervisor")):
+        if w is None or not w.manages_desk:
             self.calendar_label.setVisible(False)
             return
         run_op(self, lambda: self.services.cases.deadline_service().admin_warning(self.services.clock()),

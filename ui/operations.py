@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from shiboken6 import isValid
 
 from app.core.changes import changes_of
 from app.core.errors import UNEXPECTED_MESSAGE, UserError, redacted_traceback
@@ -52,17 +53,24 @@ class _Signals(QObject):
 
 
 class _Receiver(QObject):
-    """Lives on the UI thread so queued signals from the pool land there."""
+    """Lives on the UI thread so queued signals from the pool land there.
 
-    def __init__(self, on_done, on_error, bus):
+    A window closed (and deleted) while its operation ran gets no callback: its widgets are gone. What the
+    operation changed is still broadcast, so the pages that are still open learn of it."""
+
+    def __init__(self, parent, on_done, on_error, bus):
         super().__init__()
-        self._on_done, self._on_error, self._bus = on_done, on_error, bus
+        self._parent, self._on_done, self._on_error, self._bus = parent, on_done, on_error, bus
+
+    def _parent_alive(self) -> bool:
+        return not isinstance(self._parent, QObject) or isValid(self._parent)
 
     @Slot(object)
     def done(self, value) -> None:
         _live.pop(id(self), None)
         try:
-            self._on_done(value)
+            if self._parent_alive():
+                self._on_done(value)
         finally:  # the data changed even if the caller's handler failed: the other pages must still know
             changes = changes_of(value)
             if changes and self._bus is not None:
@@ -71,7 +79,8 @@ class _Receiver(QObject):
     @Slot(str)
     def failed(self, message: str) -> None:
         _live.pop(id(self), None)
-        self._on_error(message)
+        if self._parent_alive():
+            self._on_error(message)
 
 
 class _Task(QRunnable):
@@ -84,7 +93,7 @@ class _Task(QRunnable):
     def run(self) -> None:
         try:
             result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - converted to a message for the worker
+        except BaseException as exc:
             self.signals.failed.emit(error_message(exc))
             return
         self.signals.done.emit(result)
@@ -98,7 +107,7 @@ def run_op(parent: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None
     """Run ``fn`` on the thread pool; ``on_done``/``on_error`` run on the UI thread via queued signals, then the
     changes the result reports are broadcast on ``parent``'s change bus."""
     ensure_main_thread_gc()  # no cycle holding a widget may be collected on the pool thread
-    receiver = _Receiver(on_done, on_error or (lambda msg: _default_error(parent, msg)), change_bus_of(parent))
+    receiver = _Receiver(parent, on_done, on_error or (lambda msg: _default_error(parent, msg)), change_bus_of(parent))
     task = _Task(fn)
     task.setAutoDelete(False)
     task.signals.done.connect(receiver.done, Qt.QueuedConnection)

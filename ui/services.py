@@ -31,7 +31,7 @@ class Services:
         self.change_bus = ChangeBus()
 
     def clock(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     @cached_property
     def residents(self):

@@ -30,17 +30,18 @@ from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from app.core import actions, commands
+from app.core.paths import PROJECT_DIR
 from app.core.vocabulary import Action, Mutation
+from app.core.wire import Endpoint
 from app.desk.auth import hash_password, worker_info
 from app.desk.cases import ItemRef, next_case_number
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME, make_engine, upgrade
 from app.desk.outbox import enqueue
-from app.core.paths import PROJECT_DIR
-from app.server import admin
-from app.server.db import normalise_url, open_server_db
 from app.desk.sync.client import SyncClient
 from app.desk.sync.enroll import enroll_desk
+from app.server import admin
+from app.server.db import normalise_url, open_server_db
 from models import SyncState, Worker, new_id, utcnow
 
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "bench")
@@ -67,7 +68,7 @@ class _Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                if httpx.get(self.url + Endpoint.HEALTH, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.2)

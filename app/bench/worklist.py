@@ -28,7 +28,7 @@ def _seed(ctx: AppContext, n_cases: int, n_residents: int) -> None:
     line = auth.create_worker(admin, login="line", display_name="条线", password="benchpass", roles=["line"], lines=["民政"])
     ident = ctx.identity()
     rng = random.Random(7)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     residents = []
     for i in range(n_residents):
         body = f"3203{i // 21000:02d}{1930 + i % 80}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"

@@ -9,8 +9,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 from app.core.paths import default_data_dir
-from app.core.workdays import (CHINA_TZ, DEFAULT_CLOSE_OF_BUSINESS, CalendarError, CalendarStore, CalendarYear,
-                          compute_deadline)
+from app.core.workdays import (
+    CHINA_TZ,
+    DEFAULT_CLOSE_OF_BUSINESS,
+    CalendarError,
+    CalendarStore,
+    CalendarYear,
+    compute_deadline,
+)
 
 _WEEKDAYS = "一二三四五六日"
 _EXIT_BAD_INPUT = 2

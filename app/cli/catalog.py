@@ -11,10 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-from app.desk.catalog.search import CatalogService
 from app.core.paths import FORMS_ITEMS_DIR
+from app.desk.catalog.search import CatalogService
 from forms.loader import CATALOG_FILE, load_catalog
 from forms.schema import Field, ServiceItem, Step
+
 
 def register(sub) -> None:
     """Add ``catalog`` with its sub-subcommands to ``sub`` (an argparse subparsers object)."""

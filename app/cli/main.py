@@ -141,7 +141,7 @@ def _log_internal_error(args: argparse.Namespace, exc: BaseException) -> str:
     try:
         from app.core.logs import setup_logging
         path = setup_logging(args.data_dir)
-    except Exception:  # noqa: BLE001 - no writable log: say so rather than fail again
+    except Exception:
         return "（无法写入日志）"
     log.error("command %s failed:\n%s", getattr(args, "command", "?"), redacted_traceback(exc))
     return str(path)

@@ -217,8 +217,8 @@ def _cmd_worker_active(args) -> int:
 
 
 def _cmd_enroll_code(args) -> int:
-    from app.server import admin
     from app.core.workdays import CHINA_TZ
+    from app.server import admin
     code, expires = _admin(args, admin.create_enroll_code, args.committee)
     print(code)
     print(f"一次性注册码，{expires.astimezone(CHINA_TZ):%H:%M}（北京时间）前有效。"

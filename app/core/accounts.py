@@ -33,6 +33,11 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
+def needs_rehash(stored_hash: str) -> bool:
+    """True when the hash was made with older parameters: re-hash it at the next successful login."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
 def validate_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")

@@ -4,6 +4,8 @@ A service that writes returns a :class:`Changes` (or a result carrying one as ``
 broadcasts it once after the operation, or after a sync round, and each page decides for itself whether it
 shows any of that data (``if changes.cases: self.refresh()``). Nothing here says *which* rows changed: a
 page re-reads what it shows, which is cheap, and a flag cannot go stale the way a list of ids can.
+A read reports nothing (``NO_CHANGES``): a page's own re-read must never announce a change, or pages would
+refresh each other without end.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def _from_json(column, value: Any) -> Any:
         return uuid.UUID(str(value))
     if isinstance(column.type, UTCDateTime):
         when = dt.datetime.fromisoformat(value)
-        return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
     if isinstance(column.type, Date):
         return dt.date.fromisoformat(value)
     return value
@@ -77,4 +77,4 @@ def parse_time(text: str | None) -> dt.datetime | None:
     if not text:
         return None
     when = dt.datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

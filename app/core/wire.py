@@ -62,7 +62,7 @@ class ResultStatus(StrEnum):
 
 
 def _utc_if_naive(when: dt.datetime) -> dt.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _known_command(name: str) -> str:

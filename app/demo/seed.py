@@ -25,7 +25,7 @@ DEMO_COMMITTEE = FirstRunInput(committee_name="幸福里社区居民委员会", 
                                device_code="D01", device_name="前台一号机")
 DEMO_ADDRESS = "江苏省徐州市鼓楼区幸福里一区18号 社区党群服务中心一楼"
 # login, display name, roles, lines (departments answered)
-DEMO_WORKERS = (
+DEMO_WORKERS: tuple[tuple[str, str, list[str], list[str]], ...] = (
     ("qiantai", "王晓燕", ["front_desk"], []),
     ("qiantai2", "孙丽", ["front_desk"], []),
     ("minzheng", "李建国", ["line"], ["民政", "居委会"]),
@@ -79,10 +79,10 @@ def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datet
     """Seed the demo data set once; returns False if the folder already holds a desk."""
     if ctx.is_initialised():
         return False
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     initialise_desk(ctx, DEMO_COMMITTEE)
     with ctx.sessions.begin() as s:  # the first-run dialog asks no address; the printed documents carry one
-        s.get(Committee, ctx.identity().committee_id).address = DEMO_ADDRESS
+        s.get_one(Committee, ctx.identity().committee_id).address = DEMO_ADDRESS
     _add_workers(ctx)
     auth = AuthService(ctx)
     workers = {w.login: w for w, _ in auth.list_workers()}
@@ -147,8 +147,11 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
     c = new("CL-03", 5, start)
     submit(c, "CL-03", start + 12 * minute, missing=("残疾人证", "申请人社会保障卡或银行卡"))
     # resolved on the spot
-    for code, r, result in (("RS-03", 3, "已完成本年度养老保险待遇领取资格认证，待遇继续按月发放至本人社会保障卡。"),
-                            ("WJ-09", 6, "已与社区卫生服务中心家庭医生团队签约，签约服务期一年，团队联系方式已告知本人。")):
+    on_the_spot = (
+        ("RS-03", 3, "已完成本年度养老保险待遇领取资格认证，待遇继续按月发放至本人社会保障卡。"),
+        ("WJ-09", 6, "已与社区卫生服务中心家庭医生团队签约，签约服务期一年，团队联系方式已告知本人。"),
+    )
+    for code, r, result in on_the_spot:
         c = new(code, r, now - 3 * 60 * minute)
         submit(c, code, now - 170 * minute)
         cases.resolve(desk, c, result)

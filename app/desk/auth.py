@@ -9,16 +9,32 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.core.accounts import (
+    MIN_PASSWORD_LENGTH,
+    AuthError,
+    hash_password,
+    needs_rehash,
+    validate_new_password,
+    verify_password,
+)
 from app.core.changes import Changes
-from app.core.accounts import MIN_PASSWORD_LENGTH, AuthError, hash_password, validate_new_password, verify_password
 from app.core.errors import UserError
-from app.desk.context import AppContext
 from app.core.vocabulary import Role, role_names
+from app.desk.context import AppContext
 from models import AuditEntry, Worker, utcnow
 
 log = logging.getLogger(__name__)
-__all__ = ["AuthError", "AuthService", "PermissionDenied", "WorkerInfo", "hash_password", "validate_new_password",
-           "verify_password", "worker_info", "MIN_PASSWORD_LENGTH"]
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "AuthError",
+    "AuthService",
+    "PermissionDenied",
+    "WorkerInfo",
+    "hash_password",
+    "validate_new_password",
+    "verify_password",
+    "worker_info",
+]
 
 MAX_FAILURES = 5
 LOCK_DURATION = dt.timedelta(minutes=5)
@@ -50,6 +66,11 @@ class WorkerInfo:
     def can_see_full_id(self) -> bool:
         # Line colleagues decide on cases and supervisors check them; the front desk sees masked values.
         return any(r in self.roles for r in (Role.LINE, Role.SUPERVISOR, Role.ADMIN))
+
+    @property
+    def manages_desk(self) -> bool:
+        """Supervisors and administrators keep the desk's settings and are told what is missing (holiday tables)."""
+        return self.has_role(Role.SUPERVISOR) or self.has_role(Role.ADMIN)
 
 
 def worker_info(w: Worker) -> WorkerInfo:
@@ -87,14 +108,14 @@ class AuthService:
                 return f"连续输错密码 {MAX_FAILURES} 次，账号已锁定 5 分钟。如需立即使用，请站长解锁。", None
             return f"用户名或密码不正确（再错 {MAX_FAILURES - w.failed_attempts} 次将锁定账号 5 分钟）", None
         w.failed_attempts, w.locked_until = 0, None
-        if _hasher.check_needs_rehash(w.password_hash):
+        if needs_rehash(w.password_hash):
             w.password_hash = hash_password(password)
         s.add(AuditEntry(worker_id=w.id, action="login.ok", subject=f"worker:{w.id}"))
         log.info("login ok: worker %s", w.id)
         return None, worker_info(w)
 
     def unlock(self, actor: WorkerInfo, worker_id: uuid.UUID) -> Changes:
-        if not (actor.has_role(Role.SUPERVISOR) or actor.has_role(Role.ADMIN)):
+        if not actor.manages_desk:
             raise PermissionDenied("只有站长或管理员可以解锁账号")
         with self.ctx.sessions.begin() as s:
             w = s.get(Worker, worker_id)

@@ -8,7 +8,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.core import actions, commands
 from app.core import machine as cm
+from app.core.changes import NO_CHANGES, Changes
 from app.core.errors import UserError
 from app.core.machine import ActionOption, TransitionError, available_actions, printable_documents
 from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS, STATE_LABELS, Action, DocKind, Mutation
@@ -26,6 +27,7 @@ from forms.identity import mask_id, mask_phone
 from models import Case, CaseCounter, Resident, Worker, new_id, utcnow
 
 log = logging.getLogger(__name__)
+CASE_CHANGED = Changes(cases=True, sync_status=True)  # every case action also queues a command for the server
 
 
 class CaseError(UserError):
@@ -96,6 +98,8 @@ class CaseDetail:
     # From the shared state machine, for the worker the detail was read for (none without a viewer).
     options: list[ActionOption] = field(default_factory=list)
     documents: tuple[DocKind, ...] = ()
+    # What the call that returned this detail changed (nothing for a plain read).
+    changes: Changes = NO_CHANGES
 
     @property
     def reply_label(self) -> str:
@@ -182,7 +186,7 @@ class CaseService:
                 enqueue(s, Mutation.for_action(step.action), done.command_args(case), actor.id, at)
                 log.info("case %s: %s -> %s", case.case_number, step.action, case.state)
             s.flush()
-            return self._detail(s, case, actor)
+            return replace(self._detail(s, case, actor), changes=CASE_CHANGED)
 
     def transition(self, actor: WorkerInfo, case_id: uuid.UUID, action: Action, cmd_kwargs: dict | None = None, *,
                    at: dt.datetime | None = None, expected_version: int | None = None,

@@ -6,8 +6,8 @@ import datetime as dt
 
 from app.core.changes import Changes
 from app.core.errors import UserError
-from app.desk.context import AppContext
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, CalendarStore, Deadline, compute_deadline
+from app.desk.context import AppContext
 from models import Committee
 
 DEFAULT_CLOSE = DEFAULT_CLOSE_OF_BUSINESS
@@ -34,14 +34,14 @@ class DeadlineService:
     def set_close_of_business(self, actor, value: str) -> Changes:
         """Per committee (some close at 17:00); only an administrator changes it. Synced down from the server too."""
         import re
-        if not (actor.has_role("admin") or actor.has_role("supervisor")):
+        if not actor.manages_desk:
             raise DeadlineError("只有站长或管理员可以修改下班时间")
         m = re.fullmatch(r"([01]?\d|2[0-3])[:：]([0-5]\d)", value.strip())
         if not m:
             raise DeadlineError("下班时间格式应为 时:分，例如 17:30")
         committee_id = self.ctx.identity().committee_id
         with self.ctx.sessions.begin() as s:
-            com = s.get(Committee, committee_id)
+            com = s.get_one(Committee, committee_id)
             com.close_of_business = f"{int(m.group(1)):02d}:{m.group(2)}"
             com.version += 1
         return Changes(settings=True)

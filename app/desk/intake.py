@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.core.changes import Changes
 from app.core.machine import DOCUMENT_AFTER
 from app.core.vocabulary import Action, DocKind, State
 from app.desk.auth import WorkerInfo
@@ -43,6 +44,10 @@ class Finished:
     detail: CaseDetail
     result: ValidationResult
     document: DocKind | None
+
+    @property
+    def changes(self) -> Changes:
+        return self.detail.changes
 
 
 @dataclass(frozen=True)

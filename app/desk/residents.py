@@ -12,12 +12,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.core.changes import Changes
+from app.core.commands import ResidentArgs
+from app.core.residents import ID_NUMBER_TAKEN, ResidentError, ResidentInput, apply_resident, validate_input
+from app.core.vocabulary import Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
-from app.core.commands import ResidentArgs
-from app.core.vocabulary import Mutation
-from app.core.residents import ID_NUMBER_TAKEN, ResidentError, ResidentInput, apply_resident, validate_input
 from forms.identity import mask_id, mask_phone, normalize_id
 from models import AuditEntry, Resident, utcnow
 

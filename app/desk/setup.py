@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core.accounts import AccountError, check_committee, check_login
 from app.core.changes import Changes
 from app.core.errors import UserError
+from app.core.vocabulary import Role
 from app.desk.auth import AuthError, hash_password, validate_new_password
 from app.desk.context import AppContext
-from app.core.accounts import AccountError, check_committee, check_login
-from app.core.vocabulary import Role
 from models import Committee, Device, Worker
 
 

@@ -10,10 +10,10 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core import machine as cm
+from app.core.vocabulary import CHINA_TZ, Role, State
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.deadlines import DeadlineService
-from app.core.vocabulary import CHINA_TZ, State
 from forms.identity import mask_id
 from models import Case, Resident, Worker, utcnow
 
@@ -53,7 +53,7 @@ class WorklistService:
     def _day_bounds(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         local = now.astimezone(CHINA_TZ)
         start = dt.datetime.combine(local.date(), dt.time(0), CHINA_TZ)
-        return start.astimezone(dt.timezone.utc), (start + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
+        return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
 
     def _where(self, tab: str, worker: WorkerInfo, now: dt.datetime):
         start, end = self._day_bounds(now)
@@ -66,10 +66,10 @@ class WorklistService:
         if tab in ("due_today", "overdue"):
             when = (and_(Case.due_at >= max(start, now), Case.due_at < end) if tab == "due_today"
                     else Case.due_at < now)
-            if worker.has_role("supervisor"):
+            if worker.has_role(Role.SUPERVISOR):
                 return and_(forwarded, when)  # the supervisor's list: every overdue case of the committee
             own = [self._where("mine", worker, now)]
-            if worker.has_role("front_desk"):  # the desk follows up what it sent; a line colleague only their own
+            if worker.has_role(Role.FRONT_DESK):  # the desk follows up what it sent; a line colleague only their own
                 own.append(self._where("sent", worker, now))
             return and_(forwarded, when, or_(*own))
         if tab == "pending":

@@ -17,15 +17,21 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.accounts import (
+    AccountError,
+    AuthError,
+    check_committee,
+    check_login,
+    hash_password,
+    validate_new_password,
+)
 from app.core.errors import UserError
-from app.core.accounts import AccountError, AuthError, check_committee, check_login, hash_password, validate_new_password
+from app.core.vocabulary import Role
+from app.core.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
 from app.server.changes import ChangeWriter
 from app.server.db import ServerDB, take_lock
-from app.core.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
-from app.core.vocabulary import Role
 from models import utcnow
-from models.server import CalendarVersion, CatalogVersion, Committee, ServerDevice, Worker
-from models.server import EnrollCode
+from models.server import CalendarVersion, CatalogVersion, Committee, EnrollCode, ServerDevice, Worker
 
 ENROLL_CODE_TTL = dt.timedelta(minutes=15)
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone

@@ -14,9 +14,24 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 
-from app.core.wire import (API_VERSION, SNAPSHOT_KINDS, EnrollRequest, EnrollResponse, Endpoint, ErrorBody,
-                           ErrorCode, ErrorDetail, Health, PullPage, PullQuery, PushRequest, PushResponse,
-                           SnapshotPage, SnapshotQuery, SnapshotStart)
+from app.core.wire import (
+    API_VERSION,
+    SNAPSHOT_KINDS,
+    Endpoint,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    ErrorCode,
+    ErrorDetail,
+    Health,
+    PullPage,
+    PullQuery,
+    PushRequest,
+    PushResponse,
+    SnapshotPage,
+    SnapshotQuery,
+    SnapshotStart,
+)
 from app.server import pull as pull_service
 from app.server import push as push_service
 from app.server.db import ServerDB

@@ -14,7 +14,17 @@ import uuid
 from sqlalchemy.orm import Session
 
 from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
-from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, SyncLock, Worker
+from models.server import (
+    GLOBAL_SCOPE,
+    CalendarVersion,
+    Case,
+    CatalogVersion,
+    ChangeRow,
+    Committee,
+    Resident,
+    SyncLock,
+    Worker,
+)
 
 CURSOR_START = "0"
 

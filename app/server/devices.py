@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import UserError
-from app.server.admin import hash_enroll_code
-from app.server.db import ServerDB, take_lock
 from app.core.payloads import committee_payload
 from app.core.wire import CommitteeRow, EnrollRequest, EnrollResponse
+from app.server.admin import hash_enroll_code
+from app.server.db import ServerDB, take_lock
 from models.server import Committee, EnrollCode, ServerDevice
 
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.core.errors import UserError
 from app.core import actions, commands
 from app.core import machine as cm
+from app.core.errors import UserError
 from app.core.residents import ID_NUMBER_TAKEN, ResidentError, ResidentInput, apply_resident, validate_input
 from app.core.vocabulary import Action, Mutation
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline

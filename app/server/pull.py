@@ -8,11 +8,11 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
+from app.core.wire import SNAPSHOT_KINDS, Change, PullPage, PullQuery, SnapshotPage, SnapshotQuery, SnapshotStart
 from app.server.changes import BadCursor, calendar_payload, catalog_payload, format_cursor, parse_cursor, scope_of
 from app.server.db import ServerDB
 from app.server.devices import authenticate
-from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
-from app.core.wire import SNAPSHOT_KINDS, Change, PullPage, PullQuery, SnapshotPage, SnapshotQuery, SnapshotStart
 from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, Worker
 
 

@@ -16,13 +16,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app.core.payloads import case_payload, resident_payload
+from app.core.wire import ErrorCode, MutationIn, MutationResult, PushRequest, PushResponse, ResultStatus
 from app.server.admin import server_calendar
 from app.server.changes import ChangeWriter
 from app.server.db import ServerDB, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import ApplyContext, Rejected, acting_worker, apply_mutation, keep_text_as_note
-from app.core.payloads import case_payload, resident_payload
-from app.core.wire import ErrorCode, MutationIn, MutationResult, PushRequest, PushResponse, ResultStatus
 from models.server import Case, Committee, MutationRecord, Resident, Worker
 
 log = logging.getLogger(__name__)

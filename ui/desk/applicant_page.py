@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.desk.residents import ResidentInput
 from ui.operations import run_op
@@ -61,7 +73,7 @@ class ApplicantPage(QWidget):
         layout.addWidget(self.agent_group)
         layout.addStretch(1)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt naming
+    def eventFilter(self, obj, event) -> bool:
         if obj is self.search and event.type() == QEvent.KeyPress and event.key() in (Qt.Key_Up, Qt.Key_Down):
             n = self.results.count()
             if n:

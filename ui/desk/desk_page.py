@@ -8,8 +8,7 @@ The worker's recent items lead the list; they follow the change bus, so a finish
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QMessageBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QMessageBox, QVBoxLayout, QWidget
 
 from app.desk.cases import CaseError
 from ui.desk.item_list_model import ItemListModel

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout)
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout
 
 from app.core.vocabulary import CHINA_TZ, Action, DocKind
 from ui.desk.applicant_page import ApplicantPage
@@ -128,7 +128,7 @@ class ServiceWizard(QDialog):
     def _refresh_checks(self, page) -> None:
         try:
             self.result = self._check()
-        except Exception:  # noqa: BLE001 - a broken rule must not take the desk down; shown as a message
+        except Exception:
             self.message.setText("事项规则计算出错，请联系管理员检查事项配置。")
             return
         if page is self.eligibility:
@@ -146,7 +146,7 @@ class ServiceWizard(QDialog):
             return
         try:
             self.result = self._check()
-        except Exception:  # noqa: BLE001 - shown on Next; typing must never raise
+        except Exception:
             return
         page.show_result(self.result, show_errors=False)
 

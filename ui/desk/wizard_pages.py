@@ -5,8 +5,17 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QScrollArea,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from forms.values import format_value
 from ui.desk.field_widgets import computed_label, editor_for
@@ -71,7 +80,7 @@ class MessageLabel(QLabel):
         self.setObjectName(name)
         self.setVisible(bool(text))
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt naming
+    def setText(self, text: str) -> None:
         super().setText(text)
         self.setVisible(bool(text))
 

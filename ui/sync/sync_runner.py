@@ -40,7 +40,7 @@ class _SyncWorker(QObject):
             self._client = self._make_client()
         try:
             result = self._client.sync_once()
-        except Exception:  # noqa: BLE001 - a sync bug must not kill the thread; logged, retried later
+        except Exception:
             log.exception("sync round failed unexpectedly")
             result = None
         if result is not None:

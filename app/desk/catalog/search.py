@@ -72,11 +72,13 @@ def normalize_query(text: str) -> str:
 def _readings(text: str) -> list[tuple[str, ...]]:
     """Readings per character: the phrase-aware primary reading first, then common alternatives."""
     # errors=list keeps non-Chinese characters one per entry, so readings line up with text.
-    primary = lazy_pinyin(text, style=Style.NORMAL, v_to_u=False, errors=lambda s: list(s))
+    # pypinyin's stub types the errors callback as returning str; the library documents a list as well.
+    primary = lazy_pinyin(text, style=Style.NORMAL, v_to_u=False,
+                          errors=lambda s: list(s))  # type: ignore[arg-type,return-value]
     if len(primary) != len(text):
         return [(p.lower(),) for p in primary]
     return [(p.lower(), *(a for a in _ALT_READINGS.get(ch, ()) if a != p.lower()))
-            for ch, p in zip(text, primary)]
+            for ch, p in zip(text, primary, strict=True)]
 
 
 @functools.lru_cache(maxsize=4096)  # departments/categories repeat; reloads reuse everything

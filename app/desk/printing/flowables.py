@@ -25,6 +25,8 @@ class Para(Paragraph):
     the paragraph is broken again one em narrower, so a hung mark ends inside the box.
     """
 
+    style: ParagraphStyle  # set by Paragraph; declared because wrap() replaces it
+
     def wrap(self, avail_width, avail_height):
         result = super().wrap(avail_width, avail_height)
         if not getattr(self, "_narrowed", False) and _hangs(self.blPara):

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 
 from app.core.changes import Changes
 from app.core.errors import UserError
-from app.desk.auth import WorkerInfo
 from app.core.machine import STATE_LABELS, printable_documents
-from app.desk.context import AppContext
 from app.core.vocabulary import DOC_TITLES, DocKind
+from app.desk.auth import WorkerInfo
+from app.desk.context import AppContext
 from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
 from app.desk.printing.kinds import kind_for
 from app.desk.printing.layout import LAYOUTS
@@ -31,6 +31,7 @@ from app.desk.printing.render import render
 from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker, utcnow
 
 log = logging.getLogger(__name__)
+PROVISIONAL_NOTE = "该年度节假日安排尚未导入，期限按周一至周五推算，以实际通知为准。"
 APPEAL = "如对结果有异议，可自收到本告知之日起 60 日内依法申请行政复议，或在 6 个月内依法提起行政诉讼。"
 PRINT_EXPORTED = "exported"  # written to a file without the GUI; not on paper, not waiting to be printed
 # When each document may be issued (shown when a document does not fit the case's state).
@@ -138,16 +139,17 @@ class PrintService:
         """This desk's paper layout and configured printer (None = system default)."""
         with self.ctx.sessions() as s:
             dev = s.get(Device, self.ctx.identity().device_id)
-            return (dev.paper_layout if dev and dev.paper_layout in LAYOUTS else "a5"), (dev.printer_name if dev else None)
+            layout = dev.paper_layout if dev and dev.paper_layout in LAYOUTS else "a5"
+            return layout, (dev.printer_name if dev else None)
 
     def save_settings(self, actor: WorkerInfo, layout: str, printer: str | None) -> Changes:
         if layout not in LAYOUTS:
             raise PrintError("未知的纸张版式")
-        if not (actor.has_role("admin") or actor.has_role("supervisor")):
+        if not actor.manages_desk:
             raise PrintError("只有站长或管理员可以修改打印设置")
         device_id = self.ctx.identity().device_id
         with self.ctx.sessions.begin() as s:
-            dev = s.get(Device, device_id)
+            dev = s.get_one(Device, device_id)
             dev.paper_layout, dev.printer_name = layout, (printer or None)
         return Changes(settings=True)
 
@@ -199,7 +201,7 @@ class PrintService:
             allowed = allowed_documents(case.state, case.forwarded_at is not None)
             if doc_type not in allowed:
                 raise PrintError(refusal_message(case.state, doc_type, allowed))
-            com = s.get(Committee, case.committee_id)
+            com = s.get_one(Committee, case.committee_id)
             r = s.get(Resident, case.applicant_id) if case.applicant_id else None
             creator = s.get(Worker, case.created_by_id)
             received, missing = _material_lines(case)
@@ -208,13 +210,13 @@ class PrintService:
             result = kind.result_text(resolution=case.result_text, reply=case.reply_text)
             return DocumentData(
                 doc_type=DocKind(doc_type), committee_name=com.name, committee_phone=com.phone,
-                committee_address=com.address, doc_number=kind.doc_number(case.case_number), case_number=case.case_number,
-                item_code=case.item_code, item_name=case.item_name, mode=case.mode, department=case.department,
+                committee_address=com.address, doc_number=kind.doc_number(case.case_number),
+                case_number=case.case_number, item_code=case.item_code, item_name=case.item_name, mode=case.mode, department=case.department,
                 applicant_name=r.name if r else "", applicant_id_number=r.id_number if r else "",
                 applicant_phone=r.phone if r else "", agent_name=(case.agent or {}).get("name"),
                 received_at=case.accepted_at or case.created_at, materials=received, missing=missing,
                 deadline=case.due_at, deadline_provisional=case.deadline_provisional,
-                deadline_note="该年度节假日安排尚未导入，期限按周一至周五推算，以实际通知为准。" if case.deadline_provisional else "",
+                deadline_note=PROVISIONAL_NOTE if case.deadline_provisional else "",
                 worker_name=creator.display_name if creator else "", worker_phone=com.phone,
                 result=result or "", result_approved=kind.approval(approved),
                 refusal_reason=case.refusal_reason, redirect_to=case.redirect_to,
@@ -224,8 +226,8 @@ class PrintService:
                 appeal_route=APPEAL if approved is False else "", verification_code=case.verification_code,
                 reprint_count=reprint_count, printed_at=printed_at, decided_at=case.replied_at or case.closed_at)
 
-    def produce(self, actor: WorkerInfo | None, case_id: uuid.UUID, doc_type: str | None = None, layout: str | None = None,
-                reprint_reason: str = "", now: dt.datetime | None = None, *,
+    def produce(self, actor: WorkerInfo | None, case_id: uuid.UUID, doc_type: str | None = None,
+                layout: str | None = None, reprint_reason: str = "", now: dt.datetime | None = None, *,
                 exported_to: str | None = None) -> PrintedDocument:
         """Render and archive a document and record the job: pending (waiting for the printer), or exported
         when ``exported_to`` names the file it was written to. A reprint (the document reached paper
@@ -293,8 +295,8 @@ class PrintService:
                 stmt = stmt.where(PrintJob.case_id == case_id)
             rows, fits = [], {}
             for j, num, state, forwarded_at in s.execute(stmt):
-                rows.append(PrintJobRow(j.id, j.case_id, num, j.doc_type, DOC_TITLES[j.doc_type], j.layout, j.reprint_count,
-                                        j.at, j.status, j.printer, j.reason, self.ctx.data_dir / j.file))
+                rows.append(PrintJobRow(j.id, j.case_id, num, j.doc_type, DOC_TITLES[j.doc_type], j.layout,
+                                        j.reprint_count, j.at, j.status, j.printer, j.reason, self.ctx.data_dir / j.file))
                 fits[j.id] = j.doc_type in allowed_documents(state, forwarded_at is not None)
         if not waiting_only:
             return rows

@@ -15,7 +15,7 @@ _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 def local(value: dt.datetime) -> dt.datetime:
     # Naive values are taken as UTC, the storage convention of the models (rules.md §1).
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(CHINA_TZ)
 
 

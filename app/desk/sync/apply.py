@@ -18,10 +18,10 @@ from sqlalchemy import String, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.desk.catalog.store import write_catalog
 from app.core.payloads import WORKER_LOCAL_COLUMNS, load_values
 from app.core.wire import Change
 from app.core.workdays import CalendarError, CalendarStore
+from app.desk.catalog.store import write_catalog
 from models import Base, Case, CaseCounter, CaseEvent, Committee, OutboxEntry, Resident, Worker
 from models.outbox import OUTBOX_PENDING
 

@@ -29,9 +29,26 @@ from sqlalchemy.orm import Session
 from app.core.changes import NO_CHANGES, Changes
 from app.core.errors import UserError
 from app.core.vocabulary import Mutation
-from app.core.wire import (DEFAULT_PULL_PAGE, MAX_BATCH, MAX_PULL_PAGE, MAX_SNAPSHOT_PAGE, Endpoint, ErrorBody,
-                           ErrorCode, ErrorDetail, MutationIn, PullPage, PullQuery, PushRequest, PushResponse,
-                           ResultStatus, ServerAnswer, SnapshotPage, SnapshotQuery, SnapshotStart)
+from app.core.wire import (
+    DEFAULT_PULL_PAGE,
+    MAX_BATCH,
+    MAX_PULL_PAGE,
+    MAX_SNAPSHOT_PAGE,
+    Endpoint,
+    ErrorBody,
+    ErrorCode,
+    ErrorDetail,
+    MutationIn,
+    PullPage,
+    PullQuery,
+    PushRequest,
+    PushResponse,
+    ResultStatus,
+    ServerAnswer,
+    SnapshotPage,
+    SnapshotQuery,
+    SnapshotStart,
+)
 from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.enroll import ca_file, tls_verify
@@ -155,7 +172,7 @@ def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int 
                                   str((o.args or {}).get("case_number") or ""), o.reason, o.client_time, name or "")
                  for o, name in rows]
     if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.timezone.utc)
+        oldest = oldest.replace(tzinfo=dt.UTC)
     return SyncStatus(
         enrolled=bool(dev and dev.token), server_url=(dev.server_url or "") if dev else "",
         online=bool(state and state.online), last_attempt_at=state.last_attempt_at if state else None,
