@@ -1,4 +1,5 @@
-# OneDesk: two commands. `make run` opens the demo app, `make test` runs every test offscreen.
+# OneDesk: two commands. `make run` opens the demo app, `make test` runs the static checks (ruff, mypy) and every
+# test offscreen.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -14,11 +15,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# On Linux, first the system libraries Qt's screen plugin needs: installed with apt-get when possible, else the
+# one command that installs them is printed and the app is not started.
 run: $(STAMP)
+	PY=$(PY) .ci/qt-system-libs
 	$(PY) main.py --demo --data-dir $(CURDIR)/.demo-data
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) .demo-data .pytest_cache
+	rm -rf $(VENV) .demo-data .pytest_cache .mypy_cache .ruff_cache

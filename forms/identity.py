@@ -123,6 +123,28 @@ def validate_phone(value: str) -> tuple[str, str | None]:
     raise IdentityError("电话号码格式不正确：手机号应为 11 位，固定电话应为区号加 7–8 位号码")
 
 
+_ID_DIGITS_RE = re.compile(r"^\d{6,17}[\dX]?$")
+
+
+def lookup_kind(value: str) -> str:
+    """What a worker typed into a resident search box: ``"id_number"``, ``"phone"``, ``"name"``, or ``""`` when
+    it is none of them clearly (a few digits, digits mixed with characters).
+
+    A mobile (11 digits from 1) or landline is a phone; 6 to 18 digits (an 18th ``X``) are (part of) an ID
+    number; text without digits is a name. Used to start a registration from what found nobody."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    phone = normalize_phone(text)
+    if _MOBILE_ANY_RE.match(phone) or _LANDLINE_RE.match(phone):
+        return "phone"
+    if _ID_DIGITS_RE.match(normalize_id(text)):
+        return "id_number"
+    if not any(ch.isdigit() for ch in text):
+        return "name"
+    return ""
+
+
 def mask_id(value: str | None) -> str:
     """First 6 + last 4 visible: ``320302********1234`` (GB/T 35273 de-identification)."""
     if not value:

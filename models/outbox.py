@@ -13,6 +13,7 @@ from models.base import Base, new_id, utcnow
 OUTBOX_PENDING = "pending"
 OUTBOX_APPLIED = "applied"
 OUTBOX_SET_ASIDE = "set_aside"
+OUTBOX_HELD = "held"  # the server waits for a command this one was made after (restored from a backup)
 
 
 class OutboxEntry(Base):
@@ -25,7 +26,10 @@ class OutboxEntry(Base):
     name: Mapped[str] = mapped_column(String(48))
     args: Mapped[dict] = mapped_column(JSON, default=dict)
     acting_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
+    # The desk's own clock when the action was taken, and its offset (server minus desk, seconds) as the desk knew
+    # it then; NULL when it had never been measured. The server dates the command client_time + clock_offset_s.
     client_time: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    clock_offset_s: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default=OUTBOX_PENDING)
     result: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(Text, default="")

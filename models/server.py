@@ -98,6 +98,28 @@ class MutationRecord(ServerBase):
     result: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class HeldCommand(ServerBase):
+    """A pushed command waiting for the command it was made after (issue 12; app/server/held.py).
+
+    Its outcome row in ``server_mutation`` says ``held`` until it runs; this row keeps what running it needs
+    (the mutation record has the name, worker and times) and is deleted when it has run or been given up."""
+
+    __tablename__ = "server_held_command"
+    __table_args__ = (Index("ix_server_held_command_waits_for", "waits_for"),
+                      Index("ix_server_held_command_committee_expires", "committee_id", "expires_at"))
+
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(ServerDevice.id), primary_key=True)
+    mid: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Committee.id))
+    mutation_id: Mapped[uuid.UUID]
+    waits_for: Mapped[uuid.UUID]  # the mutation id the command was made after
+    case_id: Mapped[uuid.UUID | None]
+    args: Mapped[dict] = mapped_column(JSON)
+    dating: Mapped[dict] = mapped_column(JSON, default=dict)  # how its time was worked out, besides the time itself
+    held_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]  # given up (set aside) at the first push of the committee after this
+
+
 class ChangeRow(ServerBase):
     """Change log read by pulls. ``seq`` is allocated under the lock row; ``tag`` lets a cursor prove it is ours."""
 
@@ -166,6 +188,7 @@ __all__ = [
     "ChangeRow",
     "Committee",
     "EnrollCode",
+    "HeldCommand",
     "MutationRecord",
     "Resident",
     "ResidentAlias",

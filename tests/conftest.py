@@ -101,14 +101,17 @@ def desk_ctx(ctx):
     from app.desk.auth import AuthService
     from app.desk.residents import ResidentInput, ResidentService
     from app.desk.setup import FirstRunInput, initialise_desk
-    initialise_desk(ctx, FirstRunInput("幸福里社区居民委员会", "320302001", "admin", "管理员", "secret123"))
+    initialise_desk(ctx, FirstRunInput(committee_name="幸福里社区居民委员会", committee_code="320302001",
+                                       admin_login="admin", admin_name="管理员", admin_password="secret123"))
     auth = AuthService(ctx)
     admin = auth.login("admin", "secret123")
     auth.create_worker(admin, login="desk", display_name="王晓燕", password="deskpass", roles=["front_desk"])
     auth.create_worker(admin, login="boss", display_name="周海燕", password="bosspass", roles=["supervisor"])
     rs = ResidentService(ctx)
-    rs.create(admin, ResidentInput("张桂兰", "11010519491231002X", "13800138000", "幸福里一区3号楼"))
-    rs.create(admin, ResidentInput("李秀英", "320302194003121239"[:17] + _check("320302194003121230"), "13912345678", "和平路5号"))
+    rs.create(admin, ResidentInput(name="张桂兰", id_number="11010519491231002X", phone="13800138000",
+                                   address="幸福里一区3号楼"))
+    rs.create(admin, ResidentInput(name="李秀英", id_number="320302194003121239"[:17] + _check("320302194003121230"),
+                                   phone="13912345678", address="和平路5号"))
     return ctx
 
 

@@ -25,6 +25,7 @@ from app.core.paths import PROJECT_DIR
 from app.core.wire import Endpoint, EnrollRequest, EnrollResponse
 from app.desk.auth import WorkerInfo, worker_info
 from app.desk.cases import CaseService, ItemRef
+from app.desk.clock import DeskClock
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
 from app.desk.sync.client import SyncClient
@@ -50,9 +51,9 @@ WORKERS = (  # login, name, roles, lines
     ("boss", "周海燕", ["supervisor"], []),
 )
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "test-1")
-SERVER_TABLES = ("server_mutation", "server_enroll_code", "server_device", "server_change", "server_calendar",
-                 "server_catalog", "server_resident_alias", "case_event", '"case"', "resident", "worker", "committee",
-                 "server_sync_lock")
+SERVER_TABLES = ("server_held_command", "server_mutation", "server_enroll_code", "server_device", "server_change",
+                 "server_calendar", "server_catalog", "server_resident_alias", "case_event", '"case"', "resident",
+                 "worker", "committee", "server_sync_lock")
 
 
 def reset_server(db: ServerDB) -> None:
@@ -150,10 +151,13 @@ class Desk:
 
 def new_desk(folder: Path, template_db: Path, db: ServerDB, app, name: str, *, sync: bool = True,
              clock=utcnow) -> Desk:
-    """A desk data folder from the migrated template, enrolled through the API (in-process transport)."""
+    """A desk data folder from the migrated template, enrolled through the API (in-process transport).
+    ``clock`` is the desk computer's own clock: its case actions and its sync client both read it."""
     folder.mkdir(parents=True)
     shutil.copyfile(template_db, folder / DB_FILENAME)
     ctx = AppContext.open(folder)
+    if clock is not utcnow:
+        ctx.clock = DeskClock(ctx.sessions, source=clock)
     code, _ = admin.create_enroll_code(db, COMMITTEE)
     transport = FaultyTransport(TestClient(app)._transport)
     http = httpx.Client(transport=transport, base_url="http://testserver")

@@ -13,7 +13,8 @@ from models import utcnow
 
 @pytest.fixture
 def auth(ctx):
-    initialise_desk(ctx, FirstRunInput("测试居委会", "T001", "admin", "管理员", "secret123"))
+    initialise_desk(ctx, FirstRunInput(committee_name="测试居委会", committee_code="T001",
+                                       admin_login="admin", admin_name="管理员", admin_password="secret123"))
     svc = AuthService(ctx)
     admin = svc.login("admin", "secret123")
     svc.create_worker(admin, login="desk", display_name="前台甲", password="deskpass", roles=["front_desk"])
@@ -67,7 +68,9 @@ def test_supervisor_unlocks_front_desk_cannot(auth):
 
 def test_first_run_validation_changes_nothing(ctx):
     with pytest.raises(SetupError, match="居委会名称"):
-        initialise_desk(ctx, FirstRunInput("", "T001", "admin", "管理员", "secret123"))
+        initialise_desk(ctx, FirstRunInput(committee_name="", committee_code="T001",
+                                           admin_login="admin", admin_name="管理员", admin_password="secret123"))
     with pytest.raises(SetupError, match="密码至少"):
-        initialise_desk(ctx, FirstRunInput("测试", "T001", "admin", "管理员", "123"))
+        initialise_desk(ctx, FirstRunInput(committee_name="测试", committee_code="T001",
+                                           admin_login="admin", admin_name="管理员", admin_password="123"))
     assert not ctx.is_initialised()

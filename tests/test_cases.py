@@ -49,7 +49,8 @@ def test_full_forward_reply_close_cycle(desk):
     with ctx.sessions() as s:
         names = [o.name for o in s.scalars(select(OutboxEntry).order_by(OutboxEntry.mid))]
         mids = [o.mid for o in s.scalars(select(OutboxEntry).order_by(OutboxEntry.mid))]
-    assert names[-6:] == ["case.create.v1", "case.accept.v1", "case.forward.v1", "case.acknowledge.v1", "case.reply.v1", "case.close.v1"]
+    assert names[-6:] == ["case.create.v1", "case.accept.v1", "case.forward.v1", "case.acknowledge.v1",
+                          "case.reply.v1", "case.close.v1"]
     assert mids == list(range(1, len(mids) + 1))  # gap-free
 
 
@@ -175,7 +176,7 @@ def test_who_may_act_on_a_forwarded_case(desk):
 
 def test_close_of_business_is_per_committee_and_admin_only(desk):
     from app.desk.deadlines import DeadlineError, DeadlineService
-    cases, people, resident, ctx = desk
+    _cases, people, _resident, ctx = desk
     svc = DeadlineService(ctx)
     with pytest.raises(DeadlineError, match="只有站长或管理员"):
         svc.set_close_of_business(people["desk"], "17:00")

@@ -258,7 +258,8 @@ def test_field_compute_and_constraints(catalog):
     result = validate_submission(item, submission, TODAY)
     assert result.computed["self_paid"] == 20000
     submission["fields"]["insurance_paid"] = 60000
-    assert validate_submission(item, submission, TODAY).errors_for("insurance_paid") == ["已报销金额不能大于医疗费用总额"]
+    errors = validate_submission(item, submission, TODAY).errors_for("insurance_paid")
+    assert errors == ["已报销金额不能大于医疗费用总额"]
 
 
 # ---------------------------------------------------------------------------
@@ -401,7 +402,8 @@ def test_missing_or_empty_directory_gives_an_empty_catalog(tmp_path):
 
 def test_department_must_be_listed_in_catalog_yaml(tmp_path):
     _write(tmp_path, "catalog.yaml", 'version: "1.0.0"\ndepartments: [民政]\n')
-    catalog = _load_with(tmp_path, GOOD_ITEM.replace("ZZ-01", "ZZ-02").replace("department: 民政", "department: 外星部"))
+    alien = GOOD_ITEM.replace("ZZ-01", "ZZ-02").replace("department: 民政", "department: 外星部")
+    catalog = _load_with(tmp_path, alien)
     assert any(e.field == "department" for e in _error(catalog, "ZZ-02.yaml"))
     assert catalog.version == "1.0.0"
 
@@ -498,7 +500,7 @@ def test_cli_search_prints_one_line_per_hit_best_first(capsys):
     code, out = _run(capsys, "catalog", "search", "gljt")
     assert code == 0 and out.splitlines()[0].startswith("MZ-01")
     code, out = _run(capsys, "catalog", "search", "dibao")
-    assert [line.split()[0] for line in out.splitlines()][0] == "MZ-02"
+    assert out.splitlines()[0].split()[0] == "MZ-02"
 
 
 def test_cli_validate(capsys, tmp_path):

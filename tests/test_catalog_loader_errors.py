@@ -203,7 +203,7 @@ def test_cli_search_and_show_of_a_broken_item(capsys, broken_dir):
 def test_intake_refuses_a_broken_item_with_the_worker_reason(broken_service):
     intake = IntakeService(None, catalog=broken_service)
     assert intake.unavailable_reason("ZZ-01") is None
-    with pytest.raises(CaseError, match="配置文件有误.*ZZ-02.yaml"):
+    with pytest.raises(CaseError, match=r"配置文件有误.*ZZ-02\.yaml"):
         intake.item("ZZ-02")
 
 

@@ -63,10 +63,12 @@ def test_desk_services_return_what_they_changed(desk_ctx):
     from forms.validate import make_id_number
     auth = AuthService(desk_ctx)
     admin = auth.login("admin", "secret123")
-    saved = ResidentService(desk_ctx).create(admin, ResidentInput("赵国强", make_id_number(70, "男", seed=5), "13912340000"))
+    zhao = ResidentInput(name="赵国强", id_number=make_id_number(70, "男", seed=5), phone="13912340000")
+    saved = ResidentService(desk_ctx).create(admin, zhao)
     row, warning = saved  # still unpacks as before
     assert row.name == "赵国强" and warning is None and saved.changes == Changes(residents=True)
-    updated = ResidentService(desk_ctx).update(admin, row.id, ResidentInput("赵国强", "", "", "和平路7号"))
+    moved = ResidentInput(name="赵国强", id_number="", phone="", address="和平路7号")
+    updated = ResidentService(desk_ctx).update(admin, row.id, moved)
     assert updated.changes.residents and updated.row.address == "和平路7号"
     boss = next(w for w, _locked in auth.list_workers() if w.login == "boss")
     assert auth.unlock(admin, boss.id) == Changes(workers=True)

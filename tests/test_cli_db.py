@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_help_lists_subcommands():
-    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], capture_output=True, text=True, check=True).stdout
+    argv = [sys.executable, str(ROOT / "main.py"), "--help"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     for cmd in ("db", "backup", "restore", "calendar", "deadline", "catalog"):
         assert cmd in out
 
@@ -33,15 +34,16 @@ def test_db_check_reports_corruption(tmp_path, capsys):
     main(["--data-dir", str(tmp_path), "db", "upgrade"])
     with sqlite3.connect(tmp_path / DB_FILENAME) as con:
         con.execute("PRAGMA foreign_keys=OFF")
-        con.execute("INSERT INTO device (id, committee_id, code, name, is_local, paper_layout, created_at, updated_at, version)"
-                    " VALUES (x'00', x'01', 'D9', '', 0, 'a5', '2026-01-01', '2026-01-01', 1)")
+        con.execute("INSERT INTO device (id, committee_id, code, name, is_local, paper_layout, created_at, updated_at,"
+                    " version) VALUES (x'00', x'01', 'D9', '', 0, 'a5', '2026-01-01', '2026-01-01', 1)")
     assert main(["--data-dir", str(tmp_path), "db", "check"]) == 1
     assert "foreign key" in capsys.readouterr().out
 
 
 def _desk(data_dir: Path) -> AppContext:
     ctx = AppContext.open(data_dir)
-    initialise_desk(ctx, FirstRunInput("测试居委会", "T001", "admin", "管理员", "secret123"))
+    initialise_desk(ctx, FirstRunInput(committee_name="测试居委会", committee_code="T001",
+                                       admin_login="admin", admin_name="管理员", admin_password="secret123"))
     return ctx
 
 
@@ -145,7 +147,8 @@ def test_data_dir_may_follow_the_subcommand(tmp_path, capsys):
     assert main(["--data-dir", str(before), "db", "upgrade", "--data-dir", str(winner)]) == 0
     assert (before / DB_FILENAME).exists() and (winner / DB_FILENAME).exists()
     from app.cli import main as cli
-    for argv in (["print", "N", "--out", "f.pdf", "--data-dir", "D"], ["--data-dir", "D", "print", "N", "--out", "f.pdf"]):
+    for argv in (["print", "N", "--out", "f.pdf", "--data-dir", "D"],
+                 ["--data-dir", "D", "print", "N", "--out", "f.pdf"]):
         args = cli.build_parser(argv).parse_args(argv)
         assert str(args.data_dir) == "D" and args.command == "print"
     args = cli.build_parser(["print", "N", "--out", "f", "--demo"]).parse_args(["print", "N", "--out", "f", "--demo"])

@@ -44,7 +44,10 @@ def _stress(doc_type: str) -> DocumentData:
                      ("原件", "复印件", "原件及复印件")[i % 3], i)
         for i in range(1, 21)
     ]
-    missing = [MissingMaterial(f"补正材料{i:02d}号", f"A4 纸复印，字迹清晰，需加盖出具单位公章并注明“与原件一致”，第{i}项") for i in range(1, 21)]
+    missing = [
+        MissingMaterial(f"补正材料{i:02d}号", f"A4 纸复印，字迹清晰，需加盖出具单位公章并注明“与原件一致”，第{i}项")
+        for i in range(1, 21)
+    ]
     return dataclasses.replace(
         sample_document(doc_type),
         item_name=LONG_ITEM,
@@ -201,10 +204,10 @@ def _text_boxes(pdf: bytes):
         runs = []
         last = {"origin": None, "end": 0.0}
 
-        def visit(text, cm, tm, font_dict, font_size):
+        def visit(text, cm, tm, font_dict, font_size, last=last, runs=runs):
             if not text.strip("\n") or font_dict is None:
                 return
-            a, b, c, d, e, f = tm
+            a, b, _c, _d, e, f = tm
             x = e * cm[0] + f * cm[2] + cm[4]
             y = e * cm[1] + f * cm[3] + cm[5]
             scale = a * cm[0] + b * cm[2]
@@ -265,7 +268,7 @@ def _lines(pdf: bytes) -> list[str]:
     whose texts sit on one baseline form one line, so a value broken over two lines is never whole."""
     runs = sorted(_text_boxes(pdf), key=lambda r: (r[0], -r[5], r[3]))
     lines: list[list] = []
-    for page, _, text, start, _end, y, size in runs:
+    for page, _, text, _start, _end, y, size in runs:
         if lines and lines[-1][0] == page and abs(lines[-1][1] - y) < 0.3 * size:
             lines[-1][2].append(text.strip("\n"))
         else:

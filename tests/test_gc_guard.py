@@ -33,7 +33,7 @@ def test_cycles_are_collected_on_the_ui_thread_while_pool_threads_allocate(qtbot
 
     def churn():  # what made a pool thread collect a dialog's cycle before
         for _ in range(20000):
-            {"x": [1, 2]}
+            _garbage = {"x": [1, 2]}
         return True
     for _ in range(4):
         run_op(None, churn, done.append)

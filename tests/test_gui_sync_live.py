@@ -30,7 +30,8 @@ def live_desk(tmp_path, template_db):
     folder.mkdir()
     shutil.copyfile(template_db, folder / DB_FILENAME)
     ctx = AppContext.open(folder)
-    initialise_desk(ctx, FirstRunInput("幸福里社区居民委员会", COMMITTEE, "admin", "管理员", "secret123"))
+    initialise_desk(ctx, FirstRunInput(committee_name="幸福里社区居民委员会", committee_code=COMMITTEE,
+                                       admin_login="admin", admin_name="管理员", admin_password="secret123"))
     yield ctx
     ctx.close()
 
@@ -69,9 +70,9 @@ def test_enrol_from_the_sync_page_then_offline_and_back(styled_app, qtbot, live_
         assert page.sync_button.isEnabled() and page.server.text() == url
 
         # The local first-run admin is not a district account: its change is set aside with the reason shown.
-        services.residents.create(services.current_worker,
-                                  ResidentInput("钱芳", "32030219400312123" + ric.calc_check_digit("320302194003121230"),
-                                                "13912345678", "和平路5号"))
+        qian_id = "32030219400312123" + ric.calc_check_digit("320302194003121230")
+        qian = ResidentInput(name="钱芳", id_number=qian_id, phone="13912345678", address="和平路5号")
+        services.residents.create(services.current_worker, qian)
         qtbot.mouseClick(page.sync_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: "搁置 1" in win.server_label.text(), timeout=30000)
         qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=10000)
@@ -84,7 +85,8 @@ def test_enrol_from_the_sync_page_then_offline_and_back(styled_app, qtbot, live_
         # The server goes away: the desk keeps working, the change waits, the bar says offline.
         stop_server(proc)
         services.residents.create(services.current_worker,
-                                  ResidentInput("赵丽华", "11010519491231002X", "13800138000", "幸福里一区3号楼"))
+                                  ResidentInput(name="赵丽华", id_number="11010519491231002X", phone="13800138000",
+                                                address="幸福里一区3号楼"))
         qtbot.mouseClick(page.sync_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: "离线" in win.server_label.text(), timeout=30000)
         assert "待上传 1" in win.server_label.text()

@@ -484,7 +484,8 @@ def test_repeat_group_table_by_keyboard(qtbot):
     press(qtbot, dlg, Qt.Key_Backtab, Qt.ShiftModifier)
     press(qtbot, dlg, Qt.Key_Backtab, Qt.ShiftModifier)
     press(qtbot, dlg, Qt.Key_Backtab, Qt.ShiftModifier)
-    assert group.table.currentColumn() == len(group.subfields) - 1 and group.table.state() == QAbstractItemView.EditingState
+    assert group.table.currentColumn() == len(group.subfields) - 1
+    assert group.table.state() == QAbstractItemView.EditingState
     press(qtbot, dlg, Qt.Key_N, Qt.ControlModifier)
     assert group.table.rowCount() == 2 and (group.table.currentRow(), group.table.currentColumn()) == (1, 0)
     press(qtbot, dlg, Qt.Key_Escape)
@@ -505,7 +506,8 @@ def test_search_finds_by_pinyin_initials_and_department_filter(window, qtbot):
 
 
 def _debug_state(wiz) -> str:
-    return f"page={wiz.current_page().title} msg={wiz.message.text()} fail={getattr(wiz.result, 'eligibility_failures', None)}"
+    failures = getattr(wiz.result, "eligibility_failures", None)
+    return f"page={wiz.current_page().title} msg={wiz.message.text()} fail={failures}"
 
 
 def _tab_cycle(qtbot, wiz, page, wanted: set) -> None:

@@ -14,7 +14,8 @@ from app.desk.context import AppContext
 
 
 def test_filter_masks_ids_and_phones_that_slip_through():
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "id %s phone %s", ("11010519491231002X", "13800138000"), None)
+    args = ("11010519491231002X", "13800138000")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "id %s phone %s", args, None)
     RedactingFilter().filter(record)
     assert record.getMessage() == "id [id] phone [phone]"
 

@@ -31,7 +31,8 @@ def forwarded(desk_ctx):
     cid = cases.create_draft(desk, ITEM, resident.id)
     cases.submit(desk, cid, {}, {"居民身份证": {"received": True, "form": "原件", "count": 1},
                                  "户口簿": {"received": True, "form": "复印件", "count": 2}})
-    cases.forward(desk, cid, assignee_id=None, queue="民政", at=dt.datetime(2026, 2, 13, 10, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    friday_morning = dt.datetime(2026, 2, 13, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    cases.forward(desk, cid, assignee_id=None, queue="民政", at=friday_morning)
     return desk_ctx, desk, cid
 
 
@@ -81,10 +82,11 @@ def test_regenerating_gives_the_same_document(forwarded):
 
 
 def test_print_cli_and_demo_documents(forwarded, tmp_path, capsys):
-    ctx, desk, cid = forwarded
+    ctx, _desk, cid = forwarded
     number = CaseService(ctx).get(cid).summary.case_number
     out = tmp_path / "r.pdf"
-    assert main(["--data-dir", str(ctx.data_dir), "print", number, "--doc", "receipt", "--layout", "a4", "--out", str(out)]) == 0
+    argv = ["--data-dir", str(ctx.data_dir), "print", number, "--doc", "receipt", "--layout", "a4", "--out", str(out)]
+    assert main(argv) == 0
     assert "受理回执" in _text(out.read_bytes())
     assert main(["--data-dir", str(ctx.data_dir), "print", "NO-SUCH", "--out", str(out)]) == 2
     assert "找不到案件" in capsys.readouterr().err
@@ -107,7 +109,9 @@ def test_real_qt_print_path_to_pdf_printer(styled_app, forwarded, tmp_path):
     printed = PdfReader(str(tmp_path / "printed.pdf"))
     source = PdfReader(io.BytesIO(doc.pdf))
     assert pages == len(source.pages) == len(printed.pages)
-    assert [round(float(p.mediabox.width)) for p in printed.pages] == [round(float(p.mediabox.width)) for p in source.pages]
+    def widths(reader):
+        return [round(float(p.mediabox.width)) for p in reader.pages]
+    assert widths(printed) == widths(source)
     assert (tmp_path / "printed.pdf").stat().st_size > 20_000  # the page image is really there
 
 
@@ -235,9 +239,9 @@ def test_materials_handed_in_later_are_on_the_receipt(desk_ctx):
     resident = ResidentService(desk_ctx).search("张桂兰")[0]
     cid = cases.create_draft(desk, ITEM, resident.id)
     hukou = {"received": False, "form": "原件及复印件", "count": 1, "standard": "户主页及本人页", "required": True}
+    agent_id = {"received": False, "form": "原件", "count": 1, "required": False}
     cases.submit(desk, cid, {}, {"申请人居民身份证": {"received": True, "form": "原件", "count": 1, "required": True},
-                                 "户口簿": hukou,
-                                 "代办人居民身份证": {"received": False, "form": "原件", "count": 1, "required": False}},
+                                 "户口簿": hukou, "代办人居民身份证": agent_id},
                  missing=["户口簿"])
     handed = svc.materials_handed_in(cid)
     assert handed == {"户口簿": {**hukou, "received": True}}  # the conditional one that does not apply stays out
@@ -387,7 +391,8 @@ def test_case_window_reprint_prompt_counts_only_that_document(styled_app, qtbot,
     qtbot.mouseClick(dlg.buttons["print"], Qt.LeftButton)
 
     def preview():
-        return next((w for w in QApplication.topLevelWidgets() if isinstance(w, PrintPreviewDialog) and w.isVisible()), None)
+        shown = (w for w in QApplication.topLevelWidgets() if isinstance(w, PrintPreviewDialog) and w.isVisible())
+        return next(shown, None)
     qtbot.waitUntil(lambda: preview() is not None)
     assert preview().document.doc_type == "reply" and preview().document.reprint_count == 0
     assert asked == [["答复告知", "受理回执"]]  # the choice only; no 补打 prompt

@@ -31,7 +31,7 @@ def test_standard_example_and_lowercase_x():
 def test_invalid_ids_get_chinese_messages(value, message):
     if message is None:
         # 9xxxxx is the 2023 permanent residence card prefix: check digit decides.
-        with pytest.raises(IdentityError, match="校验位|出生日期"):
+        with pytest.raises(IdentityError, match=r"校验位|出生日期"):
             validate_id(value)
         return
     with pytest.raises(IdentityError, match=message):
@@ -60,18 +60,21 @@ def test_masks():
 
 @pytest.fixture
 def svc(ctx):
-    initialise_desk(ctx, FirstRunInput("测试居委会", "T001", "admin", "管理员", "secret123"))
+    initialise_desk(ctx, FirstRunInput(committee_name="测试居委会", committee_code="T001",
+                                       admin_login="admin", admin_name="管理员", admin_password="secret123"))
     return ResidentService(ctx), AuthService(ctx).login("admin", "secret123")
 
 
 def test_create_search_and_edit(svc, ctx):
     residents, actor = svc
-    row, warning = residents.create(actor, ResidentInput("张桂兰", "11010519491231002X", "13800138000", "幸福里1号"))
+    zhang = ResidentInput(name="张桂兰", id_number="11010519491231002X", phone="13800138000", address="幸福里1号")
+    row, warning = residents.create(actor, zhang)
     assert warning is None and row.id_masked == "110105********002X" and row.phone_masked == "138****8000"
     for q in ("张桂", "zhangguilan", "zgl", "002X", "0013800"):
         assert [r.name for r in residents.search(q)] == ["张桂兰"], q
     detail = residents.get(row.id)
-    residents.update(actor, row.id, ResidentInput("张桂兰", "", "", "幸福里2号"), detail.version)
+    moved = ResidentInput(name="张桂兰", id_number="", phone="", address="幸福里2号")
+    residents.update(actor, row.id, moved, detail.version)
     assert residents.get(row.id).address == "幸福里2号"
     with ctx.sessions() as s:
         r = s.scalars(select(Resident)).one()
@@ -81,13 +84,13 @@ def test_create_search_and_edit(svc, ctx):
 
 def test_bad_input_changes_nothing(svc, ctx):
     residents, actor = svc
-    row, _ = residents.create(actor, ResidentInput("张桂兰", "11010519491231002X", "13800138000"))
+    row, _ = residents.create(actor, ResidentInput(name="张桂兰", id_number="11010519491231002X", phone="13800138000"))
     with pytest.raises(ResidentError, match="校验位"):
-        residents.update(actor, row.id, ResidentInput("李四", "110105194912310021", ""))
+        residents.update(actor, row.id, ResidentInput(name="李四", id_number="110105194912310021", phone=""))
     with pytest.raises(ResidentError, match="电话号码格式"):
-        residents.update(actor, row.id, ResidentInput("李四", "", "999"))
+        residents.update(actor, row.id, ResidentInput(name="李四", id_number="", phone="999"))
     with pytest.raises(ResidentError, match="已登记"):
-        residents.create(actor, ResidentInput("王五", "11010519491231002X"))
+        residents.create(actor, ResidentInput(name="王五", id_number="11010519491231002X"))
     assert residents.get(row.id).name == "张桂兰"
     with ctx.sessions() as s:
         assert len(s.scalars(select(Resident)).all()) == 1
@@ -96,7 +99,7 @@ def test_bad_input_changes_nothing(svc, ctx):
 
 def test_full_id_only_for_roles_that_need_it_and_audited(svc, ctx):
     residents, admin = svc
-    row, _ = residents.create(admin, ResidentInput("张桂兰", "11010519491231002X", "13800138000"))
+    row, _ = residents.create(admin, ResidentInput(name="张桂兰", id_number="11010519491231002X", phone="13800138000"))
     auth = AuthService(ctx)
     desk = auth.create_worker(admin, login="desk", display_name="前台", password="deskpass", roles=["front_desk"])
     with pytest.raises(ResidentError, match="不能查看"):

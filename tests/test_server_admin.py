@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.cli.main import main
 from app.core.paths import FORMS_ITEMS_DIR
 from app.core.workdays import CalendarStore
-from app.desk.auth import AuthService
+from app.desk.auth import AuthError, AuthService
 from app.desk.catalog.refs import shared_catalog
 from app.desk.catalog.store import current_catalog_dir
 from app.desk.context import AppContext
@@ -36,17 +36,21 @@ def _cli(pg_url, tmp_path, *argv) -> int:
 
 
 def test_admin_cli_end_to_end(server_db, pg_url, tmp_path, capsys):
-    assert _cli(pg_url, tmp_path, "committee", "add", COMMITTEE, "幸福里社区居民委员会", "--close-of-business", "17:00") == 0
-    assert _cli(pg_url, tmp_path, "committee", "set", COMMITTEE, "--phone", "0516-1", "--setting", "receipt_footer=谢谢") == 0
+    assert _cli(pg_url, tmp_path, "committee", "add", COMMITTEE, "幸福里社区居民委员会",
+                "--close-of-business", "17:00") == 0
+    assert _cli(pg_url, tmp_path, "committee", "set", COMMITTEE, "--phone", "0516-1",
+                "--setting", "receipt_footer=谢谢") == 0
     assert _cli(pg_url, tmp_path, "worker", "add", "mz", "李建国", "--committee", COMMITTEE, "--roles", "line",
                 "--lines", "民政,残联", "--password", "mzpass1") == 0
     assert _cli(pg_url, tmp_path, "worker", "add", "bad", "坏", "--committee", COMMITTEE, "--roles", "wizard",
                 "--password", "xxxxxx1") == 2
-    assert _cli(pg_url, tmp_path, "worker", "add", "x", "短", "--committee", "nope", "--roles", "line", "--password", "p") == 2
+    assert _cli(pg_url, tmp_path, "worker", "add", "x", "短", "--committee", "nope", "--roles", "line",
+                "--password", "p") == 2
     assert _cli(pg_url, tmp_path, "enroll-code", "--committee", COMMITTEE) == 0
     code = capsys.readouterr().out.splitlines()[-2]
     assert len(code) == 11 and code[5] == "-"
-    assert _cli(pg_url, tmp_path, "calendar", "import", str(FORMS_ITEMS_DIR.parent.parent / "resources/calendar/cn-2026.json")) == 0
+    calendar_file = FORMS_ITEMS_DIR.parent.parent / "resources/calendar/cn-2026.json"
+    assert _cli(pg_url, tmp_path, "calendar", "import", str(calendar_file)) == 0
     assert _cli(pg_url, tmp_path, "catalog", "publish", str(FORMS_ITEMS_DIR)) == 0
     assert _cli(pg_url, tmp_path, "worker", "list") == 0
     assert _cli(pg_url, tmp_path, "committee", "list") == 0
@@ -105,13 +109,13 @@ def test_accounts_flow_down_with_password_hashes(make_desk, seeded):
     a.sync.sync_once()
     auth = AuthService(a.ctx)
     assert auth.login("new", "newpass1").display_name == "新人"
-    with pytest.raises(Exception):
+    with pytest.raises(AuthError, match="用户名或密码不正确"):
         auth.login("mz", "mzpass1")
 
 
 def test_lockout_state_stays_on_the_desk(make_desk, seeded):
     a = make_desk("A")
-    with pytest.raises(Exception):
+    with pytest.raises(AuthError, match="用户名或密码不正确"):
         AuthService(a.ctx).login("desk", "wrong")
     admin.update_committee(seeded, COMMITTEE, phone="1")  # something else changes and is pulled
     admin.set_worker_active(seeded, COMMITTEE, "desk", True)  # the worker row itself is pulled again
@@ -155,10 +159,11 @@ def test_enrolling_a_desk_set_up_on_its_own_adopts_the_district_records(tmp_path
     folder.mkdir()
     shutil.copyfile(template_db, folder / DB_FILENAME)
     ctx = AppContext.open(folder)
-    initialise_desk(ctx, FirstRunInput("幸福里", COMMITTEE, "desk", "王晓燕", "localpass"))
+    initialise_desk(ctx, FirstRunInput(committee_name="幸福里", committee_code=COMMITTEE,
+                                       admin_login="desk", admin_name="王晓燕", admin_password="localpass"))
     from app.desk.residents import ResidentInput, ResidentService
     local_admin = AuthService(ctx).login("desk", "localpass")
-    ResidentService(ctx).create(local_admin, ResidentInput("张桂兰", "11010519491231002X"))
+    ResidentService(ctx).create(local_admin, ResidentInput(name="张桂兰", id_number="11010519491231002X"))
     local_committee = ctx.identity().committee_id
     code, _ = admin.create_enroll_code(seeded, COMMITTEE)
     enroll_desk(ctx, "http://testserver", code, http=api)
@@ -183,7 +188,8 @@ def test_enrolling_with_a_code_of_another_committee_is_refused(tmp_path, templat
     folder.mkdir()
     shutil.copyfile(template_db, folder / DB_FILENAME)
     ctx = AppContext.open(folder)
-    initialise_desk(ctx, FirstRunInput("幸福里", COMMITTEE, "admin", "管理员", "localpass"))
+    initialise_desk(ctx, FirstRunInput(committee_name="幸福里", committee_code=COMMITTEE,
+                                       admin_login="admin", admin_name="管理员", admin_password="localpass"))
     code, _ = admin.create_enroll_code(seeded, "320302002")
     with pytest.raises(EnrollFailed, match="和平里"):
         enroll_desk(ctx, "http://testserver", code, http=api)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app.server.db import take_lock
-from models import Case, OutboxEntry
+from models import Case, OutboxEntry, SyncState
 from models.server import ChangeRow, MutationRecord, ServerDevice
+from models.sync import SYNC_STATE_ID
 from tests.sync_helpers import COMMITTEE, enroll_raw, mutation, server_counts, server_worker_id
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
@@ -162,7 +163,8 @@ def test_every_mutation_is_checked_against_committee_and_role(api, seeded, devic
                         mutation(2, "case.accept.v1", {"case_id": str(cid), "note": ""}, desk)])
     other_device = enroll_raw(api, seeded, "320302002") + (server_worker_id(seeded, "other"),)
     results = _push(api, other_device, [
-        mutation(1, "case.withdraw.v1", {"case_id": str(cid), "note": "x"}, other_device[2]),  # another committee's case
+        # another committee's case
+        mutation(1, "case.withdraw.v1", {"case_id": str(cid), "note": "x"}, other_device[2]),
         mutation(2, "case.create.v1", _create_args(), desk),  # a worker of another committee on this device
     ]).json()["results"]
     assert [r["status"] for r in results] == ["set_aside", "set_aside"]
@@ -240,9 +242,13 @@ def test_desk_shows_set_aside_with_reason(make_desk):
 def test_clock_skew_server_recomputes_the_deadline_and_desk_adopts_it(make_desk, seeded):
     skew = dt.timedelta(days=-3, hours=-2)  # this desk's clock is more than three days slow
     a = make_desk("A", clock=lambda: dt.datetime.now(dt.UTC) + skew)
+    with a.ctx.sessions.begin() as s:  # ...and its commands carry no offset (queued before it ever measured one)
+        s.get_one(SyncState, SYNC_STATE_ID).clock_offset_s = None
+    a.ctx.clock.learned(None)
     cid = a.new_case()
-    wrong_now = dt.datetime.now(dt.UTC) + skew
-    desk_detail = a.cases.forward(a.worker("desk"), cid, assignee_id=a.worker("mz").id, queue="民政", at=wrong_now)
+    desk_detail = a.cases.forward(a.worker("desk"), cid, assignee_id=a.worker("mz").id, queue="民政")
+    with a.ctx.sessions() as s:
+        assert {o.clock_offset_s for o in s.scalars(select(OutboxEntry))} == {None}
     assert a.sync.sync_once().ok
     with seeded.sessions() as s:
         case = s.get(Case, cid)

@@ -36,7 +36,8 @@ def test_revision_chain_is_linear():
 
 
 def _seed(ctx: AppContext) -> None:
-    initialise_desk(ctx, FirstRunInput("测试居委会", "T001", "admin", "管理员", "secret123"))
+    initialise_desk(ctx, FirstRunInput(committee_name="测试居委会", committee_code="T001",
+                                       admin_login="admin", admin_name="管理员", admin_password="secret123"))
 
 
 def test_upgrade_downgrade_upgrade_keeps_data(tmp_path):

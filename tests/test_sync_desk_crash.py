@@ -82,7 +82,8 @@ def test_desk_killed_during_saves_keeps_case_and_outbox_together(tmp_path, templ
     folder.mkdir()
     shutil.copyfile(template_db, folder / DB_FILENAME)
     ctx = AppContext.open(folder)
-    initialise_desk(ctx, FirstRunInput("测试居委会", "T001", "admin", "管理员", "secret123"))
+    initialise_desk(ctx, FirstRunInput(committee_name="测试居委会", committee_code="T001",
+                                       admin_login="admin", admin_name="管理员", admin_password="secret123"))
     ctx.close()
     total = 0
     for after in (0.35, 0.8, 0.55):

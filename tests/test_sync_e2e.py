@@ -112,7 +112,7 @@ def test_tls_with_the_districts_own_ca(tmp_path, template_db, seeded, pg_url):
         wait_ready(url, proc, verify=tls_verify(ca))
         stranger = AppContext.open(_desk_folder(tmp_path, template_db, "stranger"))
         code, _ = admin.create_enroll_code(seeded, COMMITTEE)
-        with pytest.raises(EnrollFailed, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        with pytest.raises(EnrollFailed, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
             enroll_desk(stranger, url, code)  # without the district CA the server is not trusted
         stranger.close()
         folder = _desk_folder(tmp_path, template_db, "A")

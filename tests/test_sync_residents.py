@@ -12,7 +12,7 @@ pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean s
 
 pytestmark = pytest.mark.server
 
-ZHANG = ResidentInput("张桂兰", "11010519491231002X", "13800138000", "幸福里一区3号楼")
+ZHANG = ResidentInput(name="张桂兰", id_number="11010519491231002X", phone="13800138000", address="幸福里一区3号楼")
 
 
 def test_resident_and_case_reach_the_other_desk(make_desk, seeded):
@@ -28,7 +28,8 @@ def test_resident_and_case_reach_the_other_desk(make_desk, seeded):
 def test_same_person_registered_offline_at_two_desks_is_merged(make_desk, seeded):
     a, b = make_desk("A"), make_desk("B")
     first, _ = ResidentService(a.ctx).create(a.worker("desk"), ZHANG)
-    second, _ = ResidentService(b.ctx).create(b.worker("desk"), ResidentInput(ZHANG.name, ZHANG.id_number, "13900000000"))
+    twin = ResidentInput(name=ZHANG.name, id_number=ZHANG.id_number, phone="13900000000")
+    second, _ = ResidentService(b.ctx).create(b.worker("desk"), twin)
     case_b = b.new_case(applicant_id=second.id)
     assert a.sync.sync_once().ok
     result = b.sync.sync_once()

@@ -10,12 +10,14 @@ import time
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.core.errors import UserError
 from app.core.logs import setup_logging
 from app.desk.context import AppContext
-from app.desk.db import StorageError
+from app.desk.folder_lock import FolderInUse, FolderLock, hold, set_program
 from ui import resources
 
 log = logging.getLogger(__name__)
+_held_folders: list[FolderLock] = []
 
 
 def make_app() -> QApplication:
@@ -40,17 +42,31 @@ def _on_login_shown(started: float) -> None:
         QApplication.quit()
 
 
+def _take_folder(args: argparse.Namespace) -> tuple[FolderLock, AppContext]:
+    """The data folder for as long as the app runs (a second instance, or a ``restore``, is refused), then its
+    log and database. The folder is taken before the log, so a refused instance writes nothing there."""
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    folder = hold(args.data_dir)
+    try:
+        setup_logging(args.data_dir)
+        return folder, open_context(args)
+    except BaseException:
+        folder.release()
+        raise
+
+
 def run_gui(args: argparse.Namespace, started: float | None = None) -> int:
     started = started if started is not None else time.perf_counter()
     app = make_app()
+    set_program("OneDesk 桌面程序")
     try:
-        args.data_dir.mkdir(parents=True, exist_ok=True)
-        setup_logging(args.data_dir)
-        ctx = open_context(args)
-    except (StorageError, OSError) as e:
-        msg = str(e) if isinstance(e, StorageError) else f"数据文件夹无法使用：{args.data_dir}。请检查权限或磁盘空间。"
-        QMessageBox.critical(None, "OneDesk 无法启动", msg)
+        folder, ctx = _take_folder(args)
+    except (UserError, OSError) as e:
+        msg = str(e) if isinstance(e, UserError) else f"数据文件夹无法使用：{args.data_dir}。请检查权限或磁盘空间。"
+        title = "OneDesk 已在运行" if isinstance(e, FolderInUse) else "OneDesk 无法启动"
+        QMessageBox.critical(None, title, msg)
         return 2
+    _held_folders.append(folder)  # until the process ends (the sync thread may still be finishing at exit)
     from ui.session import DeskSession
     session = DeskSession(ctx)
     session.login_shown.connect(lambda: _on_login_shown(started))

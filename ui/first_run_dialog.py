@@ -53,9 +53,10 @@ class FirstRunDialog(QDialog):
         if self.password.text() != self.password2.text():
             self.error.setText("两次输入的密码不一致")
             return
-        data = FirstRunInput(self.committee_name.text(), self.committee_code.text(), self.admin_login.text(),
-                             self.admin_name.text(), self.password.text(), self.committee_phone.text(),
-                             self.device_code.text() or "D01")
+        data = FirstRunInput(committee_name=self.committee_name.text(), committee_code=self.committee_code.text(),
+                             admin_login=self.admin_login.text(), admin_name=self.admin_name.text(),
+                             admin_password=self.password.text(), committee_phone=self.committee_phone.text(),
+                             device_code=self.device_code.text() or "D01")
         self.buttons.setEnabled(False)
         run_op(self, lambda: self._initialise(data), lambda _r: self.accept(), self._on_failed)
 

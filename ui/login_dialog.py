@@ -1,9 +1,13 @@
-"""Login dialog, also used to unlock the screen or switch worker."""
+"""Login dialog, also used to unlock the screen or switch worker.
+
+As the lock screen, Esc does nothing and 退出程序 (or closing the window) asks first: a worker stepping back to
+the desk must not end the program with one key.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QMessageBox, QVBoxLayout
 
 from app.desk.auth import WorkerInfo
 from ui.operations import run_op
@@ -17,6 +21,7 @@ class LoginDialog(QDialog):
         super().__init__(parent)
         self._login_fn = login_fn
         self.worker: WorkerInfo | None = None
+        self.locked = locked_for is not None
         self.setWindowTitle("OneDesk 全科前台 — 登录" if locked_for is None else "OneDesk — 屏幕已锁定")
         self.setMinimumWidth(400)
         title = QLabel(committee_name or "OneDesk 全科前台")
@@ -38,7 +43,7 @@ class LoginDialog(QDialog):
         self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         self.buttons.button(QDialogButtonBox.Ok).setText("登录" if locked_for is None else "解锁 / 切换")
-        self.buttons.button(QDialogButtonBox.Cancel).setText("退出程序" if locked_for is None else "退出程序")
+        self.buttons.button(QDialogButtonBox.Cancel).setText("退出程序")
         self.buttons.accepted.connect(self._on_login_clicked)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -47,6 +52,26 @@ class LoginDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+
+    def keyPressEvent(self, event) -> None:
+        if self.locked and event.key() == Qt.Key_Escape:
+            event.accept()  # the lock screen stays; Esc is no way out of it
+            return
+        super().keyPressEvent(event)
+
+    def reject(self) -> None:
+        """退出程序 (or the window's close button): on the lock screen, only after the worker confirms it."""
+        if self.locked and not self._confirm_quit():
+            return
+        super().reject()
+
+    def _confirm_quit(self) -> bool:
+        box = QMessageBox(QMessageBox.Question, "退出程序", "退出 OneDesk 吗？", QMessageBox.Yes | QMessageBox.No, self)
+        box.setInformativeText("未办完的事项已保存为草稿，登录后可在“待办 › 草稿”中继续办理。")
+        box.button(QMessageBox.Yes).setText("退出程序")
+        box.button(QMessageBox.No).setText("不退出")
+        box.setDefaultButton(QMessageBox.No)
+        return box.exec() == QMessageBox.Yes
 
     def _on_login_clicked(self) -> None:
         login, password = self.login.text(), self.password.text()

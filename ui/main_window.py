@@ -7,7 +7,6 @@ the sync runner) and re-reads on show. The status bar's counters follow the same
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,6 +25,7 @@ from ui.operations import run_op
 from ui.pages import SettingsPage, StatsPage
 from ui.residents.residents_page import ResidentsPage
 from ui.resources import icon
+from ui.screen_lock import ScreenLock
 from ui.services import Services
 
 REMINDER_INTERVAL_MS = 15 * 60 * 1000
@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
             self.pages[key] = page
             self.stack.addWidget(page)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.pages["worklist"].resume_requested.connect(self._on_resume_requested)
+        services.case_windows.resume_requested.connect(self._on_resume_requested)  # 继续办理 in any case window
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -66,15 +66,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_status_bar(ident)
         services.change_bus.changed.connect(self._on_data_changed)
-        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
-        self.lock_shortcut.setContext(Qt.ApplicationShortcut)
-        self.lock_shortcut.activated.connect(self.lock_screen)
+        # Ctrl+L from any window of the desk (ui/screen_lock.py: an application event filter)
+        self.screen_lock = ScreenLock(self, self.lock_screen)
         self.lock_dialog: LoginDialog | None = None
+        self._locked_for: WorkerInfo | None = None
         self.nav.setCurrentRow(0)
         self._show_worker()
         self.reminder_box = None
         self.reminder_timer = QTimer(self, interval=REMINDER_INTERVAL_MS)
-        self.reminder_timer.timeout.connect(self.remind)
+        self.reminder_timer.timeout.connect(lambda: self.lock_dialog is None and self.remind())  # not while locked
         self.reminder_timer.start()
         QTimer.singleShot(0, self.remind)
         QTimer.singleShot(0, self._show_calendar_warning)
@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
             self._show_calendar_warning()
 
     def closeEvent(self, event) -> None:
+        self.screen_lock.stop()
         if self.sync_runner is not None:
             self.sync_runner.shutdown()
         super().closeEvent(event)
@@ -218,21 +219,28 @@ class MainWindow(QMainWindow):
         self.reminder_box.show()
 
     def lock_screen(self) -> None:
-        """Hide everything behind a login; the same worker unlocks, or another worker takes over."""
+        """Hide everything behind a login (every window, from whichever Ctrl+L came); the same worker gets
+        their windows back, another worker takes over without them (see ui/screen_lock.py)."""
         if self.lock_dialog is not None:
             return
-        self.centralWidget().setVisible(False)
+        self._locked_for = self.services.current_worker
         dlg = LoginDialog(self.services.auth.login, self.services.ctx.identity().committee_name, self,
-                          locked_for=self.services.current_worker)
+                          locked_for=self._locked_for)
         self.lock_dialog = dlg
+        self.screen_lock.hide_windows(dlg)
+        self.centralWidget().setVisible(False)
         dlg.logged_in.connect(self.switch_worker)
-        dlg.rejected.connect(self.quit_requested.emit)
+        dlg.rejected.connect(self.quit_requested.emit)  # 退出程序, once the worker confirmed it
         dlg.finished.connect(self._on_lock_finished)
         dlg.open()
 
-    def _on_lock_finished(self, _result: int) -> None:
+    def _on_lock_finished(self, result: int) -> None:
         self.lock_dialog = None
+        if result != LoginDialog.Accepted:
+            return  # the program is quitting
+        worker, before = self.services.current_worker, self._locked_for
         self.centralWidget().setVisible(True)
+        self.screen_lock.unlocked(same_worker=worker is not None and before is not None and worker.id == before.id)
 
     def switch_worker(self, worker: WorkerInfo) -> None:
         """Another worker at the desk. The pages re-read for them when they are shown again: the lock screen

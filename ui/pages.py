@@ -164,7 +164,8 @@ class SettingsPage(QWidget):
         self.printer_box.setCurrentIndex(idx)
 
     def _on_save_print_clicked(self) -> None:
-        actor, layout, printer = self.services.current_worker, self.layout_box.currentData(), self.printer_box.currentData()
+        actor = self.services.current_worker
+        layout, printer = self.layout_box.currentData(), self.printer_box.currentData()
         run_op(self, lambda: self.services.printing.save_settings(actor, layout, printer),
                lambda _r: QMessageBox.information(self, "提示", "打印设置已保存"))
 

@@ -31,7 +31,14 @@ class Services:
         self.change_bus = ChangeBus()
 
     def clock(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
+        """What time it is for the worker: the desk's clock corrected by its known offset (app/desk/clock.py)."""
+        return self.ctx.now()
+
+    @cached_property
+    def case_windows(self):
+        """One window per case for this desk (opening a case again raises its window)."""
+        from ui.cases.case_windows import CaseWindows
+        return CaseWindows(self)
 
     @cached_property
     def residents(self):
@@ -65,7 +72,7 @@ class Services:
 
     def sync_status(self):
         from app.desk.sync.client import sync_status
-        return sync_status(self.ctx, self.clock())
+        return sync_status(self.ctx)  # outbox ages on the desk's own clock, as its rows record it
 
     def enroll(self, server_url: str, code: str):
         from app.desk.sync.enroll import enroll_desk

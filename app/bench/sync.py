@@ -23,11 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import create_engine, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from app.core import actions, commands
 from app.core.paths import PROJECT_DIR
@@ -41,11 +43,12 @@ from app.desk.outbox import enqueue
 from app.desk.sync.client import SyncClient
 from app.desk.sync.enroll import enroll_desk
 from app.server import admin
-from app.server.db import normalise_url, open_server_db
+from app.server.db import ServerDB, normalise_url, open_server_db
 from models import SyncState, Worker, new_id, utcnow
 
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "bench")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -92,7 +95,8 @@ def _desk_template(workdir: Path) -> Path:
     return path
 
 
-def _desk(workdir: Path, template: Path, name: str, db, server: _Server, committee: str) -> tuple[AppContext, SyncClient]:
+def _desk(workdir: Path, template: Path, name: str, db, server: _Server,
+          committee: str) -> tuple[AppContext, SyncClient]:
     folder = workdir / name
     folder.mkdir()
     shutil.copyfile(template, folder / DB_FILENAME)
@@ -132,7 +136,7 @@ def generate_cases(ctx: AppContext, n: int, login: str = "desk") -> None:
                 enqueue(s, Mutation.CASE_ACCEPT, done.command_args(case), w.id, at)
 
 
-def _timed(fn) -> tuple[float, object]:
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
     t0 = time.perf_counter()
     out = fn()
     return time.perf_counter() - t0, out
@@ -233,14 +237,14 @@ def _concurrent(db, server: _Server, workdir: Path, template: Path, desks: int) 
 _HASH: list[str] = []
 
 
-def _seed(url: str) -> object:
+def _seed(url: str) -> ServerDB:
     db = open_server_db(url)
     admin.add_committee(db, "B0001", "基准测试居委会")
     admin.add_worker(db, "B0001", "desk", "前台", roles=["front_desk"], password_hash=_HASH[0])
     return db
 
 
-def _pg_database() -> tuple[str | None, object, str]:
+def _pg_database() -> tuple[str | None, Engine | None, str]:
     base = os.environ.get("ONEDESK_BENCH_PG_URL") or os.environ.get("ONEDESK_TEST_PG_URL") or DEFAULT_PG
     admin_engine = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
     name = f"onedesk_bench_{secrets.token_hex(4)}"
@@ -293,7 +297,7 @@ def run_sync_bench(*, quick: bool = False) -> dict:
                                          Path(tmp) / "sq", cases, desks)
         _print(results["sqlite"])
         url, admin_engine, name = _pg_database()
-        if url is None:
+        if url is None or admin_engine is None:
             print(f"[PostgreSQL] 跳过：无法创建测试数据库（{name}）")
         else:
             try:

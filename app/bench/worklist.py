@@ -25,15 +25,17 @@ STATES = ["closed"] * 70 + ["resolved"] * 15 + ["forwarded"] * 6 + ["replied"] *
 def _seed(ctx: AppContext, n_cases: int, n_residents: int) -> None:
     auth = AuthService(ctx)
     admin = auth.login("admin", "benchpass")
-    line = auth.create_worker(admin, login="line", display_name="条线", password="benchpass", roles=["line"], lines=["民政"])
+    line = auth.create_worker(admin, login="line", display_name="条线", password="benchpass", roles=["line"],
+                              lines=["民政"])
     ident = ctx.identity()
     rng = random.Random(7)
     now = dt.datetime.now(dt.UTC)
     residents = []
     for i in range(n_residents):
         body = f"3203{i // 21000:02d}{1930 + i % 80}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
-        residents.append({"id": new_id(), "committee_id": ident.committee_id, "name": f"居民{i}", "name_pinyin": f"jumin{i}",
-                          "id_number": body + ric.calc_check_digit(body + "0"), "sex": "男", "phone": f"139{i:08d}",
+        residents.append({"id": new_id(), "committee_id": ident.committee_id, "name": f"居民{i}",
+                          "name_pinyin": f"jumin{i}", "id_number": body + ric.calc_check_digit(body + "0"),
+                          "sex": "男", "phone": f"139{i:08d}",
                           "address": "", "household_no": "", "local_hukou": True, "notes": "",
                           "created_at": now, "updated_at": now, "version": 1})
     with ctx.engine.begin() as conn:
@@ -47,8 +49,8 @@ def _seed(ctx: AppContext, n_cases: int, n_residents: int) -> None:
             batch.append({"id": new_id(), "committee_id": ident.committee_id, "case_number": f"B-{i:07d}",
                           "item_code": "MZ-01", "item_name": "高龄老人尊老金申领", "catalog_version": "bench",
                           "department": "民政", "mode": "转办", "state": state,
-                          "applicant_id": residents[i % n_residents]["id"], "data": {}, "materials": {}, "draft_step": 0,
-                          "created_by_id": admin.id, "origin_device_code": ident.device_code,
+                          "applicant_id": residents[i % n_residents]["id"], "data": {}, "materials": {},
+                          "draft_step": 0, "created_by_id": admin.id, "origin_device_code": ident.device_code,
                           "assignee_id": line.id if fwd else None, "assignee_queue": "民政" if fwd else None,
                           "due_at": due, "deadline_provisional": False, "forward_note": "", "reply_text": "",
                           "result_text": "", "refusal_reason": "", "redirect_to": "", "verification_code": "X",
@@ -73,7 +75,8 @@ def bench_worklist(args) -> int:
     n_cases = 5_000 if getattr(args, "quick", False) else 150_000
     with tempfile.TemporaryDirectory() as tmp:
         ctx = AppContext.open(Path(tmp))
-        initialise_desk(ctx, FirstRunInput("基准测试居委会", "B001", "admin", "管理员", "benchpass"))
+        initialise_desk(ctx, FirstRunInput(committee_name="基准测试居委会", committee_code="B001",
+                                           admin_login="admin", admin_name="管理员", admin_password="benchpass"))
         t = time.perf_counter()
         _seed(ctx, n_cases, max(1000, n_cases // 3))
         print(f"seeded {n_cases:,} cases in {time.perf_counter() - t:.1f} s")
@@ -81,13 +84,13 @@ def bench_worklist(args) -> int:
         auth = AuthService(ctx)
         workers = {w.login: w for w, _ in auth.list_workers()}
         print(f"{'tab':<12}{'worker':<8}{'rows':>8}{'open ms':>10}{'page 50 ms':>12}")
-        for key, label in TABS:
+        for key, _label in TABS:
             for login in ("line", "admin"):
                 w = workers[login]
                 total = wl.count(key, w)
-                open_ms = _median_ms(lambda: (wl.count(key, w), wl.page(key, w, limit=100)), 7)
+                open_ms = _median_ms(lambda key=key, w=w: (wl.count(key, w), wl.page(key, w, limit=100)), 7)
                 deep = max(0, min(total - 100, 50 * 100))
-                page_ms = _median_ms(lambda: wl.page(key, w, offset=deep, limit=100), 7)
+                page_ms = _median_ms(lambda key=key, w=w, deep=deep: wl.page(key, w, offset=deep, limit=100), 7)
                 print(f"{key:<12}{login:<8}{total:>8}{open_ms:>10.1f}{page_ms:>12.1f}")
         ctx.close()
     print("open = count + first 100 rows (what opening a tab does); page 50 = rows 5,000–5,100 (or the last page). "

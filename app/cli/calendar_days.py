@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
 from datetime import date, datetime
@@ -68,7 +69,7 @@ def _committee_close_of_business(args: argparse.Namespace) -> dt.time | None:
         return None
     from app.desk.context import AppContext
     from app.desk.deadlines import DeadlineService
-    ctx = AppContext.open(Path(data_dir))
+    ctx = AppContext.open_for_reading(Path(data_dir))  # also while the app runs: it only reads
     try:
         return DeadlineService(ctx).close_of_business() if ctx.is_initialised() else None
     finally:
@@ -94,8 +95,11 @@ def _fail(message: str) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from app.desk.folder_lock import hold  # a writing command: not while another program uses the folder
+    store = _store(args, need_data_dir=True)
     try:
-        doc = _store(args, need_data_dir=True).import_file(args.file)
+        with hold(store.data_dir) if store.data_dir is not None else contextlib.nullcontext():
+            doc = store.import_file(args.file)
     except CalendarError as exc:
         return _fail(str(exc))
     print(f"已导入 {doc.year} 年节假日安排（版本 {doc.version}）：{doc.source}")
@@ -141,7 +145,8 @@ def _parse_when(text: str) -> datetime:
 def _cmd_deadline(args: argparse.Namespace) -> int:
     try:
         cob = args.close_of_business or _committee_close_of_business(args) or DEFAULT_CLOSE_OF_BUSINESS
-        deadline = compute_deadline(_parse_when(args.when), _store(args).calendar, days=args.days, close_of_business=cob)
+        deadline = compute_deadline(_parse_when(args.when), _store(args).calendar, days=args.days,
+                                    close_of_business=cob)
     except CalendarError as exc:
         return _fail(str(exc))
     print(deadline.due.isoformat())

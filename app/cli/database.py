@@ -1,4 +1,8 @@
-"""Subcommands for the desk database: ``db upgrade``, ``db check``, ``backup``, ``restore``."""
+"""Subcommands for the desk database: ``db upgrade``, ``db check``, ``backup``, ``restore``.
+
+``db upgrade`` and ``restore`` need the data folder to themselves (app/desk/folder_lock.py); ``db check`` and
+``backup`` only read, so they also work while the app runs.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 
 from app.desk import backup as backup_mod
 from app.desk.db import DB_FILENAME, check_writable, current_revision, integrity_check, make_engine, upgrade
+from app.desk.folder_lock import hold
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,11 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_upgrade(args) -> int:
     check_writable(args.data_dir)
-    engine = make_engine(args.data_dir / DB_FILENAME)
-    before = current_revision(engine)
-    upgrade(engine)
-    print(f"数据库已升级：{before or '（空）'} → {current_revision(engine)}")
-    engine.dispose()
+    with hold(args.data_dir, sole=True):
+        engine = make_engine(args.data_dir / DB_FILENAME)
+        try:
+            before = current_revision(engine)
+            upgrade(engine)
+            print(f"数据库已升级：{before or '（空）'} → {current_revision(engine)}")
+        finally:
+            engine.dispose()
     return 0
 
 

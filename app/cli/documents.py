@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.cli.main import CliError
+from app.core.errors import is_disk_full
 from app.core.vocabulary import DOC_TITLES
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
@@ -70,7 +71,8 @@ def _cmd_print(args) -> int:
         case = CaseService(ctx).find_by_number(args.case_number)
         if case is None:
             listing = _case_list(ctx)
-            raise CliError(f"找不到案件：{args.case_number}" + (f"。最近的案件：\n{listing}" if listing else "。本机还没有案件。"))
+            hint = f"。最近的案件：\n{listing}" if listing else "。本机还没有案件。"
+            raise CliError(f"找不到案件：{args.case_number}{hint}")
         actor = None
         if args.worker:
             with ctx.sessions() as s:
@@ -90,8 +92,12 @@ def _cmd_print(args) -> int:
             raise CliError(str(e)) from None
         try:
             out.write_bytes(doc.pdf)
-        except OSError:
-            raise CliError(f"无法写入文件：{out}（文书已存档于 {doc.path}）") from None
+        except OSError as e:
+            if not is_disk_full(e):
+                raise CliError(f"无法写入文件：{out}（文书已存档于 {doc.path}）") from None
+            if out.is_file():
+                out.unlink()  # not half a PDF under the name asked for
+            raise CliError(f"磁盘空间不足，文件未写入：{out}（文书已存档于 {doc.path}）。请清理磁盘后重试。") from None
         mark = f"，补打第 {doc.reprint_count} 次" if doc.reprint_count else ""
         print(f"{DOC_TITLES[doc.doc_type]}（{doc.layout}{mark}）已写入：{out}（记录为导出文件，不进入待打印）")
     finally:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.errors import UserError, redacted_traceback
+from app.core.errors import DISK_FULL_MESSAGE, UserError, is_disk_full, redacted_traceback
 from app.core.paths import default_data_dir
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,9 @@ def run_handler(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as e:  # a bug: the details go to the log in the data folder, not onto the screen
+        if is_disk_full(e):  # not a bug: a full disk met where no service named it first
+            print(f"错误：{DISK_FULL_MESSAGE}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         where = _log_internal_error(args, e)
         print(f"错误：程序内部出错（{type(e).__name__}），未完成的操作没有保存。详情见日志：{where}", file=sys.stderr)
         return 1

@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cert", type=Path, help="TLS 证书文件（PEM）；与 --key 一起使用时启用 HTTPS")
     p.add_argument("--key", type=Path, help="TLS 私钥文件（PEM）")
     p.set_defaults(func=_cmd_run)
-    cmds = p.add_subparsers(dest="server_command", metavar="{committee,worker,enroll-code,device,calendar,catalog,db}")
+    cmds = p.add_subparsers(dest="server_command",
+                            metavar="{committee,worker,enroll-code,device,held,calendar,catalog,db}")
     _register_committee(cmds)
     _register_worker(cmds)
     e = cmds.add_parser("enroll-code", help="为居委会生成一次性设备注册码（15 分钟内有效）")
@@ -36,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _db_arg(e)
     e.set_defaults(func=_cmd_enroll_code)
     _register_device(cmds)
+    h = cmds.add_parser("held", help="从备份恢复后正在等待前序操作的操作：查看，或不再等待（作搁置处理）")
+    h.add_argument("--give-up", action="store_true",
+                   help="不再等待：全部作搁置处理（填写的内容记入案件历史），等待它们的操作随即处理")
+    _db_arg(h)
+    h.set_defaults(func=_cmd_held)
     cal = cmds.add_parser("calendar", help="节假日安排：导入后下发到各前台")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True, metavar="{import}")
     imp = cal_sub.add_parser("import", help="导入一年的节假日安排文件（JSON）")
@@ -146,7 +152,8 @@ def _cmd_run(args) -> int:
     db = _open(args)
     from sqlalchemy.engine import make_url
     scheme = "https" if args.cert else "http"
-    print(f"OneDesk 区服务器：{scheme}://{args.host}:{args.port}  数据库：{make_url(db.url).render_as_string()}", flush=True)
+    where = make_url(db.url).render_as_string()
+    print(f"OneDesk 区服务器：{scheme}://{args.host}:{args.port}  数据库：{where}", flush=True)
     try:
         uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="info",
                     ssl_certfile=str(args.cert) if args.cert else None, ssl_keyfile=str(args.key) if args.key else None)
@@ -242,6 +249,26 @@ def _cmd_device_revoke(args) -> int:
     dev = _admin(args, admin.revoke_device, args.device_id)
     print(f"设备 {dev.id}（{dev.code}）已停用")
     return 0
+
+
+def _cmd_held(args) -> int:
+    """Commands held after a restore (app/server/held.py): list them, or stop waiting."""
+    from app.server import held
+    from app.server.push import give_up_held
+    from models import utcnow
+    db = _open(args)
+    try:
+        if args.give_up:
+            print(f"已不再等待：{give_up_held(db, utcnow(), everything=True)} 条操作作搁置处理，内容已记入案件历史")
+            return 0
+        rows = held.list_held(db)
+        for h in rows:
+            print(f"设备 {h.device_id} 序号 {h.mid}  案件 {h.case_id or '—'}  等待 {h.waits_for}  "
+                  f"自 {h.held_at:%Y-%m-%d %H:%M}  最迟 {h.expires_at:%Y-%m-%d %H:%M}（UTC）")
+        print(f"共 {len(rows)} 条操作在等待前序操作")
+        return 0
+    finally:
+        db.close()
 
 
 def _cmd_calendar_import(args) -> int:

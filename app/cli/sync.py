@@ -23,9 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_cmd_sync)
 
 
-def _ctx(args):
+def _ctx(args, *, read_only: bool = False):
+    """The desk's context; ``read_only`` (``sync --status``) also works while the app holds the folder."""
     from app.desk.context import AppContext
-    return AppContext.open(args.data_dir)
+    return AppContext.open_for_reading(args.data_dir) if read_only else AppContext.open(args.data_dir)
 
 
 def _print_result(r) -> None:
@@ -44,7 +45,8 @@ def _cmd_enroll(args) -> int:
         info = enroll_desk(ctx, args.server, args.code, ca=args.ca_file)
     except EnrollFailed as e:
         raise CliError(str(e)) from None
-    print(f"登记成功：{info.committee_name}（{info.committee_code}），本机编号 {info.device_code}，设备 ID {info.device_id}")
+    print(f"登记成功：{info.committee_name}（{info.committee_code}），"
+          f"本机编号 {info.device_code}，设备 ID {info.device_id}")
     if not args.no_sync:
         client = SyncClient(ctx)
         _print_result(client.sync_once())
@@ -63,12 +65,18 @@ def _print_status(st) -> None:
     if st.last_error:
         print(f"最近错误：{st.last_error}")
     for item in st.set_aside_items:
-        print(f"  [{item.mid}] {item.label} {item.case_number}  {item.client_time:%Y-%m-%d %H:%M}  {item.worker_name}：{item.reason}")
+        print(f"  [{item.mid}] {item.label} {item.case_number}  {item.client_time:%Y-%m-%d %H:%M}  "
+              f"{item.worker_name}：{item.reason}")
+    if st.set_aside_rows:
+        print(f"服务器下发、本机无法使用的数据 {len(st.set_aside_rows)} 条（已跳过，其余照常同步；请告知区管理员）：")
+    for row in st.set_aside_rows:
+        place = f"#{row.seq} " if row.seq is not None else ""
+        print(f"  {place}{row.entity_label} {row.id[:8]}  {row.at[:16].replace('T', ' ')}：{row.reason}")
 
 
 def _cmd_sync(args) -> int:
     from app.desk.sync.client import SyncClient, sync_status
-    ctx = _ctx(args)
+    ctx = _ctx(args, read_only=args.status)
     try:
         if args.status:
             _print_status(sync_status(ctx))

@@ -1,1 +1,2 @@
-"""Shared by the desk and the district server: vocabulary, the case machine and actions, working days, wire models, errors. No Qt, no desk services."""
+"""Shared by the desk and the district server: vocabulary, the case machine and actions, working days, wire models,
+errors. No Qt, no desk services."""

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from app.core import commands as c
 from app.core.machine import TransitionError, apply_transition, check_actor, check_assignee, check_transition
+from app.core.machine import Worker as Acting  # who acts: the desk's WorkerInfo or an Actor
 from app.core.vocabulary import INFORM_METHODS, REPLY_RESULTS, Action, ReplyResult
 from models import Case
 
@@ -87,7 +88,14 @@ class Performed:
         return {"case_id": str(case.id), "case_number": case.case_number, "note": self.note, **self.detail}
 
 
-Mutator = Callable[[Case, Any, Actor, dt.datetime, CaseEnv], dict[str, Any]]
+def last_mutation(case: Case) -> str | None:
+    """The mutation id of the command behind the case's latest event: what a new command on it comes after."""
+    last = max(case.events or (), key=lambda e: e.seq, default=None)
+    value = (last.detail or {}).get(c.MUTATION_ID) if last is not None else None
+    return str(value) if value else None
+
+
+Mutator = Callable[[Case, Any, Acting, dt.datetime, CaseEnv], dict[str, Any]]
 
 
 def _assignee(env: CaseEnv, case: Case, worker_id: uuid.UUID | None) -> Colleague:
@@ -98,7 +106,7 @@ def _assignee(env: CaseEnv, case: Case, worker_id: uuid.UUID | None) -> Colleagu
     return w
 
 
-def _submit(case: Case, cmd: c.SubmitArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _submit(case: Case, cmd: c.SubmitArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     detail: dict[str, Any] = {}
     if cmd.data is not None:
         case.data = detail["data"] = dict(cmd.data)
@@ -113,13 +121,13 @@ def _submit(case: Case, cmd: c.SubmitArgs, actor: Actor, at: dt.datetime, env: C
     return detail
 
 
-def _accept(case: Case, cmd: c.SubmitArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _accept(case: Case, cmd: c.SubmitArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     detail = _submit(case, cmd, actor, at, env)
     case.accepted_at = at
     return detail
 
 
-def _resolve(case: Case, cmd: c.ResolveArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _resolve(case: Case, cmd: c.ResolveArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     text = cmd.result_text or cmd.note
     if not text:
         raise ActionRefused("请填写办理结果")
@@ -127,7 +135,7 @@ def _resolve(case: Case, cmd: c.ResolveArgs, actor: Actor, at: dt.datetime, env:
     return {"result_text": text}
 
 
-def _refuse(case: Case, cmd: c.RefuseArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _refuse(case: Case, cmd: c.RefuseArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     reason = cmd.reason or cmd.note
     if not reason:
         raise ActionRefused("不予受理必须写明具体原因")
@@ -135,12 +143,12 @@ def _refuse(case: Case, cmd: c.RefuseArgs, actor: Actor, at: dt.datetime, env: C
     return {"reason": reason, "redirect_to": cmd.redirect_to}
 
 
-def _closed_now(case: Case, cmd: c.CaseCommand, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _closed_now(case: Case, cmd: c.CaseCommand, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     case.closed_at = at
     return {}
 
 
-def _forward(case: Case, cmd: c.ForwardArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _forward(case: Case, cmd: c.ForwardArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     if cmd.assignee_id is None and not cmd.queue:
         raise ActionRefused("请选择接收的条线社工或部门")
     if cmd.assignee_id is not None:
@@ -156,14 +164,14 @@ def _forward(case: Case, cmd: c.ForwardArgs, actor: Actor, at: dt.datetime, env:
     return detail
 
 
-def _acknowledge(case: Case, cmd: c.CaseCommand, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _acknowledge(case: Case, cmd: c.CaseCommand, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     case.acknowledged_at = at
     if case.assignee_id is None:
         case.assignee_id = actor.id  # taking a case from the department queue
     return {"assignee_id": str(case.assignee_id) if case.assignee_id else None}
 
 
-def _reassign(case: Case, cmd: c.ReassignArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _reassign(case: Case, cmd: c.ReassignArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     w = _assignee(env, case, cmd.assignee_id)
     old = case.assignee_id
     case.assignee_id, case.acknowledged_at = w.id, None
@@ -176,7 +184,7 @@ def check_reply_result(result: str) -> None:
         raise ActionRefused("请选择答复结果")
 
 
-def _reply(case: Case, cmd: c.ReplyArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _reply(case: Case, cmd: c.ReplyArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     text = cmd.text or cmd.note
     check_reply_result(cmd.result)
     if cmd.result == ReplyResult.REFUSED and not text:
@@ -186,19 +194,19 @@ def _reply(case: Case, cmd: c.ReplyArgs, actor: Actor, at: dt.datetime, env: Cas
     return {"result": cmd.result, "text": text, "attachments": list(cmd.attachments)}
 
 
-def _close(case: Case, cmd: c.CloseArgs, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _close(case: Case, cmd: c.CloseArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     if cmd.inform_method not in INFORM_METHODS:
         raise ActionRefused("请选择告知居民的方式")
     case.inform_method, case.closed_at = cmd.inform_method, at
     return {"inform_method": cmd.inform_method}
 
 
-def _reopen(case: Case, cmd: c.CaseCommand, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _reopen(case: Case, cmd: c.CaseCommand, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     case.closed_at = None
     return {}
 
 
-def _nothing(case: Case, cmd: c.CaseCommand, actor: Actor, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+def _nothing(case: Case, cmd: c.CaseCommand, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     return {}
 
 
@@ -210,7 +218,7 @@ MUTATORS: dict[Action, Mutator] = {
 }
 
 
-def perform(case: Case, action: Action, cmd: c.CaseCommand, *, actor: Actor, at: dt.datetime,
+def perform(case: Case, action: Action, cmd: c.CaseCommand, *, actor: Acting, at: dt.datetime,
             env: CaseEnv) -> Performed:
     """Check that ``actor`` may take ``action`` on ``case`` now, then change it and append the event.
 
@@ -229,7 +237,7 @@ def perform(case: Case, action: Action, cmd: c.CaseCommand, *, actor: Actor, at:
     return Performed(action, detail, note)
 
 
-def create_case(cmd: c.CreateCaseArgs, *, committee_id: uuid.UUID, actor: Actor, at: dt.datetime,
+def create_case(cmd: c.CreateCaseArgs, *, committee_id: uuid.UUID, actor: Acting, at: dt.datetime,
                 env: CaseEnv) -> Case:
     """A new draft from a case.create.v1 command (the desk builds the command first, then calls this)."""
     check_transition(None, Action.CREATE_DRAFT, actor.roles)
@@ -244,7 +252,7 @@ def create_case(cmd: c.CreateCaseArgs, *, committee_id: uuid.UUID, actor: Actor,
     return case
 
 
-def save_draft(case: Case, cmd: c.SaveDraftArgs, *, actor: Actor, at: dt.datetime, env: CaseEnv,
+def save_draft(case: Case, cmd: c.SaveDraftArgs, *, actor: Acting, at: dt.datetime, env: CaseEnv,
                step: int | None = None) -> None:
     """The wizard's autosave: answers, materials, applicant and agent; no history entry (it would be noise)."""
     check_transition(case.state or None, Action.SAVE_DRAFT, actor.roles)

@@ -1,8 +1,13 @@
 """The arguments of every sync command, as pydantic models: the desk builds them, the server parses them.
 
 A command's ``args`` on the wire is ``model.wire()``; the server reads it back with :func:`parse_args`, so both
-sides share one schema and one set of limits. Extra keys are ignored (a command also carries what the desk
-computed, e.g. the forward's deadline and time, which the server recomputes itself).
+sides share one schema and one set of limits (:mod:`app.core.limits`: column lengths, characters that cannot
+be stored, in strings and at any depth of a JSON value). Extra keys are ignored (a command also carries what
+the desk computed, e.g. the forward's deadline and time, which the server recomputes itself).
+
+Building a model on the desk with a value outside the limits raises :class:`BadCommand` with the worker's
+message ("答复内容过长（最多 4000 个字）"), before anything is written; the server's :func:`parse_args` gives the
+same problem as the reason a command is set aside.
 """
 
 from __future__ import annotations
@@ -10,29 +15,53 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
+from app.core import limits
 from app.core.errors import UserError
 from app.core.vocabulary import Action, Mutation
 
-# Limits on free text from a desk: generous for what a worker writes, bounded against abuse.
-Text = Annotated[str, Field(max_length=4000)]
-Short = Annotated[str, Field(max_length=200)]
+STORABLE = AfterValidator(limits.storable)  # no character a database cannot store
+
+
+def _limit(max_length: int, min_length: int = 0) -> Any:
+    return Field(min_length=min_length, max_length=max_length)
+
+
+Text = Annotated[str, _limit(limits.MAX_TEXT), STORABLE]  # what a worker writes: notes, reasons, replies
+Short = Annotated[str, _limit(limits.MAX_SHORT), STORABLE]
+Json = Annotated[dict[str, Any], AfterValidator(limits.storable_json)]
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        """As pydantic's, with a value outside the limits refused as :class:`BadCommand` (the desk builds
+        commands from what the worker typed; the server parses with :func:`parse_args`)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            raise BadCommand.of(e) from None
 
     def wire(self) -> dict[str, Any]:
         """The JSON form sent in the outbox (UUIDs and times as strings)."""
         return self.model_dump(mode="json")
 
 
+# The causal context of a command (issue 12; how the server uses it: app/server/held.py). Every event records the
+# command that made it, so the desk knows what its next command on that case comes after.
+MUTATION_ID = "mutation_id"  # key in CaseEvent.detail: the mutation id of the command that made the event
+AFTER = "after"  # key in a case command's args: the mutation id behind the last event the desk saw on the case
+ACK = "ack"  # key added when a command is sent again: {"at": ...}, the time of the server's first acknowledgement
+
+
 class CaseCommand(_Args):
     """What every command on an existing case carries; ``note`` is the event's note."""
 
     case_id: uuid.UUID
-    case_number: Short = ""
+    case_number: Annotated[str, _limit(limits.CASE_NUMBER), STORABLE] = ""
     note: Text = ""
 
     def event_note(self) -> str:
@@ -42,10 +71,10 @@ class CaseCommand(_Args):
 class SubmitArgs(CaseCommand):
     """accept / await_materials: the checked answers and materials, and the catalog version they were checked with."""
 
-    data: dict[str, Any] | None = None
-    materials: dict[str, Any] | None = None
+    data: Json | None = None
+    materials: Json | None = None
     missing: list[Short] | None = None
-    catalog_version: Annotated[str, Field(max_length=32)] | None = None
+    catalog_version: Annotated[str, _limit(limits.CASE_CATALOG_VERSION), STORABLE] | None = None
 
     def event_note(self) -> str:
         if self.note or not self.missing:
@@ -62,7 +91,7 @@ class ResolveArgs(CaseCommand):
 
 class RefuseArgs(CaseCommand):
     reason: Text = ""
-    redirect_to: Short = ""
+    redirect_to: Annotated[str, _limit(limits.CASE_REDIRECT_TO), STORABLE] = ""
 
     def event_note(self) -> str:
         return self.note or self.reason
@@ -75,8 +104,9 @@ class WithdrawArgs(CaseCommand):
 
 class ForwardArgs(CaseCommand):
     assignee_id: uuid.UUID | None = None
-    queue: Short = ""
-    due_at: str | None = None  # the desk's own computation, kept beside the server's for the record
+    queue: Annotated[str, _limit(limits.CASE_QUEUE), STORABLE] = ""
+    # the desk's own computation, kept beside the server's for the record
+    due_at: Annotated[str, Field(max_length=64)] | None = None
 
 
 class AcknowledgeArgs(CaseCommand):
@@ -88,16 +118,16 @@ class ReassignArgs(CaseCommand):
 
 
 class ReplyArgs(CaseCommand):
-    result: Short = ""
+    result: Annotated[str, _limit(limits.CASE_REPLY_RESULT), STORABLE] = ""
     text: Text = ""
-    attachments: list[dict[str, Any]] = []
+    attachments: list[Json] = []
 
     def event_note(self) -> str:
         return self.note or self.text
 
 
 class CloseArgs(CaseCommand):
-    inform_method: Short = ""
+    inform_method: Annotated[str, _limit(limits.CASE_INFORM_METHOD), STORABLE] = ""
 
 
 class ReopenArgs(CaseCommand):
@@ -120,64 +150,99 @@ class CreateCaseArgs(_Args):
     """case.create.v1: a new draft as the desk created it."""
 
     id: uuid.UUID
-    case_number: Annotated[str, Field(min_length=1, max_length=48)]
-    item_code: Annotated[str, Field(min_length=1, max_length=16)]
-    item_name: Annotated[str, Field(max_length=100)] = ""
-    catalog_version: Annotated[str, Field(max_length=32)] = ""
-    department: Annotated[str, Field(max_length=32)] = ""
-    mode: Annotated[str, Field(max_length=8)] = ""
+    case_number: Annotated[str, _limit(limits.CASE_NUMBER, min_length=1), STORABLE]
+    item_code: Annotated[str, _limit(limits.CASE_ITEM_CODE, min_length=1), STORABLE]
+    item_name: Annotated[str, _limit(limits.CASE_ITEM_NAME), STORABLE] = ""
+    catalog_version: Annotated[str, _limit(limits.CASE_CATALOG_VERSION), STORABLE] = ""
+    department: Annotated[str, _limit(limits.CASE_DEPARTMENT), STORABLE] = ""
+    mode: Annotated[str, _limit(limits.CASE_MODE), STORABLE] = ""
     applicant_id: uuid.UUID | None = None
-    agent: dict[str, Any] | None = None
-    data: dict[str, Any] = {}
-    materials: dict[str, Any] = {}
-    origin_device_code: Annotated[str, Field(max_length=16)] = ""
-    verification_code: Annotated[str, Field(max_length=16)] = ""
+    agent: Json | None = None
+    data: Json = {}
+    materials: Json = {}
+    origin_device_code: Annotated[str, _limit(limits.CASE_DEVICE_CODE), STORABLE] = ""
+    verification_code: Annotated[str, _limit(limits.CASE_VERIFICATION_CODE), STORABLE] = ""
 
 
 class SaveDraftArgs(_Args):
     """case.save_draft.v1: the wizard's autosave."""
 
     id: uuid.UUID
-    data: dict[str, Any] = {}
-    materials: dict[str, Any] = {}
+    data: Json = {}
+    materials: Json = {}
     applicant_id: uuid.UUID | None = None
-    agent: dict[str, Any] | None = None
+    agent: Json | None = None
 
 
 class ResidentArgs(_Args):
     """resident.upsert.v1: a resident as the desk registered or edited them (checked again by the server)."""
 
     id: uuid.UUID
-    name: Annotated[str, Field(max_length=100)] = ""
-    id_number: Annotated[str, Field(max_length=40)] = ""
-    phone: Annotated[str, Field(max_length=40)] = ""
-    address: Short = ""
-    household_no: Annotated[str, Field(max_length=40)] = ""
+    name: Annotated[str, _limit(limits.RESIDENT_NAME), STORABLE] = ""
+    id_number: Annotated[str, _limit(40), STORABLE] = ""  # as typed: app/core/residents.py normalises it
+    phone: Annotated[str, _limit(limits.RESIDENT_PHONE), STORABLE] = ""
+    address: Annotated[str, _limit(limits.RESIDENT_ADDRESS), STORABLE] = ""
+    household_no: Annotated[str, _limit(limits.RESIDENT_HOUSEHOLD_NO), STORABLE] = ""
     local_hukou: bool = True
-    notes: Text = ""
+    notes: Annotated[str, _limit(limits.RESIDENT_NOTES), STORABLE] = ""
+
+
+def written_text(args: Any) -> str:
+    """What the worker wrote in a command (a reply's text, a result, a reason, a note), from its raw args."""
+    for key in ("text", "result_text", "reason", "note"):
+        value = args.get(key) if isinstance(args, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
 
 
 class BadCommand(UserError, ValueError):
-    """A command whose arguments do not fit its schema; the Chinese message names the first problem."""
+    """A command whose arguments do not fit its schema. ``problem`` names the first one in the worker's words
+    ("住址过长（最多 200 个字）"); the message is the problem as the desk shows it, or, from
+    :func:`parse_args`, as the reason the server sets the command aside."""
+
+    def __init__(self, message: str, problem: str = "", *, limit: bool = False):
+        super().__init__(message)
+        self.problem, self.limit = problem or message, limit
+
+    @classmethod
+    def of(cls, e: ValidationError) -> BadCommand:
+        """The desk's refusal of a command it was about to build: the problem itself."""
+        problem, limit = _problem(e.errors()[0])
+        return cls(problem, problem, limit=limit)
 
 
-_FIELD_NAMES = {"case_id": "案件编号", "id": "编号", "assignee_id": "接收人", "case_number": "案件编号",
-                "item_code": "事项"}
+def _problem(err: ErrorDetails) -> tuple[str, bool]:
+    """(the problem in Chinese, whether it is a limit the worker can fix) of one pydantic error."""
+    key = str(err["loc"][0]) if err.get("loc") else ""
+    what = limits.label(key)
+    ctx = err.get("ctx") or {}
+    if err["type"] == "string_too_long":
+        return limits.too_long(what, int(ctx.get("max_length", 0))), True
+    if err["type"] == "string_unicode" or (err["type"] == "value_error" and isinstance(ctx.get("error"),
+                                                                                       limits.Unstorable)):
+        return limits.unstorable(what), True  # pydantic refuses a lone surrogate itself (string_unicode)
+    if err["type"] == "value_error" and isinstance(ctx.get("error"), BadCommand):
+        inner = ctx["error"]  # model_validate runs _Args.__init__, which already named the problem
+        return inner.problem, inner.limit
+    if err["type"] == "missing":
+        return f"缺少{what}", False
+    return f"{what}不符合要求", False
 
 
 def parse_args(model: type[_Args], args: Any) -> Any:
     """``model`` from a command's JSON args, or :class:`BadCommand` with a Chinese reason."""
     if not isinstance(args, dict):
-        raise BadCommand("操作内容格式有误，无法处理")
+        raise BadCommand("操作内容格式有误，无法处理", "格式有误")
     try:
         return model.model_validate(args)
     except ValidationError as e:
-        err = e.errors()[0]
-        key = str(err["loc"][0]) if err.get("loc") else ""
-        what = _FIELD_NAMES.get(key, key)
-        if err["type"] == "missing":
-            raise BadCommand(f"操作内容不完整（缺少{what}），无法处理") from None
-        raise BadCommand(f"操作内容有误（{what}不符合要求），无法处理") from None
+        problem, limit = _problem(e.errors()[0])
+        if limit:
+            raise BadCommand(f"操作内容有误：{problem}，无法处理", problem) from None
+        if problem.startswith("缺少"):
+            raise BadCommand(f"操作内容不完整（{problem}），无法处理", problem) from None
+        raise BadCommand(f"操作内容有误（{problem}），无法处理", problem) from None
 
 
 def command_args(name: str) -> type[_Args] | None:

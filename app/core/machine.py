@@ -110,7 +110,8 @@ class CaseFacts(Protocol):
     department: str
 
 
-def check_actor(case: CaseFacts, action: str, worker_id: uuid.UUID | None, roles: Roles, lines: Iterable[str] | None) -> None:
+def check_actor(case: CaseFacts, action: str, worker_id: uuid.UUID | None, roles: Roles,
+                lines: Iterable[str] | None) -> None:
     """Who may acknowledge or reply to a forwarded case: its assignee; for a case waiting in a department
     queue, a colleague of that line; a supervisor always (站长 covers for an absent colleague)."""
     if action not in (Action.ACKNOWLEDGE, Action.REPLY) or roles is None or Role.SUPERVISOR in set(roles):
@@ -156,7 +157,7 @@ class ActionOption:
 
 # Done elsewhere: drafts are created and finished by the wizard (继续办理 resumes it), notes are automatic.
 _WIZARD_ONLY = frozenset({Action.CREATE_DRAFT, Action.AWAIT_MATERIALS, Action.NOTE})
-_BUTTON_LABELS = {
+_BUTTON_LABELS: dict[tuple[str, str | None], str] = {
     (Action.SAVE_DRAFT, DRAFT): "继续办理",
     (Action.ACCEPT, PENDING_MATERIALS): "材料已补齐，受理",
     (Action.FORWARD, REPLIED): "再次转办",
@@ -164,9 +165,14 @@ _BUTTON_LABELS = {
 
 
 class Worker(Protocol):
-    id: uuid.UUID | None
-    roles: Iterable[str]
-    lines: Iterable[str]
+    """Who acts, as the rules read it: the desk's WorkerInfo or the push handler's Actor (read-only)."""
+
+    @property
+    def id(self) -> uuid.UUID | None: ...
+    @property
+    def roles(self) -> Iterable[str]: ...
+    @property
+    def lines(self) -> Iterable[str]: ...
 
 
 def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOption]:

@@ -4,8 +4,9 @@ and how a validated entry is written onto a resident row (derived sex, birth dat
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from app.core import limits
 from app.core.errors import UserError
 from forms.identity import IdentityError, validate_id, validate_phone
 from models import Resident
@@ -19,7 +20,7 @@ class ResidentError(UserError, ValueError):
 ID_NUMBER_TAKEN = "该身份证号码已属于另一位居民"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResidentInput:
     name: str
     id_number: str
@@ -35,7 +36,7 @@ def pinyin_key(name: str) -> str:
     from pypinyin import Style, lazy_pinyin  # its phrase dictionary costs ~0.2 s; load on first use
     full = "".join(lazy_pinyin(name))
     initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
-    return f"{full} {initials}".lower()
+    return f"{full} {initials}".lower()[: limits.RESIDENT_PINYIN]  # a search key: cut, never refused
 
 
 def validate_input(data: ResidentInput, today: dt.date | None = None) -> tuple[ResidentInput, str | None]:
@@ -43,15 +44,21 @@ def validate_input(data: ResidentInput, today: dt.date | None = None) -> tuple[R
     name = data.name.strip()
     if not name:
         raise ResidentError("请填写姓名")
-    if len(name) > 30:
-        raise ResidentError("姓名过长（最多 30 个字）")
+    texts = ((name, "name", limits.RESIDENT_NAME), (data.address.strip(), "address", limits.RESIDENT_ADDRESS),
+             (data.household_no.strip(), "household_no", limits.RESIDENT_HOUSEHOLD_NO),
+             (data.notes.strip(), "notes", limits.RESIDENT_NOTES))
+    for text, key, limit in texts:  # the limits of app/core/limits.py, as the server's ResidentArgs has them
+        problem = limits.text_problem(limits.label(key), text, limit)
+        if problem:
+            raise ResidentError(problem)
     try:
         info = validate_id(data.id_number, today)
         phone, warning = validate_phone(data.phone) if data.phone.strip() else ("", None)
     except IdentityError as e:
         raise ResidentError(str(e)) from None
-    return ResidentInput(name, info.number, phone, data.address.strip(), data.household_no.strip(),
-                         data.local_hukou, data.notes.strip()), warning
+    clean = replace(data, name=name, id_number=info.number, phone=phone, address=data.address.strip(),
+                    household_no=data.household_no.strip(), notes=data.notes.strip())
+    return clean, warning
 
 
 def apply_resident(r: Resident, clean: ResidentInput, *, at: dt.datetime, today: dt.date | None = None) -> None:

@@ -155,7 +155,9 @@ LABELS: dict[type, dict] = {
         DocKind.RECEIPT: "受理回执", DocKind.COMPLETION: "办结单", DocKind.NOTICE: "一次性告知单",
         DocKind.REFUSAL: "不予受理告知单", DocKind.REPLY: "答复告知",
     },
-    ReplyResult: {ReplyResult.APPROVED: "同意/已办理", ReplyResult.REFUSED: "不予批准", ReplyResult.NEED_MORE: "需居民补充"},
+    ReplyResult: {
+        ReplyResult.APPROVED: "同意/已办理", ReplyResult.REFUSED: "不予批准", ReplyResult.NEED_MORE: "需居民补充",
+    },
     InformMethod: {InformMethod.PHONE: "电话", InformMethod.SMS: "短信", InformMethod.VISIT: "上门",
                    InformMethod.IN_PERSON: "居民到窗口领取"},
 }

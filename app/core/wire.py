@@ -11,12 +11,14 @@ not know, so a newer server can add fields without breaking older desks.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.core.limits import clean_text
 from app.core.vocabulary import Mutation
 
 API_VERSION = 1
@@ -27,6 +29,7 @@ MAX_NAME_LENGTH = 64  # a command name
 MAX_PULL_PAGE, DEFAULT_PULL_PAGE = 1000, 500  # changes in one pull page
 MAX_SNAPSHOT_PAGE, DEFAULT_SNAPSHOT_PAGE = 500, 200  # rows in one snapshot page
 SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "calendar", "catalog")  # in the order a desk applies them
+MAX_CLOCK_OFFSET_S = 20 * 366 * 86400.0  # a desk clock offset beyond 20 years is a broken measurement, not a clock
 
 BATCH_TOO_LARGE = f"一次最多上传 {MAX_BATCH} 条"
 DUPLICATE_MIDS = "同一批次中有重复的序号"
@@ -59,10 +62,20 @@ class ErrorCode(StrEnum):
 class ResultStatus(StrEnum):
     APPLIED = "applied"
     SET_ASIDE = "set_aside"  # refused or unprocessable; ``reason`` says why in Chinese
+    # Waiting for the command it was made after (the server was restored from a backup and another desk has not
+    # sent that one again yet); applied in its original order once it arrives. Ask again with the same mid.
+    HELD = "held"
 
 
 def _utc_if_naive(when: dt.datetime) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def plausible_offset(offset_s: float | None) -> float | None:
+    """A desk's clock offset (seconds) if it can be used to correct a time, else None (treated as unknown)."""
+    if offset_s is None or not math.isfinite(offset_s) or abs(offset_s) > MAX_CLOCK_OFFSET_S:
+        return None
+    return float(offset_s)
 
 
 def _known_command(name: str) -> str:
@@ -75,7 +88,14 @@ def _known_command(name: str) -> str:
 
 
 Instant = Annotated[dt.datetime, AfterValidator(_utc_if_naive)]  # an instant without offset is UTC
-CommandName = Annotated[str, Field(max_length=MAX_NAME_LENGTH, examples=[m.value for m in Mutation],
+def _any_name(name: Any) -> Any:
+    """A name no version knows is still read (cleaned of what cannot be stored, cut to length), so that command is
+    set aside with a reason instead of the whole batch being refused."""
+    return clean_text(name, MAX_NAME_LENGTH) if isinstance(name, str) else name
+
+
+CommandName = Annotated[str, BeforeValidator(_any_name),
+                        Field(max_length=MAX_NAME_LENGTH, examples=[m.value for m in Mutation],
                                    description="操作名；区服务器不认识的操作会被单独搁置并说明原因，不影响同批其他操作"),
                         AfterValidator(_known_command)]
 Row = dict[str, Any]  # a payload row (app/core/payloads.py)
@@ -147,9 +167,14 @@ class MutationIn(WireModel):
     mid: int = Field(ge=1)
     mutation_id: uuid.UUID
     name: CommandName
-    args: dict[str, Any] = {}
+    # Read as it comes: arguments that do not fit (not an object, a key that cannot be stored) set that command
+    # aside with a reason (app/core/commands.py parse_args) instead of refusing the whole batch.
+    args: Annotated[Any, Field(json_schema_extra={"type": "object"})] = {}
     acting_worker: uuid.UUID | None = None
-    client_time: Instant
+    client_time: Instant  # the desk's own clock when the action was taken
+    # Server minus desk clock, seconds, as the desk knew it when the action was taken; None: it did not know (or an
+    # older desk). The server dates the command client_time + this offset, else + the offset it measures now.
+    clock_offset_s: float | None = None
 
     @property
     def command(self) -> Mutation | None:
@@ -198,7 +223,9 @@ class Change(WireModel):
     seq: int
     entity: str  # a snapshot kind; a desk ignores kinds it does not know (newer server)
     id: str
-    data: Row
+    # A payload row; read as it comes, so one the desk cannot use is set aside alone (app/desk/sync/apply.py)
+    # instead of the whole page being refused and the cursor never moving past it.
+    data: Annotated[Any, Field(json_schema_extra={"type": "object"})]
 
 
 class PullPage(ServerAnswer):
@@ -222,6 +249,6 @@ class SnapshotQuery(WireModel):
 
 class SnapshotPage(ServerAnswer):
     kind: str
-    rows: list[Row]
+    rows: list[Annotated[Any, Field(json_schema_extra={"type": "object"})]]  # payload rows, checked one by one
     has_more: bool
     next_after: str

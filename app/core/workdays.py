@@ -49,7 +49,7 @@ def provisional_reason(year: int) -> str:
     return f"{year} 年节假日安排尚未导入，按周一至周五推算，仅供参考"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CalendarYear:
     """One year's official arrangement: days off and weekend days that are make-up working days (调休上班)."""
 
@@ -132,7 +132,8 @@ def parse_calendar_year(doc: object, path: Path | None = None) -> CalendarYear:
     makeup = _date_list(doc, "makeup_workdays", year)
     _check_consistency(holidays, makeup)
     source, notice = _optional_fields(doc)
-    return CalendarYear(year, version, holidays, makeup, source, notice, path)
+    return CalendarYear(year=year, version=version, holidays=holidays, makeup_workdays=makeup, source=source,
+                        notice_date=notice, path=path)
 
 
 def _decode(raw: bytes, path: Path) -> CalendarYear:

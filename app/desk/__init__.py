@@ -1,1 +1,2 @@
-"""The desk's services (no Qt): storage, accounts, residents, cases, intake, worklist, catalog, printing, sync client."""
+"""The desk's services (no Qt): storage, accounts, residents, cases, intake, worklist, catalog, printing and the
+sync client."""

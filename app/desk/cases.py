@@ -24,10 +24,12 @@ from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
 from forms.identity import mask_id, mask_phone
-from models import Case, CaseCounter, Resident, Worker, new_id, utcnow
+from models import Case, CaseCounter, Resident, Worker, new_id
 
 log = logging.getLogger(__name__)
 CASE_CHANGED = Changes(cases=True, sync_status=True)  # every case action also queues a command for the server
+# A case window acts on the version it shows; one that shows an older one is refused with these words.
+STALE_CASE = "案件已被更新，请刷新后再操作"
 
 
 class CaseError(UserError):
@@ -117,6 +119,11 @@ def next_case_number(s: Session, committee_code: str, device_code: str, at: dt.d
     return f"{committee_code}-{device_code}-{day}-{counter.last_seq:04d}"
 
 
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and case.version != expected_version:
+        raise CaseError(STALE_CASE)
+
+
 def _DeskEnv(s: Session, due: tuple[dt.datetime, bool] | None = None) -> actions.SimpleEnv:
     """The desk's side of a case action: colleagues from the local register, the deadline computed beforehand
     (it reads settings and the calendar, which must not happen inside the write transaction)."""
@@ -140,9 +147,10 @@ class CaseService:
         self._deadline_fn = deadline_fn
 
     # ----- creation -------------------------------------------------------------------------
-    def create_draft(self, actor: WorkerInfo, item: ItemRef, applicant_id: uuid.UUID | None, agent: dict | None = None,
-                     data: dict | None = None, materials: dict | None = None, at: dt.datetime | None = None) -> uuid.UUID:
-        at = at or utcnow()
+    def create_draft(self, actor: WorkerInfo, item: ItemRef, applicant_id: uuid.UUID | None,
+                     agent: dict | None = None, data: dict | None = None, materials: dict | None = None,
+                     at: dt.datetime | None = None) -> uuid.UUID:
+        at = at or self.ctx.now()  # corrected time: the case number is dated by it (app/desk/clock.py)
         ident = self.ctx.identity()
         with self.ctx.sessions.begin() as s:
             cmd = commands.CreateCaseArgs(
@@ -151,39 +159,49 @@ class CaseService:
                 department=item.department, mode=item.mode, applicant_id=applicant_id, agent=agent,
                 data=data or {}, materials=materials or {}, origin_device_code=ident.device_code,
                 verification_code=secrets.token_hex(4).upper())
+            env, mutation_id = _DeskEnv(s), new_id()
+            env.audit = {commands.MUTATION_ID: str(mutation_id)}  # the event names its command (issue 12)
             case = self._guard(lambda: actions.create_case(cmd, committee_id=ident.committee_id, actor=actor,
-                                                           at=at, env=_DeskEnv(s)))
+                                                           at=at, env=env))
             s.add(case)
             s.flush()
-            enqueue(s, Mutation.CASE_CREATE, cmd.wire(), actor.id, at)
+            enqueue(s, Mutation.CASE_CREATE, cmd.wire(), actor.id, at).mutation_id = mutation_id
             log.info("case created: %s item %s", case.case_number, item.code)
             return case.id
 
     def save_draft(self, actor: WorkerInfo, case_id: uuid.UUID, data: dict, materials: dict, step: int,
                    applicant_id: uuid.UUID | None = None, agent: dict | None = None) -> None:
         """Autosave of the wizard; recorded as one outbox command per save, no history noise."""
+        at = self.ctx.now()  # before the write transaction: reading the clock offset may open a session
         with self.ctx.sessions.begin() as s:
             case = self._load(s, case_id)
             cmd = commands.SaveDraftArgs(id=case.id, data=data, materials=materials, applicant_id=applicant_id,
                                          agent=agent)
-            self._guard(lambda: actions.save_draft(case, cmd, actor=actor, at=utcnow(), env=_DeskEnv(s), step=step))
-            enqueue(s, Mutation.CASE_SAVE_DRAFT, actions.create_args(case).wire(), actor.id)
+            self._guard(lambda: actions.save_draft(case, cmd, actor=actor, at=at, env=_DeskEnv(s), step=step))
+            enqueue(s, Mutation.CASE_SAVE_DRAFT, actions.create_args(case).wire(), actor.id, at)
 
     # ----- transitions ----------------------------------------------------------------------
     def run(self, actor: WorkerInfo, case_id: uuid.UUID, steps: list[Step], *, at: dt.datetime | None = None,
             expected_version: int | None = None, due: tuple[dt.datetime, bool] | None = None) -> CaseDetail:
         """Take ``steps`` in order in ONE transaction: each through the shared core action, each with its outbox
-        row. If any refuses, nothing at all is written and the case stays as it was."""
-        at = at or utcnow()
+        row. If any refuses, nothing at all is written and the case stays as it was.
+
+        ``at`` dates the steps in corrected time (default :meth:`AppContext.now`); see app/desk/clock.py."""
+        at = at or self.ctx.now()
         with self.ctx.sessions.begin() as s:
             case = self._load(s, case_id)
-            if expected_version is not None and case.version != expected_version:
-                raise CaseError("案件已被他人更新，请刷新后重试")
+            _check_version(case, expected_version)
             env = _DeskEnv(s, due)
             for step in steps:
                 cmd = step.cmd(case)
-                done = self._guard(lambda: actions.perform(case, step.action, cmd, actor=actor, at=at, env=env))
-                enqueue(s, Mutation.for_action(step.action), done.command_args(case), actor.id, at)
+                # Causal context (issue 12): the command comes after the one behind the case's latest event, and
+                # its own event names it, so the server can put re-sent commands back in order after a restore.
+                mutation_id, after = new_id(), actions.last_mutation(case)
+                env.audit = {commands.MUTATION_ID: str(mutation_id)}
+                done = self._guard(
+                    lambda step=step, cmd=cmd: actions.perform(case, step.action, cmd, actor=actor, at=at, env=env))
+                args = {**done.command_args(case), commands.AFTER: after}
+                enqueue(s, Mutation.for_action(step.action), args, actor.id, at).mutation_id = mutation_id
                 log.info("case %s: %s -> %s", case.case_number, step.action, case.state)
             s.flush()
             return replace(self._detail(s, case, actor), changes=CASE_CHANGED)
@@ -222,20 +240,27 @@ class CaseService:
                at: dt.datetime | None = None) -> CaseDetail:
         return self.run(actor, case_id, [self.submit_step(data, materials, missing, catalog_version)], at=at)
 
-    def accept_after_materials(self, actor: WorkerInfo, case_id: uuid.UUID, materials: dict) -> CaseDetail:
+    def accept_after_materials(self, actor: WorkerInfo, case_id: uuid.UUID, materials: dict, *,
+                               expected_version: int | None = None) -> CaseDetail:
         def cmd(case: Case) -> commands.CaseCommand:
             return commands.SubmitArgs(case_id=case.id, case_number=case.case_number, note="材料已补齐",
                                        materials={**case.materials, **materials})
-        return self.run(actor, case_id, [Step(Action.ACCEPT, cmd)])
+        return self.run(actor, case_id, [Step(Action.ACCEPT, cmd)], expected_version=expected_version)
 
-    def resolve(self, actor: WorkerInfo, case_id: uuid.UUID, result_text: str) -> CaseDetail:
-        return self.transition(actor, case_id, Action.RESOLVE, {"result_text": result_text})
+    # ``expected_version``: the version the case window shows; an older one is refused (STALE_CASE).
+    def resolve(self, actor: WorkerInfo, case_id: uuid.UUID, result_text: str, *,
+                expected_version: int | None = None) -> CaseDetail:
+        return self.transition(actor, case_id, Action.RESOLVE, {"result_text": result_text},
+                               expected_version=expected_version)
 
-    def refuse(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str, redirect_to: str = "") -> CaseDetail:
-        return self.transition(actor, case_id, Action.REFUSE, {"reason": reason, "redirect_to": redirect_to})
+    def refuse(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str, redirect_to: str = "", *,
+               expected_version: int | None = None) -> CaseDetail:
+        return self.transition(actor, case_id, Action.REFUSE, {"reason": reason, "redirect_to": redirect_to},
+                               expected_version=expected_version)
 
-    def withdraw(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str) -> CaseDetail:
-        return self.transition(actor, case_id, Action.WITHDRAW, {"note": reason})
+    def withdraw(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str, *,
+                 expected_version: int | None = None) -> CaseDetail:
+        return self.transition(actor, case_id, Action.WITHDRAW, {"note": reason}, expected_version=expected_version)
 
     def deadline_service(self):
         if getattr(self, "_deadlines", None) is None:
@@ -252,26 +277,30 @@ class CaseService:
         return self.step(Action.FORWARD, assignee_id=assignee_id, queue=queue, note=note)
 
     def forward(self, actor: WorkerInfo, case_id: uuid.UUID, *, assignee_id: uuid.UUID | None, queue: str,
-                note: str = "", at: dt.datetime | None = None) -> CaseDetail:
-        at = at or utcnow()
+                note: str = "", at: dt.datetime | None = None, expected_version: int | None = None) -> CaseDetail:
+        at = at or self.ctx.now()
         due = self.deadline_for(at)  # outside the write transaction: it reads settings
         return self.run(actor, case_id, [self.forward_step(assignee_id=assignee_id, queue=queue, note=note)],
-                        at=at, due=due)
+                        at=at, due=due, expected_version=expected_version)
 
-    def acknowledge(self, actor: WorkerInfo, case_id: uuid.UUID) -> CaseDetail:
-        return self.transition(actor, case_id, Action.ACKNOWLEDGE)
+    def acknowledge(self, actor: WorkerInfo, case_id: uuid.UUID, *, expected_version: int | None = None) -> CaseDetail:
+        return self.transition(actor, case_id, Action.ACKNOWLEDGE, expected_version=expected_version)
 
-    def reassign(self, actor: WorkerInfo, case_id: uuid.UUID, assignee_id: uuid.UUID, reason: str) -> CaseDetail:
-        return self.transition(actor, case_id, Action.REASSIGN, {"assignee_id": assignee_id, "note": reason})
+    def reassign(self, actor: WorkerInfo, case_id: uuid.UUID, assignee_id: uuid.UUID, reason: str, *,
+                 expected_version: int | None = None) -> CaseDetail:
+        return self.transition(actor, case_id, Action.REASSIGN, {"assignee_id": assignee_id, "note": reason},
+                               expected_version=expected_version)
 
     REPLY_RESULTS = REPLY_RESULTS
 
     def reply(self, actor: WorkerInfo, case_id: uuid.UUID, result: str, text: str,
-              attachment_paths: list[Path] | None = None) -> CaseDetail:
+              attachment_paths: list[Path] | None = None, *, expected_version: int | None = None) -> CaseDetail:
         self._guard(lambda: actions.check_reply_result(result))  # before the attachments are copied
+        self.ensure_current(case_id, expected_version)
         attachments = self._store_attachments(case_id, attachment_paths or [])
         return self.transition(actor, case_id, Action.REPLY, {"result": result, "text": text,
-                                                              "attachments": attachments})
+                                                              "attachments": attachments},
+                               expected_version=expected_version)
 
     def _store_attachments(self, case_id: uuid.UUID, paths: list[Path]) -> list[dict]:
         """Copy reply attachments under the data folder (content-addressed, so a retry never duplicates)."""
@@ -294,13 +323,22 @@ class CaseService:
 
     INFORM_METHODS = INFORM_METHODS
 
-    def close(self, actor: WorkerInfo, case_id: uuid.UUID, inform_method: str, note: str = "") -> CaseDetail:
-        return self.transition(actor, case_id, Action.CLOSE, {"inform_method": inform_method, "note": note})
+    def close(self, actor: WorkerInfo, case_id: uuid.UUID, inform_method: str, note: str = "", *,
+              expected_version: int | None = None) -> CaseDetail:
+        return self.transition(actor, case_id, Action.CLOSE, {"inform_method": inform_method, "note": note},
+                               expected_version=expected_version)
 
-    def reopen(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str) -> CaseDetail:
-        return self.transition(actor, case_id, Action.REOPEN, {"note": reason})
+    def reopen(self, actor: WorkerInfo, case_id: uuid.UUID, reason: str, *,
+               expected_version: int | None = None) -> CaseDetail:
+        return self.transition(actor, case_id, Action.REOPEN, {"note": reason}, expected_version=expected_version)
 
     # ----- queries --------------------------------------------------------------------------
+    def ensure_current(self, case_id: uuid.UUID, expected_version: int | None) -> None:
+        """Refuse (STALE_CASE) when the case is no longer at the version a window shows: for what a case window
+        does besides an action (print, resume a draft), checked the same way as the actions."""
+        with self.ctx.sessions() as s:
+            _check_version(self._load(s, case_id), expected_version)
+
     def get(self, case_id: uuid.UUID, viewer: WorkerInfo | None = None) -> CaseDetail:
         """The case; with ``viewer``, also the actions that worker may take and the documents it may print."""
         with self.ctx.sessions() as s:
@@ -313,12 +351,13 @@ class CaseService:
 
     def for_resident(self, resident_id: uuid.UUID) -> list[CaseSummary]:
         with self.ctx.sessions() as s:
-            rows = s.scalars(select(Case).where(Case.applicant_id == resident_id).order_by(Case.created_at.desc())).all()
+            stmt = select(Case).where(Case.applicant_id == resident_id).order_by(Case.created_at.desc())
+            rows = s.scalars(stmt).all()
             return [self._summary(s, c) for c in rows]
 
     def count_by_state(self) -> dict[str, int]:
         with self.ctx.sessions() as s:
-            return dict(s.execute(select(Case.state, func.count()).group_by(Case.state)).all())
+            return dict(s.execute(select(Case.state, func.count()).group_by(Case.state)).tuples().all())
 
     # ----- helpers --------------------------------------------------------------------------
     def _load(self, s: Session, case_id: uuid.UUID) -> Case:
@@ -338,7 +377,7 @@ class CaseService:
 
     def _detail(self, s: Session, c: Case, viewer: WorkerInfo | None = None) -> CaseDetail:
         r = s.get(Resident, c.applicant_id) if c.applicant_id else None
-        names = {w.id: w.display_name for w in s.scalars(select(Worker))}
+        names: dict[uuid.UUID | None, str] = {w.id: w.display_name for w in s.scalars(select(Worker))}
         note = cm.TRANSITIONS[Action.NOTE]
         events = [EventRow(seq=e.seq, at=e.at, worker_name=names.get(e.worker_id, "系统"),
                            action_label=cm.TRANSITIONS.get(e.action, note).label,

@@ -25,7 +25,7 @@ from app.desk.catalog.refs import item_ref, shared_catalog
 from app.desk.context import AppContext
 from forms.schema import ServiceItem
 from forms.validate import ValidationResult, validate_submission
-from models import Case, Resident, utcnow
+from models import Case, Resident
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Finished:
         return self.detail.changes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Draft:
     case_id: uuid.UUID
     item_code: str
@@ -118,7 +118,8 @@ class IntakeService:
         self.item(code)  # a worker-readable refusal for an unavailable item
         return self.cases.create_draft(actor, item_ref(code, self.catalog), resident_id, agent)
 
-    def save_draft(self, actor: WorkerInfo, case_id, step: int, resident_id, agent, fields: dict, materials: dict) -> None:
+    def save_draft(self, actor: WorkerInfo, case_id, step: int, resident_id, agent, fields: dict,
+                   materials: dict) -> None:
         self.cases.save_draft(actor, case_id, fields, materials, step, resident_id, agent)
 
     def load_draft(self, case_id) -> Draft:
@@ -131,8 +132,9 @@ class IntakeService:
         if d.catalog_version and d.catalog_version != current:
             notice = (f"提示：该草稿按事项目录 {d.catalog_version} 填写，目录已更新为 {current}。"
                       "请逐步核对已填内容，提交时按新目录检查。")
-        return Draft(case_id, d.summary.item_code, d.applicant_id, d.agent, d.data, d.materials, d.draft_step,
-                     d.catalog_version, notice)
+        return Draft(case_id=case_id, item_code=d.summary.item_code, resident_id=d.applicant_id, agent=d.agent,
+                     fields=d.data, materials=d.materials, step=d.draft_step, catalog_version=d.catalog_version,
+                     notice=notice)
 
     def material_records(self, code: str, received: dict) -> dict:
         """Store what the receipt and notice need: form, count, standard and whether it was received."""
@@ -180,7 +182,7 @@ class IntakeService:
         keys = {f.key for _, f in self.item(code).iter_fields()}
         data = _plain({k: v for k, v in result.values.items() if k in keys})  # applicant/agent live on the case
         steps = [self.cases.submit_step(data, records, missing, catalog_version=version)]
-        at, due = utcnow(), None
+        at, due = self.cases.ctx.now(), None  # corrected time, as every case action (app/desk/clock.py)
         if outcome == Action.RESOLVE:
             steps.append(self.cases.step(Action.RESOLVE, result_text=note))
         elif outcome == Action.FORWARD:

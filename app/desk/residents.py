@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from sqlalchemy import or_, select
@@ -18,13 +18,13 @@ from app.core.vocabulary import Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
-from forms.identity import mask_id, mask_phone, normalize_id
+from forms.identity import lookup_kind, mask_id, mask_phone, normalize_id
 from models import AuditEntry, Resident, utcnow
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResidentRow:
     id: uuid.UUID
     name: str
@@ -46,7 +46,7 @@ class ResidentSaved(NamedTuple):
         return Changes(residents=True)  # the outbox grew too: Changes.queued covers residents
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResidentDetail:
     id: uuid.UUID
     name: str
@@ -69,7 +69,8 @@ def _age(birth: dt.date | None, today: dt.date) -> int | None:
 
 
 def _row(r: Resident, today: dt.date) -> ResidentRow:
-    return ResidentRow(r.id, r.name, mask_id(r.id_number), mask_phone(r.phone), r.address, r.sex, _age(r.birth_date, today))
+    return ResidentRow(id=r.id, name=r.name, id_masked=mask_id(r.id_number), phone_masked=mask_phone(r.phone),
+                       address=r.address, sex=r.sex, age=_age(r.birth_date, today))
 
 
 class ResidentService:
@@ -98,8 +99,10 @@ class ResidentService:
             r = s.get(Resident, resident_id)
             if r is None:
                 raise ResidentError("找不到该居民")
-            return ResidentDetail(r.id, r.name, mask_id(r.id_number), mask_phone(r.phone), r.address, r.household_no,
-                                  r.local_hukou, r.sex, r.birth_date, _age(r.birth_date, dt.date.today()), r.notes, r.version)
+            return ResidentDetail(
+                id=r.id, name=r.name, id_masked=mask_id(r.id_number), phone_masked=mask_phone(r.phone),
+                address=r.address, household_no=r.household_no, local_hukou=r.local_hukou, sex=r.sex,
+                birth_date=r.birth_date, age=_age(r.birth_date, dt.date.today()), notes=r.notes, version=r.version)
 
     def reveal(self, actor: WorkerInfo, resident_id: uuid.UUID) -> tuple[str, str]:
         """Full ID number and phone for roles that need them; every view is written to the audit log."""
@@ -139,15 +142,25 @@ class ResidentService:
                 raise ResidentError("找不到该居民")
             if expected_version is not None and r.version != expected_version:
                 raise ResidentError("该居民信息已被他人修改，请重新打开后再编辑")
-            merged = ResidentInput(data.name, data.id_number or r.id_number, data.phone if data.phone else r.phone,
-                                   data.address, data.household_no, data.local_hukou, data.notes)
+            merged = replace(data, id_number=data.id_number or r.id_number, phone=data.phone if data.phone else r.phone)
             clean, warning = validate_input(merged)
-            if clean.id_number != r.id_number and s.scalar(select(Resident.id).where(Resident.id_number == clean.id_number)):
+            taken = select(Resident.id).where(Resident.id_number == clean.id_number)
+            if clean.id_number != r.id_number and s.scalar(taken):
                 raise ResidentError(ID_NUMBER_TAKEN)
             apply_resident(r, clean, at=utcnow())
             enqueue(s, Mutation.RESIDENT_UPSERT, resident_snapshot(r), actor.id)
             log.info("resident updated: %s", r.id)
             return ResidentSaved(_row(r, dt.date.today()), warning)
+
+
+def registration_prefill(search_text: str) -> dict[str, str]:
+    """The new-resident form's starting values from a search that found nobody: the typed ID number, phone or
+    name in its field (nothing when the text is none of them clearly)."""
+    kind = lookup_kind(search_text)
+    value = search_text.strip()
+    if kind == "id_number":
+        value = normalize_id(value)
+    return {kind: value} if kind else {}
 
 
 def resident_snapshot(r: Resident) -> dict:

@@ -18,7 +18,7 @@ class SetupError(UserError, ValueError):
     """Invalid first-run input; Chinese message, nothing written."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FirstRunInput:
     committee_name: str
     committee_code: str
@@ -51,7 +51,8 @@ def initialise_desk(ctx: AppContext, data: FirstRunInput) -> Changes:
     if ctx.is_initialised():
         raise SetupError("本机已经初始化，不能重复设置")
     with ctx.sessions.begin() as s:
-        com = Committee(code=data.committee_code.strip(), name=data.committee_name.strip(), phone=data.committee_phone.strip())
+        com = Committee(code=data.committee_code.strip(), name=data.committee_name.strip(),
+                        phone=data.committee_phone.strip())
         s.add(com)
         s.flush()
         s.add(Device(committee_id=com.id, code=data.device_code.strip().upper(), name=data.device_name, is_local=True))

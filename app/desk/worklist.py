@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core import machine as cm
@@ -14,8 +14,9 @@ from app.core.vocabulary import CHINA_TZ, Role, State
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.deadlines import DeadlineService
+from app.desk.unapplied import UnappliedWork, unapplied_work
 from forms.identity import mask_id
-from models import Case, Resident, Worker, utcnow
+from models import Case, Resident, Worker
 
 TABS = (
     ("mine", "转给我的"),
@@ -25,11 +26,13 @@ TABS = (
     ("pending", State.PENDING_MATERIALS.label),
     ("drafts", State.DRAFT.label),
 )
+# Lists that are not of cases: the worker's own work the district server did not take (app/desk/unapplied.py).
+NOTICE_TABS = (("unapplied", "未生效"),)
 SORT_COLUMNS = {"case_number": Case.case_number, "item": Case.item_name, "state": Case.state,
                 "due": Case.due_at, "created": Case.created_at, "applicant": Resident.name}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorklistRow:
     id: uuid.UUID
     case_number: str
@@ -59,10 +62,11 @@ class WorklistService:
         start, end = self._day_bounds(now)
         forwarded = Case.state == cm.FORWARDED
         if tab == "mine":
-            queue = and_(Case.assignee_id.is_(None), Case.assignee_queue.in_(worker.lines)) if worker.lines else False
+            queue = and_(Case.assignee_id.is_(None), Case.assignee_queue.in_(worker.lines)) if worker.lines else false()
             return and_(forwarded, or_(Case.assignee_id == worker.id, queue))
         if tab == "sent":
-            return and_(Case.state.in_((cm.FORWARDED, cm.REPLIED)), Case.origin_device_code == self.ctx.identity().device_code)
+            sent_here = Case.origin_device_code == self.ctx.identity().device_code
+            return and_(Case.state.in_((cm.FORWARDED, cm.REPLIED)), sent_here)
         if tab in ("due_today", "overdue"):
             when = (and_(Case.due_at >= max(start, now), Case.due_at < end) if tab == "due_today"
                     else Case.due_at < now)
@@ -78,7 +82,8 @@ class WorklistService:
             return and_(Case.state == cm.DRAFT, Case.created_by_id == worker.id)
         raise ValueError(f"unknown tab {tab}")
 
-    def _query(self, tab: str, worker: WorkerInfo, text: str, now: dt.datetime, *, with_resident: bool = False) -> Select:
+    def _query(self, tab: str, worker: WorkerInfo, text: str, now: dt.datetime, *,
+               with_resident: bool = False) -> Select:
         stmt = select(Case.id).where(self._where(tab, worker, now))
         if text.strip() or with_resident:
             stmt = stmt.outerjoin(Resident, Resident.id == Case.applicant_id)
@@ -88,13 +93,13 @@ class WorklistService:
         return stmt
 
     def count(self, tab: str, worker: WorkerInfo, text: str = "", now: dt.datetime | None = None) -> int:
-        now = now or utcnow()
+        now = now or self.ctx.now()  # corrected time (app/desk/clock.py)
         with self.ctx.sessions() as s:
             return s.scalar(select(func.count()).select_from(self._query(tab, worker, text, now).subquery())) or 0
 
     def page(self, tab: str, worker: WorkerInfo, *, offset: int = 0, limit: int = 100, text: str = "",
              sort: str = "due", descending: bool = False, now: dt.datetime | None = None) -> list[WorklistRow]:
-        now = now or utcnow()
+        now = now or self.ctx.now()  # corrected time (app/desk/clock.py)
         col = SORT_COLUMNS.get(sort, Case.due_at)
         order = (col.desc() if descending else col.asc(), Case.case_number.asc())
         assignee = aliased(Worker)
@@ -115,13 +120,20 @@ class WorklistService:
             urgency = "overdue" if left < 0 else ("due_today" if left == 0 else "")
             if c.deadline_provisional:
                 countdown += "（暂定）"
-        return WorklistRow(c.id, c.case_number, c.item_name, name or "", mask_id(id_number), c.state,
-                           cm.STATE_LABELS.get(c.state, c.state), assignee_name or c.assignee_queue or "",
-                           c.due_at, c.deadline_provisional, countdown, urgency)
+        return WorklistRow(id=c.id, case_number=c.case_number, item_name=c.item_name, applicant=name or "",
+                           applicant_id_masked=mask_id(id_number), state=c.state,
+                           state_label=cm.STATE_LABELS.get(c.state, c.state),
+                           assignee=assignee_name or c.assignee_queue or "", due_at=c.due_at,
+                           provisional=c.deadline_provisional, countdown=countdown, urgency=urgency)
+
+    def unapplied(self, worker: WorkerInfo, text: str = "") -> list[UnappliedWork]:
+        """The 未生效 tab: ``worker``'s own case work the server set aside, with what they wrote and why."""
+        with self.ctx.sessions() as s:
+            return unapplied_work(s, worker, text)
 
     def reminder(self, worker: WorkerInfo, now: dt.datetime | None = None) -> tuple[int, int]:
         """(due today, overdue) among the worker's own cases — or all of them for a supervisor."""
-        now = now or utcnow()
+        now = now or self.ctx.now()  # corrected time (app/desk/clock.py)
         with self.ctx.sessions() as s:
             def n(tab):
                 return s.scalar(select(func.count()).select_from(Case).where(self._where(tab, worker, now))) or 0

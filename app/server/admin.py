@@ -42,7 +42,7 @@ class AdminError(UserError, ValueError):
     """A refused administrator command; Chinese message, nothing changed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeviceRow:
     id: uuid.UUID
     committee_code: str
@@ -195,8 +195,10 @@ def list_devices(db: ServerDB, committee_code: str | None = None) -> list[Device
         stmt = select(Committee.code, ServerDevice).join(Committee, Committee.id == ServerDevice.committee_id)
         if committee_code:
             stmt = stmt.where(Committee.code == committee_code)
-        return [DeviceRow(d.id, code, d.code, d.name, d.last_mid, d.enrolled_at, d.last_seen_at, d.clock_offset_s,
-                          d.revoked_at) for code, d in s.execute(stmt.order_by(Committee.code, ServerDevice.code))]
+        return [DeviceRow(id=d.id, committee_code=code, code=d.code, name=d.name, last_mid=d.last_mid,
+                          enrolled_at=d.enrolled_at, last_seen_at=d.last_seen_at, clock_offset_s=d.clock_offset_s,
+                          revoked_at=d.revoked_at)
+                for code, d in s.execute(stmt.order_by(Committee.code, ServerDevice.code))]
 
 
 def revoke_device(db: ServerDB, device_id: str, now: dt.datetime | None = None) -> ServerDevice:

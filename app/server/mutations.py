@@ -17,35 +17,48 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.core import actions, commands
+from app.core import actions, commands, limits
 from app.core import machine as cm
 from app.core.errors import UserError
 from app.core.residents import ID_NUMBER_TAKEN, ResidentError, ResidentInput, apply_resident, validate_input
 from app.core.vocabulary import Action, Mutation
+from app.core.wire import ResultStatus
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
-from models.server import Case, Committee, Resident, ResidentAlias, ServerDevice, Worker
+from models.server import Case, Committee, MutationRecord, Resident, ResidentAlias, ServerDevice, Worker
 
 
 class Rejected(UserError):
     """A business-rule rejection. ``keep_text`` is what the worker wrote, saved on the case as a note."""
 
-    def __init__(self, reason: str, *, case_id: uuid.UUID | None = None, keep_text: str = "", label: str = ""):
+    def __init__(self, reason: str, *, case_id: uuid.UUID | None = None, keep_text: str = "", label: str = "",
+                 resident_id: uuid.UUID | None = None):
         super().__init__(reason)
         self.reason, self.case_id, self.keep_text, self.label = reason, case_id, keep_text, label
+        self.resident_id = resident_id
+
+    def result(self) -> dict:
+        """The stored result of the set-aside command: what it was about (later commands that depend on it
+        read the reason back, see :func:`_earlier_refusal`)."""
+        named = {"case_id": self.case_id, "resident_id": self.resident_id}
+        return {key: str(value) for key, value in named.items() if value}
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ApplyContext:
     s: Session
     device: ServerDevice
     committee: Committee
     worker: Worker
-    at: dt.datetime  # the desk's time corrected by the measured clock offset; never after received_at
+    at: dt.datetime  # the desk's time corrected by its clock offset (command_dating); never after received_at
     client_time: dt.datetime
     received_at: dt.datetime
     calendar: Callable[[], WorkCalendar]
     touched_cases: dict[uuid.UUID, Case] = field(default_factory=dict)
     touched_residents: dict[uuid.UUID, Resident] = field(default_factory=dict)
+    clock_offset_s: float = 0.0  # what corrected client_time into ``at`` (app/server/push.py command_dating)
+    clock_offset_from: str = "batch"  # "desk": known when the action was taken; "batch": measured at the push
+    batch_records: list[dict] = field(default_factory=list)  # this batch's outcomes so far (not yet stored)
+    mutation_id: uuid.UUID | None = None  # the command being applied: every event it makes names it (issue 12)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -53,8 +66,12 @@ class ApplyContext:
 
     def audit(self) -> dict:
         """Both clocks are kept (DESIGN.md: clock skew); order comes from the server, never from client time."""
-        return {"client_time": self.client_time.isoformat(), "received_at": self.received_at.isoformat(),
-                "device": self.device.code}
+        audit = {"client_time": self.client_time.isoformat(), "received_at": self.received_at.isoformat(),
+                 "clock_offset_s": self.clock_offset_s, "clock_offset_from": self.clock_offset_from,
+                 "device": self.device.code}
+        if self.mutation_id is not None:  # what a desk's next command on the case comes after
+            audit[commands.MUTATION_ID] = str(self.mutation_id)
+        return audit
 
 
 def acting_worker(s: Session, device: ServerDevice, worker_id: uuid.UUID | None) -> Worker:
@@ -75,11 +92,47 @@ def _canonical_resident_id(s: Session, rid: uuid.UUID) -> uuid.UUID:
     return alias.resident_id if alias else rid
 
 
+RESIDENT_REFUSED = "居民信息有误："
+
+
+def _resident_command(ctx: ApplyContext, raw: Any) -> dict:
+    """resident.upsert.v1; a refusal names the resident, so the cases that name it can say why it is missing."""
+    rid = _raw_id(raw, "id")
+    try:
+        return _resident_upsert(ctx, commands.parse_args(commands.ResidentArgs, raw))
+    except commands.BadCommand as e:
+        raise Rejected(f"{RESIDENT_REFUSED}{e.problem}", resident_id=rid) from None
+    except Rejected as r:
+        raise Rejected(r.reason, resident_id=rid) from None
+
+
+def _raw_id(raw: Any, key: str) -> uuid.UUID | None:
+    """An id from a command's raw args (which may not parse as a whole)."""
+    try:
+        return uuid.UUID(str(raw[key])) if isinstance(raw, dict) and raw.get(key) else None
+    except ValueError:
+        return None
+
+
+def _earlier_refusal(ctx: ApplyContext, name: Mutation, key: str, entity_id: uuid.UUID) -> str | None:
+    """Why this desk's command that would have created ``entity_id`` was set aside (this batch first, then the
+    stored records), or None. Read only on the way to a rejection."""
+    wanted = str(entity_id)
+    for rec in reversed(ctx.batch_records):
+        if rec["name"] == name and rec["status"] == ResultStatus.SET_ASIDE and (rec["result"] or {}).get(key) == wanted:
+            return rec["reason"]
+    rows = ctx.s.execute(select(MutationRecord.reason, MutationRecord.result).where(
+        MutationRecord.device_id == ctx.device.id, MutationRecord.name == name,
+        MutationRecord.status == ResultStatus.SET_ASIDE).order_by(MutationRecord.mid.desc()))
+    return next((reason for reason, result in rows if (result or {}).get(key) == wanted), None)
+
+
 def _resident_upsert(ctx: ApplyContext, cmd: commands.ResidentArgs) -> dict:
     rid = cmd.id
     try:
         clean, _warning = validate_input(ResidentInput(
-            cmd.name, cmd.id_number, cmd.phone, cmd.address, cmd.household_no, cmd.local_hukou, cmd.notes),
+            name=cmd.name, id_number=cmd.id_number, phone=cmd.phone, address=cmd.address,
+            household_no=cmd.household_no, local_hukou=cmd.local_hukou, notes=cmd.notes),
             today=ctx.received_at.date())
     except ResidentError as e:
         raise Rejected(f"居民信息有误：{e}") from None
@@ -122,6 +175,10 @@ class ServerEnv:
             return None
         r = self.ctx.s.get(Resident, _canonical_resident_id(self.ctx.s, resident_id))
         if r is None or r.committee_id != self.ctx.committee.id:
+            why = _earlier_refusal(self.ctx, Mutation.RESIDENT_UPSERT, "resident_id", resident_id)
+            if why:
+                raise Rejected(f"申请人信息未能上传：{why.removeprefix(RESIDENT_REFUSED)}，案件未能建立。"
+                               "请在居民信息中改正后重新办理")
             raise Rejected("申请人信息尚未上传到区服务器（居民记录不存在），案件未能建立")
         return r.id
 
@@ -143,6 +200,9 @@ def _actor(ctx: ApplyContext) -> actions.Actor:
 def _load_case(ctx: ApplyContext, case_id: uuid.UUID | None) -> Case:
     case = ctx.s.get(Case, case_id, options=[selectinload(Case.events)]) if case_id else None
     if case is None:
+        why = _earlier_refusal(ctx, Mutation.CASE_CREATE, "case_id", case_id) if case_id else None
+        if why:
+            raise Rejected(f"该案件未能上传到区服务器，操作未生效。原因：{why}")
         raise Rejected("该案件尚未上传到区服务器，操作未生效")
     if case.committee_id != ctx.committee.id:
         raise Rejected("该案件不属于本机所在的居委会，操作未生效")
@@ -166,6 +226,8 @@ def _case_create(ctx: ApplyContext, cmd: commands.CreateCaseArgs) -> dict:
         case = actions.create_case(cmd, committee_id=ctx.committee.id, actor=_actor(ctx), at=ctx.at, env=ServerEnv(ctx))
     except cm.TransitionError as e:
         raise _refused(e) from None
+    except Rejected as r:  # the applicant is missing: the case's later commands name this reason
+        raise Rejected(r.reason, case_id=cmd.id) from None
     ctx.s.add(case)
     ctx.touched_cases[case.id] = case  # written when the savepoint is released: a clash surfaces there
     return {"case_id": str(case.id), "state": case.state, "version": case.version}
@@ -181,17 +243,20 @@ def _case_save_draft(ctx: ApplyContext, cmd: commands.SaveDraftArgs) -> dict:
     return {"case_id": str(case.id), "state": case.state, "version": case.version}
 
 
-def _keep_text(args: dict) -> str:
+def _keep_text(args: Any) -> str:
     """What the worker wrote, from the raw command (it may not parse), to keep as a note if it is set aside."""
     for key in ("note", "text", "reason", "result_text"):
-        value = args.get(key)
+        value = args.get(key) if isinstance(args, dict) else None
         if isinstance(value, str) and value.strip():
             return value.strip()
     return ""
 
 
 def _case_transition(ctx: ApplyContext, action: Action, raw: dict) -> dict:
-    cmd = commands.parse_args(commands.ARGS[action], raw)
+    try:
+        cmd = commands.parse_args(commands.ARGS[action], raw)
+    except commands.BadCommand as e:  # e.g. a text the database cannot store: kept, cleaned, as a note
+        raise Rejected(str(e), case_id=_raw_id(raw, "case_id"), keep_text=_keep_text(raw), label=action.label) from None
     case = _load_case(ctx, cmd.case_id)
     try:
         actions.perform(case, action, cmd, actor=_actor(ctx), at=ctx.at, env=ServerEnv(ctx))
@@ -209,9 +274,11 @@ def keep_text_as_note(ctx: ApplyContext, rejection: Rejected) -> bool:
     if not rejection.keep_text or rejection.case_id is None:
         return False
     case = ctx.s.get(Case, rejection.case_id, options=[selectinload(Case.events)])
-    if case is None:
+    if case is None or case.committee_id != ctx.committee.id:
         return False
-    text = f"{rejection.label}未生效（{rejection.reason}），原填写内容：{rejection.keep_text}"
+    # Cleaned, so keeping it cannot fail: the text was set aside, perhaps for holding what cannot be stored.
+    kept = limits.clean_text(rejection.keep_text, limits.MAX_TEXT)
+    text = limits.clean_text(f"{rejection.label}未生效（{rejection.reason}），原填写内容：", limits.MAX_TEXT) + kept
     cm.apply_transition(case, Action.NOTE, worker_id=ctx.worker.id, roles=None, at=ctx.at, note=text,
                         detail={"set_aside": True, **ctx.audit()})
     ctx.touched_cases[case.id] = case
@@ -222,10 +289,10 @@ def apply_mutation(ctx: ApplyContext, name: str, args: Any) -> dict:
     """Apply one command; raises Rejected for anything the business rules refuse."""
     model = commands.command_args(name)
     if model is None:
-        raise Rejected(f"区服务器不认识该操作（{name}），请升级本机程序后再试")
+        raise Rejected(f"区服务器不认识该操作（{limits.clean_text(name, 64)}），请升级本机程序后再试")
+    if name == Mutation.RESIDENT_UPSERT:
+        return _resident_command(ctx, args)
     try:
-        if name == Mutation.RESIDENT_UPSERT:
-            return _resident_upsert(ctx, commands.parse_args(model, args))
         if name == Mutation.CASE_CREATE:
             return _case_create(ctx, commands.parse_args(model, args))
         if name == Mutation.CASE_SAVE_DRAFT:
@@ -235,3 +302,25 @@ def apply_mutation(ctx: ApplyContext, name: str, args: Any) -> dict:
         return _case_transition(ctx, action, args)
     except commands.BadCommand as e:
         raise Rejected(str(e)) from None
+
+
+def named_entities(name: str, args: Any) -> dict:
+    """The case or resident a command names, read from its raw args (which may not parse), so that the answer
+    for a command set aside for whatever reason carries the server's state of it (issue 12, finding 4)."""
+    if name == Mutation.RESIDENT_UPSERT:
+        rid = _raw_id(args, "id")
+        return {"resident_id": str(rid)} if rid else {}
+    by_id = name in (Mutation.CASE_CREATE, Mutation.CASE_SAVE_DRAFT)
+    cid = _raw_id(args, "id" if by_id else "case_id")
+    return {"case_id": str(cid)} if cid else {}
+
+
+def given_up(name: str, args: Any, reason: str) -> Rejected:
+    """A held command given up (the command it was made after never came, app/server/held.py): refused like any
+    other, what the worker wrote kept as a note."""
+    try:
+        action = Mutation(name).action
+    except ValueError:
+        action = None
+    return Rejected(reason, case_id=_raw_id(args, "case_id"), keep_text=_keep_text(args),
+                    label=action.label if action else "")

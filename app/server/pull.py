@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -85,12 +87,14 @@ def snapshot_page(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt
     with db.read_sessions() as s:
         device = authenticate(s, token)
         if kind == "committee":
-            rows, more = [committee_payload(s.get(Committee, device.committee_id))], False
+            rows, more = [committee_payload(s.get_one(Committee, device.committee_id))], False
         elif kind in ("calendar", "catalog"):
             rows, more = _reference_rows(s, kind), False
         else:
-            model, dump, options = {"worker": (Worker, worker_payload, ()), "resident": (Resident, resident_payload, ()),
-                                    "case": (Case, case_payload, (selectinload(Case.events),))}[kind]
+            by_kind: dict[str, tuple[type, Callable[[Any], dict], tuple]] = {
+                "worker": (Worker, worker_payload, ()), "resident": (Resident, resident_payload, ()),
+                "case": (Case, case_payload, (selectinload(Case.events),))}
+            model, dump, options = by_kind[kind]
             objs = _page(s, model, device.committee_id, after, limit, options)
             more, objs = len(objs) > limit, objs[:limit]
             rows = [dump(o) for o in objs]

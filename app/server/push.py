@@ -4,6 +4,11 @@ Per device, ``mid`` is gap-free: ``mid <= last_mid`` is a duplicate and gets the
 effect; a batch that does not continue at ``last_mid + 1`` is refused whole (409). Each new command runs in
 a savepoint, so a rejected or poisonous one is stored as set aside and the queue moves on. A database
 failure rolls everything back (503) and the desk retries with backoff.
+
+A command made after one this server has not seen (it was restored from an older backup, and the desk that
+sent that one has not sent it again yet) is held instead, and runs once that one has: app/server/held.py.
+Every answer carries the server's state of each case and resident the batch's commands named, whatever
+became of them, so a desk never keeps a state the server did not accept.
 """
 
 from __future__ import annotations
@@ -11,22 +16,42 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from dataclasses import dataclass, replace
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app.core import limits
 from app.core.payloads import case_payload, resident_payload
-from app.core.wire import ErrorCode, MutationIn, MutationResult, PushRequest, PushResponse, ResultStatus
+from app.core.wire import (
+    ErrorCode,
+    MutationIn,
+    MutationResult,
+    PushRequest,
+    PushResponse,
+    ResultStatus,
+    plausible_offset,
+)
+from app.core.workdays import WorkCalendar
+from app.server import held
 from app.server.admin import server_calendar
 from app.server.changes import ChangeWriter
 from app.server.db import ServerDB, take_lock
 from app.server.devices import AuthFailed, authenticate
-from app.server.mutations import ApplyContext, Rejected, acting_worker, apply_mutation, keep_text_as_note
-from models.server import Case, Committee, MutationRecord, Resident, Worker
+from app.server.mutations import (
+    ApplyContext,
+    Rejected,
+    acting_worker,
+    apply_mutation,
+    given_up,
+    keep_text_as_note,
+    named_entities,
+)
+from models.server import Case, Committee, HeldCommand, MutationRecord, Resident, ServerDevice, Worker
 
 log = logging.getLogger(__name__)
-APPLIED, SET_ASIDE = ResultStatus.APPLIED, ResultStatus.SET_ASIDE
+APPLIED, SET_ASIDE, HELD = ResultStatus.APPLIED, ResultStatus.SET_ASIDE, ResultStatus.HELD
 
 
 class PushConflict(Exception):
@@ -58,6 +83,48 @@ def push(db: ServerDB, token: str | None, request: PushRequest, now: dt.datetime
         raise TemporaryFailure(str(e)) from e
 
 
+@dataclass(frozen=True)
+class Dating:
+    """When a command counts as done on the server's clock, and which desk clock offset said so."""
+
+    at: dt.datetime
+    offset_s: float  # the offset applied to the desk's client_time
+    offset_from: str  # "desk": recorded with the command when it was made; "batch": measured at this push
+
+
+def command_dating(client_time: dt.datetime, desk_offset_s: float | None, batch_offset: dt.timedelta,
+                   received_at: dt.datetime) -> Dating:
+    """The desk's clock corrected by the offset it knew when the action was taken, or, when it knew none (an
+    older desk, or one that never reached the server), by the offset measured at this push, which assumes its
+    clock has not been put right since. Never after the server received the command."""
+    known = plausible_offset(desk_offset_s)
+    offset, source = (dt.timedelta(seconds=known), "desk") if known is not None else (batch_offset, "batch")
+    try:
+        at = min(client_time + offset, received_at)
+    except OverflowError:  # a desk clock at the edge of the calendar
+        at = received_at
+    return Dating(at, offset.total_seconds(), source)
+
+
+def give_up_held(db: ServerDB, now: dt.datetime, *, everything: bool = False) -> int:
+    """Set aside the held commands whose wait is over — or, for the administrator, all of them
+    (``python main.py server held --give-up``) — with the worker's text kept as a note; what waited for them runs.
+    Pushes do this for their committee as well: a desk asking about its held commands hears the outcome."""
+    with db.sessions.begin() as s:
+        lock = take_lock(s)
+        if everything:
+            s.execute(update(HeldCommand).values(expires_at=now))
+        run = _BatchRun(s, now, None)
+        rows = run.holds.expired(None, now)
+        for row in rows:
+            run._run_held(row, give_up=held.LOST_REASON)
+        s.flush()
+        changes = ChangeWriter(s, lock, now)
+        for c in run.touched_cases.values():
+            changes.case(c)
+        return len(rows)
+
+
 class _Careful(Exception):
     """The optimistic run met a command that fails: redo the batch with a savepoint per command."""
 
@@ -86,6 +153,12 @@ def _result(rec: dict, duplicate: bool) -> MutationResult:
                           result=rec["result"] or {}, duplicate=duplicate)
 
 
+def _dated(status: str, result: dict, dating: Dating) -> dict:
+    """An applied command's result says when it counted: a desk sends that back if it must send the command
+    again after a server restore (app/server/held.py)."""
+    return {**result, "at": dating.at.isoformat()} if status == APPLIED else result
+
+
 def _as_dict(rec: MutationRecord) -> dict:
     return {c.key: getattr(rec, c.key) for c in MutationRecord.__table__.columns}
 
@@ -93,17 +166,20 @@ def _as_dict(rec: MutationRecord) -> dict:
 class _BatchRun:
     def __init__(self, s: Session, now: dt.datetime, client_now: dt.datetime | None, careful: bool = True):
         self.s, self.now, self.careful = s, now, careful
-        # Server receive time minus the desk's clock at sending: the desk's clock offset (latency is noise).
+        # Server receive time minus the desk's clock at sending: the desk's clock offset now (latency is noise).
+        # Only for commands that carry no offset of their own (command_dating).
         self.offset = (now - client_now) if client_now else dt.timedelta(0)
         self.touched_cases: dict[uuid.UUID, Case] = {}
         self.touched_residents: dict[uuid.UUID, Resident] = {}
         self.refresh_cases: set[uuid.UUID] = set()
+        self.refresh_residents: set[uuid.UUID] = set()
+        self.holds = held.Holds(s)
         self.records: list[dict] = []  # new mutation records, inserted in one statement at the end
         self.earlier: dict[uuid.UUID, dict] = {}
         self._kept: list = []
-        self._calendar = None
+        self._calendar: WorkCalendar | None = None
 
-    def calendar(self):
+    def calendar(self) -> WorkCalendar:
         if self._calendar is None:
             self._calendar = server_calendar(self.s)
         return self._calendar
@@ -114,17 +190,21 @@ class _BatchRun:
         if device_id and device_id != str(device.id):
             raise AuthFailed("token does not belong to device_id")
         self.device = device
-        self.committee = self.s.get(Committee, device.committee_id)
+        self.committee = self.s.get_one(Committee, device.committee_id)
+        for row in self.holds.expired(self.committee.id, self.now):  # first: a desk asking again hears it now
+            self._run_held(row, give_up=held.LOST_REASON)
         old, new = self._split(mutations)
         results = [self._duplicate(rec) for rec in old]
         self._load_earlier(new)
         self._preload(new)
+        self.holds.preload(new)
         for m in new:
             results.append(self._apply(m))
         if new:  # once, not per command: every change to the row would be flushed before the next query
             device.last_mid = new[-1].mid
         if self.records:
             self.s.execute(insert(MutationRecord.__table__), self.records)
+        self.holds.write()
         device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
         self.s.flush()  # column defaults (event ids) are filled in by the flush; payloads need them
         changes = ChangeWriter(self.s, lock, self.now)
@@ -134,7 +214,7 @@ class _BatchRun:
             changes.case(c)
         return PushResponse(last_mid=device.last_mid, results=results, server_time=self.now,
                             cases=self._case_snapshots(),
-                            residents=[resident_payload(r) for r in self.touched_residents.values()])
+                            residents=self._resident_snapshots())
 
     def _split(self, mutations: list[MutationIn]) -> tuple[list[dict], list[MutationIn]]:
         """Check the whole batch before touching anything: duplicates must match, new mids must be contiguous."""
@@ -178,51 +258,95 @@ class _BatchRun:
                 pass  # the handler sets it aside with a proper reason
         self._kept = list(self.s.scalars(select(Worker).where(Worker.id.in_(worker_ids)))) if worker_ids else []
         if case_ids:
-            self._kept += list(self.s.scalars(select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.events))))
+            cases = select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.events))
+            self._kept += list(self.s.scalars(cases))
 
     def _duplicate(self, rec: dict) -> MutationResult:
         self._refresh_from_result(rec["result"])
         return _result(rec, duplicate=True)
 
     def _refresh_from_result(self, result: dict | None) -> None:
-        case_id = (result or {}).get("case_id")
-        if case_id:
-            self.refresh_cases.add(uuid.UUID(case_id))
+        for key, ids in (("case_id", self.refresh_cases), ("resident_id", self.refresh_residents)):
+            value = (result or {}).get(key)
+            if value:
+                ids.add(uuid.UUID(value))
 
     def _apply(self, m: MutationIn) -> MutationResult:
         earlier = self.earlier.get(m.mutation_id)
         if earlier is not None:
             return self._duplicate(self._store(m, earlier["status"], earlier["reason"], earlier["result"],
                                                earlier["effective_at"]))
-        effective = min(m.client_time + self.offset, self.now)
-        status, reason, result = self._run_handler(m, effective)
-        self._refresh_from_result(result)
-        rec = self._store(m, status, reason, result, effective)
+        dating = command_dating(m.client_time, m.clock_offset_s, self.offset, self.now)
+        acknowledged = held.acknowledged_at(m.args, self.now)
+        if acknowledged is not None:  # sent again after a restore: it counts when it counted the first time
+            dating = replace(dating, at=acknowledged)
+        waits_for = self.holds.waits_for(m)
+        if waits_for is not None:
+            rec = self._store(m, HELD, held.HELD_REASON, named_entities(m.name, m.args), dating.at)
+            self.holds.hold(self.device, m, waits_for, dating, rec["result"].get("case_id"), self.now)
+        else:
+            status, reason, result = self._run_handler(m, dating)
+            self._refresh_from_result(result)
+            rec = self._store(m, status, reason, _dated(status, result, dating), dating.at)
         self.earlier[m.mutation_id] = rec  # the same id twice in one batch: the second is a duplicate
+        if waits_for is None:
+            self._release(m.mutation_id, rec["status"])
         return _result(rec, duplicate=False)
 
-    def _run_handler(self, m: MutationIn, effective: dt.datetime) -> tuple[str, str, dict]:
+    def _release(self, mutation_id: uuid.UUID, status: str) -> None:
+        """Run the held commands that waited for this one (and, through them, those waiting for them)."""
+        self.holds.processed(mutation_id, status)
+        for row in self.holds.waiting_for(mutation_id):
+            self._run_held(row)
+
+    def _run_held(self, row: HeldCommand, give_up: str = "") -> None:
+        """A held command runs (or, with ``give_up``, is set aside for that reason) as its own device, at its time."""
+        rec = self.s.get_one(MutationRecord, (row.device_id, row.mid))
+        m = held.held_command(row, rec)
+        dating = Dating(at=rec.effective_at or row.held_at, **row.dating)
+        status, reason, result = self._run_handler(m, dating, self.s.get_one(ServerDevice, row.device_id), give_up)
+        rec.status, rec.reason, rec.result = status, limits.clean_text(reason), _dated(status, result, dating)
+        log.info("held mutation %s (%s) ran: %s", m.mutation_id, m.name, status)
+        self.s.delete(row)
+        self._release(m.mutation_id, status)
+
+    def _run_handler(self, m: MutationIn, dating: Dating, device: ServerDevice | None = None,
+                     give_up: str = "") -> tuple[str, str, dict]:
+        device = device or self.device
+        committee = self.s.get_one(Committee, device.committee_id)  # loaded already: no query
+        named = named_entities(m.name, m.args)  # a set-aside answer still carries their state
         try:
-            worker = acting_worker(self.s, self.device, m.acting_worker)
+            worker = acting_worker(self.s, device, m.acting_worker)
         except Rejected as r:
-            return SET_ASIDE, r.reason, {}
-        ctx = ApplyContext(self.s, self.device, self.committee, worker, effective, m.client_time, self.now, self.calendar)
+            return SET_ASIDE, r.reason, named
+        ctx = ApplyContext(s=self.s, device=device, committee=committee, worker=worker, at=dating.at,
+                           client_time=m.client_time, received_at=self.now, calendar=self.calendar,
+                           clock_offset_s=dating.offset_s, clock_offset_from=dating.offset_from,
+                           batch_records=self.records, mutation_id=m.mutation_id)
         if not self.careful:
+            if give_up:
+                raise _Careful()  # setting aside keeps the worker's text: a savepoint's work
             return self._run_optimistic(ctx, m)
         try:
             with self.s.begin_nested():
+                if give_up:
+                    raise given_up(m.name, m.args, give_up)
                 result = apply_mutation(ctx, m.name, m.args)
         except Rejected as r:
-            return SET_ASIDE, self._keep_text(ctx, r), {"case_id": str(r.case_id)} if r.case_id else {}
-        except (IntegrityError, DataError) as e:
+            return SET_ASIDE, self._keep_text(ctx, r), {**named, **r.result()}
+        except DataError as e:  # a value the database cannot hold (app/core/limits.py should have caught it)
+            log.warning("mutation %s (%s) holds a value the database refuses: %s", m.mutation_id, m.name,
+                        type(e.orig).__name__)
+            return SET_ASIDE, "该操作的内容无法保存到区服务器（过长或含有无法保存的字符），已跳过", named
+        except IntegrityError as e:
             # Only the error class: the database's message can quote an ID number.
             log.warning("mutation %s (%s) conflicts with stored data: %s", m.mutation_id, m.name, type(e.orig).__name__)
-            return SET_ASIDE, "该操作与区服务器上的数据冲突，无法处理，已跳过", {}
+            return SET_ASIDE, "该操作与区服务器上的数据冲突，无法处理，已跳过", named
         except DBAPIError:
             raise  # the database itself failed: roll the batch back (503) and let the desk retry
         except Exception:  # a poison command must never block the queue behind it
             log.exception("mutation %s (%s) failed; set aside", m.mutation_id, m.name)
-            return SET_ASIDE, "区服务器处理该操作时出错，已跳过", {}
+            return SET_ASIDE, "区服务器处理该操作时出错，已跳过", named
         self.touched_cases.update(ctx.touched_cases)
         self.touched_residents.update(ctx.touched_residents)
         return APPLIED, "", result
@@ -242,18 +366,34 @@ class _BatchRun:
 
     def _keep_text(self, ctx: ApplyContext, r: Rejected) -> str:
         ctx.touched_cases.clear()
-        with self.s.begin_nested():
-            kept = keep_text_as_note(ctx, r)
+        try:
+            with self.s.begin_nested():
+                kept = keep_text_as_note(ctx, r)  # cleans the text; should it still fail, the reason stands alone
+        except (IntegrityError, DataError) as e:
+            log.warning("text of set-aside mutation not kept: %s", type(e.orig).__name__)
+            ctx.touched_cases.clear()
+            kept = False
         self.touched_cases.update(ctx.touched_cases)
         return r.reason + ("。填写的内容已作为备注记入案件历史" if kept else "")
 
     def _store(self, m: MutationIn, status: str, reason: str, result: dict | None,
                effective: dt.datetime | None) -> dict:
-        rec = {"device_id": self.device.id, "mid": m.mid, "mutation_id": m.mutation_id, "name": m.name[:48],
-               "acting_worker_id": m.acting_worker, "client_time": m.client_time, "received_at": self.now,
-               "effective_at": effective, "status": status, "reason": reason, "result": result or {}}
+        # Cleaned: an unknown command's name comes from the desk as it is, and the reason may echo it.
+        rec = {"device_id": self.device.id, "mid": m.mid, "mutation_id": m.mutation_id,
+               "name": limits.clean_text(m.name, 48), "acting_worker_id": m.acting_worker,
+               "client_time": m.client_time, "received_at": self.now, "effective_at": effective, "status": status,
+               "reason": limits.clean_text(reason), "result": result or {}}
         self.records.append(rec)
         return rec
+
+    def _resident_snapshots(self) -> list[dict]:
+        """Every resident the batch touched, and the server's state of those its set-aside commands named."""
+        rows = [resident_payload(r) for r in self.touched_residents.values()]
+        ids = self.refresh_residents - set(self.touched_residents)
+        if ids:
+            rows += [resident_payload(r) for r in self.s.scalars(select(Resident).where(
+                Resident.id.in_(ids), Resident.committee_id == self.device.committee_id))]
+        return rows
 
     def _case_snapshots(self) -> list[dict]:
         """Current state of every case the batch touched or mentioned, so the desk can adopt it at once."""

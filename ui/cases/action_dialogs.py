@@ -1,9 +1,14 @@
-"""Small dialogs for case actions: forward (deadline shown before confirming), reply, close, reason prompts."""
+"""Small dialogs for case actions: forward (deadline shown before confirming), reply, close, reason prompts.
+
+Each submits with ``version``, the version of the case its case window shows: a case updated meanwhile is
+refused by the service, the refusal is shown here (the worker's text stays) and ``refused`` tells the window.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,6 +29,8 @@ from ui.operations import run_op
 
 class ActionDialog(QDialog):
     """A form plus an error line and OK/Cancel; ``submit()`` returns a zero-arg callable run off the UI thread."""
+
+    refused = Signal(str)  # the service refused the action (message for the worker)
 
     def __init__(self, title: str, ok_text: str, parent=None):
         super().__init__(parent)
@@ -64,6 +71,7 @@ class ActionDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self.buttons.setEnabled(True)
         self.error.setText(message)
+        self.refused.emit(message)
 
 
 class ReasonDialog(ActionDialog):
@@ -86,9 +94,9 @@ class ReasonDialog(ActionDialog):
 
 
 class ForwardDialog(ActionDialog):
-    def __init__(self, services, case_id, department: str, parent=None):
+    def __init__(self, services, case_id, department: str, parent=None, *, version: int | None = None):
         super().__init__("转办", "确认转办", parent)
-        self.services, self.case_id, self.department = services, case_id, department
+        self.services, self.case_id, self.department, self.version = services, case_id, department, version
         self.target = QComboBox()
         self.target.addItem(f"{department}（部门队列，由条线社工签收）", None)
         for w in services.auth.workers_for_line(department):
@@ -107,14 +115,15 @@ class ForwardDialog(ActionDialog):
 
     def submit(self):
         worker, svc = self.services.current_worker, self.services.cases
-        assignee, note, case_id = self.target.currentData(), self.note.toPlainText(), self.case_id
-        return lambda: svc.forward(worker, case_id, assignee_id=assignee, queue=self.department, note=note)
+        assignee, note, case_id, v = self.target.currentData(), self.note.toPlainText(), self.case_id, self.version
+        queue = self.department
+        return lambda: svc.forward(worker, case_id, assignee_id=assignee, queue=queue, note=note, expected_version=v)
 
 
 class ReplyDialog(ActionDialog):
-    def __init__(self, services, case_id, parent=None):
+    def __init__(self, services, case_id, parent=None, *, version: int | None = None):
         super().__init__("答复", "提交答复", parent)
-        self.services, self.case_id = services, case_id
+        self.services, self.case_id, self.version = services, case_id, version
         self.result_box = QComboBox()
         for key, label in services.cases.REPLY_RESULTS.items():
             self.result_box.addItem(label, key)
@@ -139,14 +148,15 @@ class ReplyDialog(ActionDialog):
 
     def submit(self):
         worker, svc = self.services.current_worker, self.services.cases
-        result, text, paths, case_id = self.result_box.currentData(), self.text.toPlainText(), list(self.paths), self.case_id
-        return lambda: svc.reply(worker, case_id, result, text, attachment_paths=paths)
+        result, text = self.result_box.currentData(), self.text.toPlainText()
+        paths, case_id, v = list(self.paths), self.case_id, self.version
+        return lambda: svc.reply(worker, case_id, result, text, attachment_paths=paths, expected_version=v)
 
 
 class CloseDialog(ActionDialog):
-    def __init__(self, services, case_id, parent=None):
+    def __init__(self, services, case_id, parent=None, *, version: int | None = None):
         super().__init__("告知居民并办结", "办结", parent)
-        self.services, self.case_id = services, case_id
+        self.services, self.case_id, self.version = services, case_id, version
         self.method = QComboBox()
         for key, label in services.cases.INFORM_METHODS.items():
             self.method.addItem(label, key)
@@ -156,14 +166,15 @@ class CloseDialog(ActionDialog):
 
     def submit(self):
         worker, svc = self.services.current_worker, self.services.cases
-        method, note, case_id = self.method.currentData(), self.note.toPlainText(), self.case_id
-        return lambda: svc.close(worker, case_id, method, note)
+        method, note, case_id, v = self.method.currentData(), self.note.toPlainText(), self.case_id, self.version
+        return lambda: svc.close(worker, case_id, method, note, expected_version=v)
 
 
 class ReassignDialog(ActionDialog):
-    def __init__(self, services, case_id, department: str, parent=None, current_assignee_id=None):
+    def __init__(self, services, case_id, department: str, parent=None, current_assignee_id=None, *,
+                 version: int | None = None):
         super().__init__("改派", "确认改派", parent)
-        self.services, self.case_id = services, case_id
+        self.services, self.case_id, self.version = services, case_id, version
         self.target = QComboBox()
         for w in services.auth.workers_for_line(department):  # only colleagues whose line covers the item
             if w.id != current_assignee_id:
@@ -177,5 +188,5 @@ class ReassignDialog(ActionDialog):
 
     def submit(self):
         worker, svc = self.services.current_worker, self.services.cases
-        target, reason, case_id = self.target.currentData(), self.reason.toPlainText(), self.case_id
-        return lambda: svc.reassign(worker, case_id, target, reason)
+        target, reason, case_id, v = self.target.currentData(), self.reason.toPlainText(), self.case_id, self.version
+        return lambda: svc.reassign(worker, case_id, target, reason, expected_version=v)

@@ -1,8 +1,13 @@
-"""A case: its facts, its full history, and the actions its state and the worker's role allow."""
+"""A case: its facts, its full history, and the actions its state and the worker's role allow.
+
+Open it through ``services.case_windows`` (one window per case). Every button acts on the version the window
+shows: when the case has moved on meanwhile, the service refuses (``STALE_CASE``), the refusal is shown in the
+window and the window re-reads the case, so the worker sees what it is now before doing anything.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -19,7 +24,14 @@ from PySide6.QtWidgets import (
 from app.core.machine import DOCUMENT_AFTER
 from app.core.vocabulary import CHINA_TZ, Action
 from app.desk.cases import CaseDetail
-from ui.cases.action_dialogs import CloseDialog, ForwardDialog, ReasonDialog, ReassignDialog, ReplyDialog
+from ui.cases.action_dialogs import (
+    ActionDialog,
+    CloseDialog,
+    ForwardDialog,
+    ReasonDialog,
+    ReassignDialog,
+    ReplyDialog,
+)
 from ui.operations import run_op
 from ui.printing.flow import show_document
 
@@ -51,15 +63,28 @@ class CaseDialog(QDialog):
         self.prints = QLabel()
         self.prints.setObjectName("hint")
         self.prints.setWordWrap(True)
+        self.notice = QLabel()  # a refusal (e.g. the case was updated meanwhile), in the window, not a pop-up
+        self.notice.setObjectName("error")
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        self.busy = False
         self.actions_row = QHBoxLayout()
         layout = QVBoxLayout(self)
         layout.addWidget(self.info)
         layout.addWidget(QLabel("办理记录"))
         layout.addWidget(self.history, 1)
         layout.addWidget(self.prints)
+        layout.addWidget(self.notice)
         layout.addLayout(self.actions_row)
         self.buttons: dict[str, QPushButton] = {}
+        services.change_bus.changed.connect(self._on_data_changed)
         self.refresh()
+
+    @Slot(object)
+    def _on_data_changed(self, changes) -> None:
+        """A change made anywhere on this desk (another window, a sync round): show the case as it is now."""
+        if changes.cases and self.isVisible() and not self.busy:
+            self.refresh()
 
     def refresh(self) -> None:
         svc, cid, worker = self.services.cases, self.case_id, self.services.current_worker
@@ -70,9 +95,13 @@ class CaseDialog(QDialog):
 
     def _show_prints(self, jobs) -> None:
         status = {"pending": "未打印", "printed": "已打印", "failed": "打印失败", "exported": "已导出为文件"}
-        lines = [f"{_fmt(j.at)} {j.doc_title}{'（补打第%d次）' % j.reprint_count if j.reprint_count else ''} "
-                 f"{status.get(j.status, j.status)}{'：' + j.printer if j.printer else ''}{'；' + j.reason if j.reason else ''}"
-                 for j in jobs]
+
+        def line(j) -> str:
+            reprint = f"（补打第{j.reprint_count}次）" if j.reprint_count else ""
+            printer = "：" + j.printer if j.printer else ""
+            reason = "；" + j.reason if j.reason else ""
+            return f"{_fmt(j.at)} {j.doc_title}{reprint} {status.get(j.status, j.status)}{printer}{reason}"
+        lines = [line(j) for j in jobs]
         self.prints.setText("打印记录：" + ("；".join(lines) if lines else "无"))
 
     def _show(self, d: CaseDetail) -> None:
@@ -119,31 +148,62 @@ class CaseDialog(QDialog):
             self.buttons[key] = b
 
     def _on_action_clicked(self, key: str) -> None:
-        svc, w, cid = self.services.cases, self.services.current_worker, self.case_id
+        if self.busy or self.detail is None:
+            return
+        svc, w, cid, version = self.services.cases, self.services.current_worker, self.case_id, self.detail.version
+        self._set_notice("")
         if key == Action.SAVE_DRAFT:  # 继续办理: the wizard takes the draft up again
-            self.resume_requested.emit(cid)
-            self.accept()
+            self._run(lambda: svc.ensure_current(cid, version), lambda _r: self._resume())
             return
         if key == Action.ACKNOWLEDGE:
-            run_op(self, lambda: svc.acknowledge(w, cid), self._after)
+            self._run(lambda: svc.acknowledge(w, cid, expected_version=version), self._after)
             return
-        if key == PRINT:
-            self._print_document()
+        if key == PRINT:  # first print, or a reprint (补打) with its reason; the state decides which documents fit
+            printing = self.services.printing
+            self._run(lambda: (svc.ensure_current(cid, version), printing.print_plan(cid))[1], self._on_print_plan)
             return
         if key == Action.ACCEPT:  # the missing materials were handed in: record them as received
             printing = self.services.printing
-            run_op(self, lambda: svc.accept_after_materials(w, cid, printing.materials_handed_in(cid)), self._after)
+            self._run(lambda: svc.accept_after_materials(w, cid, printing.materials_handed_in(cid),
+                                                         expected_version=version), self._after)
             return
-        dialog = self._dialog_for(key)
-        if dialog.exec() == QDialog.Accepted:
+        dialog = self._dialog_for(key, version)
+        dialog.refused.connect(self._refused)
+        dialog.finished.connect(lambda result, d=dialog, k=key: self._on_dialog_finished(d, k, result))
+        dialog.open()
+
+    def _run(self, fn, on_done) -> None:
+        self.busy = True
+
+        def done(value) -> None:
+            self.busy = False
+            on_done(value)
+
+        def failed(message: str) -> None:
+            self.busy = False
+            self._refused(message)
+        run_op(self, fn, done, failed)
+
+    def _resume(self) -> None:
+        self.resume_requested.emit(self.case_id)
+        self.accept()
+
+    def _on_dialog_finished(self, dialog, key: str, result: int) -> None:
+        dialog.deleteLater()
+        if result == QDialog.Accepted:
             self._after(dialog.result_value)
             if key in DOCUMENT_AFTER:
                 show_document(self, self.services, self.case_id, DOCUMENT_AFTER[key])
 
-    def _print_document(self) -> None:
-        """First print, or a reprint (补打) with its reason; the case's state decides which documents fit."""
-        cid = self.case_id
-        run_op(self, lambda: self.services.printing.print_plan(cid), self._on_print_plan)
+    def _refused(self, message: str) -> None:
+        """The action was refused (by the service, e.g. the case was updated meanwhile): say so here and show
+        the case as it is now."""
+        self._set_notice(message)
+        self.refresh()
+
+    def _set_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def _on_print_plan(self, plan) -> None:
         """``plan``: (document, times it already reached paper) for each document the case may print."""
@@ -165,24 +225,30 @@ class CaseDialog(QDialog):
         if ok and reason.strip():
             show_document(self, self.services, self.case_id, doc_type, reason)
 
-    def _dialog_for(self, key: str) -> QDialog:
+    def _dialog_for(self, key: str, v: int) -> ActionDialog:
+        """The action's small dialog; what it submits carries ``v``, the version this window shows."""
         svc, w, cid, d = self.services.cases, self.services.current_worker, self.case_id, self.detail
+        assert d is not None
         if key == Action.FORWARD:
-            return ForwardDialog(self.services, cid, d.department, self)
+            return ForwardDialog(self.services, cid, d.department, self, version=v)
         if key == Action.REPLY:
-            return ReplyDialog(self.services, cid, self)
+            return ReplyDialog(self.services, cid, self, version=v)
         if key == Action.CLOSE:
-            return CloseDialog(self.services, cid, self)
+            return CloseDialog(self.services, cid, self, version=v)
         if key == Action.REASSIGN:
-            return ReassignDialog(self.services, cid, d.department, self, current_assignee_id=d.summary.assignee_id)
+            return ReassignDialog(self.services, cid, d.department, self, current_assignee_id=d.summary.assignee_id,
+                                  version=v)
         if key == Action.RESOLVE:
-            return ReasonDialog("当场办结", "办理结果", "办结", lambda r: svc.resolve(w, cid, r), self)
+            return ReasonDialog("当场办结", "办理结果", "办结", lambda r: svc.resolve(w, cid, r, expected_version=v),
+                                self)
         if key == Action.REFUSE:
-            return ReasonDialog("不予受理", "具体原因", "确认不予受理", lambda r, x: svc.refuse(w, cid, r, x), self,
-                                extra_label="建议前往")
+            return ReasonDialog("不予受理", "具体原因", "确认不予受理",
+                                lambda r, x: svc.refuse(w, cid, r, x, expected_version=v), self, extra_label="建议前往")
         if key == Action.WITHDRAW:
-            return ReasonDialog("撤回", "撤回原因", "确认撤回", lambda r: svc.withdraw(w, cid, r), self)
-        return ReasonDialog("重新打开", "重新打开的原因", "重新打开", lambda r: svc.reopen(w, cid, r), self)
+            return ReasonDialog("撤回", "撤回原因", "确认撤回", lambda r: svc.withdraw(w, cid, r, expected_version=v),
+                                self)
+        return ReasonDialog("重新打开", "重新打开的原因", "重新打开",
+                            lambda r: svc.reopen(w, cid, r, expected_version=v), self)
 
     def _after(self, detail) -> None:
         """After an action: the service returns the case as the acting worker now sees it (with its options)."""

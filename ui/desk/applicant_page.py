@@ -1,8 +1,14 @@
-"""Wizard step 1: who applies — pick a known resident (ID, name or phone) or register a new one; optional agent."""
+"""Wizard step 1: who applies — pick a known resident (ID, name or phone) or register a new one; optional agent.
+
+The applicant shown is always one that matches what is typed: changing the text drops the applicant until the
+list has answered the new text; one match is chosen, several (namesakes) are listed with age and masked ID for
+the worker to choose, none leaves no applicant and 登记新居民 starts from the typed ID, phone or name. An
+applicant chosen before the text changed stays chosen while the list still holds them.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -18,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.desk.residents import ResidentInput
+from app.desk.residents import ResidentInput, registration_prefill
 from ui.operations import run_op
 from ui.residents.resident_dialog import ResidentDialog
 
@@ -27,11 +33,14 @@ AGENT_RELATIONS = ["配偶", "子女", "父母", "兄弟姐妹", "其他亲属",
 
 class ApplicantPage(QWidget):
     title = "申请人"
+    answered = Signal()  # the list has answered the text as it is now
 
     def __init__(self, services, parent=None):
         super().__init__(parent)
         self.services = services
         self.resident = None  # ResidentRow
+        self.searching = False  # the text changed and the list has not answered it yet
+        self._kept = None  # the applicant chosen before the text changed: kept if the new list holds them
         self.search = QLineEdit(placeholderText="输入身份证号、姓名或电话查找居民")
         self.results = QListWidget()
         self.results.setMaximumHeight(150)
@@ -54,7 +63,7 @@ class ApplicantPage(QWidget):
         self.agent_box.toggled.connect(self.agent_group.setVisible)
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self._on_search)
-        self.search.textChanged.connect(self._debounce.start)
+        self.search.textChanged.connect(self._on_text_changed)
         self.search.installEventFilter(self)  # ↑/↓ in the search box move through the results
         self.results.currentItemChanged.connect(self._on_result_changed)
         self.new_button.clicked.connect(self._on_new_clicked)
@@ -82,21 +91,54 @@ class ApplicantPage(QWidget):
             return True
         return super().eventFilter(obj, event)
 
+    def _on_text_changed(self, _text: str) -> None:
+        """Nobody is the applicant for a text the list has not answered yet (Enter must not go on with them)."""
+        if self.resident is not None:
+            self._kept = self.resident
+        self.set_resident(None)
+        self.searching = True
+        self.chosen.setText("正在查找…")
+        self._debounce.start()
+
     def _on_search(self) -> None:
         text = self.search.text().strip()
-        if len(text) < 1:
-            self.results.clear()
+        if not text:
+            self._on_results("", [])
             return
-        run_op(self, lambda: self.services.residents.search(text, limit=20), self._on_results)
+        run_op(self, lambda: self.services.residents.search(text, limit=20), lambda rows: self._on_results(text, rows))
 
-    def _on_results(self, rows) -> None:
+    def _on_results(self, text: str, rows) -> None:
+        if text != self.search.text().strip() or self._debounce.isActive():
+            return  # an answer to an older text: the one for the current text is on its way
+        self.searching = False
+        kept, self._kept = self._kept, None
+        self.results.blockSignals(True)  # filling the list chooses nobody; the choice is made below
         self.results.clear()
         for r in rows:
-            item = QListWidgetItem(f"{r.name}  {r.sex}  {r.age if r.age is not None else ''}岁  {r.id_masked}  {r.phone_masked}")
+            age = f"{r.age}岁" if r.age is not None else "年龄不详"
+            parts = (r.name, r.sex, age, r.id_masked, r.phone_masked, r.address)
+            item = QListWidgetItem("  ".join(x for x in parts if x))
             item.setData(256, r)
             self.results.addItem(item)
-        if rows:
+        self.results.setCurrentRow(-1)
+        self.results.blockSignals(False)
+        ids = [r.id for r in rows]
+        if kept is not None and kept.id in ids:
+            self.results.setCurrentRow(ids.index(kept.id))
+        elif len(rows) == 1:
             self.results.setCurrentRow(0)
+        else:
+            self.chosen.setText(self._unchosen_text(text, rows))
+        self.answered.emit()
+
+    def _unchosen_text(self, text: str, rows) -> str:
+        if not text:
+            return "尚未选择申请人"
+        if not rows:
+            return f"没有找到与“{text}”相符的居民。请核对；确是新居民的，点“登记新居民…”（已填入所输入的内容）。"
+        same = len({r.name for r in rows}) == 1
+        who = f"同名居民“{rows[0].name}”" if same else "相符的居民"
+        return f"有 {len(rows)} 位{who}，请核对年龄和身份证号，用 ↑↓ 选择申请人。"
 
     def _on_result_changed(self, item, _prev) -> None:
         if item is not None:
@@ -104,16 +146,27 @@ class ApplicantPage(QWidget):
 
     def set_resident(self, row) -> None:
         self.resident = row
-        self.chosen.setText(f"申请人：{row.name}（{row.id_masked}）" if row else "尚未选择申请人")
+        if row is not None:
+            age = f"，{row.age} 岁" if row.age is not None else ""
+            self.chosen.setText(f"申请人：{row.name}（{row.sex}{age}，{row.id_masked}）")
+        else:
+            self.chosen.setText("尚未选择申请人")
 
     def _on_new_clicked(self) -> None:
+        """登记新居民…, started from what the search found nobody for; the new resident becomes the applicant."""
         worker = self.services.current_worker
         dlg = ResidentDialog(lambda data: self.services.residents.create(worker, data), None, self)
-        text = self.search.text().strip()
-        if text and not any(ch.isdigit() for ch in text):
-            dlg.name.setText(text)
-        if dlg.exec() == ResidentDialog.Accepted:
-            self.set_resident(dlg.saved[0])
+        dlg.prefill(registration_prefill(self.search.text()))
+
+        def finished(result: int) -> None:
+            if result == ResidentDialog.Accepted and dlg.saved is not None:
+                self._debounce.stop()
+                self._kept = None
+                self._on_results(self.search.text().strip(), [dlg.saved[0]])
+                self.set_resident(dlg.saved[0])
+            dlg.deleteLater()
+        dlg.finished.connect(finished)
+        dlg.open()
 
     def agent(self) -> dict | None:
         if not self.agent_box.isChecked():
@@ -129,7 +182,14 @@ class ApplicantPage(QWidget):
             self.agent_relation.setCurrentIndex(max(0, self.agent_relation.findData(agent.get("relation"))))
 
     def problem(self) -> str | None:
+        if self.searching:
+            return "正在查找申请人…"
         if self.resident is None:
+            text, n = self.search.text().strip(), self.results.count()
+            if text and n == 0:
+                return "没有找到该居民：请核对所输入的内容，或点“登记新居民…”登记"
+            if n > 1:
+                return f"有 {n} 位居民相符：请核对年龄和身份证号，用 ↑↓ 选择申请人"
             return "请先查找并选择申请人，或登记新居民"
         agent = self.agent()
         if agent is not None and not agent["name"]:

@@ -272,8 +272,9 @@ class GroupEditor(FieldEditor):
         super().__init__(field, parent)
         self.subfields = [f for f in field.fields if not f.is_computed]
         self.table = GroupTable(0, len(self.subfields))
-        self.table.setHorizontalHeaderLabels([f.label + (f"（{f.unit}）" if f.unit else "") + ("＊" if f.required is True else "")
-                                              for f in self.subfields])
+        self.table.setHorizontalHeaderLabels([
+            f.label + (f"（{f.unit}）" if f.unit else "") + ("＊" if f.required is True else "") for f in self.subfields
+        ])
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(60)
         for col, f in enumerate(self.subfields):

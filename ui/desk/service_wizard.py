@@ -28,6 +28,7 @@ class ServiceWizard(QDialog):
         self.case_id = draft.case_id if draft else None
         self.result = None
         self.busy = False
+        self.next_after_search = False  # Enter pressed while the applicant list was still answering the text
         self.setWindowTitle(f"办理：{self.item.name}")
         self.resize(900, 680)
         self.header = QLabel()
@@ -89,6 +90,8 @@ class ServiceWizard(QDialog):
         # Tables and multi-line text keep plain Enter for themselves; Ctrl+Enter advances from anywhere.
         QShortcut(QKeySequence("Ctrl+Return"), self, self._on_next_clicked)
         self.applicant.results.activated.connect(lambda _i: self._on_next_clicked())
+        self.applicant.answered.connect(self._on_applicant_answered)
+        self.applicant.search.textChanged.connect(lambda _t: setattr(self, "next_after_search", False))
 
     # ----- navigation -----------------------------------------------------------------------
     def _go(self, index: int) -> None:
@@ -96,7 +99,8 @@ class ServiceWizard(QDialog):
         self.stack.setCurrentIndex(index)
         page = self.pages[index]
         self.header.setText(f"{self.item.name}（{self.item.mode}，{self.item.department}）")
-        self.crumbs.setText(" › ".join(("【" + p.title + "】") if i == index else p.title for i, p in enumerate(self.pages)))
+        crumbs = (("【" + p.title + "】") if i == index else p.title for i, p in enumerate(self.pages))
+        self.crumbs.setText(" › ".join(crumbs))
         last = index == len(self.pages) - 1
         self.back_button.setEnabled(index > 0)
         self.next_button.setVisible(not last)
@@ -155,6 +159,7 @@ class ServiceWizard(QDialog):
             return
         page = self.current_page()
         if page is self.applicant:
+            self.next_after_search = self.applicant.searching  # typed an ID and Enter at once: go on once found
             problem = self.applicant.problem()
             if problem:
                 self.message.setText(problem)
@@ -169,10 +174,13 @@ class ServiceWizard(QDialog):
                 return
         self._save_then(lambda: self._go(self.stack.currentIndex() + 1))
 
-    def _save_then(self, after) -> None:
-        """Create the draft on the first step, then save it on every step (autosave)."""
+    def _save_then(self, after, step: int | None = None) -> None:
+        """Create the draft on the first step, then save it on every step (autosave). ``step``: the page the
+        draft resumes on (by default the next one: the worker pressed Next)."""
         a, intake, worker = self.applicant, self.services.intake, self.services.current_worker
-        step, rid, agent, fields, mats = self.stack.currentIndex() + 1, a.resident.id, a.agent(), self.fields(), self.materials.values()
+        step = self.stack.currentIndex() + 1 if step is None else step
+        rid, agent = a.resident.id, a.agent()
+        fields, mats = self.fields(), self.materials.values()
         case_id = self.case_id
 
         def save():
@@ -181,6 +189,13 @@ class ServiceWizard(QDialog):
             return cid
         self.busy = True
         run_op(self, save, lambda cid: self._on_saved(cid, after), self._on_failed)
+
+    def _on_applicant_answered(self) -> None:
+        """The Enter pressed before the list answered: on with the applicant now shown, or say why not."""
+        if self.next_after_search and self.current_page() is self.applicant:
+            self.next_after_search = False
+            self.message.clear()
+            self._on_next_clicked()
 
     def _on_saved(self, case_id, after) -> None:
         self.busy = False
@@ -267,10 +282,27 @@ class ServiceWizard(QDialog):
                            extra_label="建议前往")
         if self.result and self.result.eligibility_failures:
             dlg.reason.setPlainText("；".join(self.result.eligibility_failures))
-        if dlg.exec() == QDialog.Accepted:
-            self.case_finished.emit(cid)
-            show_document(self.parentWidget() or self, self.services, cid, DocKind.REFUSAL)
-            self.done(QDialog.Accepted)
+
+        def finished(result: int) -> None:  # open(), not exec(): the screen lock may hide it and bring it back
+            dlg.deleteLater()
+            if result == QDialog.Accepted:
+                self.case_finished.emit(cid)
+                show_document(self.parentWidget() or self, self.services, cid, DocKind.REFUSAL)
+                self.done(QDialog.Accepted)
+        dlg.finished.connect(finished)
+        dlg.open()
+
+    # ----- the screen lock (ui/screen_lock.py) ------------------------------------------------------------
+    def on_screen_locked(self) -> None:
+        """The screen locks with the wizard open: the page as typed is saved as the draft, resumed on this page
+        (by this worker when they unlock, from 待办 › 草稿 when another worker took over)."""
+        if self.busy or self.applicant.resident is None:
+            return  # a save is on its way already / no applicant yet: nothing a draft could hold
+        self._save_then(lambda: None, step=self.stack.currentIndex())
+
+    def close_for_other_worker(self) -> None:
+        """Another worker logged in at the lock screen: close without asking (the draft was saved at the lock)."""
+        super().reject()
 
     def reject(self) -> None:
         """Esc / close: ask first. The draft is already saved, so closing loses nothing."""

@@ -6,7 +6,8 @@ from ui.operations import run_op
 from ui.printing.print_preview_dialog import PrintPreviewDialog
 
 
-def show_document(parent, services, case_id, doc_type: str | None = None, reprint_reason: str = "", on_shown=None) -> None:
+def show_document(parent, services, case_id, doc_type: str | None = None, reprint_reason: str = "",
+                  on_shown=None) -> None:
     actor = services.current_worker
 
     def produce():

@@ -77,5 +77,6 @@ class ToPrintDialog(QDialog):
 
     def _preview(self, row, pdf: bytes, printer) -> None:
         from app.desk.printing.service import PrintedDocument
-        doc = PrintedDocument(row.id, row.case_number, row.doc_type, row.layout, row.reprint_count, row.path, pdf)
+        doc = PrintedDocument(job_id=row.id, case_number=row.case_number, doc_type=row.doc_type, layout=row.layout,
+                              reprint_count=row.reprint_count, path=row.path, pdf=pdf)
         PrintPreviewDialog(self.services, doc, printer, self).open()

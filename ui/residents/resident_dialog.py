@@ -26,8 +26,9 @@ class ResidentDialog(QDialog):
         self.setWindowTitle("编辑居民信息" if detail else "登记新居民")
         self.setMinimumWidth(460)
         self.name = QLineEdit(detail.name if detail else "")
-        self.id_number = QLineEdit(placeholderText=(f"{detail.id_masked}（不修改请留空）" if detail else "18 位身份证号码"))
-        self.phone = QLineEdit(placeholderText=(f"{detail.phone_masked}（不修改请留空）" if detail else "手机或固定电话"))
+        keep = "（不修改请留空）"
+        self.id_number = QLineEdit(placeholderText=(f"{detail.id_masked}{keep}" if detail else "18 位身份证号码"))
+        self.phone = QLineEdit(placeholderText=(f"{detail.phone_masked}{keep}" if detail else "手机或固定电话"))
         self.address = QLineEdit(detail.address if detail else "")
         self.household = QLineEdit(detail.household_no if detail else "")
         self.local_hukou = QCheckBox("本地户籍")
@@ -36,8 +37,9 @@ class ResidentDialog(QDialog):
         self.notes.setFixedHeight(60)
         self.notes.setTabChangesFocus(True)
         form = QFormLayout()
-        for label, w in (("姓名", self.name), ("身份证号", self.id_number), ("联系电话", self.phone), ("住址", self.address),
-                         ("户号", self.household), ("户籍", self.local_hukou), ("备注", self.notes)):
+        for label, w in (("姓名", self.name), ("身份证号", self.id_number), ("联系电话", self.phone),
+                         ("住址", self.address), ("户号", self.household), ("户籍", self.local_hukou),
+                         ("备注", self.notes)):
             form.addRow(label, w)
         self.error = QLabel()
         self.error.setObjectName("error")
@@ -52,9 +54,20 @@ class ResidentDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
 
+    def prefill(self, values: dict[str, str]) -> None:
+        """Start a new resident from what the search found nobody for (``registration_prefill``); the focus
+        goes to the first field still empty."""
+        fields = {"name": self.name, "id_number": self.id_number, "phone": self.phone}
+        for key, text in values.items():
+            if key in fields:
+                fields[key].setText(text)
+        empty = next((w for w in fields.values() if not w.text()), self.address)
+        empty.setFocus()
+
     def value(self) -> ResidentInput:
-        return ResidentInput(self.name.text(), self.id_number.text(), self.phone.text(), self.address.text(),
-                             self.household.text(), self.local_hukou.isChecked(), self.notes.toPlainText())
+        return ResidentInput(name=self.name.text(), id_number=self.id_number.text(), phone=self.phone.text(),
+                             address=self.address.text(), household_no=self.household.text(),
+                             local_hukou=self.local_hukou.isChecked(), notes=self.notes.toPlainText())
 
     def _on_save_clicked(self) -> None:
         data = self.value()

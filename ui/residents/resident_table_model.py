@@ -37,4 +37,5 @@ class ResidentTableModel(QAbstractTableModel):
         if not index.isValid() or role != Qt.DisplayRole:
             return None
         r = self._rows[index.row()]
-        return (r.name, r.sex, "" if r.age is None else str(r.age), r.id_masked, r.phone_masked, r.address)[index.column()]
+        age = "" if r.age is None else str(r.age)
+        return (r.name, r.sex, age, r.id_masked, r.phone_masked, r.address)[index.column()]

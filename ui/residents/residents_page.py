@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.desk.residents import ResidentDetail
+from app.desk.residents import ResidentDetail, registration_prefill
 from ui.operations import run_op
 from ui.residents.resident_dialog import ResidentDialog
 from ui.residents.resident_table_model import ResidentTableModel
@@ -89,8 +89,9 @@ class ResidentsPage(QWidget):
         self.d_address, self.d_household, self.d_hukou = QLabel("—"), QLabel("—"), QLabel("—")
         self.d_address.setWordWrap(True)
         form = QFormLayout()
-        for label, w in (("姓名", self.d_name), ("身份证号", self.d_id), ("联系电话", self.d_phone), ("性别/年龄", self.d_sex),
-                         ("住址", self.d_address), ("户号", self.d_household), ("户籍", self.d_hukou)):
+        for label, w in (("姓名", self.d_name), ("身份证号", self.d_id), ("联系电话", self.d_phone),
+                         ("性别/年龄", self.d_sex), ("住址", self.d_address), ("户号", self.d_household),
+                         ("户籍", self.d_hukou)):
             form.addRow(label, w)
         self.edit_button = QPushButton("编辑")
         self.reveal_button = QPushButton("查看完整证件号")
@@ -129,7 +130,8 @@ class ResidentsPage(QWidget):
 
     def _on_results(self, rows) -> None:
         self.model.set_rows(rows)
-        self.count_label.setText(f"共 {len(rows)} 位居民" + ("（仅显示前 200 位，请输入更精确的条件）" if len(rows) >= 200 else ""))
+        more = "（仅显示前 200 位，请输入更精确的条件）" if len(rows) >= 200 else ""
+        self.count_label.setText(f"共 {len(rows)} 位居民{more}")
 
     def _on_table_row_changed(self, current, _previous) -> None:
         row = self.model.row_at(current.row())
@@ -172,8 +174,10 @@ class ResidentsPage(QWidget):
 
     def _on_new_clicked(self) -> None:
         worker = self.services.current_worker
-        self._open_editor(ResidentDialog(lambda data: self.services.residents.create(worker, data), None, self),
-                          lambda saved: saved[0].id)
+        dlg = ResidentDialog(lambda data: self.services.residents.create(worker, data), None, self)
+        if self.model.rowCount() == 0:  # the search found nobody: start from the typed ID, phone or name
+            dlg.prefill(registration_prefill(self.search.text()))
+        self._open_editor(dlg, lambda saved: saved[0].id)
 
     def _open_editor(self, dlg: ResidentDialog, saved_id) -> None:
         """Window-modal and non-blocking: the page learns the outcome from ``finished``."""

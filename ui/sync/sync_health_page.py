@@ -1,10 +1,13 @@
-"""同步 page: enrolment, status, "sync now", and the mutations the server set aside with its reasons.
+"""同步 page: enrolment, status, "sync now", the mutations the server set aside with its reasons, and the rows
+from the server this desk could not apply (shown only when there are any).
 
 The status arrives after every sync round (``show_status``); local changes that wait in the outbox reach the
 page through the change bus while it is visible.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -54,13 +57,21 @@ class SyncHealthPage(QWidget):
         self.sync_button = QPushButton("立即同步")
         self.sync_button.clicked.connect(self._on_sync_clicked)
         sf.addRow("", self.sync_button)
-        aside = QGroupBox("被服务器搁置的操作（不会阻塞其他操作；请按原因处理）")
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["时间", "操作", "案件编号", "工作人员", "原因"])
+        aside = QGroupBox("被服务器搁置或正在等待的操作（不会阻塞其他操作；请按原因处理）")
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["时间", "操作", "案件编号", "工作人员", "原因", "填写的内容"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         QVBoxLayout(aside).addWidget(self.table)
+        self.bad_rows_box = QGroupBox("服务器下发、本机无法使用的数据（已跳过，其余数据照常同步；请告知区管理员）")
+        self.bad_rows = QTableWidget(0, 4)
+        self.bad_rows.setHorizontalHeaderLabels(["时间", "数据类型", "编号", "原因"])
+        self.bad_rows.verticalHeader().hide()
+        self.bad_rows.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.bad_rows.horizontalHeader().setStretchLastSection(True)
+        QVBoxLayout(self.bad_rows_box).addWidget(self.bad_rows)
+        self.bad_rows_box.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(state, 3)
         top.addWidget(self.enroll_box, 2)
@@ -68,6 +79,7 @@ class SyncHealthPage(QWidget):
         layout.addWidget(title)
         layout.addLayout(top)
         layout.addWidget(aside, 1)
+        layout.addWidget(self.bad_rows_box)
         services.change_bus.changed.connect(self._on_data_changed)
 
     @Slot(object)
@@ -93,9 +105,23 @@ class SyncHealthPage(QWidget):
         self.table.setRowCount(len(st.set_aside_items))
         for i, m in enumerate(st.set_aside_items):
             at = m.client_time.astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
-            for j, text in enumerate((at, m.label, m.case_number, m.worker_name, m.reason)):
+            label = f"{m.label}（等待中）" if m.held else m.label
+            for j, text in enumerate((at, label, m.case_number, m.worker_name, m.reason, m.text)):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        self._show_bad_rows(st.set_aside_rows)
+
+    def _show_bad_rows(self, rows) -> None:
+        self.bad_rows_box.setVisible(bool(rows))
+        self.bad_rows.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            try:
+                at = dt.datetime.fromisoformat(r.at).astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
+            except ValueError:
+                at = r.at
+            for j, text in enumerate((at, r.entity_label, r.id[:8], r.reason)):
+                self.bad_rows.setItem(i, j, QTableWidgetItem(text))
+        self.bad_rows.resizeColumnsToContents()
 
     def _on_enroll_clicked(self) -> None:
         url, code = self.server_url.text(), self.code.text()

@@ -10,6 +10,8 @@ def status_text(st) -> str:
         return "未配置区服务器"
     last = st.last_success_at.astimezone(CHINA_TZ).strftime("%H:%M") if st.last_success_at else "从未"
     parts = [f"区服务器：{'在线' if st.online else '离线'}", f"上次同步 {last}", f"待上传 {st.pending}"]
+    if st.held:  # waiting on the server for other desks' earlier commands (restored server)
+        parts.append(f"等待 {st.held}")
     if st.set_aside:
         parts.append(f"搁置 {st.set_aside}")
     return " · ".join(parts)

@@ -6,7 +6,7 @@ listens on the services' change bus, and re-reads on every show, so a hidden pag
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,14 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.desk.worklist import TABS
+from app.desk.worklist import NOTICE_TABS, TABS
 from ui.cases.case_dialog import CaseDialog
+from ui.worklist.unapplied_model import UnappliedTableModel
 from ui.worklist.worklist_table_model import WorklistTableModel
 
 
 class WorklistPage(QWidget):
-    case_changed = Signal(object)
-    resume_requested = Signal(object)
 
     def __init__(self, services, parent=None):
         super().__init__(parent)
@@ -39,7 +38,7 @@ class WorklistPage(QWidget):
         self.to_print_button = QPushButton("待打印")
         self.to_print_button.clicked.connect(self._on_to_print_clicked)
         self.tabs = QTabWidget()
-        self.models: dict[str, WorklistTableModel] = {}
+        self.models: dict[str, WorklistTableModel | UnappliedTableModel] = {}
         self.views: dict[str, QTableView] = {}
         for key, label in TABS:
             model = WorklistTableModel(self._pager(key), self._counter(key), self)
@@ -47,6 +46,14 @@ class WorklistPage(QWidget):
             model.load_failed.connect(self._on_model_failed)
             view = self._make_view(model)
             self.models[key], self.views[key] = model, view
+            self.tabs.addTab(view, label)
+        for key, label in NOTICE_TABS:  # 未生效: the worker's own work the server did not take, newest first
+            notices = UnappliedTableModel(self._unapplied, self)
+            notices.loaded.connect(lambda k=key: self._on_model_loaded(k))
+            notices.load_failed.connect(self._on_model_failed)
+            view = self._make_view(notices)
+            view.sortByColumn(0, Qt.DescendingOrder)
+            self.models[key], self.views[key] = notices, view
             self.tabs.addTab(view, label)
         self.summary = QLabel()
         self.summary.setObjectName("hint")
@@ -73,7 +80,13 @@ class WorklistPage(QWidget):
         return fetch
 
     def _counter(self, key):
-        return lambda text: self.services.worklist.count(key, self.services.current_worker, text, now=self.services.clock())
+        def count(text):
+            services = self.services
+            return services.worklist.count(key, services.current_worker, text, now=services.clock())
+        return count
+
+    def _unapplied(self, text):
+        return self.services.worklist.unapplied(self.services.current_worker, text)
 
     def _make_view(self, model) -> QTableView:
         view = QTableView()
@@ -103,7 +116,7 @@ class WorklistPage(QWidget):
         return view
 
     def current_key(self) -> str:
-        return TABS[self.tabs.currentIndex()][0]
+        return (TABS + NOTICE_TABS)[self.tabs.currentIndex()][0]
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -136,11 +149,5 @@ class WorklistPage(QWidget):
         ToPrintDialog(self.services, self).open()
 
     def open_case(self, case_id) -> CaseDialog:
-        dlg = CaseDialog(self.services, case_id, self)
-        dlg.case_changed.connect(self._on_case_changed)
-        dlg.resume_requested.connect(self.resume_requested.emit)
-        dlg.open()
-        return dlg
-
-    def _on_case_changed(self, case_id) -> None:
-        self.case_changed.emit(case_id)  # the rows themselves follow the change bus
+        """The case's one window (a double click also emits ``activated``: the second call raises the first)."""
+        return self.services.case_windows.open(case_id, self)

@@ -14,8 +14,8 @@ from ui.operations import run_op
 
 PAGE_SIZE = 100
 # Sort keys of the worklist service; None: not sortable (a masked ID or a name list would sort meaninglessly).
-COLUMNS = (("case_number", "案件编号"), ("item", "事项"), ("applicant", "申请人"), (None, "身份证号"), ("state", "状态"),
-           (None, "承办人"), ("due", "办理期限"), ("due", "剩余时间"))
+COLUMNS = (("case_number", "案件编号"), ("item", "事项"), ("applicant", "申请人"), (None, "身份证号"),
+           ("state", "状态"), (None, "承办人"), ("due", "办理期限"), ("due", "剩余时间"))
 _AMBER = QBrush(QColor("#fff4d6"))
 _RED = QBrush(QColor("#fde2e1"))
 

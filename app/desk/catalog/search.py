@@ -38,7 +38,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _WEIGHTS = {"code": 1.0, "name": 1.0, "alias": 0.97, "category": 0.45, "department": 0.4}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SearchHit:
     code: str
     name: str
@@ -50,7 +50,7 @@ class SearchHit:
     reason: str = ""  # why an unavailable item cannot be handled, for the worker (Chinese)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Key:
     """One searchable text of an item with its precomputed pinyin forms."""
 
@@ -81,6 +81,11 @@ def _readings(text: str) -> list[tuple[str, ...]]:
             for ch, p in zip(text, primary, strict=True)]
 
 
+def _code_key(clean: str) -> _Key:
+    """An item code (already normalised) is matched as typed, never through pinyin."""
+    return _Key(text=clean, kind="code", fulls=(), initials=(), boundaries=(), syllables=())
+
+
 @functools.lru_cache(maxsize=4096)  # departments/categories repeat; reloads reuse everything
 def _make_key(text: str, kind: str) -> _Key:
     clean = normalize_query(text)
@@ -89,7 +94,8 @@ def _make_key(text: str, kind: str) -> _Key:
     fulls, initials = _variants(primary, syllables)
     offsets = [sum(len(p) for p in primary[:i]) for i in range(1, len(primary))]
     boundaries = tuple(fulls[0][o:] for o in offsets)
-    return _Key(clean, kind, fulls, initials, boundaries, syllables, _starts_by_letter(syllables))
+    return _Key(text=clean, kind=kind, fulls=fulls, initials=initials, boundaries=boundaries, syllables=syllables,
+                starts=_starts_by_letter(syllables))
 
 
 def _variants(primary: list[str], syllables: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -214,7 +220,7 @@ class CatalogService:
 
     @staticmethod
     def _keys(item: ServiceItem) -> tuple[_Key, ...]:
-        keys = [_Key(normalize_query(item.code), "code", (), (), (), ()), _make_key(item.name, "name")]
+        keys = [_code_key(normalize_query(item.code)), _make_key(item.name, "name")]
         keys += [_make_key(a, "alias") for a in item.aliases if a.strip()]
         keys += [_make_key(item.category, "category"), _make_key(item.department, "department")]
         return tuple(keys)
@@ -222,7 +228,7 @@ class CatalogService:
     @staticmethod
     def _broken_keys(broken: UnavailableItem) -> tuple[_Key, ...]:
         codes = dict.fromkeys(normalize_query(t) for t in (broken.code or "", Path(broken.file).stem, broken.file) if t)
-        keys = [_Key(c, "code", (), (), (), ()) for c in codes if c]
+        keys = [_code_key(c) for c in codes if c]
         if broken.name:
             keys.append(_make_key(broken.name, "name"))
         return tuple(keys)
@@ -265,15 +271,15 @@ class CatalogService:
             score, matched = _score(q, self._index[code], ascii_letters) if q else (0.0, "")
             if q and score <= 0:
                 continue
-            hits.append(SearchHit(code, item.name, item.department, item.mode, score,
-                                  self._names.get(matched, matched)))
+            hits.append(SearchHit(code=code, name=item.name, department=item.department, mode=item.mode, score=score,
+                                  matched=self._names.get(matched, matched)))
         for key, broken in catalog.broken.items():
             if department is not None and broken.department != department:
                 continue
             score, _matched = _score(q, self._broken_index.get(key, ()), ascii_letters) if q else (0.0, "")
             if q and score <= 0:
                 continue
-            hits.append(SearchHit(key, broken.name or "（名称无法读取）", broken.department, "", score,
-                                  available=False, reason=catalog.unavailable.get(key, "")))
+            hits.append(SearchHit(code=key, name=broken.name or "（名称无法读取）", department=broken.department,
+                                  mode="", score=score, available=False, reason=catalog.unavailable.get(key, "")))
         hits.sort(key=lambda h: (h.code not in recent, recent.get(h.code, 0), -h.score, not h.available, h.code))
         return hits[:limit] if limit else hits

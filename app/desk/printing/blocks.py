@@ -139,7 +139,8 @@ def printed_text(data: DocumentData) -> str:
 def _signature_cells(data: DocumentData, signer: str, dated: dt.datetime,
                      sheet: Sheet) -> tuple[list[Flowable], list[Flowable]]:
     g, st = sheet.g, sheet.st
-    sign = [sheet.para(signer, st.body), Spacer(1, g.seal_height * 0.45), sheet.para("日期：_____年___月___日", st.body)]
+    sign = [sheet.para(signer, st.body), Spacer(1, g.seal_height * 0.45),
+            sheet.para("日期：_____年___月___日", st.body)]
     seal = [
         sheet.para("（盖章）", st.right),
         Spacer(1, g.seal_height * 0.3),

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.core.changes import Changes
-from app.core.errors import UserError
+from app.core.errors import DiskFullError, UserError, is_disk_full
 from app.core.machine import STATE_LABELS, printable_documents
 from app.core.vocabulary import DOC_TITLES, DocKind
 from app.desk.auth import WorkerInfo
@@ -28,7 +28,7 @@ from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
 from app.desk.printing.kinds import kind_for
 from app.desk.printing.layout import LAYOUTS
 from app.desk.printing.render import render
-from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker, utcnow
+from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker
 
 log = logging.getLogger(__name__)
 PROVISIONAL_NOTE = "该年度节假日安排尚未导入，期限按周一至周五推算，以实际通知为准。"
@@ -48,7 +48,7 @@ class PrintError(UserError, ValueError):
     """A document that cannot be produced; Chinese message."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PrintedDocument:
     job_id: uuid.UUID
     case_number: str
@@ -63,7 +63,7 @@ class PrintedDocument:
         return Changes(print_jobs=True)  # a new job waits in the to-print list
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PrintJobRow:
     id: uuid.UUID
     case_id: uuid.UUID
@@ -211,7 +211,8 @@ class PrintService:
             return DocumentData(
                 doc_type=DocKind(doc_type), committee_name=com.name, committee_phone=com.phone,
                 committee_address=com.address, doc_number=kind.doc_number(case.case_number),
-                case_number=case.case_number, item_code=case.item_code, item_name=case.item_name, mode=case.mode, department=case.department,
+                case_number=case.case_number, item_code=case.item_code, item_name=case.item_name, mode=case.mode,
+                department=case.department,
                 applicant_name=r.name if r else "", applicant_id_number=r.id_number if r else "",
                 applicant_phone=r.phone if r else "", agent_name=(case.agent or {}).get("name"),
                 received_at=case.accepted_at or case.created_at, materials=received, missing=missing,
@@ -232,7 +233,7 @@ class PrintService:
         """Render and archive a document and record the job: pending (waiting for the printer), or exported
         when ``exported_to`` names the file it was written to. A reprint (the document reached paper
         before) needs a reason; ``actor`` None records no worker (command line without --worker)."""
-        now = now or utcnow()
+        now = now or self.ctx.now()  # the date on the paper: corrected time (app/desk/clock.py)
         doc_type = doc_type or self.default_doc(case_id)
         layout = layout or self.settings()[0]
         previous = self.paper_count(case_id, doc_type)
@@ -255,7 +256,8 @@ class PrintService:
             s.flush()
             job_id = job.id
         log.info("document %s produced for case %s (reprint %d)", doc_type, data.case_number, previous)
-        return PrintedDocument(job_id, data.case_number, doc_type, layout, previous, path, pdf)
+        return PrintedDocument(job_id=job_id, case_number=data.case_number, doc_type=doc_type, layout=layout,
+                               reprint_count=previous, path=path, pdf=pdf)
 
     def regenerate(self, job_id: uuid.UUID) -> bytes:
         """Render a recorded job again from the case data: same content as the archived PDF."""
@@ -272,8 +274,14 @@ class PrintService:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{data.doc_type}-{layout}-{serial}.pdf"
         tmp = path.with_suffix(".part")
-        tmp.write_bytes(pdf)
-        tmp.replace(path)
+        try:
+            tmp.write_bytes(pdf)
+            tmp.replace(path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)  # no half-written document; the print job is not recorded either
+            if is_disk_full(e):
+                raise DiskFullError() from e
+            raise
         return path
 
     def record_result(self, job_id: uuid.UUID, *, printer: str, ok: bool, reason: str = "") -> Changes:
@@ -295,8 +303,10 @@ class PrintService:
                 stmt = stmt.where(PrintJob.case_id == case_id)
             rows, fits = [], {}
             for j, num, state, forwarded_at in s.execute(stmt):
-                rows.append(PrintJobRow(j.id, j.case_id, num, j.doc_type, DOC_TITLES[j.doc_type], j.layout,
-                                        j.reprint_count, j.at, j.status, j.printer, j.reason, self.ctx.data_dir / j.file))
+                rows.append(PrintJobRow(
+                    id=j.id, case_id=j.case_id, case_number=num, doc_type=j.doc_type, doc_title=DOC_TITLES[j.doc_type],
+                    layout=j.layout, reprint_count=j.reprint_count, at=j.at, status=j.status, printer=j.printer,
+                    reason=j.reason, path=self.ctx.data_dir / j.file))
                 fits[j.id] = j.doc_type in allowed_documents(state, forwarded_at is not None)
         if not waiting_only:
             return rows

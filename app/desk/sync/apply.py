@@ -4,6 +4,11 @@ Never goes through the services, so applying a pulled row writes no outbox row. 
 still have unsent commands in the outbox are skipped: the desk's own view is ahead of the server's, and the
 push response carries the server's state once those commands are in. The caller owns the transaction (the
 cursor is written in the same one).
+
+Every row is checked before it is written (app/desk/sync/bad_rows.py); a row that fails the check, or fails
+while being written, is set aside — listed on the 同步 page and in the log with its entity and the reason —
+and the rest applies, so one malformed row never stops the pull. A failure of the desk's own database is
+not a bad row: it fails the round, which is retried.
 """
 
 from __future__ import annotations
@@ -13,25 +18,29 @@ import logging
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from app.core.payloads import WORKER_LOCAL_COLUMNS, load_values
 from app.core.wire import Change
 from app.core.workdays import CalendarError, CalendarStore
-from app.desk.catalog.store import write_catalog
+from app.desk.catalog.store import BadCatalog, write_catalog
+from app.desk.sync.bad_rows import BadRowLog, SetAsideRow, row_id, row_problem
 from models import Base, Case, CaseCounter, CaseEvent, Committee, OutboxEntry, Resident, Worker
-from models.outbox import OUTBOX_PENDING
+from models.outbox import OUTBOX_HELD, OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
 
 
 def pending_entity_ids(s: Session) -> set[str]:
-    """Ids of cases and residents that unsent outbox commands refer to."""
+    """Ids of cases and residents that unsent outbox commands refer to, or commands the server holds (it waits
+    for earlier ones from other desks: until they have run, this desk's view is ahead of the server's)."""
     ids: set[str] = set()
-    for args in s.scalars(select(OutboxEntry.args).where(OutboxEntry.status == OUTBOX_PENDING)):
+    for args in s.scalars(select(OutboxEntry.args).where(OutboxEntry.status.in_((OUTBOX_PENDING, OUTBOX_HELD)))):
         for key in ("case_id", "id"):
             if isinstance(args, dict) and args.get(key):
                 ids.add(str(args[key]))
@@ -76,27 +85,62 @@ class DeskApplier:
         self.pending = pending if pending is not None else pending_entity_ids(s)
         self.applied = 0
         self.skipped: list[str] = []
+        self.set_aside: list[SetAsideRow] = []  # rows this desk could not apply (also in bad_rows' list)
+        self._bad_rows = BadRowLog(self.data_dir)
 
     def apply_changes(self, changes: list[Change]) -> None:
         """Pulled change rows, in seq order; consecutive rows of one entity are written together."""
-        run: list[dict] = []
-        kind = None
+        run: list[Change] = []
         for ch in changes:
-            if ch.entity != kind and run:
-                self.apply_kind(kind, run)
+            if run and ch.entity != run[0].entity:
+                self.apply_kind(run[0].entity, [c.data for c in run], [c.seq for c in run])
                 run = []
-            kind = ch.entity
-            run.append(ch.data)
+            run.append(ch)
         if run:
-            self.apply_kind(kind, run)
+            self.apply_kind(run[0].entity, [c.data for c in run], [c.seq for c in run])
 
-    def apply_kind(self, kind: str | None, rows: list[dict]) -> None:
+    def apply_kind(self, kind: str | None, rows: list[Any], seqs: list[int] | None = None) -> None:
+        """Rows of one entity: checked, then written together; should that fail, one by one, so only the row
+        that cannot be written is set aside (``seqs``: their change-log places, for the list)."""
         handler = {"committee": self.committees, "worker": self.workers, "resident": self.residents,
                    "case": self.cases, "calendar": self.calendars, "catalog": self.catalogs}.get(kind or "")
         if handler is None:
             log.warning("unknown entity %r from the server ignored (newer server?)", kind)
             return
-        handler(rows)
+        assert kind is not None
+        places: list[int | None] = list(seqs) if seqs is not None else [None] * len(rows)
+        good: list[tuple[dict, int | None]] = []
+        for row, seq in zip(rows, places, strict=True):
+            problem = row_problem(kind, row)
+            if problem:
+                self._set_aside(kind, row, problem, seq)
+            else:
+                good.append((row, seq))
+        if not good:
+            return
+        if not self._try(handler, [row for row, _ in good]):
+            for row, seq in good:
+                self._try(handler, [row], kind, seq)
+        bad = {r.id for r in self.set_aside if r.entity == kind}
+        self._bad_rows.resolve(kind, {row_id(row) for row, _ in good} - bad)
+
+    def _try(self, handler, rows: list[dict], kind: str | None = None, seq: int | None = None) -> bool:
+        """Write ``rows`` in a savepoint. A fault of the rows: undone, and with ``kind`` the row is set aside."""
+        applied = self.applied
+        try:
+            with self.s.begin_nested():
+                handler(rows)
+        except Exception as e:
+            if not _row_fault(e):
+                raise
+            self.applied = applied
+            if kind is not None:
+                self._set_aside(kind, rows[0], _write_problem(e), seq)
+            return False
+        return True
+
+    def _set_aside(self, kind: str, row: Any, reason: str, seq: int | None) -> None:
+        self.set_aside.append(self._bad_rows.add(kind, row, reason, seq))
 
     @staticmethod
     def _last_by_id(rows: list[dict]) -> list[dict]:
@@ -185,8 +229,10 @@ class DeskApplier:
             return {w for w in workers if w}, r.get("applicant_id")
         wanted_w = set().union(*(refs(r)[0] for r in rows)) if rows else set()
         wanted_r = {refs(r)[1] for r in rows} - {None}
-        known_w = {str(i) for i in self.s.scalars(select(Worker.id).where(Worker.id.in_([uuid.UUID(w) for w in wanted_w])))}
-        known_r = {str(i) for i in self.s.scalars(select(Resident.id).where(Resident.id.in_([uuid.UUID(x) for x in wanted_r])))}
+        worker_ids = [uuid.UUID(w) for w in wanted_w]
+        resident_ids = [uuid.UUID(x) for x in wanted_r]
+        known_w = {str(i) for i in self.s.scalars(select(Worker.id).where(Worker.id.in_(worker_ids)))}
+        known_r = {str(i) for i in self.s.scalars(select(Resident.id).where(Resident.id.in_(resident_ids)))}
         kept = []
         for r in rows:
             workers, applicant = refs(r)
@@ -223,3 +269,23 @@ class DeskApplier:
         for r in rows:
             write_catalog(self.data_dir, r)
             self.applied += 1
+
+
+def _row_fault(e: BaseException) -> bool:
+    """True when ``e`` comes from the row being written (a value of the wrong type or shape, a constraint it
+    breaks), False when it comes from the desk itself (its database or disk failing), which fails the round."""
+    if isinstance(e, (IntegrityError, DataError)):
+        return True
+    if isinstance(e, DBAPIError):
+        return False
+    if isinstance(e, StatementError):  # raised while binding a value: the value is wrong
+        return isinstance(e.orig, (ValueError, TypeError))
+    return isinstance(e, (ValueError, TypeError, KeyError, AttributeError))
+
+
+def _write_problem(e: BaseException) -> str:
+    if isinstance(e, BadCatalog):
+        return str(e)
+    if isinstance(e, IntegrityError):
+        return "与本机已有的数据冲突，无法写入"
+    return f"内容无法写入本机（{type(e).__name__}）"

@@ -14,19 +14,21 @@ stay as ``set_aside`` with the server's reason, and everything unsent stays ``pe
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.changes import NO_CHANGES, Changes
+from app.core.commands import ACK, written_text
 from app.core.errors import UserError
 from app.core.vocabulary import Mutation
 from app.core.wire import (
@@ -51,9 +53,10 @@ from app.core.wire import (
 )
 from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
+from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
 from app.desk.sync.enroll import ca_file, tls_verify
 from models import Device, OutboxEntry, SyncState, Worker, utcnow
-from models.outbox import OUTBOX_APPLIED, OUTBOX_PENDING, OUTBOX_SET_ASIDE
+from models.outbox import OUTBOX_APPLIED, OUTBOX_HELD, OUTBOX_PENDING, OUTBOX_SET_ASIDE
 from models.sync import SYNC_STATE_ID
 
 log = logging.getLogger(__name__)
@@ -78,7 +81,7 @@ def backoff_delay(failures: int, *, base: float = 2.0, cap: float = 300.0,
     return max(0.5, rng() * bound)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SyncResult:
     """The outcome of one :meth:`SyncClient.sync_once` round."""
 
@@ -110,7 +113,7 @@ class SyncResult:
         return changed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SetAsideMutation:
     mid: int
     mutation_id: str
@@ -120,9 +123,12 @@ class SetAsideMutation:
     reason: str  # the server's Chinese reason
     client_time: dt.datetime
     worker_name: str
+    text: str = ""  # what the worker wrote (a reply's text, a note, a reason)
+    case_id: str = ""
+    held: bool = False  # not set aside: the server waits for an earlier command (restored from a backup)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SyncStatus:
     enrolled: bool
     server_url: str
@@ -135,7 +141,10 @@ class SyncStatus:
     oldest_pending_at: dt.datetime | None
     oldest_pending_age_s: float | None
     clock_offset_s: float | None
-    set_aside_items: list[SetAsideMutation]
+    set_aside_items: list[SetAsideMutation]  # held ones first (``held``), then those set aside, newest first
+    held: int = 0  # commands the server holds until earlier ones from other desks arrive again
+    # rows downloaded from the server that this desk could not apply, newest first (app/desk/sync/bad_rows.py)
+    set_aside_rows: list[SetAsideRow] = field(default_factory=list)
 
 
 def mutation_label(name: str) -> str:
@@ -160,16 +169,20 @@ def _local_device(s: Session) -> Device | None:
 
 def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int = 200) -> SyncStatus:
     """What the status bar and the sync-health page show. Reads the desk database only."""
-    now = now or utcnow()
+    now = now or ctx.clock.desk_time()  # outbox ages: client_time is the desk's own clock
     with ctx.sessions() as s:
         dev = _local_device(s)
         state = s.get(SyncState, SYNC_STATE_ID)
-        counts = dict(s.execute(select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)).all())
+        counts = dict(s.execute(select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)).tuples().all())
         oldest = s.scalar(select(func.min(OutboxEntry.client_time)).where(OutboxEntry.status == OUTBOX_PENDING))
-        rows = s.execute(select(OutboxEntry, Worker.display_name).outerjoin(Worker, Worker.id == OutboxEntry.acting_worker_id)
-                         .where(OutboxEntry.status == OUTBOX_SET_ASIDE).order_by(OutboxEntry.mid.desc()).limit(max_items))
-        items = [SetAsideMutation(o.mid, str(o.mutation_id), o.name, mutation_label(o.name),
-                                  str((o.args or {}).get("case_number") or ""), o.reason, o.client_time, name or "")
+        rows = s.execute(select(OutboxEntry, Worker.display_name)
+                         .outerjoin(Worker, Worker.id == OutboxEntry.acting_worker_id)
+                         .where(OutboxEntry.status.in_((OUTBOX_HELD, OUTBOX_SET_ASIDE)))
+                         .order_by(OutboxEntry.status, OutboxEntry.mid.desc()).limit(max_items))
+        items = [SetAsideMutation(mid=o.mid, mutation_id=str(o.mutation_id), name=o.name, label=mutation_label(o.name),
+                                  case_number=str((o.args or {}).get("case_number") or ""), reason=o.reason,
+                                  client_time=o.client_time, worker_name=name or "", text=written_text(o.args),
+                                  case_id=str((o.args or {}).get("case_id") or ""), held=o.status == OUTBOX_HELD)
                  for o, name in rows]
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=dt.UTC)
@@ -179,7 +192,8 @@ def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int 
         last_success_at=state.last_success_at if state else None, last_error=state.last_error if state else "",
         pending=counts.get(OUTBOX_PENDING, 0), set_aside=counts.get(OUTBOX_SET_ASIDE, 0), oldest_pending_at=oldest,
         oldest_pending_age_s=(now - oldest).total_seconds() if oldest else None,
-        clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items)
+        clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items,
+        held=counts.get(OUTBOX_HELD, 0), set_aside_rows=set_aside_rows(ctx.data_dir)[:max_items])
 
 
 class SyncError(UserError):
@@ -218,11 +232,12 @@ class SyncClient:
     """One desk's connection to the district server. :meth:`sync_once` is safe to call from a worker thread;
     concurrent calls are serialised."""
 
-    def __init__(self, ctx: AppContext, *, http: httpx.Client | None = None, clock: Callable[[], dt.datetime] = utcnow,
+    def __init__(self, ctx: AppContext, *, http: httpx.Client | None = None,
+                 clock: Callable[[], dt.datetime] | None = None,
                  batch_size: int = 100, pull_limit: int = DEFAULT_PULL_PAGE, interval_s: float = DEFAULT_INTERVAL_S,
                  rng: Callable[[], float] = random.random, timeout_s: float = 30.0):
         self.ctx = ctx
-        self.clock = clock
+        self.clock = clock or ctx.clock.desk_time  # the desk's own clock: the offset is measured against it
         # Within the protocol's limits, so the server never refuses a request for its size.
         self.batch_size, self.pull_limit = max(1, min(batch_size, MAX_BATCH)), max(1, min(pull_limit, MAX_PULL_PAGE))
         self.interval_s = interval_s
@@ -289,8 +304,12 @@ class SyncClient:
         """One HTTP exchange; a 200's body parsed as ``answer``. A 409 or 410 listed in ``repairable`` raises
         :class:`_Refused`; everything else that is not a fitting 200 raises :class:`SyncError`."""
         t0 = self.clock()
+        headers = {"Authorization": f"Bearer {link.token}"}
+        if "json" in kw:  # escaped: httpx writes raw UTF-8, which fails on a lone surrogate an old outbox row holds
+            kw["content"] = json.dumps(kw.pop("json"), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+            headers["Content-Type"] = "application/json"
         try:
-            resp = self._client(link).request(method, path, headers={"Authorization": f"Bearer {link.token}"}, **kw)
+            resp = self._client(link).request(method, path, headers=headers, **kw)
             resp.read()
         except httpx.HTTPError as e:
             raise SyncError(_transport_message(e), online=False) from None
@@ -333,15 +352,17 @@ class SyncClient:
         self._offset_s = (server_time - (t0 + (t1 - t0) / 2)).total_seconds()
 
     # ----- push -----------------------------------------------------------------------------------------------------
-    def _pending_batch(self) -> list[OutboxEntry]:
+    def _pending_batch(self, status: str = OUTBOX_PENDING) -> list[OutboxEntry]:
         with self.ctx.sessions() as s:
-            return list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == OUTBOX_PENDING)
+            return list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == status)
                                   .order_by(OutboxEntry.mid).limit(self.batch_size)))
 
     def _push_all(self, link: _Link, counts: _Counts) -> None:
-        conflicts = 0
+        # Commands the server holds are asked about again once a round (the server answers a pushed-again mid
+        # with its stored outcome): it may have run them since, once the commands they wait for arrived.
+        conflicts, batch = 0, self._pending_batch(OUTBOX_HELD)
         for _ in range(MAX_PUSH_BATCHES_PER_ROUND):
-            batch = self._pending_batch()
+            batch = batch or self._pending_batch()
             if not batch:
                 return
             try:
@@ -352,13 +373,16 @@ class SyncClient:
                 if conflicts > 3:
                     raise SyncError("与区服务器的操作序号无法对齐，请联系区管理员", online=True, status=409) from None
                 self._realign(refused.detail)
+                batch = []
                 continue
             self._take_push_answer(batch, answer, counts)
+            batch = []
 
     def _push_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
         return PushRequest(device_id=link.device_id, client_now=self.clock(), mutations=[
-            MutationIn(mid=o.mid, mutation_id=o.mutation_id, name=o.name, args=o.args or {},
-                       acting_worker=o.acting_worker_id, client_time=o.client_time) for o in batch])
+            MutationIn(mid=o.mid, mutation_id=o.mutation_id, name=o.name, args=_sent_args(o),
+                       acting_worker=o.acting_worker_id, client_time=o.client_time,
+                       clock_offset_s=o.clock_offset_s) for o in batch])
 
     def _take_push_answer(self, batch: list[OutboxEntry], answer: PushResponse, counts: _Counts) -> None:
         """Mark the acknowledged commands and adopt the server's state of the cases they touched, in one go."""
@@ -367,13 +391,15 @@ class SyncClient:
         with self.ctx.sessions.begin() as s:
             for entry in s.scalars(select(OutboxEntry).where(OutboxEntry.mid.in_([o.mid for o in batch]))):
                 r = results.get(entry.mid)
-                if r is None or entry.status != OUTBOX_PENDING:
+                if r is None or entry.status not in (OUTBOX_PENDING, OUTBOX_HELD):
                     continue
-                entry.status = OUTBOX_SET_ASIDE if r.status == ResultStatus.SET_ASIDE else OUTBOX_APPLIED
-                entry.reason, entry.result, entry.sent_at = r.reason, r.result, now
+                first_ack = (entry.result or {}).get("at")  # kept while held: sent again after another restore
+                entry.status = _OUTBOX_STATUS.get(r.status, OUTBOX_APPLIED)
+                entry.reason, entry.sent_at = r.reason, now
+                entry.result = {"at": first_ack, **r.result} if first_ack and entry.status == OUTBOX_HELD else r.result
                 if entry.status == OUTBOX_SET_ASIDE:
                     counts.set_aside += 1
-                else:
+                elif entry.status == OUTBOX_APPLIED:
                     counts.pushed += 1
             s.flush()
             applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s))
@@ -453,21 +479,36 @@ class SyncClient:
                 state.last_success_at, state.failures, state.last_error = now, 0, ""
             else:
                 state.failures, state.last_error = state.failures + 1, error.message
-            if self._offset_s is not None:
+            if self._offset_s is not None:  # measured on every answer: push, pull and snapshot alike
                 state.clock_offset_s = self._offset_s
-            failures = state.failures
-            pending = s.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.status == OUTBOX_PENDING)) or 0
+            failures, offset_s = state.failures, state.clock_offset_s
+            waiting = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.status == OUTBOX_PENDING)
+            pending = s.scalar(waiting) or 0
+        self.ctx.clock.learned(offset_s)
         if error is not None:
             log.info("sync round failed (%d in a row): %s", failures, error.message)
         delay = backoff_delay(failures, rng=self._rng) if error else (1.0 if pending else self.interval_s)
-        return SyncResult(counts.pushed, counts.pulled, counts.set_aside, pending, error.online if error else True,
-                          error.message if error else "", counts.snapshot, delay, now)
+        return SyncResult(pushed=counts.pushed, pulled=counts.pulled, set_aside=counts.set_aside, pending=pending,
+                          online=error.online if error else True, error=error.message if error else "",
+                          snapshot=counts.snapshot, next_sync_in_s=delay, finished_at=now)
+
+
+_OUTBOX_STATUS = {ResultStatus.SET_ASIDE: OUTBOX_SET_ASIDE, ResultStatus.HELD: OUTBOX_HELD}
+
+
+def _sent_args(o: OutboxEntry) -> dict:
+    """A command the server had acknowledged, sent again after a restore, carries the time the server gave it then
+    (app/server/held.py): the history comes back with the times it had."""
+    args, at = o.args or {}, (o.result or {}).get("at")
+    return {**args, ACK: {"at": at}} if isinstance(at, str) else args
 
 
 def _resend_after(s: Session, last_mid: int) -> int:
     """The server says it holds commands up to ``last_mid`` only: mark later acknowledged ones to be sent again."""
-    done = s.execute(update(OutboxEntry).where(OutboxEntry.mid > last_mid, OutboxEntry.status != OUTBOX_PENDING)
-                     .values(status=OUTBOX_PENDING))
+    # An UPDATE's result is a CursorResult; Session.execute is typed as returning the general Result.
+    done = cast(CursorResult[Any], s.execute(update(OutboxEntry)
+                                             .where(OutboxEntry.mid > last_mid, OutboxEntry.status != OUTBOX_PENDING)
+                                             .values(status=OUTBOX_PENDING)))
     return done.rowcount or 0
 
 

@@ -19,7 +19,7 @@ from app.core.errors import UserError
 from app.core.wire import Endpoint, EnrollRequest, EnrollResponse, ErrorBody
 from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier
-from models import Device, SyncState, utcnow
+from models import Device, SyncState
 from models.sync import SYNC_STATE_ID
 
 CA_FILENAME = "district-ca.pem"
@@ -52,7 +52,8 @@ def tls_verify(ca: Path | None) -> ssl.SSLContext:
 
 def _request(server_url: str, body: EnrollRequest, http: httpx.Client | None,
              verify: ssl.SSLContext) -> EnrollResponse:
-    client = http or httpx.Client(base_url=server_url.rstrip("/"), timeout=httpx.Timeout(30.0, connect=10.0), verify=verify)
+    client = http or httpx.Client(base_url=server_url.rstrip("/"), timeout=httpx.Timeout(30.0, connect=10.0),
+                                  verify=verify)
     try:
         resp = client.post(Endpoint.ENROLL, json=body.wire())
     except httpx.HTTPError as e:
@@ -97,8 +98,8 @@ def enroll_desk(ctx: AppContext, server_url: str, code: str, *, http: httpx.Clie
 
 
 def _store(ctx: AppContext, server_url: str, answer: EnrollResponse) -> None:
-    """Committee, device link and a fresh sync state, in one transaction."""
-    now = utcnow()
+    """Committee, device link and a fresh sync state, in one transaction; the clock offset is known from here on."""
+    now = ctx.clock.desk_time()
     with ctx.sessions.begin() as s:
         DeskApplier(s, ctx.data_dir, pending=set()).committees([answer.committee.row()])
         committee_id = answer.committee.id
@@ -111,6 +112,7 @@ def _store(ctx: AppContext, server_url: str, answer: EnrollResponse) -> None:
         dev.enrolled_at = now
         state = s.get(SyncState, SYNC_STATE_ID) or SyncState(id=SYNC_STATE_ID)
         state.cursor, state.needs_snapshot, state.failures, state.last_error = "0", True, 0, ""
-        state.clock_offset_s = (answer.server_time - now).total_seconds()
+        state.clock_offset_s = offset_s = (answer.server_time - now).total_seconds()
         s.add(state)
+    ctx.clock.learned(offset_s)
 

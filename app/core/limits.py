@@ -1,0 +1,138 @@
+"""One set of limits on what a worker types, shared by the desk's input checks, the command arguments
+(:mod:`app.core.commands`) and the district server.
+
+Lengths come from the ORM columns the values end up in (SQLite ignores ``VARCHAR(n)``, PostgreSQL refuses a
+longer value), so a value the desk accepts is one the server can store. Free text stored in ``TEXT`` columns
+(notes, reasons, replies) has a declared limit, :data:`MAX_TEXT`.
+
+Characters: NUL and the other control characters except tab and line breaks, and unpaired surrogates (which
+no database can store as UTF-8), are refused — the same characters the form language's ``clean_text``
+refuses. The rule is applied three ways: refused at desk input (the worker can fix it), refused by the server
+for a command (set aside with a reason naming the field), and cleaned (:func:`clean_text`) where text must be
+kept whatever it holds, such as the worker's text kept as a note when their command was set aside.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import InstrumentedAttribute
+
+from models import Case, Resident
+
+MAX_TEXT = 4000  # a note, reason, reply or result a worker writes (TEXT columns: the limit is ours)
+MAX_SHORT = 200  # a short free-text value without a column of its own (a missing material's name)
+MAX_JSON_DEPTH = 32  # nesting of a JSON value (case data, materials, agent)
+
+
+def column_length(attr: InstrumentedAttribute[Any]) -> int:
+    """The ``String(n)`` length of an ORM column."""
+    col_type = attr.property.columns[0].type
+    if not isinstance(col_type, String) or col_type.length is None:
+        raise TypeError(f"{attr} has no length")
+    return col_type.length
+
+
+# The resident register, as the desk's form and the server's check both read it.
+RESIDENT_NAME = 30  # a rule, below the column's 64
+RESIDENT_PHONE = column_length(Resident.phone)
+RESIDENT_ADDRESS = column_length(Resident.address)
+RESIDENT_HOUSEHOLD_NO = column_length(Resident.household_no)
+RESIDENT_NOTES = column_length(Resident.notes)
+RESIDENT_PINYIN = column_length(Resident.name_pinyin)
+
+# Case columns a command writes.
+CASE_NUMBER = column_length(Case.case_number)
+CASE_ITEM_CODE = column_length(Case.item_code)
+CASE_ITEM_NAME = column_length(Case.item_name)
+CASE_CATALOG_VERSION = column_length(Case.catalog_version)
+CASE_DEPARTMENT = column_length(Case.department)
+CASE_MODE = column_length(Case.mode)
+CASE_QUEUE = column_length(Case.assignee_queue)
+CASE_REDIRECT_TO = column_length(Case.redirect_to)
+CASE_REPLY_RESULT = column_length(Case.reply_result)
+CASE_INFORM_METHOD = column_length(Case.inform_method)
+CASE_DEVICE_CODE = column_length(Case.origin_device_code)
+CASE_VERIFICATION_CODE = column_length(Case.verification_code)
+
+# What the worker calls each field (the labels of the desk's forms), for the messages below.
+LABELS = {
+    "name": "姓名", "id_number": "身份证号码", "phone": "联系电话", "address": "住址", "household_no": "户号",
+    "notes": "备注", "note": "备注", "text": "答复内容", "reason": "原因", "result_text": "办理结果",
+    "redirect_to": "建议前往", "queue": "接收部门", "result": "答复结果", "inform_method": "告知方式",
+    "case_id": "案件编号", "id": "编号", "assignee_id": "接收人", "case_number": "案件编号", "item_code": "事项",
+    "item_name": "事项名称", "data": "填写内容", "materials": "材料", "agent": "代办人", "missing": "缺少的材料",
+    "attachments": "附件", "catalog_version": "目录版本", "department": "部门",
+}
+
+# C0/C1 control characters except tab, line feed and carriage return; lone surrogates.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+UNSTORABLE = "含有无法保存的特殊字符（如空字符）"
+
+
+class Unstorable(ValueError):
+    """A value holding characters no database can store; ``str(e)`` is the Chinese problem without the label."""
+
+    def __init__(self) -> None:
+        super().__init__(UNSTORABLE)
+
+
+def label(key: str) -> str:
+    return LABELS.get(key, key)
+
+
+def too_long(label_text: str, limit: int) -> str:
+    return f"{label_text}过长（最多 {limit} 个字）"
+
+
+def unstorable(label_text: str) -> str:
+    return f"{label_text}{UNSTORABLE}"
+
+
+def has_unstorable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is not None
+
+
+def text_problem(label_text: str, text: str, limit: int) -> str | None:
+    """Why ``text`` cannot be kept in a field of ``limit`` characters, in Chinese; None when it can."""
+    if len(text) > limit:
+        return too_long(label_text, limit)
+    if has_unstorable(text):
+        return unstorable(label_text)
+    return None
+
+
+def storable(value: str) -> str:
+    """Pydantic validator: refuse a string with characters that cannot be stored."""
+    if has_unstorable(value):
+        raise Unstorable()
+    return value
+
+
+def storable_json(value: Any) -> Any:
+    """Pydantic validator: every string in a JSON value (keys too, at any depth) must be storable."""
+    _check_json(value, 0)
+    return value
+
+
+def _check_json(value: Any, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise Unstorable()
+    if isinstance(value, str):
+        storable(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            storable(str(k))
+            _check_json(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _check_json(v, depth + 1)
+
+
+def clean_text(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` without the characters that cannot be stored, cut to ``limit`` characters (marked with …).
+    For text that must be kept whatever it holds; input is refused instead (:func:`text_problem`)."""
+    text = _UNSTORABLE.sub("", text)
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
