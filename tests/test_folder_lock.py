@@ -23,6 +23,7 @@ import pytest
 
 from app.cli.main import main
 from app.core.paths import PROJECT_DIR
+from app.desk import folder_lock
 from app.desk.backup import backup
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
@@ -239,6 +240,7 @@ def test_running_app_holds_the_folder_and_a_second_instance_says_so(qapp, tmp_pa
         assert refused.returncode == 2 and "OneDesk 桌面程序" in refused.stderr, refused.stderr
         shown = []
         monkeypatch.setattr(application.QMessageBox, "critical", lambda *a: shown.append(a))
+        monkeypatch.setattr(folder_lock, "_program", None)  # run_gui names this process; undone after the test
         args = argparse.Namespace(data_dir=folder, demo=False)
         assert application.run_gui(args) == 2
         assert len(shown) == 1 and "OneDesk 桌面程序" in shown[0][2] and f"进程 {app.pid}" in shown[0][2]

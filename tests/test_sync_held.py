@@ -119,3 +119,19 @@ def test_a_command_after_a_set_aside_one_is_not_held(make_desk, seeded):
     result = b.sync.sync_once()
     assert result.ok and result.set_aside == 2 and b.sync.status().held == 0
     assert b.cases.get(cid).summary.state == "forwarded"
+
+
+def test_every_held_command_is_asked_about_in_one_round(make_desk, seeded, server_clock):
+    a, b = make_desk("A"), make_desk("B")
+    cids = [_forwarded_case(a) for _ in range(3)]
+    a.sync.sync_once()
+    b.sync.sync_once()
+    for cid in cids:
+        b.cases.reply(b.worker("mz"), cid, "approved", "同意")
+        _lose_predecessor(b)
+    b.sync.batch_size = 1
+    assert b.sync.sync_once().ok and b.sync.status().held == 3
+    server_clock.advance(days=4)
+    result = b.sync.sync_once()
+    assert result.ok and result.set_aside == 3 and b.sync.status().held == 0
+    assert {b.cases.get(cid).summary.state for cid in cids} == {"forwarded"}

@@ -67,7 +67,7 @@ class LoginDialog(QDialog):
 
     def _confirm_quit(self) -> bool:
         box = QMessageBox(QMessageBox.Question, "退出程序", "退出 OneDesk 吗？", QMessageBox.Yes | QMessageBox.No, self)
-        box.setInformativeText("未办完的事项已保存为草稿，登录后可在“待办 › 草稿”中继续办理。")
+        box.setInformativeText("未办完的事项已保存为草稿，\n登录后在“待办 › 草稿”中继续。")
         box.button(QMessageBox.Yes).setText("退出程序")
         box.button(QMessageBox.No).setText("不退出")
         box.setDefaultButton(QMessageBox.No)

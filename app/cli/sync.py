@@ -59,13 +59,15 @@ def _print_status(st) -> None:
     print(f"服务器：{st.server_url or '未登记'}  {'在线' if st.online else '离线'}")
     print(f"最近一次成功同步：{st.last_success_at.isoformat(timespec='seconds') if st.last_success_at else '从未'}")
     age = f"，最早一条已等待 {int(st.oldest_pending_age_s // 60)} 分钟" if st.oldest_pending_age_s else ""
-    print(f"待上传 {st.pending} 条{age}；被搁置 {st.set_aside} 条")
+    held = f"；在服务器等待前序操作 {st.held} 条" if st.held else ""
+    print(f"待上传 {st.pending} 条{age}；被搁置 {st.set_aside} 条{held}")
     if st.clock_offset_s is not None and abs(st.clock_offset_s) > 60:
         print(f"提示：本机时钟与服务器相差 {st.clock_offset_s:+.0f} 秒")
     if st.last_error:
         print(f"最近错误：{st.last_error}")
     for item in st.set_aside_items:
-        print(f"  [{item.mid}] {item.label} {item.case_number}  {item.client_time:%Y-%m-%d %H:%M}  "
+        print(f"  [{item.mid}] {item.label}{'（等待中）' if item.held else ''} {item.case_number}  "
+              f"{item.client_time:%Y-%m-%d %H:%M}  "
               f"{item.worker_name}：{item.reason}")
     if st.set_aside_rows:
         print(f"服务器下发、本机无法使用的数据 {len(st.set_aside_rows)} 条（已跳过，其余照常同步；请告知区管理员）：")

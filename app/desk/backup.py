@@ -150,14 +150,14 @@ def restore(data_dir: Path, source: Path, now: dt.datetime | None = None) -> Pat
     with hold(data_dir, sole=True):
         reason = inspect(source)
         if reason:
-            raise BackupError(f"{reason}，未恢复。")
+            raise BackupError(f"未恢复：{reason}。")
         target = data_dir / DB_FILENAME
         tmp = data_dir / (DB_FILENAME + ".restoring")
         try:
             shutil.copyfile(source, tmp)
             reason = _checked_at_head(tmp)
             if reason:
-                raise BackupError(f"{reason}，未恢复。当前数据库未改动。")
+                raise BackupError(f"未恢复：{reason}。当前数据库未改动。")
             _self_contained(tmp)
             kept = None
             if target.exists():

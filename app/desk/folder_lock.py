@@ -13,7 +13,9 @@ is the truth, so a note left behind by a crashed program never blocks anyone.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import logging
 import os
 import socket
 import sys
@@ -24,6 +26,7 @@ from typing import IO
 
 from app.desk.db import StorageError
 
+log = logging.getLogger(__name__)
 LOCK_FILENAME = "onedesk.lock"
 HOLDER_FILENAME = "onedesk.lock.json"
 
@@ -80,7 +83,10 @@ class FolderLock:
             held.count -= 1
             if held.count == 0:
                 del _held[key]
-                (key / HOLDER_FILENAME).unlink(missing_ok=True)
+                try:
+                    (key / HOLDER_FILENAME).unlink(missing_ok=True)
+                except OSError:
+                    pass  # e.g. another program reading it on Windows; a stale note never blocks
                 _os_unlock(held.file)
                 held.file.close()
 
@@ -131,8 +137,11 @@ def _os_lock(file: IO[bytes]) -> bool:
     import fcntl
     try:
         fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
+    except OSError as e:
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        # A file system without locks (some network shares): run unguarded rather than never start.
+        log.warning("data folder cannot be locked (%s): running without the single-program guard", e)
     return True
 
 

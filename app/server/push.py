@@ -303,7 +303,11 @@ class _BatchRun:
         """A held command runs (or, with ``give_up``, is set aside for that reason) as its own device, at its time."""
         rec = self.s.get_one(MutationRecord, (row.device_id, row.mid))
         m = held.held_command(row, rec)
-        dating = Dating(at=rec.effective_at or row.held_at, **row.dating)
+        at = rec.effective_at or row.held_at
+        try:
+            dating = Dating(at=at, **row.dating)
+        except TypeError:  # held by an older version of this server
+            dating = replace(command_dating(m.client_time, None, dt.timedelta(0), at), at=at)
         status, reason, result = self._run_handler(m, dating, self.s.get_one(ServerDevice, row.device_id), give_up)
         rec.status, rec.reason, rec.result = status, limits.clean_text(reason), _dated(status, result, dating)
         log.info("held mutation %s (%s) ran: %s", m.mutation_id, m.name, status)

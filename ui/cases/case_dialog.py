@@ -252,6 +252,7 @@ class CaseDialog(QDialog):
 
     def _after(self, detail) -> None:
         """After an action: the service returns the case as the acting worker now sees it (with its options)."""
+        self._set_notice("")  # a refusal shown before (the worker corrected it in the small dialog) is over
         self.case_changed.emit(self.case_id)
         if detail is not None:
             self._show(detail)

@@ -69,9 +69,8 @@ def _calendar_problem(row: dict) -> str | None:
     return None
 
 
-_REQUIRED: dict[str, tuple[str, ...]] = {  # string columns without which a row means nothing
-    "committee": ("code", "name"), "worker": ("login", "display_name"), "resident": ("name", "id_number"),
-    "case": ("case_number", "state"),
+_REQUIRED: dict[str, tuple[str, ...]] = {  # identifying string columns without which a row means nothing
+    "committee": ("code",), "worker": ("login",), "resident": ("id_number",), "case": ("case_number", "state"),
 }
 
 

@@ -8,7 +8,9 @@ Use::
     status = sync_status(ctx)          # cheap, database only: for the status bar and the sync-health page
 
 A round never deletes anything: acknowledged commands stay in the outbox (status ``applied``), rejected ones
-stay as ``set_aside`` with the server's reason, and everything unsent stays ``pending`` whatever happens.
+stay as ``set_aside`` with the server's reason, and everything unsent stays ``pending`` whatever happens. A
+command the server holds until an earlier one from another desk is back (it was restored from a backup,
+app/server/held.py) stays ``held`` and is asked about again every round, until it has run.
 """
 
 from __future__ import annotations
@@ -352,16 +354,19 @@ class SyncClient:
         self._offset_s = (server_time - (t0 + (t1 - t0) / 2)).total_seconds()
 
     # ----- push -----------------------------------------------------------------------------------------------------
-    def _pending_batch(self, status: str = OUTBOX_PENDING) -> list[OutboxEntry]:
+    def _pending_batch(self, status: str = OUTBOX_PENDING, after_mid: int = 0) -> list[OutboxEntry]:
         with self.ctx.sessions() as s:
-            return list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == status)
+            return list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == status, OutboxEntry.mid > after_mid)
                                   .order_by(OutboxEntry.mid).limit(self.batch_size)))
 
     def _push_all(self, link: _Link, counts: _Counts) -> None:
-        # Commands the server holds are asked about again once a round (the server answers a pushed-again mid
-        # with its stored outcome): it may have run them since, once the commands they wait for arrived.
-        conflicts, batch = 0, self._pending_batch(OUTBOX_HELD)
+        # Commands the server holds are asked about again once a round, before the pending ones (the server
+        # answers a pushed-again mid with its stored outcome): it may have run them since their predecessors came.
+        conflicts = 0
+        held_after: int | None = 0  # None once every held command has been asked about this round
         for _ in range(MAX_PUSH_BATCHES_PER_ROUND):
+            batch = self._pending_batch(OUTBOX_HELD, held_after) if held_after is not None else []
+            held_after = batch[-1].mid if batch else None
             batch = batch or self._pending_batch()
             if not batch:
                 return
@@ -373,10 +378,8 @@ class SyncClient:
                 if conflicts > 3:
                     raise SyncError("与区服务器的操作序号无法对齐，请联系区管理员", online=True, status=409) from None
                 self._realign(refused.detail)
-                batch = []
                 continue
             self._take_push_answer(batch, answer, counts)
-            batch = []
 
     def _push_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
         return PushRequest(device_id=link.device_id, client_now=self.clock(), mutations=[
@@ -403,8 +406,8 @@ class SyncClient:
                     counts.pushed += 1
             s.flush()
             applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s))
-            applier.residents(answer.residents)
-            applier.cases(answer.cases)
+            applier.apply_kind("resident", answer.residents)  # checked like pulled rows: a bad one is set aside
+            applier.apply_kind("case", answer.cases)
 
     def _realign(self, detail: ErrorDetail) -> None:
         """409. ``gap``: the server lacks commands this desk believes sent (server restored): send them again.
