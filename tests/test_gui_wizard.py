@@ -398,7 +398,7 @@ def test_draft_is_saved_each_step_and_resumes_from_worklist_to_a_submitted_case(
     case_id = wiz.case_id
     assert window.services.cases.get(case_id).draft_step == 3
     from tests.gui_helpers import answer_next_message_box
-    answer_next_message_box("&Yes")
+    answer_next_message_box("是(&Y)")
     press(qtbot, wiz, Qt.Key_Escape)  # Esc asks; the draft stays
     qtbot.waitUntil(lambda: not wiz.isVisible())
     # 待办 › 草稿: arrow to the row, Enter opens it, Tab to 继续办理, Space

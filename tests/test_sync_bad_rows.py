@@ -93,7 +93,7 @@ def _cursor_seq(folder) -> int:
 @pytest.mark.server
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(BAD_ROWS))
-def test_a_malformed_row_is_set_aside_and_the_pull_goes_on(live_folder, seeded, tmp_path, capsys, name):
+def test_a_malformed_row_is_set_aside_and_the_pull_goes_on(live_folder, seeded, tmp_path, capsys, caplog, name):
     entity, payload, words = BAD_ROWS[name]
     with seeded.sessions() as s:
         committee = s.scalars(select(Committee)).one()
@@ -120,6 +120,8 @@ def test_a_malformed_row_is_set_aside_and_the_pull_goes_on(live_folder, seeded, 
     assert main(["--data-dir", str(live_folder), "sync", "--status"]) == 0
     out = capsys.readouterr().out
     assert listed[0].entity_label in out and listed[0].reason in out
+    logged = [r.getMessage() for r in caplog.records if "set aside" in r.getMessage()]
+    assert logged and entity in logged[0] and f"seq {bad_seq}" in logged[0]
     assert not [p for p in tmp_path.rglob("evil.yaml")]  # nothing written anywhere, inside or outside the folder
     assert not (live_folder / "catalog" / "current.json").exists()
 

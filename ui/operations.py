@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from shiboken6 import isValid
 
 from app.core.changes import changes_of
-from app.core.errors import UNEXPECTED_MESSAGE, UserError, redacted_traceback
+from app.core.errors import DISK_FULL_MESSAGE, UNEXPECTED_MESSAGE, UserError, is_disk_full, redacted_traceback
 from ui.gc_guard import ensure_main_thread_gc
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ def error_message(exc: BaseException) -> str:
     """What the worker reads for ``exc``; an unexpected one is logged here, once, with its traceback masked."""
     if isinstance(exc, UserError):
         return str(exc)
+    if is_disk_full(exc):  # a file write that no service mapped: still say what the worker can do about it
+        log.warning("disk full: %s", type(exc).__name__)
+        return DISK_FULL_MESSAGE
     log.error("unexpected error in an operation:\n%s", redacted_traceback(exc))
     return UNEXPECTED_MESSAGE
 

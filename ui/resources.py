@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDir
+from PySide6.QtCore import QDir, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.core.paths import CJK_FONT_FILE, ICONS_DIR, STYLES_DIR
 
 _font_family: str | None = None
+_translators: list[QTranslator] = []  # installed translators must outlive the call that installs them
 
 
 def register_fonts() -> str:
@@ -22,7 +23,22 @@ def register_fonts() -> str:
     return _font_family
 
 
+def install_translations(app: QApplication) -> None:
+    """Qt's own words (OK/Cancel, Yes/No, the print and file dialogs) in Simplified Chinese, from the
+    translations PySide6 ships; the app's own text is Chinese already."""
+    QLocale.setDefault(QLocale(QLocale.Chinese, QLocale.China))
+    if _translators:
+        return
+    folder = QLibraryInfo.path(QLibraryInfo.TranslationsPath)
+    for name in ("qtbase_zh_CN", "qt_zh_CN"):
+        translator = QTranslator(app)
+        if translator.load(name, folder):
+            app.installTranslator(translator)
+            _translators.append(translator)
+
+
 def install(app: QApplication) -> None:
+    install_translations(app)
     family = register_fonts()
     font = QFont(family, 11)
     app.setFont(font)
