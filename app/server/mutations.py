@@ -243,25 +243,17 @@ def _case_save_draft(ctx: ApplyContext, cmd: commands.SaveDraftArgs) -> dict:
     return {"case_id": str(case.id), "state": case.state, "version": case.version}
 
 
-def _keep_text(args: Any) -> str:
-    """What the worker wrote, from the raw command (it may not parse), to keep as a note if it is set aside."""
-    for key in ("note", "text", "reason", "result_text"):
-        value = args.get(key) if isinstance(args, dict) else None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
-
-
 def _case_transition(ctx: ApplyContext, action: Action, raw: dict) -> dict:
     try:
         cmd = commands.parse_args(commands.ARGS[action], raw)
     except commands.BadCommand as e:  # e.g. a text the database cannot store: kept, cleaned, as a note
-        raise Rejected(str(e), case_id=_raw_id(raw, "case_id"), keep_text=_keep_text(raw), label=action.label) from None
+        raise Rejected(str(e), case_id=_raw_id(raw, "case_id"), keep_text=commands.written_text(raw),
+                       label=action.label) from None
     case = _load_case(ctx, cmd.case_id)
     try:
         actions.perform(case, action, cmd, actor=_actor(ctx), at=ctx.at, env=ServerEnv(ctx))
     except (cm.TransitionError, Rejected) as e:
-        raise Rejected(str(e), case_id=case.id, keep_text=_keep_text(raw), label=action.label) from None
+        raise Rejected(str(e), case_id=case.id, keep_text=commands.written_text(raw), label=action.label) from None
     ctx.touched_cases[case.id] = case
     result = {"case_id": str(case.id), "state": case.state, "version": case.version}
     if action == Action.FORWARD:
@@ -322,5 +314,5 @@ def given_up(name: str, args: Any, reason: str) -> Rejected:
         action = Mutation(name).action
     except ValueError:
         action = None
-    return Rejected(reason, case_id=_raw_id(args, "case_id"), keep_text=_keep_text(args),
+    return Rejected(reason, case_id=_raw_id(args, "case_id"), keep_text=commands.written_text(args),
                     label=action.label if action else "")
