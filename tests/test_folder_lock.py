@@ -121,7 +121,8 @@ def test_restore_refused_while_another_process_writes_and_nothing_is_lost(tmp_pa
     finally:
         writer.kill()  # a crash: its description of itself stays behind, its OS lock goes with it
         rest, _ = writer.communicate(timeout=30)
-    acked += [line.strip() for line in rest.splitlines() if line.strip()]
+    # a line the kill cut short (no newline yet) was never acknowledged: only whole lines count
+    acked += [line.strip() for line in rest.split("\n")[:-1] if line.strip()]
     assert not list(folder.glob("onedesk-before-restore-*"))
     assert set(acked) <= _case_ids(folder / DB_FILENAME)
     assert (folder / HOLDER_FILENAME).exists()  # stale: it must not block the next program

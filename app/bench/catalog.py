@@ -14,7 +14,8 @@ from app.desk.catalog.search import CatalogService
 from forms import expr
 from forms.loader import load_catalog
 
-BENCH_QUERIES = ("zunlaojin", "gljt", "低保", "残疾", "dibao", "juzhuzheng", "shebaoka", "changhuxian")
+BENCH_QUERIES = ("zunlaojin", "gljt", "低保", "残疾", "dibao", "juzhuzheng", "shebaoka", "changhuxian",
+                 "社保卡丢了", "城乡居民养老保险", "居主证", "邻居吵架")  # the last four: overlap and sound
 
 
 def bench_catalog(items_dir: Path | None = None, loads: int = 5) -> dict:

@@ -36,6 +36,9 @@ _ALT_READINGS = {
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WEIGHTS = {"code": 1.0, "name": 1.0, "alias": 0.97, "category": 0.45, "department": 0.4}
+# A hit below this is a loose guess (a shared word or sound); it is listed but never jumps ahead as a recent item.
+WEAK_SCORE = 60.0
+_HOMOPHONE = 0.9  # a Chinese query matched only through its sound (底保 → 低保) ranks below the real spelling
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +64,9 @@ class _Key:
     boundaries: tuple[str, ...]  # suffixes of the primary full pinyin at syllable starts (not 0)
     syllables: tuple[tuple[str, ...], ...]  # readings per syllable, for mixed typing
     starts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # letter -> syllables it can start
+    spaced: tuple[str, ...] = ()  # " di bao " per reading, to match a Chinese query by its sound
+    grams: frozenset[str] = frozenset()  # syllable pairs (adjacent and one apart), for partial overlap
+    gram_count: int = 0  # pairs of the primary reading alone (alternative readings do not dilute overlap)
 
 
 def normalize_query(text: str) -> str:
@@ -94,8 +100,38 @@ def _make_key(text: str, kind: str) -> _Key:
     fulls, initials = _variants(primary, syllables)
     offsets = [sum(len(p) for p in primary[:i]) for i in range(1, len(primary))]
     boundaries = tuple(fulls[0][o:] for o in offsets)
+    spaced = tuple(dict.fromkeys(" " + " ".join(r) + " " for r in _reading_lists(primary, syllables)))
+    grams = frozenset().union(*(_grams(r) for r in _reading_lists(primary, syllables)))
     return _Key(text=clean, kind=kind, fulls=fulls, initials=initials, boundaries=boundaries, syllables=syllables,
-                starts=_starts_by_letter(syllables))
+                starts=_starts_by_letter(syllables), spaced=spaced, grams=grams, gram_count=len(_grams(primary)))
+
+
+def _reading_lists(primary: list[str], syllables: tuple[tuple[str, ...], ...]) -> list[list[str]]:
+    """The primary reading and each single alternative reading, as syllable lists."""
+    readings = [primary]
+    for i, options in enumerate(syllables):
+        readings += [primary[:i] + [alt] + primary[i + 1:] for alt in options[1:]]
+    return readings
+
+
+def _grams(syllables: list[str]) -> frozenset[str]:
+    """Syllable pairs next to each other or one apart (开个证明 still shares 开·证 and 证·明 with 开证明)."""
+    return frozenset(f"{syllables[i]} {syllables[j]}" for i in range(len(syllables))
+                     for j in (i + 1, i + 2) if j < len(syllables))
+
+
+@dataclass(frozen=True)
+class _Sound:
+    """A Chinese query by its sound: spaced syllables and syllable pairs."""
+
+    spaced: str
+    grams: frozenset[str]
+
+
+@functools.lru_cache(maxsize=1024)
+def _sound(q: str) -> _Sound:
+    primary = [r[0] for r in _readings(q) if r[0].isalnum()]
+    return _Sound(spaced=" " + " ".join(primary) + " ", grams=_grams(primary))
 
 
 def _variants(primary: list[str], syllables: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -117,13 +153,34 @@ def _starts_by_letter(syllables: tuple[tuple[str, ...], ...]) -> dict[str, tuple
 
 
 def _match_text(q: str, key: _Key) -> float:
-    if key.text == q:
+    return _contains(q, key.text, minimum=2)
+
+
+def _contains(q: str, text: str, minimum: int) -> float:
+    """Equal, prefix, inside, or (for a longer query) the whole text inside the query: 低保户 ⊃ 低保."""
+    if text == q:
         return 100
-    if key.text.startswith(q):
-        return 85 + 10 * len(q) / len(key.text)
-    if q in key.text:
-        return 70 + 10 * len(q) / len(key.text)
+    if text.startswith(q):
+        return 85 + 10 * len(q) / len(text)
+    if q in text:
+        return 70 + 10 * len(q) / len(text)
+    if len(text) >= minimum and text in q:
+        return 60 + 25 * len(text) / len(q)
     return 0
+
+
+def _match_sound(sound: _Sound, key: _Key) -> float:
+    """A Chinese query matched by its sound (homophone slips), else by the syllable pairs it shares."""
+    best = 0.0
+    for spaced in key.spaced:
+        # Spaced strings: "minimum" in characters, so a single syllable never counts as a whole text inside.
+        best = max(best, _HOMOPHONE * _contains(sound.spaced, spaced, minimum=7))
+    if best or not key.gram_count:
+        return best
+    common = len(sound.grams & key.grams)
+    if not common:
+        return 0
+    return 30 + 30 * min(1.0, common / key.gram_count) + 25 * common / max(1, len(sound.grams))
 
 
 def _match_pinyin(q: str, key: _Key) -> float:
@@ -181,6 +238,7 @@ def _mixed_from(q: str, syllables: tuple[tuple[str, ...], ...], start: int) -> b
 
 def _score(q: str, keys: Iterable[_Key], ascii_letters: bool) -> tuple[float, str]:
     best, matched = 0.0, ""
+    sound = _sound(q) if _CJK.search(q) else None
     for key in keys:
         if key.kind == "code":
             s = 100.0 if key.text == q else (40.0 if key.text.startswith(q) and len(q) >= 2 else 0.0)
@@ -188,6 +246,8 @@ def _score(q: str, keys: Iterable[_Key], ascii_letters: bool) -> tuple[float, st
             s = _match_text(q, key)
             if not s and ascii_letters:
                 s = _match_pinyin(q, key)
+            elif not s and sound is not None:
+                s = _match_sound(sound, key)
         s *= _WEIGHTS[key.kind]
         if s > best:
             best, matched = s, key.text
@@ -281,5 +341,8 @@ class CatalogService:
                 continue
             hits.append(SearchHit(code=key, name=broken.name or "（名称无法读取）", department=broken.department,
                                   mode="", score=score, available=False, reason=catalog.unavailable.get(key, "")))
+        # A recent item leads only when it really matches; a loose guess stays where its score puts it.
+        scores = {h.code: h.score for h in hits}
+        recent = {c: i for c, i in recent.items() if not q or scores.get(c, 0.0) >= WEAK_SCORE}
         hits.sort(key=lambda h: (h.code not in recent, recent.get(h.code, 0), -h.score, not h.available, h.code))
         return hits[:limit] if limit else hits

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from app.core.changes import Changes
 from app.core.errors import DiskFullError, UserError, is_disk_full
 from app.core.machine import STATE_LABELS, printable_documents
-from app.core.vocabulary import DOC_TITLES, DocKind
+from app.core.vocabulary import DOC_TITLES, DocKind, State
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
@@ -77,6 +77,24 @@ class PrintJobRow:
     printer: str
     reason: str
     path: Path
+
+
+def handled_as(case: Case) -> str:
+    """办理方式 as it happened: 转办 once the case went to a department, 即办 when resolved on the spot, else the
+    item's default (a GA-03 补领 forwarded to the police station is printed 转办, not 即办)."""
+    if case.forwarded_at is not None:
+        return "转办"
+    if case.state == State.RESOLVED:
+        return "即办"
+    return case.mode
+
+
+def handled_by(case: Case) -> str:
+    """承办部门 as it happened: the queue the case was forwarded to (e.g. 居住地公安派出所), else the item's
+    department."""
+    if case.forwarded_at is not None and case.assignee_queue:
+        return case.assignee_queue
+    return case.department
 
 
 def allowed_documents(state: str, forwarded: bool) -> tuple[str, ...]:
@@ -211,8 +229,8 @@ class PrintService:
             return DocumentData(
                 doc_type=DocKind(doc_type), committee_name=com.name, committee_phone=com.phone,
                 committee_address=com.address, doc_number=kind.doc_number(case.case_number),
-                case_number=case.case_number, item_code=case.item_code, item_name=case.item_name, mode=case.mode,
-                department=case.department,
+                case_number=case.case_number, item_code=case.item_code, item_name=case.item_name,
+                mode=handled_as(case), department=handled_by(case),
                 applicant_name=r.name if r else "", applicant_id_number=r.id_number if r else "",
                 applicant_phone=r.phone if r else "", agent_name=(case.agent or {}).get("name"),
                 received_at=case.accepted_at or case.created_at, materials=received, missing=missing,
