@@ -48,15 +48,14 @@ def _open(args) -> AppContext:
 
 
 def _case_list(ctx: AppContext, limit: int = 12) -> str:
-    from app.core.machine import STATE_LABELS
-    from app.desk.printing.service import allowed_documents
+    from app.core.machine import STATE_LABELS, printable_documents
     from models import Case
     with ctx.sessions() as s:
         rows = s.execute(select(Case.case_number, Case.state, Case.forwarded_at)
                          .order_by(Case.created_at.desc()).limit(limit)).all()
     lines = []
     for number, state, forwarded_at in rows:
-        docs = "、".join(DOC_TITLES[d] for d in allowed_documents(state, forwarded_at is not None)) or "无可打印文书"
+        docs = "、".join(DOC_TITLES[d] for d in printable_documents(state, forwarded_at is not None)) or "无可打印文书"
         lines.append(f"  {number}  {STATE_LABELS.get(state, state)}  {docs}")
     return "\n".join(lines)
 

@@ -19,7 +19,7 @@ from app.core import machine as cm
 from app.core.changes import NO_CHANGES, Changes
 from app.core.errors import UserError
 from app.core.machine import ActionOption, TransitionError, available_actions, printable_documents
-from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS, STATE_LABELS, Action, DocKind, Mutation
+from app.core.vocabulary import CHINA_TZ, REPLY_RESULTS, STATE_LABELS, Action, DocKind, Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
@@ -291,8 +291,6 @@ class CaseService:
         return self.transition(actor, case_id, Action.REASSIGN, {"assignee_id": assignee_id, "note": reason},
                                expected_version=expected_version)
 
-    REPLY_RESULTS = REPLY_RESULTS
-
     def reply(self, actor: WorkerInfo, case_id: uuid.UUID, result: str, text: str,
               attachment_paths: list[Path] | None = None, *, expected_version: int | None = None) -> CaseDetail:
         self._guard(lambda: actions.check_reply_result(result))  # before the attachments are copied
@@ -320,8 +318,6 @@ class CaseService:
                 target.write_bytes(blob)
             stored.append({"name": Path(p).name, "sha256": digest, "file": target.name, "size": len(blob)})
         return stored
-
-    INFORM_METHODS = INFORM_METHODS
 
     def close(self, actor: WorkerInfo, case_id: uuid.UUID, inform_method: str, note: str = "", *,
               expected_version: int | None = None) -> CaseDetail:

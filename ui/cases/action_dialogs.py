@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.core.workdays import CHINA_TZ
+from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS
 from ui.operations import run_op
 
 
@@ -125,7 +125,7 @@ class ReplyDialog(ActionDialog):
         super().__init__("答复", "提交答复", parent)
         self.services, self.case_id, self.version = services, case_id, version
         self.result_box = QComboBox()
-        for key, label in services.cases.REPLY_RESULTS.items():
+        for key, label in REPLY_RESULTS.items():
             self.result_box.addItem(label, key)
         self.text = self.note_edit("答复内容；不予批准请写明原因")
         self.files = QListWidget()
@@ -158,7 +158,7 @@ class CloseDialog(ActionDialog):
         super().__init__("告知居民并办结", "办结", parent)
         self.services, self.case_id, self.version = services, case_id, version
         self.method = QComboBox()
-        for key, label in services.cases.INFORM_METHODS.items():
+        for key, label in INFORM_METHODS.items():
             self.method.addItem(label, key)
         self.note = self.note_edit("告知情况（可选）")
         self.form.addRow("告知方式", self.method)

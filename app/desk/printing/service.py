@@ -4,7 +4,7 @@ A printer that is missing or fails never blocks the service: the case is already
 and its job stays "pending" in the to-print list until it is printed or reprinted. A document written to a
 file (``main.py print``) is recorded as "exported": it never waits in the to-print list.
 
-Only the documents that fit the case's state can be produced (:func:`allowed_documents`); a 补打 is a
+Only the documents that fit the case's state can be produced (:func:`app.core.machine.printable_documents`); a 补打 is a
 document produced again after one of its earlier jobs reached paper, in any layout.
 """
 
@@ -97,11 +97,6 @@ def handled_by(case: Case) -> str:
     return case.department
 
 
-def allowed_documents(state: str, forwarded: bool) -> tuple[str, ...]:
-    """The documents that fit a case in ``state``: the shared state machine decides (the first is the default)."""
-    return printable_documents(state, forwarded)
-
-
 def refusal_message(state: str, doc_type: str | None, allowed: tuple[str, ...]) -> str:
     label = STATE_LABELS.get(state or "", state or "新建")
     hint = "可打印：" + "、".join(DOC_TITLES[d] for d in allowed) if allowed else "该状态没有可打印的文书"
@@ -176,7 +171,7 @@ class PrintService:
             case = s.get(Case, case_id)
             if case is None:
                 raise PrintError("找不到该案件")
-            return case.state, allowed_documents(case.state, case.forwarded_at is not None)
+            return case.state, printable_documents(case.state, case.forwarded_at is not None)
 
     def allowed(self, case_id: uuid.UUID) -> tuple[str, ...]:
         return self._state_and_documents(case_id)[1]
@@ -216,7 +211,7 @@ class PrintService:
             case = s.get(Case, case_id)
             if case is None:
                 raise PrintError("找不到该案件")
-            allowed = allowed_documents(case.state, case.forwarded_at is not None)
+            allowed = printable_documents(case.state, case.forwarded_at is not None)
             if doc_type not in allowed:
                 raise PrintError(refusal_message(case.state, doc_type, allowed))
             com = s.get_one(Committee, case.committee_id)
@@ -325,7 +320,7 @@ class PrintService:
                     id=j.id, case_id=j.case_id, case_number=num, doc_type=j.doc_type, doc_title=DOC_TITLES[j.doc_type],
                     layout=j.layout, reprint_count=j.reprint_count, at=j.at, status=j.status, printer=j.printer,
                     reason=j.reason, path=self.ctx.data_dir / j.file))
-                fits[j.id] = j.doc_type in allowed_documents(state, forwarded_at is not None)
+                fits[j.id] = j.doc_type in printable_documents(state, forwarded_at is not None)
         if not waiting_only:
             return rows
         # Waiting = the newest paper job of a case's document is not on paper yet (a later good reprint clears
