@@ -36,6 +36,7 @@ from forms.schema import (
     LENIENT,
     Catalog,
     Computed,
+    EligibilityRule,
     Field,
     LoadError,
     Material,
@@ -220,7 +221,7 @@ def _build_item(file: str, code: str | None, data: dict, meta: CatalogMeta):
 
 # Which model the elements of a list attribute are, to know which attributes have defaults.
 _CHILD_MODELS: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
-    (ServiceItem, "steps"): Step, (ServiceItem, "materials"): Material, (ServiceItem, "eligibility"): Rule,
+    (ServiceItem, "steps"): Step, (ServiceItem, "materials"): Material, (ServiceItem, "eligibility"): EligibilityRule,
     (ServiceItem, "computed"): Computed, (ServiceItem, "tiers"): Tier, (Step, "fields"): Field,
     (Field, "fields"): Field, (Field, "constraints"): Rule,
 }

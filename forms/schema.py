@@ -70,6 +70,23 @@ class Rule(_Model):
     message: ChineseText
 
 
+RuleLevel = Literal["block", "warn", "info"]
+RULE_LEVELS: tuple[str, ...] = ("block", "warn", "info")
+
+
+class EligibilityRule(Rule):
+    """An eligibility rule of an item, with how much its failure weighs at the desk (issue 13).
+
+    ``block``: the application cannot be accepted here at all (a legal impossibility, or the wrong place to
+    apply — the message says where to go); ``warn``: the worker sees it, may record that the resident insists
+    (居民坚持申请) and forwards, and the warning travels with the case to the department that decides;
+    ``info``: guidance shown to the worker. A committee accepts and forwards; the department decides, so
+    ``warn`` is the normal level on a 转办 item. ``level`` has no default: every rule states it.
+    """
+
+    level: RuleLevel
+
+
 class Field(_Model):
     """One input (or read-only computed value) of a step.
 
@@ -165,7 +182,7 @@ class ServiceItem(_Model):
     forward_target: ChineseText
     materials: list[Material] = []
     steps: list[Step] = PydField(min_length=1)
-    eligibility: list[Rule] = []
+    eligibility: list[EligibilityRule] = []
     computed: list[Computed] = []
     tier_title: ChineseText = "适用档次"
     tiers: list[Tier] = []

@@ -41,6 +41,16 @@ from forms.values import (
 _PERSON_KEYS = ("name", "id_number", "age", "sex", "birth_date", "phone", "local_hukou", "relation")
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What one eligibility rule makes of a submission: ``passed`` is None while the rule is undecided."""
+
+    level: str
+    message: str
+    passed: bool | None
+    rule: str
+
+
 @dataclass
 class ValidationResult:
     """What a submission holds and what the rules make of it.
@@ -52,8 +62,11 @@ class ValidationResult:
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     computed: dict[str, Any] = field(default_factory=dict)
-    eligibility_failures: list[str] = field(default_factory=list)
+    eligibility_failures: list[str] = field(default_factory=list)   # failed ``block`` rules
+    eligibility_warnings: list[str] = field(default_factory=list)   # failed ``warn`` rules
+    eligibility_infos: list[str] = field(default_factory=list)      # failed ``info`` rules (guidance)
     eligibility_unknown: list[str] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
     missing_materials: list[Material] = field(default_factory=list)
     tier: Tier | None = None
     values: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +80,7 @@ class ValidationResult:
 
     @property
     def eligible(self) -> bool:
+        """No ``block`` rule failed: the desk may accept (warnings travel with the case)."""
         return not self.eligibility_failures
 
     @property
@@ -277,8 +291,10 @@ class _Run:
             verdict = self.ev.truth(rule.rule)
             if verdict is False and self._unanswered(rule.rule):
                 verdict = None
+            self.res.verdicts.append(Verdict(rule.level, rule.message, verdict, rule.rule))
             if verdict is False:
-                self.res.eligibility_failures.append(rule.message)
+                {"block": self.res.eligibility_failures, "warn": self.res.eligibility_warnings,
+                 "info": self.res.eligibility_infos}[rule.level].append(rule.message)
             elif verdict is None:
                 self.res.eligibility_unknown.append(rule.message)
         self.res.tier = next((t for t in self.item.tiers if self.ev.truth(t.when) is True), None)

@@ -55,6 +55,17 @@ class Case(SyncedMixin, Base):
     inform_method: Mapped[str | None] = mapped_column(String(16))
     closed_at: Mapped[dt.datetime | None]
     verification_code: Mapped[str] = mapped_column(String(16), default="")
+    # What the rule check said at intake and the department must see (issue 13): a list of
+    # {"level": "warn"|"info", "message": str}; ``warning_note`` is the worker's note when the resident
+    # insisted on applying (居民坚持申请) despite a warning.
+    rule_warnings: Mapped[list] = mapped_column(JSON, default=list)
+    warning_note: Mapped[str] = mapped_column(Text, default="")
+    # Flexible acceptance (rules.md §8): "" (ordinary), "容缺受理" or "告知承诺制"; the make-up deadline and
+    # the materials still owed (容缺), and the pledge text the applicant signed.
+    acceptance_mode: Mapped[str] = mapped_column(String(16), default="")
+    makeup_due: Mapped[dt.date | None]
+    makeup_materials: Mapped[list] = mapped_column(JSON, default=list)
+    pledge_text: Mapped[str] = mapped_column(Text, default="")
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.seq", cascade="all, delete-orphan"

@@ -29,4 +29,13 @@ class Resident(SyncedMixin, Base):
     address: Mapped[str] = mapped_column(String(200), default="")
     household_no: Mapped[str] = mapped_column(String(40), default="")
     local_hukou: Mapped[bool] = mapped_column(default=True)
+    # Residence model (rules.md §6): 户籍地址 in four parts, 户口性质, and a 居住证; the current address is
+    # ``address``. 人户分离 is derived (app/core/residence.py), never stored.
+    hukou_province: Mapped[str] = mapped_column(String(40), default="")
+    hukou_city: Mapped[str] = mapped_column(String(40), default="")
+    hukou_county: Mapped[str] = mapped_column(String(40), default="")
+    hukou_street: Mapped[str] = mapped_column(String(60), default="")
+    hukou_nature: Mapped[str] = mapped_column(String(16), default="")
+    residence_permit_no: Mapped[str] = mapped_column(String(40), default="")
+    residence_permit_expiry: Mapped[dt.date | None]
     notes: Mapped[str] = mapped_column(String(500), default="")
