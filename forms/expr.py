@@ -23,6 +23,7 @@ from typing import Any
 import simpleeval
 
 from app.core.errors import UserError
+from forms import retirement as _retirement
 from forms.identity import IdentityError, validate_id
 
 MAX_EXPR_LENGTH = 2000
@@ -32,8 +33,13 @@ CONSTANTS: dict[str, Any] = {
     "true": True, "false": False, "null": None, "True": True, "False": False, "None": None,
 }
 
-APPLICANT_ATTRS = frozenset({"name", "id_number", "age", "sex", "phone", "local_hukou", "birth_date"})
-AGENT_ATTRS = frozenset({"name", "id_number", "relation", "phone", "age", "sex", "birth_date"})
+# The residence model (rules.md §6, app/core/residence.py): 户籍 in the committee's city / county / street
+# (bool, None when unknown), 人户分离, a valid 居住证, 户口性质; ``local_hukou`` (= the city match) is kept for
+# old rules — a catalog rule reads the explicit attribute and states its ``scope``.
+RESIDENCE_ATTRS = frozenset({"hukou_city_local", "hukou_county_local", "hukou_street_local", "separated",
+                             "residence_permit_valid", "hukou_nature"})
+APPLICANT_ATTRS = frozenset({"name", "id_number", "age", "sex", "phone", "local_hukou", "birth_date"}) | RESIDENCE_ATTRS
+AGENT_ATTRS = frozenset({"name", "id_number", "relation", "phone", "age", "sex", "birth_date", "close_relative"})
 PERSON_ATTRS = frozenset({"name", "id_number", "relation", "age", "sex", "birth_date"})
 
 
@@ -184,6 +190,16 @@ def year_of(value: Any) -> int:
     return _as_date(value).year
 
 
+def retirement_date(birth_date: Any, sex: Any, category: Any = None) -> dt.date:
+    """Statutory retirement date under the 2025 reform (:mod:`forms.retirement`); women need ``"工人"``/``"干部"``."""
+    return _retirement.retirement_date(_as_date(birth_date), sex, category)
+
+
+def retirement_age_months(birth_date: Any, sex: Any, category: Any = None) -> int:
+    """Statutory retirement age in months (a man born 1965-12 → 723 = 60 years 3 months)."""
+    return _retirement.retirement_age_months(_as_date(birth_date), sex, category)
+
+
 def is_digits(value: Any) -> bool:
     """True for a non-empty string of ASCII digits (bank and card numbers)."""
     return isinstance(value, str) and value.isascii() and value.isdigit()
@@ -214,6 +230,9 @@ class _Clock:
             "years_since": lambda d: years_between(d, self.today),
             "days_since": lambda d: days_between(d, self.today),
             "age_from_id": lambda v: age_from_id(v, self.today),
+            "retired": lambda b, s, c=None: _retirement.is_retired(_as_date(b), s, c, self.today),
+            "months_to_retirement":
+                lambda b, s, c=None: _retirement.months_to_retirement(_as_date(b), s, c, self.today),
         }
 
 
@@ -221,7 +240,7 @@ _PURE_FUNCTIONS: dict[str, Any] = {
     "sex_from_id": sex_from_id, "sum_of": sum_of, "count": count, "count_where": count_where,
     "max_of": max_of, "min_of": min_of, "years_between": years_between,
     "days_between": days_between, "year_of": year_of, "date": _as_date, "len": _safe_len,
-    "is_digits": is_digits,
+    "is_digits": is_digits, "retirement_date": retirement_date, "retirement_age_months": retirement_age_months,
     "min": min, "max": max, "abs": abs, "round": _safe_round, "int": int, "float": float, "str": str,
 }
 
@@ -233,8 +252,10 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "min": (1, 8),
     "max": (1, 8), "abs": (1, 1), "round": (1, 2), "int": (1, 1), "float": (1, 1), "str": (1, 1),
     "today": (0, 0), "this_year": (0, 0), "years_since": (1, 1), "days_since": (1, 1),
+    "retirement_date": (2, 3), "retirement_age_months": (2, 3), "retired": (2, 3), "months_to_retirement": (2, 3),
 }
 GROUP_FUNCTIONS = frozenset({"sum_of", "count_where", "max_of", "min_of"})
+RETIREMENT_FUNCTIONS = frozenset({"retirement_date", "retirement_age_months", "retired", "months_to_retirement"})
 RESERVED_NAMES = frozenset(CONSTANTS) | frozenset(FUNCTIONS) | {"applicant", "agent", "policy", "value"}
 
 
@@ -311,6 +332,20 @@ class _Checker:
             self.problems.append(f"函数 {name} 的参数个数不对（应为 {low}–{high} 个）")
         elif name in GROUP_FUNCTIONS or name == "count":
             self._group_call(name, node.args)
+        elif name in RETIREMENT_FUNCTIONS and len(node.args) == 3:
+            self._retirement_category(name, node.args[2])
+
+    def _retirement_category(self, name: str, arg: ast.expr) -> None:
+        """The women's category of a retirement function: a literal or a choice field, of the known names."""
+        known = _retirement.WOMEN_CATEGORIES
+        spec = self.specs.get(arg.id) if isinstance(arg, ast.Name) else None
+        texts = _string_literals(arg)
+        if spec is not None and spec.options is not None:
+            texts += sorted(spec.options)
+        bad = [t for t in texts if t not in known]
+        if bad:
+            self.problems.append(f"{name} 的第三个参数（女性原退休年龄类别）只能是 {'、'.join(known)}，"
+                                 f"不能是「{'」「'.join(bad)}」")
 
     def _group_call(self, name: str, args: list[ast.expr]) -> None:
         group = args[0]
@@ -386,6 +421,16 @@ def names_used(expr: str) -> set[str]:
         return set()
     calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in calls} - set(CONSTANTS)
+
+
+def attrs_used(expr: str, name: str) -> set[str]:
+    """Attributes an expression reads of the record ``name`` (``applicant.hukou_city_local`` → its name)."""
+    try:
+        tree = compile_expr(expr)
+    except ExprError:
+        return set()
+    return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+            and n.value.id == name}
 
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import copy
 import hashlib
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from forms import expr as ex
+from forms import household
+from forms.agents import material_condition
 from forms.dependencies import DependencyCycle, evaluation_order
+from forms.policy import Policy, parse_policy
+from forms.scopes import scope_problems
 from forms.schema import (
     LENIENT,
+    RULE_LEVEL_LABELS,
     Catalog,
     Computed,
     EligibilityRule,
@@ -49,7 +55,18 @@ from forms.schema import (
 )
 
 CATALOG_FILE = "catalog.yaml"
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # the C parser is ~10x faster
+    """Safe loading; a date that does not exist (2026-13-01) stays text for the checks to name, never a crash."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 _CODE_RE = re.compile(r"^code:\s*['\"]?([A-Z]{2}-\d{2})", re.MULTILINE)
 # Top-level (unindented) name/department of a file whose YAML does not parse, so the desk can still show it.
 _TOP_TEXT_RE = {k: re.compile(rf"^{k}:[ \t]*['\"]?([^'\"#\n]*[^'\"#\s])", re.MULTILINE)
@@ -60,9 +77,11 @@ _TOP_TEXT_RE = {k: re.compile(rf"^{k}:[ \t]*['\"]?([^'\"#\n]*[^'\"#\s])", re.MUL
 class CatalogMeta:
     version: str = ""
     departments: list[str] = field(default_factory=list)
-    policy: dict[str, Any] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
     materials: dict[str, dict] = field(default_factory=dict)
     fields: dict[str, dict] = field(default_factory=dict)
+    # catalog.yaml ``agent_materials``: (material, exempt for a close relative on an exempting item)
+    agent_materials: list[tuple[Material, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -159,16 +178,67 @@ def _load_meta(path: Path, errors: list[LoadError], digest: Any) -> CatalogMeta:
         errors.append(LoadError(path.name, None, None, problem or "catalog.yaml 顶层应为键值对"))
         return CatalogMeta()
     meta = CatalogMeta(version=str(data.get("version") or ""))
-    for name, kind in (("departments", list), ("policy", dict), ("materials", dict), ("fields", dict)):
+    meta.policy, problems = parse_policy(data.get("policy"))
+    errors.extend(LoadError(path.name, None, where, message) for where, message in problems)
+    for name, kind in (("departments", list), ("materials", dict), ("fields", dict)):
         value = data.get(name, kind())
         if isinstance(value, kind):
             setattr(meta, name, value)
         else:
             errors.append(LoadError(path.name, None, name, f"{name} 的格式不正确"))
-    unknown = set(data) - {"version", "departments", "policy", "materials", "fields"}
+    meta.agent_materials = _agent_materials(path.name, data.get("agent_materials"), errors)
+    unknown = set(data) - {"version", "departments", "policy", "materials", "fields", "agent_materials"}
     for name in sorted(unknown):
         errors.append(LoadError(path.name, None, name, f"未知的目录级属性：{name}"))
     return meta
+
+
+def _agent_materials(file: str, raw: Any, errors: list[LoadError]) -> list[tuple[Material, bool]]:
+    """The materials every item asks of an agent (forms/agents.py); when they are required is not the author's
+    to say: the loader writes the condition on each item."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(LoadError(file, None, "agent_materials", "agent_materials 应为材料列表"))
+        return []
+    out: list[tuple[Material, bool]] = []
+    for i, entry in enumerate(raw):
+        where = f"agent_materials[{i}]"
+        if not isinstance(entry, dict):
+            errors.append(LoadError(file, None, where, "应为键值对"))
+            continue
+        entry = dict(entry)
+        exempt = entry.pop("relative_exempt", False)
+        if not isinstance(exempt, bool):
+            errors.append(LoadError(file, None, where, "relative_exempt：应为 true 或 false"))
+            exempt = False
+        for attr in ("required", "for_agent"):
+            if attr in entry:
+                errors.append(LoadError(file, None, where, f"{attr}：代办材料何时需要由加载器按代办情况决定，不能填写"))
+                entry.pop(attr)
+        try:
+            out.append((Material.model_validate({**entry, "for_agent": True}), exempt))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                attr = ".".join(str(p) for p in err["loc"])
+                errors.append(LoadError(file, None, where, f"{attr}：{_translate(err, attr)}"))
+    return out
+
+
+def _add_agent_materials(item: ServiceItem, meta: CatalogMeta) -> list[tuple[str | None, str]]:
+    """Append catalog.yaml's agent materials to ``item`` with their conditions; an item that lists one itself
+    is refused (one mechanism, not two)."""
+    problems: list[tuple[str | None, str]] = []
+    names = {m.name for m, _ in meta.agent_materials}
+    own = {m.name for m in item.materials}
+    for mat in item.materials:
+        if mat.name in names or mat.for_agent:
+            problems.append((f"材料:{mat.name}", f"材料「{mat.name}」由 catalog.yaml 的 agent_materials 在有代办人时"
+                             "统一加入，事项文件中请删除"))
+    added = [m.model_copy(update={"required": material_condition(exempt, item.agent_relative_exempt)})
+             for m, exempt in meta.agent_materials if m.name not in own]
+    item.materials = [*item.materials, *added]
+    return problems
 
 
 # ---------------------------------------------------------------------------
@@ -211,7 +281,7 @@ def _build_item(file: str, code: str | None, data: dict, meta: CatalogMeta):
         return None, errors
     item._policy = meta.policy
     item._source = file
-    for where, message in _check_item(item, meta):
+    for where, message in _add_agent_materials(item, meta) + _check_item(item, meta):
         errors.append(LoadError(file, item.code, where, message))
     return (None if errors else item), errors
 
@@ -393,9 +463,22 @@ def _pydantic_errors(file: str, code: str | None, data: dict, exc: ValidationErr
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_BRANCH.match(p)))
         where, attr = _locate(data, loc)
         message = _UNION_MESSAGE if len(loc) < len(err["loc"]) else _translate(err, attr)
+        if len(loc) == 3 and loc[0] == "eligibility" and loc[2] == "level" and isinstance(loc[1], int):
+            message = _level_message(err, data, loc[1])
         out.append(LoadError(file, code, where, f"{attr}：{message}" if attr else message))
     # A union (true/false or an expression) reports one error per branch; keep one per place.
     return list(dict.fromkeys(out))
+
+
+def _level_message(err: ErrorDetails, data: dict, index: int) -> str:
+    """A rule whose level is missing or unknown: which rule (counted from 1, with its expression), and the choices."""
+    rules = data.get("eligibility")
+    rule = rules[index].get("rule") if isinstance(rules, list) and isinstance(rules[index], dict) else None
+    which = f"第 {index + 1} 条资格规则" + (f"（{rule}）" if isinstance(rule, str) and rule.strip() else "")
+    choices = "、".join(f"{level}（{label}）" for level, label in RULE_LEVEL_LABELS.items())
+    if err["type"] == "missing":
+        return f"{which}缺少级别 level，每条资格规则都须写明：{choices}"
+    return f"{which}的级别「{err.get('input')}」无效，应为 {choices}之一"
 
 
 # pydantic names the union branch in the location ("bool", "constrained-str"); it means nothing to authors.
@@ -454,7 +537,7 @@ def field_spec(fld: Field) -> ex.NameSpec:
     return fld.kind.spec(fld)
 
 
-def item_names(item: ServiceItem, policy: dict[str, Any]) -> dict[str, ex.NameSpec]:
+def item_names(item: ServiceItem, policy: Mapping[str, Any]) -> dict[str, ex.NameSpec]:
     """Every name an expression of ``item`` may use, with what the checker knows about it."""
     names: dict[str, ex.NameSpec] = {
         "applicant": ex.NameSpec("record", ex.APPLICANT_ATTRS),
@@ -530,6 +613,8 @@ def _check_field(fld: Field, names: dict[str, ex.NameSpec], where: str, in_group
 
 def _field_shape(fld: Field, where: str, in_group: bool) -> list[tuple[str, str]]:
     problems = [(where, message) for message in fld.kind.shape_problems(fld)]
+    if fld.household:
+        problems += [(where, message) for message in household.shape_problems(fld)]
     if in_group and fld.kind.rows:
         problems.append((where, "重复组中不能再嵌套重复组"))
     if fld.compute and fld.required is not False:
@@ -541,6 +626,7 @@ def _check_item_exprs(item: ServiceItem, names: dict[str, ex.NameSpec]):
     problems = []
     for i, rule in enumerate(item.eligibility):
         problems += _check_exprs(f"eligibility[{i}]", names, [("rule", rule.rule)])
+        problems += [(f"eligibility[{i}]", message) for message in scope_problems(rule)]
     for comp in item.computed:
         problems += _check_exprs(comp.key, names, [("expr", comp.expr)])
     for i, tier in enumerate(item.tiers):
@@ -548,6 +634,9 @@ def _check_item_exprs(item: ServiceItem, names: dict[str, ex.NameSpec]):
     for mat in item.materials:
         if isinstance(mat.required, str):
             problems += _check_exprs(f"材料:{mat.name}", names, [("required", mat.required)])
+        group = item.field(mat.per) if mat.per else None
+        if mat.per and (group is None or not group.kind.rows):
+            problems.append((f"材料:{mat.name}", f"per：「{mat.per}」不是本事项的重复组字段，份数无法按行计算"))
     return problems
 
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationInfo, model_validator
 from pydantic import Field as PydField
 
 from forms.dependencies import EvaluationOrder, evaluation_order
 from forms.kinds import KINDS, FieldKind
+from forms.policy import Policy
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -71,7 +72,13 @@ class Rule(_Model):
 
 
 RuleLevel = Literal["block", "warn", "info"]
+RuleScope = Literal["本市", "本区县", "本街道", "居住证"]
+# The applicant attribute each scope reads (app/core/residence.py derives them for a registered resident).
+SCOPE_ATTRS: dict[str, str] = {"本市": "hukou_city_local", "本区县": "hukou_county_local",
+                               "本街道": "hukou_street_local", "居住证": "residence_permit_valid"}
 RULE_LEVELS: tuple[str, ...] = ("block", "warn", "info")
+# What a worker or an administrator reads for each level (catalog show/check, the loader's messages).
+RULE_LEVEL_LABELS: dict[str, str] = {"block": "阻止受理", "warn": "提示转办", "info": "指引"}
 
 
 class EligibilityRule(Rule):
@@ -82,9 +89,14 @@ class EligibilityRule(Rule):
     (居民坚持申请) and forwards, and the warning travels with the case to the department that decides;
     ``info``: guidance shown to the worker. A committee accepts and forwards; the department decides, so
     ``warn`` is the normal level on a 转办 item. ``level`` has no default: every rule states it.
+
+    ``scope``: for a rule about 户籍 or 居住证 (rules.md §6), the place it means — 本市 / 本区县 / 本街道 户籍, or a
+    valid 居住证 — and the ``applicant`` attribute it must read (:data:`SCOPE_ATTRS`); while that attribute is
+    unknown (no 户籍地址 on record) the rule is undecided, not failed.
     """
 
     level: RuleLevel
+    scope: RuleScope | None = None
 
 
 class Field(_Model):
@@ -95,6 +107,8 @@ class Field(_Model):
     rows for group; choices for choice/multichoice, allowed relations for person.
     ``sample``: an example value used by :func:`forms.validate.sample_submission` when the
     generic generator would not satisfy the field's constraints.
+    ``household``: a repeat group listing the applicant's household, the applicant included; its rows are
+    checked together (one 本人 row with the applicant's ID, unique IDs, relation and age, see :mod:`forms.household`).
     """
 
     key: Key
@@ -112,6 +126,7 @@ class Field(_Model):
     integer: bool = False
     fields: list[Field] = []
     sample: Any = None
+    household: bool = False
 
     @property
     def is_computed(self) -> bool:
@@ -131,13 +146,49 @@ class Step(_Model):
 
 
 class Material(_Model):
-    """A document the resident brings; ``standard`` is printed on the one-time notice (一次性告知单)."""
+    """A document the resident brings; ``standard`` is printed on the one-time notice (一次性告知单).
+
+    ``per``: the key of a repeat group of the item (``per: household``): ``count`` copies for each of its rows
+    (each member's ID, each member's 户口簿 page); the check works out the effective count
+    (``ValidationResult.material_counts``).
+    """
 
     name: ChineseText
     form: MaterialForm
     count: int = PydField(1, ge=1, le=20)
+    per: Key | None = None
     required: bool | Expr = True
     standard: ChineseText
+    # 容缺受理 (rules.md §8): a minor material the case may be accepted without, on the applicant's written
+    # pledge to bring it by a deadline. Only set on materials the department's decision does not rest on.
+    deferrable: bool = False
+    # Set by the loader on the materials of catalog.yaml ``agent_materials`` (the agent's ID, the 委托书), which it
+    # adds to every item; item files do not list them (forms/agents.py).
+    for_agent: bool = False
+    # The item's application form (申请表/申请书): the desk prints it prefilled for the applicant to check and sign.
+    application_form: bool = False
+
+
+class Pledge(_Model):
+    """告知承诺制 (国办发〔2020〕42号): the applicant may sign ``text`` instead of bringing the ``replaces`` proofs;
+    the department checks later, and a false pledge has consequences."""
+
+    text: ChineseText
+    replaces: list[ChineseText] = PydField(min_length=1)
+    basis: str = ""
+
+
+class CertificateTemplate(_Model):
+    """The 证明 an item issues (MZ-15): ``text`` is the certifying sentence, with ``{applicant}`` (name and
+    masked ID) and ``{key}`` for the answer of a field; ``basis`` names the fields it rests on (the retained-list
+    entry, how and where the fact was checked), printed with their labels."""
+
+    text: ChineseText
+    basis: list[Key] = PydField(min_length=1)
+
+    def placeholders(self) -> list[str]:
+        import string
+        return [name for _, name, _, _ in string.Formatter().parse(self.text) if name]
 
 
 class Computed(_Model):
@@ -163,7 +214,8 @@ class SampleApplicant(_Model):
 
     age: int = PydField(45, ge=0, le=110)
     sex: Literal["男", "女"] = "男"
-    local_hukou: bool = True
+    local_hukou: bool = True  # 户籍 in the committee's street (so its county and city); false: elsewhere (人户分离)
+    residence_permit: bool = False  # holds a valid 居住证
 
 
 class ServiceItem(_Model):
@@ -187,10 +239,44 @@ class ServiceItem(_Model):
     tier_title: ChineseText = "适用档次"
     tiers: list[Tier] = []
     sample_applicant: SampleApplicant = SampleApplicant()
+    # An agent who is a close relative (forms/agents.py CLOSE_RELATIVES) brings no 委托书 for this item.
+    agent_relative_exempt: bool = False
+    # Duplicate check (issue 13): starting this item for a resident warns about an open case of it and, when
+    # set, about one resolved or closed within this many days (e.g. 365 for a yearly item).
+    repeat_window_days: int | None = PydField(None, ge=1, le=3660)
+    pledge: Pledge | None = None
+    certificate: CertificateTemplate | None = None
 
-    _policy: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _policy: Policy = PrivateAttr(default_factory=Policy)
     _source: str = PrivateAttr(default="")
     _order: EvaluationOrder | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _pledge_names_materials(self) -> ServiceItem:
+        if self.pledge is not None:
+            names = {m.name for m in self.materials}
+            unknown = [n for n in self.pledge.replaces if n not in names]
+            if unknown:
+                raise ValueError(f"告知承诺制所替代的材料不在材料清单中：{'、'.join(unknown)}")
+        return self
+
+    @model_validator(mode="after")
+    def _certificate_names_fields(self) -> ServiceItem:
+        if self.certificate is not None:
+            keys = {f.key for _, f in self.iter_fields()}
+            try:
+                named = self.certificate.placeholders()
+            except ValueError:
+                raise ValueError("证明模板（certificate.text）的花括号不成对") from None
+            unknown = [n for n in [*named, *self.certificate.basis] if n not in keys | {"applicant"}]
+            if unknown:
+                raise ValueError(f"证明模板引用了不存在的字段：{'、'.join(unknown)}")
+        return self
+
+    @property
+    def application_form(self) -> Material | None:
+        """The material that is the item's application form (printed prefilled), if any."""
+        return next((m for m in self.materials if m.application_form), None)
 
     def iter_fields(self) -> Iterator[tuple[Step, Field]]:
         """Top-level fields with their step, in form order (group sub-fields not included)."""
@@ -210,8 +296,11 @@ class ServiceItem(_Model):
         return sum(1 for _, f in self.iter_fields() if not f.is_computed)
 
     @property
-    def policy(self) -> dict[str, Any]:
-        """Catalog-wide policy figures (e.g. the local 低保 line) the rules refer to as ``policy.x``."""
+    def policy(self) -> Policy:
+        """Catalog-wide dated policy figures (e.g. the local 低保 line) the rules refer to as ``policy.x``.
+
+        Rules see the value in force on the evaluation date (:meth:`forms.policy.Policy.on`).
+        """
         return self._policy
 
     @property
@@ -292,7 +381,7 @@ class Catalog(BaseModel):
     broken: dict[str, UnavailableItem] = {}
     errors: list[LoadError] = []
     departments: list[str] = []
-    policy: dict[str, Any] = {}
+    policy: Policy = PydField(default_factory=Policy)
     source_dir: Path | None = None
 
     @property

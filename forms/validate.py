@@ -5,7 +5,8 @@ A submission is a plain dict::
     {"applicant": {"name", "id_number", "phone", "local_hukou"},
      "agent": {"name", "id_number", "relation", "phone"} | None,
      "fields": {key: value},               # group: list of row dicts; person: dict
-     "materials": {material name: received (bool)}}
+     "materials": {material name: received (bool)},
+     "pledge": bool}                       # optional: 告知承诺制 chosen (the item's pledge replaces proofs)
 
 Nothing here raises on bad input: wrong types, garbage strings, huge numbers and malformed ID
 numbers all become Chinese error messages. Error keys are the field key, ``key.part`` for a part
@@ -24,10 +25,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from forms import agents, household
 from forms.expr import Evaluator, Record, names_used
 from forms.identity import make_id_number
 from forms.kinds import ParseContext, coerce, sample_value
-from forms.schema import Field, Material, ServiceItem, Tier
+from forms.schema import SCOPE_ATTRS, Field, Material, ServiceItem, Tier
 from forms.values import (
     InvalidValue,
     is_empty,
@@ -38,7 +40,38 @@ from forms.values import (
     row_prefix,
 )
 
-_PERSON_KEYS = ("name", "id_number", "age", "sex", "birth_date", "phone", "local_hukou", "relation")
+_PERSON_KEYS = ("name", "id_number", "age", "sex", "birth_date", "phone", "local_hukou", "relation",
+                "hukou_city_local", "hukou_county_local", "hukou_street_local", "separated",
+                "residence_permit_valid", "hukou_nature")
+_LEVELS = ("hukou_city_local", "hukou_county_local", "hukou_street_local")
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _residence(data: dict) -> dict[str, Any]:
+    """The applicant's residence attributes (app/core/residence.py derives them for a registered resident), made
+    consistent: outside the city is outside its counties and streets, inside a street is inside its county and
+    city; an applicant given only the old ``local_hukou`` flag is in or out of the city by it."""
+    flags = {k: _flag(data.get(k)) for k in _LEVELS}
+    if flags["hukou_city_local"] is None:
+        flags["hukou_city_local"] = _flag(data.get("local_hukou"))
+    for i, key in enumerate(_LEVELS):
+        if flags[key] is False:
+            flags.update(dict.fromkeys(_LEVELS[i:], False))
+            break
+    for i in range(len(_LEVELS) - 1, 0, -1):
+        if flags[_LEVELS[i]] is True:
+            flags.update(dict.fromkeys(_LEVELS[:i], True))
+    separated = _flag(data.get("separated"))
+    if separated is None and flags["hukou_street_local"] is not None:
+        separated = not flags["hukou_street_local"]
+    nature = data.get("hukou_nature")
+    return {**flags, "local_hukou": flags["hukou_city_local"] if _flag(data.get("local_hukou")) is None
+            else data["local_hukou"], "separated": separated,
+            "residence_permit_valid": _flag(data.get("residence_permit_valid")),
+            "hukou_nature": nature.strip()[:20] if isinstance(nature, str) and nature.strip() else None}
 
 
 @dataclass(frozen=True)
@@ -68,6 +101,9 @@ class ValidationResult:
     eligibility_unknown: list[str] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     missing_materials: list[Material] = field(default_factory=list)
+    required_materials: list[Material] = field(default_factory=list)  # needed for these answers, received or not
+    material_counts: dict[str, int] = field(default_factory=dict)  # copies of each material for these answers
+    pledged_materials: list[Material] = field(default_factory=list)  # replaced by the 告知承诺制 pledge
     tier: Tier | None = None
     values: dict[str, Any] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
@@ -87,6 +123,11 @@ class ValidationResult:
     def complete(self) -> bool:
         return self.ok and not self.missing_materials
 
+    @property
+    def only_deferrable_missing(self) -> bool:
+        """Some materials are missing and every one may be deferred (容缺受理 is possible, rules.md §8)."""
+        return bool(self.missing_materials) and all(m.deferrable for m in self.missing_materials)
+
     def errors_for(self, key: str) -> list[str]:
         return [msg for k, msg in self.errors if k == key or k.startswith((key + ".", key + "["))]
 
@@ -99,7 +140,7 @@ class _Run:
         self.item = item
         self.today = today or dt.date.today()
         self.res = ValidationResult()
-        self.ev = Evaluator({"policy": Record(item.policy)}, self.today)
+        self.ev = Evaluator({"policy": Record(item.policy.on(self.today))}, self.today)
         self.parsed: dict[str, Any] = {}   # key -> (value, scope value) of inputs
         self.pending: dict[str, list[tuple[str, str]]] = {}  # type errors, shown if visible
         self.sub = submission if isinstance(submission, dict) else {}
@@ -137,11 +178,18 @@ class _Run:
         out["id_number"] = self._part(prefix, "id_number", lambda: parse_id_number(number, self.today))
         out.update(person_attrs(out["id_number"], self.today))
         phone = data.get("phone")
-        out["phone"] = None if is_empty(phone) else self._part(
-            prefix, "phone", lambda: self._phone_with_warning(f"{prefix}.phone", phone))
+        if is_empty(phone) and prefix == "agent":  # the agent's phone is always recorded (rules.md §6)
+            out["phone"] = self._part(prefix, "phone", lambda: agents.parse_part("phone", phone, self.today))
+        else:
+            out["phone"] = None if is_empty(phone) else self._part(
+                prefix, "phone", lambda: self._phone_with_warning(f"{prefix}.phone", phone))
         out["local_hukou"] = data.get("local_hukou") if isinstance(data.get("local_hukou"), bool) else None
+        if prefix == "applicant":
+            out.update(_residence(data))
         relation = data.get("relation")
         out["relation"] = relation.strip()[:20] if isinstance(relation, str) and relation.strip() else None
+        if prefix == "agent":  # read by the 委托书 condition of items that exempt close relatives
+            out["close_relative"] = agents.is_close_relative(out["relation"])
         self.res.values[prefix] = dict(out)
         return Record(out)
 
@@ -244,6 +292,9 @@ class _Run:
             self._check_value(fld, fld.key, value, self.ev.names.get(fld.key), None)
             if fld.kind.rows and scope:
                 self._check_rows(fld, scope)
+            if value and household.is_household(fld):
+                applicant_id = self.res.values.get("applicant", {}).get("id_number")
+                self.res.errors.extend(household.check_household(fld, value, applicant_id, self.today))
 
     def _check_value(self, fld: Field, key: str, value: Any, scope: Any, row: dict | None) -> None:
         required = fld.required if isinstance(fld.required, bool) else self.ev.truth(fld.required, row)
@@ -286,10 +337,16 @@ class _Run:
         """
         return any(self._unanswered_input(name) for name in names_used(expr))
 
+    def _scope_unknown(self, scope: str | None) -> bool:
+        """A rule about 户籍 or 居住证 is undecided while the applicant's place for its scope is not known (a
+        resident registered without a 户籍地址, or a committee whose own place is not set)."""
+        applicant = self.ev.names.get("applicant")
+        return scope is not None and getattr(applicant, SCOPE_ATTRS[scope], None) is None
+
     def _eligibility(self) -> None:
         for rule in self.item.eligibility:
             verdict = self.ev.truth(rule.rule)
-            if verdict is False and self._unanswered(rule.rule):
+            if verdict is False and (self._unanswered(rule.rule) or self._scope_unknown(rule.scope)):
                 verdict = None
             self.res.verdicts.append(Verdict(rule.level, rule.message, verdict, rule.rule))
             if verdict is False:
@@ -300,11 +357,25 @@ class _Run:
         self.res.tier = next((t for t in self.item.tiers if self.ev.truth(t.when) is True), None)
 
     def _materials(self, received: dict) -> None:
+        # 告知承诺制: the applicant chose to sign the item's pledge instead of bringing the proofs it replaces.
+        pledge = self.item.pledge
+        pledged = set(pledge.replaces) if pledge is not None and self.sub.get("pledge") is True else set()
         for mat in self.item.materials:
+            self.res.material_counts[mat.name] = self._copies(mat)
             # An undetermined condition lists the material: a one-time notice must not miss one.
             needed = mat.required if isinstance(mat.required, bool) else self.ev.truth(mat.required) is not False
+            if needed:
+                self.res.required_materials.append(mat)
             if needed and received.get(mat.name) is not True:
-                self.res.missing_materials.append(mat)
+                (self.res.pledged_materials if mat.name in pledged else self.res.missing_materials).append(mat)
+
+
+    def _copies(self, mat: Material) -> int:
+        """``count``, or ``count`` for each row of the group it is counted per (one ID copy per member)."""
+        if not mat.per:
+            return mat.count
+        rows = self.parsed.get(mat.per, (None, None))[0]
+        return mat.count * max(len(rows) if isinstance(rows, list) else 0, 1)
 
 
 def validate_submission(item: ServiceItem, submission: Any, today: dt.date | None = None) -> ValidationResult:
@@ -320,18 +391,26 @@ def sample_applicant(item: ServiceItem | None = None, today: dt.date | None = No
     hint = item.sample_applicant if item else None
     age, sex = (hint.age, hint.sex) if hint else (45, "男")
     local = hint.local_hukou if hint else True
+    permit = hint.residence_permit if hint else False
     name = "王秀英" if sex == "女" else "张建国"
+    # local: 户籍 in the committee's street; otherwise elsewhere (人户分离), with a 居住证 if the hint says so
     return {"name": name, "id_number": make_id_number(age, sex, today), "phone": "13852001234",
-            "local_hukou": local}
+            "local_hukou": local, "hukou_city_local": local, "hukou_county_local": local,
+            "hukou_street_local": local, "separated": not local, "residence_permit_valid": permit,
+            "hukou_nature": "居民户口"}
 
 
 def sample_submission(item: ServiceItem, applicant: dict | None = None,
                       today: dt.date | None = None) -> dict[str, Any]:
     """A submission that passes :func:`validate_submission` for ``item`` (all materials received)."""
     today = today or dt.date.today()
+    applicant = applicant or sample_applicant(item, today)
     fields = {f.key: sample_value(f, today) for _, f in item.iter_fields() if not f.is_computed}
+    for _, fld in item.iter_fields():  # the household's 本人 row is the applicant
+        if household.is_household(fld):
+            fields[fld.key] = household.fit_sample(fld, fields[fld.key], applicant)
     return {
-        "applicant": applicant or sample_applicant(item, today),
+        "applicant": applicant,
         "agent": None,
         "fields": fields,
         "materials": {m.name: True for m in item.materials},

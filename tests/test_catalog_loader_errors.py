@@ -52,7 +52,7 @@ def _has(errors, field, fragment) -> bool:
 def test_label_and_expression_errors_come_out_of_the_same_run(tmp_path):
     text = (GOOD_ITEM.replace("label: 金额", "label: Amount")
             .replace("type: money,", "type: money, visible_if: kindd == \"甲\",")
-            + "eligibility:\n  - {rule: 'amount >', message: Amount is wrong}\n")
+            + "eligibility:\n  - {rule: 'amount >', message: Amount is wrong, level: warn}\n")
     _write(tmp_path, "ZZ-01.yaml", text)
     errors = _errors(load_catalog(tmp_path), "ZZ-01.yaml")
     assert all(e.item_code == "ZZ-01" for e in errors)

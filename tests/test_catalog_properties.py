@@ -55,7 +55,8 @@ ITEM = ServiceItem.model_validate({
     ],
     "computed": [{"key": "c_total", "label": "合计", "expr": 'sum_of(t_group, "t_money_g") + (t_money or 0)'},
                  {"key": "c_ratio", "label": "比例", "expr": "t_money / t_number"}],
-    "eligibility": [{"rule": "t_money < 5000", "message": "金额过高"}],
+    "eligibility": [{"rule": "t_money < 5000", "message": "金额过高", "level": "block"},
+                    {"rule": "t_number < 100", "message": "数量偏大", "level": "warn"}],
     "materials": [{"name": "身份证", "form": "原件", "standard": "有效身份证", "required": "t_choice == \"甲\""}],
 })
 FIELD_KEYS = [f["key"] for f in _SCALAR_FIELDS] + ["t_person", "t_group"]
@@ -76,7 +77,8 @@ garbage = st.one_of(
 def _check(result) -> None:
     for key, message in result.errors + result.warnings:
         assert isinstance(key, str) and isinstance(message, str) and CJK.search(message), (key, message)
-    assert all(isinstance(m, str) and CJK.search(m) for m in result.eligibility_failures)
+    messages = result.eligibility_failures + result.eligibility_warnings + result.eligibility_infos
+    assert all(isinstance(m, str) and CJK.search(m) for m in messages)
 
 
 def _submit(**fields) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from app.cli.main import main
-from app.core.vocabulary import Action
+from app.core.vocabulary import Action, DocKind
 from app.desk.auth import AuthService
 from app.desk.cases import CaseService, ItemRef
 from app.desk.printing.service import PrintError, PrintService
@@ -364,7 +364,8 @@ def test_case_window_marks_handed_in_materials_received(styled_app, qtbot, demo_
     materials = CaseService(demo_ctx).get(cid).materials
     assert materials["残疾人证"]["received"] is True and materials["残疾人证"]["form"] == "原件及复印件"
     assert all(m["received"] for m in materials.values() if m["required"])
-    assert "print" not in dlg.buttons  # accepted, never forwarded: nothing to print yet
+    # accepted, never forwarded: no receipt yet; only the item's application form, which prints at any stage
+    assert dlg.detail.documents == (DocKind.APPLICATION,) and "print" in dlg.buttons
 
 
 @pytest.mark.gui

@@ -39,7 +39,7 @@ def test_admin_cli_end_to_end(server_db, pg_url, tmp_path, capsys):
     assert _cli(pg_url, tmp_path, "committee", "add", COMMITTEE, "幸福里社区居民委员会",
                 "--close-of-business", "17:00") == 0
     assert _cli(pg_url, tmp_path, "committee", "set", COMMITTEE, "--phone", "0516-1",
-                "--setting", "receipt_footer=谢谢") == 0
+                "--setting", "receipt_footer=谢谢", "--setting", "region=江苏省/徐州市/鼓楼区/丰财街道") == 0
     assert _cli(pg_url, tmp_path, "worker", "add", "mz", "李建国", "--committee", COMMITTEE, "--roles", "line",
                 "--lines", "民政,残联", "--password", "mzpass1") == 0
     assert _cli(pg_url, tmp_path, "worker", "add", "bad", "坏", "--committee", COMMITTEE, "--roles", "wizard",
@@ -58,7 +58,8 @@ def test_admin_cli_end_to_end(server_db, pg_url, tmp_path, capsys):
     assert "李建国" in out.out and "民政,残联" in out.out and "0516-1" in out.out
     with server_db.sessions() as s:
         com = s.scalars(select(Committee)).one()
-        assert com.close_of_business == "17:00" and com.settings == {"receipt_footer": "谢谢"}
+        assert com.close_of_business == "17:00" and com.settings == {"receipt_footer": "谢谢", "region": {
+            "province": "江苏省", "city": "徐州市", "county": "鼓楼区", "street": "丰财街道"}}  # the street set by hand
         w = s.scalars(select(Worker)).one()
         assert w.password_hash.startswith("$argon2id$") and w.lines == ["民政", "残联"]
         ec = s.scalars(select(EnrollCode)).one()
@@ -136,7 +137,8 @@ def test_committee_settings_calendar_and_catalog_flow_down(make_desk, seeded, tm
     assert a.sync.sync_once().ok
     with a.ctx.sessions() as s:
         com = s.scalars(select(Committee)).one()
-        assert (com.close_of_business, com.settings) == ("16:30", {"k": "v"})
+        assert (com.close_of_business, com.settings) == ("16:30", {"k": "v", "region": {  # from the code 320302…
+            "province": "江苏省", "city": "徐州市", "county": "鼓楼区", "street": ""}})
     assert CalendarStore(a.ctx.data_dir).versions()[2031] == 3
     folder = current_catalog_dir(a.ctx.data_dir)
     assert folder is not None and sorted(p.name for p in folder.glob("*.yaml")) == sorted(published.files)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core.machine import STATE_LABELS, STATES
 from ui.operations import run_op
+from ui.region_editor import RegionEditor
 from ui.services import Services
 
 
@@ -87,6 +88,8 @@ class SettingsPage(QWidget):
         row.addWidget(QLabel("转办期限截止到第二个工作日的这一时刻"))
         row.addStretch(1)
         form.addRow("下班时间", row)
+        self.region = RegionEditor(services)
+        form.addRow("本会所在地", self.region)
         self.sync_button = QPushButton("区服务器登记与同步…")
         self.sync_button.setToolTip("用区管理员提供的一次性注册码登记本机；查看同步状态和被搁置的操作")
         self.sync_button.clicked.connect(self.sync_requested.emit)
@@ -147,6 +150,7 @@ class SettingsPage(QWidget):
         run_op(self, self.services.printing.settings, self._on_print_settings)
         svc = self.services.cases.deadline_service()
         run_op(self, lambda: svc.close_of_business().strftime("%H:%M"), self.close_time.setText)
+        self.region.refresh()
 
     def _on_save_close_clicked(self) -> None:
         actor, value = self.services.current_worker, self.close_time.text()

@@ -1,4 +1,4 @@
-"""`catalog` subcommands of main.py (list, show, search, validate); the benchmark is app/bench/catalog.py.
+"""`catalog` subcommands of main.py (list, show, search, validate, check); the benchmark is app/bench/catalog.py.
 
 ``register(sub)`` adds them to an argparse subparsers object; every handler takes the parsed
 arguments and returns the process exit code.
@@ -7,14 +7,20 @@ arguments and returns the process exit code.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
+from app.core.errors import UserError
 from app.core.paths import FORMS_ITEMS_DIR
+from app.core.vocabulary import CHINA_TZ
 from app.desk.catalog.search import CatalogService
 from forms.loader import CATALOG_FILE, load_catalog
-from forms.schema import Field, ServiceItem, Step
+from forms.report import check_report
+from forms.schema import RULE_LEVEL_LABELS, Field, ServiceItem, Step
 
 
 def register(sub) -> None:
@@ -30,6 +36,7 @@ def register(sub) -> None:
 
     p = cmds.add_parser("show", help="显示一个事项的完整定义")
     p.add_argument("code")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出事项定义（含每条资格规则的级别 level）")
     p.set_defaults(func=cmd_show)
 
     p = cmds.add_parser("search", help="按名称、别名、拼音或首字母搜索")
@@ -40,6 +47,13 @@ def register(sub) -> None:
     p = cmds.add_parser("validate", help="校验事项文件，列出全部编写错误")
     p.add_argument("dir", nargs="?", type=Path, default=None)
     p.set_defaults(func=cmd_validate)
+
+    p = cmds.add_parser("check", help="按一组答案检查事项的资格规则、计算值和所需材料（JSON 输出）")
+    p.add_argument("code")
+    p.add_argument("--answers", type=Path, required=True, metavar="FILE.json",
+                   help="答案文件：与办事向导提交的数据同格式的 JSON 对象（见 forms/validate.py 开头）")
+    p.add_argument("--today", default=None, metavar="YYYY-MM-DD", help="按哪一天计算年龄、期限（默认今天）")
+    p.set_defaults(func=cmd_check)
 
 
 def _usage(parser: argparse.ArgumentParser):
@@ -87,12 +101,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     catalog = _service(args).catalog
     item = catalog.get(args.code.upper())
     if item is None:
-        broken = catalog.broken.get(args.code.upper()) or catalog.broken.get(args.code)
-        reason = _technical_reason(catalog, broken.file) if broken else ""
-        print(f"{args.code}: " + (f"不可用（{reason}）" if broken else "没有这个事项"))
+        print(f"{args.code}: {_not_found(catalog, args.code)}", file=sys.stderr if args.json else sys.stdout)
         return 1
+    if args.json:
+        print(json.dumps(item_json(item), ensure_ascii=False, indent=1))
+        return 0
     print("\n".join(describe(item)))
     return 0
+
+
+def _not_found(catalog, code: str) -> str:
+    broken = catalog.broken.get(code.upper()) or catalog.broken.get(code)
+    return f"不可用（{_technical_reason(catalog, broken.file)}）" if broken else "没有这个事项"
+
+
+def item_json(item: ServiceItem) -> dict[str, Any]:
+    """The item as its file defines it (every eligibility rule with its ``level``), plus the policy figures."""
+    data = item.model_dump(mode="json")
+    data["policy"] = item.policy.on(_china_today())
+    data["policy_history"] = {key: [{"value": e.value, "from": e.effective.isoformat() if e.effective else None,
+                                     "source": e.source} for e in item.policy.history(key)]
+                              for key in item.policy}
+    data["source_file"] = item.source_file
+    return data
 
 
 def describe(item: ServiceItem) -> list[str]:
@@ -106,7 +137,9 @@ def describe(item: ServiceItem) -> list[str]:
     lines.append("材料：")
     for m in item.materials:
         cond = "" if m.required is True else (" （可选）" if m.required is False else f" （当 {m.required}）")
-        lines.append(f"  · {m.name}  {m.form} {m.count} 份{cond}：{m.standard}")
+        group = item.field(m.per) if m.per else None
+        copies = f"「{group.label}」每行 {m.count} 份" if group else f"{m.count} 份"
+        lines.append(f"  · {m.name}  {m.form} {copies}{cond}：{m.standard}")
     for n, step in enumerate(item.steps, 1):
         lines.append(f"第 {n} 步 {step.title}")
         if step.visible_if:
@@ -117,7 +150,9 @@ def describe(item: ServiceItem) -> list[str]:
             lines.append(f"  - {f.key}  {f.label}  [{f.type}] {required_text(f, step)}{extra}{shown}".rstrip())
             lines += [f"      · {s.key}  {s.label}  [{s.type}] {required_text(s, f, step)}".rstrip() for s in f.fields]
     lines += [f"计算：{c.label} = {c.expr}" for c in item.computed]
-    lines += [f"资格：{r.rule}  → 不符合时提示「{r.message}」" for r in item.eligibility]
+    lines += [f"资格（{RULE_LEVEL_LABELS[r.level]} {r.level}{f' · 范围 {r.scope}' if r.scope else ''}）：{r.rule}"
+              f"  → 不符合时提示「{r.message}」"
+              for r in item.eligibility]
     lines += [f"{item.tier_title}：{t.label}（{t.when}）" for t in item.tiers]
     lines += ["办理提示："] + [f"  · {h}" for h in item.hints]
     return lines
@@ -160,3 +195,51 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     print(f"OK {len(catalog)} 项，目录版本 {catalog.version_label}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Print, as JSON, what the item's rules make of the answers in ``--answers`` (forms/report.py)."""
+    today = _today(args.today)
+    submission = _read_answers(args.answers)
+    catalog = _service(args).catalog
+    item = catalog.get(args.code.upper())
+    if item is None:
+        raise UserError(f"{args.code}：{_not_found(catalog, args.code)}，请用 catalog list 查看事项编号")
+    print(json.dumps(check_report(item, submission, today), ensure_ascii=False, indent=1))
+    return 0
+
+
+def _china_today() -> dt.date:
+    return dt.datetime.now(CHINA_TZ).date()  # the desk's day is China's, whatever the machine's zone
+
+
+def _today(text: str | None) -> dt.date:
+    if text is None:
+        return _china_today()
+    try:
+        # fromisoformat also takes 20261120 and 2026-W47; the administrator was told YYYY-MM-DD.
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise UserError(f"日期「{text}」不正确，应为 YYYY-MM-DD 格式的真实日期，如 2026-11-20")
+
+
+def _read_answers(path: Path) -> dict[str, Any]:
+    """The answers file as a submission dict; anything else is a Chinese message, never a traceback."""
+    if not path.is_file():
+        raise UserError(f"找不到答案文件 {path}（不存在或不是文件）")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise UserError(f"无法读取答案文件 {path}：{exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"答案文件 {path} 不是 UTF-8 编码的文本，请另存为 UTF-8 后重试") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"答案文件 {path} 不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）") from None
+    if not isinstance(data, dict):
+        raise UserError(f"答案文件 {path} 应为一个 JSON 对象（含 applicant、agent、fields、materials），"
+                        "格式见 forms/validate.py 开头")
+    return data

@@ -48,14 +48,15 @@ def _open(args) -> AppContext:
 
 
 def _case_list(ctx: AppContext, limit: int = 12) -> str:
-    from app.core.machine import STATE_LABELS, printable_documents
+    from app.core.machine import STATE_LABELS
+    from app.desk.printing.service import PrintService
     from models import Case
     with ctx.sessions() as s:
-        rows = s.execute(select(Case.case_number, Case.state, Case.forwarded_at)
+        rows = s.execute(select(Case.id, Case.case_number, Case.state)
                          .order_by(Case.created_at.desc()).limit(limit)).all()
-    lines = []
-    for number, state, forwarded_at in rows:
-        docs = "、".join(DOC_TITLES[d] for d in printable_documents(state, forwarded_at is not None)) or "无可打印文书"
+    printing, lines = PrintService(ctx), []
+    for case_id, number, state in rows:  # the documents the print service would produce (state, item, acceptance)
+        docs = "、".join(DOC_TITLES[d] for d in printing.allowed(case_id)) or "无可打印文书"
         lines.append(f"  {number}  {STATE_LABELS.get(state, state)}  {docs}")
     return "\n".join(lines)
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from app.core import commands as c
 from app.core.machine import TransitionError, apply_transition, check_actor, check_assignee, check_transition
 from app.core.machine import Worker as Acting  # who acts: the desk's WorkerInfo or an Actor
-from app.core.vocabulary import INFORM_METHODS, REPLY_RESULTS, Action, ReplyResult
+from app.core.vocabulary import INFORM_METHODS, REPLY_RESULTS, AcceptanceMode, Action, ReplyResult
 from models import Case
 
 
@@ -107,13 +107,23 @@ def _assignee(env: CaseEnv, case: Case, worker_id: uuid.UUID | None) -> Colleagu
 
 
 def _submit(case: Case, cmd: c.SubmitArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+    flexible = _flexible(cmd)  # refused before anything is touched
     detail: dict[str, Any] = {}
+    for key, value in flexible.items():
+        setattr(case, key, value)
+        detail[key] = value.isoformat() if isinstance(value, dt.date) else value
+    if flexible.get("makeup_materials"):
+        detail["credit_checked"] = True  # the command the server applies again carries the confirmation
     if cmd.data is not None:
         case.data = detail["data"] = dict(cmd.data)
     if cmd.materials is not None:
         case.materials = detail["materials"] = dict(cmd.materials)
     if cmd.missing is not None:
         detail["missing"] = list(cmd.missing)
+    if cmd.rule_warnings is not None:  # the warnings travel with the case to the department (issue 13)
+        case.rule_warnings = detail["rule_warnings"] = [w.model_dump() for w in cmd.rule_warnings]
+    if cmd.warning_note is not None:
+        case.warning_note = detail["warning_note"] = cmd.warning_note
     if cmd.catalog_version and cmd.catalog_version != case.catalog_version:
         # checked against a newer catalog than the draft was started with
         detail["catalog_version"], detail["previous_catalog_version"] = cmd.catalog_version, case.catalog_version
@@ -125,6 +135,30 @@ def _accept(case: Case, cmd: c.SubmitArgs, actor: Acting, at: dt.datetime, env: 
     detail = _submit(case, cmd, actor, at, env)
     case.accepted_at = at
     return detail
+
+
+def _flexible(cmd: c.SubmitArgs) -> dict[str, Any]:
+    """The flexible-acceptance columns an accept sets (rules.md §8), or {} when the command names no mode.
+
+    容缺受理 needs the materials still owed, the make-up deadline the applicant signed for, and the worker's
+    confirmation that the applicant is on no dishonesty list (失信名单: not eligible). The pledge text of
+    告知承诺制 is kept whichever mode the case is accepted in (a pledged case may also owe a minor material)."""
+    if cmd.acceptance_mode is None:
+        return {}
+    mode = AcceptanceMode(cmd.acceptance_mode)
+    owed = list(dict.fromkeys(cmd.makeup_materials or ())) if mode == AcceptanceMode.DEFERRED else []
+    if mode == AcceptanceMode.DEFERRED:
+        if not owed:
+            raise ActionRefused("容缺受理须写明申请人承诺补交的材料")
+        if cmd.makeup_due is None:
+            raise ActionRefused("容缺受理须写明补交期限")
+        if not cmd.credit_checked:
+            raise ActionRefused("容缺受理前须核实申请人不在失信名单内（失信人员不适用容缺受理）")
+    pledge = (cmd.pledge_text or "").strip()
+    if mode == AcceptanceMode.PLEDGE and not pledge:
+        raise ActionRefused("告知承诺制须有申请人签署的承诺内容")
+    return {"acceptance_mode": str(mode), "makeup_materials": owed,
+            "makeup_due": cmd.makeup_due if owed else None, "pledge_text": pledge}
 
 
 def _resolve(case: Case, cmd: c.ResolveArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
@@ -210,11 +244,32 @@ def _nothing(case: Case, cmd: c.CaseCommand, actor: Acting, at: dt.datetime, env
     return {}
 
 
+def _receive_makeup(case: Case, cmd: c.ReceiveMakeupArgs, actor: Acting, at: dt.datetime,
+                    env: CaseEnv) -> dict[str, Any]:
+    """容缺受理: the pledged materials handed in. The state stays; what is still owed shrinks (to none: the case
+    no longer waits for anything and leaves the overdue make-up list); the deadline is kept for the record."""
+    owed = list(case.makeup_materials or ())
+    if not owed:
+        raise ActionRefused("该案件没有待补交的容缺材料")
+    brought = list(dict.fromkeys(cmd.materials)) if cmd.materials else owed
+    unknown = [m for m in brought if m not in owed]
+    if unknown:
+        raise ActionRefused("以下材料不在待补交的容缺材料中：" + "、".join(unknown))
+    materials = dict(case.materials or {})
+    for name in brought:
+        entry = materials.get(name)
+        entry = entry if isinstance(entry, dict) else {}
+        materials[name] = {**entry, "received": True, "received_at": at.isoformat()}
+    case.materials = materials
+    case.makeup_materials = [m for m in owed if m not in brought]
+    return {"received": brought, "still_owed": list(case.makeup_materials)}
+
+
 MUTATORS: dict[Action, Mutator] = {
     Action.AWAIT_MATERIALS: _submit, Action.ACCEPT: _accept, Action.RESOLVE: _resolve, Action.REFUSE: _refuse,
     Action.WITHDRAW: _closed_now, Action.FORWARD: _forward, Action.ACKNOWLEDGE: _acknowledge,
     Action.REASSIGN: _reassign, Action.REPLY: _reply, Action.CLOSE: _close, Action.REOPEN: _reopen,
-    Action.NOTE: _nothing,
+    Action.NOTE: _nothing, Action.RECEIVE_MAKEUP: _receive_makeup,
 }
 
 

@@ -12,14 +12,16 @@ same problem as the reason a command is set aside.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from app.core import limits
 from app.core.errors import UserError
+from app.core.residents import ResidentInput
 from app.core.vocabulary import Action, Mutation
 
 STORABLE = AfterValidator(limits.storable)  # no character a database cannot store
@@ -68,18 +70,47 @@ class CaseCommand(_Args):
         return self.note
 
 
+class RuleWarning(BaseModel):
+    """A failed ``warn`` or ``info`` eligibility rule, kept on the case for the department that decides."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    level: Literal["warn", "info"]
+    message: Annotated[str, _limit(limits.CASE_RULE_WARNING_MESSAGE, min_length=1), STORABLE]
+
+
 class SubmitArgs(CaseCommand):
-    """accept / await_materials: the checked answers and materials, and the catalog version they were checked with."""
+    """accept / await_materials: the checked answers and materials, and the catalog version they were checked with.
+
+    ``rule_warnings``/``warning_note``: the failed warn/info rules and the worker's note on the resident insisting
+    (居民坚持申请); None (an older desk) leaves the case's as they are."""
 
     data: Json | None = None
     materials: Json | None = None
     missing: list[Short] | None = None
     catalog_version: Annotated[str, _limit(limits.CASE_CATALOG_VERSION), STORABLE] | None = None
+    rule_warnings: Annotated[list[RuleWarning], Field(max_length=limits.CASE_RULE_WARNINGS)] | None = None
+    warning_note: Text | None = None
+    # Flexible acceptance (rules.md §8; app/core/actions.py checks them): how the case is accepted, the
+    # materials a 容缺受理 applicant pledged to bring and by when (the date printed on the notice they signed),
+    # the 告知承诺制 pledge text they signed, and the worker's confirmation that the applicant is on no
+    # dishonesty list (容缺受理 is not open to them). None (an older desk) leaves the case's as they are.
+    acceptance_mode: Literal["", "容缺受理", "告知承诺制"] | None = None
+    makeup_materials: Annotated[list[Short], Field(max_length=limits.CASE_MAKEUP_MATERIALS)] | None = None
+    makeup_due: dt.date | None = None
+    pledge_text: Text | None = None
+    credit_checked: bool = False
 
     def event_note(self) -> str:
-        if self.note or not self.missing:
+        if self.note:
             return self.note
-        return "缺少材料：" + "、".join(self.missing)
+        parts = ["缺少材料：" + "、".join(self.missing)] if self.missing else []
+        if self.acceptance_mode == "容缺受理" and self.makeup_materials:
+            due = f"，{self.makeup_due.isoformat()}前补交" if self.makeup_due else ""
+            parts.append("容缺受理，待补：" + "、".join(self.makeup_materials) + due)
+        if self.pledge_text:
+            parts.append("申请人签署告知承诺书")
+        return "；".join(parts)
 
 
 class ResolveArgs(CaseCommand):
@@ -138,11 +169,21 @@ class NoteArgs(CaseCommand):
     pass
 
 
+class ReceiveMakeupArgs(CaseCommand):
+    """receive_makeup: which of the materials a 容缺受理 case owes were handed in (None: all of them)."""
+
+    materials: Annotated[list[Short], Field(max_length=limits.CASE_MAKEUP_MATERIALS)] | None = None
+
+    def event_note(self) -> str:
+        return self.note or ("补交容缺材料：" + "、".join(self.materials) if self.materials else "容缺材料已补交")
+
+
 ARGS: dict[Action, type[CaseCommand]] = {
     Action.AWAIT_MATERIALS: SubmitArgs, Action.ACCEPT: SubmitArgs, Action.RESOLVE: ResolveArgs,
     Action.REFUSE: RefuseArgs, Action.WITHDRAW: WithdrawArgs, Action.FORWARD: ForwardArgs,
     Action.ACKNOWLEDGE: AcknowledgeArgs, Action.REASSIGN: ReassignArgs, Action.REPLY: ReplyArgs,
     Action.CLOSE: CloseArgs, Action.REOPEN: ReopenArgs, Action.NOTE: NoteArgs,
+    Action.RECEIVE_MAKEUP: ReceiveMakeupArgs,
 }
 
 
@@ -185,6 +226,24 @@ class ResidentArgs(_Args):
     household_no: Annotated[str, _limit(limits.RESIDENT_HOUSEHOLD_NO), STORABLE] = ""
     local_hukou: bool = True
     notes: Annotated[str, _limit(limits.RESIDENT_NOTES), STORABLE] = ""
+    # The residence model (rules.md §6); an older desk sends none of them, which leaves them empty. The expiry
+    # travels as ISO text and is checked by app/core/residents.py, as the desk's form is.
+    hukou_province: Annotated[str, _limit(limits.RESIDENT_HUKOU_PROVINCE), STORABLE] = ""
+    hukou_city: Annotated[str, _limit(limits.RESIDENT_HUKOU_CITY), STORABLE] = ""
+    hukou_county: Annotated[str, _limit(limits.RESIDENT_HUKOU_COUNTY), STORABLE] = ""
+    hukou_street: Annotated[str, _limit(limits.RESIDENT_HUKOU_STREET), STORABLE] = ""
+    hukou_nature: Annotated[str, _limit(limits.RESIDENT_HUKOU_NATURE), STORABLE] = ""
+    residence_permit_no: Annotated[str, _limit(limits.RESIDENT_PERMIT_NO), STORABLE] = ""
+    residence_permit_expiry: Annotated[str, _limit(20), STORABLE] | None = None
+
+    def resident_input(self) -> ResidentInput:
+        """The entry as app/core/residents.py checks it, on the desk and on the server."""
+        return ResidentInput(
+            name=self.name, id_number=self.id_number, phone=self.phone, address=self.address,
+            household_no=self.household_no, local_hukou=self.local_hukou, notes=self.notes,
+            hukou_province=self.hukou_province, hukou_city=self.hukou_city, hukou_county=self.hukou_county,
+            hukou_street=self.hukou_street, hukou_nature=self.hukou_nature,
+            residence_permit_no=self.residence_permit_no, residence_permit_expiry=self.residence_permit_expiry)
 
 
 def written_text(args: Any) -> str:
@@ -219,6 +278,8 @@ def _problem(err: ErrorDetails) -> tuple[str, bool]:
     ctx = err.get("ctx") or {}
     if err["type"] == "string_too_long":
         return limits.too_long(what, int(ctx.get("max_length", 0))), True
+    if err["type"] == "too_long":  # a list
+        return f"{what}过多（最多 {int(ctx.get('max_length', 0))} 条）", True
     if err["type"] == "string_unicode" or (err["type"] == "value_error" and isinstance(ctx.get("error"),
                                                                                        limits.Unstorable)):
         return limits.unstorable(what), True  # pydantic refuses a lone surrogate itself (string_unicode)

@@ -42,6 +42,12 @@ RESIDENT_ADDRESS = column_length(Resident.address)
 RESIDENT_HOUSEHOLD_NO = column_length(Resident.household_no)
 RESIDENT_NOTES = column_length(Resident.notes)
 RESIDENT_PINYIN = column_length(Resident.name_pinyin)
+RESIDENT_HUKOU_PROVINCE = column_length(Resident.hukou_province)
+RESIDENT_HUKOU_CITY = column_length(Resident.hukou_city)
+RESIDENT_HUKOU_COUNTY = column_length(Resident.hukou_county)
+RESIDENT_HUKOU_STREET = column_length(Resident.hukou_street)
+RESIDENT_HUKOU_NATURE = column_length(Resident.hukou_nature)
+RESIDENT_PERMIT_NO = column_length(Resident.residence_permit_no)
 
 # Case columns a command writes.
 CASE_NUMBER = column_length(Case.case_number)
@@ -56,6 +62,11 @@ CASE_REPLY_RESULT = column_length(Case.reply_result)
 CASE_INFORM_METHOD = column_length(Case.inform_method)
 CASE_DEVICE_CODE = column_length(Case.origin_device_code)
 CASE_VERIFICATION_CODE = column_length(Case.verification_code)
+# The failed warn/info rules a case keeps (``Case.rule_warnings``, a JSON list, so no column length bounds it):
+# an item has a handful of rules (six at most today) with messages of a sentence or two.
+CASE_RULE_WARNINGS = 30  # entries
+CASE_RULE_WARNING_MESSAGE = 300  # characters of one message
+CASE_MAKEUP_MATERIALS = 20  # materials a 容缺受理 case may still owe (Case.makeup_materials, a JSON list)
 
 # What the worker calls each field (the labels of the desk's forms), for the messages below.
 LABELS = {
@@ -65,6 +76,11 @@ LABELS = {
     "case_id": "案件编号", "id": "编号", "assignee_id": "接收人", "case_number": "案件编号", "item_code": "事项",
     "item_name": "事项名称", "data": "填写内容", "materials": "材料", "agent": "代办人", "missing": "缺少的材料",
     "attachments": "附件", "catalog_version": "目录版本", "department": "部门",
+    "hukou_province": "户籍地（省）", "hukou_city": "户籍地（市）", "hukou_county": "户籍地（区县）",
+    "hukou_street": "户籍地（街道、乡镇）", "hukou_nature": "户口性质", "residence_permit_no": "居住证号码",
+    "residence_permit_expiry": "居住证有效期",
+    "rule_warnings": "受理提示", "warning_note": "居民坚持申请的说明",
+    "acceptance_mode": "受理方式", "makeup_materials": "容缺材料", "makeup_due": "补交期限", "pledge_text": "承诺内容",
 }
 
 # C0/C1 control characters except tab, line feed and carriage return; lone surrogates.

@@ -15,11 +15,14 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.core.errors import UserError
-from app.core.vocabulary import STATE_LABELS, Action, DocKind, Role, State, role_names
+from app.core.vocabulary import STATE_LABELS, AcceptanceMode, Action, DocKind, Role, State, role_names
 from models import Case, CaseEvent
+
+if TYPE_CHECKING:
+    from forms.schema import ServiceItem
 
 DRAFT, PENDING_MATERIALS, ACCEPTED = State.DRAFT, State.PENDING_MATERIALS, State.ACCEPTED
 RESOLVED, FORWARDED, REPLIED, CLOSED = State.RESOLVED, State.FORWARDED, State.REPLIED, State.CLOSED
@@ -66,6 +69,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t(Action.WITHDRAW, {DRAFT, PENDING_MATERIALS, ACCEPTED, FORWARDED, REPLIED}, WITHDRAWN, DESK_ROLES),
     _t(Action.REOPEN, {CLOSED, RESOLVED, REFUSED}, ACCEPTED, {Role.SUPERVISOR}),
     _t(Action.NOTE, set(STATES), None, None),
+    # 容缺受理: the pledged material may come while the department works on the case, or after it answered.
+    _t(Action.RECEIVE_MAKEUP, {ACCEPTED, FORWARDED, REPLIED, RESOLVED, CLOSED}, None, DESK_ROLES | LINE_ROLES),
 )}
 
 REASON_REQUIRED = {Action.REOPEN: "重新打开案件必须填写原因", Action.REASSIGN: "改派必须填写原因"}
@@ -186,6 +191,8 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
     for action, t in TRANSITIONS.items():
         if action in _WIZARD_ONLY or (action == Action.ACCEPT and state == DRAFT):
             continue
+        if action == Action.RECEIVE_MAKEUP and not owes_makeup(case):
+            continue
         try:
             check_transition(state, action, roles)
             check_actor(case, action, worker.id, roles, worker.lines)
@@ -195,14 +202,30 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
     return options
 
 
-def printable_documents(state: str | None, forwarded: bool) -> tuple[DocKind, ...]:
+def printable_documents(state: str | None, forwarded: bool,
+                        item_paper: Iterable[DocKind] = (), *, flexible: Iterable[DocKind] = ()) -> tuple[DocKind, ...]:
     """The documents that fit a case in ``state`` (the first is the default).
 
     受理回执 once the case went to the department (still valid after its reply, or after a reopen);
     办结单 only for a case resolved on the spot; 一次性告知单 while materials are awaited; 不予受理告知单
-    after a refusal; 答复告知 once the department has replied.
+    after a refusal; 答复告知 once the department has replied. ``item_paper`` (:func:`item_paper`): what the
+    case's item prints besides — its 证明 once the case is resolved, its 申请表 while the case is alive or done
+    (not after a refusal or a withdrawal). ``flexible`` (:func:`case_paper`): the 容缺受理告知书 and 告知承诺书
+    of a case accepted that way, printable (again) from its acceptance on.
     """
+    docs = _state_documents(_state(state), forwarded)
+    paper = set(item_paper)
     s = _state(state)
+    if DocKind.CERTIFICATE in paper and s == RESOLVED:
+        docs = (DocKind.CERTIFICATE, *docs)  # what the resident came for comes first
+    if DocKind.APPLICATION in paper and s not in (REFUSED, WITHDRAWN):
+        docs = (*docs, DocKind.APPLICATION)
+    if s in ACCEPTED_STATES:
+        docs = (*docs, *(d for d in (DocKind.MAKEUP_NOTICE, DocKind.PLEDGE) if d in set(flexible)))
+    return docs
+
+
+def _state_documents(s: str | None, forwarded: bool) -> tuple[DocKind, ...]:
     if s == PENDING_MATERIALS:
         return (DocKind.NOTICE,)
     if s == REFUSED:
@@ -216,6 +239,50 @@ def printable_documents(state: str | None, forwarded: bool) -> tuple[DocKind, ..
     if s == ACCEPTED and forwarded:
         return (DocKind.RECEIPT,)
     return ()
+
+
+ACCEPTED_STATES = frozenset({ACCEPTED, RESOLVED, FORWARDED, REPLIED, CLOSED})
+
+
+class FlexibleFacts(Protocol):
+    """What the flexible-acceptance rules read of a case (the ORM row)."""
+
+    acceptance_mode: str
+    pledge_text: str
+
+
+def owes_makeup(case: object) -> bool:
+    """A 容缺受理 case whose applicant has not yet brought every material they pledged to bring."""
+    return bool(getattr(case, "makeup_materials", None))
+
+
+def case_paper(case: FlexibleFacts) -> frozenset[DocKind]:
+    """The documents of how a case was accepted (rules.md §8): the 容缺受理告知书 of a 容缺 case and the
+    告知承诺书 the applicant signed (a case may have both: a pledge, and a minor material brought later)."""
+    return flexible_paper(case.acceptance_mode, case.pledge_text)
+
+
+def flexible_paper(acceptance_mode: str | None, pledge_text: str | None) -> frozenset[DocKind]:
+    """:func:`case_paper` from the two columns."""
+    docs = set()
+    if acceptance_mode == AcceptanceMode.DEFERRED:
+        docs.add(DocKind.MAKEUP_NOTICE)
+    if (pledge_text or "").strip():
+        docs.add(DocKind.PLEDGE)
+    return frozenset(docs)
+
+
+def item_paper(item: ServiceItem | None) -> frozenset[DocKind]:
+    """The documents an item prints beyond those of the case's state: a 证明 when the item has a certificate
+    template, a 申请表 when one of its materials is an application form."""
+    if item is None:
+        return frozenset()
+    docs = set()
+    if item.certificate is not None:
+        docs.add(DocKind.CERTIFICATE)
+    if item.application_form is not None:
+        docs.add(DocKind.APPLICATION)
+    return frozenset(docs)
 
 
 # The document handed to the resident right after an action (the wizard's outcome or a case-window action).

@@ -57,6 +57,7 @@ class Action(_Labelled):
     WITHDRAW = "withdraw"
     REOPEN = "reopen"
     NOTE = "note"
+    RECEIVE_MAKEUP = "receive_makeup"  # 容缺受理: the material the applicant pledged to bring was handed in
 
 
 class Role(_Labelled):
@@ -72,6 +73,18 @@ class DocKind(_Labelled):
     NOTICE = "notice"
     REFUSAL = "refusal"
     REPLY = "reply"
+    CERTIFICATE = "certificate"  # a 证明 the committee issues (MZ-15), after the case is resolved
+    APPLICATION = "application"  # the item's application form, prefilled from the answers, for the resident to sign
+    MAKEUP_NOTICE = "makeup_notice"  # 容缺受理告知书, two copies (applicant's and the window's) on one PDF
+    PLEDGE = "pledge"  # 告知承诺书: the pledge the applicant signed instead of the proofs it replaces
+
+
+class AcceptanceMode(StrEnum):
+    """How a case was accepted (``Case.acceptance_mode``; rules.md §8). The values are the names on paper."""
+
+    ORDINARY = ""
+    DEFERRED = "容缺受理"  # a minor material missing, brought later on the applicant's written pledge
+    PLEDGE = "告知承诺制"  # a standard pledge signed instead of the proofs the item lists
 
 
 class ReplyResult(_Labelled):
@@ -105,6 +118,7 @@ class Mutation(StrEnum):
     CASE_WITHDRAW = "case.withdraw.v1"
     CASE_REOPEN = "case.reopen.v1"
     CASE_NOTE = "case.note.v1"
+    CASE_RECEIVE_MAKEUP = "case.receive_makeup.v1"
 
     @classmethod
     def for_action(cls, action: Action) -> Mutation:
@@ -129,6 +143,7 @@ _ACTION_MUTATIONS: dict[Action, Mutation] = {
     Action.ACKNOWLEDGE: Mutation.CASE_ACKNOWLEDGE, Action.REASSIGN: Mutation.CASE_REASSIGN,
     Action.REPLY: Mutation.CASE_REPLY, Action.CLOSE: Mutation.CASE_CLOSE, Action.REFUSE: Mutation.CASE_REFUSE,
     Action.WITHDRAW: Mutation.CASE_WITHDRAW, Action.REOPEN: Mutation.CASE_REOPEN, Action.NOTE: Mutation.CASE_NOTE,
+    Action.RECEIVE_MAKEUP: Mutation.CASE_RECEIVE_MAKEUP,
 }
 # Transition commands (create and save_draft carry a whole case and are handled apart).
 _MUTATION_ACTIONS: dict[Mutation, Action] = {
@@ -149,11 +164,13 @@ LABELS: dict[type, dict] = {
         Action.ACCEPT: "受理", Action.RESOLVE: "当场办结", Action.FORWARD: "转办", Action.ACKNOWLEDGE: "签收",
         Action.REASSIGN: "改派", Action.REPLY: "答复", Action.CLOSE: "告知居民并办结", Action.REFUSE: "不予受理",
         Action.WITHDRAW: "撤回", Action.REOPEN: "重新打开", Action.NOTE: "备注",
+        Action.RECEIVE_MAKEUP: "容缺材料已补交",
     },
     Role: {Role.FRONT_DESK: "前台社工", Role.LINE: "条线社工", Role.SUPERVISOR: "站长", Role.ADMIN: "管理员"},
     DocKind: {
         DocKind.RECEIPT: "受理回执", DocKind.COMPLETION: "办结单", DocKind.NOTICE: "一次性告知单",
-        DocKind.REFUSAL: "不予受理告知单", DocKind.REPLY: "答复告知",
+        DocKind.REFUSAL: "不予受理告知单", DocKind.REPLY: "答复告知", DocKind.CERTIFICATE: "证明",
+        DocKind.APPLICATION: "申请表", DocKind.MAKEUP_NOTICE: "容缺受理告知书", DocKind.PLEDGE: "告知承诺书",
     },
     ReplyResult: {
         ReplyResult.APPROVED: "同意/已办理", ReplyResult.REFUSED: "不予批准", ReplyResult.NEED_MORE: "需居民补充",

@@ -29,6 +29,7 @@ __all__ = [
     "Deadline",
     "WorkCalendar",
     "compute_deadline",
+    "makeup_deadline",
     "parse_calendar_year",
 ]
 
@@ -277,6 +278,24 @@ def compute_deadline(
     due = datetime.combine(counted[-1], close_of_business, tzinfo=tz)
     missing = calendar.unknown_years(local_day + timedelta(days=1), counted[-1])
     return Deadline(due, counted, bool(missing), [provisional_reason(y) for y in missing])
+
+
+DEFAULT_MAKEUP_WORKING_DAYS = 5  # when the catalog's policy names no figure (policy.makeup_working_days)
+
+
+def makeup_deadline(accepted_at: datetime, calendar: WorkCalendar, days: int = DEFAULT_MAKEUP_WORKING_DAYS,
+                    tz: tzinfo = CHINA_TZ) -> tuple[date, bool]:
+    """The day by which a 容缺受理 applicant brings the missing material, and whether it is provisional.
+
+    Counted like the reply deadline (rules.md §1): from the first working day after the local day of
+    acceptance; the applicant has the whole of the ``days``-th working day."""
+    if accepted_at.tzinfo is None or accepted_at.utcoffset() is None:
+        raise CalendarError("受理时间必须带时区")
+    if days < 1:
+        raise CalendarError("补交期限的工作日天数必须是正整数")
+    local_day = accepted_at.astimezone(tz).date()
+    counted = calendar.working_days_after(local_day, days)
+    return counted[-1], bool(calendar.unknown_years(local_day + timedelta(days=1), counted[-1]))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.vocabulary import CHINA_TZ, DocKind
-from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
+from app.desk.printing.data import AnswerTable, DocumentData, MaterialLine, MissingMaterial
 from app.desk.printing.kinds import kind_for
 
 _Overrides = Callable[[dt.datetime], dict[str, Any]]
@@ -95,6 +95,36 @@ _OVERRIDES: dict[DocKind, _Overrides] = {
         delivery="请于工作日 9:00—17:30 携本人居民身份证到社区服务站领取待遇核定通知书，也可委托他人凭委托书代领。",
         decided_at=dt.datetime(2025, 1, 27, 15, 10, tzinfo=CHINA_TZ),
         printed_at=dt.datetime(2025, 1, 28, 9, 5, tzinfo=CHINA_TZ),
+    ),
+    DocKind.CERTIFICATE: lambda received: dict(
+        item_code="MZ-15",
+        item_name="居委会出具证明（限保留证明事项清单）",
+        mode="即办",
+        department="社区居民委员会",
+        deadline=None,
+        certificate_text="兹证明张秀兰（身份证号：110105********002X）：自2019年3月起居住在本社区玉桃园三区5号楼2单元301室。"
+                         "以上情况经本居委会工作人员入户或实地核实。本证明用于提交新街口街道社区卫生服务中心办理家庭医生签约。",
+        basis=(("证明类别", "居住情况证明"), ("所依据的保留证明事项清单条目（序号及名称）", "第2项 居住情况证明"),
+               ("核实方式", "工作人员入户或实地核实"),
+               ("核实所依据的记录（查阅的台账、走访记录等）", "社区户籍及居住台账；2025年1月23日入户走访记录"),
+               ("核实人", "李明"), ("核实日期", "2025年01月23日")),
+        materials=[MaterialLine("申请人居民身份证", "原件", 1)],
+        delivery="",
+        decided_at=received + dt.timedelta(minutes=3),
+    ),
+    DocKind.APPLICATION: lambda received: dict(
+        item_code="MZ-02",
+        item_name="最低生活保障申请",
+        department="街道民政办（社会救助窗口）",
+        deadline=None,
+        answers=(("申请原因", "本人患病，无固定收入，家庭生活困难"), ("家庭人均月收入", "450 元")),
+        tables=(AnswerTable("共同生活的家庭成员（含申请人本人）",
+                            ("姓名", "身份证号码", "与申请人关系", "就业状况", "月收入"),
+                            (("张秀兰", "110105********002X", "本人", "丧失劳动能力", "300 元"),
+                             ("王建军", "110105********0017", "配偶", "灵活就业", "600 元"))),),
+        materials=[MaterialLine("居民身份证", "原件及复印件", 1), MaterialLine("居民户口簿", "复印件", 1)],
+        delivery="",
+        progress_query="",
     ),
     DocKind.REPLY: lambda received: dict(
         item_code="ZJ-0105",

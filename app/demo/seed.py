@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from stdnum.cn import ric
 
+from app.core.residence import Region, with_region
 from app.desk.auth import AuthService, hash_password
 from app.desk.cases import CaseService, ItemRef
 from app.desk.context import AppContext
@@ -44,6 +45,18 @@ _BIRTHS = ("19400312", "19330705", "19241108", "19450220", "19580915", "19620101
            "19590719", "19770402", "19420825", "19950610", "19270101", "19610318", "19830923", "19440607",
            "20010214", "19991201", "19360930", "19730828", "19691010", "20150315")
 _STREETS = ("幸福里一区", "幸福里二区", "和平路", "解放南路", "建国西路")
+# The committee's own place (committee.settings["region"]): the first-run setup finds province, city and
+# county from the committee code 320302…; the street is the administrator's.
+DEMO_REGION = Region(province="江苏省", city="徐州市", county="鼓楼区", street="丰财街道")
+# 户籍 of the demo residents who are not registered at the committee's street (rules.md §6): 人户分离 within the
+# district and within the city, and from other provinces with a valid, an expired or no 居住证.
+_OTHER_STREET = ("江苏省", "徐州市", "鼓楼区", "牌楼街道")
+_OTHER_COUNTY = ("江苏省", "徐州市", "泉山区", "奎山街道")
+_ELSEWHERE = (("安徽省", "宿州市", "埇桥区", "道东街道"), ("山东省", "枣庄市", "薛城区", "临城街道"),
+              ("河南省", "商丘市", "永城市", "东城街道"))
+_HUKOU = {4: _OTHER_STREET, 17: _OTHER_STREET, 8: _OTHER_COUNTY, 21: _OTHER_COUNTY,
+          11: _ELSEWHERE[0], 19: _ELSEWHERE[1], 24: _ELSEWHERE[2], 26: _ELSEWHERE[0], 28: _ELSEWHERE[1]}
+_PERMIT_DAYS = {11: -40, 24: 300, 26: 200, 28: 500}  # days from today to the 居住证's expiry (11: expired)
 
 
 def demo_id_number(i: int) -> str:
@@ -64,13 +77,26 @@ def _add_workers(ctx: AppContext) -> None:
                          roles=roles, lines=lines, phone="0516-8300" + str(1240 + len(login))))
 
 
+def demo_residence(i: int, today: dt.date) -> dict:
+    """The 户籍地址, 户口性质 and 居住证 of demo resident ``i``."""
+    province, city, county, street = _HUKOU.get(i, (DEMO_REGION.province, DEMO_REGION.city, DEMO_REGION.county,
+                                                    DEMO_REGION.street))
+    days = _PERMIT_DAYS.get(i)
+    permit = {} if days is None else {"residence_permit_no": f"3203022025{i:06d}",
+                                      "residence_permit_expiry": today + dt.timedelta(days=days)}
+    nature = ("非农业家庭户口", "居民户口", "农业家庭户口")[i % 3] if i not in (24, 28) else "农业家庭户口"
+    return {"hukou_province": province, "hukou_city": city, "hukou_county": county, "hukou_street": street,
+            "hukou_nature": nature, **permit}
+
+
 def _add_residents(ctx: AppContext, actor) -> list:
     svc = ResidentService(ctx)
     rows = []
+    today = dt.date.today()
     for i, name in enumerate(_NAMES):
         data = ResidentInput(name=name, id_number=demo_id_number(i), phone=demo_phone(i) if i % 5 else "",
                              address=f"{_STREETS[i % 5]}{i + 3}号楼{(i % 4) + 1}单元{100 + i}室",
-                             household_no=f"HH{1000 + i // 2}", local_hukou=i % 7 != 3)
+                             household_no=f"HH{1000 + i // 2}", **demo_residence(i, today))
         rows.append(svc.create(actor, data)[0])
     return rows
 
@@ -82,7 +108,9 @@ def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datet
     now = now or dt.datetime.now(dt.UTC)
     initialise_desk(ctx, DEMO_COMMITTEE)
     with ctx.sessions.begin() as s:  # the first-run dialog asks no address; the printed documents carry one
-        s.get_one(Committee, ctx.identity().committee_id).address = DEMO_ADDRESS
+        com = s.get_one(Committee, ctx.identity().committee_id)
+        com.address = DEMO_ADDRESS
+        com.settings = with_region(com.settings, DEMO_REGION)
     _add_workers(ctx)
     auth = AuthService(ctx)
     workers = {w.login: w for w, _ in auth.list_workers()}

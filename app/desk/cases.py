@@ -102,6 +102,14 @@ class CaseDetail:
     documents: tuple[DocKind, ...] = ()
     # What the call that returned this detail changed (nothing for a plain read).
     changes: Changes = NO_CHANGES
+    # Failed warn/info rules at acceptance ({"level", "message"}) and the note on the resident insisting.
+    rule_warnings: list[dict] = field(default_factory=list)
+    warning_note: str = ""
+    # Flexible acceptance (rules.md §8): "" / 容缺受理 / 告知承诺制, what a 容缺 case still waits for and by when.
+    acceptance_mode: str = ""
+    makeup_materials: list[str] = field(default_factory=list)
+    makeup_due: dt.date | None = None
+    pledge_text: str = ""
 
     @property
     def reply_label(self) -> str:
@@ -226,14 +234,19 @@ class CaseService:
             raise CaseError(str(e)) from None
 
     def submit_step(self, data: dict, materials: dict, missing: list[str] | None = None,
-                    catalog_version: str | None = None) -> Step:
+                    catalog_version: str | None = None, *, rule_warnings: list[dict] | None = None,
+                    warning_note: str | None = None, flexible: dict | None = None) -> Step:
         """End of the wizard: accept, or await materials when required ones are missing.
 
         ``catalog_version``: the version the data was checked against (a draft resumed after a catalog
-        update is checked against the new item); stamped on the case and sent with the command."""
+        update is checked against the new item); stamped on the case and sent with the command.
+        ``rule_warnings``/``warning_note``: the failed warn/info rules and the note on the resident insisting,
+        stored on the case by this step (app/core/rule_notes.py). ``flexible``: the flexible-acceptance arguments
+        of the command (acceptance_mode, makeup_materials, makeup_due, pledge_text, credit_checked)."""
         action = Action.AWAIT_MATERIALS if missing else Action.ACCEPT
         return self.step(action, data=dict(data), materials=dict(materials), missing=list(missing or []),
-                         catalog_version=catalog_version)
+                         catalog_version=catalog_version, rule_warnings=rule_warnings, warning_note=warning_note,
+                         **(flexible or {}))
 
     def submit(self, actor: WorkerInfo, case_id: uuid.UUID, data: dict, materials: dict, *,
                missing: list[str] | None = None, catalog_version: str | None = None,
@@ -282,6 +295,17 @@ class CaseService:
         due = self.deadline_for(at)  # outside the write transaction: it reads settings
         return self.run(actor, case_id, [self.forward_step(assignee_id=assignee_id, queue=queue, note=note)],
                         at=at, due=due, expected_version=expected_version)
+
+    def receive_makeup(self, actor: WorkerInfo, case_id: uuid.UUID, materials: list[str] | None = None, *,
+                       expected_version: int | None = None) -> CaseDetail:
+        """容缺受理: the materials the applicant pledged to bring were handed in (None: all still owed)."""
+        return self.transition(actor, case_id, Action.RECEIVE_MAKEUP, {"materials": materials},
+                               expected_version=expected_version)
+
+    def makeup_due_for(self, at: dt.datetime, days: int) -> tuple[dt.date, bool]:
+        """The 容缺 make-up deadline of a case accepted at ``at`` (call it outside the write transaction: it reads
+        the calendar)."""
+        return self.deadline_service().makeup_due(at, days)
 
     def acknowledge(self, actor: WorkerInfo, case_id: uuid.UUID, *, expected_version: int | None = None) -> CaseDetail:
         return self.transition(actor, case_id, Action.ACKNOWLEDGE, expected_version=expected_version)
@@ -388,4 +412,13 @@ class CaseService:
             result_text=c.result_text, refusal_reason=c.refusal_reason, inform_method=c.inform_method,
             verification_code=c.verification_code, version=c.version, events=events,
             options=available_actions(c, viewer) if viewer else [],
-            documents=printable_documents(c.state, c.forwarded_at is not None))
+            documents=printable_documents(c.state, c.forwarded_at is not None, self._item_paper(c.item_code),
+                                          flexible=cm.case_paper(c)),
+            rule_warnings=list(c.rule_warnings or []), warning_note=c.warning_note or "",
+            acceptance_mode=c.acceptance_mode or "", makeup_materials=list(c.makeup_materials or []),
+            makeup_due=c.makeup_due, pledge_text=c.pledge_text or "")
+
+    def _item_paper(self, code: str) -> frozenset[DocKind]:
+        """What the case's item prints besides its state's documents (证明, 申请表)."""
+        from app.desk.catalog.refs import item_documents  # refs builds on this module's ItemRef
+        return item_documents(code, self.ctx.data_dir)

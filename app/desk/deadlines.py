@@ -6,7 +6,7 @@ import datetime as dt
 
 from app.core.changes import Changes
 from app.core.errors import UserError
-from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, CalendarStore, Deadline, compute_deadline
+from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, CalendarStore, Deadline, compute_deadline, makeup_deadline
 from app.desk.context import AppContext
 from models import Committee
 
@@ -49,6 +49,10 @@ class DeadlineService:
     def compute(self, at: dt.datetime, days: int = 2) -> Deadline:
         return compute_deadline(at, self.store.calendar, days=days, close_of_business=self.close_of_business())
 
+    def makeup_due(self, at: dt.datetime, days: int) -> tuple[dt.date, bool]:
+        """容缺受理: the day the applicant brings the missing material by, and whether it is provisional."""
+        return makeup_deadline(at, self.store.calendar, days)
+
     def due(self, at: dt.datetime) -> tuple[dt.datetime, bool]:
         d = self.compute(at)
         return d.due, d.provisional
@@ -57,6 +61,19 @@ class DeadlineService:
         """For administrators: this year's or (from November) next year's holiday table is missing."""
         from app.core.workdays import CHINA_TZ
         return self.store.calendar.missing_next_year_warning(now.astimezone(CHINA_TZ).date())
+
+    def makeup_countdown(self, due: dt.date, now: dt.datetime) -> tuple[int, str]:
+        """容缺受理: working days left to bring the pledged material (negative when overdue) and the text shown.
+        The applicant has the whole due day."""
+        from app.core.workdays import CHINA_TZ
+        today = now.astimezone(CHINA_TZ).date()
+        if today > due:
+            over = max(1, self.store.calendar.working_days_between(due, today))
+            return -over, f"补交已超期 {over} 个工作日（{due:%m月%d日}截止）"
+        if today == due:
+            return 0, "今日补交截止"
+        left = self.store.calendar.working_days_between(today, due)
+        return left, f"补交剩余 {left} 个工作日（{due:%m月%d日}截止）"
 
     def countdown(self, due: dt.datetime, now: dt.datetime) -> tuple[int, str]:
         """Working days left (negative when overdue) and the Chinese text the worklist shows."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from sqlalchemy import or_, select
@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from app.core.changes import Changes
 from app.core.commands import ResidentArgs
+from app.core.residence import Region, Residence, committee_region, hukou_region, residence_of
 from app.core.residents import ID_NUMBER_TAKEN, ResidentError, ResidentInput, apply_resident, validate_input
 from app.core.vocabulary import Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
 from forms.identity import lookup_kind, mask_id, mask_phone, normalize_id
-from models import AuditEntry, Resident, utcnow
+from models import AuditEntry, Committee, Resident, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,12 @@ class ResidentDetail:
     age: int | None
     notes: str
     version: int
+    # the residence model (rules.md §6): what was recorded, and what follows against the committee's place
+    hukou: Region = field(default_factory=Region)
+    hukou_nature: str = ""
+    residence_permit_no: str = ""
+    residence_permit_expiry: dt.date | None = None
+    residence: Residence | None = None
 
 
 def _age(birth: dt.date | None, today: dt.date) -> int | None:
@@ -95,6 +102,7 @@ class ResidentService:
             return _row(r, dt.date.today()) if r else None
 
     def get(self, resident_id: uuid.UUID) -> ResidentDetail:
+        today = dt.date.today()
         with self.ctx.sessions() as s:
             r = s.get(Resident, resident_id)
             if r is None:
@@ -102,7 +110,16 @@ class ResidentService:
             return ResidentDetail(
                 id=r.id, name=r.name, id_masked=mask_id(r.id_number), phone_masked=mask_phone(r.phone),
                 address=r.address, household_no=r.household_no, local_hukou=r.local_hukou, sex=r.sex,
-                birth_date=r.birth_date, age=_age(r.birth_date, dt.date.today()), notes=r.notes, version=r.version)
+                birth_date=r.birth_date, age=_age(r.birth_date, today), notes=r.notes, version=r.version,
+                hukou=hukou_region(r), hukou_nature=r.hukou_nature, residence_permit_no=r.residence_permit_no,
+                residence_permit_expiry=r.residence_permit_expiry,
+                residence=residence_of(r, self._home(s, r.committee_id), today))
+
+    @staticmethod
+    def _home(s: Session, committee_id: uuid.UUID) -> Region:
+        """The committee's own place (``settings["region"]``), against which 户籍 is local or not."""
+        com = s.get(Committee, committee_id)
+        return committee_region(com.settings if com else None)
 
     def reveal(self, actor: WorkerInfo, resident_id: uuid.UUID) -> tuple[str, str]:
         """Full ID number and phone for roles that need them; every view is written to the audit log."""
@@ -126,7 +143,7 @@ class ResidentService:
         if s.scalar(select(Resident.id).where(Resident.id_number == clean.id_number)):
             raise ResidentError("该身份证号码的居民已登记，请直接搜索选择")
         r = Resident(committee_id=committee_id, version=0)
-        apply_resident(r, clean, at=utcnow())  # version 0 → 1
+        apply_resident(r, clean, at=utcnow(), home=self._home(s, committee_id))  # version 0 → 1
         s.add(r)
         s.flush()
         enqueue(s, Mutation.RESIDENT_UPSERT, resident_snapshot(r), actor.id)
@@ -147,7 +164,7 @@ class ResidentService:
             taken = select(Resident.id).where(Resident.id_number == clean.id_number)
             if clean.id_number != r.id_number and s.scalar(taken):
                 raise ResidentError(ID_NUMBER_TAKEN)
-            apply_resident(r, clean, at=utcnow())
+            apply_resident(r, clean, at=utcnow(), home=self._home(s, r.committee_id))
             enqueue(s, Mutation.RESIDENT_UPSERT, resident_snapshot(r), actor.id)
             log.info("resident updated: %s", r.id)
             return ResidentSaved(_row(r, dt.date.today()), warning)
@@ -165,6 +182,10 @@ def registration_prefill(search_text: str) -> dict[str, str]:
 
 def resident_snapshot(r: Resident) -> dict:
     """The resident.upsert.v1 command's args (the server checks them again with the same core rules)."""
+    expiry = r.residence_permit_expiry.isoformat() if r.residence_permit_expiry else None
     return {**ResidentArgs(id=r.id, name=r.name, id_number=r.id_number, phone=r.phone, address=r.address,
-                           household_no=r.household_no, local_hukou=r.local_hukou, notes=r.notes).wire(),
+                           household_no=r.household_no, local_hukou=r.local_hukou, notes=r.notes,
+                           hukou_province=r.hukou_province, hukou_city=r.hukou_city, hukou_county=r.hukou_county,
+                           hukou_street=r.hukou_street, hukou_nature=r.hukou_nature,
+                           residence_permit_no=r.residence_permit_no, residence_permit_expiry=expiry).wire(),
             "version": r.version}

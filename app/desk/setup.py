@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.core.accounts import AccountError, check_committee, check_login
 from app.core.changes import Changes
 from app.core.errors import UserError
+from app.core.residence import region_from_division_code, with_region
 from app.core.vocabulary import Role
 from app.desk.auth import AuthError, hash_password, validate_new_password
 from app.desk.context import AppContext
@@ -51,8 +52,12 @@ def initialise_desk(ctx: AppContext, data: FirstRunInput) -> Changes:
     if ctx.is_initialised():
         raise SetupError("本机已经初始化，不能重复设置")
     with ctx.sessions.begin() as s:
+        # The committee's own place, against which a resident's 户籍 is local or not: a committee code that begins
+        # with its county's division code names province, city and county; the street is an administrator's
+        # setting (``server committee set CODE region=省/市/区县/街道``, or the desk's 设置 page).
+        region = region_from_division_code(data.committee_code)
         com = Committee(code=data.committee_code.strip(), name=data.committee_name.strip(),
-                        phone=data.committee_phone.strip())
+                        phone=data.committee_phone.strip(), settings={} if region.empty else with_region({}, region))
         s.add(com)
         s.flush()
         s.add(Device(committee_id=com.id, code=data.device_code.strip().upper(), name=data.device_name, is_local=True))

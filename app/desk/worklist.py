@@ -10,7 +10,8 @@ from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core import machine as cm
-from app.core.vocabulary import CHINA_TZ, Role, State
+from app.core import rule_notes
+from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Role, State
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.deadlines import DeadlineService
@@ -24,6 +25,7 @@ TABS = (
     ("due_today", "今日到期"),
     ("overdue", "已超期"),
     ("pending", State.PENDING_MATERIALS.label),
+    ("makeup", "容缺待补"),
     ("drafts", State.DRAFT.label),
 )
 # Lists that are not of cases: the worker's own work the district server did not take (app/desk/unapplied.py).
@@ -46,6 +48,17 @@ class WorklistRow:
     provisional: bool
     countdown: str
     urgency: str  # "", "due_today", "overdue"
+    warned: bool = False  # accepted over a failed warn rule (the resident insisted): the case window says which
+
+
+def _local_day(now: dt.datetime) -> dt.date:
+    return now.astimezone(CHINA_TZ).date()
+
+
+def _owes_makeup():
+    """容缺受理 cases still waiting for a pledged material (``Case.makeup_materials`` not empty)."""
+    return and_(Case.acceptance_mode == AcceptanceMode.DEFERRED, Case.makeup_due.is_not(None),
+                func.json_array_length(Case.makeup_materials) > 0)
 
 
 class WorklistService:
@@ -70,14 +83,18 @@ class WorklistService:
         if tab in ("due_today", "overdue"):
             when = (and_(Case.due_at >= max(start, now), Case.due_at < end) if tab == "due_today"
                     else Case.due_at < now)
-            if worker.has_role(Role.SUPERVISOR):
-                return and_(forwarded, when)  # the supervisor's list: every overdue case of the committee
+            if worker.has_role(Role.SUPERVISOR):  # the supervisor's list: every overdue case of the committee
+                if tab == "overdue":  # … and every 容缺 make-up past its deadline (rules.md §8)
+                    return or_(and_(forwarded, when), and_(_owes_makeup(), Case.makeup_due < _local_day(now)))
+                return and_(forwarded, when)
             own = [self._where("mine", worker, now)]
             if worker.has_role(Role.FRONT_DESK):  # the desk follows up what it sent; a line colleague only their own
                 own.append(self._where("sent", worker, now))
             return and_(forwarded, when, or_(*own))
         if tab == "pending":
             return Case.state == cm.PENDING_MATERIALS
+        if tab == "makeup":
+            return _owes_makeup()
         if tab == "drafts":
             return and_(Case.state == cm.DRAFT, Case.created_by_id == worker.id)
         raise ValueError(f"unknown tab {tab}")
@@ -111,20 +128,25 @@ class WorklistService:
                 .outerjoin(assignee, assignee.id == Case.assignee_id)
                 .order_by(*order))
         with self.ctx.sessions() as s:
-            return [self._row(c, name, idn, aname, now) for c, name, idn, aname in s.execute(stmt)]
+            return [self._row(c, name, idn, aname, now, tab) for c, name, idn, aname in s.execute(stmt)]
 
-    def _row(self, c: Case, name, id_number, assignee_name, now) -> WorklistRow:
+    def _row(self, c: Case, name, id_number, assignee_name, now, tab: str = "") -> WorklistRow:
         countdown, urgency = "", ""
         if c.due_at is not None and c.state == cm.FORWARDED:
             left, countdown = self.deadlines.countdown(c.due_at, now)
             urgency = "overdue" if left < 0 else ("due_today" if left == 0 else "")
             if c.deadline_provisional:
                 countdown += "（暂定）"
+        owes = cm.owes_makeup(c) and c.makeup_due is not None
+        if owes and c.makeup_due is not None and (tab == "makeup" or (tab == "overdue" and urgency != "overdue")):
+            left, countdown = self.deadlines.makeup_countdown(c.makeup_due, now)  # what this list is about
+            urgency = "overdue" if left < 0 else ("due_today" if left == 0 else "")
         return WorklistRow(id=c.id, case_number=c.case_number, item_name=c.item_name, applicant=name or "",
                            applicant_id_masked=mask_id(id_number), state=c.state,
-                           state_label=cm.STATE_LABELS.get(c.state, c.state),
+                           state_label=cm.STATE_LABELS.get(c.state, c.state) + ("（容缺待补）" if owes else ""),
                            assignee=assignee_name or c.assignee_queue or "", due_at=c.due_at,
-                           provisional=c.deadline_provisional, countdown=countdown, urgency=urgency)
+                           provisional=c.deadline_provisional, countdown=countdown, urgency=urgency,
+                           warned=rule_notes.warned(c.rule_warnings))
 
     def unapplied(self, worker: WorkerInfo, text: str = "") -> list[UnappliedWork]:
         """The 未生效 tab: ``worker``'s own case work the server set aside, with what they wrote and why."""

@@ -26,6 +26,7 @@ from app.core.accounts import (
     validate_new_password,
 )
 from app.core.errors import UserError
+from app.core.residence import REGION_KEY, Region, region_from_division_code, with_region
 from app.core.vocabulary import Role
 from app.core.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
 from app.server.changes import ChangeWriter
@@ -79,8 +80,12 @@ def add_committee(db: ServerDB, code: str, name: str, *, phone: str = "", addres
         changes = ChangeWriter(s, take_lock(s), now)
         if s.scalar(select(Committee.id).where(Committee.code == code.strip())):
             raise AdminError(f"居委会编码“{code}”已存在")
+        # The committee's own place for the residence rules, as far as its code names it (app/core/residence.py);
+        # ``committee set CODE region=省/市/区县/街道`` completes it.
+        region = region_from_division_code(code)
         com = Committee(code=code.strip(), name=name.strip(), phone=phone, address=address,
-                        close_of_business=close_of_business, settings={}, created_at=now, updated_at=now)
+                        close_of_business=close_of_business, settings={} if region.empty else with_region({}, region),
+                        created_at=now, updated_at=now)
         s.add(com)
         s.flush()
         changes.committee(com)
@@ -103,6 +108,8 @@ def update_committee(db: ServerDB, code: str, *, name: str | None = None, phone:
                 setattr(com, key, value.strip())
         if settings:
             com.settings = {**(com.settings or {}), **settings}
+            if REGION_KEY in settings:  # typed as 省/市/区县/街道 on the command line: kept as its four parts
+                com.settings = with_region(com.settings, Region.of(settings[REGION_KEY]))
         com.version += 1
         com.updated_at = now
         changes.committee(com)

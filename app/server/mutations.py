@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, selectinload
 from app.core import actions, commands, limits
 from app.core import machine as cm
 from app.core.errors import UserError
-from app.core.residents import ID_NUMBER_TAKEN, ResidentError, ResidentInput, apply_resident, validate_input
+from app.core.residence import committee_region
+from app.core.residents import ID_NUMBER_TAKEN, ResidentError, apply_resident, validate_input
 from app.core.vocabulary import Action, Mutation
 from app.core.wire import ResultStatus
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
@@ -130,10 +131,7 @@ def _earlier_refusal(ctx: ApplyContext, name: Mutation, key: str, entity_id: uui
 def _resident_upsert(ctx: ApplyContext, cmd: commands.ResidentArgs) -> dict:
     rid = cmd.id
     try:
-        clean, _warning = validate_input(ResidentInput(
-            name=cmd.name, id_number=cmd.id_number, phone=cmd.phone, address=cmd.address,
-            household_no=cmd.household_no, local_hukou=cmd.local_hukou, notes=cmd.notes),
-            today=ctx.received_at.date())
+        clean, _warning = validate_input(cmd.resident_input(), today=ctx.received_at.date())
     except ResidentError as e:
         raise Rejected(f"居民信息有误：{e}") from None
     s, merged_from = ctx.s, None
@@ -153,7 +151,7 @@ def _resident_upsert(ctx: ApplyContext, cmd: commands.ResidentArgs) -> dict:
     if r is None:
         r = Resident(id=rid, committee_id=ctx.committee.id, created_at=ctx.at, version=0)
         s.add(r)
-    apply_resident(r, clean, at=ctx.at, today=ctx.received_at.date())
+    apply_resident(r, clean, at=ctx.at, today=ctx.received_at.date(), home=committee_region(ctx.committee.settings))
     ctx.touched_residents[r.id] = r
     return {"resident_id": str(r.id), "merged_from": merged_from}
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from app.core import rule_notes
 from app.core.machine import DOCUMENT_AFTER
 from app.core.vocabulary import CHINA_TZ, Action
 from app.desk.cases import CaseDetail
@@ -36,6 +37,21 @@ from ui.operations import run_op
 from ui.printing.flow import show_document
 
 PRINT = "print"  # the one button that is not a case action: offered when the case has documents to print
+
+
+def flexible_rows(d: CaseDetail) -> list[tuple[str, str]]:
+    """How the case was accepted (rules.md §8), for the case window: 容缺 with what is still owed, or the pledge."""
+    rows: list[tuple[str, str]] = []
+    if d.acceptance_mode:
+        rows.append(("受理方式", d.acceptance_mode))
+    if d.makeup_materials:
+        due = f"，{d.makeup_due.year}年{d.makeup_due.month}月{d.makeup_due.day}日前补交" if d.makeup_due else ""
+        rows.append(("待补容缺材料", "、".join(d.makeup_materials) + due))
+    elif d.acceptance_mode == "容缺受理":
+        rows.append(("待补容缺材料", "已补齐"))
+    if d.pledge_text:
+        rows.append(("告知承诺", "申请人已签署告知承诺书（可在“打印文书”中再次打印）"))
+    return rows
 
 
 def _fmt(when) -> str:
@@ -54,6 +70,14 @@ class CaseDialog(QDialog):
         self.resize(820, 620)
         self.info = QGroupBox("案件")
         self.info_form = QFormLayout(self.info)
+        # The warnings the case was accepted over, for the colleague who decides (issue 13): hidden when none.
+        self.warnings = QGroupBox(rule_notes.HEADING)
+        self.warnings.setObjectName("warningBox")
+        self.warnings_text = QLabel()
+        self.warnings_text.setObjectName("warning")
+        self.warnings_text.setWordWrap(True)
+        QVBoxLayout(self.warnings).addWidget(self.warnings_text)
+        self.warnings.setVisible(False)
         self.history = QTableWidget(0, 5)
         self.history.setHorizontalHeaderLabels(["时间", "工作人员", "操作", "状态变化", "说明"])
         self.history.verticalHeader().hide()
@@ -71,6 +95,7 @@ class CaseDialog(QDialog):
         self.actions_row = QHBoxLayout()
         layout = QVBoxLayout(self)
         layout.addWidget(self.info)
+        layout.addWidget(self.warnings)
         layout.addWidget(QLabel("办理记录"))
         layout.addWidget(self.history, 1)
         layout.addWidget(self.prints)
@@ -118,10 +143,14 @@ class CaseDialog(QDialog):
             rows.append(("答复", f"{d.reply_label}：{d.reply_text}"))
         if d.refusal_reason:
             rows.append(("不予受理原因", d.refusal_reason))
+        rows += flexible_rows(d)
         for label, value in rows:
             lab = QLabel(value)
             lab.setWordWrap(True)
             self.info_form.addRow(label, lab)
+        lines = rule_notes.screen_lines(d.rule_warnings, d.warning_note)
+        self.warnings_text.setText("\n".join(lines))
+        self.warnings.setVisible(bool(lines))
         self.history.setRowCount(len(d.events))
         for i, e in enumerate(d.events):
             change = e.to_label if e.from_label == e.to_label else f"{e.from_label} → {e.to_label}"
@@ -157,6 +186,9 @@ class CaseDialog(QDialog):
             return
         if key == Action.ACKNOWLEDGE:
             self._run(lambda: svc.acknowledge(w, cid, expected_version=version), self._after)
+            return
+        if key == Action.RECEIVE_MAKEUP:  # 容缺受理: the pledged materials were handed in
+            self._run(lambda: svc.receive_makeup(w, cid, expected_version=version), self._after)
             return
         if key == PRINT:  # first print, or a reprint (补打) with its reason; the state decides which documents fit
             printing = self.services.printing

@@ -24,16 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.vocabulary import CHINA_TZ
 from app.desk.residents import ResidentInput, registration_prefill
+from forms.agents import AGENT_RELATIONS, agent_problem
+from ui.desk.duplicate_notice import DuplicateNotice
 from ui.operations import run_op
 from ui.residents.resident_dialog import ResidentDialog
-
-AGENT_RELATIONS = ["配偶", "子女", "父母", "兄弟姐妹", "其他亲属", "邻居或朋友", "其他"]
 
 
 class ApplicantPage(QWidget):
     title = "申请人"
     answered = Signal()  # the list has answered the text as it is now
+    resident_changed = Signal(object)  # the ResidentRow now chosen as the applicant, or None
 
     def __init__(self, services, parent=None):
         super().__init__(parent)
@@ -55,10 +57,14 @@ class ApplicantPage(QWidget):
         self.agent_relation = QComboBox()
         for r in AGENT_RELATIONS:
             self.agent_relation.addItem(r, r)
+        self.agent_phone = QLineEdit(placeholderText="代办人手机或固定电话")
         form = QFormLayout(self.agent_group)
         form.addRow("姓名", self.agent_name)
         form.addRow("身份证号", self.agent_id)
         form.addRow("与申请人关系", self.agent_relation)
+        form.addRow("联系电话", self.agent_phone)
+        # Earlier cases of the same item for the chosen resident (the wizard fills it: app/desk/duplicates.py).
+        self.duplicates = DuplicateNotice()
         self.agent_group.setVisible(False)
         self.agent_box.toggled.connect(self.agent_group.setVisible)
         self._debounce = QTimer(self, singleShot=True, interval=150)
@@ -78,6 +84,7 @@ class ApplicantPage(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.results)
         layout.addWidget(self.chosen)
+        layout.addWidget(self.duplicates)
         layout.addWidget(self.agent_box)
         layout.addWidget(self.agent_group)
         layout.addStretch(1)
@@ -151,6 +158,7 @@ class ApplicantPage(QWidget):
             self.chosen.setText(f"申请人：{row.name}（{row.sex}{age}，{row.id_masked}）")
         else:
             self.chosen.setText("尚未选择申请人")
+        self.resident_changed.emit(row)
 
     def _on_new_clicked(self) -> None:
         """登记新居民…, started from what the search found nobody for; the new resident becomes the applicant."""
@@ -172,7 +180,7 @@ class ApplicantPage(QWidget):
         if not self.agent_box.isChecked():
             return None
         return {"name": self.agent_name.text().strip(), "id_number": self.agent_id.text().strip().upper(),
-                "relation": self.agent_relation.currentData()}
+                "relation": self.agent_relation.currentData(), "phone": self.agent_phone.text().strip()}
 
     def set_agent(self, agent: dict | None) -> None:
         self.agent_box.setChecked(bool(agent))
@@ -180,6 +188,7 @@ class ApplicantPage(QWidget):
             self.agent_name.setText(agent.get("name", ""))
             self.agent_id.setText(agent.get("id_number", ""))
             self.agent_relation.setCurrentIndex(max(0, self.agent_relation.findData(agent.get("relation"))))
+            self.agent_phone.setText(agent.get("phone") or "")
 
     def problem(self) -> str | None:
         if self.searching:
@@ -191,10 +200,8 @@ class ApplicantPage(QWidget):
             if n > 1:
                 return f"有 {n} 位居民相符：请核对年龄和身份证号，用 ↑↓ 选择申请人"
             return "请先查找并选择申请人，或登记新居民"
-        agent = self.agent()
-        if agent is not None and not agent["name"]:
-            return "请填写代办人姓名"
-        return None
+        # The agent as the rules will read it (forms/agents.py): name, ID number, relation and phone.
+        return agent_problem(self.agent(), self.services.clock().astimezone(CHINA_TZ).date())
 
     def focus_first(self) -> None:
         self.search.setFocus()

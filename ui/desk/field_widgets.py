@@ -275,6 +275,9 @@ class GroupEditor(FieldEditor):
         self.table.setHorizontalHeaderLabels([
             f.label + (f"（{f.unit}）" if f.unit else "") + ("＊" if f.required is True else "") for f in self.subfields
         ])
+        for col, f in enumerate(self.subfields):
+            if f.help:  # e.g. what counts as income, and what does not (民发〔2021〕57号)
+                self.table.horizontalHeaderItem(col).setToolTip(f.help)
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(60)
         for col, f in enumerate(self.subfields):

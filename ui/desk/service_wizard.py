@@ -11,8 +11,10 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout
 
 from app.core.vocabulary import CHINA_TZ, Action, DocKind
+from app.desk.duplicates import warning_text
+from forms.identity import mask_id, mask_phone
 from ui.desk.applicant_page import ApplicantPage
-from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, MessageLabel, ReviewPage, StepPage
+from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, MessageLabel, ReviewPage, StepPage, info_text
 from ui.operations import run_op
 from ui.printing.flow import show_document
 
@@ -42,6 +44,11 @@ class ServiceWizard(QDialog):
         self.steps = [StepPage(step) for step in self.item.steps]
         self.materials = MaterialsPage(self.item)
         self.review = ReviewPage(self.item)
+        self.eligibility.insist.link(self.review.insist)  # one answer to 居民坚持申请, shown on both pages
+        self.review.insist.toggled.connect(lambda _c: self._enable_outcomes())
+        self.review.deferred.toggled.connect(lambda _c: self._enable_outcomes())
+        self.materials.pledge.toggled.connect(lambda _c: self._refresh_checks(self.materials))
+        self.outcomes: list = []
         self.pages = [self.applicant, self.eligibility, *self.steps, self.materials, self.review]
         self.stack = QStackedWidget()
         for p in self.pages:
@@ -70,20 +77,27 @@ class ServiceWizard(QDialog):
         self.next_button.setDefault(True)
         self.next_button.setObjectName("primary")
         self.refuse_button = QPushButton("不予受理…")
+        self.application_button = QPushButton("打印申请表")  # the form prefilled, for the applicant to check and sign
+        self.application_button.setToolTip("按已填写的内容打印申请表，请申请人核对后签字")
         self.notice_button = QPushButton("一次性告知（待补材料）")
         self.resolve_button = QPushButton("当场办结")
         self.forward_button = QPushButton("转办")
+        self.makeup_button = QPushButton("容缺受理并转办")  # 容缺受理 (rules.md §8), when IntakeService offers it
+        self.makeup_button.clicked.connect(lambda _c=False: self._finish(Action.FORWARD, deferred=True))
         self.back_button.clicked.connect(lambda: self._go(self.stack.currentIndex() - 1))
         self.next_button.clicked.connect(self._on_next_clicked)
         self.refuse_button.clicked.connect(self._on_refuse_clicked)
+        self.application_button.clicked.connect(self._on_application_clicked)
         self.outcome_buttons = {Action.AWAIT_MATERIALS: self.notice_button, Action.RESOLVE: self.resolve_button,
                                 Action.FORWARD: self.forward_button}
         for action, button in self.outcome_buttons.items():
             button.clicked.connect(lambda _c=False, a=action: self._finish(a))
         self.button_row = QHBoxLayout()
         self.button_row.addWidget(self.refuse_button)
+        self.button_row.addWidget(self.application_button)
         self.button_row.addStretch(1)
-        for b in (self.back_button, self.notice_button, self.resolve_button, self.forward_button, self.next_button):
+        for b in (self.back_button, self.notice_button, self.makeup_button, self.resolve_button, self.forward_button,
+                  self.next_button):
             self.button_row.addWidget(b)
         # Enter also advances from widgets that swallow it (combo boxes, check boxes).
         QShortcut(QKeySequence(Qt.Key_Enter), self, self._on_next_clicked)
@@ -91,6 +105,8 @@ class ServiceWizard(QDialog):
         QShortcut(QKeySequence("Ctrl+Return"), self, self._on_next_clicked)
         self.applicant.results.activated.connect(lambda _i: self._on_next_clicked())
         self.applicant.answered.connect(self._on_applicant_answered)
+        self.applicant.resident_changed.connect(self._on_resident_changed)
+        self.applicant.duplicates.open_requested.connect(lambda cid: self.services.case_windows.open(cid, self))
         self.applicant.search.textChanged.connect(lambda _t: setattr(self, "next_after_search", False))
 
     # ----- navigation -----------------------------------------------------------------------
@@ -106,7 +122,8 @@ class ServiceWizard(QDialog):
         self.next_button.setVisible(not last)
         self.next_button.setDefault(not last)
         # outcomes belong to the review page; 不予受理 shows only where a failed rule is on screen
-        for b in (self.notice_button, self.resolve_button, self.forward_button, self.refuse_button):
+        for b in (self.notice_button, self.resolve_button, self.forward_button, self.refuse_button,
+                  self.application_button, self.makeup_button):
             b.setVisible(False)
         self.message.clear()
         if index > 0 and self.case_id is not None:
@@ -127,7 +144,7 @@ class ServiceWizard(QDialog):
     def _check(self):
         a = self.applicant
         return self.services.intake.check(self.code, a.resident.id if a.resident else None, a.agent(), self.fields(),
-                                          self.materials.values())
+                                          self.materials.values(), pledge=self.materials.pledge.chosen())
 
     def _refresh_checks(self, page) -> None:
         try:
@@ -197,6 +214,24 @@ class ServiceWizard(QDialog):
             self.message.clear()
             self._on_next_clicked()
 
+    def _on_resident_changed(self, row) -> None:
+        """Earlier cases of this item for the applicant just chosen: a warning with links, never a stop."""
+        notice = self.applicant.duplicates
+        notice.clear()
+        if row is None:
+            return
+        intake, code, rid = self.services.intake, self.code, row.id
+
+        def look_up():
+            cases = intake.earlier_cases(code, rid)
+            return cases, warning_text(cases)
+
+        def shown(answer) -> None:
+            current = self.applicant.resident
+            if current is not None and current.id == rid:  # not an answer about an applicant chosen before
+                notice.show_cases(*answer)
+        run_op(self, look_up, shown, self.message.setText)
+
     def _on_saved(self, case_id, after) -> None:
         self.busy = False
         self.case_id = case_id
@@ -224,21 +259,38 @@ class ServiceWizard(QDialog):
         people = [("申请人", f"{a.name}（{a.id_masked}）")]
         agent = self.applicant.agent()
         if agent:
-            people.append(("代办人", f"{agent['name']}（{agent['relation']}）"))
+            people.append(("代办人", f"{agent['name']}（{agent['relation']}，{mask_id(agent['id_number'])}，"
+                                     f"{mask_phone(agent['phone'])}）"))
         self.review.show_summary(people, [p.step for p in self.steps], r)
         missing = [m.name for m in r.missing_materials] if r else []
         failures = r.eligibility_failures if r else []
         self.review.missing.setText(("缺少必交材料：" + "、".join(missing)) if missing else "")
-        self.review.error.setText(("不符合条件：" + "；".join(failures)) if failures else "")
+        self.review.error.setText(("不符合条件，不能受理：" + "；".join(failures)) if failures else "")
+        self.review.insist.show_warnings(r.eligibility_warnings if r and not failures else [])
+        self.review.infos.setText(info_text(r.eligibility_infos) if r else "")
         self._fill_targets()
-        outcomes = self.services.intake.outcomes(self.code, r)
-        for o in outcomes:
-            button = self.outcome_buttons[o.action]
+        self.outcomes = self.services.intake.outcomes(self.code, r)
+        for o in self.outcomes:
+            button = self._button_for(o)
             button.setText(o.label)
             button.setVisible(True)
             button.setDefault(o.default)
-        self.review.outcome.setVisible(any(o.action != Action.AWAIT_MATERIALS for o in outcomes))
+        deferrable = [m.name for m in r.missing_materials] if r and r.only_deferrable_missing else None
+        self.review.deferred.offer(deferrable if any(o.acceptance_mode for o in self.outcomes) else None)
+        self._enable_outcomes()
+        self.review.outcome.setVisible(any(o.action != Action.AWAIT_MATERIALS for o in self.outcomes))
         self.refuse_button.setVisible(bool(failures))
+        self.application_button.setVisible(self.item.application_form is not None)
+
+    def _enable_outcomes(self) -> None:
+        """An outcome that needs the resident to insist (a warning failed) waits for 居民坚持申请."""
+        insisted = self.review.insist.insisted()
+        for o in self.outcomes:  # 容缺受理 also waits for the dishonesty-list check
+            self._button_for(o).setEnabled((insisted or not o.needs_insist)
+                                           and (not o.acceptance_mode or self.review.deferred.confirmed()))
+
+    def _button_for(self, outcome):
+        return self.makeup_button if outcome.acceptance_mode else self.outcome_buttons[outcome.action]
 
     def _fill_targets(self) -> None:
         combo, dept = self.review.target, self.item.department
@@ -252,17 +304,21 @@ class ServiceWizard(QDialog):
         text = due.astimezone(CHINA_TZ).strftime("%Y年%m月%d日 %H:%M 前答复")
         self.review.deadline.setText(text + ("（暂定：该年度节假日安排未导入）" if provisional else ""))
 
-    def _finish(self, outcome: Action) -> None:
+    def _finish(self, outcome: Action, deferred: bool = False) -> None:
         """One service call, one transaction: if it is refused, the case is still the draft; try again."""
         if self.busy:
             return
         a, svc, worker = self.applicant, self.services, self.services.current_worker
         rid, agent, fields, mats, cid = a.resident.id, a.agent(), self.fields(), self.materials.values(), self.case_id
         note, assignee = self.review.note.toPlainText(), self.review.target.currentData()
+        insisted, warning_note = self.review.insist.insisted(), self.review.insist.note_text()
+        pledge, credit = self.materials.pledge.chosen(), self.review.deferred.confirmed()
+        mode = "容缺受理" if deferred else ""
 
         def run():
             return svc.intake.finish(worker, cid, self.code, rid, agent, fields, mats, outcome=outcome, note=note,
-                                     assignee_id=assignee)
+                                     assignee_id=assignee, insisted=insisted, warning_note=warning_note,
+                                     acceptance_mode=mode, credit_checked=credit, pledge=pledge)
         self.busy = True
         run_op(self, run, self._on_finished, self._on_failed)
 
@@ -271,7 +327,16 @@ class ServiceWizard(QDialog):
         self.case_finished.emit(self.case_id)
         if finished.document:
             show_document(self.parentWidget() or self, self.services, self.case_id, finished.document)
+        for doc in finished.also:  # the 容缺受理告知书 / 告知承诺书 to sign, each in its own preview
+            show_document(self.parentWidget() or self, self.services, self.case_id, doc)
         self.done(QDialog.Accepted)
+
+    def _on_application_clicked(self) -> None:
+        """Save the answers as they stand, then show the 申请表 printed from them (the wizard stays open)."""
+        if self.busy or self.applicant.resident is None:
+            return
+        step = self.stack.currentIndex()
+        self._save_then(lambda: show_document(self, self.services, self.case_id, DocKind.APPLICATION), step=step)
 
     def _on_refuse_clicked(self) -> None:
         from ui.cases.action_dialogs import ReasonDialog

@@ -9,16 +9,21 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core import rule_notes
 from forms.values import format_value
 from ui.desk.field_widgets import computed_label, editor_for
+from ui.desk.flexible_widgets import DeferredBox, PledgeBox
 
 NOT_FILLED = "尚未填写"
 
@@ -85,6 +90,66 @@ class MessageLabel(QLabel):
         self.setVisible(bool(text))
 
 
+WARN_TITLE = "⚠ 提示（由承办部门审核决定）"
+
+
+class InsistBox(QFrame):
+    """The failed ``warn`` rules, amber, with 居民坚持申请 and a note: a warning does not refuse, the worker records
+    that the resident insists and forwards (issue 13). Two boxes (eligibility and review page) can be linked so
+    that both show the one answer."""
+
+    toggled = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("insistBox")  # amber frame (resources/styles/onedesk.qss)
+        self.heading = _label(WARN_TITLE, "warningTitle")
+        self.text = _label("", "warning")
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.box = QCheckBox(rule_notes.INSISTED)
+        self.box.setObjectName("warning")
+        self.box.setToolTip("居民了解上述提示后仍要求申请：案件连同提示转承办部门审核决定")
+        self.note = QLineEdit(placeholderText="说明（可不填），如：居民称已办理居住证，坚持在本社区申请")
+        self.note.setMaxLength(500)
+        self.note.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.text)
+        row = QHBoxLayout()
+        row.addWidget(self.box)
+        row.addWidget(self.note, 1)
+        layout.addLayout(row)
+        self.box.toggled.connect(self.note.setEnabled)
+        self.box.toggled.connect(self.toggled)
+        self.setVisible(False)
+
+    def show_warnings(self, warnings: list[str]) -> None:
+        self.text.setText("\n".join("⚠ " + w for w in warnings))
+        self.setVisible(bool(warnings))
+
+    def insisted(self) -> bool:
+        """Ticked while warnings are shown (a box left ticked from warnings since answered away counts not)."""
+        return bool(self.text.text()) and self.box.isChecked()
+
+    def note_text(self) -> str:
+        return self.note.text().strip()
+
+    def link(self, other: InsistBox) -> None:
+        """Keep ``other`` showing the same answer as this box, both ways."""
+        def same_box(checked: bool, target: InsistBox) -> None:
+            if target.box.isChecked() != checked:
+                target.box.setChecked(checked)
+
+        def same_note(text: str, target: InsistBox) -> None:
+            if target.note.text() != text:
+                target.note.setText(text)
+        for a, b in ((self, other), (other, self)):
+            a.box.toggled.connect(lambda c, t=b: same_box(c, t))
+            a.note.textChanged.connect(lambda x, t=b: same_note(x, t))
+
+
 class EligibilityPage(QWidget):
     title = "申请条件"
 
@@ -97,10 +162,12 @@ class EligibilityPage(QWidget):
             cv.addWidget(_label("· " + c))
         self.checks = _label("", wrap=True)
         self.failures = MessageLabel("", "error")
+        self.insist = InsistBox()
+        self.infos = MessageLabel("", "hint")
         self.tier = MessageLabel("", "hint")
         found = QGroupBox("核对结果")
         fv = QVBoxLayout(found)
-        for w in (self.checks, self.failures, self.tier):
+        for w in (self.checks, self.failures, self.insist, self.infos, self.tier):
             fv.addWidget(w)
         hints = QGroupBox("办理提示")
         hv = QVBoxLayout(hints)
@@ -118,16 +185,23 @@ class EligibilityPage(QWidget):
         lines = [applicant_text] if applicant_text else []
         lines += [f"{label}：{text}" for _k, label, text in computed_values(self.item, result)]
         if result.eligibility_failures:
-            self.failures.setText("不符合条件：\n" + "\n".join("✗ " + f for f in result.eligibility_failures))
+            self.failures.setText("不符合条件，不能受理：\n" + "\n".join("✗ " + f for f in result.eligibility_failures))
         else:
             pending = "（部分条件将在后续问题中确认）" if result.eligibility_unknown else ""
             self.failures.setText("")
-            lines.append("✓ 已核对的条件均符合" + pending)
+            if not result.eligibility_warnings:
+                lines.append("✓ 已核对的条件均符合" + pending)
+        self.insist.show_warnings(result.eligibility_warnings)
+        self.infos.setText(info_text(result.eligibility_infos))
         self.checks.setText("\n".join(lines))
         self.tier.setText(f"{self.item.tier_title}：{result.tier.label}" if result.tier else "")
 
     def focus_first(self) -> None:
         self.setFocus()
+
+
+def info_text(infos: list[str]) -> str:
+    return "\n".join("ℹ " + i for i in infos)
 
 
 class StepPage(QWidget):
@@ -219,18 +293,25 @@ class MaterialsPage(QWidget):
         super().__init__(parent)
         self.item = item
         self.boxes: dict[str, QCheckBox] = {}
+        self.agent_rows: dict[str, tuple[QCheckBox, QLabel]] = {}  # shown only when the agent must bring them
         inner = QWidget()
         v = QVBoxLayout(inner)
         v.addWidget(_label("请逐项核对居民带来的材料，收到的打勾。", "hint"))
         for m in item.materials:
-            need = "必交" if m.required is True else "视情况"
-            cb = QCheckBox(f"{m.name}（{m.form}，{m.count} 份，{need}）")
+            cb = QCheckBox(self._box_text(m, m.count))
             cb.setToolTip(m.standard)
             self.boxes[m.name] = cb
+            hint = _label("    要求：" + m.standard, "hint")
             v.addWidget(cb)
-            v.addWidget(_label("    要求：" + m.standard, "hint"))
+            v.addWidget(hint)
+            if m.for_agent:
+                self.agent_rows[m.name] = (cb, hint)
+                cb.setVisible(False)
+                hint.setVisible(False)
         if not item.materials:
             v.addWidget(_label("本事项不需要收取材料。", "hint"))
+        self.pledge = PledgeBox(item)  # 告知承诺制, on items that offer it
+        v.addWidget(self.pledge)
         self.missing = _label("", "warning")
         v.addWidget(self.missing)
         v.addStretch(1)
@@ -244,10 +325,25 @@ class MaterialsPage(QWidget):
             v = values.get(name)
             cb.setChecked(bool(v.get("received") if isinstance(v, dict) else v))
 
+    @staticmethod
+    def _box_text(m, count: int) -> str:
+        need = ("必交" if m.required is True else "视情况") + ("，可容缺" if m.deferrable else "")
+        return f"{m.name}（{m.form}，{count} 份，{need}）"
+
     def show_result(self, result) -> bool:
+        needed = {m.name for m in result.required_materials}
+        for name, (cb, hint) in self.agent_rows.items():  # the agent's ID and 委托书, when this agent brings them
+            cb.setVisible(name in needed)
+            hint.setVisible(name in needed)
+            if name not in needed:
+                cb.setChecked(False)
+        for m in self.item.materials:  # copies follow the answers (one ID copy per household member)
+            if m.name in self.boxes:
+                self.boxes[m.name].setText(self._box_text(m, result.material_counts.get(m.name, m.count)))
         names = [m.name for m in result.missing_materials]
-        self.missing.setText(("缺少必交材料：" + "、".join(names) + "。可以出具一次性告知单，案件保存为“待补材料”。")
-                             if names else "")
+        deferrable = "所缺均为可容缺的次要材料，也可在下一步容缺受理。" if result.only_deferrable_missing else ""
+        self.missing.setText(("缺少必交材料：" + "、".join(names) + "。可以出具一次性告知单，案件保存为“待补材料”。"
+                              + deferrable) if names else "")
         return True
 
     def focus_first(self) -> None:
@@ -277,6 +373,9 @@ class ReviewPage(QWidget):
         form.addRow("办理期限", self.deadline)
         self.missing = MessageLabel("", "warning")
         self.error = MessageLabel("", "error")
+        self.insist = InsistBox()
+        self.infos = MessageLabel("", "hint")
+        self.deferred = DeferredBox()  # 容缺受理, while it is offered
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.summary)
@@ -284,8 +383,11 @@ class ReviewPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.missing)
-        layout.addWidget(self.outcome)
         layout.addWidget(self.error)
+        layout.addWidget(self.insist)
+        layout.addWidget(self.infos)
+        layout.addWidget(self.deferred)
+        layout.addWidget(self.outcome)
 
     def show_summary(self, people: list[tuple[str, str]], steps, result) -> None:
         """Everything collected, step by step, then the values the rules computed (per-capita income, tier…)."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
 )
 
+from app.core.residence import HUKOU_NATURES
 from app.desk.residents import ResidentDetail, ResidentInput
 from ui.operations import run_op
 
@@ -31,15 +33,32 @@ class ResidentDialog(QDialog):
         self.phone = QLineEdit(placeholderText=(f"{detail.phone_masked}{keep}" if detail else "手机或固定电话"))
         self.address = QLineEdit(detail.address if detail else "")
         self.household = QLineEdit(detail.household_no if detail else "")
-        self.local_hukou = QCheckBox("本地户籍")
-        self.local_hukou.setChecked(detail.local_hukou if detail else True)
+        # 户籍地址 in four parts, 户口性质 and 居住证 (rules.md §6); 本地户籍 and 人户分离 follow from them
+        self._local_hukou = detail.local_hukou if detail else True
+        hukou = detail.hukou if detail else None
+        self.hukou_province = QLineEdit(hukou.province if hukou else "", placeholderText="省")
+        self.hukou_city = QLineEdit(hukou.city if hukou else "", placeholderText="市")
+        self.hukou_county = QLineEdit(hukou.county if hukou else "", placeholderText="区县")
+        self.hukou_street = QLineEdit(hukou.street if hukou else "", placeholderText="街道（乡镇）")
+        hukou_row = QHBoxLayout()
+        for w in (self.hukou_province, self.hukou_city, self.hukou_county, self.hukou_street):
+            hukou_row.addWidget(w)
+        self.hukou_nature = QComboBox()
+        self.hukou_nature.addItem("（不填）", "")
+        for nature in HUKOU_NATURES:
+            self.hukou_nature.addItem(nature, nature)
+        self.hukou_nature.setCurrentIndex(max(0, self.hukou_nature.findData(detail.hukou_nature if detail else "")))
+        self.permit_no = QLineEdit(detail.residence_permit_no if detail else "", placeholderText="无居住证请留空")
+        expiry = detail.residence_permit_expiry if detail else None
+        self.permit_expiry = QLineEdit(expiry.isoformat() if expiry else "", placeholderText="如 2027-06-30")
         self.notes = QPlainTextEdit(detail.notes if detail else "")
         self.notes.setFixedHeight(60)
         self.notes.setTabChangesFocus(True)
         form = QFormLayout()
         for label, w in (("姓名", self.name), ("身份证号", self.id_number), ("联系电话", self.phone),
-                         ("住址", self.address), ("户号", self.household), ("户籍", self.local_hukou),
-                         ("备注", self.notes)):
+                         ("现住址", self.address), ("户号", self.household), ("户籍地址", hukou_row),
+                         ("户口性质", self.hukou_nature), ("居住证号", self.permit_no),
+                         ("居住证有效期", self.permit_expiry), ("备注", self.notes)):
             form.addRow(label, w)
         self.error = QLabel()
         self.error.setObjectName("error")
@@ -67,7 +86,12 @@ class ResidentDialog(QDialog):
     def value(self) -> ResidentInput:
         return ResidentInput(name=self.name.text(), id_number=self.id_number.text(), phone=self.phone.text(),
                              address=self.address.text(), household_no=self.household.text(),
-                             local_hukou=self.local_hukou.isChecked(), notes=self.notes.toPlainText())
+                             local_hukou=self._local_hukou, notes=self.notes.toPlainText(),
+                             hukou_province=self.hukou_province.text(), hukou_city=self.hukou_city.text(),
+                             hukou_county=self.hukou_county.text(), hukou_street=self.hukou_street.text(),
+                             hukou_nature=self.hukou_nature.currentData() or "",
+                             residence_permit_no=self.permit_no.text(),
+                             residence_permit_expiry=self.permit_expiry.text())
 
     def _on_save_clicked(self) -> None:
         data = self.value()

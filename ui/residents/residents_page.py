@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.desk.residents import ResidentDetail, registration_prefill
 from ui.operations import run_op
+from ui.residents import residence_text
 from ui.residents.resident_dialog import ResidentDialog
 from ui.residents.resident_table_model import ResidentTableModel
 from ui.services import Services
@@ -87,11 +88,13 @@ class ResidentsPage(QWidget):
         box = QGroupBox("居民信息")
         self.d_name, self.d_id, self.d_phone, self.d_sex = QLabel("—"), QLabel("—"), QLabel("—"), QLabel("—")
         self.d_address, self.d_household, self.d_hukou = QLabel("—"), QLabel("—"), QLabel("—")
+        self.d_separated, self.d_permit = QLabel("—"), QLabel("—")
         self.d_address.setWordWrap(True)
+        self.d_hukou.setWordWrap(True)
         form = QFormLayout()
         for label, w in (("姓名", self.d_name), ("身份证号", self.d_id), ("联系电话", self.d_phone),
                          ("性别/年龄", self.d_sex), ("住址", self.d_address), ("户号", self.d_household),
-                         ("户籍", self.d_hukou)):
+                         ("户籍地", self.d_hukou), ("人户分离", self.d_separated), ("居住证", self.d_permit)):
             form.addRow(label, w)
         self.edit_button = QPushButton("编辑")
         self.reveal_button = QPushButton("查看完整证件号")
@@ -154,7 +157,9 @@ class ResidentsPage(QWidget):
         self.d_sex.setText(f"{detail.sex} / {detail.age if detail.age is not None else '—'} 岁")
         self.d_address.setText(detail.address or "—")
         self.d_household.setText(detail.household_no or "—")
-        self.d_hukou.setText("本地户籍" if detail.local_hukou else "非本地户籍")
+        self.d_hukou.setText(residence_text.hukou(detail))
+        self.d_separated.setText(residence_text.separated(detail))
+        self.d_permit.setText(residence_text.permit(detail))
         self.cases_list.clear()
         for c in cases:
             self.cases_list.addItem(f"{c.case_number}  {c.item_name}  【{c.state_label}】")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
+from app.core import rule_notes
 from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
 
@@ -17,6 +18,7 @@ PAGE_SIZE = 100
 COLUMNS = (("case_number", "案件编号"), ("item", "事项"), ("applicant", "申请人"), (None, "身份证号"),
            ("state", "状态"), (None, "承办人"), ("due", "办理期限"), ("due", "剩余时间"))
 _AMBER = QBrush(QColor("#fff4d6"))
+WARNED_TIP = "受理时有须由承办部门审核的提示，居民坚持申请（详见案件）"
 _RED = QBrush(QColor("#fde2e1"))
 
 
@@ -128,8 +130,11 @@ class WorklistTableModel(QAbstractTableModel):
             due = r.due_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if r.due_at else ""
             if due and r.provisional:
                 due += "（暂定）"
-            return (r.case_number, r.item_name, r.applicant, r.applicant_id_masked, r.state_label, r.assignee,
+            item = f"{rule_notes.MARKS['warn']} {r.item_name}" if r.warned else r.item_name
+            return (r.case_number, item, r.applicant, r.applicant_id_masked, r.state_label, r.assignee,
                     due, r.countdown)[index.column()]
+        if role == Qt.ToolTipRole and index.column() == 1 and r.warned:
+            return WARNED_TIP
         if role == Qt.BackgroundRole:
             return _RED if r.urgency == "overdue" else (_AMBER if r.urgency == "due_today" else None)
         if role == Qt.ForegroundRole and index.column() == 7 and r.urgency == "overdue":

@@ -45,3 +45,9 @@ def item_ref(code: str, catalog=None) -> ItemRef:
         reason = svc.catalog.unavailable.get(code)
         raise CaseError(f"事项 {code} 暂不可用：{reason}" if reason else f"找不到事项 {code}")
     return ItemRef(item.code, item.name, item.department, item.mode, svc.catalog.version_label[:32])
+
+
+def item_documents(code: str, data_dir: Path | None = None) -> frozenset:
+    """What the item prints beyond its case's state documents (证明, 申请表): see ``machine.item_paper``."""
+    from app.core.machine import item_paper
+    return item_paper(shared_catalog(data_dir).get(code))

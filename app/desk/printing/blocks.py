@@ -79,12 +79,28 @@ def item_field(data: DocumentData) -> Field:
 
 def applicant_fields(data: DocumentData) -> list[Field]:
     """Who applied; ID and phone masked here, whatever the caller handed over."""
-    return [
+    fields: list[Field] = [
         ("申请人", data.applicant_name, False),
         ("身份证号", mask_id(data.applicant_id_number), False),
         ("联系电话", mask_phone(data.applicant_phone), False),
-        ("代办人", data.agent_name or "无", False),
+        ("代办人", _agent_text(data), False),
     ]
+    if data.agent_name and (data.agent_id_number or data.agent_phone):  # the agent masked like the applicant
+        fields += [("代办人身份证号", mask_id(data.agent_id_number) or "—", False),
+                   ("代办人电话", mask_phone(data.agent_phone) or "—", False)]
+    return fields
+
+
+def _agent_text(data: DocumentData) -> str:
+    if not data.agent_name:
+        return "无"
+    return f"{data.agent_name}（{data.agent_relation}）" if data.agent_relation else data.agent_name
+
+
+def department_field(data: DocumentData) -> Field:
+    """承办部门: where the case went; a long name (街道民政办（社会救助窗口）) gets a row of its own rather than
+    breaking inside a half-row cell."""
+    return ("承办部门", data.department, len(data.department) > 8)
 
 
 def contact_fields(data: DocumentData) -> list[Field]:
@@ -119,6 +135,21 @@ def missing_table(data: DocumentData, sheet: Sheet) -> Table:
         body = [["—", "（无）", "—"]]
     heading = f"需补正材料（共{len(data.missing)}项）"
     return section_table(["序号", heading, "要求及标准"], body, widths, {1, 2}, sheet)
+
+
+def pairs_table(heading: str, value_heading: str, pairs: tuple[tuple[str, str], ...], data: DocumentData,
+                sheet: Sheet) -> Table:
+    """Numbered label/value rows under one heading (a form's answers, what a certificate rests on): unlike the
+    field grid, a long question label gets two fifths of the width instead of a narrow label cell."""
+    g = sheet.g
+    seq_w = g.size * 2.4 + 2 * g.pad
+    rest = g.content_width - seq_w
+    label_w = rest * (0.4 if g.columns == 4 else 0.42)
+    body = [[str(i), scrub(label, data), scrub(value, data) or "—"] for i, (label, value) in enumerate(pairs, 1)]
+    if not body:
+        body = [["—", "（无）", "—"]]
+    return section_table(["序号", f"{heading}（共{len(pairs)}项）", value_heading], body,
+                         [seq_w, label_w, rest - label_w], {1, 2}, sheet)
 
 
 def note(text: str, sheet: Sheet) -> Flowable:

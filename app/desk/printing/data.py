@@ -27,6 +27,15 @@ class MissingMaterial:
     standard: str
 
 
+@dataclass(frozen=True)
+class AnswerTable:
+    """A repeat group's answers (the household) as a table: one column per sub-field, one row per entry."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
 @dataclass(frozen=True, kw_only=True)
 class DocumentData:
     """Everything one printed document shows. ID and phone are FULL here; ``render`` masks them."""
@@ -65,6 +74,24 @@ class DocumentData:
     printed_at: dt.datetime
     # Date of the department's decision (completion/reply); printed_at stands in when unknown.
     decided_at: dt.datetime | None = None
+    # 受理回执 备注: the warnings the case was accepted over and that the resident insisted (app/core/rule_notes.py).
+    intake_remark: str = ""
+    # The agent (代办人) beside agent_name: FULL here like the applicant's, masked by the blocks (rules.md §6).
+    agent_id_number: str = ""
+    agent_phone: str = ""
+    agent_relation: str = ""
+    # 申请表: every answered field (label, text as its kind writes it, identifiers masked) and the repeat groups.
+    answers: tuple[tuple[str, str], ...] = ()
+    tables: tuple[AnswerTable, ...] = ()
+    # 证明: the certifying text filled from the answers, and the rows it rests on (retained-list entry, records).
+    certificate_text: str = ""
+    basis: tuple[tuple[str, str], ...] = ()
+    # Flexible acceptance (rules.md §8): the materials a 容缺受理 applicant pledged to bring (with their standard)
+    # and by when; the 告知承诺制 pledge the applicant signed and the proofs it replaces.
+    makeup: tuple[MissingMaterial, ...] = ()
+    makeup_due: dt.date | None = None
+    pledge_text: str = ""
+    pledged: tuple[MissingMaterial, ...] = ()
 
 
 def qr_payload(data: DocumentData) -> str:

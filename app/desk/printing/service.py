@@ -10,6 +10,7 @@ document produced again after one of its earlier jobs reached paper, in any layo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -18,16 +19,20 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from app.core import rule_notes
 from app.core.changes import Changes
 from app.core.errors import DiskFullError, UserError, is_disk_full
-from app.core.machine import STATE_LABELS, printable_documents
+from app.core.machine import STATE_LABELS, case_paper, flexible_paper, item_paper, printable_documents
 from app.core.vocabulary import DOC_TITLES, DocKind, State
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
+from app.desk.intake import IntakeService
+from app.desk.printing import answers
 from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
 from app.desk.printing.kinds import kind_for
 from app.desk.printing.layout import LAYOUTS
 from app.desk.printing.render import render
+from forms.schema import ServiceItem
 from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,10 @@ DOC_WHEN = {
     "notice": "一次性告知单只在案件待补材料时出具",
     "refusal": "不予受理告知单只在不予受理后出具",
     "reply": "答复告知在承办部门答复后出具",
+    "makeup_notice": "容缺受理告知书只用于容缺受理的案件，受理后可打印",
+    "pledge": "告知承诺书只用于申请人选择告知承诺制的案件，受理后可打印",
+    "certificate": "证明只在出具证明的事项当场办结后出具",
+    "application": "申请表只用于材料中有申请表的事项，不予受理或撤回后不再出具",
 }
 
 
@@ -89,12 +98,17 @@ def handled_as(case: Case) -> str:
     return case.mode
 
 
-def handled_by(case: Case) -> str:
-    """承办部门 as it happened: the queue the case was forwarded to (e.g. 居住地公安派出所), else the item's
-    department."""
-    if case.forwarded_at is not None and case.assignee_queue:
-        return case.assignee_queue
-    return case.department
+def handled_by(case: Case, item: ServiceItem | None = None) -> str:
+    """承办部门 as the resident must read it: where the case went. Forwarded to the item's own department queue
+    (the wizard's default, or a colleague of that line) it goes on to the item's forward target (e.g.
+    街道民政办（社会救助窗口）); forwarded to another queue, that queue (e.g. 居住地公安派出所); not forwarded, the
+    item's department."""
+    if case.forwarded_at is None:
+        return case.department
+    queue = case.assignee_queue or case.department
+    if queue == case.department and item is not None and item.forward_target:
+        return item.forward_target
+    return queue
 
 
 def refusal_message(state: str, doc_type: str | None, allowed: tuple[str, ...]) -> str:
@@ -110,6 +124,17 @@ def _info(value) -> dict:
     return dict(value) if isinstance(value, dict) else {"received": bool(value)}
 
 
+def _with_item_materials(case: Case, item: ServiceItem | None) -> dict:
+    """A draft's materials (bare received flags) completed with the item's form, count, standard and whether the
+    material is always required, so a draft's 申请表 lists them as a submitted case's documents do."""
+    out = {}
+    for name, value in (case.materials or {}).items():
+        known = item.material(name) if item is not None and not isinstance(value, dict) else None
+        out[name] = value if known is None else {"received": bool(value), "form": known.form, "count": known.count,
+                                                  "standard": known.standard, "required": known.required is True}
+    return out
+
+
 def _recorded_missing(case: Case) -> list[str]:
     """The missing materials named when the case was set to await them (latest such event)."""
     for event in sorted(case.events or [], key=lambda e: e.seq, reverse=True):
@@ -118,22 +143,41 @@ def _recorded_missing(case: Case) -> list[str]:
     return []
 
 
-def _material_lines(case: Case) -> tuple[list[MaterialLine], list[MissingMaterial]]:
+def _material_lines(case: Case, materials: dict | None = None) -> tuple[list[MaterialLine], list[MissingMaterial]]:
     """What was handed in, and what is still missing with its standard.
 
     Missing = not received and either required or named missing when the case was set to await materials
     (a conditional material that applies to this applicant is stored as not required)."""
     named = _recorded_missing(case)
     received, missing = [], []
-    materials = case.materials or {}
+    materials = (case.materials or {}) if materials is None else materials
     for name, value in materials.items():
         info = _info(value)
         if info.get("received"):
             received.append(MaterialLine(name, info.get("form") or "原件", int(info.get("count") or 1)))
+        elif info.get("pledged"):
+            continue  # replaced by the signed 告知承诺书 (printed with it)
         elif name in named or info.get("required", True):
             missing.append(MissingMaterial(name, info.get("standard") or "请按办事指南要求提供"))
     missing += [MissingMaterial(n, "请按办事指南要求提供") for n in named if n not in materials]
     return received, missing
+
+
+def _flexible_parts(case: Case) -> dict:
+    """What the 容缺受理告知书 and the 告知承诺书 print: the deferred materials (all the applicant pledged to
+    bring, also once brought: the notice is printed again as it was signed) and the proofs the pledge replaces."""
+    def lines(flag: str) -> tuple[MissingMaterial, ...]:
+        return tuple(MissingMaterial(name, _info(v).get("standard") or "请按办事指南要求提供")
+                     for name, v in (case.materials or {}).items() if _info(v).get(flag))
+    deferred = lines("deferred") or tuple(MissingMaterial(n, "请按办事指南要求提供")
+                                          for n in case.makeup_materials or ())
+    return {"makeup": deferred, "makeup_due": case.makeup_due, "pledge_text": case.pledge_text or "",
+            "pledged": lines("pledged")}
+
+
+def _agent_part(agent: dict | None, key: str) -> str:
+    """The agent's ID, phone or relation as stored on the case (full; the blocks mask them)."""
+    return str(agent.get(key) or "") if isinstance(agent, dict) else ""
 
 
 def supplied_materials(case: Case) -> dict:
@@ -145,8 +189,21 @@ def supplied_materials(case: Case) -> dict:
 
 
 class PrintService:
-    def __init__(self, ctx: AppContext):
+    def __init__(self, ctx: AppContext, catalog=None):
         self.ctx = ctx
+        self._catalog = catalog
+
+    def _item(self, code: str) -> ServiceItem | None:
+        """The case's item in the desk's catalog (None once the catalog no longer has it)."""
+        if self._catalog is None:
+            from app.desk.catalog.refs import shared_catalog
+            self._catalog = shared_catalog(self.ctx.data_dir)
+        return self._catalog.get(code)
+
+    def _documents(self, state: str, forwarded: bool, item_code: str,
+                   flexible: frozenset[DocKind] = frozenset()) -> tuple[DocKind, ...]:
+        """``flexible``: the papers of how the case was accepted (:func:`app.core.machine.case_paper`)."""
+        return printable_documents(state, forwarded, item_paper(self._item(item_code)), flexible=flexible)
 
     def settings(self) -> tuple[str, str | None]:
         """This desk's paper layout and configured printer (None = system default)."""
@@ -171,7 +228,8 @@ class PrintService:
             case = s.get(Case, case_id)
             if case is None:
                 raise PrintError("找不到该案件")
-            return case.state, printable_documents(case.state, case.forwarded_at is not None)
+            return case.state, self._documents(case.state, case.forwarded_at is not None, case.item_code,
+                                               case_paper(case))
 
     def allowed(self, case_id: uuid.UUID) -> tuple[str, ...]:
         return self._state_and_documents(case_id)[1]
@@ -211,23 +269,27 @@ class PrintService:
             case = s.get(Case, case_id)
             if case is None:
                 raise PrintError("找不到该案件")
-            allowed = printable_documents(case.state, case.forwarded_at is not None)
+            allowed = self._documents(case.state, case.forwarded_at is not None, case.item_code, case_paper(case))
             if doc_type not in allowed:
                 raise PrintError(refusal_message(case.state, doc_type, allowed))
             com = s.get_one(Committee, case.committee_id)
             r = s.get(Resident, case.applicant_id) if case.applicant_id else None
             creator = s.get(Worker, case.created_by_id)
-            received, missing = _material_lines(case)
+            item = self._item(case.item_code)
+            received, missing = _material_lines(case, _with_item_materials(case, item))
             approved = {"approved": True, "refused": False}.get(case.reply_result or "")
             kind = kind_for(doc_type)
             result = kind.result_text(resolution=case.result_text, reply=case.reply_text)
-            return DocumentData(
+            answered = (dict(case.data or {}), case.agent, case.applicant_id)
+            data = DocumentData(
                 doc_type=DocKind(doc_type), committee_name=com.name, committee_phone=com.phone,
                 committee_address=com.address, doc_number=kind.doc_number(case.case_number),
                 case_number=case.case_number, item_code=case.item_code, item_name=case.item_name,
-                mode=handled_as(case), department=handled_by(case),
+                mode=handled_as(case), department=handled_by(case, item),
                 applicant_name=r.name if r else "", applicant_id_number=r.id_number if r else "",
                 applicant_phone=r.phone if r else "", agent_name=(case.agent or {}).get("name"),
+                agent_id_number=_agent_part(case.agent, "id_number"), agent_phone=_agent_part(case.agent, "phone"),
+                agent_relation=_agent_part(case.agent, "relation"), **_flexible_parts(case),
                 received_at=case.accepted_at or case.created_at, materials=received, missing=missing,
                 deadline=case.due_at, deadline_provisional=case.deadline_provisional,
                 deadline_note=PROVISIONAL_NOTE if case.deadline_provisional else "",
@@ -238,7 +300,26 @@ class PrintService:
                 progress_query=(f"扫描二维码或致电 {com.phone} 查询办理进度（工作日 9:00—17:30）。" if com.phone
                                 else "扫描二维码或到社区服务站查询办理进度（工作日 9:00—17:30）。"),
                 appeal_route=APPEAL if approved is False else "", verification_code=case.verification_code,
-                reprint_count=reprint_count, printed_at=printed_at, decided_at=case.replied_at or case.closed_at)
+                reprint_count=reprint_count, printed_at=printed_at, decided_at=case.replied_at or case.closed_at,
+                intake_remark=rule_notes.remark(case.rule_warnings, case.warning_note))
+        extra = self._answers(data, item, *answered)  # reads the applicant in a session of its own
+        return dataclasses.replace(data, **extra) if extra else data
+
+    def _answers(self, data: DocumentData, item: ServiceItem | None, fields: dict, agent: dict | None,
+                 applicant_id: uuid.UUID | None) -> dict:
+        """What the 申请表 and the 证明 print of the case's answers (nothing for the other documents)."""
+        if item is None or data.doc_type not in (DocKind.APPLICATION, DocKind.CERTIFICATE):
+            return {}
+        # The applicant exactly as the wizard's rules see them (visibility and figures may read them).
+        applicant = IntakeService(self.ctx, catalog=self._catalog).applicant(applicant_id)
+        result = answers.read_answers(item, fields, applicant, agent)
+        if data.doc_type == DocKind.APPLICATION:
+            rows, tables = answers.application_rows(item, result)
+            return {"answers": rows, "tables": tables}
+        assert item.certificate is not None  # printable_documents offers a 证明 only for such an item
+        text, basis = answers.certificate_content(item, item.certificate, result, data.applicant_name,
+                                                  data.applicant_id_number)
+        return {"certificate_text": text, "basis": basis}
 
     def produce(self, actor: WorkerInfo | None, case_id: uuid.UUID, doc_type: str | None = None,
                 layout: str | None = None, reprint_reason: str = "", now: dt.datetime | None = None, *,
@@ -310,17 +391,19 @@ class PrintService:
 
     def jobs(self, case_id: uuid.UUID | None = None, waiting_only: bool = False) -> list[PrintJobRow]:
         with self.ctx.sessions() as s:
-            stmt = (select(PrintJob, Case.case_number, Case.state, Case.forwarded_at)
+            stmt = (select(PrintJob, Case.case_number, Case.state, Case.forwarded_at, Case.item_code,
+                           Case.acceptance_mode, Case.pledge_text)
                     .join(Case, Case.id == PrintJob.case_id).order_by(PrintJob.at.desc()))
             if case_id is not None:
                 stmt = stmt.where(PrintJob.case_id == case_id)
             rows, fits = [], {}
-            for j, num, state, forwarded_at in s.execute(stmt):
+            for j, num, state, forwarded_at, code, mode, pledge in s.execute(stmt):
                 rows.append(PrintJobRow(
                     id=j.id, case_id=j.case_id, case_number=num, doc_type=j.doc_type, doc_title=DOC_TITLES[j.doc_type],
                     layout=j.layout, reprint_count=j.reprint_count, at=j.at, status=j.status, printer=j.printer,
                     reason=j.reason, path=self.ctx.data_dir / j.file))
-                fits[j.id] = j.doc_type in printable_documents(state, forwarded_at is not None)
+                fits[j.id] = j.doc_type in self._documents(state, forwarded_at is not None, code,
+                                                           flexible_paper(mode, pledge))
         if not waiting_only:
             return rows
         # Waiting = the newest paper job of a case's document is not on paper yet (a later good reprint clears

@@ -33,15 +33,15 @@ def fmt_datetime(value: dt.datetime | None) -> str:
 
 
 def scrub(text: str, data: DocumentData) -> str:
-    """Mask the applicant's ID/phone (and any ID-like number) a worker typed into free text."""
+    """Mask the applicant's and the agent's ID/phone (and any ID-like number) a worker typed into free text."""
     if not text:
         return ""
-    phone = normalize_phone(data.applicant_phone)
-    if len(phone) >= 7:
-        text = text.replace(phone, mask_phone(phone))
-    ident = normalize_id(data.applicant_id_number)
-    if len(ident) >= 15:
-        text = re.sub(re.escape(ident), mask_id(ident), text, flags=re.IGNORECASE)
+    for phone in (normalize_phone(data.applicant_phone), normalize_phone(data.agent_phone)):
+        if len(phone) >= 7:
+            text = text.replace(phone, mask_phone(phone))
+    for ident in (normalize_id(data.applicant_id_number), normalize_id(data.agent_id_number)):
+        if len(ident) >= 15:
+            text = re.sub(re.escape(ident), mask_id(ident), text, flags=re.IGNORECASE)
     return _ID_LIKE.sub(lambda m: mask_id(m.group()), text)
 
 

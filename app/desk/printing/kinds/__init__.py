@@ -1,4 +1,4 @@
-"""The five document kinds, one module each, looked up by :class:`app.core.vocabulary.DocKind`.
+"""The document kinds, one module each, looked up by :class:`app.core.vocabulary.DocKind`.
 
 Adding a kind means a ``DocKind`` member with its title, a module here and a line in ``KINDS``.
 """
@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from app.core.vocabulary import DocKind
+from app.desk.printing.kinds.application import ApplicationKind
 from app.desk.printing.kinds.base import DocumentKind
+from app.desk.printing.kinds.certificate import CertificateKind
 from app.desk.printing.kinds.completion import CompletionKind
+from app.desk.printing.kinds.flexible import MakeupNoticeKind, PledgeKind
 from app.desk.printing.kinds.notice import NoticeKind
 from app.desk.printing.kinds.receipt import ReceiptKind
 from app.desk.printing.kinds.refusal import RefusalKind
@@ -18,7 +21,8 @@ from app.desk.printing.kinds.reply import ReplyKind
 
 # A fixed table (read-only), not a registry modules add themselves to.
 KINDS: Mapping[DocKind, DocumentKind] = MappingProxyType(
-    {k.kind: k() for k in (ReceiptKind, CompletionKind, NoticeKind, RefusalKind, ReplyKind)}
+    {k.kind: k() for k in (ReceiptKind, CompletionKind, NoticeKind, RefusalKind, ReplyKind, CertificateKind,
+                           ApplicationKind, MakeupNoticeKind, PledgeKind)}
 )
 
 

@@ -25,6 +25,7 @@ class DocumentKind:
     kind: ClassVar[DocKind]
     number_prefix: ClassVar[str]  # 文书编号 = prefix + case number, e.g. "SL-…" for a 受理回执
     signer: ClassVar[str] = "申请人（签字）："
+    lists_materials: ClassVar[bool] = True  # the materials table; a 证明 speaks of facts, not of papers
 
     @property
     def title(self) -> str:
@@ -87,7 +88,8 @@ class DocumentKind:
         story = blocks.header(data, self.title, sheet)
         story += [blocks.head_table(data, sheet), field_table(fields_before, sheet)]
         story += self.lead_blocks(data, sheet)
-        story.append(blocks.materials_table(data, sheet))  # every kind lists what was handed in
+        if self.lists_materials:  # every case document lists what was handed in
+            story.append(blocks.materials_table(data, sheet))
         story.append(field_table(fields_after, sheet))
         story += self.statement_blocks(data, sheet)
         story += self.closing_blocks(data, sheet)

@@ -27,7 +27,7 @@ class DecisionKind(DocumentKind):
         return data.decided_at or data.printed_at
 
     def case_fields(self, data: DocumentData) -> list[Field]:
-        return [("受理时间", fmt_datetime(data.received_at), False), ("承办部门", data.department, False)]
+        return [("受理时间", fmt_datetime(data.received_at), False), blocks.department_field(data)]
 
     def outcome_fields(self, data: DocumentData) -> list[Field]:
         """The decision, its date and reasons, how to collect, and the appeal route if adverse."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.core.vocabulary import DocKind
+from app.desk.printing import blocks
 from app.desk.printing.data import DocumentData
 from app.desk.printing.flowables import Field
 from app.desk.printing.kinds.base import DocumentKind
@@ -19,7 +20,7 @@ class ReceiptKind(DocumentKind):
     def case_fields(self, data: DocumentData) -> list[Field]:
         return [
             ("受理时间", fmt_datetime(data.received_at), False),
-            ("承办部门", data.department, False),
+            blocks.department_field(data),
             ("承诺答复时间", deadline_text(data), True),
         ]
 
@@ -27,7 +28,10 @@ class ReceiptKind(DocumentKind):
         rows: list[Field] = []
         if data.progress_query:
             rows.append(("进度查询", scrub(data.progress_query, data), True))
-        return rows + [("结果送达", scrub(data.delivery, data) or "—", True)]
+        rows.append(("结果送达", scrub(data.delivery, data) or "—", True))
+        if data.intake_remark:  # what the department is to check: the desk accepted, it did not decide
+            rows.append(("备注", scrub(data.intake_remark, data), True))
+        return rows
 
     def statement(self, data: DocumentData) -> str:
         item = data.item_name
