@@ -33,7 +33,7 @@ from pydantic_core import ErrorDetails
 
 from forms import expr as ex
 from forms import household
-from forms.agents import material_condition
+from forms.agent_materials import AgentMaterial, add_agent_materials, read_agent_materials
 from forms.dependencies import DependencyCycle, evaluation_order
 from forms.policy import Policy, parse_policy
 from forms.scopes import scope_problems
@@ -80,8 +80,7 @@ class CatalogMeta:
     policy: Policy = field(default_factory=Policy)
     materials: dict[str, dict] = field(default_factory=dict)
     fields: dict[str, dict] = field(default_factory=dict)
-    # catalog.yaml ``agent_materials``: (material, exempt for a close relative on an exempting item)
-    agent_materials: list[tuple[Material, bool]] = field(default_factory=list)
+    agent_materials: list[AgentMaterial] = field(default_factory=list)  # catalog.yaml ``agent_materials``
 
 
 @dataclass
@@ -186,59 +185,12 @@ def _load_meta(path: Path, errors: list[LoadError], digest: Any) -> CatalogMeta:
             setattr(meta, name, value)
         else:
             errors.append(LoadError(path.name, None, name, f"{name} 的格式不正确"))
-    meta.agent_materials = _agent_materials(path.name, data.get("agent_materials"), errors)
+    meta.agent_materials, problems = read_agent_materials(data.get("agent_materials"), _translate)
+    errors.extend(LoadError(path.name, None, where, message) for where, message in problems)
     unknown = set(data) - {"version", "departments", "policy", "materials", "fields", "agent_materials"}
     for name in sorted(unknown):
         errors.append(LoadError(path.name, None, name, f"未知的目录级属性：{name}"))
     return meta
-
-
-def _agent_materials(file: str, raw: Any, errors: list[LoadError]) -> list[tuple[Material, bool]]:
-    """The materials every item asks of an agent (forms/agents.py); when they are required is not the author's
-    to say: the loader writes the condition on each item."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        errors.append(LoadError(file, None, "agent_materials", "agent_materials 应为材料列表"))
-        return []
-    out: list[tuple[Material, bool]] = []
-    for i, entry in enumerate(raw):
-        where = f"agent_materials[{i}]"
-        if not isinstance(entry, dict):
-            errors.append(LoadError(file, None, where, "应为键值对"))
-            continue
-        entry = dict(entry)
-        exempt = entry.pop("relative_exempt", False)
-        if not isinstance(exempt, bool):
-            errors.append(LoadError(file, None, where, "relative_exempt：应为 true 或 false"))
-            exempt = False
-        for attr in ("required", "for_agent"):
-            if attr in entry:
-                errors.append(LoadError(file, None, where, f"{attr}：代办材料何时需要由加载器按代办情况决定，不能填写"))
-                entry.pop(attr)
-        try:
-            out.append((Material.model_validate({**entry, "for_agent": True}), exempt))
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                attr = ".".join(str(p) for p in err["loc"])
-                errors.append(LoadError(file, None, where, f"{attr}：{_translate(err, attr)}"))
-    return out
-
-
-def _add_agent_materials(item: ServiceItem, meta: CatalogMeta) -> list[tuple[str | None, str]]:
-    """Append catalog.yaml's agent materials to ``item`` with their conditions; an item that lists one itself
-    is refused (one mechanism, not two)."""
-    problems: list[tuple[str | None, str]] = []
-    names = {m.name for m, _ in meta.agent_materials}
-    own = {m.name for m in item.materials}
-    for mat in item.materials:
-        if mat.name in names or mat.for_agent:
-            problems.append((f"材料:{mat.name}", f"材料「{mat.name}」由 catalog.yaml 的 agent_materials 在有代办人时"
-                             "统一加入，事项文件中请删除"))
-    added = [m.model_copy(update={"required": material_condition(exempt, item.agent_relative_exempt)})
-             for m, exempt in meta.agent_materials if m.name not in own]
-    item.materials = [*item.materials, *added]
-    return problems
 
 
 # ---------------------------------------------------------------------------
@@ -281,7 +233,7 @@ def _build_item(file: str, code: str | None, data: dict, meta: CatalogMeta):
         return None, errors
     item._policy = meta.policy
     item._source = file
-    for where, message in _add_agent_materials(item, meta) + _check_item(item, meta):
+    for where, message in add_agent_materials(item, meta.agent_materials) + _check_item(item, meta):
         errors.append(LoadError(file, item.code, where, message))
     return (None if errors else item), errors
 

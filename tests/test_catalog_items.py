@@ -11,10 +11,8 @@ import argparse
 import datetime as dt
 import json
 import re
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -414,17 +412,6 @@ def test_department_must_be_listed_in_catalog_yaml(tmp_path):
     assert catalog.version == "1.0.0"
 
 
-def test_catalog_loads_fast(tmp_path):
-    timings = []
-    for _ in range(3):
-        ex.compile_expr.cache_clear()
-        start = time.perf_counter()
-        load_catalog(FORMS_ITEMS_DIR)
-        timings.append((time.perf_counter() - start) * 1000)
-    # The target is well under 200 ms on a desk PC; the bound leaves room for a busy CI machine.
-    assert statistics.median(timings) < 400
-
-
 # ---------------------------------------------------------------------------
 # Search
 
@@ -462,16 +449,6 @@ def test_recent_items_come_first_when_they_match(service):
 @pytest.mark.parametrize("query", ["", " ", "'", "zzzzzz", "🙂", "a" * 500, "低保" * 100, "\x00", "-", "９"])
 def test_odd_queries_do_not_crash(service, query):
     assert isinstance(service.search(query), list)
-
-
-def test_one_keystroke_searches_in_under_5_ms(service):
-    timings = []
-    for query in ("zunlaojin", "gljt", "低保", "残疾", "shebaoka"):
-        for n in range(1, len(query) + 1):
-            start = time.perf_counter()
-            service.search(query[:n])
-            timings.append((time.perf_counter() - start) * 1000)
-    assert statistics.median(timings) < 5
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.core.machine import TransitionError
+from app.core import actions, commands
+from app.core.machine import TransitionError, check_transition
 from app.core.vocabulary import CHINA_TZ, Action, DocKind
 from app.core.workdays import CalendarStore, makeup_deadline
 from app.desk.auth import AuthService
@@ -132,7 +133,6 @@ def test_make_up_received_keeps_the_state_and_clears_what_is_owed(desk):
     with pytest.raises(CaseError, match="没有待补交"):
         cases.receive_makeup(worker, cid)
     with pytest.raises(TransitionError):  # the shared machine: not before acceptance
-        from app.core.machine import check_transition
         check_transition("draft", Action.RECEIVE_MAKEUP, ["front_desk"])
 
 
@@ -263,14 +263,11 @@ def test_flexible_terms_and_the_make_up_reach_the_server_and_the_other_desk(make
     assert seen.acceptance_mode == "容缺受理" and seen.makeup_due == due and seen.makeup_materials == []
     assert b.cases.get(pledged).pledge_text == "本人承诺所述情况属实。"
     # A 容缺 command without the worker's dishonesty-list confirmation is set aside by the server's own check.
-    from app.core import commands
     raw = commands.SubmitArgs(case_id=refused, data={"x": 1}, materials={}, acceptance_mode="容缺受理",
                               makeup_materials=[BANK_CARD], makeup_due=due).wire()
-    from app.core import actions
-    from app.core.machine import TransitionError as Refused
     with seeded.sessions() as s:
         case = s.get(ServerCase, refused)
-        with pytest.raises(Refused, match="失信名单"):
+        with pytest.raises(TransitionError, match="失信名单"):
             actions.perform(case, Action.ACCEPT, commands.parse_args(commands.SubmitArgs, raw),
                             actor=actions.Actor(id=None, roles=("front_desk",)), at=dt.datetime.now(dt.UTC),
                             env=actions.SimpleEnv())

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.core.machine import available_actions, printable_documents
 from app.core.vocabulary import State
+from app.desk.catalog.refs import item_documents
 from models import Case, Worker
 from ui.cases.case_dialog import CaseDialog
 from ui.services import Services
@@ -19,8 +20,8 @@ LOGINS = ("qiantai", "minzheng", "canlian", "zhanzhang", "admin")
 
 # (state, login) → buttons, as a worker would expect them (forwarded and replied cases: the demo's 民政 ones).
 EXPECTED = {
-    ("draft", "qiantai"): {"继续办理", "不予受理", "撤回"},
-    ("draft", "minzheng"): set(),
+    ("draft", "qiantai"): {"继续办理", "不予受理", "撤回", "打印文书"},  # the demo draft's item has a 申请表
+    ("draft", "minzheng"): {"打印文书"},
     ("pending_materials", "qiantai"): {"材料已补齐，受理", "不予受理", "撤回", "打印文书"},
     ("accepted", "qiantai"): {"当场办结", "转办", "不予受理", "撤回"},
     ("forwarded", "qiantai"): {"撤回", "打印文书"},
@@ -75,7 +76,8 @@ def test_dialog_shows_exactly_the_actions_the_machine_allows(qtbot, services, de
         services.current_worker = worker
         shown = _buttons(qtbot, services, case.id)
         allowed = {o.label for o in available_actions(case, worker)}
-        if printable_documents(case.state, case.forwarded_at is not None):
+        # the item's own paper too: a draft of an item with an application form prints its 申请表
+        if printable_documents(case.state, case.forwarded_at is not None, item_documents(case.item_code)):
             allowed.add("打印文书")
         assert shown == allowed, (state, login)
         if (state, login) in EXPECTED:

@@ -202,7 +202,10 @@ def finish(qtbot, wiz, outcome: str) -> None:
         assert focus_in(wiz) is wiz.review.note
         type_text(qtbot, wiz.review.note, "已当场办理完毕")
     button = {"forward": wiz.forward_button, "resolve": wiz.resolve_button, "notice": wiz.notice_button}[outcome]
-    assert button.isVisible()
+    if wiz.review.insist.isVisible():  # a failed warn rule: the resident insists (Space on the box), then on
+        press_button(qtbot, wiz, wiz.review.insist.box)
+        assert wiz.review.insist.box.isChecked()
+    assert button.isVisible() and button.isEnabled()
     press_button(qtbot, wiz, button)
     qtbot.waitUntil(lambda: not wiz.isVisible(), timeout=8000)
 

@@ -115,6 +115,16 @@ def test_a_warning_is_forwarded_once_the_resident_insists_and_the_colleague_sees
     dlg.grab().save("/tmp/work/warn-case.png")
     shot(dlg, "case-with-warnings")
 
+    from ui.worklist.worklist_table_model import WARNED_TIP, WorklistTableModel
+    worker, wl = services.current_worker, services.worklist  # the 本窗口转出 list marks the row
+    model = WorklistTableModel(lambda o, n, t, srt, d: wl.page("sent", worker, offset=o, limit=n, text=t),
+                               lambda t: wl.count("sent", worker, t))
+    with qtbot.waitSignal(model.loaded):
+        model.reload("")
+    row = next(i for i in range(model.rowCount()) if model.row_at(i).id == case_id)
+    assert model.data(model.index(row, 1)) == "⚠ 测试补贴申请"
+    assert model.data(model.index(row, 1), Qt.ToolTipRole) == WARNED_TIP
+
 
 def test_unticking_disables_the_forward_again(services, qtbot):
     wiz = _wizard(qtbot, services, "ZZ-92")  # 即办, but a warned case goes to the department

@@ -83,6 +83,7 @@ def test_a_warning_needs_the_resident_to_insist_then_travels_with_the_forwarded_
         event = s.scalar(select(CaseEvent).where(CaseEvent.case_id == cid, CaseEvent.action == "accept"))
         assert accept.args["rule_warnings"] == d.rule_warnings and accept.args["warning_note"] == d.warning_note
         assert event.detail["rule_warnings"] == d.rule_warnings
+        assert event.note == "居民坚持申请（受理时的提示见案件）"  # the history says so too
     assert _counts(svc.ctx, cid)[1:] == (before[1] + 2, before[2] + 2)  # accept + forward, one transaction
     rows = WorklistService(svc.ctx).page("sent", desk)  # the worklist row carries a marker
     assert [r.warned for r in rows if r.id == cid] == [True]

@@ -92,7 +92,7 @@ def test_print_cli_and_demo_documents(forwarded, tmp_path, capsys):
     assert "找不到案件" in capsys.readouterr().err
     empty = tmp_path / "empty"
     assert main(["--data-dir", str(empty), "demo-documents", "--out", str(tmp_path / "docs")]) == 0
-    assert len(list((tmp_path / "docs").glob("*.pdf"))) == 15
+    assert len(list((tmp_path / "docs").glob("*.pdf"))) == 3 * len(DocKind)  # every kind in every layout
 
 
 @pytest.mark.gui

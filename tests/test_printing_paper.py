@@ -258,3 +258,36 @@ def test_long_application_form_stays_inside_the_page(layout):
         assert x0 <= start and end <= x1, (run, start, end, x1)
         assert y0 <= y <= y1, (run, y)
     _assert_no_overlap(runs)
+
+
+CERTIFICATE_ITEM = """\
+code: ZZ-01
+name: 测试证明
+department: 居委会
+category: 测试类
+mode: 即办
+legal_basis: [测试依据]
+conditions: [测试条件]
+time_limit: 当场办结
+forward_target: 社区居民委员会
+steps:
+  - title: 第一步
+    fields:
+      - {{key: facts, label: 事实, type: text, required: true}}
+certificate:
+  text: "{text}"
+  basis: [{basis}]
+"""
+
+
+@pytest.mark.parametrize("text,basis,problem", [
+    ("兹证明{applicant}：{fact}。", "facts", "证明模板引用了不存在的字段：fact"),
+    ("兹证明{applicant}：{facts}。", "record", "证明模板引用了不存在的字段：record"),
+    ("兹证明{applicant}：{facts。", "facts", "花括号不成对"),
+])
+def test_a_certificate_template_naming_no_field_is_an_authoring_error(tmp_path, text, basis, problem):
+    from forms.loader import load_catalog
+    (tmp_path / "ZZ-01.yaml").write_text(CERTIFICATE_ITEM.format(text=text, basis=basis), "utf-8")
+    catalog = load_catalog(tmp_path)
+    assert "ZZ-01" not in catalog.items
+    assert any(problem in e.message for e in catalog.errors), [str(e) for e in catalog.errors]

@@ -22,7 +22,7 @@ from pydantic_core import ErrorDetails
 from app.core import limits
 from app.core.errors import UserError
 from app.core.residents import ResidentInput
-from app.core.vocabulary import Action, Mutation
+from app.core.vocabulary import AcceptanceMode, Action, Mutation
 
 STORABLE = AfterValidator(limits.storable)  # no character a database cannot store
 
@@ -95,7 +95,7 @@ class SubmitArgs(CaseCommand):
     # materials a 容缺受理 applicant pledged to bring and by when (the date printed on the notice they signed),
     # the 告知承诺制 pledge text they signed, and the worker's confirmation that the applicant is on no
     # dishonesty list (容缺受理 is not open to them). None (an older desk) leaves the case's as they are.
-    acceptance_mode: Literal["", "容缺受理", "告知承诺制"] | None = None
+    acceptance_mode: AcceptanceMode | None = None
     makeup_materials: Annotated[list[Short], Field(max_length=limits.CASE_MAKEUP_MATERIALS)] | None = None
     makeup_due: dt.date | None = None
     pledge_text: Text | None = None
@@ -105,11 +105,13 @@ class SubmitArgs(CaseCommand):
         if self.note:
             return self.note
         parts = ["缺少材料：" + "、".join(self.missing)] if self.missing else []
-        if self.acceptance_mode == "容缺受理" and self.makeup_materials:
+        if self.acceptance_mode == AcceptanceMode.DEFERRED and self.makeup_materials:
             due = f"，{self.makeup_due.isoformat()}前补交" if self.makeup_due else ""
             parts.append("容缺受理，待补：" + "、".join(self.makeup_materials) + due)
         if self.pledge_text:
             parts.append("申请人签署告知承诺书")
+        if any(w.level == "warn" for w in self.rule_warnings or ()):
+            parts.append("居民坚持申请（受理时的提示见案件）")
         return "；".join(parts)
 
 

@@ -137,4 +137,21 @@ _OVERRIDES: dict[DocKind, _Overrides] = {
         decided_at=dt.datetime(2025, 1, 27, 16, 0, tzinfo=CHINA_TZ),
         printed_at=dt.datetime(2025, 1, 28, 9, 20, tzinfo=CHINA_TZ),
     ),
+    DocKind.MAKEUP_NOTICE: lambda received: dict(
+        materials=[MaterialLine("居民身份证", "原件及复印件", 1),
+                   MaterialLine("居民户口簿（户主页及本人页）", "复印件", 1)],
+        makeup=(MissingMaterial("社会保障卡",
+                                "申请人本人名下、已激活金融功能的社会保障卡，复印卡号一面，卡号清晰，用于发放待遇"),),
+        makeup_due=dt.date(2025, 2, 7),  # five working days after 24 January 2025: 1/26, 1/27, then 2/5–2/7
+    ),
+    DocKind.PLEDGE: lambda received: dict(
+        item_code="MZ-14",
+        item_name="惠民殡葬补贴申领",
+        department="街道民政办",
+        deadline=None,
+        pledged=(MissingMaterial("与逝者亲属关系证明", "户口簿、结婚证、出生医学证明等能证明亲属关系的材料"),),
+        pledge_text="本人承诺：本人与逝者的亲属关系真实，所填申请信息及提交的其他材料真实、完整、有效。本人知晓承办部门将"
+                    "对承诺内容进行核查；如承诺不实，本人愿意承担由此产生的法律责任，退回已领取的款项，并同意将不实承诺"
+                    "记入个人信用记录。",
+    ),
 }

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core import rule_notes
 from app.core.machine import DOCUMENT_AFTER
-from app.core.vocabulary import CHINA_TZ, Action
+from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Action
 from app.desk.cases import CaseDetail
 from ui.cases.action_dialogs import (
     ActionDialog,
@@ -47,7 +47,7 @@ def flexible_rows(d: CaseDetail) -> list[tuple[str, str]]:
     if d.makeup_materials:
         due = f"，{d.makeup_due.year}年{d.makeup_due.month}月{d.makeup_due.day}日前补交" if d.makeup_due else ""
         rows.append(("待补容缺材料", "、".join(d.makeup_materials) + due))
-    elif d.acceptance_mode == "容缺受理":
+    elif d.acceptance_mode == AcceptanceMode.DEFERRED:
         rows.append(("待补容缺材料", "已补齐"))
     if d.pledge_text:
         rows.append(("告知承诺", "申请人已签署告知承诺书（可在“打印文书”中再次打印）"))

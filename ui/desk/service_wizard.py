@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout
 
-from app.core.vocabulary import CHINA_TZ, Action, DocKind
+from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Action, DocKind
 from app.desk.duplicates import warning_text
 from forms.identity import mask_id, mask_phone
 from ui.desk.applicant_page import ApplicantPage
@@ -313,7 +313,7 @@ class ServiceWizard(QDialog):
         note, assignee = self.review.note.toPlainText(), self.review.target.currentData()
         insisted, warning_note = self.review.insist.insisted(), self.review.insist.note_text()
         pledge, credit = self.materials.pledge.chosen(), self.review.deferred.confirmed()
-        mode = "容缺受理" if deferred else ""
+        mode = AcceptanceMode.DEFERRED if deferred else AcceptanceMode.ORDINARY
 
         def run():
             return svc.intake.finish(worker, cid, self.code, rid, agent, fields, mats, outcome=outcome, note=note,

@@ -191,7 +191,8 @@ class EligibilityPage(QWidget):
             self.failures.setText("")
             if not result.eligibility_warnings:
                 lines.append("✓ 已核对的条件均符合" + pending)
-        self.insist.show_warnings(result.eligibility_warnings)
+        # a failed block rule leaves nothing to insist on: only 不予受理 is offered
+        self.insist.show_warnings([] if result.eligibility_failures else result.eligibility_warnings)
         self.infos.setText(info_text(result.eligibility_infos))
         self.checks.setText("\n".join(lines))
         self.tier.setText(f"{self.item.tier_title}：{result.tier.label}" if result.tier else "")

@@ -1,6 +1,6 @@
 """Printed documents of the service window: data in, PDF bytes out (no Qt).
 
-Five documents (shared/domain/rules.md §2, one module each under ``kinds/``) in three layouts
+The documents (shared/domain/rules.md §2, one module each under ``kinds/``) in three layouts
 (``layout.py``): A4, A5 and an 80 mm thermal roll. The blocks mask the applicant's ID and phone themselves
 (rules.md §5), so callers hand over the full values and cannot forget to mask them; the QR code carries
 only the case number and a verification code. Output is byte-stable for the same data: the PDF is built

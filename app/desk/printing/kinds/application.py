@@ -59,6 +59,7 @@ def group_blocks(table: AnswerTable, data: DocumentData, sheet: Sheet) -> list[F
         body = [[str(i), *row] for i, row in enumerate(cells, 1)] or [["—", *("—" for _ in table.columns)]]
         grid = section_table(["序号", *table.columns], body, [seq_w, *widths], set(range(1, len(widths) + 1)), sheet)
         return [blocks.note(heading, sheet), Spacer(1, g.size * 0.3), grid]
-    lines = ["，".join(f"{c}：{v}" for c, v in zip(table.columns, row, strict=True) if v) for row in cells]
+    # One line per answer, so an ID number never breaks across lines of a narrow cell.
+    lines = ["\n".join(f"{c}：{v}" for c, v in zip(table.columns, row, strict=True) if v) for row in cells]
     body = [[str(i), line] for i, line in enumerate(lines, 1)] or [["—", "（无）"]]
     return [section_table(["序号", heading], body, [seq_w, room], {1}, sheet)]
