@@ -299,6 +299,26 @@ def test_resident_dialog_shows_a_bad_expiry_and_saves_nothing(styled_app, qtbot,
     assert svc.search("冯玉兰") == []
 
 
+@pytest.mark.gui
+def test_an_administrator_completes_the_committee_place_on_the_settings_page(styled_app, qtbot, desk_ctx):
+    from tests.gui_helpers import answer_next_message_box
+    from ui.region_editor import RegionEditor
+    from ui.services import Services
+    services = Services(desk_ctx)
+    services.current_worker = AuthService(desk_ctx).login("admin", "secret123")
+    editor = RegionEditor(services)
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.refresh()
+    qtbot.waitUntil(lambda: editor.county.text() == "鼓楼区")  # from the committee code, at first run
+    assert (editor.province.text(), editor.city.text(), editor.street.text()) == ("江苏省", "徐州市", "")
+    type_text(qtbot, editor.street, "丰财街道")
+    seen = answer_next_message_box()
+    qtbot.mouseClick(editor.save_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: seen != [])
+    assert seen == ["本居委会所在地已保存"] and RegionService(desk_ctx).get() == HOME
+
+
 # ----- the district server ------------------------------------------------------------------------------------
 
 
