@@ -36,7 +36,6 @@ from forms import household
 from forms.agent_materials import AgentMaterial, add_agent_materials, read_agent_materials
 from forms.dependencies import DependencyCycle, evaluation_order
 from forms.policy import Policy, parse_policy
-from forms.scopes import scope_problems
 from forms.schema import (
     LENIENT,
     RULE_LEVEL_LABELS,
@@ -53,20 +52,11 @@ from forms.schema import (
     Tier,
     UnavailableItem,
 )
+from forms.scopes import scope_problems
+from forms.yaml_text import CatalogYamlLoader
 
 CATALOG_FILE = "catalog.yaml"
-class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # the C parser is ~10x faster
-    """Safe loading; a date that does not exist (2026-13-01) stays text for the checks to name, never a crash."""
-
-
-def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-    try:
-        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
-    except ValueError:
-        return loader.construct_scalar(node)
-
-
-_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_YamlLoader = CatalogYamlLoader  # safe, C parser, a non-existent date stays text (forms/yaml_text.py)
 _CODE_RE = re.compile(r"^code:\s*['\"]?([A-Z]{2}-\d{2})", re.MULTILINE)
 # Top-level (unindented) name/department of a file whose YAML does not parse, so the desk can still show it.
 _TOP_TEXT_RE = {k: re.compile(rf"^{k}:[ \t]*['\"]?([^'\"#\n]*[^'\"#\s])", re.MULTILINE)

@@ -19,8 +19,10 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from app.core.errors import UserError
 
-class RetirementError(ValueError):
+
+class RetirementError(UserError, ValueError):
     """Sex or category not understood; ``str(err)`` is a Chinese message."""
 
 
