@@ -22,25 +22,23 @@ RESIDENT = [
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('resident', schema=None) as batch_op:
-        for name, type_ in RESIDENT:
-            batch_op.add_column(sa.Column(name, type_, nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('residence_permit_expiry', sa.Date(), nullable=True))
-    with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('rule_warnings', sa.JSON(), nullable=False, server_default='[]'))
-        batch_op.add_column(sa.Column('warning_note', sa.Text(), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('acceptance_mode', sa.String(16), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('makeup_due', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('makeup_materials', sa.JSON(), nullable=False, server_default='[]'))
-        batch_op.add_column(sa.Column('pledge_text', sa.Text(), nullable=False, server_default=''))
+    # Plain ADD/DROP COLUMN (SQLite 3.35+ and PostgreSQL): batch mode would copy "case", which other tables
+    # reference, and the copy fails with foreign keys on.
+    for name, type_ in RESIDENT:
+        op.add_column('resident', sa.Column(name, type_, nullable=False, server_default=''))
+    op.add_column('resident', sa.Column('residence_permit_expiry', sa.Date(), nullable=True))
+    op.add_column('case', sa.Column('rule_warnings', sa.JSON(), nullable=False, server_default='[]'))
+    op.add_column('case', sa.Column('warning_note', sa.Text(), nullable=False, server_default=''))
+    op.add_column('case', sa.Column('acceptance_mode', sa.String(16), nullable=False, server_default=''))
+    op.add_column('case', sa.Column('makeup_due', sa.Date(), nullable=True))
+    op.add_column('case', sa.Column('makeup_materials', sa.JSON(), nullable=False, server_default='[]'))
+    op.add_column('case', sa.Column('pledge_text', sa.Text(), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('case', schema=None) as batch_op:
-        for name in ('pledge_text', 'makeup_materials', 'makeup_due', 'acceptance_mode', 'warning_note',
-                     'rule_warnings'):
-            batch_op.drop_column(name)
-    with op.batch_alter_table('resident', schema=None) as batch_op:
-        batch_op.drop_column('residence_permit_expiry')
-        for name, _ in reversed(RESIDENT):
-            batch_op.drop_column(name)
+    for name in ('pledge_text', 'makeup_materials', 'makeup_due', 'acceptance_mode', 'warning_note',
+                 'rule_warnings'):
+        op.drop_column('case', name)
+    op.drop_column('resident', 'residence_permit_expiry')
+    for name, _ in reversed(RESIDENT):
+        op.drop_column('resident', name)
