@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from app.cli.main import main
+from app.core.vocabulary import DOC_TITLES
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
+from app.desk.printing.layout import LAYOUTS
 from app.desk.setup import FirstRunInput, initialise_desk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +142,7 @@ def test_data_dir_may_follow_the_subcommand(tmp_path, capsys):
     assert main(["db", "upgrade", "--data-dir", str(after)]) == 0
     assert (after / DB_FILENAME).exists()
     assert main(["demo-documents", "--out", str(tmp_path / "docs"), "--data-dir", str(tmp_path / "d")]) == 0
-    assert len(list((tmp_path / "docs").glob("*.pdf"))) == 15
+    assert len(list((tmp_path / "docs").glob("*.pdf"))) == len(DOC_TITLES) * len(LAYOUTS)  # every kind, every layout
     # before the subcommand still works; after it wins when both are given
     before, winner = tmp_path / "before", tmp_path / "winner"
     assert main(["--data-dir", str(before), "db", "upgrade"]) == 0
