@@ -20,10 +20,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import simpleeval
-
 from app.core.errors import UserError
 from forms import retirement as _retirement
+from forms.expr_bounds import MAX_STEPS, BoundedEval, bound_problems
 from forms.identity import IdentityError, validate_id
 
 MAX_EXPR_LENGTH = 2000
@@ -309,6 +308,7 @@ class _Checker:
                 self._compare(node)
             elif isinstance(node, ast.Name) and id(node) not in self.call_targets:
                 self._name(node)
+        self.problems += bound_problems(tree)  # constants and power exponents beyond the cost bounds
         return list(dict.fromkeys(self.problems))
 
     def _name(self, node: ast.Name) -> None:
@@ -436,11 +436,12 @@ def attrs_used(expr: str, name: str) -> set[str]:
 # ---------------------------------------------------------------------------
 # Evaluation
 
-class _Restricted(simpleeval.EvalWithCompoundTypes):
-    """simpleeval with lists/tuples for `in [...]`, but no dicts, sets, comprehensions or f-strings."""
+class _Restricted(BoundedEval):
+    """simpleeval with lists/tuples for `in [...]`, but no dicts, sets, comprehensions or f-strings; every
+    operation's cost bounded (:mod:`forms.expr_bounds`)."""
 
     def __init__(self, functions: dict[str, Any]) -> None:
-        super().__init__(functions=functions, names={})
+        super().__init__(functions)
         self.functions = functions  # the parent adds list/dict/set constructors; we do not want them
         for node_type in (ast.Dict, ast.Set, ast.ListComp, ast.GeneratorExp, ast.DictComp,
                           ast.JoinedStr, ast.FormattedValue, ast.Subscript, ast.Slice):
@@ -454,6 +455,7 @@ class Evaluator:
         self.today = today or dt.date.today()
         self._engine = _Restricted({**_PURE_FUNCTIONS, **_Clock(self.today).functions()})
         self.names: dict[str, Any] = {**CONSTANTS, **(names or {})}
+        self.max_steps = MAX_STEPS
 
     def evaluate(self, expr: str, extra: Mapping[str, Any] | None = None) -> Any:
         """Value of ``expr``; raise :class:`EvalError` when it cannot be determined."""
@@ -462,6 +464,7 @@ class Evaluator:
         except ExprError as exc:
             raise EvalError(str(exc)) from None
         self._engine.names = {**self.names, **extra} if extra else self.names
+        self._engine.max_steps = self.max_steps
         try:
             result = self._engine.eval(expr, previously_parsed=tree)
         except Exception as exc:

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -36,6 +35,7 @@ from forms import household
 from forms.agent_materials import AgentMaterial, add_agent_materials, read_agent_materials
 from forms.dependencies import DependencyCycle, evaluation_order
 from forms.policy import Policy, parse_policy
+from forms.safe_yaml import read_yaml as _read_yaml  # regular files, size and alias limits
 from forms.schema import (
     LENIENT,
     RULE_LEVEL_LABELS,
@@ -53,10 +53,8 @@ from forms.schema import (
     UnavailableItem,
 )
 from forms.scopes import scope_problems
-from forms.yaml_text import CatalogYamlLoader
 
 CATALOG_FILE = "catalog.yaml"
-_YamlLoader = CatalogYamlLoader  # safe, C parser, a non-existent date stays text (forms/yaml_text.py)
 _CODE_RE = re.compile(r"^code:\s*['\"]?([A-Z]{2}-\d{2})", re.MULTILINE)
 # Top-level (unindented) name/department of a file whose YAML does not parse, so the desk can still show it.
 _TOP_TEXT_RE = {k: re.compile(rf"^{k}:[ \t]*['\"]?([^'\"#\n]*[^'\"#\s])", re.MULTILINE)
@@ -138,26 +136,6 @@ def _collect(results: list[_FileResult], errors: list[LoadError]) -> tuple[dict,
 
 # ---------------------------------------------------------------------------
 # catalog.yaml
-
-def _read_yaml(path: Path, digest: Any) -> tuple[Any, str, str | None]:
-    """Return (data, text, error message)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, "", f"无法读取文件：{exc.strerror or exc}"
-    digest.update(path.name.encode() + b"\0" + raw + b"\0")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "", "文件不是 UTF-8 编码"
-    try:
-        return yaml.load(text, Loader=_YamlLoader), text, None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, text, f"YAML 语法错误{where}：{problem}"
-
 
 def _load_meta(path: Path, errors: list[LoadError], digest: Any) -> CatalogMeta:
     if not path.exists():

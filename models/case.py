@@ -18,10 +18,13 @@ class Case(SyncedMixin, Base):
         Index("ix_case_assignee_state", "assignee_id", "state"),
         Index("ix_case_applicant", "applicant_id"),
         Index("ix_case_created_by", "created_by_id", "created_at"),
+        # Per committee (issue 14, finding 2): numbers start with the committee's code, and one committee's
+        # desk must not be able to block another's numbers.
+        UniqueConstraint("committee_id", "case_number", name="uq_case_committee_number"),
     )
 
     committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("committee.id"))
-    case_number: Mapped[str] = mapped_column(String(48), unique=True)
+    case_number: Mapped[str] = mapped_column(String(48))
     # Added later if the district issues one; never replaces the provisional case_number.
     official_number: Mapped[str | None] = mapped_column(String(64))
     item_code: Mapped[str] = mapped_column(String(16))

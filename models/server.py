@@ -65,6 +65,10 @@ class ServerDevice(ServerBase):
     last_seen_at: Mapped[dt.datetime | None]
     clock_offset_s: Mapped[float | None]  # last measured: server receive time minus the desk's clock
     revoked_at: Mapped[dt.datetime | None]
+    # The token stops working at this time unless renewed (app/server/devices.py); the one it replaced may
+    # still renew once, in case the renewal's answer was lost on the way.
+    token_expires_at: Mapped[dt.datetime | None]
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class EnrollCode(ServerBase):

@@ -9,7 +9,22 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("ONEDESK_DATA_DIR", None)
 
+import tempfile
+
+import keyring
 import pytest
+
+from tests.keyring_backend import FILE_ENV, FileKeyring
+
+# The OS key store of the test desks (the database key, device tokens): one file per run, set for this process
+# and named for the desk processes tests start, so no test reads or writes the real key store.
+_run_dir = Path(tempfile.mkdtemp(prefix="onedesk-keyring-"))
+os.environ[FILE_ENV] = str(_run_dir / "keyring.json")
+# Session fixtures run before the per-test home below: their fallback secrets must not reach the real folders.
+os.environ["XDG_CONFIG_HOME"] = str(_run_dir / "config")
+os.environ["XDG_DATA_HOME"] = str(_run_dir / "data")
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.keyring_backend.FileKeyring"
+keyring.set_keyring(FileKeyring())
 
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME, make_engine, upgrade

@@ -161,7 +161,8 @@ def new_desk(folder: Path, template_db: Path, db: ServerDB, app, name: str, *, s
     code, _ = admin.create_enroll_code(db, COMMITTEE)
     transport = FaultyTransport(TestClient(app)._transport)
     http = httpx.Client(transport=transport, base_url="http://testserver")
-    enroll_desk(ctx, "http://testserver", code, http=http, device_name=f"前台{name}")
+    # The in-process transport speaks plain http: the lab opt-in (tests/test_tls.py covers https and the refusal).
+    enroll_desk(ctx, "http://testserver", code, http=http, device_name=f"前台{name}", allow_insecure_http=True)
     client = SyncClient(ctx, http=http, clock=clock)
     desk = Desk(name, ctx, client, transport, CaseService(ctx))
     if sync:

@@ -12,7 +12,7 @@ import pytest
 from app.cli.main import main
 from app.core.vocabulary import DOC_TITLES
 from app.desk.context import AppContext
-from app.desk.db import DB_FILENAME
+from app.desk.db import DB_FILENAME, connect
 from app.desk.printing.layout import LAYOUTS
 from app.desk.setup import FirstRunInput, initialise_desk
 
@@ -34,7 +34,7 @@ def test_db_upgrade_and_check(tmp_path, capsys):
 
 def test_db_check_reports_corruption(tmp_path, capsys):
     main(["--data-dir", str(tmp_path), "db", "upgrade"])
-    with sqlite3.connect(tmp_path / DB_FILENAME) as con:
+    with connect(tmp_path / DB_FILENAME) as con:
         con.execute("PRAGMA foreign_keys=OFF")
         con.execute("INSERT INTO device (id, committee_id, code, name, is_local, paper_layout, created_at, updated_at,"
                     " version) VALUES (x'00', x'01', 'D9', '', 0, 'a5', '2026-01-01', '2026-01-01', 1)")
@@ -62,9 +62,9 @@ def test_backup_while_open_and_restore(tmp_path, capsys):
     assert "另存" in printed
     kept = list(d.glob("onedesk-before-restore-*.sqlite3"))
     assert len(kept) == 1
-    with sqlite3.connect(d / DB_FILENAME) as con:
+    with connect(d / DB_FILENAME) as con:
         assert con.execute("SELECT name FROM committee").fetchone()[0] == "测试居委会"
-    with sqlite3.connect(kept[0]) as con:
+    with connect(kept[0]) as con:
         assert con.execute("SELECT name FROM committee").fetchone()[0] == "改过的名字"
 
 

@@ -28,6 +28,7 @@ INTERNAL_EXCEPTIONS = {
     "forms.expr.EvalError",  # a value the rules cannot compute yet: the result is "undetermined"
     "forms.values.InvalidValue",  # the validator adds the field's label before anyone sees it
     "app.core.limits.Unstorable",  # inside pydantic: app/core/commands.py adds the field's label
+    "app.core.limits.TooLarge",  # inside pydantic: app/core/commands.py adds the field's label
 }
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from app.core.paths import PROJECT_DIR
 from app.desk import folder_lock
 from app.desk.backup import backup
 from app.desk.context import AppContext
-from app.desk.db import DB_FILENAME
+from app.desk.db import DB_FILENAME, connect
 from app.desk.folder_lock import HOLDER_FILENAME, FolderInUse, hold
 from app.desk.setup import FirstRunInput, initialise_desk
 
@@ -95,7 +94,7 @@ def _read_ids(child: subprocess.Popen, n: int) -> list[str]:
 
 
 def _case_ids(db: Path) -> set[str]:
-    with closing(sqlite3.connect(db)) as con:
+    with closing(connect(db)) as con:
         return {str(uuid.UUID(r[0])) for r in con.execute('SELECT id FROM "case"')}
 
 

@@ -74,10 +74,10 @@ def test_login_wrong_password_then_lockout(styled_app, qtbot, desk_ctx, tmp_path
     dlg = session.dialog
     dlg.show()
     dlg.grab().save(str(tmp_path / "login.png"))
-    for i in range(4):
+    for _ in range(4):  # the tries left are not told (issue 14, finding 10): the same words as an unknown login
         _login(qtbot, session, "desk", "wrong")
-        qtbot.waitUntil(lambda: "再错" in dlg.error.text() and dlg.buttons.isEnabled())
-        assert f"再错 {4 - i} 次" in dlg.error.text()
+        qtbot.waitUntil(lambda: "用户名或密码不正确" in dlg.error.text() and dlg.buttons.isEnabled())
+        assert "再错" not in dlg.error.text()
     _login(qtbot, session, "desk", "wrong")
     qtbot.waitUntil(lambda: "锁定" in dlg.error.text() and dlg.buttons.isEnabled())
     _login(qtbot, session, "desk", "deskpass")

@@ -1,5 +1,6 @@
-"""The desk app against a real district server process: enrol from 设置 → 同步, watch the status bar go online,
-lose the server (offline, the change waits in the outbox), get it back (pushed, online again)."""
+"""The desk app against a real district server process over HTTPS (the district's own CA from ``server tls init``):
+enrol from 设置 → 同步 with the CA file, watch the status bar go online, lose the server (offline, the change waits
+in the outbox), get it back (pushed, online again)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
 from app.desk.residents import ResidentInput
 from app.desk.setup import FirstRunInput, initialise_desk
+from app.desk.sync.enroll import tls_verify
 from app.server import admin
+from app.server.tls import init_tls
 from models import Worker
 from tests.gui_helpers import answer_next_message_box, save_shot
 from tests.sync_helpers import COMMITTEE, server_counts, start_server, stop_server, wait_ready
@@ -40,15 +43,17 @@ def test_enrol_from_the_sync_page_then_offline_and_back(styled_app, qtbot, live_
     from ui.main_window import MainWindow
     from ui.services import Services
 
-    proc, port = start_server(tmp_path, pg_url)
-    url = f"http://127.0.0.1:{port}"
+    tls = init_tls(tmp_path / "tls", "localhost", ["127.0.0.1"])
+    https = ("--cert", str(tls.server_cert), "--key", str(tls.server_key))
+    proc, port = start_server(tmp_path, pg_url, *https)
+    url = f"https://127.0.0.1:{port}"
     services = Services(live_desk)
     services.current_worker = services.auth.login("admin", "secret123")
     win = MainWindow(services)  # with the real background sync thread
     qtbot.addWidget(win)
     win.show()
     try:
-        wait_ready(url, proc)
+        wait_ready(url, proc, verify=tls_verify(tls.ca_cert))
         assert win.server_label.text() == "未配置区服务器"
         win.show_page("sync")
         page = win.pages["sync"]
@@ -56,6 +61,7 @@ def test_enrol_from_the_sync_page_then_offline_and_back(styled_app, qtbot, live_
         code, _ = admin.create_enroll_code(seeded, COMMITTEE)
         qtbot.keyClicks(page.server_url, url)
         qtbot.keyClicks(page.code, code)
+        qtbot.keyClicks(page.ca_file, str(tls.ca_cert))
         seen = answer_next_message_box()
         qtbot.mouseClick(page.enroll_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: bool(seen), timeout=20000)
@@ -96,8 +102,8 @@ def test_enrol_from_the_sync_page_then_offline_and_back(styled_app, qtbot, live_
         assert "赵丽华" not in win.server_label.text() + page.summary.text()
 
         # The server is back on the same address: one click pushes the change.
-        proc, _ = start_server(tmp_path, pg_url, port=port)
-        wait_ready(url, proc)
+        proc, _ = start_server(tmp_path, pg_url, *https, port=port)
+        wait_ready(url, proc, verify=tls_verify(tls.ca_cert))
         qtbot.mouseClick(page.sync_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: win.server_label.text().startswith("区服务器：在线")
                         and "待上传 0" in win.server_label.text(), timeout=30000)

@@ -254,7 +254,8 @@ def test_materials_handed_in_later_are_on_the_receipt(desk_ctx):
 # --------------------------------------------------------------------------- command line export
 
 
-def test_cli_export_is_recorded_as_a_file_and_a_second_layout_is_no_reprint(forwarded, tmp_path, capsys):
+def test_cli_export_is_recorded_as_a_file_and_a_second_layout_is_no_reprint(forwarded, tmp_path, capsys,
+                                                                            monkeypatch):
     ctx, desk, cid = forwarded
     svc = PrintService(ctx)
     number = CaseService(ctx).get(cid).summary.case_number
@@ -269,6 +270,7 @@ def test_cli_export_is_recorded_as_a_file_and_a_second_layout_is_no_reprint(forw
     from models import PrintJob
     with ctx.sessions() as s:
         assert {j.worker_id for j in s.query(PrintJob)} == {None}  # not pinned on the first admin
+    monkeypatch.setenv("ONEDESK_WORKER_PASSWORD", "deskpass")  # --worker needs the worker's password
     assert main(base + ["--out", str(tmp_path / "w.pdf"), "--worker", "desk"]) == 0
     with ctx.sessions() as s:
         assert desk.id in {j.worker_id for j in s.query(PrintJob)}

@@ -4,7 +4,6 @@ reason, the current database untouched."""
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from app.cli.main import main
 from app.desk.backup import backup
 from app.desk.context import AppContext
-from app.desk.db import DB_FILENAME, current_revision, downgrade, head_revision, make_engine
+from app.desk.db import DB_FILENAME, connect, current_revision, downgrade, head_revision, make_engine
 from app.desk.setup import FirstRunInput, initialise_desk
 
 
@@ -30,20 +29,20 @@ def desk(tmp_path, data_dir) -> tuple[Path, Path]:
 
 
 def _sql(db: Path, *statements: str) -> None:
-    with closing(sqlite3.connect(db)) as con, con:  # closed, so nothing is checkpointed into it later
+    with closing(connect(db)) as con, con:  # closed, so nothing is checkpointed into it later
         for statement in statements:
             con.execute(statement)
 
 
 def _one(db: Path, query: str):
-    with closing(sqlite3.connect(db)) as con:
+    with closing(connect(db)) as con:
         return con.execute(query).fetchone()[0]
 
 
 def _spoil(good: Path, tmp_path: Path, *sql: str) -> Path:
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(good.read_bytes())
-    _sql(bad, *sql)  # foreign keys are off on a plain sqlite3 connection
+    _sql(bad, *sql)  # foreign keys are off on a bare DB-API connection
     return bad
 
 

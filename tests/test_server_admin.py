@@ -168,7 +168,7 @@ def test_enrolling_a_desk_set_up_on_its_own_adopts_the_district_records(tmp_path
     ResidentService(ctx).create(local_admin, ResidentInput(name="张桂兰", id_number="11010519491231002X"))
     local_committee = ctx.identity().committee_id
     code, _ = admin.create_enroll_code(seeded, COMMITTEE)
-    enroll_desk(ctx, "http://testserver", code, http=api)
+    enroll_desk(ctx, "http://testserver", code, http=api, allow_insecure_http=True)
     from app.desk.sync.client import SyncClient
     assert SyncClient(ctx, http=api).sync_once().ok
     with ctx.sessions() as s:
@@ -194,7 +194,7 @@ def test_enrolling_with_a_code_of_another_committee_is_refused(tmp_path, templat
                                        admin_login="admin", admin_name="管理员", admin_password="localpass"))
     code, _ = admin.create_enroll_code(seeded, "320302002")
     with pytest.raises(EnrollFailed, match="和平里"):
-        enroll_desk(ctx, "http://testserver", code, http=api)
+        enroll_desk(ctx, "http://testserver", code, http=api, allow_insecure_http=True)
     ctx.close()
 
 

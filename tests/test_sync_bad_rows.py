@@ -75,7 +75,8 @@ def live_folder(tmp_path, template_db, seeded, pg_url):
         folder.mkdir()
         shutil.copyfile(template_db, folder / DB_FILENAME)
         code, _ = admin.create_enroll_code(seeded, COMMITTEE)
-        assert main(["--data-dir", str(folder), "enroll", "--server", url, "--code", code]) == 0
+        assert main(["--data-dir", str(folder), "enroll", "--server", url, "--code", code,
+                     "--allow-insecure-http"]) == 0
         yield folder
     finally:
         stop_server(proc)

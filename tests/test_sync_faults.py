@@ -353,7 +353,7 @@ def test_token_revoked_mid_batch_keeps_the_unsent_data(make_desk, seeded, api):
     assert _outbox(a) == {"applied": 50, "pending": 70}
     assert a.sync.sync_once().pending == 70  # still refused, still kept
     code, _ = admin.create_enroll_code(seeded, COMMITTEE)
-    enroll_desk(a.ctx, "http://testserver", code, http=a.sync._http)
+    enroll_desk(a.ctx, "http://testserver", code, http=a.sync._http, allow_insecure_http=True)
     result = a.sync.sync_once()
     assert result.ok and result.pending == 0, result.error
     with seeded.sessions() as s:

@@ -82,7 +82,7 @@ def live_desk(tmp_path, template_db, live):
         shutil.copyfile(template_db, folder / DB_FILENAME)
         ctx = AppContext.open(folder)
         code, _ = admin.create_enroll_code(db, COMMITTEE)
-        enroll_desk(ctx, base, code)
+        enroll_desk(ctx, base, code, allow_insecure_http=True)  # a plain-http server process: the lab opt-in
         client = SyncClient(ctx)
         desk = Desk(name, ctx, client, None, CaseService(ctx))  # type: ignore[arg-type]
         made.append(desk)

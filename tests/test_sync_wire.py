@@ -254,7 +254,7 @@ def test_a_malformed_enrol_answer_leaves_the_desk_unenrolled(tmp_path, template_
     http = httpx.Client(transport=transport, base_url="http://testserver")
     code, _ = admin.create_enroll_code(seeded, COMMITTEE)
     with pytest.raises(EnrollFailed) as failed:
-        enroll_desk(ctx, "http://testserver", code, http=http)
+        enroll_desk(ctx, "http://testserver", code, http=http, allow_insecure_http=True)
     assert "无法识别" in str(failed.value)
     with ctx.sessions() as s:
         assert not [d for d in s.scalars(select(Device)) if d.token]

@@ -146,8 +146,10 @@ class MainWindow(QMainWindow):
     def _show_server_status(self, st) -> None:
         from ui.sync.sync_status_text import status_text
         self.server_label.setText(status_text(st))
-        self.server_label.setObjectName("warning" if (st.enrolled and (not st.online or st.set_aside)) else "")
-        self.server_label.setStyleSheet("color: #b54708;" if st.enrolled and (not st.online or st.set_aside) else "")
+        warn = st.enrolled and (not st.online or st.set_aside or st.insecure_http)
+        self.server_label.setObjectName("warning" if warn else "")
+        self.server_label.setStyleSheet(("color: #b42318; font-weight: bold;" if st.insecure_http else "color: #b54708;")
+                                        if warn else "")
 
     @Slot(object)
     def _on_data_changed(self, changes) -> None:

@@ -74,6 +74,10 @@ class Services:
         from app.desk.sync.client import sync_status
         return sync_status(self.ctx)  # outbox ages on the desk's own clock, as its rows record it
 
-    def enroll(self, server_url: str, code: str):
+    def enroll(self, server_url: str, code: str, ca_file: str = ""):
+        """Enrol from the 同步 page: https with the district CA file (the lab http opt-in is command-line only)."""
+        from pathlib import Path
+
         from app.desk.sync.enroll import enroll_desk
-        return enroll_desk(self.ctx, server_url.strip(), code.strip())
+        return enroll_desk(self.ctx, server_url.strip(), code.strip(),
+                           ca=Path(ca_file.strip()) if ca_file.strip() else None)

@@ -246,7 +246,7 @@ def _seed(url: str) -> ServerDB:
 
 def _pg_database() -> tuple[str | None, Engine | None, str]:
     base = os.environ.get("ONEDESK_BENCH_PG_URL") or os.environ.get("ONEDESK_TEST_PG_URL") or DEFAULT_PG
-    admin_engine = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    admin_engine = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT", hide_parameters=True)
     name = f"onedesk_bench_{secrets.token_hex(4)}"
     try:
         with admin_engine.connect() as conn:

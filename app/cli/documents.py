@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,6 +17,8 @@ from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
 from app.desk.printing.layout import LAYOUTS
 
+PASSWORD_ENV = "ONEDESK_WORKER_PASSWORD"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("print", help="把某案件的文书写成 PDF 文件（不打开界面）",
@@ -24,7 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default=None, help="纸张版式，默认用本机设置")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
     p.add_argument("--reason", default="", help="补打原因（该文书已打印到纸上时必填）")
-    p.add_argument("--worker", default=None, metavar="LOGIN", help="记录为哪位工作人员导出（登录名），默认不记工作人员")
+    p.add_argument("--worker", default=None, metavar="LOGIN",
+                   help="记录为哪位工作人员导出（登录名），默认不记工作人员。须验证该工作人员的密码："
+                        f"--password-file 或环境变量 {PASSWORD_ENV}（脚本用），否则在终端上询问")
+    p.add_argument("--password-file", type=Path, default=None, metavar="FILE",
+                   help="与 --worker 同用：从文件第一行读取该工作人员的密码（文件应仅本人可读）")
     p.set_defaults(func=_cmd_print)
     d = sub.add_parser("demo-documents", help="为演示案件生成每种文书、每种版式的 PDF")
     d.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -62,10 +71,8 @@ def _case_list(ctx: AppContext, limit: int = 12) -> str:
 
 
 def _cmd_print(args) -> int:
-    from app.desk.auth import worker_info
     from app.desk.cases import CaseService
     from app.desk.printing.service import PrintError, PrintService
-    from models import Worker
     ctx = _open(args)
     try:
         case = CaseService(ctx).find_by_number(args.case_number)
@@ -73,13 +80,7 @@ def _cmd_print(args) -> int:
             listing = _case_list(ctx)
             hint = f"。最近的案件：\n{listing}" if listing else "。本机还没有案件。"
             raise CliError(f"找不到案件：{args.case_number}{hint}")
-        actor = None
-        if args.worker:
-            with ctx.sessions() as s:
-                worker = s.scalar(select(Worker).where(Worker.login == args.worker))
-                if worker is None:
-                    raise CliError(f"找不到工作人员：{args.worker}")
-                actor = worker_info(worker)
+        actor = _worker_with_password(ctx, args) if args.worker else None
         out = args.out.resolve()
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,32 @@ def _cmd_print(args) -> int:
     finally:
         ctx.close()
     return 0
+
+
+def worker_password(args) -> str:
+    """The password of ``--worker``: ``--password-file``, else the environment, else asked on the terminal."""
+    if args.password_file is not None:
+        try:
+            return (args.password_file.read_text(encoding="utf-8").splitlines() or [""])[0]
+        except (OSError, UnicodeDecodeError):
+            raise CliError(f"无法读取密码文件：{args.password_file}") from None
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise CliError(f"以工作人员 {args.worker} 的名义记录须验证其密码：请用 --password-file 文件 "
+                       f"或环境变量 {PASSWORD_ENV}，或在终端上运行以输入密码")
+    return getpass.getpass(f"工作人员 {args.worker} 的密码：")
+
+
+def _worker_with_password(ctx: AppContext, args):
+    """The worker ``--worker`` names, only with their password (checked like a login: wrong ones count towards
+    the lock). A wrong password or an unknown login gets the login's one message; nothing is recorded."""
+    from app.desk.auth import AuthError, AuthService
+    password = worker_password(args)
+    try:
+        return AuthService(ctx).login(args.worker, password)
+    except AuthError as e:
+        raise CliError(str(e)) from None
 
 
 def _cmd_demo_documents(args) -> int:

@@ -1,7 +1,8 @@
 """``python main.py server ...``: run the district server, and the district administrator's commands.
 
-``server --db URL --host H --port P [--cert F --key F]`` serves; ``server committee|worker|enroll-code|device|
-calendar|catalog|db ...`` administer. Every command takes ``--db`` (default: a SQLite file in the data folder).
+``server --db URL --host H --port P [--cert F --key F]`` serves; ``server tls init`` makes the district's own CA
+and the server's certificate; ``server committee|worker|enroll-code|device|calendar|catalog|db ...`` administer.
+Every command takes ``--db`` (default: a SQLite file in the data folder).
 Heavy imports (FastAPI, uvicorn) happen inside the handlers so the desk's command line stays fast.
 """
 
@@ -29,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", type=Path, help="TLS 私钥文件（PEM）")
     p.set_defaults(func=_cmd_run)
     cmds = p.add_subparsers(dest="server_command",
-                            metavar="{committee,worker,enroll-code,device,held,calendar,catalog,db}")
+                            metavar="{tls,committee,worker,enroll-code,device,held,calendar,catalog,db}")
+    _register_tls(cmds)
     _register_committee(cmds)
     _register_worker(cmds)
     e = cmds.add_parser("enroll-code", help="为居委会生成一次性设备注册码（15 分钟内有效）")
@@ -59,6 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     up = db_sub.add_parser("upgrade", help="把服务器数据库结构升级到最新版本")
     _db_arg(up)
     up.set_defaults(func=_cmd_db_upgrade)
+
+
+def _register_tls(cmds) -> None:
+    t = cmds.add_parser("tls", help="HTTPS：生成区里自建的 CA 和本服务器的证书")
+    t_sub = t.add_subparsers(dest="tls_command", required=True, metavar="{init}")
+    init = t_sub.add_parser("init", help="生成区 CA（已有则沿用）和服务器证书，打印 CA 指纹")
+    init.add_argument("--name", required=True, metavar="HOST", help="服务器在局域网里的名称（或 IP 地址）")
+    init.add_argument("--ip", action="append", default=[], metavar="ADDR", help="服务器的 IP 地址，可重复")
+    init.add_argument("--out", required=True, type=Path, metavar="DIR", help="存放证书和私钥的文件夹")
+    init.set_defaults(func=_cmd_tls_init)
 
 
 def _register_committee(cmds) -> None:
@@ -149,17 +161,58 @@ def _cmd_run(args) -> int:
     from app.server.api import create_app
     if bool(args.cert) != bool(args.key):
         raise CliError("启用 HTTPS 需要同时提供 --cert 和 --key")
+    if args.cert:
+        _check_certificate(args.cert, args.key)
     db = _open(args)
     from sqlalchemy.engine import make_url
     scheme = "https" if args.cert else "http"
     where = make_url(db.url).render_as_string()
     print(f"OneDesk 区服务器：{scheme}://{args.host}:{args.port}  数据库：{where}", flush=True)
+    if not args.cert:
+        print("警告：未启用 HTTPS，令牌和居民信息将以明文传输，前台默认拒绝连接（仅限实验室测试）。"
+              "请先运行 python main.py server tls init，再用 --cert/--key 启动", flush=True)
     try:
         uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="info",
                     ssl_certfile=str(args.cert) if args.cert else None, ssl_keyfile=str(args.key) if args.key else None)
     finally:
         db.close()
     return 0
+
+
+def _cmd_tls_init(args) -> int:
+    from app.server.tls import TlsError, init_tls
+    try:
+        files = init_tls(args.out, args.name, args.ip)
+    except TlsError as e:
+        raise CliError(str(e)) from None
+    except OSError as e:
+        raise CliError(f"无法写入 {args.out}：{e.strerror or e}") from None
+    if files.reused_ca:
+        print(f"沿用已有的区 CA：{files.ca_cert}（已登记的前台无需重新登记）")
+    else:
+        print(f"已生成区 CA：{files.ca_cert}（私钥 {files.ca_key} 请离线妥善保管，丢失后所有前台都要重新登记）")
+    print(f"已生成服务器证书：{files.server_cert}  私钥：{files.server_key}")
+    print(f"区 CA 指纹 SHA-256：{files.ca_fingerprint}")
+    print(f"启动服务器：python main.py server --host 0.0.0.0 --port 8443 --cert {files.server_cert} "
+          f"--key {files.server_key}")
+    host = args.name.strip()
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    print(f"登记前台：python main.py enroll --server https://{host}:8443 --code 注册码 "
+          f"--ca-file {files.ca_cert.name} --ca-fingerprint {files.ca_fingerprint}")
+    print(f"（把 {files.ca_cert} 复制到每台前台机上；指纹请另行告知前台核对）")
+    return 0
+
+
+def _check_certificate(cert: Path, key: Path) -> None:
+    """Refuse a missing or mismatched certificate/key before serving (a Chinese reason, not uvicorn's trace)."""
+    import ssl
+    for path in (cert, key):
+        if not path.is_file():
+            raise CliError(f"找不到文件：{path}")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(cert), str(key))
+    except (ssl.SSLError, OSError, ValueError) as e:
+        raise CliError(f"证书或私钥无法使用（{cert}，{key}）：{e}") from None
 
 
 def _cmd_committee_add(args) -> int:

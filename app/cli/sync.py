@@ -13,7 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("enroll", help="把本机登记到区服务器（需要区管理员提供的一次性注册码）")
     e.add_argument("--server", required=True, metavar="URL", help="区服务器地址，例如 https://onedesk.district.gov.cn:8443")
     e.add_argument("--code", required=True, metavar="CODE", help="一次性注册码")
-    e.add_argument("--ca-file", type=Path, default=None, metavar="FILE", help="区里自建 CA 的证书文件（PEM）")
+    e.add_argument("--ca-file", type=Path, default=None, metavar="FILE",
+                   help="区里自建 CA 的证书文件（PEM，server tls init 生成的 district-ca.pem）；https 登记时必需")
+    e.add_argument("--ca-fingerprint", default=None, metavar="HEX",
+                   help="区管理员告知的 CA 指纹（SHA-256），用来核对 --ca-file 没有拿错或被替换")
+    e.add_argument("--allow-insecure-http", action="store_true",
+                   help="【不安全，仅限实验室测试】允许以明文 http:// 连接区服务器；使用期间状态栏和同步页会一直提示")
     e.add_argument("--no-sync", action="store_true", help="登记后不立即同步")
     e.set_defaults(func=_cmd_enroll)
     s = sub.add_parser("sync", help="与区服务器同步（默认一直运行，出错时按指数退避重试）")
@@ -39,14 +44,19 @@ def _print_result(r) -> None:
 
 def _cmd_enroll(args) -> int:
     from app.desk.sync.client import SyncClient
-    from app.desk.sync.enroll import EnrollFailed, enroll_desk
+    from app.desk.sync.enroll import INSECURE_HTTP_NOTICE, INSECURE_HTTP_OPTION, EnrollFailed, enroll_desk
     ctx = _ctx(args)
     try:
-        info = enroll_desk(ctx, args.server, args.code, ca=args.ca_file)
+        info = enroll_desk(ctx, args.server, args.code, ca=args.ca_file, ca_fingerprint=args.ca_fingerprint,
+                           allow_insecure_http=args.allow_insecure_http)
     except EnrollFailed as e:
+        ctx.close()
         raise CliError(str(e)) from None
     print(f"登记成功：{info.committee_name}（{info.committee_code}），"
           f"本机编号 {info.device_code}，设备 ID {info.device_id}")
+    if info.server_url.startswith("http://"):
+        print(f"警告：{INSECURE_HTTP_NOTICE}。本机按 {INSECURE_HTTP_OPTION} 以明文连接 {info.server_url}，"
+              "仅限实验室测试；正式使用请改用 https:// 地址和 --ca-file 重新登记")
     if not args.no_sync:
         client = SyncClient(ctx)
         _print_result(client.sync_once())
@@ -57,6 +67,9 @@ def _cmd_enroll(args) -> int:
 
 def _print_status(st) -> None:
     print(f"服务器：{st.server_url or '未登记'}  {'在线' if st.online else '离线'}")
+    if st.insecure_http:
+        from app.desk.sync.enroll import INSECURE_HTTP_NOTICE
+        print(f"警告：{INSECURE_HTTP_NOTICE}")
     print(f"最近一次成功同步：{st.last_success_at.isoformat(timespec='seconds') if st.last_success_at else '从未'}")
     age = f"，最早一条已等待 {int(st.oldest_pending_age_s // 60)} 分钟" if st.oldest_pending_age_s else ""
     held = f"；在服务器等待前序操作 {st.held} 条" if st.held else ""

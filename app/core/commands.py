@@ -87,7 +87,7 @@ class SubmitArgs(CaseCommand):
 
     data: Json | None = None
     materials: Json | None = None
-    missing: list[Short] | None = None
+    missing: Annotated[list[Short], Field(max_length=limits.MAX_LIST)] | None = None
     catalog_version: Annotated[str, _limit(limits.CASE_CATALOG_VERSION), STORABLE] | None = None
     rule_warnings: Annotated[list[RuleWarning], Field(max_length=limits.CASE_RULE_WARNINGS)] | None = None
     warning_note: Text | None = None
@@ -153,7 +153,7 @@ class ReassignArgs(CaseCommand):
 class ReplyArgs(CaseCommand):
     result: Annotated[str, _limit(limits.CASE_REPLY_RESULT), STORABLE] = ""
     text: Text = ""
-    attachments: list[Json] = []
+    attachments: Annotated[list[Json], Field(max_length=limits.MAX_LIST), AfterValidator(limits.storable_json)] = []
 
     def event_note(self) -> str:
         return self.note or self.text
@@ -285,6 +285,8 @@ def _problem(err: ErrorDetails) -> tuple[str, bool]:
     if err["type"] == "string_unicode" or (err["type"] == "value_error" and isinstance(ctx.get("error"),
                                                                                        limits.Unstorable)):
         return limits.unstorable(what), True  # pydantic refuses a lone surrogate itself (string_unicode)
+    if err["type"] == "value_error" and isinstance(ctx.get("error"), limits.TooLarge):
+        return f"{what}{ctx['error']}", True
     if err["type"] == "value_error" and isinstance(ctx.get("error"), BadCommand):
         inner = ctx["error"]  # model_validate runs _Args.__init__, which already named the problem
         return inner.problem, inner.limit

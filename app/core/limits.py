@@ -14,6 +14,7 @@ kept whatever it holds, such as the worker's text kept as a note when their comm
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -25,6 +26,10 @@ from models import Case, Resident
 MAX_TEXT = 4000  # a note, reason, reply or result a worker writes (TEXT columns: the limit is ours)
 MAX_SHORT = 200  # a short free-text value without a column of its own (a missing material's name)
 MAX_JSON_DEPTH = 32  # nesting of a JSON value (case data, materials, agent)
+# Size of one JSON value, as JSON text (case data, materials, agent, a reply's attachments): a form's answers with
+# a full repeat group (forms/values.py MAX_ROWS) fit; a command stays far below the server's body limit.
+MAX_JSON_CHARS = 100_000
+MAX_LIST = 50  # entries of a list a worker fills (the materials still missing, a reply's attachments)
 
 
 def column_length(attr: InstrumentedAttribute[Any]) -> int:
@@ -95,6 +100,13 @@ class Unstorable(ValueError):
         super().__init__(UNSTORABLE)
 
 
+class TooLarge(ValueError):
+    """A JSON value beyond :data:`MAX_JSON_CHARS` or :data:`MAX_JSON_DEPTH`; ``str(e)`` is the Chinese problem."""
+
+    def __init__(self) -> None:
+        super().__init__(f"内容过多（最多 {MAX_JSON_CHARS} 个字，{MAX_JSON_DEPTH} 层）")
+
+
 def label(key: str) -> str:
     return LABELS.get(key, key)
 
@@ -128,14 +140,17 @@ def storable(value: str) -> str:
 
 
 def storable_json(value: Any) -> Any:
-    """Pydantic validator: every string in a JSON value (keys too, at any depth) must be storable."""
+    """Pydantic validator: every string in a JSON value (keys too, at any depth) must be storable, and the value
+    within :data:`MAX_JSON_DEPTH` and :data:`MAX_JSON_CHARS`."""
     _check_json(value, 0)
+    if len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)) > MAX_JSON_CHARS:
+        raise TooLarge()
     return value
 
 
 def _check_json(value: Any, depth: int) -> None:
     if depth > MAX_JSON_DEPTH:
-        raise Unstorable()
+        raise TooLarge()
     if isinstance(value, str):
         storable(value)
     elif isinstance(value, dict):

@@ -7,12 +7,28 @@ import logging.handlers
 import re
 from pathlib import Path
 
+from app.core.masking import replace_numbers
+
 _ID_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# Where a database or validation error echoes the values it was given (names, addresses, free text): dropped whole.
+# SQLAlchemy's parameter dump (one line: a repr), PostgreSQL's DETAIL (``Key (name)=(…)``, ``Failing row
+# contains (…)``) and its quoted bad input, pydantic's ``input_value=…``.
+_ECHOES = (
+    (re.compile(r"\[parameters: [^\n]*"), "[parameters: redacted]"),
+    (re.compile(r"DETAIL:[^\n]*"), "DETAIL: [redacted]"),
+    (re.compile(r'(invalid input (?:syntax|value) for [^:\n]*:) "[^\n]*'), r'\1 "[redacted]"'),
+    (re.compile(r"input_value=[^\n]*?(, input_type=|\]|$)", re.MULTILINE), r"input_value=[redacted]\1"),
+)
 
 
 def redact(text: str) -> str:
-    return _PHONE_RE.sub("[phone]", _ID_RE.sub("[id]", text))
+    """``text`` without personal data: parameter dumps and echoed values dropped, and every ID number or phone
+    (with spaces, dashes, ``+86`` or full-width digits: app/core/masking.py) replaced by ``[id]`` / ``[phone]``."""
+    for pattern, repl in _ECHOES:
+        text = pattern.sub(repl, text)
+    text = replace_numbers(text, lambda kind, _digits: f"[{kind}]")
+    return _PHONE_RE.sub("[phone]", _ID_RE.sub("[id]", text))  # also a number glued to letters (x13800138000)
 
 
 class RedactingFilter(logging.Filter):

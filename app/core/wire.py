@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.core.limits import clean_text
+from app.core.limits import MAX_JSON_DEPTH, clean_text, storable
 from app.core.vocabulary import Mutation
 
 API_VERSION = 1
@@ -30,6 +30,12 @@ MAX_PULL_PAGE, DEFAULT_PULL_PAGE = 1000, 500  # changes in one pull page
 MAX_SNAPSHOT_PAGE, DEFAULT_SNAPSHOT_PAGE = 500, 200  # rows in one snapshot page
 SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "calendar", "catalog")  # in the order a desk applies them
 MAX_CLOCK_OFFSET_S = 20 * 366 * 86400.0  # a desk clock offset beyond 20 years is a broken measurement, not a clock
+MAX_BODY_BYTES = 4 * 1024 * 1024  # one request body (app/server/body_limits.py counts the bytes as they arrive)
+# Nesting of a request body: the envelope (body, mutations, a command, its args, a field) around a JSON value of
+# at most limits.MAX_JSON_DEPTH, so any value a command's schema accepts fits; anything deeper is refused unread.
+MAX_BODY_DEPTH = MAX_JSON_DEPTH + 8
+MAX_SEQ = 2 ** 63 - 1  # mids and cursor seqs are the database's BIGINT
+MAX_ID_TEXT = 100  # an id, code or cursor sent as text (a UUID is 36, a cursor "<seq>-<tag>" under 30)
 
 BATCH_TOO_LARGE = f"一次最多上传 {MAX_BATCH} 条"
 DUPLICATE_MIDS = "同一批次中有重复的序号"
@@ -42,12 +48,14 @@ class Endpoint(StrEnum):
     PULL = "/v1/pull"
     SNAPSHOT_START = "/v1/snapshot/start"
     SNAPSHOT = "/v1/snapshot"
+    TOKEN_RENEW = "/v1/token/renew"
 
 
 class ErrorCode(StrEnum):
     """``detail.error`` of a refusal: what the desk decides on (the Chinese ``message`` is for the worker)."""
 
     UNAUTHORIZED = "unauthorized"  # 401
+    RATE_LIMITED = "rate_limited"  # 429: wait Retry-After seconds
     REVOKED = "revoked"  # 403
     ENROLL_REFUSED = "enroll_refused"  # 400
     BAD_BATCH = "bad_batch"  # 400
@@ -57,6 +65,8 @@ class ErrorCode(StrEnum):
     MID_CONFLICT = "mid_conflict"  # 409: renumber the unsent commands after last_mid
     UNKNOWN_CURSOR = "unknown_cursor"  # 410: take a snapshot
     UNAVAILABLE = "unavailable"  # 503: retry later
+    TOO_LARGE = "too_large"  # 413: the body is over MAX_BODY_BYTES
+    BAD_REQUEST = "bad_request"  # 422: the body or query does not fit this schema (too deep, not UTF-8, a bad value)
 
 
 class ResultStatus(StrEnum):
@@ -87,7 +97,20 @@ def _known_command(name: str) -> str:
         return name
 
 
-Instant = Annotated[dt.datetime, AfterValidator(_utc_if_naive)]  # an instant without offset is UTC
+def _not_a_number(value: Any) -> Any:
+    """An instant travels as ISO text; a bare number (pydantic would read it as a Unix time) is refused."""
+    if isinstance(value, (int, float)):
+        raise ValueError("not an instant")
+    return value
+
+
+# An instant without offset is UTC.
+Instant = Annotated[dt.datetime, BeforeValidator(_not_a_number), AfterValidator(_utc_if_naive)]
+# What app.core.limits.storable refuses, as a JSON-schema pattern (the docs and fuzzers read it; storable checks).
+STORABLE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$"
+# Text of the envelope (ids, codes, names, cursors): bounded, and nothing a database cannot store.
+IdText = Annotated[str, Field(max_length=MAX_ID_TEXT, json_schema_extra={"pattern": STORABLE_PATTERN}),
+                   AfterValidator(storable)]
 def _any_name(name: Any) -> Any:
     """A name no version knows is still read (cleaned of what cannot be stored, cut to length), so that command is
     set aside with a reason instead of the whole batch being refused."""
@@ -135,10 +158,13 @@ class Health(ServerAnswer):
 
 
 class EnrollRequest(WireModel):
-    code: str = Field(description="一次性注册码（15 分钟内有效）")
-    committee_code: str = ""  # the desk's own committee, when it was set up alone: must match the code's
-    device_code: str = ""  # wanted; the server picks another if it is taken
-    device_name: str = ""
+    code: IdText = Field(description="一次性注册码（15 分钟内有效）")
+    committee_code: IdText = ""  # the desk's own committee, when it was set up alone: must match the code's
+    # wanted (the server picks another if it is taken), and the desk's name for itself: the columns' lengths
+    device_code: Annotated[str, Field(max_length=16, json_schema_extra={"pattern": STORABLE_PATTERN}),
+                           AfterValidator(storable)] = ""
+    device_name: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": STORABLE_PATTERN}),
+                           AfterValidator(storable)] = ""
 
 
 class CommitteeRow(WireModel):
@@ -160,11 +186,23 @@ class EnrollResponse(ServerAnswer):
     committee: CommitteeRow
 
 
+TOKEN_LIFETIME = dt.timedelta(days=30)  # a device token stops working this long after it was issued
+TOKEN_RENEW_WINDOW = dt.timedelta(days=7)  # ... and is renewed in its last week (a desk online weekly never lapses)
+
+
+class TokenRenewal(ServerAnswer):
+    """``POST /v1/token/renew``: a new token once the current one is near expiry (the old one then stops
+    working), else ``token`` None and the current one's expiry."""
+
+    token: str | None = None
+    expires_at: Instant
+
+
 # ----- push -----------------------------------------------------------------------------------------------------
 class MutationIn(WireModel):
     """One desk command. ``mid`` is the device's gap-free sequence number; ``mutation_id`` makes it idempotent."""
 
-    mid: int = Field(ge=1)
+    mid: int = Field(ge=1, le=MAX_SEQ)
     mutation_id: uuid.UUID
     name: CommandName
     # Read as it comes: arguments that do not fit (not an object, a key that cannot be stored) set that command
@@ -174,7 +212,7 @@ class MutationIn(WireModel):
     client_time: Instant  # the desk's own clock when the action was taken
     # Server minus desk clock, seconds, as the desk knew it when the action was taken; None: it did not know (or an
     # older desk). The server dates the command client_time + this offset, else + the offset it measures now.
-    clock_offset_s: float | None = None
+    clock_offset_s: Annotated[float, Field(strict=True)] | None = None  # a number: true/false are refused
 
     @property
     def command(self) -> Mutation | None:
@@ -183,7 +221,7 @@ class MutationIn(WireModel):
 
 
 class PushRequest(WireModel):
-    device_id: str = ""
+    device_id: IdText = ""
     client_now: Instant | None = None  # the desk's clock when sending: the server measures the desk's offset
     # The limit is checked by batch_problem (a Chinese 400), not by validation (an opaque 422); listed for the docs.
     mutations: list[MutationIn] = Field(json_schema_extra={"maxItems": MAX_BATCH})
@@ -215,7 +253,7 @@ class PushResponse(ServerAnswer):
 
 # ----- pull and snapshot ----------------------------------------------------------------------------------------
 class PullQuery(WireModel):
-    cursor: str = "0"
+    cursor: IdText = "0"
     limit: int = Field(DEFAULT_PULL_PAGE, ge=1, le=MAX_PULL_PAGE)
 
 
@@ -242,8 +280,8 @@ class SnapshotStart(ServerAnswer):
 
 
 class SnapshotQuery(WireModel):
-    kind: str
-    after: str = ""  # the last id of the previous page
+    kind: IdText
+    after: IdText = ""  # the last id of the previous page
     limit: int = Field(DEFAULT_SNAPSHOT_PAGE, ge=1, le=MAX_SNAPSHOT_PAGE)
 
 

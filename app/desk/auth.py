@@ -38,8 +38,17 @@ __all__ = [
 
 MAX_FAILURES = 5
 LOCK_DURATION = dt.timedelta(minutes=5)
+# Unknown and wrong are told apart by nothing: the same words, and an unknown login verifies a password against
+# this hash so it costs the same Argon2 work (issue 14, finding 10).
+WRONG_LOGIN = "用户名或密码不正确"
+_DUMMY_HASH = hash_password("onedesk-no-such-login")
 
 
+
+
+def _locked_message(locked_until: dt.datetime, now: dt.datetime) -> str:
+    minutes = max(1, -(-int((locked_until - now).total_seconds()) // 60))
+    return f"账号已锁定，请 {minutes} 分钟后再试（连续输错密码 {MAX_FAILURES} 次），或请站长解锁。"
 
 
 class PermissionDenied(UserError):
@@ -95,18 +104,18 @@ class AuthService:
 
     def _check(self, s, w: Worker | None, password: str, now: dt.datetime) -> tuple[str | None, WorkerInfo | None]:
         if w is None or not w.active:
-            return "用户名或密码不正确", None  # same message as a wrong password: logins cannot be probed
+            verify_password(_DUMMY_HASH, password)  # the same cost as a wrong password: logins cannot be probed
+            return WRONG_LOGIN, None
         if w.locked_until and w.locked_until > now:
-            minutes = max(1, int((w.locked_until - now).total_seconds() // 60) + 1)
-            return f"账号已锁定：连续输错密码 {MAX_FAILURES} 次。请 {minutes} 分钟后再试，或请站长解锁。", None
+            return _locked_message(w.locked_until, now), None
         if not verify_password(w.password_hash, password):
             w.failed_attempts += 1
             s.add(AuditEntry(worker_id=w.id, action="login.failed", subject=f"worker:{w.id}"))
             if w.failed_attempts >= MAX_FAILURES:
                 w.locked_until, w.failed_attempts = now + LOCK_DURATION, 0
                 log.warning("account locked after %d failures: worker %s", MAX_FAILURES, w.id)
-                return f"连续输错密码 {MAX_FAILURES} 次，账号已锁定 5 分钟。如需立即使用，请站长解锁。", None
-            return f"用户名或密码不正确（再错 {MAX_FAILURES - w.failed_attempts} 次将锁定账号 5 分钟）", None
+                return _locked_message(w.locked_until, now), None
+            return WRONG_LOGIN, None  # no count of the tries left: that would tell a real login from an unknown one
         w.failed_attempts, w.locked_until = 0, None
         if needs_rehash(w.password_hash):
             w.password_hash = hash_password(password)

@@ -1,5 +1,9 @@
 """Online backup through SQLite's backup API, and a restore that checks a file before it replaces the desk's
-database (and only while no other program uses the data folder)."""
+database (and only while no other program uses the data folder).
+
+Backups and the ``onedesk-before-restore-*`` copies are encrypted with the desk's key, like the database (a
+backup made from a plain database from before encryption is encrypted too). ``restore`` accepts such a backup
+and an old plain one (converted as it is restored); a backup from another user or PC needs that desk's key."""
 
 from __future__ import annotations
 
@@ -8,12 +12,17 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import sqlcipher3
+
 from app.core.errors import DiskFullError, UserError, is_disk_full
 from app.desk.db import (
     APPLICATION_ID,
     DB_FILENAME,
     StorageError,
+    connect,
     current_revision,
+    encrypt_plain,
+    is_plain_sqlite,
     make_engine,
     missing_schema,
     revision_problem,
@@ -33,22 +42,35 @@ def backup(data_dir: Path, out: Path) -> Path:
         raise BackupError(f"数据文件夹中没有数据库：{data_dir}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".part")
+    plain = is_plain_sqlite(src_path)
     try:
-        src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=10)
-        dst = sqlite3.connect(tmp)
+        _remove(tmp)
+        src = _open(src_path, read_only=True, timeout=10)
+        dst = sqlite3.connect(tmp) if plain else connect(tmp)
         try:
-            src.backup(dst)
+            src.backup(dst)  # type: ignore[arg-type]  # both connections of one driver
             dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained single file
         finally:
             dst.close()
             src.close()
+        if plain:  # a database not yet converted still gives an encrypted backup
+            encrypt_plain(tmp)
         tmp.replace(out)
-    except (OSError, sqlite3.Error) as e:
+    except (OSError, sqlite3.Error, sqlcipher3.Error) as e:
         _remove(tmp)  # never leave half a backup behind
         if is_disk_full(e):
             raise DiskFullError("磁盘空间不足，备份未完成。请清理磁盘或换一个位置后重试。") from e
         raise
     return out
+
+
+def _open(path: Path, *, read_only: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
+    """A DB-API connection to a desk database file: keyed for an encrypted one, plain for one from before."""
+    if is_plain_sqlite(path):
+        if read_only:
+            return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+        return sqlite3.connect(path, timeout=timeout)
+    return connect(path, read_only=read_only, timeout=timeout)  # type: ignore[return-value]
 
 
 def _remove(path: Path) -> None:
@@ -60,12 +82,11 @@ def inspect(path: Path) -> str | None:
     """Return a Chinese reason why ``path`` is not a OneDesk database at all, or None if it looks like one."""
     if not path.is_file():
         return f"文件不存在：{path}"
-    with path.open("rb") as f:
-        header = f.read(100)
-    if not header.startswith(b"SQLite format 3\x00"):
-        return "该文件不是 OneDesk 数据库（不是 SQLite 文件或已损坏）"
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = _open(path, read_only=True)
+    except StorageError:
+        return "该文件不是 OneDesk 数据库，或是用其他电脑（其他用户）的密钥加密的（无法读取）"
+    try:
         try:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
             if app_id != APPLICATION_ID:
@@ -77,14 +98,14 @@ def inspect(path: Path) -> str | None:
                 return "该文件缺少 OneDesk 的数据表"
         finally:
             con.close()
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, sqlcipher3.DatabaseError):
         return "该文件不是 OneDesk 数据库（无法读取）"
     return None
 
 
 def _damage(path: Path) -> str | None:
     """SQLite's full integrity check and the foreign keys, in Chinese; None when both are clean."""
-    con = sqlite3.connect(path)
+    con = _open(path)
     try:
         if [r[0] for r in con.execute("PRAGMA integrity_check")] != ["ok"]:
             return "该数据库文件已损坏（完整性检查未通过）"
@@ -122,7 +143,7 @@ def _checked_at_head(path: Path) -> str | None:
 
 
 def _self_contained(path: Path) -> None:
-    con = sqlite3.connect(path)
+    con = _open(path)
     try:
         con.execute("PRAGMA journal_mode=DELETE")  # no -wal beside it when it is moved into place
     finally:
@@ -159,6 +180,7 @@ def restore(data_dir: Path, source: Path, now: dt.datetime | None = None) -> Pat
             if reason:
                 raise BackupError(f"未恢复：{reason}。当前数据库未改动。")
             _self_contained(tmp)
+            encrypt_plain(tmp)  # an old plain backup goes in encrypted
             kept = None
             if target.exists():
                 kept = _aside_name(data_dir, now)

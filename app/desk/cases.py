@@ -19,6 +19,7 @@ from app.core import machine as cm
 from app.core.changes import NO_CHANGES, Changes
 from app.core.errors import UserError
 from app.core.machine import ActionOption, TransitionError, available_actions, printable_documents
+from app.core.masking import mask_free_text
 from app.core.vocabulary import CHINA_TZ, REPLY_RESULTS, STATE_LABELS, Action, DocKind, Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
@@ -114,6 +115,19 @@ class CaseDetail:
     @property
     def reply_label(self) -> str:
         return REPLY_RESULTS.get(self.reply_result or "", "")
+
+
+def masked_for(viewer: WorkerInfo | None, d: CaseDetail) -> CaseDetail:
+    """The case as ``viewer`` may read it (issue 14, finding 9): for a role without full-ID rights every ID number
+    and phone written into the free text (reply, result, refusal reason, notes, history) is masked, so a full
+    number never reaches the front desk's screen outside the audited reveal. Without a viewer (the service's
+    own use) nothing is masked."""
+    if viewer is None or viewer.can_see_full_id:
+        return d
+    m = mask_free_text
+    return replace(d, reply_text=m(d.reply_text), result_text=m(d.result_text), refusal_reason=m(d.refusal_reason),
+                   forward_note=m(d.forward_note), warning_note=m(d.warning_note),
+                   events=[replace(e, note=m(e.note)) for e in d.events])
 
 
 def next_case_number(s: Session, committee_code: str, device_code: str, at: dt.datetime) -> str:
@@ -396,6 +410,10 @@ class CaseService:
                            assignee_name=w.display_name if w else (c.assignee_queue or ""), assignee_id=c.assignee_id)
 
     def _detail(self, s: Session, c: Case, viewer: WorkerInfo | None = None) -> CaseDetail:
+        detail = self._full_detail(s, c, viewer)
+        return masked_for(viewer, detail)
+
+    def _full_detail(self, s: Session, c: Case, viewer: WorkerInfo | None) -> CaseDetail:
         r = s.get(Resident, c.applicant_id) if c.applicant_id else None
         names: dict[uuid.UUID | None, str] = {w.id: w.display_name for w in s.scalars(select(Worker))}
         note = cm.TRANSITIONS[Action.NOTE]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
+
+import sqlcipher3
 
 from alembic import command
 from alembic.config import Config
@@ -16,7 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import DiskFullError, UserError, is_disk_full
 from app.core.paths import PROJECT_DIR
+from app.desk import keystore
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = PROJECT_DIR / "models" / "migrations"
 DB_FILENAME = "onedesk.sqlite3"
 # Written into SQLite's header so `restore` can tell our database from any other file.
@@ -25,6 +32,68 @@ APPLICATION_ID = 0x4F4E4544  # "ONED"
 
 class StorageError(UserError, RuntimeError):
     """A storage problem with a Chinese message fit for the user."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def is_plain_sqlite(path: Path) -> bool:
+    """True if ``path`` is an unencrypted SQLite file (an encrypted one starts with random salt)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == SQLITE_HEADER
+    except FileNotFoundError:
+        return False
+
+
+def _key_pragma(key: bytes) -> str:
+    # A raw 256-bit key (x'..'): no passphrase derivation on every connection; the key itself is random.
+    return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+def connect(path: Path, *, key: bytes | None = None, read_only: bool = False,
+            timeout: float = 5.0) -> sqlcipher3.Connection:
+    """A DB-API connection to an encrypted desk database: ``PRAGMA key`` is its first statement, then a read
+    of the schema proves the key fits (a wrong key or a foreign file raises ``StorageError``)."""
+    if not read_only:
+        _create_private(path)
+    target = f"file:{path.as_posix()}?mode=ro" if read_only else str(path)
+    con = sqlcipher3.connect(target, uri=read_only, timeout=timeout, check_same_thread=False)
+    try:
+        # SQLCipher would print its own lines on stderr for a wrong key; the caller gets StorageError instead.
+        # A process-wide setting that reads nothing of the file: the key is still the first access to it.
+        con.execute("PRAGMA cipher_log_level = NONE")
+        con.execute(_key_pragma(key or keystore.database_key()))
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlcipher3.DatabaseError:
+        con.close()
+        raise StorageError(f"数据库无法解密或不是 OneDesk 数据库：{path.name}。"
+                           "请确认使用的是本机本用户的数据和密钥。") from None
+    return con
+
+
+def _create_private(path: Path) -> None:
+    """The database file exists and only its owner may read it (0600 on Linux); SQLite gives its -wal, -shm
+    and -journal files the same permissions as the database."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    secure_file(path)
+
+
+def secure_file(path: Path) -> None:
+    if os.name != "posix":
+        return
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            if p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+        except FileNotFoundError:
+            pass
+
+
+def secure_folder(data_dir: Path) -> None:
+    if os.name == "posix":
+        os.chmod(data_dir, 0o700)
 
 
 def _set_pragmas(dbapi_conn: sqlite3.Connection, _record) -> None:
@@ -36,8 +105,19 @@ def _set_pragmas(dbapi_conn: sqlite3.Connection, _record) -> None:
     cur.close()
 
 
-def make_engine(db_path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{db_path}", connect_args={"check_same_thread": False})
+def make_engine(db_path: Path, *, encrypted: bool | None = None) -> Engine:
+    """The engine on a desk database. ``encrypted`` None: encrypted (SQLCipher, key from app/desk/keystore.py)
+    unless the file already exists as plain SQLite (a database from before encryption, until
+    :func:`encrypt_plain` converts it). ``encrypted=False`` is for the bench's before/after figures only."""
+    if encrypted is None:
+        encrypted = not is_plain_sqlite(db_path)
+    if encrypted:
+        key = keystore.database_key()
+        engine = create_engine("sqlite://", module=sqlcipher3.dbapi2,
+                               creator=lambda: connect(db_path, key=key), hide_parameters=True)
+    else:
+        engine = create_engine(f"sqlite:///{db_path}", connect_args={"check_same_thread": False},
+                               hide_parameters=True)
     event.listen(engine, "connect", _set_pragmas)
     # pysqlite's own transaction handling defers BEGIN; issue it ourselves so writes are serialised.
     @event.listens_for(engine, "connect")
@@ -127,7 +207,7 @@ def check_writable(data_dir: Path) -> None:
 def engine_if_current(data_dir: Path) -> Engine | None:
     """An engine on the folder's database without writing anything, if it exists and is at head; else None."""
     path = data_dir / DB_FILENAME
-    if not path.is_file():
+    if not path.is_file() or is_plain_sqlite(path):  # a plain one is converted by a full open
         return None
     engine = make_engine(path)
     if current_revision(engine) != head_revision():
@@ -136,12 +216,71 @@ def engine_if_current(data_dir: Path) -> Engine | None:
     return engine
 
 
-def open_database(data_dir: Path) -> tuple[Engine, sessionmaker[Session]]:
-    """Open (creating if needed) and upgrade the desk database in ``data_dir``."""
+def encrypt_plain(path: Path) -> bool:
+    """Convert a plain SQLite database at ``path`` into an encrypted one in place, once (``sqlcipher_export``
+    into a new file beside it, every table's row count compared, then the new file replaces the old).
+    False if it was not plain. The caller holds the data folder (no other connection is open)."""
+    if not is_plain_sqlite(path):
+        return False
+    with closing(sqlite3.connect(path)) as plain:  # fold any WAL into the file, leave no -wal behind
+        plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        plain.execute("PRAGMA journal_mode=DELETE")
+    tmp = path.with_name(path.name + ".encrypting")
+    _remove_db_files(tmp)
+    _create_private(tmp)
+    key = keystore.database_key()
+    try:
+        with closing(sqlcipher3.connect(str(path))) as src:
+            src.isolation_level = None
+            quoted = str(tmp).replace("'", "''")
+            src.execute(f"ATTACH DATABASE '{quoted}' AS enc KEY \"x'{key.hex()}'\"")
+            src.execute("SELECT sqlcipher_export('enc')")
+            for pragma in ("user_version", "application_id"):
+                value = int(src.execute(f"PRAGMA main.{pragma}").fetchone()[0])
+                src.execute(f"PRAGMA enc.{pragma} = {value}")
+            tables = [r[0] for r in src.execute("SELECT name FROM main.sqlite_master WHERE type='table'")]
+            for t in tables:
+                a = src.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0]
+                b = src.execute(f'SELECT count(*) FROM enc."{t}"').fetchone()[0]
+                if a != b:
+                    raise StorageError(f"数据库加密转换未完成（数据表 {t} 行数不符），原数据库未改动。")
+            src.execute("DETACH DATABASE enc")
+        with closing(connect(tmp, key=key)) as check:
+            if check.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise StorageError("数据库加密转换未完成（校验未通过），原数据库未改动。")
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        _remove_db_files(tmp)
+    log.warning("the desk database %s was converted to an encrypted database", path.name)
+    return True
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_db_files(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        p.unlink(missing_ok=True)
+
+
+def open_database(data_dir: Path, *, encrypted: bool = True) -> tuple[Engine, sessionmaker[Session]]:
+    """Open (creating if needed) and upgrade the desk database in ``data_dir``; a plain database from before
+    encryption is converted first. ``encrypted=False`` (the bench's "before" figures only) keeps it plain."""
     check_writable(data_dir)
-    engine = make_engine(data_dir / DB_FILENAME)
+    secure_folder(data_dir)
+    if encrypted:
+        encrypt_plain(data_dir / DB_FILENAME)
+    engine = make_engine(data_dir / DB_FILENAME, encrypted=encrypted)
     upgrade(engine)
-    return engine, sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    keystore.move_device_tokens(sessions)
+    return engine, sessions
 
 
 def integrity_check(engine: Engine) -> list[str]:

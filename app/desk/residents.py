@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.changes import Changes
@@ -19,7 +20,7 @@ from app.core.vocabulary import Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
-from forms.identity import lookup_kind, mask_id, mask_phone, normalize_id
+from forms.identity import lookup_kind, mask_id, mask_phone, normalize_id, normalize_phone
 from models import AuditEntry, Committee, Resident, utcnow
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,27 @@ def _row(r: Resident, today: dt.date) -> ResidentRow:
                        address=r.address, sex=r.sex, age=_age(r.birth_date, today))
 
 
+_LAST_FOUR = re.compile(r"[0-9]{3}[0-9X]")
+
+
+def _matches(q: str):
+    """What a search finds (issue 14, finding 9): a name or its pinyin by any part, but an ID number or a phone
+    only in full or by its last 4 — the digits a mask hides (``320302********1234``, ``139****0000``) can never
+    be found one by one by trying middle substrings."""
+    terms = [Resident.name.like(f"%{q}%"), Resident.name_pinyin.like(f"%{q.lower()}%")]
+    digits = normalize_id(q)
+    phone = re.sub(r"[-\s]", "", normalize_phone(q))
+    if re.fullmatch(r"(?:\+?86|0086)?1[0-9]{10}", phone):
+        phone = phone[-11:]  # +86 139 5200 0000 → stored as 13952000000
+    if _LAST_FOUR.fullmatch(digits):
+        terms += [Resident.id_number.like(f"%{digits}"), Resident.phone.like(f"%{digits}")]
+    elif len(digits) in (15, 18):
+        terms.append(Resident.id_number == digits)
+    if len(phone) >= 7:
+        terms.append(func.replace(Resident.phone, "-", "") == phone)
+    return or_(*terms)
+
+
 class ResidentService:
     def __init__(self, ctx: AppContext):
         self.ctx = ctx
@@ -90,10 +112,7 @@ class ResidentService:
         with self.ctx.sessions() as s:
             stmt = select(Resident).order_by(Resident.name).limit(limit)
             if q:
-                like = f"%{q}%"
-                digits = normalize_id(q)
-                stmt = stmt.where(or_(Resident.name.like(like), Resident.name_pinyin.like(f"%{q.lower()}%"),
-                                      Resident.id_number.like(f"%{digits}%"), Resident.phone.like(like)))
+                stmt = stmt.where(_matches(q))
             return [_row(r, today) for r in s.scalars(stmt)]
 
     def find_by_id_number(self, id_number: str) -> ResidentRow | None:

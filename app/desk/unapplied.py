@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.commands import written_text
+from app.core.masking import mask_free_text
 from app.core.vocabulary import Mutation
 from app.desk.auth import WorkerInfo
 from models import Case, OutboxEntry
@@ -66,8 +67,10 @@ def unapplied_work(s: Session, worker: WorkerInfo, text: str = "") -> list[Unapp
         case = cases.get(cid) if cid else None
         if case is None:  # not a case command, or a case this desk no longer has
             continue
-        row = UnappliedWork(id=case.id, case_number=case.case_number, item_name=case.item_name,
-                            label=_label(e.name), text=written_text(e.args), reason=e.reason, at=e.client_time)
+        written = written_text(e.args)  # masked before the filter reads it: a filter must not probe hidden digits
+        row = UnappliedWork(id=case.id, case_number=case.case_number, item_name=case.item_name, label=_label(e.name),
+                            text=written if worker.can_see_full_id else mask_free_text(written), reason=e.reason,
+                            at=e.client_time)
         if not text.strip() or any(text.strip() in v for v in (row.case_number, row.item_name, row.text)):
             rows.append(row)
     return rows

@@ -257,13 +257,17 @@ def server_calendar(s: Session) -> WorkCalendar:
 def publish_catalog(db: ServerDB, directory: Path, now: dt.datetime | None = None) -> CatalogVersion:
     """Store the catalog's YAML files and their version so desks download them; refuses a broken catalog."""
     from forms.loader import load_catalog  # only the admin command needs the form language
+    from forms.safe_yaml import CatalogFileError, read_catalog_file
     directory = Path(directory)
     catalog = load_catalog(directory)
     if not directory.is_dir() or not len(catalog):
         raise AdminError(f"目录中没有可用的事项文件：{directory}")
     if catalog.errors:
         raise AdminError("事项目录有编写错误，未发布：\n" + "\n".join(str(e) for e in catalog.errors))
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+    try:  # the same bounded read as the loader: a file swapped for a FIFO since cannot hang the command
+        files = {p.name: read_catalog_file(p).decode("utf-8") for p in sorted(directory.glob("*.yaml"))}
+    except (CatalogFileError, UnicodeDecodeError) as exc:
+        raise AdminError(f"读取事项文件失败，未发布：{exc}") from None
     with db.sessions.begin() as s:
         changes = ChangeWriter(s, take_lock(s), now or utcnow())
         existing = s.scalar(select(CatalogVersion).where(CatalogVersion.version == catalog.version))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from app.core.wire import (
     API_VERSION,
@@ -31,11 +32,14 @@ from app.core.wire import (
     SnapshotPage,
     SnapshotQuery,
     SnapshotStart,
+    TokenRenewal,
 )
 from app.server import pull as pull_service
 from app.server import push as push_service
+from app.server import ratelimit
+from app.server.body_limits import BodyLimits, validation_refused
 from app.server.db import ServerDB
-from app.server.devices import AuthFailed, DeviceRevoked, EnrollError, enroll
+from app.server.devices import AuthFailed, DeviceRevoked, EnrollError, TokenExpired, enroll, renew_token
 from models import utcnow
 
 T = TypeVar("T")
@@ -74,10 +78,26 @@ def _refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def _auth_errors(fn: Callable[[], T]) -> T:
     try:
         return fn()
+    except TokenExpired as e:
+        raise _error(401, ErrorCode.UNAUTHORIZED, str(e)) from None
     except AuthFailed:
         raise _error(401, ErrorCode.UNAUTHORIZED, "本机登记信息无效，请重新向区服务器登记") from None
     except DeviceRevoked as e:
         raise _error(403, ErrorCode.REVOKED, str(e)) from None
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _check_limits(request: Request, keys: list[tuple[tuple[str, str], ratelimit.Limit]]) -> None:
+    """429 with a Chinese reason and Retry-After when any key is over its limit; checked before any work."""
+    limiter: ratelimit.SlidingWindow = request.app.state.limiter
+    wait = max((w for key, limit in keys if (w := limiter.retry_after(key, limit)) is not None), default=None)
+    if wait is not None:
+        detail = ErrorDetail(error=ErrorCode.RATE_LIMITED, message=ratelimit.LIMITED_MESSAGE.format(seconds=wait))
+        raise HTTPException(status_code=429, detail=detail.model_dump(mode="json", exclude_none=True),
+                            headers={"Retry-After": str(wait)})
 
 
 # ----- routes ---------------------------------------------------------------------------------------------------
@@ -88,12 +108,26 @@ def _routes(app: FastAPI) -> None:
     def health(now: NowDep) -> Health:
         return Health(server_time=now)
 
-    @app.post(Endpoint.ENROLL, response_model=EnrollResponse, responses=_refusals(400), tags=["devices"])
-    def enroll_device(body: EnrollRequest, db: DbDep, now: NowDep) -> EnrollResponse:
+    @app.post(Endpoint.ENROLL, response_model=EnrollResponse, responses=_refusals(400, 429), tags=["devices"])
+    def enroll_device(body: EnrollRequest, db: DbDep, now: NowDep, request: Request) -> EnrollResponse:
+        # Failed codes count per client address and per committee code named (issue 14, finding 10).
+        keys = [(("enroll-ip", _client_ip(request)), ratelimit.ENROLL_FAILURES_PER_IP)]
+        if body.committee_code:
+            keys.append((("enroll-committee", body.committee_code.strip()), ratelimit.ENROLL_FAILURES_PER_COMMITTEE))
+        _check_limits(request, keys)
         try:
             return enroll(db, body, now)
         except EnrollError as e:
+            for key, limit in keys:
+                request.app.state.limiter.record(key, limit)
             raise _error(400, ErrorCode.ENROLL_REFUSED, str(e)) from None
+
+    @app.post(Endpoint.TOKEN_RENEW, response_model=TokenRenewal, responses=_refusals(401, 403, 429), tags=["devices"])
+    def renew(db: DbDep, now: NowDep, token: TokenDep, request: Request) -> TokenRenewal:
+        limit = ratelimit.TOKEN_RENEW_PER_IP
+        _check_limits(request, [(("renew-ip", _client_ip(request)), limit)])
+        request.app.state.limiter.record(("renew-ip", _client_ip(request)), limit)
+        return _auth_errors(lambda: renew_token(db, token, now))
 
     @app.post(Endpoint.PUSH, response_model=PushResponse, responses=_refusals(400, 401, 403, 409, 503), tags=["sync"])
     def push(body: PushRequest, db: DbDep, now: NowDep, token: TokenDep) -> PushResponse:
@@ -130,9 +164,13 @@ def _routes(app: FastAPI) -> None:
 
 def create_app(db: ServerDB, clock: Callable[[], dt.datetime] = utcnow) -> FastAPI:
     """The application for ``db``; ``clock`` is injectable so tests can move the server's time."""
-    app = FastAPI(title="OneDesk 区服务器", version=str(API_VERSION),
+    app = FastAPI(title="OneDesk 区服务器", version=str(API_VERSION), responses=_refusals(413, 422),
                   description="全科前台各居委会前台机与区服务器之间的同步接口（推送操作、拉取变更、登记设备）。")
+    # Bounded bodies and refusals that never echo the input (issue 14, findings 6 and 7).
+    app.add_middleware(BodyLimits)
+    app.add_exception_handler(RequestValidationError, validation_refused)
     app.state.db = db
     app.state.clock = clock
+    app.state.limiter = ratelimit.SlidingWindow()
     _routes(app)
     return app

@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
+from app.core.wire import MAX_SEQ
 from models.server import (
     GLOBAL_SCOPE,
     CalendarVersion,
@@ -41,8 +42,8 @@ def parse_cursor(text: str) -> tuple[int, str]:
     if text in ("", CURSOR_START):
         return 0, ""
     seq, sep, tag = text.partition("-")
-    if not sep or not seq.isdigit() or not tag:
-        raise BadCursor(text)
+    if not sep or not seq.isascii() or not seq.isdigit() or len(seq) > 19 or not tag or int(seq) > MAX_SEQ:
+        raise BadCursor(text)  # a seq beyond the database's BIGINT was never handed out either
     return int(seq), tag
 
 

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import UserError
 from app.core.payloads import committee_payload
-from app.core.wire import CommitteeRow, EnrollRequest, EnrollResponse
+from app.core.wire import TOKEN_LIFETIME, TOKEN_RENEW_WINDOW, CommitteeRow, EnrollRequest, EnrollResponse, TokenRenewal
 from app.server.admin import hash_enroll_code
 from app.server.db import ServerDB, take_lock
+from models import utcnow
 from models.server import Committee, EnrollCode, ServerDevice
 
 
@@ -33,6 +34,11 @@ class EnrollError(UserError, ValueError):
 
 
 REVOKED_MESSAGE = "本机已被区管理员停用，未上传的数据仍保留在本机。请联系区管理员重新登记。"
+EXPIRED_MESSAGE = "本机登记已过期（超过 30 天未与区服务器联系），请向区管理员申请注册码重新登记"
+
+
+class TokenExpired(AuthFailed):
+    """The token's 30 days are over (401); the desk must enrol again."""
 
 
 def _token_hash(secret: str) -> str:
@@ -68,7 +74,7 @@ def enroll(db: ServerDB, request: EnrollRequest, now: dt.datetime) -> EnrollResp
         secret = secrets.token_urlsafe(32)
         dev = ServerDevice(committee_id=com.id, code=_free_device_code(s, com.id, request.device_code),
                            name=request.device_name.strip()[:100], token_hash=_token_hash(secret), last_mid=0,
-                           enrolled_at=now, last_seen_at=now)
+                           enrolled_at=now, last_seen_at=now, token_expires_at=now + TOKEN_LIFETIME)
         s.add(dev)
         s.flush()
         ec.used_at, ec.device_id = now, dev.id
@@ -76,8 +82,10 @@ def enroll(db: ServerDB, request: EnrollRequest, now: dt.datetime) -> EnrollResp
                               committee=CommitteeRow.model_validate(committee_payload(com)), server_time=now)
 
 
-def authenticate(s: Session, token: str | None, *, for_update: bool = False) -> ServerDevice:
-    """The device behind a bearer token. ``for_update`` locks its row for the rest of the transaction."""
+def authenticate(s: Session, token: str | None, *, for_update: bool = False, now: dt.datetime | None = None,
+                 renewing: bool = False) -> ServerDevice:
+    """The device behind a bearer token. ``for_update`` locks its row for the rest of the transaction. An expired
+    token is refused; ``renewing`` also accepts the token the last renewal replaced (its answer may have been lost)."""
     dev_id, _, secret = (token or "").partition(".")
     try:
         key = uuid.UUID(dev_id)
@@ -85,8 +93,31 @@ def authenticate(s: Session, token: str | None, *, for_update: bool = False) -> 
         raise AuthFailed("bad token") from None
     stmt = select(ServerDevice).where(ServerDevice.id == key)
     dev = s.scalar(stmt.with_for_update() if for_update else stmt)
-    if dev is None or not hmac.compare_digest(dev.token_hash, _token_hash(secret)):
+    if dev is None:
+        raise AuthFailed("bad token")
+    presented = _token_hash(secret)
+    current = hmac.compare_digest(dev.token_hash, presented)
+    previous = renewing and dev.previous_token_hash is not None and hmac.compare_digest(dev.previous_token_hash,
+                                                                                        presented)
+    if not (current or previous):
         raise AuthFailed("bad token")
     if dev.revoked_at is not None:
         raise DeviceRevoked(REVOKED_MESSAGE)
+    if dev.token_expires_at is not None and dev.token_expires_at <= (now or utcnow()):
+        raise TokenExpired(EXPIRED_MESSAGE)
     return dev
+
+
+def renew_token(db: ServerDB, token: str | None, now: dt.datetime) -> TokenRenewal:
+    """A fresh token for a device whose token ends within :data:`TOKEN_RENEW_WINDOW`; the replaced one may renew once
+    more (a lost answer), nothing else. Far from expiry the answer only tells the expiry."""
+    with db.sessions.begin() as s:
+        dev = authenticate(s, token, for_update=True, now=now, renewing=True)
+        presented = _token_hash((token or "").partition(".")[2])
+        lost_answer = not hmac.compare_digest(dev.token_hash, presented)  # the replaced token came back
+        if not lost_answer and dev.token_expires_at is not None and dev.token_expires_at - now > TOKEN_RENEW_WINDOW:
+            return TokenRenewal(token=None, expires_at=dev.token_expires_at, server_time=now)
+        secret = secrets.token_urlsafe(32)
+        dev.previous_token_hash = presented
+        dev.token_hash, dev.token_expires_at = _token_hash(secret), now + TOKEN_LIFETIME
+        return TokenRenewal(token=f"{dev.id}.{secret}", expires_at=dev.token_expires_at, server_time=now)

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from app.core.commands import ACK, AFTER
 from app.core.wire import MutationIn, ResultStatus
 from app.server.db import ServerDB
+from app.server.mutations import REPLAY_REASON
 from models.server import HeldCommand, MutationRecord, ServerDevice
 
 HELD = ResultStatus.HELD
@@ -105,7 +106,8 @@ class Holds:
         if not afters:
             return
         for mutation_id, status in self.s.execute(select(MutationRecord.mutation_id, MutationRecord.status)
-                                                  .where(MutationRecord.mutation_id.in_(afters))):
+                                                  .where(MutationRecord.mutation_id.in_(afters),
+                                                         MutationRecord.reason != REPLAY_REASON)):
             if self.status.get(mutation_id) in (None, HELD):  # the same command under two device ids
                 self.status[mutation_id] = status
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.core import actions, commands, limits
@@ -26,6 +26,10 @@ from app.core.vocabulary import Action, Mutation
 from app.core.wire import ResultStatus
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
 from models.server import Case, Committee, MutationRecord, Resident, ResidentAlias, ServerDevice, Worker
+
+
+# A command whose mutation id another device pushed first (issue 14, finding 3): app/server/push.py.
+REPLAY_REASON = "该操作编号已由另一台前台机上传过，不能由本机重复提交，操作未生效"
 
 
 class Rejected(UserError):
@@ -211,9 +215,37 @@ def _refused(e: cm.TransitionError) -> Rejected:
     return Rejected(str(e))
 
 
+def _number_problem(ctx: ApplyContext, number: str) -> str | None:
+    """Why a device may not create a case under ``number`` (issue 14, finding 2), or None. Numbers are
+    ``<committee>-<device>-<yyyymmdd>-<seq>`` (app/desk/cases.py): the committee part must be the device's own;
+    the device part its own code, or one no other active desk of the committee holds — the desk's own former
+    code after it was enrolled again, or the code it had before it was first enrolled."""
+    own = f"{ctx.committee.code}-{ctx.device.code}-"
+    rest = number.removeprefix(f"{ctx.committee.code}-")
+    if rest == number:
+        return f"案件编号 {number} 不是本机的编号（本机的编号以 {own} 开头），案件未能建立"
+    device, _, tail = rest.partition("-")
+    day, _, seq = tail.partition("-")
+    if not (device and len(day) == 8 and day.isdigit() and len(seq) >= 4 and seq.isdigit()):
+        return f"案件编号 {number} 格式不正确（应为 {own}年月日-序号），案件未能建立"
+    if device == ctx.device.code:
+        return None
+    holder = ctx.s.scalar(select(ServerDevice.id).where(
+        ServerDevice.committee_id == ctx.committee.id, ServerDevice.code == device,
+        ServerDevice.revoked_at.is_(None), ServerDevice.id != ctx.device.id).limit(1))
+    if holder is not None:
+        return (f"案件编号 {number} 是本居委会另一台前台机（{device}）的编号，不是本机的编号（本机的编号以 {own} 开头），"
+                "案件未能建立。请联系区管理员核对本机编号")
+    return None
+
+
 def _case_create(ctx: ApplyContext, cmd: commands.CreateCaseArgs) -> dict:
-    clash = ctx.s.execute(select(Case.id).where(or_(Case.id == cmd.id, Case.case_number == cmd.case_number))
-                          .limit(1)).first()
+    problem = _number_problem(ctx, cmd.case_number)
+    if problem:
+        raise Rejected(problem, case_id=cmd.id)
+    clash = ctx.s.execute(select(Case.id).where(or_(
+        Case.id == cmd.id, and_(Case.committee_id == ctx.committee.id, Case.case_number == cmd.case_number)))
+        .limit(1)).first()
     if clash is not None:
         if clash[0] == cmd.id:
             raise Rejected("该案件已经上传过，不能重复建立")

@@ -41,7 +41,7 @@ def _check_cursor(s: Session, cursor: str) -> int:
 def pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) -> PullPage:
     """Changes after ``query.cursor`` in commit order, for the device's committee plus district-wide reference data."""
     with db.read_sessions() as s:
-        device = authenticate(s, token)
+        device = authenticate(s, token, now=now)
         seq = _check_cursor(s, query.cursor)
         rows = list(s.scalars(select(ChangeRow).where(_scopes(device.committee_id), ChangeRow.seq > seq)
                               .order_by(ChangeRow.seq).limit(query.limit + 1)))
@@ -57,7 +57,7 @@ def pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) ->
 def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> SnapshotStart:
     """Where a fresh snapshot starts: the cursor to pull from once every page has been read."""
     with db.read_sessions() as s:
-        device = authenticate(s, token)
+        device = authenticate(s, token, now=now)
         top = s.scalar(select(func.max(ChangeRow.seq)).where(_scopes(device.committee_id)))
         row = s.get(ChangeRow, top) if top else None
         return SnapshotStart(cursor=format_cursor(row), last_mid=device.last_mid, kinds=list(SNAPSHOT_KINDS),
@@ -85,7 +85,7 @@ def snapshot_page(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt
     if kind not in SNAPSHOT_KINDS:
         raise ValueError(kind)
     with db.read_sessions() as s:
-        device = authenticate(s, token)
+        device = authenticate(s, token, now=now)
         if kind == "committee":
             rows, more = [committee_payload(s.get_one(Committee, device.committee_id))], False
         elif kind in ("calendar", "catalog"):

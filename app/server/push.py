@@ -40,6 +40,7 @@ from app.server.changes import ChangeWriter
 from app.server.db import ServerDB, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import (
+    REPLAY_REASON,
     ApplyContext,
     Rejected,
     acting_worker,
@@ -186,7 +187,7 @@ class _BatchRun:
 
     def run(self, token: str | None, device_id: str, mutations: list[MutationIn]) -> PushResponse:
         lock = take_lock(self.s)
-        device = authenticate(self.s, token, for_update=True)
+        device = authenticate(self.s, token, for_update=True, now=self.now)
         if device_id and device_id != str(device.id):
             raise AuthFailed("token does not belong to device_id")
         self.device = device
@@ -239,11 +240,20 @@ class _BatchRun:
         return old, new
 
     def _load_earlier(self, new: list[MutationIn]) -> None:
-        """Commands pushed before under another device id (the desk was enrolled again) have no second effect."""
+        """Commands pushed before under another device id have no second effect. A mutation id belongs to the
+        device that pushed it (issue 14, finding 3): only this device, or the desk's own former registration — a device of the
+        same committee revoked before the desk was enrolled again — counts as the same desk and gets the stored
+        outcome back; from any other device the command is refused and hears nothing of that outcome."""
         if new:
-            for rec in self.s.scalars(select(MutationRecord).where(
-                    MutationRecord.mutation_id.in_([m.mutation_id for m in new]))):
-                self.earlier.setdefault(rec.mutation_id, _as_dict(rec))
+            rows = self.s.execute(select(MutationRecord, ServerDevice.committee_id, ServerDevice.revoked_at)
+                                  .join(ServerDevice, ServerDevice.id == MutationRecord.device_id)
+                                  .where(MutationRecord.mutation_id.in_([m.mutation_id for m in new]),
+                                         MutationRecord.reason != REPLAY_REASON))
+            for rec, committee_id, revoked_at in rows:
+                own = rec.device_id == self.device.id or (
+                    committee_id == self.device.committee_id and revoked_at is not None)
+                if own or rec.mutation_id not in self.earlier:
+                    self.earlier[rec.mutation_id] = {**_as_dict(rec), "own": own}
 
     def _preload(self, new: list[MutationIn]) -> None:
         """Load the batch's workers and cases (with history) in two queries, and keep them referenced: the
@@ -273,6 +283,9 @@ class _BatchRun:
 
     def _apply(self, m: MutationIn) -> MutationResult:
         earlier = self.earlier.get(m.mutation_id)
+        if earlier is not None and not earlier.get("own", True):
+            log.warning("mutation %s was pushed before by another device; refused", m.mutation_id)
+            return _result(self._store(m, SET_ASIDE, REPLAY_REASON, named_entities(m.name, m.args), None), False)
         if earlier is not None:
             return self._duplicate(self._store(m, earlier["status"], earlier["reason"], earlier["result"],
                                                earlier["effective_at"]))

@@ -27,7 +27,7 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     section = config.get_section(config.config_ini_section, {})
-    engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():

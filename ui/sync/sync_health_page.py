@@ -12,6 +12,7 @@ import datetime as dt
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -39,17 +40,30 @@ class SyncHealthPage(QWidget):
         self.enroll_box = QGroupBox("登记到区服务器")
         self.server_url = QLineEdit(placeholderText="例如 https://onedesk.district.gov.cn:8443")
         self.code = QLineEdit(placeholderText="区管理员提供的一次性注册码（15 分钟内有效）")
+        self.ca_file = QLineEdit(placeholderText="区管理员提供的 district-ca.pem（只信任区里自建的 CA）")
+        browse = QPushButton("选择…")
+        browse.clicked.connect(self._on_browse_ca)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_file, 1)
+        ca_row.addWidget(browse)
         self.enroll_button = QPushButton("登记本机")
         self.enroll_button.clicked.connect(self._on_enroll_clicked)
         ef = QFormLayout(self.enroll_box)
         ef.addRow("服务器地址", self.server_url)
         ef.addRow("注册码", self.code)
+        ef.addRow("区 CA 证书", ca_row)
         ef.addRow("", self.enroll_button)
         state = QGroupBox("同步状态")
         sf = QFormLayout(state)
         self.summary, self.server, self.last_error = QLabel(), QLabel(), QLabel()
         self.oldest, self.offset = QLabel(), QLabel()
         self.last_error.setObjectName("error")
+        # The lab opt-in (enroll --allow-insecure-http) in use: said on this page for as long as it lasts.
+        self.insecure_warning = QLabel()
+        self.insecure_warning.setObjectName("error")
+        self.insecure_warning.setWordWrap(True)
+        self.insecure_warning.setStyleSheet("color: #b42318; font-weight: bold;")
+        self.insecure_warning.setVisible(False)
         self.last_error.setWordWrap(True)
         for label, w in (("状态", self.summary), ("服务器", self.server), ("最早未上传", self.oldest),
                          ("本机时钟偏差", self.offset), ("最近错误", self.last_error)):
@@ -77,6 +91,7 @@ class SyncHealthPage(QWidget):
         top.addWidget(self.enroll_box, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
+        layout.addWidget(self.insecure_warning)
         layout.addLayout(top)
         layout.addWidget(aside, 1)
         layout.addWidget(self.bad_rows_box)
@@ -97,6 +112,11 @@ class SyncHealthPage(QWidget):
     def show_status(self, st) -> None:
         self.summary.setText(status_text(st))
         self.server.setText(st.server_url or "—")
+        self.insecure_warning.setVisible(st.insecure_http)
+        self.insecure_warning.setText(
+            f"⚠ 本机以明文 HTTP 连接区服务器（仅限实验室测试，管理员登记时用了 --allow-insecure-http）："
+            f"令牌和居民信息在网络上不加密。正式使用请启用 HTTPS，用 https:// 地址和区 CA 证书重新登记本机。"
+            if st.insecure_http else "")
         self.oldest.setText(age_text(st.oldest_pending_age_s) if st.pending else "无待上传操作")
         self.offset.setText(offset_text(st.clock_offset_s))
         self.last_error.setText(st.last_error or "")
@@ -124,9 +144,14 @@ class SyncHealthPage(QWidget):
         self.bad_rows.resizeColumnsToContents()
 
     def _on_enroll_clicked(self) -> None:
-        url, code = self.server_url.text(), self.code.text()
+        url, code, ca = self.server_url.text(), self.code.text(), self.ca_file.text()
         self.enroll_button.setEnabled(False)
-        run_op(self, lambda: self.services.enroll(url, code), self._on_enrolled, self._on_enroll_failed)
+        run_op(self, lambda: self.services.enroll(url, code, ca), self._on_enrolled, self._on_enroll_failed)
+
+    def _on_browse_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "选择区 CA 证书", "", "证书 (*.pem *.crt);;所有文件 (*)")
+        if path:
+            self.ca_file.setText(path)
 
     def _on_enrolled(self, _info) -> None:
         self.enroll_button.setEnabled(True)

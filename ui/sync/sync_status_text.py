@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from app.core.workdays import CHINA_TZ
 
+INSECURE_HTTP_TAG = "⚠ 明文 HTTP（仅限实验室）"
+
 
 def status_text(st) -> str:
     if not st.enrolled:
         return "未配置区服务器"
     last = st.last_success_at.astimezone(CHINA_TZ).strftime("%H:%M") if st.last_success_at else "从未"
     parts = [f"区服务器：{'在线' if st.online else '离线'}", f"上次同步 {last}", f"待上传 {st.pending}"]
+    if st.insecure_http:  # the lab opt-in: said first, for as long as it is in use
+        parts.insert(0, INSECURE_HTTP_TAG)
     if st.held:  # waiting on the server for other desks' earlier commands (restored server)
         parts.append(f"等待 {st.held}")
     if st.set_aside:

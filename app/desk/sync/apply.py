@@ -244,9 +244,10 @@ class DeskApplier:
 
     def _without_number_clashes(self, rows: list[dict]) -> list[dict]:
         """A case number used locally by another case (two desks shared a device code before enrolment)."""
-        numbers = {r["case_number"]: r["id"] for r in rows}
-        clash = {n for cid, n in self.s.execute(select(Case.id, Case.case_number).where(Case.case_number.in_(numbers)))
-                 if str(cid) != numbers[n]}
+        numbers = {r["case_number"]: (r["id"], str(r.get("committee_id"))) for r in rows}  # unique per committee
+        clash = {n for cid, n, com in self.s.execute(select(Case.id, Case.case_number, Case.committee_id)
+                                                     .where(Case.case_number.in_(numbers)))
+                 if str(cid) != numbers[n][0] and str(com) == numbers[n][1]}
         for n in clash:
             log.error("case number %s from the server clashes with a local case; not applied", n)
             self.skipped.append(f"案件编号 {n} 与本机另一案件重复，未能同步，请联系区管理员")

@@ -36,8 +36,10 @@ from app.core.vocabulary import Mutation
 from app.core.wire import (
     DEFAULT_PULL_PAGE,
     MAX_BATCH,
+    MAX_BODY_BYTES,
     MAX_PULL_PAGE,
     MAX_SNAPSHOT_PAGE,
+    TOKEN_RENEW_WINDOW,
     Endpoint,
     ErrorBody,
     ErrorCode,
@@ -52,11 +54,13 @@ from app.core.wire import (
     SnapshotPage,
     SnapshotQuery,
     SnapshotStart,
+    TokenRenewal,
 )
+from app.desk import keystore
 from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
-from app.desk.sync.enroll import ca_file, tls_verify
+from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify, uses_insecure_http
 from models import Device, OutboxEntry, SyncState, Worker, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_HELD, OUTBOX_PENDING, OUTBOX_SET_ASIDE
 from models.sync import SYNC_STATE_ID
@@ -64,6 +68,7 @@ from models.sync import SYNC_STATE_ID
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 30.0
 MAX_PUSH_BATCHES_PER_ROUND = 200
+PUSH_BODY_MARGIN = 64 * 1024  # below the server's body limit, for what _call adds (client_now) and rounding
 MAX_PULL_PAGES_PER_ROUND = 200
 NOT_ENROLLED = "本机尚未登记到区服务器，请由管理员运行：python main.py enroll --server 地址 --code 注册码"
 BAD_ANSWER = "区服务器的答复无法识别（双方程序版本可能不一致），本机数据未改动，请联系区管理员"
@@ -147,6 +152,8 @@ class SyncStatus:
     held: int = 0  # commands the server holds until earlier ones from other desks arrive again
     # rows downloaded from the server that this desk could not apply, newest first (app/desk/sync/bad_rows.py)
     set_aside_rows: list[SetAsideRow] = field(default_factory=list)
+    # plain http by the administrator's lab opt-in (enroll --allow-insecure-http): shown while in use
+    insecure_http: bool = False
 
 
 def mutation_label(name: str) -> str:
@@ -189,13 +196,14 @@ def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int 
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=dt.UTC)
     return SyncStatus(
-        enrolled=bool(dev and dev.token), server_url=(dev.server_url or "") if dev else "",
+        enrolled=bool(dev and keystore.device_token(dev)), server_url=(dev.server_url or "") if dev else "",
         online=bool(state and state.online), last_attempt_at=state.last_attempt_at if state else None,
         last_success_at=state.last_success_at if state else None, last_error=state.last_error if state else "",
         pending=counts.get(OUTBOX_PENDING, 0), set_aside=counts.get(OUTBOX_SET_ASIDE, 0), oldest_pending_at=oldest,
         oldest_pending_age_s=(now - oldest).total_seconds() if oldest else None,
         clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items,
-        held=counts.get(OUTBOX_HELD, 0), set_aside_rows=set_aside_rows(ctx.data_dir)[:max_items])
+        held=counts.get(OUTBOX_HELD, 0), set_aside_rows=set_aside_rows(ctx.data_dir)[:max_items],
+        insecure_http=bool(dev and dev.server_url and uses_insecure_http(ctx.data_dir, dev.server_url)))
 
 
 class SyncError(UserError):
@@ -248,6 +256,7 @@ class SyncClient:
         self._http_url = ""
         self._lock = threading.Lock()
         self._offset_s: float | None = None
+        self._token_expires: dt.datetime | None = None  # server time; unknown until the first round asks
 
     # ----- public API ---------------------------------------------------------------------------------------------
     def sync_once(self) -> SyncResult:
@@ -257,6 +266,9 @@ class SyncClient:
             link = self._link()
             if link is None:
                 return self._finish(counts, SyncError(NOT_ENROLLED, online=False))
+            if link.server_url.startswith("http://") and not insecure_http_allowed(self.ctx.data_dir, link.server_url):
+                # Enrolled over plain http without the lab opt-in (older versions allowed it): nothing goes out.
+                return self._finish(counts, SyncError(plain_http_refused(link.server_url), online=False))
             try:
                 if self._needs_snapshot():
                     # Before pushing: after enrolment the accounts and committee must match the server's ids first.
@@ -267,6 +279,7 @@ class SyncClient:
                     self._pull_all(link, counts)
                     if not counts.resent:  # the pull revealed commands the server lost: send them in this round
                         break
+                self._renew_if_due(link)
             except SyncError as e:
                 return self._finish(counts, e)
             except Exception as e:  # a bug or a broken local database: record it, never lose the thread
@@ -287,9 +300,10 @@ class SyncClient:
     def _link(self) -> _Link | None:
         with self.ctx.sessions() as s:
             dev = _local_device(s)
-            if dev is None or not dev.token or not dev.server_url:
+            token = keystore.device_token(dev) if dev is not None else None
+            if dev is None or not token or not dev.server_url:
                 return None
-            return _Link(dev.server_url, dev.server_device_id or "", dev.token)
+            return _Link(dev.server_url, dev.server_device_id or "", token)
 
     def _client(self, link: _Link) -> httpx.Client:
         if self._own_http and self._http is not None and self._http_url != link.server_url:
@@ -353,6 +367,22 @@ class SyncClient:
         # NTP's estimate: the server stamped its answer about half-way through the round trip.
         self._offset_s = (server_time - (t0 + (t1 - t0) / 2)).total_seconds()
 
+    # ----- device token ---------------------------------------------------------------------------------------------
+    def _renew_if_due(self, link: _Link) -> None:
+        """Once per client, then in the token's last week (server time): ask for a new token and keep it where
+        the current one is kept. Far from expiry the server only says when it ends."""
+        server_now = self.clock() + dt.timedelta(seconds=self._offset_s or 0.0)
+        if self._token_expires is not None and self._token_expires - server_now > TOKEN_RENEW_WINDOW:
+            return
+        answer = self._call(link, "POST", Endpoint.TOKEN_RENEW, TokenRenewal)
+        if answer.token:
+            with self.ctx.sessions.begin() as s:
+                dev = _local_device(s)
+                if dev is not None:
+                    keystore.store_device_token(dev, answer.token)
+            log.info("device token renewed until %s", answer.expires_at.isoformat())
+        self._token_expires = answer.expires_at
+
     # ----- push -----------------------------------------------------------------------------------------------------
     def _pending_batch(self, status: str = OUTBOX_PENDING, after_mid: int = 0) -> list[OutboxEntry]:
         with self.ctx.sessions() as s:
@@ -366,13 +396,17 @@ class SyncClient:
         held_after: int | None = 0  # None once every held command has been asked about this round
         for _ in range(MAX_PUSH_BATCHES_PER_ROUND):
             batch = self._pending_batch(OUTBOX_HELD, held_after) if held_after is not None else []
-            held_after = batch[-1].mid if batch else None
-            batch = batch or self._pending_batch()
+            request = self._fitting_request(link, batch)
+            held_after = batch[len(request.mutations) - 1].mid if batch else None
+            if not batch:
+                batch = self._pending_batch()
+                request = self._fitting_request(link, batch)
             if not batch:
                 return
+            batch = batch[:len(request.mutations)]
             try:
                 answer = self._call(link, "POST", Endpoint.PUSH, PushResponse, repairable=(409,),
-                                    json=self._push_request(link, batch).wire())
+                                    json=request.wire())
             except _Refused as refused:
                 conflicts += 1
                 if conflicts > 3:
@@ -380,6 +414,15 @@ class SyncClient:
                 self._realign(refused.detail)
                 continue
             self._take_push_answer(batch, answer, counts)
+
+    def _fitting_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
+        """The push of the longest start of ``batch`` whose body the server accepts (wire.MAX_BODY_BYTES, as
+        :meth:`_call` writes it); one command always goes, and the command limits keep it far below."""
+        request = self._push_request(link, batch)
+        while len(request.mutations) > 1 and len(json.dumps(
+                request.wire(), ensure_ascii=True, separators=(",", ":"))) > MAX_BODY_BYTES - PUSH_BODY_MARGIN:
+            request = self._push_request(link, batch[:len(request.mutations) // 2])
+        return request
 
     def _push_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
         return PushRequest(device_id=link.device_id, client_now=self.clock(), mutations=[
