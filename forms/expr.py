@@ -7,7 +7,8 @@ declares, and evaluated by a restricted :mod:`simpleeval` evaluator: no Python `
 attribute calls, no comprehensions, no lambdas, only the functions listed in :data:`FUNCTIONS`.
 
 Evaluation never raises anything but :class:`EvalError`, so a rule fed with garbage or missing
-values is "undetermined" rather than a crash.
+values is "undetermined" rather than a crash. Every operation's cost is bounded (number size, text and
+list length, steps: :mod:`forms.expr_bounds`), and :func:`check` refuses constant parts beyond the bounds.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from app.core.errors import UserError
 from forms.yaml_text import CatalogYamlLoader
 
 MAX_FILE_BYTES = 512 * 1024  # the largest shipped file is ~15 KB
@@ -34,7 +35,7 @@ MAX_DEPTH = 64  # nesting of mappings and sequences
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 
 
-class CatalogFileError(ValueError):
+class CatalogFileError(UserError, ValueError):
     """A catalog file refused before or while parsing; ``str(err)`` is a Chinese message."""
 
 
@@ -84,33 +85,40 @@ def check_nodes(root: yaml.Node) -> None:
     aliases = 0
     entered = {id(root)}
     on_path = {id(root)}
-    sizes: dict[int, int] = {}  # id(node) -> its node count with every alias expanded
-    frames: list[list[Any]] = [[root, _children(root), 0]]
+    sizes: dict[int, int] = {}  # id(node) -> its node count with every alias expanded (collections only)
+    frames: list[list[Any]] = [[root, _children(root), 0, 1]]  # node, children, next child, size so far
     while frames:
         frame = frames[-1]
-        node, children, index = frame
+        children, index = frame[1], frame[2]
         if index == len(children):
             frames.pop()
-            on_path.discard(id(node))
-            size = sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            key = id(frame[0])
+            on_path.discard(key)
+            size = sizes[key] = frame[3]
             if size > MAX_NODES:
                 raise CatalogFileError(f"YAML 别名展开后过大（超过 {MAX_NODES} 个节点），未读取")
+            if frames:
+                frames[-1][3] += size
             continue
         frame[2] = index + 1
         child = children[index]
         key = id(child)
-        if key in on_path:
-            raise CatalogFileError("YAML 别名引用了包含它自身的内容（循环引用），未读取")
         if key in entered:
+            if key in on_path:
+                raise CatalogFileError("YAML 别名引用了包含它自身的内容（循环引用），未读取")
             aliases += 1
             if aliases > MAX_ALIASES:
                 raise CatalogFileError(f"YAML 别名（* 引用）过多（超过 {MAX_ALIASES} 处），未读取")
+            frame[3] += sizes.get(key, 1)
+            continue
+        entered.add(key)
+        if type(child) is yaml.ScalarNode:
+            frame[3] += 1
             continue
         if len(frames) >= MAX_DEPTH:
             raise CatalogFileError(f"YAML 嵌套过深（超过 {MAX_DEPTH} 层），未读取")
-        entered.add(key)
         on_path.add(key)
-        frames.append([child, _children(child), 0])
+        frames.append([child, _children(child), 0, 1])
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

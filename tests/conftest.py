@@ -18,16 +18,16 @@ from tests.keyring_backend import FILE_ENV, FileKeyring
 
 # The OS key store of the test desks (the database key, device tokens): one file per run, set for this process
 # and named for the desk processes tests start, so no test reads or writes the real key store.
-_run_dir = Path(tempfile.mkdtemp(prefix="onedesk-keyring-"))
-os.environ[FILE_ENV] = str(_run_dir / "keyring.json")
+os.environ[FILE_ENV] = os.path.join(tempfile.mkdtemp(prefix="onedesk-keyring-"), "keyring.json")
 # Session fixtures run before the per-test home below: their fallback secrets must not reach the real folders.
-os.environ["XDG_CONFIG_HOME"] = str(_run_dir / "config")
-os.environ["XDG_DATA_HOME"] = str(_run_dir / "data")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(os.path.dirname(os.environ[FILE_ENV]), "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(os.path.dirname(os.environ[FILE_ENV]), "data")
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.keyring_backend.FileKeyring"
-keyring.set_keyring(FileKeyring())
 
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME, make_engine, upgrade
+
+keyring.set_keyring(FileKeyring())
 
 
 @pytest.fixture(autouse=True)

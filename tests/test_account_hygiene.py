@@ -14,7 +14,9 @@ from sqlalchemy import select
 from app.cli.main import main
 from app.core.wire import Endpoint, EnrollRequest
 from app.desk.auth import AuthError, AuthService
+from app.desk import keystore
 from app.desk.cases import CaseService
+from app.desk.keystore import device_token
 from app.desk.residents import ResidentService
 from app.server import admin
 from models import Device, PrintJob, utcnow
@@ -202,11 +204,11 @@ def test_desk_renews_its_token_while_online(make_desk, server_clock, server_db):
     past the first token's 30 days."""
     desk = make_desk("A")
     with desk.ctx.sessions() as s:
-        first = s.scalars(select(Device.token).where(Device.is_local.is_(True))).one()
+        first = device_token(s.scalars(select(Device).where(Device.is_local.is_(True))).one())
     server_clock.advance(days=25)
     assert desk.sync.sync_once().ok
     with desk.ctx.sessions() as s:
-        second = s.scalars(select(Device.token).where(Device.is_local.is_(True))).one()
+        second = device_token(s.scalars(select(Device).where(Device.is_local.is_(True))).one())
     assert second and second != first
     server_clock.advance(days=20)
     result = desk.sync.sync_once()

@@ -10,6 +10,7 @@ The timeout marks are hang guards (a hung test fails instead of blocking the run
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import resource
 import shutil
@@ -114,6 +115,29 @@ def test_finding5_a_few_aliases_still_load(tmp_path):
     _write(tmp_path, "ZZ-01.yaml", text)
     assert load_catalog(tmp_path).get("ZZ-01").conditions == ["测试依据"]
     assert load_catalog(tmp_path).errors == []
+
+
+def _doubling_bomb(levels: int = 25) -> str:
+    """Few aliases (two per level, 50 in all) that still expand to 2**25 nodes."""
+    lines = ["b0: &b0 [x]"] + [f"b{i}: &b{i} [*b{i - 1}, *b{i - 1}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("text, fragment", [
+    (_doubling_bomb(), "展开后过大"),
+    ("a: &a [1, *a]\n", "循环引用"),
+    ("m: &m {k: *m}\n", "循环引用"),
+    ("v: " + "[" * 80 + "]" * 80 + "\n", "嵌套过深"),
+    ("- " * 80 + "x\n", "嵌套过深"),
+    ("n: 1" + "0" * 5000 + "\n", "位数过多"),
+])
+def test_finding5_other_costly_yaml_is_refused(tmp_path, text, fragment):
+    """Finding 5: few aliases that still expand hugely, self-references, deep nesting, endless digits."""
+    from forms.safe_yaml import read_yaml  # the loader's reader (forms/loader.py)
+    path = _write(tmp_path, "ZZ-02.yaml", text)
+    data, _, problem = read_yaml(path, hashlib.sha256())
+    assert data is None and problem and fragment in problem, problem
 
 
 @pytest.mark.timeout(60)
@@ -245,6 +269,7 @@ def test_finding5_ordinary_arithmetic_still_passes(source):
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("source, names", [
+    ("4000000**4000000 > 1", {}),
     ("x ** y > 1", {"x": 4000000, "y": 4000000}),
     ("x ** y ** y > 1", {"x": 9, "y": 9}),
     ("x * x * x * x * x * x * x * x * x * x > 1", {"x": 10 ** 40}),

@@ -174,3 +174,56 @@ def test_backup_needs_the_key(tmp_path, demo_ctx):
     from app.desk.db import StorageError
     with pytest.raises(StorageError):
         connect(out, key=b"\x01" * 32, read_only=True)
+
+
+def test_a_device_token_in_the_database_moves_to_the_key_store(tmp_path):
+    """Finding 4: the device token was stored in plain text in ``device.token``; at upgrade it moves into the key
+    store and the column is emptied."""
+    from models import Device
+    folder = tmp_path / "desk"
+    _plain_demo(folder)
+    engine, sessions = open_database(folder, encrypted=False)
+    with sessions.begin() as s:
+        dev = s.scalars(select(Device).where(Device.is_local.is_(True))).one()
+        dev.token = "dev-1.secret-token-value"
+        dev_id = dev.id
+    engine.dispose()
+    ctx = AppContext.open(folder)
+    try:
+        with ctx.sessions() as s:
+            dev = s.get_one(Device, dev_id)
+            assert dev.token is None
+            assert keystore.device_token(dev) == "dev-1.secret-token-value"
+    finally:
+        ctx.close()
+    assert keyring.get_password(keystore.SERVICE, keystore.device_token_name(dev_id)) == "dev-1.secret-token-value"
+    assert b"secret-token-value" not in _raw(folder / DB_FILENAME)
+
+
+def test_db_upgrade_converts_a_plain_database(tmp_path, capsys):
+    """Finding 4: ``db upgrade`` on a folder from before encryption converts it, keeping every row."""
+    folder = tmp_path / "desk"
+    ids, counts = _plain_demo(folder)
+    assert main(["--data-dir", str(folder), "db", "upgrade"]) == 0
+    db = folder / DB_FILENAME
+    assert not is_plain_sqlite(db) and not any(n.encode() in _raw(db) for n in ids)
+    assert main(["--data-dir", str(folder), "db", "check"]) == 0
+    ctx = AppContext.open(folder)
+    try:
+        assert _counts(ctx) == counts
+    finally:
+        ctx.close()
+
+
+def test_restore_refuses_a_backup_under_another_key_and_changes_nothing(tmp_path, demo_ctx, capsys):
+    """Finding 4: a file encrypted with another desk's key is refused with a Chinese reason, nothing changed."""
+    folder = demo_ctx.data_dir
+    foreign = tmp_path / "foreign.sqlite3"
+    with closing(connect(foreign, key=b"\x02" * 32)) as con:
+        con.execute("CREATE TABLE t (x)")
+    demo_ctx.close()
+    before = (folder / DB_FILENAME).read_bytes()
+    assert main(["--data-dir", str(folder), "restore", str(foreign)]) == 2
+    err = capsys.readouterr().err
+    assert "密钥" in err and "Traceback" not in err
+    assert (folder / DB_FILENAME).read_bytes() == before

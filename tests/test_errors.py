@@ -26,6 +26,7 @@ INTERNAL_EXCEPTIONS = {
     "app.server.push.BadBatch",  # 400 for a malformed request: a bug in a client
     "app.server.push._Careful",  # retry one mutation on its own after a database error
     "forms.expr.EvalError",  # a value the rules cannot compute yet: the result is "undetermined"
+    "forms.expr_bounds.BoundError",  # an operation beyond the cost bounds: becomes EvalError (undetermined)
     "forms.values.InvalidValue",  # the validator adds the field's label before anyone sees it
     "app.core.limits.Unstorable",  # inside pydantic: app/core/commands.py adds the field's label
     "app.core.limits.TooLarge",  # inside pydantic: app/core/commands.py adds the field's label

@@ -84,7 +84,7 @@ def test_a_device_cannot_take_the_numbers_of_an_active_colleague_desk(api, seede
     results = _push(api, a, [
         mutation(1, "case.create.v1", _create_args(f"{A_CODE}-D02-20261202-0001"), a[2]),
         mutation(2, "case.create.v1", _create_args(f"{A_CODE}-D01-20261202-0001"), a[2]),
-        mutation(3, "case.create.v1", _create_args(f"{A_CODE}-D01-2026120-01"), a[2]),
+        mutation(3, "case.create.v1", _create_args(f"{A_CODE}-D01"), a[2]),
     ])["results"]
     assert [r["status"] for r in results] == ["set_aside", "applied", "set_aside"], results
     assert "另一台前台" in results[0]["reason"] and "D02" in results[0]["reason"]

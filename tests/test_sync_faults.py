@@ -100,8 +100,9 @@ def test_old_batch_replayed_a_day_later_has_no_effect(make_desk, seeded, api, se
     before = server_counts(seeded)
     server_clock.advance(days=1)
     with a.ctx.sessions() as s:
+        from app.desk.keystore import device_token
         from models import Device
-        token = s.scalars(select(Device)).one().token
+        token = device_token(s.scalars(select(Device)).one())
     resp = api.post("/v1/push", content=first_push, headers={"Authorization": f"Bearer {token}",
                                                              "Content-Type": "application/json"})
     assert resp.status_code == 200 and all(r["duplicate"] for r in resp.json()["results"])

@@ -20,6 +20,7 @@ from app.core import wire
 from app.core.vocabulary import Mutation
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
+from app.desk.keystore import device_token
 from app.desk.sync.client import BAD_ANSWER, NOT_ENROLLED, SyncClient
 from app.desk.sync.enroll import EnrollFailed, enroll_desk
 from app.server import admin
@@ -257,7 +258,7 @@ def test_a_malformed_enrol_answer_leaves_the_desk_unenrolled(tmp_path, template_
         enroll_desk(ctx, "http://testserver", code, http=http, allow_insecure_http=True)
     assert "无法识别" in str(failed.value)
     with ctx.sessions() as s:
-        assert not [d for d in s.scalars(select(Device)) if d.token]
+        assert not [d for d in s.scalars(select(Device)) if device_token(d)]
         assert s.get(SyncState, 1) is None
     assert SyncClient(ctx, http=http).sync_once().error == NOT_ENROLLED
     http.close()

@@ -148,8 +148,8 @@ class MainWindow(QMainWindow):
         self.server_label.setText(status_text(st))
         warn = st.enrolled and (not st.online or st.set_aside or st.insecure_http)
         self.server_label.setObjectName("warning" if warn else "")
-        self.server_label.setStyleSheet(("color: #b42318; font-weight: bold;" if st.insecure_http else "color: #b54708;")
-                                        if warn else "")
+        loud = "color: #b42318; font-weight: bold;" if st.insecure_http else "color: #b54708;"
+        self.server_label.setStyleSheet(loud if warn else "")
 
     @Slot(object)
     def _on_data_changed(self, changes) -> None:

@@ -11,6 +11,7 @@ BENCHES: dict[str, tuple[str, str, str]] = {
     "worklist": ("app.bench.worklist", "bench_worklist", "15 万件案件时打开各待办页签与翻页的耗时"),
     "documents": ("app.bench.documents", "bench_documents_cmd", "生成回执的耗时（含首次加载字体）"),
     "sync": ("app.bench.sync", "bench_sync", "同步推送/拉取吞吐量与 50 台前台并发同步的耗时"),
+    "encryption": ("app.bench.encryption", "bench_encryption", "数据库加密的代价（加密与明文同一次运行）"),
 }
 
 

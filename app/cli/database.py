@@ -10,7 +10,16 @@ import argparse
 from pathlib import Path
 
 from app.desk import backup as backup_mod
-from app.desk.db import DB_FILENAME, check_writable, current_revision, integrity_check, make_engine, upgrade
+from app.desk.db import (
+    DB_FILENAME,
+    check_writable,
+    current_revision,
+    encrypt_plain,
+    integrity_check,
+    make_engine,
+    secure_folder,
+    upgrade,
+)
 from app.desk.folder_lock import hold
 
 
@@ -30,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _cmd_upgrade(args) -> int:
     check_writable(args.data_dir)
     with hold(args.data_dir, sole=True):
+        secure_folder(args.data_dir)
+        encrypt_plain(args.data_dir / DB_FILENAME)  # a database from before encryption, once
         engine = make_engine(args.data_dir / DB_FILENAME)
         try:
             before = current_revision(engine)

@@ -34,7 +34,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # one request body (app/server/body_limits.py 
 # Nesting of a request body: the envelope (body, mutations, a command, its args, a field) around a JSON value of
 # at most limits.MAX_JSON_DEPTH, so any value a command's schema accepts fits; anything deeper is refused unread.
 MAX_BODY_DEPTH = MAX_JSON_DEPTH + 8
-MAX_SEQ = 2 ** 63 - 1  # mids and cursor seqs are the database's BIGINT
+MAX_SEQ = 2 ** 53 - 1  # mids and cursor seqs: exact as JSON numbers, within the database's BIGINT
 MAX_ID_TEXT = 100  # an id, code or cursor sent as text (a UUID is 36, a cursor "<seq>-<tag>" under 30)
 
 BATCH_TOO_LARGE = f"一次最多上传 {MAX_BATCH} 条"
@@ -106,8 +106,9 @@ def _not_a_number(value: Any) -> Any:
 
 # An instant without offset is UTC.
 Instant = Annotated[dt.datetime, BeforeValidator(_not_a_number), AfterValidator(_utc_if_naive)]
-# What app.core.limits.storable refuses, as a JSON-schema pattern (the docs and fuzzers read it; storable checks).
-STORABLE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$"
+# What app.core.limits.storable refuses, as a JSON-schema pattern for the docs and fuzzers (storable checks; a
+# lone surrogate, which it refuses too, is a matter of the JSON text, not of a pattern over code points).
+STORABLE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 # Text of the envelope (ids, codes, names, cursors): bounded, and nothing a database cannot store.
 IdText = Annotated[str, Field(max_length=MAX_ID_TEXT, json_schema_extra={"pattern": STORABLE_PATTERN}),
                    AfterValidator(storable)]
@@ -207,7 +208,7 @@ class MutationIn(WireModel):
     name: CommandName
     # Read as it comes: arguments that do not fit (not an object, a key that cannot be stored) set that command
     # aside with a reason (app/core/commands.py parse_args) instead of refusing the whole batch.
-    args: Annotated[Any, Field(json_schema_extra={"type": "object"})] = {}
+    args: Annotated[Any, Field(description="操作内容（JSON 对象）；不符合该操作格式的会被单独搁置并说明原因")] = {}
     acting_worker: uuid.UUID | None = None
     client_time: Instant  # the desk's own clock when the action was taken
     # Server minus desk clock, seconds, as the desk knew it when the action was taken; None: it did not know (or an

@@ -44,12 +44,13 @@ class AppContext:
         return self.clock.now()
 
     @classmethod
-    def open(cls, data_dir: Path) -> AppContext:
+    def open(cls, data_dir: Path, *, encrypted: bool = True) -> AppContext:
         """Take the data folder for this process (app/desk/folder_lock.py: another program using it is refused
-        with a Chinese message), then open and upgrade its database. ``close()`` lets the folder go."""
+        with a Chinese message), then open and upgrade its database (encrypted; ``encrypted=False`` only for the
+        bench's before/after figures). ``close()`` lets the folder go."""
         lock = hold(data_dir)
         try:
-            engine, sessions = open_database(data_dir)
+            engine, sessions = open_database(data_dir, encrypted=encrypted)
         except BaseException:
             lock.release()
             raise

@@ -9,7 +9,6 @@ from contextlib import closing
 from pathlib import Path
 
 import sqlcipher3
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext

@@ -130,6 +130,8 @@ def device_token(device) -> str | None:
 
 def store_device_token(device, token: str) -> None:
     """Keep ``token`` for ``device`` in the key store and empty the column (the caller commits the row)."""
+    if device.id is None:
+        raise ValueError("flush the device row first: its id names the token")
     set_secret(device_token_name(device.id), token)
     device.token = None
 

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.changes import Changes
@@ -84,11 +84,11 @@ def _row(r: Resident, today: dt.date) -> ResidentRow:
 _LAST_FOUR = re.compile(r"[0-9]{3}[0-9X]")
 
 
-def _matches(q: str):
+def _matches(q: str) -> ColumnElement[bool]:
     """What a search finds (issue 14, finding 9): a name or its pinyin by any part, but an ID number or a phone
     only in full or by its last 4 — the digits a mask hides (``320302********1234``, ``139****0000``) can never
     be found one by one by trying middle substrings."""
-    terms = [Resident.name.like(f"%{q}%"), Resident.name_pinyin.like(f"%{q.lower()}%")]
+    terms: list[ColumnElement[bool]] = [Resident.name.like(f"%{q}%"), Resident.name_pinyin.like(f"%{q.lower()}%")]
     digits = normalize_id(q)
     phone = re.sub(r"[-\s]", "", normalize_phone(q))
     if re.fullmatch(r"(?:\+?86|0086)?1[0-9]{10}", phone):

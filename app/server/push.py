@@ -240,10 +240,10 @@ class _BatchRun:
         return old, new
 
     def _load_earlier(self, new: list[MutationIn]) -> None:
-        """Commands pushed before under another device id have no second effect. A mutation id belongs to the
-        device that pushed it (issue 14, finding 3): only this device, or the desk's own former registration — a device of the
-        same committee revoked before the desk was enrolled again — counts as the same desk and gets the stored
-        outcome back; from any other device the command is refused and hears nothing of that outcome."""
+        """Commands pushed before (under another mid, or another device id) have no second effect. A mutation id
+        belongs to the device that pushed it (issue 14, finding 3): only this device, or the desk's own former
+        registration — a device of the same committee, since revoked, the desk was enrolled again after — gets
+        the stored outcome back; from any other device the command is refused and hears nothing of that outcome."""
         if new:
             rows = self.s.execute(select(MutationRecord, ServerDevice.committee_id, ServerDevice.revoked_at)
                                   .join(ServerDevice, ServerDevice.id == MutationRecord.device_id)

@@ -114,8 +114,8 @@ class SyncHealthPage(QWidget):
         self.server.setText(st.server_url or "—")
         self.insecure_warning.setVisible(st.insecure_http)
         self.insecure_warning.setText(
-            f"⚠ 本机以明文 HTTP 连接区服务器（仅限实验室测试，管理员登记时用了 --allow-insecure-http）："
-            f"令牌和居民信息在网络上不加密。正式使用请启用 HTTPS，用 https:// 地址和区 CA 证书重新登记本机。"
+            "⚠ 本机以明文 HTTP 连接区服务器（仅限实验室测试，管理员登记时用了 --allow-insecure-http）："
+            "令牌和居民信息在网络上不加密。正式使用请启用 HTTPS，用 https:// 地址和区 CA 证书重新登记本机。"
             if st.insecure_http else "")
         self.oldest.setText(age_text(st.oldest_pending_age_s) if st.pending else "无待上传操作")
         self.offset.setText(offset_text(st.clock_offset_s))

@@ -81,8 +81,8 @@ def _record_insecure_http(data_dir: Path, server_url: str | None) -> None:
     if server_url is None:
         path.unlink(missing_ok=True)
         return
-    path.write_text(f"{server_url}\n本机按管理员的 {INSECURE_HTTP_OPTION} 以明文 HTTP 连接上面的区服务器，仅限实验室测试。"
-                    "改用 HTTPS：用 https:// 地址和 --ca-file 重新登记本机。\n", encoding="utf-8")
+    path.write_text(f"{server_url}\n本机按管理员的 {INSECURE_HTTP_OPTION} 以明文 HTTP 连接上面的区服务器，"
+                    "仅限实验室测试。改用 HTTPS：用 https:// 地址和 --ca-file 重新登记本机。\n", encoding="utf-8")
 
 
 def _pinned_ca(ctx: AppContext, ca: Path | None, fingerprint: str | None) -> Path:
@@ -186,6 +186,7 @@ def _store(ctx: AppContext, server_url: str, answer: EnrollResponse) -> None:
             s.add(dev)
         dev.committee_id, dev.code = committee_id, answer.device_code
         dev.server_url, dev.server_device_id = server_url, answer.device_id
+        s.flush()  # a new row gets its id, which names its token in the key store
         keystore.store_device_token(dev, answer.token)  # in the OS key store, not the database
         dev.enrolled_at = now
         state = s.get(SyncState, SYNC_STATE_ID) or SyncState(id=SYNC_STATE_ID)
