@@ -14,7 +14,6 @@ from sqlalchemy import select
 from app.cli.main import main
 from app.core.wire import Endpoint, EnrollRequest
 from app.desk.auth import AuthError, AuthService
-from app.desk import keystore
 from app.desk.cases import CaseService
 from app.desk.keystore import device_token
 from app.desk.residents import ResidentService

@@ -21,6 +21,7 @@ from app.desk.auth import AuthService
 from app.desk.cases import CaseService, ItemRef
 from app.server import admin
 from models import CaseEvent, OutboxEntry
+from models.server import Case as ServerCase
 from tests.sync_helpers import COMMITTEE, enroll_raw, mutation, server_counts, server_worker_id
 
 with warnings.catch_warnings():
@@ -171,9 +172,9 @@ def test_a_huge_note_is_refused_at_the_desk_input(desk_ctx):
     before = _desk_counts(desk_ctx)
     with pytest.raises(UserError, match="备注过长"):
         cases.transition(people["desk"], cid, "note", {"note": "备" * TEN_MB})
-    with pytest.raises(UserError, match="填写内容内容过多"):
+    with pytest.raises(UserError, match="填写内容过多"):
         cases.submit(people["desk"], cid, {"备注": "x" * TEN_MB}, {})
-    with pytest.raises(UserError, match="填写内容内容过多"):
+    with pytest.raises(UserError, match="填写内容过多"):
         cases.save_draft(people["desk"], cid, {"a": "x" * (limits.MAX_JSON_CHARS + 1)}, {}, 1)
     assert _desk_counts(desk_ctx) == before
     with pytest.raises(commands.BadCommand, match="备注过长"):
@@ -243,3 +244,28 @@ def test_a_validation_refusal_never_echoes_the_input(client, device):
     r = _raw_post(client, headers, json.dumps({"mutations": [{"mid": secret}]}))
     _refusal(r, 422)
     assert secret not in r.text and "mid" in r.text
+
+
+def test_the_desk_splits_a_push_to_fit_the_body_limit(seeded, make_desk):
+    """Finding 6, the desk's half: with the body limit in force, a backlog of large but valid commands (autosaves
+    near the answer-size limit, together far over the body limit) still goes up, in several pushes, none refused."""
+    desk = make_desk("A")
+    w = desk.worker("desk")
+    cid = desk.new_case(accept=False)
+    answers = {"说明": "长" * (limits.MAX_JSON_CHARS - 100)}  # ~600 kB each as the desk sends it (escaped)
+    for step in range(8):
+        desk.cases.save_draft(w, cid, {**answers, "step": step}, {}, step)
+    sizes: list[int] = []
+    original = desk.transport.handle_request
+
+    def recording(request):
+        if request.url.path == Endpoint.PUSH:
+            sizes.append(len(request.content))
+        return original(request)
+
+    desk.transport.handle_request = recording  # type: ignore[method-assign]
+    result = desk.sync.sync_once()
+    assert result.ok, result.error
+    assert len(sizes) >= 2 and max(sizes) <= MAX_BODY_BYTES and sum(sizes) > MAX_BODY_BYTES
+    with seeded.sessions() as s:
+        assert s.get_one(ServerCase, cid).data["step"] == 7

@@ -39,7 +39,7 @@ def _closed_port() -> int:
 def test_offline_keeps_everything_and_backs_off(desk_ctx):
     with desk_ctx.sessions.begin() as s:
         dev = s.scalars(select(Device)).one()
-        dev.server_url, dev.server_device_id, dev.token = f"http://127.0.0.1:{_closed_port()}", "x", "x.y"
+        dev.server_url, dev.server_device_id, dev.token = f"https://127.0.0.1:{_closed_port()}", "x", "x.y"
     actor = AuthService(desk_ctx).login("desk", "deskpass")
     CaseService(desk_ctx).create_draft(actor, ITEM, None)
     client = SyncClient(desk_ctx, rng=lambda: 1.0, timeout_s=2)

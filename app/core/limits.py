@@ -104,7 +104,7 @@ class TooLarge(ValueError):
     """A JSON value beyond :data:`MAX_JSON_CHARS` or :data:`MAX_JSON_DEPTH`; ``str(e)`` is the Chinese problem."""
 
     def __init__(self) -> None:
-        super().__init__(f"内容过多（最多 {MAX_JSON_CHARS} 个字，{MAX_JSON_DEPTH} 层）")
+        super().__init__(f"过多（最多 {MAX_JSON_CHARS} 个字，{MAX_JSON_DEPTH} 层）")
 
 
 def label(key: str) -> str:

@@ -119,8 +119,9 @@ def _any_name(name: Any) -> Any:
 
 
 CommandName = Annotated[str, BeforeValidator(_any_name),
-                        Field(max_length=MAX_NAME_LENGTH, examples=[m.value for m in Mutation],
-                                   description="操作名；区服务器不认识的操作会被单独搁置并说明原因，不影响同批其他操作"),
+                        # No maxLength: a longer name is read cut to MAX_NAME_LENGTH and set aside like any unknown.
+                        Field(examples=[m.value for m in Mutation],
+                              description="操作名；区服务器不认识的操作会被单独搁置并说明原因，不影响同批其他操作"),
                         AfterValidator(_known_command)]
 Row = dict[str, Any]  # a payload row (app/core/payloads.py)
 

@@ -104,6 +104,15 @@ def _set_pragmas(dbapi_conn: sqlite3.Connection, _record) -> None:
     cur.close()
 
 
+ENCRYPTED_CACHE_KIB = 65536
+
+
+def _decrypted_cache(dbapi_conn, _record) -> None:
+    """SQLCipher decrypts a page on every read from disk: a larger page cache (64 MiB per connection instead of
+    SQLite's 2 MiB) keeps a worklist scan of 150,000 cases in memory (bench encryption)."""
+    dbapi_conn.execute(f"PRAGMA cache_size = -{ENCRYPTED_CACHE_KIB}")
+
+
 def make_engine(db_path: Path, *, encrypted: bool | None = None) -> Engine:
     """The engine on a desk database. ``encrypted`` None: encrypted (SQLCipher, key from app/desk/keystore.py)
     unless the file already exists as plain SQLite (a database from before encryption, until
@@ -112,8 +121,10 @@ def make_engine(db_path: Path, *, encrypted: bool | None = None) -> Engine:
         encrypted = not is_plain_sqlite(db_path)
     if encrypted:
         key = keystore.database_key()
-        engine = create_engine("sqlite://", module=sqlcipher3.dbapi2,
+        # The file URL only picks the dialect's file behaviour (a QueuePool); ``creator`` makes the connections.
+        engine = create_engine(f"sqlite:///{db_path}", module=sqlcipher3.dbapi2,
                                creator=lambda: connect(db_path, key=key), hide_parameters=True)
+        event.listen(engine, "connect", _decrypted_cache)
     else:
         engine = create_engine(f"sqlite:///{db_path}", connect_args={"check_same_thread": False},
                                hide_parameters=True)
