@@ -257,3 +257,16 @@ def test_every_full_view_is_still_audited(desk_ctx, admin, resident):
     with desk_ctx.sessions() as s:
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "resident.view_full_id")).all()
     assert [a.worker_id for a in audit] == [boss.id] and ID_NUMBER not in audit[0].subject + audit[0].detail
+
+
+def test_paper_masks_a_spaced_id_and_another_phone_typed_into_free_text():
+    """Finding 9 on paper: the document wording masks any ID or phone a worker typed, however written."""
+    from app.demo.samples import sample_document
+    from app.desk.printing.wording import scrub
+
+    data = sample_document("receipt")
+    text = scrub("邻居 110105 19491231 002X，电话 +86 139 5200 0000，座机 0516-83001234", data)
+    compact = text.replace(" ", "").replace("-", "")
+    for clear in ("19491231", "13952000000", "83001234"):
+        assert clear not in compact, text
+    assert "002X" in text and "邻居" in text

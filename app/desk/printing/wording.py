@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from app.core.masking import mask_free_text
 from app.core.vocabulary import CHINA_TZ
 from app.desk.printing.data import DocumentData
 from forms.identity import mask_id, mask_phone, normalize_id, normalize_phone
@@ -42,7 +43,7 @@ def scrub(text: str, data: DocumentData) -> str:
     for ident in (normalize_id(data.applicant_id_number), normalize_id(data.agent_id_number)):
         if len(ident) >= 15:
             text = re.sub(re.escape(ident), mask_id(ident), text, flags=re.IGNORECASE)
-    return _ID_LIKE.sub(lambda m: mask_id(m.group()), text)
+    return mask_free_text(_ID_LIKE.sub(lambda m: mask_id(m.group()), text))  # spaced IDs, other phones too
 
 
 def deadline_text(data: DocumentData) -> str:
