@@ -41,7 +41,7 @@ def test_login_ok_and_wrong_password_message(auth):
 def test_five_failures_lock_for_five_minutes_then_unlock(auth):
     now = utcnow()
     for _ in range(4):
-        with pytest.raises(AuthError, match="^用户名或密码不正确$"):
+        with pytest.raises(AuthError, match=r"^用户名或密码不正确$"):
             auth.login("desk", "bad", now=now)
     with pytest.raises(AuthError, match="账号已锁定，请 5 分钟后再试"):
         auth.login("desk", "bad", now=now)
