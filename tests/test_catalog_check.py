@@ -198,3 +198,10 @@ def test_any_answers_give_a_json_report_never_an_exception(catalog, fields, mate
     json.dumps(report, ensure_ascii=False, allow_nan=False)
     assert len(report["rules"]) == len(item.eligibility)
     assert all(e["message"] for e in report["errors"])
+
+
+def test_an_oversized_answers_file_is_refused_unread(tmp_path):
+    """Issue 14 point 4: the answers file is read like a catalog file — a regular file of bounded size."""
+    big = tmp_path / "big.json"
+    big.write_text('{"fields": {"x": "' + "a" * 600_000 + '"}}', encoding="utf-8")
+    _refused(_check("MZ-02", "--answers", str(big)), "文件过大")

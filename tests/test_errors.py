@@ -20,6 +20,7 @@ INTERNAL_EXCEPTIONS = {
     "app.desk.sync.client._Refused",  # a 409/410 the sync client repairs itself (realign, snapshot)
     "app.server.changes.BadCursor",  # becomes UnknownCursor
     "app.server.devices.AuthFailed",  # 401; "bad token" is not for anyone's eyes
+    "app.server.devices.TokenExpired",  # 401 like AuthFailed; the API answers with its own Chinese message
     "app.server.pull.UnknownCursor",  # 410: the desk takes a snapshot
     "app.server.push.PushConflict",  # 409: the desk realigns its outbox
     "app.server.push.TemporaryFailure",  # 503: the desk retries

@@ -20,6 +20,7 @@ from app.core.vocabulary import CHINA_TZ
 from app.desk.catalog.search import CatalogService
 from forms.loader import CATALOG_FILE, load_catalog
 from forms.report import check_report
+from forms.safe_yaml import CatalogFileError, read_catalog_file
 from forms.schema import RULE_LEVEL_LABELS, Field, ServiceItem, Step
 
 
@@ -230,9 +231,9 @@ def _read_answers(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"找不到答案文件 {path}（不存在或不是文件）")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"无法读取答案文件 {path}：{exc.strerror or exc}") from None
+        text = read_catalog_file(path).decode("utf-8-sig")  # a regular file of bounded size, as catalog files
+    except CatalogFileError as exc:
+        raise UserError(f"答案文件 {path}：{exc}") from None
     except UnicodeDecodeError:
         raise UserError(f"答案文件 {path} 不是 UTF-8 编码的文本，请另存为 UTF-8 后重试") from None
     try:
