@@ -270,3 +270,12 @@ def test_paper_masks_a_spaced_id_and_another_phone_typed_into_free_text():
     for clear in ("19491231", "13952000000", "83001234"):
         assert clear not in compact, text
     assert "002X" in text and "邻居" in text
+
+
+def test_paper_keeps_the_committees_own_phone_readable():
+    """The committee's phone on the receipt is for the resident to call: masking free text must not hide it."""
+    from app.demo.samples import sample_document
+    from app.desk.printing.wording import scrub
+
+    data = sample_document("receipt")
+    assert data.committee_phone in scrub(f"请致电 {data.committee_phone} 查询", data)

@@ -12,7 +12,7 @@ A case number (``310101002-D01-20261202-0009``), a date or an amount is not take
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 Kind = Literal["id", "phone"]
@@ -33,9 +33,10 @@ _NUMBER = re.compile(
     rf"{_B}(?:(?P<id>{_ID})|(?P<mobile>{_MOBILE})|(?P<landline>{_LANDLINE})|(?P<abroad>{_ABROAD})){_E}")
 
 
-def replace_numbers(text: str, replace: Callable[[Kind, str], str]) -> str:
+def replace_numbers(text: str, replace: Callable[[Kind, str], str | None]) -> str:
     """``text`` with every ID number and phone in it replaced by ``replace(kind, digits)``; ``digits`` is the
-    number as stored (ASCII, no separators, an ID's X upper case, a phone without its country code)."""
+    number as stored (ASCII, no separators, an ID's X upper case, a phone without its country code). A None
+    from ``replace`` keeps the number as written."""
     if not text:
         return text or ""
     plain = text.translate(_ASCII)
@@ -50,15 +51,18 @@ def replace_numbers(text: str, replace: Callable[[Kind, str], str]) -> str:
                 digits = "0" + re.sub(r"^(?:00)?86", "", digits)  # +86 516 … → 0516 …
             elif m.group("mobile") and len(digits) > 11:
                 digits = digits[-11:]
-        out += [text[last:m.start()], replace(kind, digits)]
+        new = replace(kind, digits)
+        out += [text[last:m.start()], text[m.start():m.end()] if new is None else new]
         last = m.end()
     out.append(text[last:])
     return "".join(out)
 
 
-def mask_free_text(text: str) -> str:
+def mask_free_text(text: str, keep: Iterable[str] = ()) -> str:
     """Free text as a role without full-ID rights reads it: every ID number as ``320302********1234`` and every
     phone as ``139****0000`` / ``0516****1234`` (the masks of lists and paper, rules.md §5)."""
     # imported here: forms.identity needs app.core.errors, which redacts tracebacks with this module
     from forms.identity import mask_id, mask_phone
-    return replace_numbers(text, lambda kind, digits: mask_id(digits) if kind == "id" else mask_phone(digits))
+    public = {re.sub(r"[^0-9X]", "", k.upper()) for k in keep if k}  # e.g. the committee's own phone
+    return replace_numbers(text, lambda kind, digits: None if digits in public
+                           else mask_id(digits) if kind == "id" else mask_phone(digits))

@@ -43,7 +43,9 @@ def scrub(text: str, data: DocumentData) -> str:
     for ident in (normalize_id(data.applicant_id_number), normalize_id(data.agent_id_number)):
         if len(ident) >= 15:
             text = re.sub(re.escape(ident), mask_id(ident), text, flags=re.IGNORECASE)
-    return mask_free_text(_ID_LIKE.sub(lambda m: mask_id(m.group()), text))  # spaced IDs, other phones too
+    # spaced IDs and other phones too; the committee's and the worker's own phones are public on the paper
+    text = _ID_LIKE.sub(lambda m: mask_id(m.group()), text)
+    return mask_free_text(text, keep=(data.committee_phone, data.worker_phone))
 
 
 def deadline_text(data: DocumentData) -> str:
