@@ -4,12 +4,11 @@ folder holding the cases), each worklist tab's open and a deep page, a resident 
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.bench.worklist import _median_ms as median_ms  # one timing helper for every bench
 from app.bench.worklist import _seed
 from app.desk.auth import AuthService
 from app.desk.backup import backup
@@ -22,12 +21,7 @@ REPEAT = 7
 
 
 def _median_ms(fn: Callable[[], object], repeat: int = REPEAT) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return median_ms(fn, repeat)
 
 
 def _measure(folder: Path, n_cases: int, encrypted: bool) -> dict[str, float]:
