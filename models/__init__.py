@@ -1,5 +1,6 @@
 """ORM models, one module per aggregate; importing this package registers every table on Base.metadata."""
 
+from models.attachment import Attachment, AttachmentBlob
 from models.base import Base, SyncedMixin, UTCDateTime, new_id, utcnow
 from models.case import Case, CaseCounter, CaseEvent
 from models.committee import Committee, Device
@@ -13,6 +14,8 @@ __all__ = [
     "PRINT_FAILED",
     "PRINT_OK",
     "PRINT_PENDING",
+    "Attachment",
+    "AttachmentBlob",
     "AuditEntry",
     "Base",
     "Case",

@@ -32,7 +32,7 @@ from models.resident import Resident
 from models.worker import Worker
 
 # Desk tables the server keeps too (the desk-only ones — outbox, device, print_job ... — stay on the desk).
-SHARED_TABLES = ("committee", "worker", "resident", "case", "case_event")
+SHARED_TABLES = ("committee", "worker", "resident", "case", "case_event", "attachment")
 GLOBAL_SCOPE = "*"  # change-log scope seen by every desk (catalog, calendar)
 
 
@@ -169,6 +169,23 @@ class ResidentAlias(ServerBase):
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Resident.id))
 
 
+class ServerBlob(ServerBase):
+    """An attachment's bytes on the server (issue 15): stored under the attachments folder by sha256; the
+    ``attachment`` rows (shared table) say which cases refer to it. ``received`` grows as chunks arrive; the file
+    counts only once ``complete`` (size reached and sha256 checked)."""
+
+    __tablename__ = "server_blob"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(64))
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    complete: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None]
+    uploaded_by_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(ServerDevice.id))
+
+
 def include_server_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic filter: server-only indexes on the shared desk tables (prefix ix_srv_) live only in migrations."""
     return not (type_ == "index" and reflected and compare_to is None and (name or "").startswith("ix_srv_"))
@@ -197,6 +214,7 @@ __all__ = [
     "Resident",
     "ResidentAlias",
     "ServerBase",
+    "ServerBlob",
     "ServerDevice",
     "SyncLock",
     "Worker",

@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from app.core import limits
@@ -248,6 +248,36 @@ class ResidentArgs(_Args):
             residence_permit_no=self.residence_permit_no, residence_permit_expiry=self.residence_permit_expiry)
 
 
+class AttachmentArgs(_Args):
+    """attachment.add.v1: a file added to a case and/or a resident — its metadata; the bytes travel apart
+    (app/desk/sync/files.py) once this command is in, so a file never holds up a case's commands."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID | None = None
+    resident_id: uuid.UUID | None = None
+    material: Annotated[str, _limit(limits.ATTACHMENT_MATERIAL), STORABLE] = ""
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=1, le=limits.ATTACHMENT_MAX_BYTES)]
+    mime: Literal["image/jpeg", "image/png", "application/pdf"]
+    filename: Annotated[str, _limit(limits.ATTACHMENT_FILENAME), STORABLE] = ""
+    pages: Annotated[int, Field(ge=1, le=limits.ATTACHMENT_MAX_PAGES)] = 1
+    source: Literal["camera", "scanner", "file", "idcard", ""] = ""
+
+    @model_validator(mode="after")
+    def _names_its_owner(self) -> AttachmentArgs:
+        if self.case_id is None and self.resident_id is None:
+            raise BadCommand("附件未关联案件或居民", "附件未关联案件或居民")
+        return self
+
+
+class AttachmentRemoveArgs(_Args):
+    """attachment.remove.v1: a file taken off its case (added by mistake); the bytes stay until nothing refers
+    to them (``server attachments gc``)."""
+
+    id: uuid.UUID
+    reason: Annotated[str, _limit(limits.MAX_SHORT), STORABLE] = ""
+
+
 def written_text(args: Any) -> str:
     """What the worker wrote in a command (a reply's text, a result, a reason, a note), from its raw args."""
     for key in ("text", "result_text", "reason", "note"):
@@ -322,5 +352,9 @@ def command_args(name: str) -> type[_Args] | None:
         return CreateCaseArgs
     if mutation == Mutation.CASE_SAVE_DRAFT:
         return SaveDraftArgs
+    if mutation == Mutation.ATTACHMENT_ADD:
+        return AttachmentArgs
+    if mutation == Mutation.ATTACHMENT_REMOVE:
+        return AttachmentRemoveArgs
     action = mutation.action
     return ARGS.get(action) if action else None

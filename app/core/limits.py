@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import String
 from sqlalchemy.orm import InstrumentedAttribute
 
-from models import Case, Resident
+from models import Attachment, Case, Resident
 
 MAX_TEXT = 4000  # a note, reason, reply or result a worker writes (TEXT columns: the limit is ours)
 MAX_SHORT = 200  # a short free-text value without a column of its own (a missing material's name)
@@ -73,6 +73,16 @@ CASE_RULE_WARNINGS = 30  # entries
 CASE_RULE_WARNING_MESSAGE = 300  # characters of one message
 CASE_MAKEUP_MATERIALS = 20  # materials a 容缺受理 case may still owe (Case.makeup_materials, a JSON list)
 
+# Attachments (issue 15): one file of a case or a resident. A page from the document camera is normalised to
+# about 500 KB (app/desk/attachments/images.py); a merged material of many pages or a PDF from disk may be more.
+ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+ATTACHMENT_MAX_PAGES = 60
+ATTACHMENT_MIME_TYPES = ("image/jpeg", "image/png", "application/pdf")
+ATTACHMENT_SOURCES = ("camera", "scanner", "file", "idcard", "")
+ATTACHMENT_MATERIAL = column_length(Attachment.material)
+ATTACHMENT_FILENAME = column_length(Attachment.filename)
+ATTACHMENT_CHUNK_BYTES = 256 * 1024  # one upload/download chunk: small enough to resume soon after a drop
+
 # What the worker calls each field (the labels of the desk's forms), for the messages below.
 LABELS = {
     "name": "姓名", "id_number": "身份证号码", "phone": "联系电话", "address": "住址", "household_no": "户号",
@@ -86,6 +96,8 @@ LABELS = {
     "residence_permit_expiry": "居住证有效期",
     "rule_warnings": "受理提示", "warning_note": "居民坚持申请的说明",
     "acceptance_mode": "受理方式", "makeup_materials": "容缺材料", "makeup_due": "补交期限", "pledge_text": "承诺内容",
+    "resident_id": "居民", "material": "所证明的材料", "sha256": "文件校验值", "size": "文件大小", "mime": "文件类型",
+    "filename": "文件名", "pages": "页数", "source": "来源", "attachment_id": "附件",
 }
 
 # C0/C1 control characters except tab, line feed and carriage return; lone surrogates.

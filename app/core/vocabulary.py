@@ -77,6 +77,7 @@ class DocKind(_Labelled):
     APPLICATION = "application"  # the item's application form, prefilled from the answers, for the resident to sign
     MAKEUP_NOTICE = "makeup_notice"  # 容缺受理告知书, two copies (applicant's and the window's) on one PDF
     PLEDGE = "pledge"  # 告知承诺书: the pledge the applicant signed instead of the proofs it replaces
+    PACKET = "packet"  # 申请材料清单 (issue 15): the answers and the materials as received, for the department
 
 
 class AcceptanceMode(StrEnum):
@@ -119,6 +120,9 @@ class Mutation(StrEnum):
     CASE_REOPEN = "case.reopen.v1"
     CASE_NOTE = "case.note.v1"
     CASE_RECEIVE_MAKEUP = "case.receive_makeup.v1"
+    # Attachments (issue 15): the metadata travels as commands, after the case's; the bytes follow apart.
+    ATTACHMENT_ADD = "attachment.add.v1"
+    ATTACHMENT_REMOVE = "attachment.remove.v1"
 
     @classmethod
     def for_action(cls, action: Action) -> Mutation:
@@ -151,7 +155,8 @@ _MUTATION_ACTIONS: dict[Mutation, Action] = {
 }
 
 _OWN_LABELS = {Mutation.CASE_CREATE: "新建案件", Mutation.CASE_SAVE_DRAFT: "保存草稿",
-               Mutation.RESIDENT_UPSERT: "登记/修改居民信息"}
+               Mutation.RESIDENT_UPSERT: "登记/修改居民信息", Mutation.ATTACHMENT_ADD: "添加附件",
+               Mutation.ATTACHMENT_REMOVE: "移除附件"}
 
 LABELS: dict[type, dict] = {
     State: {
@@ -171,6 +176,7 @@ LABELS: dict[type, dict] = {
         DocKind.RECEIPT: "受理回执", DocKind.COMPLETION: "办结单", DocKind.NOTICE: "一次性告知单",
         DocKind.REFUSAL: "不予受理告知单", DocKind.REPLY: "答复告知", DocKind.CERTIFICATE: "证明",
         DocKind.APPLICATION: "申请表", DocKind.MAKEUP_NOTICE: "容缺受理告知书", DocKind.PLEDGE: "告知承诺书",
+        DocKind.PACKET: "申请材料清单",
     },
     ReplyResult: {
         ReplyResult.APPROVED: "同意/已办理", ReplyResult.REFUSED: "不予批准", ReplyResult.NEED_MORE: "需居民补充",

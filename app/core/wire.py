@@ -49,6 +49,13 @@ class Endpoint(StrEnum):
     SNAPSHOT_START = "/v1/snapshot/start"
     SNAPSHOT = "/v1/snapshot"
     TOKEN_RENEW = "/v1/token/renew"
+    # Attachments' bytes (issue 15), by sha256: GET FILE → FileStatus; PUT FILE?offset=N with a chunk as the
+    # body (application/octet-stream) → FileStatus (409 OFFSET with the server's offset to resume from; the
+    # last chunk's sha256 checked, 422 BAD_HASH); GET FILE_CONTENT with a Range header → the bytes.
+    FILE = "/v1/files/{sha256}"
+    FILE_CONTENT = "/v1/files/{sha256}/content"
+    # The resident's progress page behind the receipt's QR code (no login; state and due date only).
+    VERIFY = "/v/{case_number}"
 
 
 class ErrorCode(StrEnum):
@@ -66,6 +73,9 @@ class ErrorCode(StrEnum):
     UNKNOWN_CURSOR = "unknown_cursor"  # 410: take a snapshot
     UNAVAILABLE = "unavailable"  # 503: retry later
     TOO_LARGE = "too_large"  # 413: the body is over MAX_BODY_BYTES
+    OFFSET = "offset"  # 409 (files): the chunk does not start where the server's copy ends; resume at ``received``
+    BAD_HASH = "bad_hash"  # 422 (files): the bytes received do not match the sha256; the partial copy is dropped
+    NO_FILE = "no_file"  # 404 (files): no case of this committee refers to the file, or the server lacks its bytes
     BAD_REQUEST = "bad_request"  # 422: the body or query does not fit this schema (too deep, not UTF-8, a bad value)
 
 
@@ -292,3 +302,12 @@ class SnapshotPage(ServerAnswer):
     rows: list[Annotated[Any, Field(json_schema_extra={"type": "object"})]]  # payload rows, checked one by one
     has_more: bool
     next_after: str
+
+
+class FileStatus(BaseModel):
+    """The server's copy of one attachment file: how many bytes it has, and whether all of them (hash checked)."""
+
+    sha256: str
+    size: int
+    received: int
+    complete: bool
