@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.desk.auth import WorkerInfo
+from ui.devices.wedge import CodeWedge
 from ui.login_dialog import LoginDialog
 from ui.operations import run_op
 from ui.pages import SettingsPage, StatsPage
@@ -68,6 +71,10 @@ class MainWindow(QMainWindow):
         services.change_bus.changed.connect(self._on_data_changed)
         # Ctrl+L from any window of the desk (ui/screen_lock.py: an application event filter)
         self.screen_lock = ScreenLock(self, self.lock_screen)
+        # The QR/barcode scanner, from any window (ui/devices/wedge.py): a receipt opens its case, an ID number
+        # goes to the applicant search.
+        self.code_wedge = CodeWedge(self)
+        self.code_wedge.scanned_code.connect(self._on_code_scanned)
         self.lock_dialog: LoginDialog | None = None
         self._locked_for: WorkerInfo | None = None
         self.nav.setCurrentRow(0)
@@ -163,6 +170,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.screen_lock.stop()
+        self.code_wedge.stop()
         if self.sync_runner is not None:
             self.sync_runner.shutdown()
         super().closeEvent(event)
@@ -170,6 +178,54 @@ class MainWindow(QMainWindow):
     def _on_resume_requested(self, case_id) -> None:
         self.show_page("desk")
         self.pages["desk"].resume(case_id)
+
+    # ----- the scanner --------------------------------------------------------------------------------------------
+    def _on_code_scanned(self, scan) -> None:
+        from app.desk.devices.codes import CodeKind
+        if self.lock_dialog is not None:
+            return  # swallowed by the wedge; nothing opens behind the lock screen
+        if scan.kind == CodeKind.RECEIPT:
+            number = scan.case_number
+            run_op(self, lambda: self.services.cases.find_by_number(number),
+                   lambda detail: self._open_scanned_case(scan, detail))
+        elif scan.kind == CodeKind.ID_NUMBER:
+            self._fill_scanned_id(scan.id_number)
+        else:  # typed into the focused field by the wedge
+            self.statusBar().showMessage(f"扫到{scan.shown}：不是受理回执或身份证号，已按键盘输入处理", 8000)
+
+    def _open_scanned_case(self, scan, detail) -> None:
+        parent = QApplication.activeModalWidget() or self
+        if detail is None:
+            QMessageBox.information(parent, "扫码查件", f"本机没有办件编号为 {scan.case_number} 的案件："
+                                    "可能是其他社区出具的回执，或该案件尚未同步到本机。")
+            return
+        if detail.verification_code.strip().upper() != scan.code:
+            QMessageBox.warning(parent, "扫码查件", f"回执上的验证码与办件 {scan.case_number} 的记录不一致，"
+                                "请核对回执是否为本社区出具。")
+            return
+        self.services.case_windows.open(detail.summary.id, parent)
+
+    def _fill_scanned_id(self, id_number: str) -> None:
+        """The wizard's applicant search when a wizard is on its 申请人 step; else the field being edited (a
+        household member's or an agent's ID); else the 居民 page's search."""
+        from ui.desk.service_wizard import ServiceWizard
+        wizards = [w for w in self.pages["desk"].findChildren(ServiceWizard) if w.isVisible()]
+        if wizards:
+            wizard = wizards[-1]
+            if wizard.current_page() is wizard.applicant:
+                wizard.applicant.search.setText(id_number)
+                wizard.applicant.search.setFocus()
+                return
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QLineEdit) and not focus.isReadOnly() and focus is not self.pages["desk"].search:
+            focus.insert(id_number)
+            return
+        if wizards or QApplication.activeModalWidget() is not None:
+            self.statusBar().showMessage("已扫描身份证号：请先点选要填写的输入框，或回到“申请人”一步再扫描", 8000)
+            return
+        self.show_page("residents")
+        self.pages["residents"].search.setText(id_number)
+        self.pages["residents"].search.setFocus()
 
     def _show_calendar_warning(self) -> None:
         w = self.services.current_worker

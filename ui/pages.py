@@ -97,6 +97,13 @@ class SettingsPage(QWidget):
         sync_row.addWidget(self.sync_button)
         sync_row.addStretch(1)
         form.addRow("区服务器", sync_row)
+        self.devices_button = QPushButton("设备设置与测试…")
+        self.devices_button.setToolTip("身份证阅读器、高拍仪、扫描仪、扫码枪：选择驱动、测试，查看上次错误")
+        self.devices_button.clicked.connect(self._on_devices_clicked)
+        devices_row = QHBoxLayout()
+        devices_row.addWidget(self.devices_button)
+        devices_row.addStretch(1)
+        form.addRow("设备", devices_row)
         printing = QGroupBox("打印")
         pform = QFormLayout(printing)
         self.layout_box = QComboBox()
@@ -151,6 +158,17 @@ class SettingsPage(QWidget):
         svc = self.services.cases.deadline_service()
         run_op(self, lambda: svc.close_of_business().strftime("%H:%M"), self.close_time.setText)
         self.region.refresh()
+
+    def _on_devices_clicked(self) -> None:
+        from ui.devices.devices_page import DevicesDialog
+        dialog = getattr(self, "devices_dialog", None)
+        if dialog is None:
+            self.devices_dialog = dialog = DevicesDialog(self.services, self)
+        else:
+            dialog.page.refresh()
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def _on_save_close_clicked(self) -> None:
         actor, value = self.services.current_worker, self.close_time.text()

@@ -61,9 +61,33 @@ class Services:
         return PrintService(self.ctx)
 
     @cached_property
+    def attachments(self):
+        """Files of cases and residents (app/desk/attachments/service.py): add, list, read, remove."""
+        from app.desk.attachments.service import AttachmentService
+        return AttachmentService(self.ctx)
+
+    @cached_property
     def intake(self):
         from app.desk.intake import IntakeService
         return IntakeService(self.ctx, self.cases)
+
+    @cached_property
+    def packet(self):
+        """The case packet the case window shows (app/desk/packet.py)."""
+        from app.desk.packet import PacketService
+        return PacketService(self.ctx)
+
+    @cached_property
+    def devices(self):
+        """The desk's devices (app/desk/devices/registry.py), with the camera's Qt drivers (ui/devices/camera.py)."""
+        from app.desk.devices.registry import DeviceRegistry
+        try:
+            from ui.devices import camera
+            camera.register()
+        except Exception as e:  # no camera module (or no QtMultimedia): the other devices still work
+            import logging
+            logging.getLogger(__name__).warning("camera drivers unavailable: %s", type(e).__name__)
+        return DeviceRegistry(self.ctx)
 
     # ----- sync with the district server ------------------------------------------------------
     def make_sync_client(self):

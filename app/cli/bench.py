@@ -12,6 +12,7 @@ BENCHES: dict[str, tuple[str, str, str]] = {
     "documents": ("app.bench.documents", "bench_documents_cmd", "生成回执的耗时（含首次加载字体）"),
     "sync": ("app.bench.sync", "bench_sync", "同步推送/拉取吞吐量与 50 台前台并发同步的耗时"),
     "encryption": ("app.bench.encryption", "bench_encryption", "数据库加密的代价（加密与明文同一次运行）"),
+    "attachments": ("app.bench.attachments", "bench_attachments", "拍摄到附加的耗时与附件上传/下载吞吐量（本机回环）"),
 }
 
 
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, (_mod, _fn, help_text) in BENCHES.items():
         p = bench_sub.add_parser(name, help=help_text)
         p.add_argument("--quick", action="store_true", help="小规模快速运行（用于冒烟测试）")
+        if name == "attachments":
+            p.add_argument("--json", action="store_true", help="以一个 JSON 对象输出结果")
         p.set_defaults(func=_runner(name))
 
 

@@ -32,6 +32,7 @@ COMMAND_MODULES = {
     "app.cli.documents": ("print", "demo-documents"),
     "app.cli.server": ("server",),
     "app.cli.sync": ("enroll", "sync"),
+    "app.cli.devices": ("devices",),
 }
 
 

@@ -1,7 +1,8 @@
 """``python main.py server ...``: run the district server, and the district administrator's commands.
 
 ``server --db URL --host H --port P [--cert F --key F]`` serves; ``server tls init`` makes the district's own CA
-and the server's certificate; ``server committee|worker|enroll-code|device|calendar|catalog|db ...`` administer.
+and the server's certificate; ``server committee|worker|enroll-code|device|calendar|catalog|db ...`` administer;
+``server attachments gc`` removes attachment files nothing refers to (``--attachments-dir``, app/server/files.py).
 Every command takes ``--db`` (default: a SQLite file in the data folder).
 Heavy imports (FastAPI, uvicorn) happen inside the handlers so the desk's command line stays fast.
 """
@@ -21,6 +22,11 @@ def _db_arg(parser: argparse.ArgumentParser, *, parent: bool = False) -> None:
                         help="数据库地址，例如 sqlite:///server.db 或 postgresql+psycopg://user@host/db")
 
 
+def _files_arg(parser: argparse.ArgumentParser, *, parent: bool = False) -> None:
+    parser.add_argument("--attachments-dir", type=Path, metavar="DIR", default=None if parent else argparse.SUPPRESS,
+                        help="附件文件存放的文件夹（默认：数据文件夹下的 server-attachments）")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("server", help="区服务器：运行，以及管理居委会、账号、注册码、设备、节假日和事项目录")
     _db_arg(p, parent=True)
@@ -28,9 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
     p.add_argument("--cert", type=Path, help="TLS 证书文件（PEM）；与 --key 一起使用时启用 HTTPS")
     p.add_argument("--key", type=Path, help="TLS 私钥文件（PEM）")
+    _files_arg(p, parent=True)
     p.set_defaults(func=_cmd_run)
     cmds = p.add_subparsers(dest="server_command",
-                            metavar="{tls,committee,worker,enroll-code,device,held,calendar,catalog,db}")
+                            metavar="{tls,committee,worker,enroll-code,device,held,calendar,catalog,attachments,db}")
     _register_tls(cmds)
     _register_committee(cmds)
     _register_worker(cmds)
@@ -56,6 +63,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     pub.add_argument("dir", type=Path, metavar="DIR")
     _db_arg(pub)
     pub.set_defaults(func=_cmd_catalog_publish)
+    att = cmds.add_parser("attachments", help="附件文件：清理不再被任何案件引用的文件")
+    att_sub = att.add_subparsers(dest="attachments_command", required=True, metavar="{gc}")
+    gc = att_sub.add_parser("gc", help="删除没有任何附件记录引用的文件，以及超过 7 天未完成且无人引用的上传")
+    gc.add_argument("--dry-run", action="store_true", help="只统计将删除的内容，不删除")
+    _db_arg(gc)
+    _files_arg(gc)
+    gc.set_defaults(func=_cmd_attachments_gc)
     db = cmds.add_parser("db", help="服务器数据库维护")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="{upgrade}")
     up = db_sub.add_parser("upgrade", help="把服务器数据库结构升级到最新版本")
@@ -155,6 +169,16 @@ def _admin(args, fn, *a, **kw):
         db.close()
 
 
+def _file_store(args):
+    """The attachments folder (app/server/files.py), created owner-only."""
+    from app.server.files import FileStore, default_root
+    root = args.attachments_dir or default_root(args.data_dir)
+    try:
+        return FileStore(root)
+    except OSError as e:
+        raise CliError(f"无法使用附件文件夹 {root}：{e.strerror or e}") from None
+
+
 def _cmd_run(args) -> int:
     import uvicorn
 
@@ -163,16 +187,17 @@ def _cmd_run(args) -> int:
         raise CliError("启用 HTTPS 需要同时提供 --cert 和 --key")
     if args.cert:
         _check_certificate(args.cert, args.key)
+    store = _file_store(args)
     db = _open(args)
     from sqlalchemy.engine import make_url
     scheme = "https" if args.cert else "http"
     where = make_url(db.url).render_as_string()
-    print(f"OneDesk 区服务器：{scheme}://{args.host}:{args.port}  数据库：{where}", flush=True)
+    print(f"OneDesk 区服务器：{scheme}://{args.host}:{args.port}  数据库：{where}  附件：{store.root}", flush=True)
     if not args.cert:
         print("警告：未启用 HTTPS，令牌和居民信息将以明文传输，前台默认拒绝连接（仅限实验室测试）。"
               "请先运行 python main.py server tls init，再用 --cert/--key 启动", flush=True)
     try:
-        uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="info",
+        uvicorn.run(create_app(db, attachments_dir=store.root), host=args.host, port=args.port, log_level="info",
                     ssl_certfile=str(args.cert) if args.cert else None, ssl_keyfile=str(args.key) if args.key else None)
     finally:
         db.close()
@@ -335,6 +360,28 @@ def _cmd_catalog_publish(args) -> int:
     from app.server import admin
     cv = _admin(args, admin.publish_catalog, args.dir)
     print(f"已发布事项目录版本 {cv.version}（{len(cv.files)} 个文件，摘要 {cv.content_hash[:8]}）")
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB"
+
+
+def _cmd_attachments_gc(args) -> int:
+    from app.server.files import collect_garbage
+    from models import utcnow
+    store = _file_store(args)
+    db = _open(args)
+    try:
+        report = collect_garbage(db, store, utcnow(), dry_run=args.dry_run)
+    finally:
+        db.close()
+    verb = "将删除" if args.dry_run else "已删除"
+    print(f"{verb} {report.files} 个不再被引用的附件文件、{report.parts} 个过期的未完成上传，"
+          f"{report.rows} 条文件记录，释放 {_size(report.bytes_freed)}；保留 {report.kept} 个仍被引用的文件"
+          f"{'（试运行，未删除任何内容）' if args.dry_run else ''}")
+    print(f"attachments gc{' (dry run)' if args.dry_run else ''}: {report.files} files, {report.parts} partial "
+          f"uploads, {report.rows} rows, {report.bytes_freed} bytes freed; {report.kept} files kept")
     return 0
 
 

@@ -40,6 +40,12 @@ def _print_result(r) -> None:
           + ("（已重新下载全部数据）" if r.snapshot else ""))
     if r.error:
         print(f"错误：{r.error}")
+    f = r.files
+    if f.uploaded or f.downloaded or f.failed or f.more:
+        print(f"附件：上传 {f.uploaded} 个，下载 {f.downloaded} 个" + (f"，出问题 {f.failed} 个" if f.failed else "")
+              + ("，其余下一轮继续" if f.more else ""))
+    if f.error:
+        print(f"附件：{f.error}")
 
 
 def _cmd_enroll(args) -> int:
@@ -74,6 +80,10 @@ def _print_status(st) -> None:
     age = f"，最早一条已等待 {int(st.oldest_pending_age_s // 60)} 分钟" if st.oldest_pending_age_s else ""
     held = f"；在服务器等待前序操作 {st.held} 条" if st.held else ""
     print(f"待上传 {st.pending} 条{age}；被搁置 {st.set_aside} 条{held}")
+    files = st.files
+    if not files.empty:
+        waiting = f"（其中 {files.waiting_for_commands} 个等操作先上传）" if files.waiting_for_commands else ""
+        print(f"附件：待上传 {files.to_upload} 个{waiting}；待下载 {files.to_download} 个；缺失 {files.missing} 个")
     if st.clock_offset_s is not None and abs(st.clock_offset_s) > 60:
         print(f"提示：本机时钟与服务器相差 {st.clock_offset_s:+.0f} 秒")
     if st.last_error:

@@ -212,16 +212,19 @@ def printable_documents(state: str | None, forwarded: bool,
     case's item prints besides — its 证明 once the case is resolved, its 申请表 while the case is alive or done
     (not after a refusal or a withdrawal). ``flexible`` (:func:`case_paper`): the 容缺受理告知书 and 告知承诺书
     of a case accepted that way, printable (again) from its acceptance on.
+
+    Once a case is accepted (issue 15) every case prints its 申请表 (prefilled from the answers, also for an
+    item that lists no application form among its materials) and the 申请材料清单 the department reads (last).
     """
     docs = _state_documents(_state(state), forwarded)
     paper = set(item_paper)
     s = _state(state)
     if DocKind.CERTIFICATE in paper and s == RESOLVED:
         docs = (DocKind.CERTIFICATE, *docs)  # what the resident came for comes first
-    if DocKind.APPLICATION in paper and s not in (REFUSED, WITHDRAWN):
+    if (DocKind.APPLICATION in paper and s not in (REFUSED, WITHDRAWN)) or s in ACCEPTED_STATES:
         docs = (*docs, DocKind.APPLICATION)
     if s in ACCEPTED_STATES:
-        docs = (*docs, *(d for d in (DocKind.MAKEUP_NOTICE, DocKind.PLEDGE) if d in set(flexible)))
+        docs = (*docs, *(d for d in (DocKind.MAKEUP_NOTICE, DocKind.PLEDGE) if d in set(flexible)), DocKind.PACKET)
     return docs
 
 

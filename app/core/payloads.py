@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import Date, Table, Uuid
 
-from models import Case, CaseEvent, Committee, Resident, UTCDateTime, Worker
+from models import Attachment, Case, CaseEvent, Committee, Resident, UTCDateTime, Worker
 
 # Desk-local lockout state never travels: a wrong password typed at one desk must not lock the others.
 WORKER_LOCAL_COLUMNS = frozenset({"failed_attempts", "locked_until"})
 ENTITY_TABLES: dict[str, Table] = {
     "committee": Committee.__table__, "worker": Worker.__table__, "resident": Resident.__table__,
-    "case": Case.__table__, "case_event": CaseEvent.__table__,
+    "case": Case.__table__, "case_event": CaseEvent.__table__, "attachment": Attachment.__table__,
 }
 
 
@@ -70,6 +70,11 @@ def case_payload(c: Case) -> dict:
     data = dump_row(c)
     data["events"] = [dump_row(e) for e in sorted(c.events, key=lambda e: e.seq)]
     return data
+
+
+def attachment_payload(a: Attachment) -> dict:
+    """An attachment's metadata (issue 15); its bytes travel apart, by sha256 (``wire.Endpoint.FILE``)."""
+    return dump_row(a)
 
 
 def parse_time(text: str | None) -> dt.datetime | None:

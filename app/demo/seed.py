@@ -117,8 +117,19 @@ def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datet
     desk = workers["qiantai"]
     residents = _add_residents(ctx, desk)
     _add_cases(ctx, item_ref, desk, workers, residents, now)
+    _simulated_devices(ctx)
     log.info("demo data seeded")
     return True
+
+
+def _simulated_devices(ctx: AppContext) -> None:
+    """The demo desk starts with the simulated reader, camera, scanner and code scanner (devices.json)."""
+    from app.core.errors import UserError
+    from app.desk.devices.registry import DeviceRegistry
+    try:
+        DeviceRegistry(ctx).configure_simulated()
+    except UserError as e:  # the demo still opens, without devices
+        log.warning("demo devices not configured: %s", e)
 
 
 def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:

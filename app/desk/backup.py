@@ -3,11 +3,17 @@ database (and only while no other program uses the data folder).
 
 Backups and the ``onedesk-before-restore-*`` copies are encrypted with the desk's key, like the database (a
 backup made from a plain database from before encryption is encrypted too). ``restore`` accepts such a backup
-and an old plain one (converted as it is restored); a backup from another user or PC needs that desk's key."""
+and an old plain one (converted as it is restored); a backup from another user or PC needs that desk's key.
+
+A backup also carries the attachment files (issue 15): after the database's snapshot, every file of the store
+(``<data_dir>/attachments``) goes into the backup file's table ``onedesk_backup_file`` as it is stored (sealed with
+the store's own key, inside the encrypted backup). ``restore`` puts back each file the desk lacks (checked against
+its sha256 first), never removes one, and drops the table from the restored database."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import sqlite3
 from pathlib import Path
@@ -30,13 +36,18 @@ from app.desk.db import (
 )
 from app.desk.folder_lock import hold
 
+log = logging.getLogger(__name__)
+FILES_TABLE = "onedesk_backup_file"  # only in backup files: the attachment files, as the store holds them
+
 
 class BackupError(UserError, RuntimeError):
     """Backup/restore refused; Chinese message, nothing changed."""
 
 
-def backup(data_dir: Path, out: Path) -> Path:
-    """Consistent copy while the app runs (the backup API copies a snapshot page by page)."""
+def backup(data_dir: Path, out: Path, *, files: bool = True) -> Path:
+    """Consistent copy while the app runs (the backup API copies a snapshot page by page), with the attachment
+    files unless ``files`` is False. Files are written once and never changed, so the ones listed after the
+    snapshot include every file it refers to."""
     src_path = data_dir / DB_FILENAME
     if not src_path.exists():
         raise BackupError(f"数据文件夹中没有数据库：{data_dir}")
@@ -50,6 +61,8 @@ def backup(data_dir: Path, out: Path) -> Path:
         try:
             src.backup(dst)  # type: ignore[arg-type]  # both connections of one driver
             dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained single file
+            if files:
+                _copy_files_in(data_dir, dst)
         finally:
             dst.close()
             src.close()
@@ -62,6 +75,57 @@ def backup(data_dir: Path, out: Path) -> Path:
             raise DiskFullError("磁盘空间不足，备份未完成。请清理磁盘或换一个位置后重试。") from e
         raise
     return out
+
+
+def _copy_files_in(data_dir: Path, dst) -> int:
+    """Every attachment file of the folder into the backup's ``FILES_TABLE``, one at a time (≤ 25 MiB each)."""
+    from app.desk.attachments.store import BlobMissing, BlobStore
+    store = BlobStore.for_data_dir(data_dir)
+    copied = 0
+    for sha in store.shas():
+        try:
+            raw = store.raw(sha)
+        except BlobMissing:  # deleted between the listing and now
+            continue
+        if not copied:  # a desk without files gets a backup exactly as before
+            dst.execute(f"CREATE TABLE {FILES_TABLE} (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        dst.execute(f"INSERT OR REPLACE INTO {FILES_TABLE} (sha256, data) VALUES (?, ?)", (sha, raw))
+        dst.commit()
+        copied += 1
+    return copied
+
+
+def _restore_files(data_dir: Path, path: Path) -> tuple[int, int]:
+    """Put back the files a backup at ``path`` holds that the desk lacks (or holds damaged), drop the table, and
+    make the restored ``attachment_blob`` rows say which files are here. Returns (written, refused)."""
+    from app.desk.attachments.store import BlobError, BlobStore
+    store = BlobStore.for_data_dir(data_dir)
+    con = _open(path)
+    written = refused = 0
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if FILES_TABLE in tables:
+            shas = [r[0] for r in con.execute(f"SELECT sha256 FROM {FILES_TABLE}")]
+            for sha in shas:
+                raw = con.execute(f"SELECT data FROM {FILES_TABLE} WHERE sha256 = ?", (sha,)).fetchone()[0]
+                try:
+                    written += store.put_raw(sha, bytes(raw))
+                except BlobError:  # damaged in the backup, or sealed under another key: the desk's copy stays
+                    refused += 1
+                    log.warning("restore: attachment file %s… in the backup does not open; not restored", sha[:12])
+            con.execute(f"DROP TABLE {FILES_TABLE}")
+            con.commit()
+            con.execute("VACUUM")  # the files' pages do not stay in the database as free space
+        if "attachment_blob" in tables:
+            for sha, present in con.execute("SELECT sha256, present FROM attachment_blob").fetchall():
+                here = store.has(sha)
+                if bool(present) != here:
+                    con.execute("UPDATE attachment_blob SET present = ?, wanted = CASE WHEN ? THEN wanted ELSE 1 END"
+                                " WHERE sha256 = ?", (here, here, sha))
+            con.commit()
+    finally:
+        con.close()
+    return written, refused
 
 
 def _open(path: Path, *, read_only: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
@@ -181,13 +245,19 @@ def restore(data_dir: Path, source: Path, now: dt.datetime | None = None) -> Pat
                 raise BackupError(f"未恢复：{reason}。当前数据库未改动。")
             _self_contained(tmp)
             encrypt_plain(tmp)  # an old plain backup goes in encrypted
+            written, refused = _restore_files(data_dir, tmp)  # files first: one too many never hurts
+            if written or refused:
+                log.warning("restore: %d attachment file(s) put back, %d refused", written, refused)
             kept = None
             if target.exists():
                 kept = _aside_name(data_dir, now)
-                backup(data_dir, kept)  # consistent copy including anything still in the WAL
+                # The database as it was; its files stay in the folder (a restore never removes one).
+                backup(data_dir, kept, files=False)  # consistent copy including anything still in the WAL
             for suffix in ("-wal", "-shm"):
                 Path(str(target) + suffix).unlink(missing_ok=True)
             tmp.replace(target)
+        except DiskFullError as e:
+            raise DiskFullError("磁盘空间不足，未恢复，当前数据库未改动。请清理磁盘后重试。") from e
         except OSError as e:
             if is_disk_full(e):
                 raise DiskFullError("磁盘空间不足，未恢复，当前数据库未改动。请清理磁盘后重试。") from e

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,9 @@ from app.desk.clock import DeskClock
 from app.desk.db import engine_if_current, open_database
 from app.desk.folder_lock import FolderLock, hold
 from models import Committee, Device
+
+if TYPE_CHECKING:
+    from app.desk.attachments.store import BlobStore
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +39,7 @@ class AppContext:
     _identity: DeskIdentity | None = field(default=None, repr=False)
     _lock: FolderLock | None = field(default=None, repr=False)
     clock: DeskClock = field(init=False, repr=False)  # tests may replace it (another source)
+    _blobs: BlobStore | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.clock = DeskClock(self.sessions)
@@ -64,6 +69,15 @@ class AppContext:
         if engine is None:
             return cls.open(data_dir)
         return cls(data_dir=data_dir, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The attachments' file store of this data folder (app/desk/attachments/store.py), encrypted as the
+        database is."""
+        if self._blobs is None:
+            from app.desk.attachments.store import BlobStore
+            self._blobs = BlobStore.for_data_dir(self.data_dir)
+        return self._blobs
 
     def is_initialised(self) -> bool:
         with self.sessions() as s:

@@ -10,20 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.core.wire import (
     API_VERSION,
-    SNAPSHOT_KINDS,
+    MAX_SEQ,
     Endpoint,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
     ErrorCode,
     ErrorDetail,
+    FileStatus,
     Health,
     PullPage,
     PullQuery,
@@ -34,9 +38,11 @@ from app.core.wire import (
     SnapshotStart,
     TokenRenewal,
 )
+from app.server import files as file_service
 from app.server import pull as pull_service
 from app.server import push as push_service
 from app.server import ratelimit
+from app.server import verify as verify_service
 from app.server.body_limits import BodyLimits, validation_refused
 from app.server.db import ServerDB
 from app.server.devices import AuthFailed, DeviceRevoked, EnrollError, TokenExpired, enroll, renew_token
@@ -153,7 +159,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.get(Endpoint.SNAPSHOT, response_model=SnapshotPage, responses=_refusals(400, 401, 403), tags=["sync"])
     def snapshot(query: Annotated[SnapshotQuery, Query()], db: DbDep, now: NowDep, token: TokenDep) -> SnapshotPage:
-        if query.kind not in SNAPSHOT_KINDS:
+        if query.kind not in pull_service.KINDS:
             raise _error(400, ErrorCode.BAD_KIND, f"未知的数据类别：{query.kind}")
         try:
             uuid.UUID(query.after) if query.after else None
@@ -161,9 +167,76 @@ def _routes(app: FastAPI) -> None:
             raise _error(400, ErrorCode.BAD_AFTER, "分页参数有误") from None
         return _auth_errors(lambda: pull_service.snapshot_page(db, token, query, now))
 
+    # The resident's progress page behind the receipt's QR code (issue 15): Chinese HTML, no login, rate limited.
+    @app.get(Endpoint.VERIFY, response_class=HTMLResponse, include_in_schema=False)
+    def verify_page(case_number: str, db: DbDep, now: NowDep, request: Request, c: str = "") -> HTMLResponse:
+        page = verify_service.page(db, request.app.state.limiter, _client_ip(request), case_number, c, now)
+        return HTMLResponse(page.html, status_code=page.status, headers=page.headers)
 
-def create_app(db: ServerDB, clock: Callable[[], dt.datetime] = utcnow) -> FastAPI:
-    """The application for ``db``; ``clock`` is injectable so tests can move the server's time."""
+
+# ----- attachments' bytes (issue 15): app/server/files.py ------------------------------------------------------
+FILE_FAILURES_PER_IP = ratelimit.Limit(300, 60.0)  # refused file requests per address: a prober, not a desk
+_OCTETS = {"requestBody": {"required": True, "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+def _file_call(request: Request, fn: Callable[[], T]) -> T:
+    """Run a file service call: refusals become the usual Chinese error body, and count against the address."""
+    key = (("files-ip", _client_ip(request)), FILE_FAILURES_PER_IP)
+    _check_limits(request, [key])
+    try:
+        return _auth_errors(fn)
+    except HTTPException:
+        request.app.state.limiter.record(*key)
+        raise
+    except file_service.FileRefused as e:
+        request.app.state.limiter.record(*key)
+        detail = {**ErrorDetail(error=e.error, message=e.message).model_dump(mode="json", exclude_none=True),
+                  **e.extra}
+        headers = {"Content-Range": f"bytes */{e.extra['size']}"} if e.status == 416 else None
+        raise HTTPException(status_code=e.status, detail=detail, headers=headers) from None
+
+
+def _file_routes(app: FastAPI) -> None:
+    @app.get(Endpoint.FILE, response_model=FileStatus, responses=_refusals(401, 403, 404, 429), tags=["files"])
+    def file_status(sha256: str, db: DbDep, now: NowDep, token: TokenDep, request: Request) -> FileStatus:
+        store = request.app.state.files
+        return _file_call(request, lambda: file_service.file_status(db, store, token, sha256, now))
+
+    @app.put(Endpoint.FILE, response_model=FileStatus, responses=_refusals(401, 403, 404, 409, 413, 429),
+             tags=["files"], openapi_extra=_OCTETS)
+    async def file_put(sha256: str, offset: Annotated[int, Query(ge=0, le=MAX_SEQ)], db: DbDep, now: NowDep,
+                       token: TokenDep, request: Request) -> FileStatus:
+        chunk = await request.body()  # bounded by app/server/body_limits.py
+        store = request.app.state.files
+        return await run_in_threadpool(
+            _file_call, request, lambda: file_service.put_chunk(db, store, token, sha256, offset, chunk, now))
+
+    @app.get(Endpoint.FILE_CONTENT, responses={**_refusals(401, 403, 404, 416, 429),
+                                                200: {"content": {"application/octet-stream": {}}},
+                                                206: {"content": {"application/octet-stream": {}}}},
+             response_class=StreamingResponse, tags=["files"])
+    def file_content(sha256: str, db: DbDep, now: NowDep, token: TokenDep, request: Request,
+                     range_: Annotated[str | None, Header(alias="Range")] = None) -> StreamingResponse:
+        store = request.app.state.files
+        content = _file_call(request, lambda: file_service.open_content(db, store, token, sha256, now))
+        try:
+            span = _file_call(request, lambda: file_service.parse_range(range_, content.size))
+        except HTTPException:
+            content.handle.close()
+            raise
+        start, end = span or (0, content.size - 1)
+        headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
+        if span is not None:
+            headers["Content-Range"] = f"bytes {start}-{end}/{content.size}"
+        return StreamingResponse(file_service.read_span(content, start, end), status_code=206 if span else 200,
+                                 media_type=content.mime, headers=headers)
+
+
+def create_app(db: ServerDB, clock: Callable[[], dt.datetime] = utcnow, *,
+               attachments_dir: Path | None = None) -> FastAPI:
+    """The application for ``db``; ``clock`` is injectable so tests can move the server's time;
+    ``attachments_dir`` is where attachments' bytes are kept (app/server/files.py)."""
     app = FastAPI(title="OneDesk 区服务器", version=str(API_VERSION), responses=_refusals(413, 422),
                   description="全科前台各居委会前台机与区服务器之间的同步接口（推送操作、拉取变更、登记设备）。")
     # Bounded bodies and refusals that never echo the input (issue 14, findings 6 and 7).
@@ -172,5 +245,10 @@ def create_app(db: ServerDB, clock: Callable[[], dt.datetime] = utcnow) -> FastA
     app.state.db = db
     app.state.clock = clock
     app.state.limiter = ratelimit.SlidingWindow()
+    if attachments_dir is not None:
+        app.state.files = file_service.FileStore(attachments_dir)
+    else:  # tests and embedding: a temporary folder for this app (`python main.py server` always names one)
+        app.state.files, app.state.files_dir = file_service.temporary_store()
     _routes(app)
+    _file_routes(app)
     return app

@@ -23,12 +23,18 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import limits
-from app.core.wire import MAX_BODY_BYTES, MAX_BODY_DEPTH, ErrorCode, ErrorDetail
+from app.core.wire import MAX_BODY_BYTES, MAX_BODY_DEPTH, Endpoint, ErrorCode, ErrorDetail
 
 BODY_TOO_LARGE = f"请求内容过大（最多 {MAX_BODY_BYTES // (1024 * 1024)} MB），请分批上传"
 TOO_DEEP = f"请求内容嵌套层数过多（最多 {MAX_BODY_DEPTH} 层）"
 NOT_UTF8 = "请求内容不是有效的 UTF-8 文本"
 BAD_REQUEST = "请求内容不符合要求"
+
+# An attachment's chunk (PUT /v1/files/{sha256}, issue 15) is raw bytes, not JSON: no UTF-8 or nesting check,
+# and at most one chunk plus a margin (the route itself answers 413 for anything over one chunk).
+FILE_BODY_BYTES = limits.ATTACHMENT_CHUNK_BYTES + 64 * 1024
+FILE_TOO_LARGE = f"上传的附件分段过大（每段最多 {limits.ATTACHMENT_CHUNK_BYTES // 1024} KB）"
+_FILE_PUT = re.compile("^" + re.escape(Endpoint.FILE.value).replace(re.escape("{sha256}"), "[^/]*") + "$")
 
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)  # JSON strings: brackets inside them are not nesting
 _OPEN, _CLOSE = b"[{", b"]}"
@@ -80,9 +86,11 @@ class BodyLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        raw = scope.get("method") == "PUT" and bool(_FILE_PUT.match(scope.get("path") or ""))
+        most, too_large = (FILE_BODY_BYTES, FILE_TOO_LARGE) if raw else (MAX_BODY_BYTES, BODY_TOO_LARGE)
         declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            await self._refuse(scope, receive, send, 413, BODY_TOO_LARGE)
+        if declared is not None and (not declared.isdigit() or int(declared) > most):
+            await self._refuse(scope, receive, send, 413, too_large)
             return
         chunks: list[bytes] = []
         size = 0
@@ -92,14 +100,14 @@ class BodyLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                await self._refuse(scope, receive, send, 413, BODY_TOO_LARGE)
+            if size > most:
+                await self._refuse(scope, receive, send, 413, too_large)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        problem = body_problem(body) if body else None
+        problem = body_problem(body) if body and not raw else None
         if problem:
             await self._refuse(scope, receive, send, *problem)
             return

@@ -13,8 +13,9 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
+from app.core.payloads import attachment_payload, case_payload, committee_payload, resident_payload, worker_payload
 from app.core.wire import MAX_SEQ
+from models import Attachment
 from models.server import (
     GLOBAL_SCOPE,
     CalendarVersion,
@@ -86,6 +87,9 @@ class ChangeWriter:
 
     def case(self, c: Case) -> None:
         self.emit(scope_of(c.committee_id), "case", c.id, case_payload(c))
+
+    def attachment(self, a: Attachment) -> None:
+        self.emit(scope_of(a.committee_id), "attachment", a.id, attachment_payload(a))
 
     def calendar(self, cv: CalendarVersion) -> None:
         self.emit(GLOBAL_SCOPE, "calendar", cv.id, calendar_payload(cv))

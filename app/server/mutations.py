@@ -25,6 +25,7 @@ from app.core.residents import ID_NUMBER_TAKEN, ResidentError, apply_resident, v
 from app.core.vocabulary import Action, Mutation
 from app.core.wire import ResultStatus
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
+from models import Attachment
 from models.server import Case, Committee, MutationRecord, Resident, ResidentAlias, ServerDevice, Worker
 
 # A command whose mutation id another device pushed first (issue 14, finding 3): app/server/push.py.
@@ -59,6 +60,7 @@ class ApplyContext:
     calendar: Callable[[], WorkCalendar]
     touched_cases: dict[uuid.UUID, Case] = field(default_factory=dict)
     touched_residents: dict[uuid.UUID, Resident] = field(default_factory=dict)
+    touched_attachments: dict[uuid.UUID, Attachment] = field(default_factory=dict)  # issue 15: app/server/attachments
     clock_offset_s: float = 0.0  # what corrected client_time into ``at`` (app/server/push.py command_dating)
     clock_offset_from: str = "batch"  # "desk": known when the action was taken; "batch": measured at the push
     batch_records: list[dict] = field(default_factory=list)  # this batch's outcomes so far (not yet stored)
@@ -312,6 +314,10 @@ def apply_mutation(ctx: ApplyContext, name: str, args: Any) -> dict:
         raise Rejected(f"区服务器不认识该操作（{limits.clean_text(name, 64)}），请升级本机程序后再试")
     if name == Mutation.RESIDENT_UPSERT:
         return _resident_command(ctx, args)
+    if name in (Mutation.ATTACHMENT_ADD, Mutation.ATTACHMENT_REMOVE):
+        from app.server import attachments  # it builds on this module's helpers
+
+        return attachments.apply(ctx, name, args)
     try:
         if name == Mutation.CASE_CREATE:
             return _case_create(ctx, commands.parse_args(model, args))
@@ -330,6 +336,8 @@ def named_entities(name: str, args: Any) -> dict:
     if name == Mutation.RESIDENT_UPSERT:
         rid = _raw_id(args, "id")
         return {"resident_id": str(rid)} if rid else {}
+    if name == Mutation.ATTACHMENT_ADD:
+        return {key: str(value) for key in ("case_id", "resident_id") if (value := _raw_id(args, key))}
     by_id = name in (Mutation.CASE_CREATE, Mutation.CASE_SAVE_DRAFT)
     cid = _raw_id(args, "id" if by_id else "case_id")
     return {"case_id": str(cid)} if cid else {}

@@ -10,12 +10,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.core.payloads import case_payload, committee_payload, resident_payload, worker_payload
+from app.core.payloads import attachment_payload, case_payload, committee_payload, resident_payload, worker_payload
 from app.core.wire import SNAPSHOT_KINDS, Change, PullPage, PullQuery, SnapshotPage, SnapshotQuery, SnapshotStart
 from app.server.changes import BadCursor, calendar_payload, catalog_payload, format_cursor, parse_cursor, scope_of
 from app.server.db import ServerDB
 from app.server.devices import authenticate
+from models import Attachment
 from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, Worker
+
+# The kinds this server's snapshot serves, in the order a desk applies them: attachments (issue 15) after the
+# cases and residents they belong to. A desk that does not know a kind ignores its rows.
+KINDS = SNAPSHOT_KINDS if "attachment" in SNAPSHOT_KINDS else (*SNAPSHOT_KINDS, "attachment")
 
 
 class UnknownCursor(Exception):
@@ -60,7 +65,7 @@ def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> Snapsho
         device = authenticate(s, token, now=now)
         top = s.scalar(select(func.max(ChangeRow.seq)).where(_scopes(device.committee_id)))
         row = s.get(ChangeRow, top) if top else None
-        return SnapshotStart(cursor=format_cursor(row), last_mid=device.last_mid, kinds=list(SNAPSHOT_KINDS),
+        return SnapshotStart(cursor=format_cursor(row), last_mid=device.last_mid, kinds=list(KINDS),
                              server_time=now)
 
 
@@ -82,7 +87,7 @@ def _reference_rows(s: Session, kind: str) -> list[dict]:
 def snapshot_page(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt.datetime) -> SnapshotPage:
     """One page of the committee's current state; pages are keyed by id so they can be resumed."""
     kind, after, limit = query.kind, query.after, query.limit
-    if kind not in SNAPSHOT_KINDS:
+    if kind not in KINDS:
         raise ValueError(kind)
     with db.read_sessions() as s:
         device = authenticate(s, token, now=now)
@@ -93,7 +98,8 @@ def snapshot_page(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt
         else:
             by_kind: dict[str, tuple[type, Callable[[Any], dict], tuple]] = {
                 "worker": (Worker, worker_payload, ()), "resident": (Resident, resident_payload, ()),
-                "case": (Case, case_payload, (selectinload(Case.events),))}
+                "case": (Case, case_payload, (selectinload(Case.events),)),
+                "attachment": (Attachment, attachment_payload, ())}
             model, dump, options = by_kind[kind]
             objs = _page(s, model, device.committee_id, after, limit, options)
             more, objs = len(objs) > limit, objs[:limit]

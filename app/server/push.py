@@ -49,6 +49,7 @@ from app.server.mutations import (
     keep_text_as_note,
     named_entities,
 )
+from models import Attachment
 from models.server import Case, Committee, HeldCommand, MutationRecord, Resident, ServerDevice, Worker
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ def give_up_held(db: ServerDB, now: dt.datetime, *, everything: bool = False) ->
         changes = ChangeWriter(s, lock, now)
         for c in run.touched_cases.values():
             changes.case(c)
+        for a in run.touched_attachments.values():
+            changes.attachment(a)
         return len(rows)
 
 
@@ -172,6 +175,7 @@ class _BatchRun:
         self.offset = (now - client_now) if client_now else dt.timedelta(0)
         self.touched_cases: dict[uuid.UUID, Case] = {}
         self.touched_residents: dict[uuid.UUID, Resident] = {}
+        self.touched_attachments: dict[uuid.UUID, Attachment] = {}
         self.refresh_cases: set[uuid.UUID] = set()
         self.refresh_residents: set[uuid.UUID] = set()
         self.holds = held.Holds(s)
@@ -213,6 +217,8 @@ class _BatchRun:
             changes.resident(r)
         for c in self.touched_cases.values():
             changes.case(c)
+        for a in self.touched_attachments.values():  # after their cases: a desk pulls the case first
+            changes.attachment(a)
         return PushResponse(last_mid=device.last_mid, results=results, server_time=self.now,
                             cases=self._case_snapshots(),
                             residents=self._resident_snapshots())
@@ -366,6 +372,7 @@ class _BatchRun:
             return SET_ASIDE, "区服务器处理该操作时出错，已跳过", named
         self.touched_cases.update(ctx.touched_cases)
         self.touched_residents.update(ctx.touched_residents)
+        self.touched_attachments.update(ctx.touched_attachments)
         return APPLIED, "", result
 
     def _run_optimistic(self, ctx: ApplyContext, m: MutationIn) -> tuple[str, str, dict]:
@@ -379,6 +386,7 @@ class _BatchRun:
             raise _Careful() from None
         self.touched_cases.update(ctx.touched_cases)
         self.touched_residents.update(ctx.touched_residents)
+        self.touched_attachments.update(ctx.touched_attachments)
         return APPLIED, "", result
 
     def _keep_text(self, ctx: ApplyContext, r: Rejected) -> str:

@@ -1,4 +1,8 @@
-"""A case: its facts, its full history, and the actions its state and the worker's role allow.
+"""A case: its facts, its packet, its full history, and the actions its state and the worker's role allow.
+
+Four tabs (issue 15): 概要 (the case, the applicant and agent, the warnings it was accepted over), 申请内容 (every
+answer by wizard step), 材料与附件 (the materials as received and their files), 办理记录 (the history). The
+packet is read from :class:`app.desk.packet.PacketService` each time the case is shown (ui/cases/packet_view.py).
 
 Open it through ``services.case_windows`` (one window per case). Every button acts on the version the window
 shows: when the case has moved on meanwhile, the service refuses (``STALE_CASE``), the refusal is shown in the
@@ -16,9 +20,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
+    QWidget,
 )
 
 from app.core import rule_notes
@@ -33,10 +40,12 @@ from ui.cases.action_dialogs import (
     ReassignDialog,
     ReplyDialog,
 )
+from ui.cases.packet_view import AnswersView, MaterialsView, PeopleBox
 from ui.operations import run_op
 from ui.printing.flow import show_document
 
 PRINT = "print"  # the one button that is not a case action: offered when the case has documents to print
+TAB_TITLES = ("概要", "申请内容", "材料与附件", "办理记录")
 
 
 def flexible_rows(d: CaseDetail) -> list[tuple[str, str]]:
@@ -67,7 +76,8 @@ class CaseDialog(QDialog):
         self.services, self.case_id = services, case_id
         self.detail: CaseDetail | None = None
         self.setWindowTitle("案件详情")
-        self.resize(820, 620)
+        self.resize(1000, 720)
+        self.packet = None  # the case packet last shown (app/desk/packet.py CasePacket)
         self.info = QGroupBox("案件")
         self.info_form = QFormLayout(self.info)
         # The warnings the case was accepted over, for the colleague who decides (issue 13): hidden when none.
@@ -93,11 +103,29 @@ class CaseDialog(QDialog):
         self.notice.setVisible(False)
         self.busy = False
         self.actions_row = QHBoxLayout()
+        self.people = PeopleBox()
+        self.people.reveal_requested.connect(self._on_reveal_requested)
+        self.answers = AnswersView()
+        self.materials_view = MaterialsView(services, case_id)
+        self.materials_view.changed.connect(self._load_packet)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("caseTabs")
+        summary = QWidget()
+        column = QVBoxLayout(summary)
+        column.addWidget(self.info)
+        column.addWidget(self.people)
+        column.addWidget(self.warnings)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(summary)
+        record = QWidget()
+        QVBoxLayout(record).addWidget(self.history)
+        for page, title in zip((scroll, self.answers, self.materials_view, record), TAB_TITLES, strict=True):
+            self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.info)
-        layout.addWidget(self.warnings)
-        layout.addWidget(QLabel("办理记录"))
-        layout.addWidget(self.history, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.prints)
         layout.addWidget(self.notice)
         layout.addLayout(self.actions_row)
@@ -159,6 +187,22 @@ class CaseDialog(QDialog):
         self.history.resizeColumnsToContents()
         self._build_actions(d)
         self._load_prints()
+        self._load_packet()
+
+    def _load_packet(self) -> None:
+        """The packet as the viewing worker may read it (masked; 查看完整证件号 reveals it, audited)."""
+        svc, cid, worker = self.services.packet, self.case_id, self.services.current_worker
+        run_op(self, lambda: svc.build(cid, worker), self._show_packet)
+
+    def _on_reveal_requested(self) -> None:
+        svc, cid, worker = self.services.packet, self.case_id, self.services.current_worker
+        run_op(self, lambda: svc.reveal(worker, cid), self._show_packet, self._set_notice)
+
+    def _show_packet(self, packet) -> None:
+        self.packet = packet
+        self.people.show_packet(packet)
+        self.answers.show_packet(packet)
+        self.materials_view.show_packet(packet)
 
     def _build_actions(self, d: CaseDetail) -> None:
         """One button per action the state machine offers this worker, and 打印文书 when documents fit."""

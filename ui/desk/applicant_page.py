@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.vocabulary import CHINA_TZ
 from app.desk.residents import ResidentInput, registration_prefill
 from forms.agents import AGENT_RELATIONS, agent_problem
+from ui.desk.card_reader import CardReaderPanel, card_prefill, configured_reader
 from ui.desk.duplicate_notice import DuplicateNotice
 from ui.operations import run_op
 from ui.residents.resident_dialog import ResidentDialog
@@ -73,6 +74,10 @@ class ApplicantPage(QWidget):
         self.search.installEventFilter(self)  # ↑/↓ in the search box move through the results
         self.results.currentItemChanged.connect(self._on_result_changed)
         self.new_button.clicked.connect(self._on_new_clicked)
+        # 读身份证 (issue 15): hidden when this desk has no reader configured
+        self.card_panel = CardReaderPanel(*configured_reader(services), today=self._today, parent=self)
+        self.card_panel.card_read.connect(self._on_card_read)
+        self._card_values: tuple[str, dict[str, str]] | None = None  # (ID number, form values) of an unknown card
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
         row.addWidget(self.new_button)
@@ -81,6 +86,7 @@ class ApplicantPage(QWidget):
         intro.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        layout.addWidget(self.card_panel)
         layout.addLayout(row)
         layout.addWidget(self.results)
         layout.addWidget(self.chosen)
@@ -162,9 +168,15 @@ class ApplicantPage(QWidget):
 
     def _on_new_clicked(self) -> None:
         """登记新居民…, started from what the search found nobody for; the new resident becomes the applicant."""
+        card = self._card_values  # a card read whose resident is not registered: start from it again
+        values = card[1] if card and card[0] == self.search.text().strip() else registration_prefill(self.search.text())
+        self.open_registration(values)
+
+    def open_registration(self, values: dict[str, str], on_saved=None) -> None:
+        """The new-resident form starting from ``values``; the resident saved becomes the applicant."""
         worker = self.services.current_worker
         dlg = ResidentDialog(lambda data: self.services.residents.create(worker, data), None, self)
-        dlg.prefill(registration_prefill(self.search.text()))
+        dlg.prefill(values)
 
         def finished(result: int) -> None:
             if result == ResidentDialog.Accepted and dlg.saved is not None:
@@ -172,9 +184,51 @@ class ApplicantPage(QWidget):
                 self._kept = None
                 self._on_results(self.search.text().strip(), [dlg.saved[0]])
                 self.set_resident(dlg.saved[0])
+                if on_saved is not None:
+                    on_saved(dlg.saved[0])
             dlg.deleteLater()
         dlg.finished.connect(finished)
         dlg.open()
+
+    def _today(self):
+        return self.services.clock().astimezone(CHINA_TZ).date()
+
+    def _on_card_read(self, card) -> None:
+        """A card read: its resident becomes the applicant, or the new-resident form opens filled from it."""
+        from app.desk.devices.idcard import keep_card_photo
+        ctx, residents = self.services.ctx, self.services.residents
+
+        def look_up():
+            return residents.find_by_id_number(card.id_number), card.photo is not None and keep_card_photo(ctx)
+        run_op(self, look_up, lambda found: self._on_card_resident(card, *found))
+
+    def _on_card_resident(self, card, row, keep_photo: bool) -> None:
+        from app.desk.devices.idcard import without_photo
+        if not keep_photo:
+            card = without_photo(card)  # the committee keeps no card photos: dropped right after the read
+        self._debounce.stop()
+        self._kept = None
+        self.search.blockSignals(True)  # the card's number is what the worker would have typed
+        self.search.setText(card.id_number)
+        self.search.blockSignals(False)
+        self._on_results(card.id_number, [row] if row is not None else [])
+        if row is not None:
+            self._card_values = None
+            self._file_photo(card, row)
+        else:
+            self._card_values = (card.id_number, card_prefill(card, self._today()))
+            self.chosen.setText("身份证上的居民尚未登记：请在“登记新居民”中核对从身份证读入的信息，保存后即为申请人。")
+            self.open_registration(self._card_values[1], lambda saved: self._file_photo(card, saved))
+
+    def _file_photo(self, card, row) -> None:
+        """Keep the card photo with the resident when the committee keeps them (nothing to do without a photo)."""
+        if card.photo is None:
+            return
+        from app.desk.devices.idcard import file_card_photo
+        services, worker = self.services, self.services.current_worker
+        attachments = getattr(services, "attachments", None)
+        if attachments is not None:
+            run_op(self, lambda: file_card_photo(services.ctx, attachments, worker, row.id, card), lambda _info: None)
 
     def agent(self) -> dict | None:
         if not self.agent_box.isChecked():

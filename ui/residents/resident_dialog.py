@@ -63,23 +63,34 @@ class ResidentDialog(QDialog):
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
+        self.prefill_note = QLabel()  # what a read ID card filled in (prefill's "note")
+        self.prefill_note.setObjectName("hint")
+        self.prefill_note.setWordWrap(True)
+        self.prefill_note.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         self.buttons.button(QDialogButtonBox.Save).setText("保存")
         self.buttons.button(QDialogButtonBox.Cancel).setText("取消")
         self.buttons.accepted.connect(self._on_save_clicked)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.prefill_note)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
 
     def prefill(self, values: dict[str, str]) -> None:
-        """Start a new resident from what the search found nobody for (``registration_prefill``); the focus
-        goes to the first field still empty."""
+        """Start a new resident from what the search found nobody for (``registration_prefill``) or from a read
+        ID card (name, ID, the 户籍地址 parts and a ``note`` shown above the form); the focus goes to the first
+        of name, ID and phone still empty."""
         fields = {"name": self.name, "id_number": self.id_number, "phone": self.phone}
+        hukou = {"hukou_province": self.hukou_province, "hukou_city": self.hukou_city,
+                 "hukou_county": self.hukou_county, "hukou_street": self.hukou_street, "address": self.address}
         for key, text in values.items():
-            if key in fields:
-                fields[key].setText(text)
+            if key in fields or key in hukou:
+                {**fields, **hukou}[key].setText(text)
+        if values.get("note"):
+            self.prefill_note.setText(values["note"])
+            self.prefill_note.show()
         empty = next((w for w in fields.values() if not w.text()), self.address)
         empty.setFocus()
 

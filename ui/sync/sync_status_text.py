@@ -18,7 +18,19 @@ def status_text(st) -> str:
         parts.append(f"等待 {st.held}")
     if st.set_aside:
         parts.append(f"搁置 {st.set_aside}")
+    files = files_text(getattr(st, "files", None))
+    if files:
+        parts.append(files)
     return " · ".join(parts)
+
+
+def files_text(backlog) -> str:
+    """The attachments still to move (app/desk/sync/files.py FileBacklog): '附件：待上传 2 个，待下载 1 个'."""
+    if backlog is None:
+        return ""
+    parts = [f"{label} {n} 个" for label, n in (("待上传", backlog.to_upload), ("待下载", backlog.to_download),
+                                                ("缺失", backlog.missing)) if n]
+    return f"附件：{'，'.join(parts)}" if parts else ""
 
 
 def age_text(seconds: float | None) -> str:

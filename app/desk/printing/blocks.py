@@ -182,7 +182,9 @@ def _signature_cells(data: DocumentData, signer: str, dated: dt.datetime,
 
 
 def _qr_caption(data: DocumentData) -> list[str]:
-    return ["扫码查验"] + ([f"验证码：{data.verification_code.strip()}"] if data.verification_code.strip() else [])
+    """Under the code: what it is for, and the verification code to read out or type (the number is above)."""
+    code = data.verification_code.strip()
+    return ["扫码查询办理进度" if data.verify_url else "扫码查验"] + ([f"验证码：{code}"] if code else [])
 
 
 def _qr_width(data: DocumentData, sheet: Sheet) -> float:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from app.core.verify import desk_payload
 from app.core.vocabulary import DocKind
-
-QR_PREFIX = "ONEDESK"
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,28 @@ class AnswerTable:
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class AnswerSection:
+    """One wizard step's answers (the 申请材料清单 and the case packet): (label, text) rows and repeat groups."""
+
+    title: str
+    rows: tuple[tuple[str, str], ...]
+    tables: tuple[AnswerTable, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    """One material of the 申请材料清单 as received: its status (已收 / 缺 / 容缺待补 …), a note (the 容缺 due
+    date) and how many files of it the case holds."""
+
+    name: str
+    form: str
+    count: int
+    status: str
+    note: str = ""
+    attachments: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,11 +113,20 @@ class DocumentData:
     makeup_due: dt.date | None = None
     pledge_text: str = ""
     pledged: tuple[MissingMaterial, ...] = ()
+    # The resident's progress page (app/core/verify.py: case number and verification code only); "" when the
+    # desk knows no base address (never enrolled, none configured): the QR code then holds the desk payload.
+    verify_url: str = ""
+    # 申请材料清单 (issue 15): the answers by wizard step (the computed figures last), the materials as received,
+    # and the rule warnings as the case window words them (app/core/rule_notes.py).
+    sections: tuple[AnswerSection, ...] = ()
+    checklist: tuple[ChecklistLine, ...] = ()
+    warning_lines: tuple[str, ...] = ()
 
 
 def qr_payload(data: DocumentData) -> str:
-    """What the QR code holds: case number and verification code only, never personal data."""
-    return f"{QR_PREFIX}|{data.case_number.strip()}|{data.verification_code.strip()}"
+    """What the QR code holds: case number and verification code only, never personal data — as the progress
+    page's link when the desk knows the district's address (``verify_url``), else the desk-only payload."""
+    return data.verify_url or desk_payload(data.case_number, data.verification_code)
 
 
 def reprint_label(count: int) -> str:

@@ -23,6 +23,7 @@ from app.core import rule_notes
 from app.core.changes import Changes
 from app.core.errors import DiskFullError, UserError, is_disk_full
 from app.core.machine import STATE_LABELS, case_paper, flexible_paper, item_paper, printable_documents
+from app.core.verify import VerifyBaseError, verification_url
 from app.core.vocabulary import DOC_TITLES, DocKind, State
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
@@ -49,7 +50,8 @@ DOC_WHEN = {
     "makeup_notice": "容缺受理告知书只用于容缺受理的案件，受理后可打印",
     "pledge": "告知承诺书只用于申请人选择告知承诺制的案件，受理后可打印",
     "certificate": "证明只在出具证明的事项当场办结后出具",
-    "application": "申请表只用于材料中有申请表的事项，不予受理或撤回后不再出具",
+    "application": "申请表在案件受理后出具（材料中有申请表的事项受理前也可打印），不予受理或撤回后不再出具",
+    "packet": "申请材料清单在案件受理后出具",
 }
 
 
@@ -86,6 +88,34 @@ class PrintJobRow:
     printer: str
     reason: str
     path: Path
+
+
+def verify_base(ctx: AppContext) -> str:
+    """Base of the progress-page link (committee setting, else the enrolled server; app/desk/devices/registry.py)."""
+    from app.desk.devices.registry import verify_base_url
+    try:
+        return verify_base_url(ctx)
+    except LookupError:  # a desk not set up has no committee to ask
+        return ""
+
+
+def verify_link(base: str, case_number: str, code: str) -> str:
+    """The case's progress-page link, or "" without a base or a verification code (the QR code then holds the
+    desk payload, :func:`app.desk.printing.data.qr_payload`)."""
+    if not base or not code.strip():
+        return ""
+    try:
+        return verification_url(base, case_number, code)
+    except VerifyBaseError:
+        return ""
+
+
+def progress_wording(link: str, phone: str) -> str:
+    """受理回执 进度查询: the link printed out for typing when there is one, and the committee's phone."""
+    ask = f"致电 {phone}" if phone else "到社区服务站"
+    if link:
+        return f"用手机扫描二维码查询办理进度，也可{ask}查询（工作日 9:00—17:30）。查询网址：{link}"
+    return f"请{ask}查询办理进度并告知办件编号（工作日 9:00—17:30）。"
 
 
 def handled_as(case: Case) -> str:
@@ -265,10 +295,12 @@ class PrintService:
         """The document's data; refused with a Chinese message when the document does not fit the case's state."""
         if doc_type not in DOC_TITLES:
             raise PrintError(f"未知的文书类型：{doc_type}")
+        base = verify_base(self.ctx)
         with self.ctx.sessions() as s:
             case = s.get(Case, case_id)
             if case is None:
                 raise PrintError("找不到该案件")
+            link = verify_link(base, case.case_number, case.verification_code)
             allowed = self._documents(case.state, case.forwarded_at is not None, case.item_code, case_paper(case))
             if doc_type not in allowed:
                 raise PrintError(refusal_message(case.state, doc_type, allowed))
@@ -297,13 +329,21 @@ class PrintService:
                 result=result or "", result_approved=kind.approval(approved),
                 refusal_reason=case.refusal_reason, redirect_to=case.redirect_to,
                 delivery=kind.delivery_wording(case.inform_method),
-                progress_query=(f"扫描二维码或致电 {com.phone} 查询办理进度（工作日 9:00—17:30）。" if com.phone
-                                else "扫描二维码或到社区服务站查询办理进度（工作日 9:00—17:30）。"),
+                progress_query=progress_wording(link, com.phone), verify_url=link,
                 appeal_route=APPEAL if approved is False else "", verification_code=case.verification_code,
                 reprint_count=reprint_count, printed_at=printed_at, decided_at=case.replied_at or case.closed_at,
                 intake_remark=rule_notes.remark(case.rule_warnings, case.warning_note))
         extra = self._answers(data, item, *answered)  # reads the applicant in a session of its own
+        if data.doc_type == DocKind.PACKET:
+            extra = self._packet(case_id)
         return dataclasses.replace(data, **extra) if extra else data
+
+    def _packet(self, case_id: uuid.UUID) -> dict:
+        """What the 申请材料清单 prints: the case packet as the window shows it (masked), in paper words."""
+        from app.desk.packet import PacketService, checklist, paper_warnings
+        packet = PacketService(self.ctx, catalog=self._catalog).build(case_id)
+        return {"sections": packet.sections, "checklist": checklist(packet.materials),
+                "warning_lines": paper_warnings(packet.warnings)}
 
     def _answers(self, data: DocumentData, item: ServiceItem | None, fields: dict, agent: dict | None,
                  applicant_id: uuid.UUID | None) -> dict:

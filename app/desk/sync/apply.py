@@ -26,14 +26,34 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from app.core.payloads import WORKER_LOCAL_COLUMNS, load_values
+from app.core.vocabulary import State
 from app.core.wire import Change
 from app.core.workdays import CalendarError, CalendarStore
 from app.desk.catalog.store import BadCatalog, write_catalog
 from app.desk.sync.bad_rows import BadRowLog, SetAsideRow, row_id, row_problem
-from models import Base, Case, CaseCounter, CaseEvent, Committee, OutboxEntry, Resident, Worker
+from models import (
+    Attachment,
+    AttachmentBlob,
+    AuditEntry,
+    Base,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    Committee,
+    OutboxEntry,
+    Resident,
+    Worker,
+)
 from models.outbox import OUTBOX_HELD, OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
+
+# The files of a case forwarded to (or answered by) a colleague who works at this desk are fetched here
+# (issue 15); every other desk downloads them only on demand. "Works at this desk": has logged in here before
+# (app/desk/auth.py audits every login), the case's assignee, or — a case forwarded to a department's queue —
+# a line colleague of that department.
+WANTED_STATES = (State.FORWARDED, State.REPLIED)
+LOGIN_OK = "login.ok"  # app/desk/auth.py's audit action for a successful login
 
 
 def pending_entity_ids(s: Session) -> set[str]:
@@ -87,6 +107,7 @@ class DeskApplier:
         self.skipped: list[str] = []
         self.set_aside: list[SetAsideRow] = []  # rows this desk could not apply (also in bad_rows' list)
         self._bad_rows = BadRowLog(self.data_dir)
+        self._here: list[tuple[uuid.UUID, list[str]]] | None = None  # workers who logged in here (_workers_here)
 
     def apply_changes(self, changes: list[Change]) -> None:
         """Pulled change rows, in seq order; consecutive rows of one entity are written together."""
@@ -103,7 +124,8 @@ class DeskApplier:
         """Rows of one entity: checked, then written together; should that fail, one by one, so only the row
         that cannot be written is set aside (``seqs``: their change-log places, for the list)."""
         handler = {"committee": self.committees, "worker": self.workers, "resident": self.residents,
-                   "case": self.cases, "calendar": self.calendars, "catalog": self.catalogs}.get(kind or "")
+                   "case": self.cases, "calendar": self.calendars, "catalog": self.catalogs,
+                   "attachment": self.attachments}.get(kind or "")
         if handler is None:
             log.warning("unknown entity %r from the server ignored (newer server?)", kind)
             return
@@ -111,7 +133,7 @@ class DeskApplier:
         places: list[int | None] = list(seqs) if seqs is not None else [None] * len(rows)
         good: list[tuple[dict, int | None]] = []
         for row, seq in zip(rows, places, strict=True):
-            problem = row_problem(kind, row)
+            problem = row_problem(kind, row) or self._reference_problem(kind, row)
             if problem:
                 self._set_aside(kind, row, problem, seq)
             else:
@@ -138,6 +160,26 @@ class DeskApplier:
                 self._set_aside(kind, rows[0], _write_problem(e), seq)
             return False
         return True
+
+    def _reference_problem(self, kind: str, row: dict) -> str | None:
+        """An attachment naming a case, resident or worker this desk does not have is set aside (listed); should
+        the row come again once they are here (a snapshot's later pull does), it applies and its entry goes."""
+        if kind != "attachment":
+            return None
+        for key, model, missing in (("case_id", Case, "所属案件不在本机（该案件尚未同步或未能同步）"),
+                                    ("resident_id", Resident, "所属居民不在本机（该居民尚未同步或未能同步）"),
+                                    ("added_by_id", Worker, "添加附件的工作人员账号不在本机"),
+                                    ("removed_by_id", Worker, "移除附件的工作人员账号不在本机")):
+            value = row.get(key)
+            if value is None:
+                continue
+            try:
+                known = self.s.get(model, uuid.UUID(str(value))) is not None
+            except ValueError:
+                return f"编号格式不正确（{key}）"
+            if not known:
+                return missing
+        return None
 
     def _set_aside(self, kind: str, row: Any, reason: str, seq: int | None) -> None:
         self.set_aside.append(self._bad_rows.add(kind, row, reason, seq))
@@ -201,6 +243,7 @@ class DeskApplier:
         if events:
             self.s.execute(insert(CaseEvent.__table__), events)
         self._advance_counters([r["case_number"] for r in rows])
+        self._want_files([uuid.UUID(r["id"]) for r in rows if r.get("state") in WANTED_STATES])
         self.applied += len(rows)
 
     def _advance_counters(self, numbers: list[str]) -> None:
@@ -252,6 +295,61 @@ class DeskApplier:
             log.error("case number %s from the server clashes with a local case; not applied", n)
             self.skipped.append(f"案件编号 {n} 与本机另一案件重复，未能同步，请联系区管理员")
         return [r for r in rows if r["case_number"] not in clash]
+
+    def attachments(self, rows: list[dict]) -> None:
+        """Attachments' metadata (issue 15). The bytes are not here: each live file gets an AttachmentBlob row
+        that says so (present=False), wanted when its case is this desk's to decide (:func:`_want_files`); the
+        transfer (app/desk/sync/files.py) fetches wanted ones. A blob row that exists (this desk's own file) is
+        left as it is."""
+        rows = [r for r in self._last_by_id(rows) if str(r["id"]) not in self.pending]
+        if not rows:
+            return
+        values = [load_values(Attachment.__table__, r) for r in rows]
+        _upsert(self.s, Attachment.__table__, values)
+        live = {v["sha256"]: v for v in values if v.get("removed_at") is None}
+        have = set(self.s.scalars(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256.in_(live))))
+        new = [{"sha256": sha, "size": v["size"], "mime": v["mime"], "present": False, "uploaded": True,
+                "wanted": False} for sha, v in live.items() if sha not in have]
+        if new:
+            self.s.execute(insert(AttachmentBlob.__table__), new)
+        self._want_files({v["case_id"] for v in values if v.get("case_id") and v.get("removed_at") is None})
+        self.applied += len(rows)
+
+    def _workers_here(self) -> list[tuple[uuid.UUID, list[str]]]:
+        """(id, lines) of every worker who has logged in on this desk; read once per applier."""
+        if self._here is None:
+            logged_in = select(AuditEntry.worker_id).where(AuditEntry.action == LOGIN_OK).distinct()
+            self._here = [(w, list(lines or ())) for w, lines in self.s.execute(
+                select(Worker.id, Worker.lines).where(Worker.id.in_(logged_in)))]
+        return self._here
+
+    def _want_files(self, case_ids) -> None:
+        """Mark wanted the live files of those of ``case_ids`` that are forwarded or replied to a colleague who
+        works at this desk; never touches whether a file is present."""
+        if not case_ids:
+            return
+        here = self._workers_here()
+        if not here:
+            return
+        ids, departments = {w for w, _ in here}, {line for _, lines in here for line in lines}
+        cases = self.s.execute(select(Case.id, Case.assignee_id, Case.department).where(
+            Case.id.in_(list(case_ids)), Case.state.in_(WANTED_STATES)))
+        mine = [cid for cid, assignee, department in cases
+                if assignee in ids or (assignee is None and department in departments)]
+        if not mine:
+            return
+        files = self.s.execute(select(Attachment.sha256, Attachment.size, Attachment.mime).where(
+            Attachment.case_id.in_(mine), Attachment.removed_at.is_(None))).all()
+        shas = {sha for sha, _, _ in files}
+        have = set(self.s.scalars(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256.in_(shas))))
+        new = {sha: {"sha256": sha, "size": size, "mime": mime, "present": False, "uploaded": True, "wanted": True}
+               for sha, size, mime in files if sha not in have}
+        if new:
+            self.s.execute(insert(AttachmentBlob.__table__), list(new.values()))
+        if have:
+            self.s.execute(update(AttachmentBlob).where(
+                AttachmentBlob.sha256.in_(have), AttachmentBlob.present.is_(False),
+                AttachmentBlob.wanted.is_(False)).values(wanted=True))
 
     def calendars(self, rows: list[dict]) -> None:
         """Holiday calendars go where the desk's CalendarStore reads imported files."""

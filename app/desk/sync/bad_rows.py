@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import tempfile
 import uuid
 from dataclasses import asdict, dataclass
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 BAD_ROWS_FILE = "sync-set-aside-rows.json"
 MAX_KEPT = 200  # the newest entries; older ones stay in the log only
 ENTITY_LABELS = {"committee": "居委会", "worker": "工作人员账号", "resident": "居民", "case": "案件",
-                 "calendar": "节假日安排", "catalog": "事项目录"}
+                 "calendar": "节假日安排", "catalog": "事项目录", "attachment": "附件"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,21 @@ def _calendar_problem(row: dict) -> str | None:
 
 _REQUIRED: dict[str, tuple[str, ...]] = {  # identifying string columns without which a row means nothing
     "committee": ("code",), "worker": ("login",), "resident": ("id_number",), "case": ("case_number", "state"),
+    "attachment": ("sha256", "mime"),
 }
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _attachment_problem(row: dict) -> str | None:
+    """An attachment's metadata (issue 15): the file's sha256 (its name in the blob store) and size, its owner."""
+    if not _SHA256.match(row["sha256"]):
+        return "文件摘要（sha256）格式不正确"
+    if not _whole(row.get("size")) or row["size"] < 0:
+        return "文件大小不是整数"
+    owners = [row.get(key) for key in ("case_id", "resident_id")]
+    if all(owner is None for owner in owners) or not all(owner is None or _is_uuid(owner) for owner in owners):
+        return "缺少所属案件或居民"
+    return None
 
 
 def row_problem(entity: str, row: Any) -> str | None:
@@ -97,6 +112,8 @@ def row_problem(entity: str, row: Any) -> str | None:
         if not isinstance(events, list) or not all(
                 isinstance(e, dict) and _is_uuid(e.get("id")) and _whole(e.get("seq")) for e in events):
             return "办理记录格式不正确"
+    if entity == "attachment":
+        return _attachment_problem(row)
     return None
 
 

@@ -61,6 +61,7 @@ from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify, uses_insecure_http
+from app.desk.sync.files import FileBacklog, FileCounts, FileTransfer, file_backlog
 from models import Device, OutboxEntry, SyncState, Worker, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_HELD, OUTBOX_PENDING, OUTBOX_SET_ASIDE
 from models.sync import SYNC_STATE_ID
@@ -101,6 +102,8 @@ class SyncResult:
     snapshot: bool = False  # a full snapshot was downloaded (first sync, or the server was restored)
     next_sync_in_s: float = DEFAULT_INTERVAL_S
     finished_at: dt.datetime = field(default_factory=utcnow)
+    # Attachments' bytes, moved after the commands (app/desk/sync/files.py): never part of ``ok`` or ``error``.
+    files: FileCounts = field(default_factory=FileCounts)
 
     @property
     def ok(self) -> bool:
@@ -117,6 +120,8 @@ class SyncResult:
             changed |= Changes(cases=True, residents=True, workers=True, settings=True, catalog=True, calendar=True)
         if self.pushed or self.set_aside:
             changed |= Changes(cases=True, residents=True, sync_status=True)
+        if self.files.moved:  # a case window's attachment turns 已上传 / becomes readable
+            changed |= Changes(cases=True, sync_status=True)
         return changed
 
 
@@ -154,6 +159,7 @@ class SyncStatus:
     set_aside_rows: list[SetAsideRow] = field(default_factory=list)
     # plain http by the administrator's lab opt-in (enroll --allow-insecure-http): shown while in use
     insecure_http: bool = False
+    files: FileBacklog = field(default_factory=FileBacklog)  # attachments still to upload / download, missing
 
 
 def mutation_label(name: str) -> str:
@@ -203,7 +209,8 @@ def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int 
         oldest_pending_age_s=(now - oldest).total_seconds() if oldest else None,
         clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items,
         held=counts.get(OUTBOX_HELD, 0), set_aside_rows=set_aside_rows(ctx.data_dir)[:max_items],
-        insecure_http=bool(dev and dev.server_url and uses_insecure_http(ctx.data_dir, dev.server_url)))
+        insecure_http=bool(dev and dev.server_url and uses_insecure_http(ctx.data_dir, dev.server_url)),
+        files=file_backlog(ctx))
 
 
 class SyncError(UserError):
@@ -245,7 +252,8 @@ class SyncClient:
     def __init__(self, ctx: AppContext, *, http: httpx.Client | None = None,
                  clock: Callable[[], dt.datetime] | None = None,
                  batch_size: int = 100, pull_limit: int = DEFAULT_PULL_PAGE, interval_s: float = DEFAULT_INTERVAL_S,
-                 rng: Callable[[], float] = random.random, timeout_s: float = 30.0):
+                 rng: Callable[[], float] = random.random, timeout_s: float = 30.0,
+                 files: FileTransfer | None = None):
         self.ctx = ctx
         self.clock = clock or ctx.clock.desk_time  # the desk's own clock: the offset is measured against it
         # Within the protocol's limits, so the server never refuses a request for its size.
@@ -257,6 +265,7 @@ class SyncClient:
         self._lock = threading.Lock()
         self._offset_s: float | None = None
         self._token_expires: dt.datetime | None = None  # server time; unknown until the first round asks
+        self._files = files or FileTransfer(ctx)  # attachments' bytes, after the commands (its budget per round)
 
     # ----- public API ---------------------------------------------------------------------------------------------
     def sync_once(self) -> SyncResult:
@@ -286,7 +295,8 @@ class SyncClient:
                 log.exception("sync round failed on this desk")
                 return self._finish(counts, SyncError(f"本机同步出错（{type(e).__name__}），已记录日志，稍后自动重试",
                                                       online=True))
-            return self._finish(counts, None)
+            # Commands first, files after: the round's outcome above is final whatever the files do (never raises).
+            return self._finish(counts, None, self._files.run(http=self._client(link)))
 
     def status(self) -> SyncStatus:
         return sync_status(self.ctx, self.clock())
@@ -516,7 +526,7 @@ class SyncClient:
         counts.snapshot = True
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------------
-    def _finish(self, counts: _Counts, error: SyncError | None) -> SyncResult:
+    def _finish(self, counts: _Counts, error: SyncError | None, files: FileCounts | None = None) -> SyncResult:
         now = self.clock()
         with self.ctx.sessions.begin() as s:
             state = _state(s)
@@ -533,10 +543,12 @@ class SyncClient:
         self.ctx.clock.learned(offset_s)
         if error is not None:
             log.info("sync round failed (%d in a row): %s", failures, error.message)
-        delay = backoff_delay(failures, rng=self._rng) if error else (1.0 if pending else self.interval_s)
+        files = files or FileCounts()
+        more = pending or files.more  # the file budget ran out: the rest follows in a moment
+        delay = backoff_delay(failures, rng=self._rng) if error else (1.0 if more else self.interval_s)
         return SyncResult(pushed=counts.pushed, pulled=counts.pulled, set_aside=counts.set_aside, pending=pending,
                           online=error.online if error else True, error=error.message if error else "",
-                          snapshot=counts.snapshot, next_sync_in_s=delay, finished_at=now)
+                          snapshot=counts.snapshot, next_sync_in_s=delay, finished_at=now, files=files)
 
 
 _OUTBOX_STATUS = {ResultStatus.SET_ASIDE: OUTBOX_SET_ASIDE, ResultStatus.HELD: OUTBOX_HELD}

@@ -15,6 +15,7 @@ from app.desk.printing.kinds.certificate import CertificateKind
 from app.desk.printing.kinds.completion import CompletionKind
 from app.desk.printing.kinds.flexible import MakeupNoticeKind, PledgeKind
 from app.desk.printing.kinds.notice import NoticeKind
+from app.desk.printing.kinds.packet import PacketKind
 from app.desk.printing.kinds.receipt import ReceiptKind
 from app.desk.printing.kinds.refusal import RefusalKind
 from app.desk.printing.kinds.reply import ReplyKind
@@ -22,7 +23,7 @@ from app.desk.printing.kinds.reply import ReplyKind
 # A fixed table (read-only), not a registry modules add themselves to.
 KINDS: Mapping[DocKind, DocumentKind] = MappingProxyType(
     {k.kind: k() for k in (ReceiptKind, CompletionKind, NoticeKind, RefusalKind, ReplyKind, CertificateKind,
-                           ApplicationKind, MakeupNoticeKind, PledgeKind)}
+                           ApplicationKind, MakeupNoticeKind, PledgeKind, PacketKind)}
 )
 
 

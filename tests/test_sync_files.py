@@ -1,0 +1,297 @@
+"""The desk's file transfer (app/desk/sync/files.py): uploads and downloads resume after a broken connection,
+a bad hash is noted and retried next round, a file waits for its command, and files never hold up commands.
+
+Desks are enrolled against the real server app (in-process); the bytes go to the real /v1/files endpoints
+(app/server/files.py) through a transport that can cut the connection after a given number of file requests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from app.cli.main import main
+from app.core.commands import AttachmentArgs
+from app.core.limits import ATTACHMENT_CHUNK_BYTES
+from app.core.vocabulary import Mutation
+from app.core.wire import Endpoint
+from app.desk.attachments import MISSING
+from app.desk.attachments.service import DAMAGED, NO_FILE, AttachmentService
+from app.desk.outbox import enqueue
+from app.desk.sync.client import sync_status
+from app.desk.sync.files import (
+    BAD_HASH_UPLOAD,
+    OFFLINE,
+    FileTransfer,
+    file_backlog,
+)
+from models import Attachment, AttachmentBlob, OutboxEntry
+from models.outbox import OUTBOX_APPLIED, OUTBOX_PENDING
+from ui.sync.sync_status_text import status_text
+
+pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
+
+pytestmark = pytest.mark.server
+
+CHUNK = ATTACHMENT_CHUNK_BYTES
+
+
+class CutAfter(httpx.BaseTransport):
+    """In front of a desk's transport: counts the requests to /v1/files and, once armed, raises a connection
+    error on the request after ``allow`` more of them (the line drops mid-file). ``sent`` adds up the upload
+    bodies that reached the server; ``corrupt`` flips a byte of the next last chunk on the way."""
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner = inner
+        self.allow: int | None = None
+        self.file_requests: list[tuple[str, str]] = []
+        self.sent = 0
+        self.received = 0
+        self.corrupt_next_last_chunk = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/v1/files/"):
+            if self.allow is not None:
+                if self.allow <= 0:
+                    raise httpx.ConnectError("simulated: the line dropped", request=request)
+                self.allow -= 1
+            self.file_requests.append((request.method, request.url.path))
+            if request.method == "PUT":
+                body = request.read()
+                if self.corrupt_next_last_chunk and len(body) < CHUNK:
+                    self.corrupt_next_last_chunk = False
+                    body = bytes([body[0] ^ 0xFF]) + body[1:]
+                    request = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+                self.sent += len(body)
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("/content"):
+            self.received += len(response.read())
+        return response
+
+
+def _wire(desk) -> CutAfter:
+    """Put a CutAfter in front of the desk's transport (its sync client and file transfer share it)."""
+    cut = CutAfter(desk.transport)
+    desk.sync._http._transport = cut  # the client made in tests/sync_helpers.new_desk
+    return cut
+
+
+def _forwarded_case(desk):
+    cid = desk.new_case()
+    desk.cases.forward(desk.worker("desk"), cid, assignee_id=desk.worker("mz").id, queue="民政", note="请审核")
+    return cid
+
+
+def _attach(desk, cid, data: bytes, material: str = "身份证") -> str:
+    """What AttachmentService.add_file does: the bytes in the store, the metadata and its command in one go."""
+    sha = desk.ctx.blobs.put(data)
+    w = desk.worker("desk")
+    args = AttachmentArgs(id=uuid.uuid4(), case_id=cid, material=material, sha256=sha, size=len(data),
+                          mime="application/pdf", filename="材料.pdf", pages=1, source="file")
+    with desk.ctx.sessions.begin() as s:
+        s.add(Attachment(id=args.id, committee_id=desk.ctx.identity().committee_id, case_id=cid, material=material,
+                         sha256=sha, size=len(data), mime=args.mime, filename=args.filename, pages=1,
+                         source="file", added_by_id=w.id))
+        if s.get(AttachmentBlob, sha) is None:
+            s.add(AttachmentBlob(sha256=sha, size=len(data), mime=args.mime, present=True))
+        enqueue(s, Mutation.ATTACHMENT_ADD, args.wire(), w.id)
+    return sha
+
+
+def _blob(desk, sha) -> AttachmentBlob:
+    with desk.ctx.sessions() as s:
+        blob = s.get(AttachmentBlob, sha)
+        assert blob is not None
+        return blob
+
+
+def _outbox(desk) -> dict[str, int]:
+    with desk.ctx.sessions() as s:
+        return dict(s.execute(select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)).tuples().all())
+
+
+def _server_file(api, desk, sha) -> dict:
+    token = desk.sync._link().token
+    return api.get(Endpoint.FILE.format(sha256=sha), headers={"Authorization": f"Bearer {token}"}).json()
+
+
+def _server_bytes(api, desk, sha) -> bytes:
+    token = desk.sync._link().token
+    return api.get(Endpoint.FILE_CONTENT.format(sha256=sha), headers={"Authorization": f"Bearer {token}"}).content
+
+
+def _pdf_like(n: int) -> bytes:
+    return b"%PDF-1.4\n" + os.urandom(n - 9)
+
+
+def test_upload_resumes_from_the_servers_offset_after_the_line_drops(make_desk, api):
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    data = _pdf_like(5 * CHUNK + 1000)  # six chunks
+    sha = _attach(a, cid, data)
+    cut.allow = 1 + 3  # the status, three chunks, then the line drops
+    first = a.sync.sync_once()
+    assert first.ok and first.pending == 0  # the commands went through whatever the file does
+    assert first.files.error == OFFLINE and first.files.uploaded == 0
+    blob = _blob(a, sha)
+    assert not blob.uploaded and blob.uploaded_bytes == 3 * CHUNK  # what the server acknowledged
+    assert _server_file(api, a, sha)["received"] == 3 * CHUNK
+    cut.allow, cut.sent = None, 0
+    second = a.sync.sync_once()
+    assert second.ok and second.files.uploaded == 1 and not second.files.error
+    assert cut.sent == len(data) - 3 * CHUNK < len(data)  # resumed: only what the server lacked went again
+    blob = _blob(a, sha)
+    assert blob.uploaded and blob.uploaded_bytes == len(data) and blob.last_error == ""
+    assert _server_file(api, a, sha)["complete"] is True
+    assert hashlib.sha256(_server_bytes(api, a, sha)).hexdigest() == sha
+    assert file_backlog(a.ctx).to_upload == 0
+
+
+def test_a_file_waits_until_its_command_is_acknowledged(make_desk, capsys):
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    sha = _attach(a, cid, _pdf_like(2000))
+    early = FileTransfer(a.ctx, http=a.sync._http).run()  # before the push: the server would not know the case
+    assert early.uploaded == 0 and cut.file_requests == []
+    backlog = sync_status(a.ctx).files
+    assert backlog.to_upload == 1 and backlog.waiting_for_commands == 1
+    assert "附件：待上传 1 个" in status_text(sync_status(a.ctx))  # the status bar and the 同步 page
+    assert main(["--data-dir", str(a.ctx.data_dir), "sync", "--status"]) == 0
+    assert "附件：待上传 1 个（其中 1 个等操作先上传）；待下载 0 个；缺失 0 个" in capsys.readouterr().out
+    result = a.sync.sync_once()
+    assert result.ok and result.files.uploaded == 1
+    assert _outbox(a) == {OUTBOX_APPLIED: 4}  # create, accept, forward, attachment.add
+    assert sync_status(a.ctx).files.empty
+    assert "附件" not in status_text(sync_status(a.ctx))
+    assert _blob(a, sha).uploaded
+
+
+def test_bad_hash_is_noted_and_sent_again_next_round(make_desk, api):
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    data = _pdf_like(2 * CHUNK + 500)
+    sha = _attach(a, cid, data)
+    cut.corrupt_next_last_chunk = True  # a bit flipped on the way: the server's hash check catches it
+    first = a.sync.sync_once()
+    assert first.ok and first.pending == 0
+    assert first.files.uploaded == 0 and first.files.failed == 1
+    puts = [r for r in cut.file_requests if r[0] == "PUT"]
+    assert len(puts) == 3  # one try this round, no loop
+    blob = _blob(a, sha)
+    assert not blob.uploaded and blob.attempts == 1 and blob.last_error == BAD_HASH_UPLOAD
+    assert _server_file(api, a, sha)["received"] == 0  # the server dropped its partial copy
+    second = a.sync.sync_once()
+    assert second.files.uploaded == 1
+    blob = _blob(a, sha)
+    assert blob.uploaded and blob.last_error == ""
+    assert hashlib.sha256(_server_bytes(api, a, sha)).hexdigest() == sha
+
+
+def test_file_endpoints_failing_never_fail_the_commands(make_desk, seeded):
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    _attach(a, cid, _pdf_like(3000))
+    cut.allow = 0  # every file request fails
+    result = a.sync.sync_once()
+    assert result.ok and not result.error and result.pushed == 4 and result.pending == 0
+    assert _outbox(a) == {OUTBOX_APPLIED: 4}
+    assert result.files.error == OFFLINE
+    with seeded.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM attachment")).scalar_one() == 1
+    assert sync_status(a.ctx).files.to_upload == 1
+
+
+def test_a_file_gone_from_this_desk_is_noted_and_the_case_goes_on(make_desk):
+    a = make_desk("A")
+    _wire(a)
+    cid = _forwarded_case(a)
+    sha = _attach(a, cid, _pdf_like(3000))
+    a.ctx.blobs.delete(sha)
+    result = a.sync.sync_once()
+    assert result.ok and result.pending == 0 and result.files.failed == 1
+    blob = _blob(a, sha)
+    assert not blob.present and not blob.uploaded and blob.last_error == DAMAGED
+    assert sync_status(a.ctx).files.missing == 1
+    assert AttachmentService(a.ctx).for_case(cid)[0].status == MISSING  # what the case window shows
+    assert status_text(sync_status(a.ctx)).endswith("附件：缺失 1 个")
+    again = a.sync.sync_once()  # not tried again and again: it is no longer here to send
+    assert again.ok and again.files.failed == 0
+
+
+def _wanted_on(desk, sha: str, size: int) -> None:
+    with desk.ctx.sessions.begin() as s:
+        blob = s.get(AttachmentBlob, sha)
+        if blob is None:
+            s.add(AttachmentBlob(sha256=sha, size=size, mime="application/pdf", present=False, uploaded=True,
+                                 wanted=True))
+        else:
+            assert not blob.present
+            blob.wanted = True
+
+
+def test_download_resumes_from_the_partial_copy(make_desk):
+    a, b = make_desk("A"), make_desk("B")
+    _wire(a)
+    cut = _wire(b)
+    cid = _forwarded_case(a)
+    data = _pdf_like(4 * CHUNK + 77)
+    sha = _attach(a, cid, data)
+    assert a.sync.sync_once().files.uploaded == 1
+    cut.allow = 0
+    assert b.sync.sync_once().ok  # the case and its attachment row arrive; the file cannot come yet
+    _wanted_on(b, sha, len(data))
+    cut.allow = 1 + 2  # the status, two chunks, then the line drops
+    first = b.sync.sync_once()
+    assert first.ok and first.files.error == OFFLINE and first.files.downloaded == 0
+    assert b.ctx.blobs.open_partial(sha).offset == 2 * CHUNK and not b.ctx.blobs.has(sha)
+    assert file_backlog(b.ctx).to_download == 1
+    cut.allow, cut.received = None, 0
+    second = b.sync.sync_once()
+    assert second.files.downloaded == 1 and second.files.bytes_received == len(data) - 2 * CHUNK
+    assert cut.received == len(data) - 2 * CHUNK < len(data)
+    got = b.ctx.blobs.get(sha)
+    assert got == data and hashlib.sha256(got).hexdigest() == sha
+    blob = _blob(b, sha)
+    assert blob.present and blob.last_error == ""
+    assert file_backlog(b.ctx).to_download == 0
+
+
+def test_download_of_a_file_the_server_lacks_is_noted_missing(make_desk):
+    b = make_desk("B")
+    _wire(b)
+    sha = hashlib.sha256(b"never sent").hexdigest()
+    _wanted_on(b, sha, 10)
+    result = b.sync.sync_once()
+    assert result.ok and result.files.downloaded == 0
+    blob = _blob(b, sha)
+    assert not blob.present and blob.last_error == NO_FILE
+    assert sync_status(b.ctx).files.missing == 1
+    assert status_text(sync_status(b.ctx)).endswith("附件：缺失 1 个")
+
+
+def test_round_budget_stops_early_and_continues_next_round(make_desk):
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    shas = [_attach(a, cid, _pdf_like(CHUNK + i + 1), material=f"材料{i}") for i in range(3)]
+    cut.allow = 0  # the commands only
+    assert a.sync.sync_once().pending == 0
+    cut.allow = None
+    files = FileTransfer(a.ctx, http=a.sync._http, max_bytes=CHUNK)  # one chunk's worth per round
+    rounds = []
+    while len(rounds) < 10:
+        counts = files.run()
+        rounds.append(counts)
+        if not counts.more:
+            break
+    assert len(rounds) > 2 and rounds[0].more  # several short rounds, not one long one
+    assert all(_blob(a, sha).uploaded for sha in shas)
+    assert _outbox(a).get(OUTBOX_PENDING, 0) == 0
