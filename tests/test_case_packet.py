@@ -15,6 +15,7 @@ from sqlalchemy import select
 from stdnum.cn import ric
 
 from app.core.machine import printable_documents
+from app.core.residents import ResidentInput
 from app.core.vocabulary import Action, DocKind, State
 from app.desk.attachments import LOCAL_ONLY, ON_DEMAND, SYNCED
 from app.desk.auth import AuthService
@@ -31,7 +32,6 @@ from app.desk.packet import (
     paper_warnings,
 )
 from app.desk.residents import ResidentService
-from app.core.residents import ResidentInput
 from forms.identity import mask_id, mask_phone
 from forms.validate import sample_submission
 from models import Attachment, AttachmentBlob, AuditEntry, Case, Worker
@@ -219,3 +219,14 @@ def test_a_case_whose_item_left_the_catalog_shows_its_answers_as_stored(demo_ctx
     packet = PacketService(demo_ctx).build(cid, workers["minzheng"])
     assert packet.notice and packet.sections[0].title == "申请内容" and packet.sections[0].rows
     assert packet.materials  # the recorded materials, without the item
+
+
+def test_a_pledged_proof_reads_replaced_and_a_made_up_one_received():
+    """As Case.materials records them: the 告知承诺 replaces a proof; a 容缺 material brought later is received."""
+    from app.desk.packet import MADE_UP, PLEDGED, material_rows
+    rows = {r.name: r for r in material_rows(None, {
+        "房屋产权证明": {"received": False, "pledged": True, "form": "复印件", "count": 1, "required": True},
+        "社会保障卡": {"received": True, "deferred": True, "form": "复印件", "count": 1, "required": True},
+    }, [])}
+    assert rows["房屋产权证明"].status == PLEDGED and not rows["房屋产权证明"].missing
+    assert rows["社会保障卡"].status == MADE_UP and rows["社会保障卡"].received

@@ -77,6 +77,11 @@ def test_test_without_a_name_tests_the_configured_devices(tmp_path):
     r = run(tmp_path, "test")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "共测试 1 台设备，全部成功" in r.stdout
+    DeviceConfig.load(tmp_path).with_driver(DeviceKind.CAMERA, "camera-9").save(tmp_path)  # not on this PC
+    r = run(tmp_path, "test")
+    assert r.returncode == 1
+    assert "camera-9：失败 — 没有名为“camera-9”的设备驱动" in r.stdout
+    assert "共测试 2 台设备，1 台失败" in r.stdout
 
 
 def test_a_failing_test_exits_1_and_is_listed_as_the_last_error(tmp_path):

@@ -81,6 +81,13 @@ def test_fast_burst_is_a_scan_human_typing_is_not():
     assert recognise(*timed("6901234567892", 0.01)).kind == CodeKind.UNKNOWN
 
 
+def test_coarse_platform_timestamps_still_read_as_a_scan():
+    """Windows stamps key messages with the system tick (~15.6 ms): a 2 ms-a-key scanner arrives as runs of
+    equal times and 16 ms steps."""
+    times = [100 + 0.016 * (i // 8) for i in range(len(URL))]
+    assert recognise(list(zip(URL, times, strict=True)), times[-1] + 0.016).kind == CodeKind.RECEIPT
+
+
 def test_burst_rules_length_median_and_every_gap():
     assert not is_scan([0.0, 0.01, 0.02, 0.03, 0.04, 0.05])  # five characters and Enter: too short
     assert is_scan([0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06])  # six and Enter
@@ -128,6 +135,14 @@ def test_drivers_real_and_simulated():
     assert real.available() == (True, "")
     result = sim.test()
     assert result.ok and "受理回执" in result.message and result.detail == {"scanned": True, "kind": "receipt"}
+
+
+def test_the_registry_lists_the_wedge_and_its_simulation(tmp_path):
+    from app.desk.devices.registry import DeviceRegistry
+    registry = DeviceRegistry(tmp_path, modules=["app.desk.devices.codes"])
+    assert [d.name for d in registry.drivers(DeviceKind.CODE_SCANNER)] == ["wedge", "code-sim"]
+    assert registry.is_simulated("code-sim") and not registry.is_simulated("wedge")
+    assert registry.test("code-sim").ok
 
 
 def test_wedge_test_without_the_program_says_where_to_scan():

@@ -78,6 +78,13 @@ def fake_cameras(config, *, simulate: bool):
     return list(CAMERAS)
 
 
+@pytest.fixture(autouse=True)
+def _own_factories(monkeypatch):
+    """Only the factories a test registers (a GUI test in the same run may have registered the real camera)."""
+    from app.desk.devices import registry
+    monkeypatch.setattr(registry, "_FACTORIES", [])
+
+
 @pytest.fixture
 def fake_modules(tmp_path, monkeypatch):
     folder = tmp_path / "fake_pkgs"

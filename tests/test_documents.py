@@ -125,8 +125,10 @@ def test_full_id_and_phone_never_printed(doc_type, layout):
 
 
 def test_qr_payload_is_case_number_and_verification_code_only():
+    """With the district's address known, the QR is its progress page's link; without, the desk-only payload."""
     data = sample_document("receipt")
-    assert qr_payload(data) == "ONEDESK|110102003-D01-20250124-0007|7K3Q9D2M"
+    assert qr_payload(data) == "https://onedesk.example.gov.cn/v/110102003-D01-20250124-0007?c=7K3Q9D2M"
+    assert qr_payload(dataclasses.replace(data, verify_url="")) == "ONEDESK|110102003-D01-20250124-0007|7K3Q9D2M"
 
 
 def test_free_text_mentioning_the_applicant_is_masked():

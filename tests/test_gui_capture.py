@@ -50,9 +50,9 @@ def _open(qtbot, desk, tmp_path, **kw) -> CaptureDialog:
     kw.setdefault("scanner", FolderScanner(WatchedFolder(tmp_path / "scans")))
     dlg = CaptureDialog(services, case_id, material, **kw)
     qtbot.addWidget(dlg)
-    dlg.show()
-    dlg.activateWindow()
-    qtbot.waitActive(dlg)  # a shortcut (Space) works in the active window, as the worker's dialog is
+    with qtbot.waitActive(dlg):  # a shortcut (Space) works in the active window, as the worker's dialog is
+        dlg.show()
+        dlg.activateWindow()
     return dlg
 
 
@@ -72,13 +72,7 @@ def test_space_twice_then_done_attaches_one_pdf_of_two_pages(qtbot, desk, tmp_pa
     assert not dlg.camera_combo.isVisible()  # one source: no camera choice
     assert dlg.mono.isChecked() and not dlg.colour.isChecked()  # documents: black and white by default
     dlg.done_button.setFocus()  # Space is the shutter wherever the focus is, never a click on a button
-    from PySide6.QtWidgets import QApplication
-    print("DBG0", QApplication.focusWidget(), dlg.isActiveWindow(), QApplication.activeWindow())
-    dlg.source.captured.connect(lambda i: print("DBGcap"))
-    dlg.source.failed.connect(lambda m: print("DBGfail", m))
-    orig = dlg.shoot
     qtbot.keyClick(dlg, Qt.Key_Space)
-    qtbot.wait(1500); print("DBG", dlg.message.text(), dlg.page_list.count())
     qtbot.waitUntil(lambda: dlg.page_list.count() == 1)
     qtbot.keyClick(dlg, Qt.Key_Space)
     qtbot.waitUntil(lambda: dlg.page_list.count() == 2)

@@ -136,6 +136,17 @@ def test_no_card_placed_the_worker_can_stop_reading(wiz, reader, qtbot):
     assert wiz.applicant.resident is None
 
 
+def test_the_reader_is_closed_after_a_read_and_when_the_page_goes_away(wiz, reader, qtbot):
+    page = wiz.applicant
+    read_card(qtbot, page, reader, KNOWN)
+    qtbot.waitUntil(lambda: not reader.is_open)  # not held while nobody reads
+    reader.remove()
+    qtbot.mouseClick(page.card_panel.button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: reader.is_open and page.card_panel._polls >= 1)
+    page.card_panel.deleteLater()  # the wizard closed while waiting for a card
+    qtbot.waitUntil(lambda: not reader.is_open)
+
+
 def test_a_bad_card_read_says_so_and_fills_nothing(wiz, reader, qtbot):
     page = wiz.applicant
     number = BUILT_IN_CARDS[KNOWN]["id_number"]

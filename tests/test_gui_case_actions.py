@@ -23,7 +23,7 @@ EXPECTED = {
     ("draft", "qiantai"): {"继续办理", "不予受理", "撤回", "打印文书"},  # the demo draft's item has a 申请表
     ("draft", "minzheng"): {"打印文书"},
     ("pending_materials", "qiantai"): {"材料已补齐，受理", "不予受理", "撤回", "打印文书"},
-    ("accepted", "qiantai"): {"当场办结", "转办", "不予受理", "撤回"},
+    ("accepted", "qiantai"): {"当场办结", "转办", "不予受理", "撤回", "打印文书"},  # its 申请表 and 申请材料清单
     ("forwarded", "qiantai"): {"撤回", "打印文书"},
     ("forwarded", "minzheng"): {"签收", "答复", "打印文书"},
     ("forwarded", "canlian"): {"打印文书"},  # another line's colleague may look, not act

@@ -52,6 +52,11 @@ def cameras():
     unregister_factory(fake_cameras)
 
 
+def wait(qtbot, condition) -> None:
+    """Until ``condition`` holds: listing drivers may probe hardware (``scanimage -L`` takes seconds)."""
+    qtbot.waitUntil(condition, timeout=60_000)
+
+
 def services_for(ctx, login: str, password: str):
     from ui.services import Services
     services = Services(ctx)
@@ -65,7 +70,7 @@ def open_page(qtbot, services):
     qtbot.addWidget(page)
     page.resize(980, 760)
     page.show()
-    qtbot.waitUntil(lambda: hasattr(page, "snapshot"))
+    wait(qtbot, lambda: hasattr(page, "snapshot"))
     return page
 
 
@@ -88,18 +93,18 @@ def test_choose_the_simulated_code_scanner_save_and_test(styled_app, qtbot, desk
     choose(qtbot, panel.combo, "code-sim")
     assert "设备就绪" in panel.reason.text()
     qtbot.mouseClick(panel.save_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.result_label.text().startswith("已保存"))
+    wait(qtbot, lambda: panel.result_label.text().startswith("已保存"))
     saved = json.loads((desk_ctx.data_dir / CONFIG_FILE).read_text(encoding="utf-8"))
     assert saved["drivers"]["code_scanner"] == "code-sim"
-    qtbot.waitUntil(lambda: panel.combo.currentData() == "code-sim")  # the page re-read what was saved
+    wait(qtbot, lambda: panel.combo.currentData() == "code-sim")  # the page re-read what was saved
     qtbot.mouseClick(panel.test_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.result_label.text().startswith(("成功", "失败")))
+    wait(qtbot, lambda: panel.result_label.text().startswith(("成功", "失败")))
     assert panel.result_label.text().startswith("成功：扫码成功")
     assert panel.error_label.text() == "无"
     cam = page.panels[DeviceKind.CAMERA]
     choose(qtbot, cam.combo, "fake-camera-sim")
     qtbot.mouseClick(cam.test_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: cam.result_label.text().startswith(("成功", "失败")))
+    wait(qtbot, lambda: cam.result_label.text().startswith(("成功", "失败")))
     assert cam.result_label.text() == "成功：拍照成功（1600×1200）"
 
 
@@ -110,7 +115,7 @@ def test_a_failing_device_shows_its_last_error(styled_app, qtbot, desk_ctx, came
     choose(qtbot, cam.combo, "fake-camera-broken")
     assert cam.error_label.text() == "无"
     qtbot.mouseClick(cam.test_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: cam.result_label.text().startswith(("成功", "失败")))
+    wait(qtbot, lambda: cam.result_label.text().startswith(("成功", "失败")))
     assert cam.result_label.text() == "失败：摄像头无法打开，请检查 USB 连接"
     assert cam.error_label.text().startswith("摄像头无法打开，请检查 USB 连接（")
     page.close()
@@ -127,13 +132,13 @@ def test_reader_options_are_saved_and_a_bad_url_is_refused(styled_app, qtbot, de
     assert reader.browse_buttons["sdk_path"].text() == "浏览…"
     type_text(qtbot, reader.option_edits["service_url"], "ftp://127.0.0.1")
     qtbot.mouseClick(reader.save_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "http://" in reader.result_label.text())
+    wait(qtbot, lambda: "http://" in reader.result_label.text())
     assert "https://" in reader.result_label.text()
     assert not (desk_ctx.data_dir / CONFIG_FILE).exists()  # nothing saved
     reader.option_edits["service_url"].clear()
     type_text(qtbot, reader.option_edits["sdk_path"], "/opt/vendor/libtermb.so")
     qtbot.mouseClick(reader.save_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: reader.result_label.text().startswith("已保存"))
+    wait(qtbot, lambda: reader.result_label.text().startswith("已保存"))
     assert DeviceConfig.load(desk_ctx.data_dir).option(DeviceKind.ID_READER, OPTION_SDK_PATH) == \
         "/opt/vendor/libtermb.so"
 
@@ -164,12 +169,12 @@ def test_supervisor_turns_on_keeping_the_photo_and_sets_the_verify_url(styled_ap
     assert page.keep_photo.isChecked()  # the same click as the front-desk worker's, on an enabled box
     type_text(qtbot, page.verify_url, "jd.example.cn")
     qtbot.mouseClick(page.save_committee_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "http" in page.committee_status.text())
+    wait(qtbot, lambda: "http" in page.committee_status.text())
     assert keep_card_photo(desk_ctx) is False  # the bad address refused it all
     page.verify_url.clear()
     type_text(qtbot, page.verify_url, "https://jd.example.cn/onedesk")
     qtbot.mouseClick(page.save_committee_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: page.committee_status.text() == "居委会设置已保存")
+    wait(qtbot, lambda: page.committee_status.text() == "居委会设置已保存")
     assert keep_card_photo(desk_ctx) is True
     assert verify_base_url(desk_ctx) == "https://jd.example.cn/onedesk"
 
@@ -185,16 +190,29 @@ def test_settings_page_opens_the_devices_window(styled_app, qtbot, demo_ctx, cam
     save_shot(settings, "settings_page_devices_button.png")
     qtbot.mouseClick(settings.devices_button, Qt.LeftButton)
     dialog = settings.devices_dialog
-    qtbot.waitUntil(lambda: dialog.isVisible() and hasattr(dialog.page, "snapshot"))
+    wait(qtbot, lambda: dialog.isVisible() and hasattr(dialog.page, "snapshot"))
     assert dialog.windowTitle() == "设备"
     code = dialog.page.panels[DeviceKind.CODE_SCANNER]
     choose(qtbot, code.combo, "code-sim")
     qtbot.mouseClick(code.test_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: code.result_label.text().startswith(("成功", "失败")))
+    wait(qtbot, lambda: code.result_label.text().startswith(("成功", "失败")))
     cam = dialog.page.panels[DeviceKind.CAMERA]
     choose(qtbot, cam.combo, "fake-camera-broken")
     qtbot.mouseClick(cam.test_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: cam.result_label.text().startswith(("成功", "失败")))
+    wait(qtbot, lambda: cam.result_label.text().startswith(("成功", "失败")))
     QApplication.processEvents()
     save_shot(dialog, "devices_page.png")
     dialog.close()
+
+
+def test_saving_one_device_keeps_what_is_typed_in_another(styled_app, qtbot, desk_ctx):
+    page = open_page(qtbot, services_for(desk_ctx, "desk", "deskpass"))
+    scanner, code = page.panels[DeviceKind.SCANNER], page.panels[DeviceKind.CODE_SCANNER]
+    type_text(qtbot, scanner.option_edits["watch_folder"], "/srv/scans")  # typed, not saved yet
+    choose(qtbot, code.combo, "code-sim")
+    snapshot = page.snapshot
+    qtbot.mouseClick(code.save_button, Qt.LeftButton)
+    wait(qtbot, lambda: page.snapshot is not snapshot)  # the page re-read what was saved
+    assert code.combo.currentData() == "code-sim" and code.dirty is False
+    assert scanner.option_edits["watch_folder"].text() == "/srv/scans"
+    assert DeviceConfig.load(desk_ctx.data_dir).option(DeviceKind.SCANNER, "watch_folder") == ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox
 from sqlalchemy import select
 
 from app.core.verify import verification_url
@@ -81,7 +81,7 @@ def test_receipt_link_scanned_into_a_field_opens_the_case_and_types_nothing(wind
     assert got == [("receipt", case.case_number)]
     qtbot.waitUntil(lambda: window.services.case_windows.window_for(case.id) is not None)
     dlg = window.services.case_windows.window_for(case.id)
-    qtbot.waitUntil(dlg.isVisible)
+    qtbot.waitUntil(lambda: any(case.case_number in label.text() for label in dlg.findChildren(QLabel)))
     assert search.text() == "" and returned == []  # neither the characters nor the Enter reached the field
     assert not window.code_wedge.holding and boxes == []
     save_shot(dlg, "wedge-case-opened.png")
@@ -160,6 +160,10 @@ def test_an_id_scanned_in_the_wizard_fills_the_applicant_search(window, qtbot, b
     qtbot.waitUntil(lambda: wizard.applicant.resident is not None)  # the search found the demo's 张桂兰
     assert wizard.applicant.resident.name == "张桂兰"
     save_shot(wizard, "wedge-wizard-id.png")
+    # The focus in the agent's ID field: the scanned ID is the agent's.
+    agent_id = demo_id_number(1)
+    scan(qtbot, wizard.applicant.agent_id, agent_id, window)
+    assert wizard.applicant.agent_id.text() == agent_id and wizard.applicant.search.text() == ID
     wizard.close_for_other_worker()
 
 

@@ -155,4 +155,4 @@ def test_available_actions_follow_authority_not_only_role():
                     at=NOW, env=env)
     assert [o.action for o in available_actions(case, mz)] == [Action.ACKNOWLEDGE, Action.REPLY]
     assert available_actions(case, other) == []  # same line, not the assignee
-    assert printable_documents(case.state, True) == (DocKind.RECEIPT,)
+    assert printable_documents(case.state, True) == (DocKind.RECEIPT, DocKind.APPLICATION, DocKind.PACKET)

@@ -168,9 +168,12 @@ def _case(ctx, desk, state: str, item=ITEM):
     return cid
 
 
+# Every accepted case also prints its 申请表 and the 申请材料清单 (issue 15).
+PAPER = {"application", "packet"}
 ALLOWED = {
-    "draft": set(), "pending_materials": {"notice"}, "accepted": set(), "resolved": {"completion"},
-    "forwarded": {"receipt"}, "replied": {"reply", "receipt"}, "closed": {"reply", "receipt"}, "refused": {"refusal"},
+    "draft": set(), "pending_materials": {"notice"}, "accepted": PAPER, "resolved": {"completion"} | PAPER,
+    "forwarded": {"receipt"} | PAPER, "replied": {"reply", "receipt"} | PAPER, "closed": {"reply", "receipt"} | PAPER,
+    "refused": {"refusal"},
 }
 
 
@@ -366,8 +369,8 @@ def test_case_window_marks_handed_in_materials_received(styled_app, qtbot, demo_
     materials = CaseService(demo_ctx).get(cid).materials
     assert materials["残疾人证"]["received"] is True and materials["残疾人证"]["form"] == "原件及复印件"
     assert all(m["received"] for m in materials.values() if m["required"])
-    # accepted, never forwarded: no receipt yet; only the item's application form, which prints at any stage
-    assert dlg.detail.documents == (DocKind.APPLICATION,) and "print" in dlg.buttons
+    # accepted, never forwarded: no receipt yet; the application form and the 申请材料清单 of an accepted case
+    assert dlg.detail.documents == (DocKind.APPLICATION, DocKind.PACKET) and "print" in dlg.buttons
 
 
 @pytest.mark.gui
@@ -398,7 +401,7 @@ def test_case_window_reprint_prompt_counts_only_that_document(styled_app, qtbot,
         return next(shown, None)
     qtbot.waitUntil(lambda: preview() is not None)
     assert preview().document.doc_type == "reply" and preview().document.reprint_count == 0
-    assert asked == [["答复告知", "受理回执"]]  # the choice only; no 补打 prompt
+    assert asked == [["答复告知", "受理回执", "申请表", "申请材料清单"]]  # the choice only; no 补打 prompt
     preview().close()
     # the receipt itself was printed twice: its prompt says so
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: ("受理回执", True)))

@@ -54,7 +54,7 @@ def test_packet_prints_the_answers_by_step_the_materials_and_the_warnings_masked
         if row.status != "本案不需要":
             assert _flat(row.name) in text and row.status in text, row.name
     assert "材料清单（共" in text and "须审核：" in text and "机动车辆" in text and "居民坚持申请" in text
-    assert "附有材料扫描件2份" in text
+    assert "附材料扫描件2份" in text
     full = id_number("19730415", "051")
     assert full not in text and mask_id(full) in text and "13952008888" not in text and "13852004321" not in text
     _assert_no_overlap(list(_text_boxes(doc.pdf)))

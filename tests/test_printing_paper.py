@@ -107,7 +107,9 @@ def _certified(ctx):
 def test_resolved_mz15_prints_a_certificate_from_its_template(desk_ctx, layout):
     desk, cid, finished = _certified(desk_ctx)
     assert finished.document == DocKind.CERTIFICATE  # what the resident came for is handed over first
-    assert finished.detail.documents == (DocKind.CERTIFICATE, DocKind.COMPLETION)
+    # then the 申请表 and the 申请材料清单 every accepted case prints (issue 15)
+    assert finished.detail.documents == (DocKind.CERTIFICATE, DocKind.COMPLETION, DocKind.APPLICATION,
+                                         DocKind.PACKET)
     doc = PrintService(desk_ctx).produce(desk, cid, "certificate", layout=layout)
     number = finished.detail.summary.case_number
     text = _text(doc.pdf)

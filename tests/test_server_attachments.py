@@ -153,9 +153,40 @@ def test_a_worker_without_a_case_role_is_set_aside(api, seeded, desk):
         s.execute(update(Worker).where(Worker.login == "boss").values(roles=["auditor"]))
     (result,) = desk.push(("attachment.add.v1", add_args(cid)), worker=server_worker_id(seeded, "boss"))["results"]
     assert result["status"] == "set_aside" and "角色不能办理案件" in result["reason"]
-    # a line colleague may add one (e.g. the department's reply letter)
-    (result,) = desk.push(("attachment.add.v1", add_args(cid)), worker=server_worker_id(seeded, "mz"))["results"]
-    assert result["status"] == "applied", result
+
+
+def test_a_line_colleague_adds_files_only_to_a_case_forwarded_to_them(api, seeded, desk):
+    """The same authority as the desk's attachment service: a line colleague works on the cases with them."""
+    mz, mz2 = server_worker_id(seeded, "mz"), server_worker_id(seeded, "mz2")
+    cid = desk.new_case()
+    (early,) = desk.push(("attachment.add.v1", add_args(cid)), worker=mz)["results"]
+    assert early["status"] == "set_aside" and "角色不能为该案件添加附件" in early["reason"]
+    answer = desk.push(("case.accept.v1", {"case_id": str(cid), "note": "", "data": {}, "materials": {}}),
+                       ("case.forward.v1", {"case_id": str(cid), "assignee_id": mz, "queue": "民政", "note": ""}))
+    assert statuses(answer) == ["applied", "applied"], answer["results"]
+    (theirs,) = desk.push(("attachment.add.v1", add_args(cid)), worker=mz)["results"]
+    assert theirs["status"] == "applied", theirs  # e.g. the department's reply letter
+    (other,) = desk.push(("attachment.add.v1", add_args(cid)), worker=mz2)["results"]
+    assert other["status"] == "set_aside" and "其他同事承办" in other["reason"]
+    rid = uuid.uuid4()
+    resident = {"id": str(rid), "name": "张桂英", "id_number": "320302194501011229"}
+    desk.push(("resident.upsert.v1", resident))
+    (alone,) = desk.push(("attachment.add.v1", add_args(None, resident_id=str(rid))), worker=mz)["results"]
+    assert alone["status"] == "set_aside" and "为居民添加附件" in alone["reason"]
+
+
+def test_a_finished_case_takes_no_more_files(api, seeded, desk):
+    cid = desk.new_case()
+    aid = uuid.uuid4()
+    desk.push(("attachment.add.v1", add_args(cid, aid)))
+    (refused,) = desk.push(("case.refuse.v1", {"case_id": str(cid), "reason": "不符合条件"}))["results"]
+    assert refused["status"] == "applied", refused
+    (late,) = desk.push(("attachment.add.v1", add_args(cid)))["results"]
+    assert late["status"] == "set_aside" and late["reason"] == "案件状态为“不予受理”，不能再添加附件，附件未生效"
+    (remove,) = desk.push(("attachment.remove.v1", {"id": str(aid)}))["results"]
+    assert remove["status"] == "set_aside" and "只有站长或管理员可以移除附件" in remove["reason"]
+    (boss,) = desk.push(("attachment.remove.v1", {"id": str(aid)}), worker=server_worker_id(seeded, "boss"))["results"]
+    assert boss["status"] == "applied", boss
 
 
 def test_a_worker_of_another_committee_is_set_aside(api, seeded, desk, other_desk):
@@ -214,13 +245,19 @@ def test_removal_marks_the_row_and_tells_the_desks(api, seeded, desk, other_desk
         assert a.removed_at is not None and a.removed_by_id == uuid.UUID(desk.worker) and a.version == 2
         changes = s.scalars(select(ChangeRow).where(ChangeRow.entity == "attachment").order_by(ChangeRow.seq)).all()
         assert len(changes) == 2 and changes[-1].data["removed_at"] is not None  # the second removal: no change
+    other = uuid.uuid4()
+    desk.push(("attachment.add.v1", add_args(cid, other)))
+    (colleague,) = desk.push(("attachment.remove.v1", {"id": str(other)}),
+                             worker=server_worker_id(seeded, "desk2"))["results"]
+    assert colleague["status"] == "set_aside" and "只有添加该附件的同事" in colleague["reason"]
     (theirs,) = other_desk.push(("attachment.remove.v1", {"id": str(aid)}))["results"]
     assert theirs["status"] == "set_aside" and "不属于本机所在的居委会" in theirs["reason"]
     (unknown,) = desk.push(("attachment.remove.v1", {"id": str(uuid.uuid4())}))["results"]
     assert unknown["status"] == "set_aside" and "尚未上传到区服务器" in unknown["reason"]
     with seeded.sessions() as s:
         reasons = [r.reason for r in s.scalars(select(MutationRecord).where(MutationRecord.status == "set_aside"))]
-        assert all(reasons)
+        assert len(reasons) == 3 and all(reasons)
+        assert s.get(Attachment, other).removed_at is None
 
 
 def test_attachment_rows_reach_the_committees_pull_and_snapshot_only(api, seeded, desk, other_desk):

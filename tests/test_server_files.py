@@ -237,7 +237,7 @@ def test_two_uploads_of_the_same_chunk_at_once_cannot_both_write(api, seeded, de
 
 
 def test_gc_removes_only_what_nothing_refers_to(api, seeded, desk, files_dir, pg_url, tmp_path, capsys):
-    kept_aid, kept = attach(desk)
+    _, kept = attach(desk)
     upload(api, desk, kept)
     gone_content = os.urandom(5000)
     gone_aid, gone = attach(desk, gone_content)
@@ -284,3 +284,40 @@ def test_gc_removes_only_what_nothing_refers_to(api, seeded, desk, files_dir, pg
     assert api.get(f"/v1/files/{gone}", headers=desk.headers).json()["received"] == 0
     upload(api, desk, gone, gone_content)
     assert (files_dir / gone[:2] / gone).read_bytes() == gone_content
+
+
+def test_a_prober_is_slowed_down_but_ordinary_misses_are_not(api, seeded, desk):
+    _, sha = attach(desk)
+    for _ in range(320):  # a file not uploaded yet is asked about every round: never limited
+        assert api.get(f"/v1/files/{sha}/content", headers=desk.headers).status_code == 404
+    answers = [api.get(f"/v1/files/{'z' * 64}", headers=desk.headers) for _ in range(301)]
+    assert {a.status_code for a in answers[:300]} == {422}
+    detail = refusal(answers[300], 429, "rate_limited")
+    assert "秒后再试" in detail["message"] and int(answers[300].headers["retry-after"]) >= 1
+
+
+def test_a_full_disk_is_503_and_the_upload_resumes_after(api, seeded, desk, monkeypatch):
+    _, sha = attach(desk)
+    assert put(api, desk, sha, 0, CONTENT[:CHUNK]).status_code == 200
+
+    def disk_full(*_):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(files, "_write_at", disk_full)
+        detail = refusal(put(api, desk, sha, CHUNK, CONTENT[CHUNK:2 * CHUNK]), 503, "unavailable")
+        assert "磁盘" in detail["message"]
+    assert api.get(f"/v1/files/{sha}", headers=desk.headers).json()["received"] == CHUNK  # nothing recorded
+    assert put(api, desk, sha, CHUNK, CONTENT[CHUNK:2 * CHUNK]).status_code == 200
+    assert put(api, desk, sha, 2 * CHUNK, CONTENT[2 * CHUNK:]).json()["complete"]
+
+
+def test_a_complete_file_lost_from_the_disk_is_taken_again(api, seeded, desk, files_dir):
+    _, sha = attach(desk)
+    upload(api, desk, sha)
+    (files_dir / sha[:2] / sha).unlink()  # e.g. a folder restored from an older backup
+    status = api.get(f"/v1/files/{sha}", headers=desk.headers).json()
+    assert status["received"] == 0 and not status["complete"]
+    refusal(api.get(f"/v1/files/{sha}/content", headers=desk.headers), 404, "no_file")
+    upload(api, desk, sha)
+    assert api.get(f"/v1/files/{sha}/content", headers=desk.headers).content == CONTENT

@@ -7,22 +7,29 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import stat
 import uuid
 
 import pytest
 from sqlalchemy import select
 
+from app.cli.main import main
 from app.core.commands import AttachmentArgs, AttachmentRemoveArgs
 from app.core.vocabulary import Mutation
 from app.core.wire import Change
-from app.desk.auth import AuthService
+from app.desk.auth import AuthService, WorkerInfo, worker_info
+from app.desk.cases import CaseService
+from app.desk.context import AppContext
+from app.desk.db import DB_FILENAME
 from app.desk.outbox import enqueue
-from app.desk.sync.apply import DeskApplier
+from app.desk.sync.apply import DeskApplier, want_files
 from app.desk.sync.bad_rows import set_aside_rows
+from app.server import admin
 from app.server.changes import ChangeWriter, scope_of
 from app.server.db import take_lock
-from models import Attachment, AttachmentBlob, Case, utcnow
-from tests.sync_helpers import PASSWORDS, Desk
+from models import Attachment, AttachmentBlob, Case, Worker, utcnow
+from tests.sync_helpers import COMMITTEE, ITEM, PASSWORDS, Desk, start_server, stop_server, wait_ready
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
 
@@ -30,13 +37,16 @@ pytestmark = pytest.mark.server
 
 
 def add_file(desk: Desk, case_id: uuid.UUID, content: bytes, login: str = "desk") -> tuple[uuid.UUID, str]:
+    return add_file_at(desk.ctx, desk.worker(login), case_id, content)
+
+
+def add_file_at(ctx: AppContext, w: WorkerInfo, case_id: uuid.UUID, content: bytes) -> tuple[uuid.UUID, str]:
     """What the desk's attachment service does (app/desk/attachments): the bytes in the blob store, the row, the
     blob row, and the command, in one transaction."""
-    w = desk.worker(login)
-    sha = desk.ctx.blobs.put(content)
+    sha = ctx.blobs.put(content)
     aid = uuid.uuid4()
-    at = desk.ctx.now()  # read before the write transaction (it reads the clock offset in a session of its own)
-    with desk.ctx.sessions.begin() as s:
+    at = ctx.now()  # read before the write transaction (it reads the clock offset in a session of its own)
+    with ctx.sessions.begin() as s:
         case = s.get_one(Case, case_id)
         s.add(Attachment(id=aid, committee_id=case.committee_id, case_id=case_id, material="身份证", sha256=sha,
                          size=len(content), mime="image/jpeg", filename="身份证正面.jpg", pages=1, source="camera",
@@ -143,6 +153,24 @@ def test_a_case_forwarded_to_a_colleague_who_never_logged_in_here_is_not_fetched
     assert row(b, aid) is not None and not blob(b, sha).wanted
 
 
+def test_a_colleagues_first_login_here_can_mark_their_cases_files_wanted(make_desk):
+    """want_files(s) re-reads every forwarded case against who works here (for a login after the rows came)."""
+    a, b = make_desk("A"), make_desk("B")
+    cid = a.new_case()
+    forward(a, cid, b)
+    _, sha = add_file(a, cid, os.urandom(3000))
+    sync(a)
+    sync(b)
+    assert not blob(b, sha).wanted
+    with b.ctx.sessions.begin() as s:
+        assert want_files(s) == 0  # nobody who decides it has logged in here yet
+    log_in(b, "mz")
+    with b.ctx.sessions.begin() as s:
+        assert want_files(s) == 1
+        assert want_files(s) == 0  # marked once
+    assert blob(b, sha).wanted and not blob(b, sha).present
+
+
 def test_a_removal_reaches_the_other_desks_and_a_new_desk_gets_the_rows_by_snapshot(make_desk):
     a, b = make_desk("A"), make_desk("B")
     cid = a.new_case()
@@ -187,7 +215,8 @@ def test_bad_attachment_rows_are_set_aside_and_the_good_ones_apply(make_desk):
         "date": _payload(cid, committee_id, worker, added_at="上周三"),
     }
     good = _payload(cid, committee_id, worker)
-    changes = [Change(seq=100 + i, entity="attachment", id=r["id"], data=r) for i, r in enumerate([*bad.values(), good])]
+    rows = [*bad.values(), good]
+    changes = [Change(seq=100 + i, entity="attachment", id=r["id"], data=r) for i, r in enumerate(rows)]
     with desk.ctx.sessions.begin() as s:
         applier = DeskApplier(s, desk.ctx.data_dir, pending=set())
         applier.apply_changes(changes)
@@ -223,3 +252,48 @@ def test_a_bad_attachment_row_from_the_server_does_not_stop_the_pull(make_desk, 
     assert listed.id == bad["id"] and listed.entity_label == "附件" and listed.seq is not None
     assert row(desk, uuid.UUID(good["id"])) is not None and row(desk, uuid.UUID(bad["id"])) is None
     assert desk.sync.sync_once().ok  # the cursor moved past it
+
+
+@pytest.mark.slow
+def test_files_travel_through_a_real_server_process(tmp_path, template_db, seeded, pg_url):
+    """``python main.py server`` on loopback: its attachments folder is the configured one (owner-only); desk A
+    uploads, desk B (where the colleague works) ends with the same bytes."""
+    files_dir = tmp_path / "district-files"
+    proc, port = start_server(tmp_path, pg_url, "--attachments-dir", str(files_dir))
+    url = f"http://127.0.0.1:{port}"
+    ctxs: list[AppContext] = []
+    try:
+        wait_ready(url, proc)
+        for name in ("A", "B"):
+            folder = tmp_path / name
+            folder.mkdir()
+            shutil.copyfile(template_db, folder / DB_FILENAME)
+            code, _ = admin.create_enroll_code(seeded, COMMITTEE)
+            assert main(["--data-dir", str(folder), "enroll", "--server", url, "--code", code,
+                         "--allow-insecure-http"]) == 0
+            assert main(["--data-dir", str(folder), "sync", "--once"]) == 0
+            ctxs.append(AppContext.open(folder))
+        a, b = ctxs
+        AuthService(b).login("mz", PASSWORDS["mz"])
+        with a.sessions() as s:
+            desk, mz = (worker_info(s.scalars(select(Worker).where(Worker.login == login)).one())
+                        for login in ("desk", "mz"))
+        cases = CaseService(a)
+        cid = cases.create_draft(desk, ITEM, None)
+        cases.submit(desk, cid, {"x": 1}, {"身份证": True})
+        cases.forward(desk, cid, assignee_id=mz.id, queue="民政", note="请审核")
+        content = os.urandom(700_000)
+        _, sha = add_file_at(a, desk, cid, content)
+        assert main(["--data-dir", str(a.data_dir), "sync", "--once"]) == 0
+        assert (files_dir / sha[:2] / sha).read_bytes() == content
+        if os.name == "posix":
+            assert stat.S_IMODE(files_dir.stat().st_mode) == 0o700
+        assert main(["--data-dir", str(b.data_dir), "sync", "--once"]) == 0
+        with b.sessions() as s:
+            got = s.get_one(AttachmentBlob, sha)
+            assert got.present and got.wanted
+        assert hashlib.sha256(b.blobs.get(sha)).hexdigest() == sha
+    finally:
+        for ctx in ctxs:
+            ctx.close()
+        stop_server(proc)

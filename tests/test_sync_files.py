@@ -6,13 +6,14 @@ Desks are enrolled against the real server app (in-process); the bytes go to the
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import uuid
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from app.cli.main import main
 from app.core.commands import AttachmentArgs
@@ -24,12 +25,13 @@ from app.desk.attachments.service import DAMAGED, NO_FILE, AttachmentService
 from app.desk.outbox import enqueue
 from app.desk.sync.client import sync_status
 from app.desk.sync.files import (
+    BAD_HASH_DOWNLOAD,
     BAD_HASH_UPLOAD,
     OFFLINE,
     FileTransfer,
     file_backlog,
 )
-from models import Attachment, AttachmentBlob, OutboxEntry
+from models import Attachment, AttachmentBlob, OutboxEntry, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_PENDING
 from ui.sync.sync_status_text import status_text
 
@@ -52,6 +54,8 @@ class CutAfter(httpx.BaseTransport):
         self.sent = 0
         self.received = 0
         self.corrupt_next_last_chunk = False
+        self.corrupt_next_download = False
+        self.statuses: list[int] = []  # of the file requests' answers, as the desk saw them
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/v1/files/"):
@@ -68,8 +72,16 @@ class CutAfter(httpx.BaseTransport):
                     request = httpx.Request(request.method, request.url, headers=request.headers, content=body)
                 self.sent += len(body)
         response = self.inner.handle_request(request)
+        if request.url.path.startswith("/v1/files/"):
+            self.statuses.append(response.status_code)
         if request.url.path.endswith("/content"):
-            self.received += len(response.read())
+            body = response.read()
+            self.received += len(body)
+            if self.corrupt_next_download:  # a bit flipped on the way down
+                self.corrupt_next_download = False
+                headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+                return httpx.Response(response.status_code, headers=headers, content=bytes([body[0] ^ 1]) + body[1:],
+                                      request=request)
         return response
 
 
@@ -264,9 +276,29 @@ def test_download_resumes_from_the_partial_copy(make_desk):
     assert file_backlog(b.ctx).to_download == 0
 
 
+def test_a_download_that_does_not_match_its_hash_is_dropped_and_fetched_again(make_desk):
+    a, b = make_desk("A"), make_desk("B")
+    _wire(a)
+    cut = _wire(b)
+    cid = _forwarded_case(a)
+    data = _pdf_like(CHUNK + 999)
+    sha = _attach(a, cid, data)
+    assert a.sync.sync_once().files.uploaded == 1
+    _wanted_on(b, sha, len(data))
+    cut.corrupt_next_download = True
+    first = b.sync.sync_once()
+    assert first.ok and first.files.downloaded == 0 and first.files.failed == 1
+    blob = _blob(b, sha)
+    assert not blob.present and blob.attempts == 1 and blob.last_error == BAD_HASH_DOWNLOAD
+    assert not b.ctx.blobs.has(sha) and b.ctx.blobs.open_partial(sha).offset == 0  # nothing damaged kept
+    second = b.sync.sync_once()
+    assert second.files.downloaded == 1 and b.ctx.blobs.get(sha) == data
+    assert _blob(b, sha).last_error == ""
+
+
 def test_download_of_a_file_the_server_lacks_is_noted_missing(make_desk):
     b = make_desk("B")
-    _wire(b)
+    cut = _wire(b)
     sha = hashlib.sha256(b"never sent").hexdigest()
     _wanted_on(b, sha, 10)
     result = b.sync.sync_once()
@@ -275,6 +307,12 @@ def test_download_of_a_file_the_server_lacks_is_noted_missing(make_desk):
     assert not blob.present and blob.last_error == NO_FILE
     assert sync_status(b.ctx).files.missing == 1
     assert status_text(sync_status(b.ctx)).endswith("附件：缺失 1 个")
+    cut.file_requests.clear()
+    assert b.sync.sync_once().ok and cut.file_requests == []  # not asked about again every round...
+    with b.ctx.sessions.begin() as s:
+        s.execute(update(AttachmentBlob).values(updated_at=utcnow() - dt.timedelta(minutes=20)))
+    assert b.sync.sync_once().ok and cut.file_requests == [("GET", f"/v1/files/{sha}")]  # ...but now and then
+    assert _blob(b, sha).attempts == 2
 
 
 def test_round_budget_stops_early_and_continues_next_round(make_desk):
@@ -295,3 +333,45 @@ def test_round_budget_stops_early_and_continues_next_round(make_desk):
     assert len(rounds) > 2 and rounds[0].more  # several short rounds, not one long one
     assert all(_blob(a, sha).uploaded for sha in shas)
     assert _outbox(a).get(OUTBOX_PENDING, 0) == 0
+
+
+@pytest.mark.gui
+def test_sync_page_and_status_bar_show_the_files_still_to_move(window, qtbot):
+    import dataclasses
+
+    from app.desk.sync.files import FileBacklog
+    win = window
+    win.show_page("sync")
+    page = win.pages["sync"]
+    st = dataclasses.replace(win.services.sync_status(), enrolled=True, online=True, server_url="https://区服务器:8443",
+                             files=FileBacklog(to_upload=2, waiting_for_commands=1, to_download=1, missing=1))
+    win._on_sync_status(st)  # what the sync thread's status signal does after a round
+    expected = "附件：待上传 2 个，待下载 1 个，缺失 1 个"
+    assert page.summary.text().endswith(expected) and win.server_label.text().endswith(expected)
+    win.resize(1280, 800)
+    qtbot.wait(50)
+    os.makedirs("/tmp/work/shots", exist_ok=True)
+    win.grab().save("/tmp/work/shots/sync_page_files.png")
+    win._on_sync_status(dataclasses.replace(st, files=FileBacklog()))
+    assert "附件" not in page.summary.text() and "附件" not in win.server_label.text()
+
+
+def test_a_chunk_that_arrived_twice_is_answered_409_and_the_upload_goes_on(make_desk, api):
+    """A proxy sent the second chunk twice: the server took the first copy and answers the second with 409
+    OFFSET and where its copy ends; the desk goes on from there, and the file comes out whole."""
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    data = _pdf_like(3 * CHUNK + 10)
+    sha = _attach(a, cid, data)
+    cut.allow = 0  # the commands only
+    assert a.sync.sync_once().pending == 0
+    cut.allow = None
+    a.transport.plan = [None, None, "duplicate"]  # status, chunk 1, chunk 2 (twice)
+    counts = FileTransfer(a.ctx, http=a.sync._http).run()
+    assert counts.uploaded == 1 and counts.failed == 0
+    puts = [path for method, path in cut.file_requests if method == "PUT"]
+    assert cut.statuses == [200, 200, 409, 200, 200]  # the copy that came second was refused: OFFSET
+    assert len(puts) == 4  # each chunk once from the desk: after the 409 it went on from the server's offset
+    assert hashlib.sha256(_server_bytes(api, a, sha)).hexdigest() == sha
+    assert _blob(a, sha).uploaded

@@ -27,8 +27,9 @@ from app.desk.auth import AuthService, worker_info
 from app.desk.cases import CaseService
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME
+from app.desk.packet import PacketService
 from app.desk.sync.client import SyncClient, sync_status
-from app.desk.sync.files import FileTransfer
+from app.desk.sync.files import fetch_case
 from app.server import admin
 from models import AttachmentBlob, OutboxEntry, Worker
 from tests.sync_helpers import COMMITTEE, ITEM, PASSWORDS, free_port, start_server, stop_server, wait_ready
@@ -209,7 +210,7 @@ def test_upload_cut_off_by_the_server_dying_resumes_after_restart(tmp_path, temp
         _sync(sync_b)  # nobody from 民政 has logged in at B: the file waits on the server until asked for
         seen = AttachmentService(b).for_case(cid)
         assert not seen[0].present and seen[0].status == ON_DEMAND
-        fetched = FileTransfer(b).fetch_case(cid)  # the case window's 下载附件
+        fetched = fetch_case(b, cid)  # the case window's 下载附件
         assert fetched.downloaded == 1 and fetched.bytes_received == info.size, fetched.error
         assert hashlib.sha256(AttachmentService(b).read(seen[0].id)).hexdigest() == info.sha256
         for client, ctx in ((sync_a, a), (sync_b, b)):
@@ -242,8 +243,10 @@ def test_a_file_gone_before_upload_never_stops_the_case(tmp_path, template_db, s
         assert case_b.summary.state == "forwarded"
         seen = AttachmentService(b).for_case(cid)
         assert len(seen) == 1 and not seen[0].present and seen[0].status == UPLOADING  # 附件上传中
-        assert FileTransfer(b).fetch_case(cid).downloaded == 0  # asking again changes nothing: no bytes yet
+        assert fetch_case(b, cid).downloaded == 0  # asking again changes nothing: no bytes yet
         assert AttachmentService(b).for_case(cid)[0].status == UPLOADING
+        packet = PacketService(b).build(cid, _worker(b, "mz"))  # what the colleague's case window lays out
+        assert [(x.sha256, x.status) for x in packet.attachments] == [(info.sha256, UPLOADING)]
         assert sync_status(b).files.to_download == 1
         again = _sync(sync_a)  # and the next rounds go on as before
         assert again.ok and again.pending == 0
@@ -259,6 +262,6 @@ def test_bench_attachments_quick_prints_one_json_object(capsys):
     assert main(["bench", "attachments", "--quick", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("capture_to_attached_ms", "upload_mb_s", "download_mb_s", "loopback_copy_mb_s",
-                "plain_get_mb_s", "upload_vs_loopback", "download_vs_loopback"):
+                "plain_get_mb_s", "plain_chunked_put_mb_s", "upload_vs_loopback", "download_vs_loopback"):
         assert figures[key] > 0, key
     assert figures["files"] == 3 and figures["pages"] == 3 and figures["chunk_kb"] == 256

@@ -206,17 +206,18 @@ class MainWindow(QMainWindow):
         self.services.case_windows.open(detail.summary.id, parent)
 
     def _fill_scanned_id(self, id_number: str) -> None:
-        """The wizard's applicant search when a wizard is on its 申请人 step; else the field being edited (a
-        household member's or an agent's ID); else the 居民 page's search."""
+        """The wizard's applicant search when a wizard is on its 申请人 step (unless the agent's ID is being
+        typed); else the field being edited (a household member's ID, a new resident's); else the 居民 page's
+        search."""
         from ui.desk.service_wizard import ServiceWizard
         wizards = [w for w in self.pages["desk"].findChildren(ServiceWizard) if w.isVisible()]
+        focus = self.code_wedge.last_target or QApplication.focusWidget()
         if wizards:
             wizard = wizards[-1]
-            if wizard.current_page() is wizard.applicant:
+            if wizard.current_page() is wizard.applicant and focus is not wizard.applicant.agent_id:
                 wizard.applicant.search.setText(id_number)
                 wizard.applicant.search.setFocus()
                 return
-        focus = QApplication.focusWidget()
         if isinstance(focus, QLineEdit) and not focus.isReadOnly() and focus is not self.pages["desk"].search:
             focus.insert(id_number)
             return

@@ -84,6 +84,7 @@ class Services:
         try:
             from ui.devices import camera
             camera.register()
+            camera.camera_devices()  # Qt's list of cameras is made here, on the UI thread, not on a pool thread
         except Exception as e:  # no camera module (or no QtMultimedia): the other devices still work
             import logging
             logging.getLogger(__name__).warning("camera drivers unavailable: %s", type(e).__name__)

@@ -7,10 +7,11 @@ how fast attachment bytes move between a desk and a real server process on loopb
 2. Upload and download: files of a few MB (incompressible) added to a case, their commands pushed, then each
    file sent by ``FileTransfer`` (256 KiB chunks, each acknowledged, the desk's store encrypted) and fetched by
    a second desk (chunks with ``Range``, appended to the partial copy, sha256 checked): MB/s, median of several
-   files. The floor is measured in the same run on the same machine: the same bytes through a plain loopback
-   TCP socket (what the wire itself allows), and one plain GET of a whole file from the same server (the
-   server's own speed without the desk's chunking, encryption and bookkeeping); the ratios say what the
-   resumable transfer costs.
+   files. Floors measured in the same run on the same machine: the same bytes through a plain loopback TCP
+   socket (what the wire itself allows); a bare httpx client PUTting the same chunks of another file, one file
+   after each timed upload (the server's own per-chunk cost, without the desk's store and bookkeeping); the same
+   Range GETs and one GET of the whole file (the server's download speed, chunked and not). The ratios say what
+   the desk's resumable transfer costs over the server it talks to, and what chunking costs over the wire.
 
 The server runs as its own process (``python main.py server``) on SQLite in a scratch folder, or on PostgreSQL
 when ``ONEDESK_BENCH_PG_URL`` (or ``ONEDESK_TEST_PG_URL``) names a server, in a scratch database dropped after.
@@ -227,7 +228,8 @@ def _transfer(ctx_a: AppContext, ctx_b: AppContext, server: _Server, case_id: uu
               size: int) -> dict:
     blobs = [os.urandom(size) for _ in range(files)]
     no_files = FileTransfer(ctx_a, max_bytes=0)  # the commands' push alone: each file is timed on its own below
-    up_rates, shas = [], []
+    up_rates, put_rates, shas = [], [], []
+    plain = _PlainPut(ctx_a, server, case_id, actor, files, size, no_files)
     sender = FileTransfer(ctx_a, max_bytes=2 * size + MB, max_s=600)
     try:
         for n, data in enumerate(blobs):
@@ -240,8 +242,10 @@ def _transfer(ctx_a: AppContext, ctx_b: AppContext, server: _Server, case_id: uu
                 raise RuntimeError(counts.error or "upload did not complete")
             up_rates.append(_mb_s(size, elapsed))
             shas.append(sha)
+            put_rates.append(plain.next())  # interleaved: both see the same load of this machine
     finally:
         sender.close()
+        plain.close()
     _sync(ctx_b, FileTransfer(ctx_b, max_bytes=0))  # the case and its attachment rows arrive, no bytes yet
     down_rates = []
     receiver = FileTransfer(ctx_b, max_bytes=2 * size + MB, max_s=600)
@@ -284,13 +288,42 @@ def _transfer(ctx_a: AppContext, ctx_b: AppContext, server: _Server, case_id: uu
             ranged_rates.append(_mb_s(got, time.perf_counter() - t0))
     floor = _loopback_copy_mb_s(blobs[0], max(3, files))
     up, down, raw = statistics.median(up_rates), statistics.median(down_rates), statistics.median(raw_rates)
-    ranged = statistics.median(ranged_rates)
+    ranged, put = statistics.median(ranged_rates), statistics.median(put_rates)
     return {"files": files, "file_mb": round(size / MB, 2), "chunk_kb": ATTACHMENT_CHUNK_BYTES // 1024,
             "upload_mb_s": round(up, 1), "download_mb_s": round(down, 1), "plain_get_mb_s": round(raw, 1),
-            "plain_ranged_get_mb_s": round(ranged, 1),
+            "plain_ranged_get_mb_s": round(ranged, 1), "plain_chunked_put_mb_s": round(put, 1),
             "loopback_copy_mb_s": round(floor, 1), "upload_vs_loopback": round(up / floor, 4),
-            "download_vs_loopback": round(down / floor, 4), "download_vs_plain_get": round(down / raw, 3),
+            "upload_vs_plain_put": round(up / put, 3), "download_vs_loopback": round(down / floor, 4),
+            "download_vs_plain_get": round(down / raw, 3),
             "download_vs_plain_ranged_get": round(down / ranged, 3)}
+
+
+class _PlainPut:
+    """Other files of the same size, their commands pushed, their chunks PUT one file per :meth:`next` by a bare
+    httpx client: the server's own upload speed, without the desk's store, bookkeeping and status requests."""
+
+    def __init__(self, ctx: AppContext, server: _Server, case_id: uuid.UUID, actor, files: int, size: int,
+                 no_files: FileTransfer):
+        self.files = [os.urandom(size) for _ in range(files)]
+        self.shas = [_add_file(ctx, case_id, actor, data, 1000 + n) for n, data in enumerate(self.files)]
+        with ctx.sessions.begin() as s:  # not the desk's to send: these go up by hand below
+            s.execute(update(AttachmentBlob).where(AttachmentBlob.sha256.in_(self.shas)).values(uploaded=True))
+        _sync(ctx, no_files)
+        self.headers = {"Authorization": f"Bearer {_token(ctx)}", "Content-Type": "application/octet-stream"}
+        self.http = httpx.Client(base_url=server.url, timeout=60)
+
+    def next(self) -> float:
+        sha, data = self.shas.pop(0), self.files.pop(0)
+        t0 = time.perf_counter()
+        for start in range(0, len(data), ATTACHMENT_CHUNK_BYTES):
+            resp = self.http.put(Endpoint.FILE.format(sha256=sha), params={"offset": start}, headers=self.headers,
+                                 content=data[start:start + ATTACHMENT_CHUNK_BYTES])
+            if resp.status_code != 200:
+                raise RuntimeError(f"plain PUT answered {resp.status_code}")
+        return _mb_s(len(data), time.perf_counter() - t0)
+
+    def close(self) -> None:
+        self.http.close()
 
 
 def _token(ctx: AppContext) -> str:
@@ -363,7 +396,8 @@ def _print(r: dict[str, Any]) -> None:
           f"{r['capture_to_attached_ms']} ms（{r['pages']} 页，最慢 {r['capture_to_attached_max_ms']} ms），"
           f"存下的页面 {r['attached_page_kb']} KB")
     print(f"上传（{r['backend']} 服务器进程，本机回环，{r['files']} 个 {r['file_mb']} MB 文件，"
-          f"每块 {r['chunk_kb']} KB）：中位数 {r['upload_mb_s']} MB/s")
+          f"每块 {r['chunk_kb']} KB）：中位数 {r['upload_mb_s']} MB/s；"
+          f"同样分块直接 PUT {r['plain_chunked_put_mb_s']} MB/s（上传为其 {r['upload_vs_plain_put']:.0%}）")
     print(f"下载：中位数 {r['download_mb_s']} MB/s；同一服务器整文件直接 GET {r['plain_get_mb_s']} MB/s"
           f"（下载为其 {r['download_vs_plain_get']:.0%}），按同样分块直接 GET {r['plain_ranged_get_mb_s']} MB/s"
           f"（下载为其 {r['download_vs_plain_ranged_get']:.0%}）")

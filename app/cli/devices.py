@@ -90,7 +90,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     elif registry.simulate:
         names = [d.name for d in registry.all_drivers() if registry.is_simulated(d.name)]
     else:
-        names = [d.name for kind in DeviceKind if (d := registry.configured(kind)) is not None]
+        names = [n for kind in DeviceKind if (n := registry.configured_name(kind))]  # a missing one fails
     results = []
     for name in names:
         driver = registry.driver(name)

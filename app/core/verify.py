@@ -16,6 +16,7 @@ from app.core.wire import Endpoint
 
 DESK_PREFIX = "ONEDESK"  # the desk-only payload: ONEDESK|case number|verification code
 CODE_PARAM = "c"
+CASE_NUMBER_LABEL = "办件编号"  # as the receipt calls it; the progress page says the same
 MAX_URL_LENGTH = 300  # a link longer than this is not one of ours (and would not fit a small QR code)
 
 # What a case number and a verification code can be: case numbers are "<committee>-<device>-<yyyymmdd>-<seq>"

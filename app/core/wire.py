@@ -28,7 +28,7 @@ MAX_BATCH = 500  # commands in one push
 MAX_NAME_LENGTH = 64  # a command name
 MAX_PULL_PAGE, DEFAULT_PULL_PAGE = 1000, 500  # changes in one pull page
 MAX_SNAPSHOT_PAGE, DEFAULT_SNAPSHOT_PAGE = 500, 200  # rows in one snapshot page
-SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "calendar", "catalog")  # in the order a desk applies them
+SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "attachment", "calendar", "catalog")  # in apply order
 MAX_CLOCK_OFFSET_S = 20 * 366 * 86400.0  # a desk clock offset beyond 20 years is a broken measurement, not a clock
 MAX_BODY_BYTES = 4 * 1024 * 1024  # one request body (app/server/body_limits.py counts the bytes as they arrive)
 # Nesting of a request body: the envelope (body, mutations, a command, its args, a field) around a JSON value of

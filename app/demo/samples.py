@@ -10,7 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.vocabulary import CHINA_TZ, DocKind
-from app.desk.printing.data import AnswerTable, DocumentData, MaterialLine, MissingMaterial
+from app.desk.printing.data import (
+    AnswerSection,
+    AnswerTable,
+    ChecklistLine,
+    DocumentData,
+    MaterialLine,
+    MissingMaterial,
+)
 from app.desk.printing.kinds import kind_for
 
 _Overrides = Callable[[dt.datetime], dict[str, Any]]
@@ -61,6 +68,7 @@ def _base(doc_type: DocKind, received: dt.datetime) -> dict[str, Any]:
         progress_query="扫描本回执二维码，或致电社区服务站 010-66181234（工作日 9:00—17:30）查询办理进度。",
         appeal_route="",
         verification_code="7K3Q9D2M",
+        verify_url="https://onedesk.example.gov.cn/v/110102003-D01-20250124-0007?c=7K3Q9D2M",
         reprint_count=0,
         printed_at=received + dt.timedelta(minutes=4),
     )
@@ -68,6 +76,14 @@ def _base(doc_type: DocKind, received: dt.datetime) -> dict[str, Any]:
 
 _OVERRIDES: dict[DocKind, _Overrides] = {
     DocKind.RECEIPT: lambda received: {},
+    DocKind.PACKET: lambda received: dict(
+        item_code="MZ-01", item_name="高龄老人尊老金申领", department="街道民政办",
+        sections=(AnswerSection("计算结果", (("周岁年龄", "85 岁"),)),
+                  AnswerSection("老人基本情况", (("居住情况", "与子女同住"),
+                                              ("紧急联系人", "王建军（子女，110105********0017）")))),
+        checklist=(ChecklistLine("申请人居民身份证", "原件及复印件", 1, "已收", "必交", 1),
+                   ChecklistLine("户口簿", "原件及复印件", 1, "已收", "必交", 1),
+                   ChecklistLine("申请人社会保障卡或银行卡", "复印件", 1, "容缺待补", "须于2025年2月7日前补交", 0))),
     DocKind.NOTICE: lambda received: dict(
         materials=[MaterialLine("居民身份证", "原件及复印件", 1)],
         missing=[

@@ -244,6 +244,26 @@ def case_attachments(ctx: AppContext, case_id: uuid.UUID, catalog=None) -> list[
 # --------------------------------------------------------------------------- the service
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Facts:
+    """What the packet reads of the case row, copied out of the session."""
+
+    number: str
+    code: str
+    name: str
+    state: str
+    version: int
+    data: dict
+    materials: dict
+    agent: dict | None
+    owed: list[str]
+    due: dt.date | None
+    warnings: list
+    note: str
+    applicant_id: uuid.UUID | None
+    person: tuple[str, str, str] | None
+
+
 class PacketService:
     """Builds the packet of one case for the worker who reads it."""
 
@@ -291,35 +311,33 @@ class PacketService:
             if case is None:
                 raise PacketError("找不到该案件")
             r = s.get(Resident, case.applicant_id) if case.applicant_id else None
-            facts = dict(
-                number=case.case_number, code=case.item_code, name=case.item_name, state=case.state,
-                version=case.version, data=dict(case.data or {}), materials=dict(case.materials or {}),
-                agent=dict(case.agent) if isinstance(case.agent, dict) else None,
-                owed=list(case.makeup_materials or []), due=case.makeup_due,
-                warnings=list(case.rule_warnings or []), note=case.warning_note or "",
-                applicant_id=case.applicant_id, person=(r.name, r.id_number, r.phone) if r else None)
-        item = self.catalog.get(facts["code"])
+            f = _Facts(number=case.case_number, code=case.item_code, name=case.item_name, state=case.state,
+                       version=case.version, data=dict(case.data or {}), materials=dict(case.materials or {}),
+                       agent=dict(case.agent) if isinstance(case.agent, dict) else None,
+                       owed=[str(m) for m in case.makeup_materials or []], due=case.makeup_due,
+                       warnings=list(case.rule_warnings or []), note=case.warning_note or "",
+                       applicant_id=case.applicant_id, person=(r.name, r.id_number, r.phone) if r else None)
+        item = self.catalog.get(f.code)
         masked = not full
-        applicant = self._applicant(facts["applicant_id"], facts["person"], masked)
-        agent = _agent_part(facts["agent"], masked)
+        applicant = self._applicant(f.applicant_id, f.person, masked)
+        agent = _agent_part(f.agent, masked)
         notice = ""
         if item is None:
-            sections = raw_sections(facts["data"], masked)
+            sections = raw_sections(f.data, masked)
             notice = "该事项已不在当前目录中，申请内容按保存时的原始数据显示。"
         else:
-            from app.desk.intake import IntakeService
-            seen = IntakeService(self.ctx, catalog=self.catalog).applicant(facts["applicant_id"])
-            result = read_answers(item, facts["data"], seen, facts["agent"])
-            sections = answer_sections(item, result, masked=masked)
+            from app.desk.intake import IntakeService  # intake builds on the printing package, as this does
+            seen = IntakeService(self.ctx, catalog=self.catalog).applicant(f.applicant_id)
+            sections = answer_sections(item, read_answers(item, f.data, seen, f.agent), masked=masked)
         files = self.attachments(case_id)
-        warnings = rule_notes.screen_lines(facts["warnings"], facts["note"])
+        warnings = rule_notes.screen_lines(f.warnings, f.note)
         if masked:
             warnings = [mask_free_text(w) for w in warnings]
         return CasePacket(
-            case_id=case_id, case_number=facts["number"], item_code=facts["code"], item_name=facts["name"],
-            state_label=STATE_LABELS.get(facts["state"], facts["state"]), version=facts["version"],
-            applicant=applicant, agent=agent, sections=sections, warnings=tuple(warnings),
-            materials=material_rows(item, facts["materials"], files, owed=facts["owed"], makeup_due=facts["due"],
+            case_id=case_id, case_number=f.number, item_code=f.code, item_name=f.name,
+            state_label=STATE_LABELS.get(f.state, f.state), version=f.version, applicant=applicant, agent=agent,
+            sections=sections, warnings=tuple(warnings),
+            materials=material_rows(item, f.materials, files, owed=f.owed, makeup_due=f.due,
                                     has_agent=agent is not None),
             full=full, can_reveal=bool(viewer and viewer.can_see_full_id), notice=notice, attachments=tuple(files))
 

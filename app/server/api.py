@@ -175,7 +175,10 @@ def _routes(app: FastAPI) -> None:
 
 
 # ----- attachments' bytes (issue 15): app/server/files.py ------------------------------------------------------
-FILE_FAILURES_PER_IP = ratelimit.Limit(300, 60.0)  # refused file requests per address: a prober, not a desk
+# Refused file requests per address — a bad token, a malformed name or range, an oversized chunk: a prober, not a
+# desk. A file not there yet (404) or a resume (409) is ordinary work and does not count.
+FILE_FAILURES_PER_IP = ratelimit.Limit(300, 60.0)
+_COUNTED = frozenset({401, 403, 413, 416, 422})
 _OCTETS = {"requestBody": {"required": True, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 
@@ -190,11 +193,11 @@ def _file_call(request: Request, fn: Callable[[], T]) -> T:
         request.app.state.limiter.record(*key)
         raise
     except file_service.FileRefused as e:
-        request.app.state.limiter.record(*key)
+        if e.status in _COUNTED:
+            request.app.state.limiter.record(*key)
         detail = {**ErrorDetail(error=e.error, message=e.message).model_dump(mode="json", exclude_none=True),
                   **e.extra}
-        headers = {"Content-Range": f"bytes */{e.extra['size']}"} if e.status == 416 else None
-        raise HTTPException(status_code=e.status, detail=detail, headers=headers) from None
+        raise HTTPException(status_code=e.status, detail=detail, headers=e.headers) from None
 
 
 def _file_routes(app: FastAPI) -> None:

@@ -16,15 +16,21 @@ from typing import Any
 
 from app.core import commands
 from app.core import machine as cm
-from app.core.vocabulary import Mutation
+from app.core.vocabulary import STATE_LABELS, Action, Mutation, Role, State
 from app.server.mutations import RESIDENT_REFUSED, ApplyContext, Rejected, _canonical_resident_id, _earlier_refusal
 from app.server.mutations import _load_case as load_case
 from app.server.mutations import _raw_id as raw_id
 from models import Attachment
-from models.server import Resident, ServerBlob
+from models.server import Case, Resident, ServerBlob
 
-# Who may add or take off a file: any role that acts on cases (front desk, line colleague, supervisor, admin).
+# Who may add or take off a file — the same authority the desk's AttachmentService checks before it enqueues
+# (app/desk/attachments/service.py), so a command a desk accepted is refused here only when the case changed
+# meanwhile: any role that acts on cases at all; on a case, the desk roles while it is not finished, a line
+# colleague while it is forwarded to them (or answered by them); on a resident alone, the desk roles. Taking a
+# file off: its adder while the case is not finished, a supervisor or an administrator always.
 ATTACHMENT_ROLES = cm.DESK_ROLES | cm.LINE_ROLES
+FINISHED = frozenset({State.CLOSED, State.REFUSED, State.WITHDRAWN})
+MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 ROLE_REFUSED = "操作人的角色不能办理案件，附件操作未生效"
 BAD_ARGS = "附件信息有误："
@@ -32,6 +38,12 @@ SIZE_MISMATCH = "附件大小与区服务器上同一文件的记录不一致（
 ID_TAKEN = "附件编号已被其他居委会的附件占用，附件未能保存"
 UNKNOWN = "该附件尚未上传到区服务器，操作未生效"
 NOT_OURS = "该附件不属于本机所在的居委会，操作未生效"
+FINISHED_CASE = "案件状态为“{state}”，不能再添加附件，附件未生效"
+NOT_THE_ASSIGNEE = "该案件由其他同事承办，操作人不能为其添加附件，附件未生效"
+NOT_FOR_THIS_ROLE = "操作人的角色不能为该案件添加附件，附件未生效"
+RESIDENT_ROLES_ONLY = "只有前台社工、站长或管理员可以为居民添加附件，附件未生效"
+NOT_THE_ADDER = "只有添加该附件的同事、站长或管理员可以移除附件，操作未生效"
+FINISHED_REMOVE = "案件状态为“{state}”，只有站长或管理员可以移除附件，操作未生效"
 
 
 def apply(ctx: ApplyContext, name: str, raw: Any) -> dict:
@@ -63,6 +75,35 @@ def _resident(ctx: ApplyContext, resident_id: uuid.UUID) -> uuid.UUID:
     return r.id
 
 
+def _check_may_add(ctx: ApplyContext, case: Case | None) -> None:
+    roles = set(ctx.roles)
+    if case is None:
+        if not roles & cm.DESK_ROLES:
+            raise Rejected(RESIDENT_ROLES_ONLY)
+        return
+    if case.state in FINISHED:
+        raise Rejected(FINISHED_CASE.format(state=STATE_LABELS.get(case.state, case.state)), case_id=case.id)
+    if roles & cm.DESK_ROLES:
+        return
+    if Role.LINE in roles and case.state in (State.FORWARDED, State.REPLIED):
+        try:
+            cm.check_actor(case, Action.REPLY, ctx.worker.id, ctx.roles, ctx.worker.lines)
+        except cm.TransitionError:
+            raise Rejected(NOT_THE_ASSIGNEE, case_id=case.id) from None
+        return
+    raise Rejected(NOT_FOR_THIS_ROLE, case_id=case.id)
+
+
+def _check_may_remove(ctx: ApplyContext, a: Attachment) -> None:
+    if set(ctx.roles) & MANAGERS:
+        return
+    if a.added_by_id != ctx.worker.id:
+        raise Rejected(NOT_THE_ADDER, case_id=a.case_id)
+    case = ctx.s.get(Case, a.case_id) if a.case_id else None
+    if case is not None and case.state in FINISHED:
+        raise Rejected(FINISHED_REMOVE.format(state=STATE_LABELS.get(case.state, case.state)), case_id=case.id)
+
+
 def _result(a: Attachment) -> dict:
     named = {"attachment_id": a.id, "case_id": a.case_id, "resident_id": a.resident_id}
     return {key: str(value) for key, value in named.items() if value}
@@ -77,6 +118,7 @@ def _add(ctx: ApplyContext, cmd: commands.AttachmentArgs) -> dict:
         if existing.committee_id != ctx.committee.id:
             raise Rejected(ID_TAKEN, case_id=cmd.case_id)
         return _result(existing)  # added before (the same command under another mutation id): nothing again
+    _check_may_add(ctx, case)
     blob = s.get(ServerBlob, cmd.sha256, with_for_update=True)
     if blob is not None and blob.size != cmd.size:
         raise Rejected(SIZE_MISMATCH, case_id=cmd.case_id)
@@ -99,7 +141,8 @@ def _remove(ctx: ApplyContext, cmd: commands.AttachmentRemoveArgs) -> dict:
         raise Rejected(UNKNOWN)
     if a.committee_id != ctx.committee.id:
         raise Rejected(NOT_OURS)
-    if a.removed_at is None:  # taken off once; a second removal changes nothing
+    if a.removed_at is None:
+        _check_may_remove(ctx, a)  # taken off once; a second removal changes nothing
         a.removed_at, a.removed_by_id = ctx.at, ctx.worker.id
         a.updated_at, a.version = ctx.at, (a.version or 1) + 1
         ctx.touched_attachments[a.id] = a

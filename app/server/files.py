@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,17 +54,21 @@ CHUNK_TOO_LARGE = f"每次最多上传 {limits.ATTACHMENT_CHUNK_BYTES // 1024} K
 FILE_TOO_LARGE = f"附件过大（最多 {limits.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB）"
 BAD_HASH = "上传的文件与登记的摘要不一致（传输中可能损坏），已丢弃，请重新上传"
 BAD_RANGE = "请求的下载范围无效（文件共 {size} 字节）"
+CANNOT_STORE = "区服务器暂时无法保存附件（磁盘已满或附件文件夹不可写），稍后会自动重试"
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class FileRefused(Exception):
-    """A refusal of a file request: HTTP status, :class:`ErrorCode`, Chinese message, extra detail fields."""
+    """A refusal of a file request: HTTP status, :class:`ErrorCode`, Chinese message, extra detail fields
+    (``received`` for 409 OFFSET), and headers of the answer."""
 
-    def __init__(self, status: int, error: ErrorCode, message: str, **extra: int):
+    def __init__(self, status: int, error: ErrorCode, message: str, *, headers: dict[str, str] | None = None,
+                 **extra: int):
         super().__init__(message)
         self.status, self.error, self.message, self.extra = status, error, message, extra
+        self.headers = headers
 
 
 def check_sha(text: str) -> str:
@@ -85,7 +89,6 @@ class FileStore:
     """Where the server keeps attachments' bytes (created owner-only)."""
 
     root: Path
-    _made: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -99,9 +102,7 @@ class FileStore:
 
     def folder(self, sha: str) -> Path:
         sub = self.root / sha[:2]
-        if sha[:2] not in self._made:
-            _owner_only_dir(sub)
-            self._made.add(sha[:2])
+        _owner_only_dir(sub)
         return sub
 
 
@@ -186,6 +187,29 @@ def _sync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _store_chunk(store: FileStore, blob: ServerBlob, device_id, offset: int, chunk: bytes,
+                 now: dt.datetime) -> FileRefused | None:
+    """Write the chunk; on the last one check the sha256: a match moves the file to its final name, a mismatch
+    drops the partial copy (the refusal is returned, to be raised once ``received`` = 0 is committed)."""
+    sha, part, final = blob.sha256, store.part(blob.sha256), store.path(blob.sha256)
+    if chunk:
+        store.folder(sha)
+        _write_at(part, offset, chunk)
+        blob.received = offset + len(chunk)
+    if blob.received != blob.size:
+        return None
+    if _sha256_of(part) != sha:
+        part.unlink(missing_ok=True)
+        blob.received = 0
+        log.warning("attachment file %s did not match its sha256; partial copy dropped", sha[:12])
+        return FileRefused(422, ErrorCode.BAD_HASH, BAD_HASH)
+    os.replace(part, final)
+    _sync_dir(final.parent)
+    blob.complete, blob.completed_at, blob.uploaded_by_device_id = True, now, device_id
+    log.info("attachment file %s complete (%d bytes)", sha[:12], blob.size)
+    return None
+
+
 def put_chunk(db: ServerDB, store: FileStore, token: str | None, sha: str, offset: int, chunk: bytes,
               now: dt.datetime) -> FileStatus:
     """Append one chunk of the file ``sha`` at ``offset``; the file's status afterwards, or :class:`FileRefused`."""
@@ -216,21 +240,12 @@ def put_chunk(db: ServerDB, store: FileStore, token: str | None, sha: str, offse
                                   received=blob.received)
         elif offset + len(chunk) > blob.size:
             refusal = FileRefused(422, ErrorCode.BAD_REQUEST, BEYOND_SIZE.format(size=blob.size))
-        elif chunk:
-            store.folder(sha)
-            _write_at(part, offset, chunk)
-            blob.received = offset + len(chunk)
-        if refusal is None and blob.received == blob.size:
-            if _sha256_of(part) == sha:
-                os.replace(part, final)
-                _sync_dir(final.parent)
-                blob.complete, blob.completed_at, blob.uploaded_by_device_id = True, now, device.id
-                log.info("attachment file %s complete (%d bytes)", sha[:12], blob.size)
-            else:
-                part.unlink(missing_ok=True)
-                blob.received = 0
-                log.warning("attachment file %s did not match its sha256; partial copy dropped", sha[:12])
-                refusal = FileRefused(422, ErrorCode.BAD_HASH, BAD_HASH)
+        else:
+            try:
+                refusal = _store_chunk(store, blob, device.id, offset, chunk, now)
+            except OSError as e:  # the server's disk, not the desk: nothing is recorded, the desk retries
+                log.error("attachment file %s could not be stored: %s", sha[:12], type(e).__name__)
+                raise FileRefused(503, ErrorCode.UNAVAILABLE, CANNOT_STORE) from None
         answer = _status(sha, blob, ref.size, store)
     if refusal is not None:  # raised after the commit: a reset of ``received`` must be kept
         raise refusal
@@ -270,7 +285,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not header:
         return None
     m = _RANGE.match(header.strip())
-    bad = FileRefused(416, ErrorCode.BAD_REQUEST, BAD_RANGE.format(size=size), size=size)
+    bad = FileRefused(416, ErrorCode.BAD_REQUEST, BAD_RANGE.format(size=size),
+                      headers={"Content-Range": f"bytes */{size}"})
     if m is None or not (m.group(1) or m.group(2)):
         raise bad
     first, last = m.group(1), m.group(2)

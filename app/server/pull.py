@@ -20,7 +20,7 @@ from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, C
 
 # The kinds this server's snapshot serves, in the order a desk applies them: attachments (issue 15) after the
 # cases and residents they belong to. A desk that does not know a kind ignores its rows.
-KINDS = SNAPSHOT_KINDS if "attachment" in SNAPSHOT_KINDS else (*SNAPSHOT_KINDS, "attachment")
+KINDS = SNAPSHOT_KINDS
 
 
 class UnknownCursor(Exception):

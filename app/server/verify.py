@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.machine import FORWARDED
-from app.core.verify import normalise_code, valid_case_number, valid_code
+from app.core.verify import CASE_NUMBER_LABEL, normalise_code, valid_case_number, valid_code
 from app.core.vocabulary import CHINA_TZ, STATE_LABELS, State
 from app.server import ratelimit
 from app.server.db import ServerDB
@@ -123,7 +123,7 @@ h1{font-size:1.25em;margin:0 0 .8em;text-align:center}
 .hint{color:#52606d;margin:0 0 .8em}
 dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:.45em 1em}
 dt{color:#7b8794;white-space:nowrap}
-dd{margin:0;word-break:break-all}
+dd{margin:0;overflow-wrap:anywhere}
 .late{color:#b42318;font-weight:bold}
 .none{text-align:center;padding:2em 1em}
 footer{color:#9aa5b1;font-size:.85em;text-align:center;margin-top:1.2em}
@@ -155,11 +155,11 @@ def progress_html(p: Progress, now: dt.datetime) -> str:
     e = html.escape
     label = STATE_LABELS.get(p.state, p.state)
     hint = STATE_HINTS.get(State(p.state), "") if p.state in STATE_LABELS else ""
-    rows = [("办理事项", e(p.item_name)), ("办件编号", e(p.case_number))]
+    rows = [("办理事项", e(p.item_name)), (CASE_NUMBER_LABEL, e(p.case_number))]
     if p.due_at is not None:
         due = e(_due_text(p))
         if p.overdue(now):
-            due += '<br><span class="late">已超过承诺答复时间，社区正在催办</span>'
+            due += '<br><span class="late">已超过承诺答复时间，可向受理的社区服务站询问</span>'
         rows.append(("承诺答复", due))
     rows.append(("最近更新", e(_date(p.updated_at))))
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)

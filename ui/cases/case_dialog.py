@@ -192,7 +192,12 @@ class CaseDialog(QDialog):
     def _load_packet(self) -> None:
         """The packet as the viewing worker may read it (masked; 查看完整证件号 reveals it, audited)."""
         svc, cid, worker = self.services.packet, self.case_id, self.services.current_worker
-        run_op(self, lambda: svc.build(cid, worker), self._show_packet)
+        run_op(self, lambda: svc.build(cid, worker), self._show_packet, self._packet_failed)
+
+    def _packet_failed(self, message: str) -> None:
+        """The packet could not be read: said in its tabs; the case and its actions stay usable."""
+        self.answers.show_error(message)
+        self.materials_view.show_error(message)
 
     def _on_reveal_requested(self) -> None:
         svc, cid, worker = self.services.packet, self.case_id, self.services.current_worker

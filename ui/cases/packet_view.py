@@ -251,6 +251,12 @@ class AnswersView(QScrollArea):
             self.body.addWidget(box)
         self.body.addStretch(1)
 
+    def show_error(self, message: str) -> None:
+        _clear(self.body)
+        self.sections, self.values, self.tables, self.warning_label = {}, {}, {}, None
+        self.body.addWidget(_value_label(f"申请内容暂时无法显示：{message}", "error"))
+        self.body.addStretch(1)
+
     @staticmethod
     def _table(table) -> QTableWidget:
         grid = QTableWidget(len(table.rows), len(table.columns))
@@ -354,6 +360,9 @@ class MaterialsView(QWidget):
             text += "；未收或待补：" + "、".join(m.name for m in owed)
         self.summary.setText(text + "。")
         self._update_buttons()
+
+    def show_error(self, message: str) -> None:
+        self._say(f"材料与附件暂时无法显示：{message}", "error")
 
     @staticmethod
     def _fit(view: QTableView) -> None:

@@ -71,6 +71,15 @@ def card_prefill(card: IdCard, today: dt.date) -> dict[str, str]:
     return {k: v for k, v in values.items() if v} | {"note": note + (f"\n{warning}" if warning else "")}
 
 
+def _close_quietly(reader: CardReader, session: dict) -> None:
+    if session.get("opened"):
+        session["opened"] = False
+        try:
+            reader.close()
+        except Exception as e:  # closing never matters more than the page going away
+            log.info("id card reader close failed: %s", type(e).__name__)
+
+
 class CardReaderPanel(QWidget):
     card_read = Signal(object)  # IdCard
 
@@ -80,7 +89,9 @@ class CardReaderPanel(QWidget):
         self._today = today
         self._polls = 0
         self._waiting = False
-        self._opened = False
+        session = self._session = {"opened": False}  # outlives the widget: a page closed mid-read closes the reader
+        if reader is not None:
+            self.destroyed.connect(lambda *_: _close_quietly(reader, session))
         self.button = QPushButton("读身份证")
         self.button.setAutoDefault(False)
         self.button.setToolTip("把居民的身份证放在阅读器上，读入姓名、身份证号和户籍地址")
@@ -127,10 +138,14 @@ class CardReaderPanel(QWidget):
         self.warning.hide()
         self._say(PLACE_CARD, "hint")
         self.button.setText("停止读卡")
-        run_op(self, reader.open, lambda _none: self._on_opened(), self._on_failed)
+        session = self._session
+
+        def open_reader() -> None:
+            reader.open()
+            session["opened"] = True
+        run_op(self, open_reader, lambda _none: self._on_opened(), self._on_failed)
 
     def _on_opened(self) -> None:
-        self._opened = True
         if self._waiting:
             self._poll()
         else:
@@ -168,8 +183,8 @@ class CardReaderPanel(QWidget):
         self._close()
 
     def _close(self) -> None:
-        if self._opened and self.reader is not None:
-            self._opened = False
+        if self._session["opened"] and self.reader is not None:
+            self._session["opened"] = False
             run_op(self, self.reader.close, lambda _none: None, lambda _msg: None)
 
     def _say(self, text: str, style: str) -> None:

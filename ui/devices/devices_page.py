@@ -81,6 +81,8 @@ class KindPanel(QGroupBox):
         self.combo.setMinimumContentsLength(12)
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.combo.currentIndexChanged.connect(self._on_choice_changed)
+        self.combo.activated.connect(self._on_edited)
+        self.dirty = False  # the worker changed the choice or an option since it was shown
         self.reason = QLabel()
         self.reason.setObjectName("hint")
         self.reason.setWordWrap(True)
@@ -116,6 +118,7 @@ class KindPanel(QGroupBox):
         edit = QLineEdit()
         edit.setPlaceholderText(spec.hint)
         edit.setToolTip(spec.hint)
+        edit.textEdited.connect(self._on_edited)
         self.option_edits[spec.key] = edit
         if spec.kind not in ("file", "folder"):
             return edit
@@ -132,6 +135,10 @@ class KindPanel(QGroupBox):
 
     # -- filling --
     def show_snapshot(self, snap: KindSnapshot) -> None:
+        """Show what is saved; a panel the worker is still editing keeps its choice and texts (another panel's
+        save re-reads the whole page)."""
+        chosen = self.selected() if self.dirty else snap.configured
+        texts = {key: edit.text() for key, edit in self.option_edits.items()} if self.dirty else snap.options
         self._infos = {d.name: d for d in snap.drivers}
         self.combo.blockSignals(True)
         self.combo.clear()
@@ -141,11 +148,14 @@ class KindPanel(QGroupBox):
             self.combo.addItem(label if d.available else f"{label}（不可用）", d.name)
         if snap.configured and snap.configured not in self._infos:
             self.combo.addItem(f"{snap.configured}（本机没有这个驱动）", snap.configured)
-        self.combo.setCurrentIndex(max(0, self.combo.findData(snap.configured)))
+        self.combo.setCurrentIndex(max(0, self.combo.findData(chosen)))
         self.combo.blockSignals(False)
         for key, edit in self.option_edits.items():
-            edit.setText(snap.options.get(key, ""))
+            edit.setText(texts.get(key, ""))
         self._on_choice_changed()
+
+    def _on_edited(self, *_args) -> None:
+        self.dirty = True
 
     def selected(self) -> str:
         return self.combo.currentData() or ""
@@ -177,6 +187,7 @@ class KindPanel(QGroupBox):
                                                   "动态库 (*.dll *.so *.so.*);;所有文件 (*)")
         if path:
             edit.setText(path)
+            self._on_edited()
 
     def _on_save_clicked(self) -> None:
         registry, kind, name = self.page.registry, self.kind, self.selected()
@@ -188,7 +199,7 @@ class KindPanel(QGroupBox):
     def _on_saved(self, name: str) -> None:
         label = self._infos[name].label if name in self._infos else NONE_LABEL
         self.result_label.setText(f"已保存：{label}")
-        self.page.refresh()
+        self.dirty = False  # the page re-reads itself: the change bus says the settings changed
 
     def _on_test_clicked(self) -> None:
         registry, name = self.page.registry, self.selected()

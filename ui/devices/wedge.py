@@ -59,6 +59,7 @@ class CodeWedge(QObject):
         self._buffer: BurstBuffer[_Key] = BurstBuffer(timing)
         self._replaying = False
         self._swallow_release: set[int] = set()  # keys of a swallowed scan whose release is still to come
+        self._target: QObject | None = None
         self._timer = QTimer(self, singleShot=True, interval=max(1, round(timing.hold_s * 1000)))
         self._timer.timeout.connect(self.flush)
         QApplication.instance().installEventFilter(self)
@@ -144,8 +145,15 @@ class CodeWedge(QObject):
             self._emit(scan)
             return False
         self._swallowed(tokens, event)
+        self._target = tokens[0].receiver
         self._emit(scan)
         return True
+
+    @property
+    def last_target(self) -> QWidget | None:
+        """The widget the last recognised scan was typed into (the focused one), if it is still there."""
+        t = self._target
+        return t if isinstance(t, QWidget) and isValid(t) else None
 
     def _swallowed(self, tokens: list[_Key], enter) -> None:
         self._swallow_release.update(t.key for t in tokens if not t.released)

@@ -89,6 +89,10 @@ class SimulatedReader:
         with self._lock:
             self._open = False
 
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
     def place(self, card: dict[str, str] | int = 0) -> None:
         """Put a card on the reader: one of :attr:`cards` by index, or any card's fields."""
         with self._lock:

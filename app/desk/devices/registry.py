@@ -63,7 +63,7 @@ OPTION_WATCH_FOLDER = "watch_folder"  # the folder the scanner saves to
 class OptionField:
     key: str
     label: str  # Chinese
-    kind: str  # "file" | "url" | "folder"
+    kind: str  # "file" | "url" | "folder" | "text"
     hint: str = ""  # Chinese placeholder/tooltip
 
 
@@ -71,6 +71,9 @@ KIND_OPTIONS: dict[DeviceKind, tuple[OptionField, ...]] = {
     DeviceKind.ID_READER: (
         OptionField(OPTION_SDK_PATH, "读卡器 SDK 文件", "file", "厂家提供的 termb.dll、sdtapi.dll 或 .so 文件"),
         OptionField(OPTION_SERVICE_URL, "读卡服务地址", "url", "厂家读卡服务的本机地址，例如 http://127.0.0.1:19196"),
+        # Read by app/desk/devices/idcard.py (OPTION_SDK_PORT, OPTION_SERVICE_FIELDS).
+        OptionField("sdk_port", "读卡器端口", "text", "USB 为 1001–1016，串口为 1–16"),
+        OptionField("service_fields", "读卡服务字段", "text", "JSON：{\"name\": \"data.xm\", …}"),
     ),
     DeviceKind.CAMERA: (),
     DeviceKind.SCANNER: (

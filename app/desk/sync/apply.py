@@ -17,6 +17,7 @@ import json
 import logging
 import tempfile
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,44 @@ def replace_identity(s: Session, table_name: str, old: uuid.UUID, new: uuid.UUID
     s.execute(delete(target).where(target.c.id == old))
 
 
+def workers_here(s: Session) -> list[tuple[uuid.UUID, list[str]]]:
+    """(id, lines) of every worker who has logged in on this desk."""
+    logged_in = select(AuditEntry.worker_id).where(AuditEntry.action == LOGIN_OK).distinct()
+    return [(w, list(lines or ())) for w, lines in s.execute(select(Worker.id, Worker.lines)
+                                                             .where(Worker.id.in_(logged_in)))]
+
+
+def want_files(s: Session, case_ids: Iterable[uuid.UUID] | None = None,
+               here: list[tuple[uuid.UUID, list[str]]] | None = None) -> int:
+    """Mark wanted the live files of the cases (of ``case_ids``, or all) forwarded or replied to a colleague who
+    works at this desk (:data:`WANTED_STATES`); never touches whether a file is present. How many were marked.
+    Pulls call it for the cases and attachments they write; call it after a colleague's first login here too."""
+    here = workers_here(s) if here is None else here
+    if not here:
+        return 0
+    ids, departments = {w for w, _ in here}, {line for _, lines in here for line in lines}
+    stmt = select(Case.id, Case.assignee_id, Case.department).where(Case.state.in_(WANTED_STATES))
+    if case_ids is not None:
+        stmt = stmt.where(Case.id.in_(list(case_ids)))
+    mine = [cid for cid, assignee, department in s.execute(stmt)
+            if assignee in ids or (assignee is None and department in departments)]
+    if not mine:
+        return 0
+    files = s.execute(select(Attachment.sha256, Attachment.size, Attachment.mime).where(
+        Attachment.case_id.in_(mine), Attachment.removed_at.is_(None))).all()
+    shas = {sha for sha, _, _ in files}
+    have = set(s.scalars(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256.in_(shas))))
+    new = {sha: {"sha256": sha, "size": size, "mime": mime, "present": False, "uploaded": True, "wanted": True}
+           for sha, size, mime in files if sha not in have}
+    if new:
+        s.execute(insert(AttachmentBlob.__table__), list(new.values()))
+    waiting = list(s.scalars(select(AttachmentBlob.sha256).where(
+        AttachmentBlob.sha256.in_(have), AttachmentBlob.present.is_(False), AttachmentBlob.wanted.is_(False))))
+    if waiting:
+        s.execute(update(AttachmentBlob).where(AttachmentBlob.sha256.in_(waiting)).values(wanted=True))
+    return len(new) + len(waiting)
+
+
 class DeskApplier:
     """Applies server payloads within the caller's session; counts what it applied."""
 
@@ -107,7 +146,7 @@ class DeskApplier:
         self.skipped: list[str] = []
         self.set_aside: list[SetAsideRow] = []  # rows this desk could not apply (also in bad_rows' list)
         self._bad_rows = BadRowLog(self.data_dir)
-        self._here: list[tuple[uuid.UUID, list[str]]] | None = None  # workers who logged in here (_workers_here)
+        self._here: list[tuple[uuid.UUID, list[str]]] | None = None  # workers_here(), read once per applier
 
     def apply_changes(self, changes: list[Change]) -> None:
         """Pulled change rows, in seq order; consecutive rows of one entity are written together."""
@@ -298,7 +337,7 @@ class DeskApplier:
 
     def attachments(self, rows: list[dict]) -> None:
         """Attachments' metadata (issue 15). The bytes are not here: each live file gets an AttachmentBlob row
-        that says so (present=False), wanted when its case is this desk's to decide (:func:`_want_files`); the
+        that says so (present=False), wanted when its case is this desk's to decide (:func:`want_files`); the
         transfer (app/desk/sync/files.py) fetches wanted ones. A blob row that exists (this desk's own file) is
         left as it is."""
         rows = [r for r in self._last_by_id(rows) if str(r["id"]) not in self.pending]
@@ -315,41 +354,12 @@ class DeskApplier:
         self._want_files({v["case_id"] for v in values if v.get("case_id") and v.get("removed_at") is None})
         self.applied += len(rows)
 
-    def _workers_here(self) -> list[tuple[uuid.UUID, list[str]]]:
-        """(id, lines) of every worker who has logged in on this desk; read once per applier."""
-        if self._here is None:
-            logged_in = select(AuditEntry.worker_id).where(AuditEntry.action == LOGIN_OK).distinct()
-            self._here = [(w, list(lines or ())) for w, lines in self.s.execute(
-                select(Worker.id, Worker.lines).where(Worker.id.in_(logged_in)))]
-        return self._here
-
     def _want_files(self, case_ids) -> None:
-        """Mark wanted the live files of those of ``case_ids`` that are forwarded or replied to a colleague who
-        works at this desk; never touches whether a file is present."""
         if not case_ids:
             return
-        here = self._workers_here()
-        if not here:
-            return
-        ids, departments = {w for w, _ in here}, {line for _, lines in here for line in lines}
-        cases = self.s.execute(select(Case.id, Case.assignee_id, Case.department).where(
-            Case.id.in_(list(case_ids)), Case.state.in_(WANTED_STATES)))
-        mine = [cid for cid, assignee, department in cases
-                if assignee in ids or (assignee is None and department in departments)]
-        if not mine:
-            return
-        files = self.s.execute(select(Attachment.sha256, Attachment.size, Attachment.mime).where(
-            Attachment.case_id.in_(mine), Attachment.removed_at.is_(None))).all()
-        shas = {sha for sha, _, _ in files}
-        have = set(self.s.scalars(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256.in_(shas))))
-        new = {sha: {"sha256": sha, "size": size, "mime": mime, "present": False, "uploaded": True, "wanted": True}
-               for sha, size, mime in files if sha not in have}
-        if new:
-            self.s.execute(insert(AttachmentBlob.__table__), list(new.values()))
-        if have:
-            self.s.execute(update(AttachmentBlob).where(
-                AttachmentBlob.sha256.in_(have), AttachmentBlob.present.is_(False),
-                AttachmentBlob.wanted.is_(False)).values(wanted=True))
+        if self._here is None:
+            self._here = workers_here(self.s)
+        want_files(self.s, case_ids, self._here)
 
     def calendars(self, rows: list[dict]) -> None:
         """Holiday calendars go where the desk's CalendarStore reads imported files."""

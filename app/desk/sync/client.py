@@ -61,7 +61,7 @@ from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify, uses_insecure_http
-from app.desk.sync.files import FileBacklog, FileCounts, FileTransfer, file_backlog
+from app.desk.sync.files import NO_FILES, FileBacklog, FileCounts, FileTransfer, file_backlog
 from models import Device, OutboxEntry, SyncState, Worker, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_HELD, OUTBOX_PENDING, OUTBOX_SET_ASIDE
 from models.sync import SYNC_STATE_ID
@@ -102,8 +102,7 @@ class SyncResult:
     snapshot: bool = False  # a full snapshot was downloaded (first sync, or the server was restored)
     next_sync_in_s: float = DEFAULT_INTERVAL_S
     finished_at: dt.datetime = field(default_factory=utcnow)
-    # Attachments' bytes, moved after the commands (app/desk/sync/files.py): never part of ``ok`` or ``error``.
-    files: FileCounts = field(default_factory=FileCounts)
+    files: FileCounts = NO_FILES  # attachments' bytes, after the commands (app/desk/sync/files.py): never ``error``
 
     @property
     def ok(self) -> bool:
@@ -118,10 +117,8 @@ class SyncResult:
         changed = NO_CHANGES
         if self.pulled:
             changed |= Changes(cases=True, residents=True, workers=True, settings=True, catalog=True, calendar=True)
-        if self.pushed or self.set_aside:
+        if self.pushed or self.set_aside or self.files.moved:  # files: a case window's 已上传 / readable
             changed |= Changes(cases=True, residents=True, sync_status=True)
-        if self.files.moved:  # a case window's attachment turns 已上传 / becomes readable
-            changed |= Changes(cases=True, sync_status=True)
         return changed
 
 
@@ -207,10 +204,9 @@ def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int 
         last_success_at=state.last_success_at if state else None, last_error=state.last_error if state else "",
         pending=counts.get(OUTBOX_PENDING, 0), set_aside=counts.get(OUTBOX_SET_ASIDE, 0), oldest_pending_at=oldest,
         oldest_pending_age_s=(now - oldest).total_seconds() if oldest else None,
-        clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items,
+        clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items, files=file_backlog(ctx),
         held=counts.get(OUTBOX_HELD, 0), set_aside_rows=set_aside_rows(ctx.data_dir)[:max_items],
-        insecure_http=bool(dev and dev.server_url and uses_insecure_http(ctx.data_dir, dev.server_url)),
-        files=file_backlog(ctx))
+        insecure_http=bool(dev and dev.server_url and uses_insecure_http(ctx.data_dir, dev.server_url)))
 
 
 class SyncError(UserError):
@@ -252,20 +248,18 @@ class SyncClient:
     def __init__(self, ctx: AppContext, *, http: httpx.Client | None = None,
                  clock: Callable[[], dt.datetime] | None = None,
                  batch_size: int = 100, pull_limit: int = DEFAULT_PULL_PAGE, interval_s: float = DEFAULT_INTERVAL_S,
-                 rng: Callable[[], float] = random.random, timeout_s: float = 30.0,
-                 files: FileTransfer | None = None):
+                 rng: Callable[[], float] = random.random, timeout_s: float = 30.0, files: FileTransfer | None = None):
         self.ctx = ctx
         self.clock = clock or ctx.clock.desk_time  # the desk's own clock: the offset is measured against it
         # Within the protocol's limits, so the server never refuses a request for its size.
         self.batch_size, self.pull_limit = max(1, min(batch_size, MAX_BATCH)), max(1, min(pull_limit, MAX_PULL_PAGE))
         self.interval_s = interval_s
         self._rng, self._timeout_s = rng, timeout_s
-        self._http, self._own_http = http, http is None
+        self._http, self._own_http, self._files = http, http is None, files or FileTransfer(ctx)  # files: their budget
         self._http_url = ""
         self._lock = threading.Lock()
         self._offset_s: float | None = None
         self._token_expires: dt.datetime | None = None  # server time; unknown until the first round asks
-        self._files = files or FileTransfer(ctx)  # attachments' bytes, after the commands (its budget per round)
 
     # ----- public API ---------------------------------------------------------------------------------------------
     def sync_once(self) -> SyncResult:
@@ -295,8 +289,7 @@ class SyncClient:
                 log.exception("sync round failed on this desk")
                 return self._finish(counts, SyncError(f"本机同步出错（{type(e).__name__}），已记录日志，稍后自动重试",
                                                       online=True))
-            # Commands first, files after: the round's outcome above is final whatever the files do (never raises).
-            return self._finish(counts, None, self._files.run(http=self._client(link)))
+            return self._finish(counts, None, self._files.run(http=self._client(link)))  # then files: never raises
 
     def status(self) -> SyncStatus:
         return sync_status(self.ctx, self.clock())
@@ -526,7 +519,7 @@ class SyncClient:
         counts.snapshot = True
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------------
-    def _finish(self, counts: _Counts, error: SyncError | None, files: FileCounts | None = None) -> SyncResult:
+    def _finish(self, counts: _Counts, error: SyncError | None, files: FileCounts = NO_FILES) -> SyncResult:
         now = self.clock()
         with self.ctx.sessions.begin() as s:
             state = _state(s)
@@ -543,9 +536,7 @@ class SyncClient:
         self.ctx.clock.learned(offset_s)
         if error is not None:
             log.info("sync round failed (%d in a row): %s", failures, error.message)
-        files = files or FileCounts()
-        more = pending or files.more  # the file budget ran out: the rest follows in a moment
-        delay = backoff_delay(failures, rng=self._rng) if error else (1.0 if more else self.interval_s)
+        delay = backoff_delay(failures, rng=self._rng) if error else (1.0 if pending or files.more else self.interval_s)
         return SyncResult(pushed=counts.pushed, pulled=counts.pulled, set_aside=counts.set_aside, pending=pending,
                           online=error.online if error else True, error=error.message if error else "",
                           snapshot=counts.snapshot, next_sync_in_s=delay, finished_at=now, files=files)

@@ -5,6 +5,7 @@ Use::
     files = FileTransfer(ctx)            # or SyncClient does it after every successful push and pull
     counts = files.run()                 # upload what the server may take, then download what this desk wants
     files.fetch_case(case_id)            # the case window's 下载附件: mark its files wanted and fetch them now
+    fetch_case(ctx, case_id)             # the same with a client of its own, closed after (for run_op)
     backlog = file_backlog(ctx)          # cheap, database only: for the status bar and ``sync --status``
 
 Commands first, files after: a file goes up only once the server has acknowledged the attachment.add.v1
@@ -19,6 +20,7 @@ Logs name files by the first characters of their sha256, never by case, resident
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import UserError
@@ -41,7 +43,7 @@ from app.desk.attachments.service import DAMAGED, NO_FILE, AttachmentService
 from app.desk.attachments.store import BlobError, BlobHashMismatch
 from app.desk.context import AppContext
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify
-from models import Attachment, AttachmentBlob, Device, OutboxEntry
+from models import Attachment, AttachmentBlob, Device, OutboxEntry, utcnow
 from models.outbox import OUTBOX_APPLIED
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ DEFAULT_ROUND_BYTES = 20 * 1024 * 1024  # per round, up and down together: a syn
 DEFAULT_ROUND_S = 30.0
 MAX_OFFSET_CONFLICTS = 3  # 409 OFFSET answers for one file in one round before it waits for the next round
 MAX_FILES_PER_ROUND = 500  # candidates read per direction and round
+RETRY_MISSING_AFTER = dt.timedelta(minutes=15)  # a file the server had no copy of: asked about again after this
 MARK_EVERY_S = 1.0  # an upload's progress written on the desk at most this often (and when the file stops)
 
 # What a file's ``last_error`` says. Two values the case window reads as 缺失 (app/desk/attachments/service.py):
@@ -78,6 +81,9 @@ class FileCounts:
     @property
     def moved(self) -> bool:
         return bool(self.uploaded or self.downloaded)
+
+
+NO_FILES = FileCounts()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -355,6 +361,9 @@ class FileTransfer:
                  .order_by(AttachmentBlob.attempts, AttachmentBlob.updated_at).limit(MAX_FILES_PER_ROUND))
             if only is not None:
                 q = q.where(AttachmentBlob.sha256.in_(only))
+            else:  # one the server said it has no copy of is asked about again now and then, not every round
+                q = q.where(or_(AttachmentBlob.last_error != NO_FILE,
+                                AttachmentBlob.updated_at < utcnow() - RETRY_MISSING_AFTER))
             wanted = list(s.execute(q).tuples())
         for sha, size in wanted:
             if budget.spent():
@@ -364,6 +373,9 @@ class FileTransfer:
 
     def _download_one(self, link: tuple[httpx.Client, str], sha: str, size: int, budget: _Budget,
                       tally: _Tally) -> None:
+        if self.ctx.blobs.intact(sha):  # here after all (added again here, or put back from a backup)
+            self._mark(sha, present=True, last_error="")
+            return
         resp = self._request(link, "GET", Endpoint.FILE.format(sha256=sha))
         if resp.status_code != 200:
             self._problem(sha, NO_FILE if _code(resp) == ErrorCode.NO_FILE else
@@ -398,7 +410,11 @@ class FileTransfer:
                 partial.discard()
                 self._problem(sha, OFFSET_STUCK, tally)
                 return
-            offset = partial.append(body)
+            try:
+                offset = partial.append(body)
+            except BlobError as e:  # larger than any attachment may be: the part is dropped
+                self._problem(sha, str(e), tally)
+                return
             tally.bytes_received += len(body)
             budget.take(len(body))
         try:
@@ -406,6 +422,9 @@ class FileTransfer:
         except BlobHashMismatch:
             log.warning("attachment %s: downloaded bytes do not match its hash; fetched again", sha[:12])
             self._problem(sha, BAD_HASH_DOWNLOAD, tally)
+            return
+        except BlobError as e:
+            self._problem(sha, str(e), tally)
             return
         self._mark(sha, present=True, uploaded=True, uploaded_bytes=status.size, last_error="")
         tally.downloaded += 1
@@ -421,6 +440,15 @@ class FileTransfer:
             s.execute(update(AttachmentBlob).where(AttachmentBlob.sha256 == sha)
                       .values(last_error=message, attempts=AttachmentBlob.attempts + 1))
         tally.failed += 1
+
+
+def fetch_case(ctx: AppContext, case_id: uuid.UUID) -> FileCounts:
+    """The case window's 下载附件, off the UI thread: mark the case's files wanted and fetch them now."""
+    files = FileTransfer(ctx)
+    try:
+        return files.fetch_case(case_id)
+    finally:
+        files.close()
 
 
 def _file_status(resp: httpx.Response, sha: str) -> FileStatus:

@@ -45,30 +45,21 @@ class PacketKind(DocumentKind):
         if not data.sections:
             out.append(blocks.pairs_table("申请内容", "填写内容", (), data, sheet))
         for section in data.sections:
-            out.append(Spacer(1, g.size * 0.4))
+            out.append(Spacer(1, g.size * 0.3))
             if section.rows or not section.tables:
                 out.append(blocks.pairs_table(section.title, "填写内容", section.rows, data, sheet))
-            else:
-                out.append(blocks.note(section.title, sheet))
+            else:  # a step of repeat groups only (the household): its title over its tables
+                out.append(sheet.fit(section.title, g.size, align="left", bold=True))
             for table in section.tables:
                 out += [Spacer(1, g.size * 0.3), *group_blocks(table, data, sheet)]
-        out.append(Spacer(1, g.size * 0.4))
+        out.append(Spacer(1, g.size * 0.3))
         out.append(checklist_table(data, sheet))
         return out
 
-    def closing_blocks(self, data: DocumentData, sheet: Sheet) -> list[Flowable]:
-        owed = [line for line in data.checklist if line.note.startswith("须于")]
-        parts: list[Flowable] = [Spacer(1, sheet.g.size * 0.4)]
-        if owed:
-            text = "容缺受理：" + "；".join(f"{scrub(line.name, data)}{line.note}" for line in owed) + "。"
-            parts.append(blocks.note(text, sheet))
-        return parts
-
     def statement(self, data: DocumentData) -> str:
         files = sum(line.attachments for line in data.checklist)
-        attached = f"案件附有材料扫描件 {files} 份，可在系统中查看。" if files else "案件暂无材料扫描件。"
-        return ("说明：本清单列出申请人填写的内容和社区受理时收取的材料，随案件转交承办部门审核。" + attached
-                + "身份证号码和电话已按规定隐去部分数字，完整信息以申请人提交的证件为准。")
+        attached = f"案件附材料扫描件 {files} 份，可在系统中查看" if files else "案件暂无材料扫描件"
+        return f"说明：本清单列出申请人填写的内容和受理时收取的材料，随案件转交承办部门审核；{attached}。"
 
     def statement_blocks(self, data: DocumentData, sheet: Sheet) -> list[Flowable]:
         return [blocks.note(self.statement(data), sheet)]
@@ -85,7 +76,7 @@ def checklist_table(data: DocumentData, sheet: Sheet) -> Flowable:
         return line.status + (f"\n{line.note}" if line.note and line.note not in ("必交", "视情况") else "")
     if g.columns == 4:
         form_w = sheet.width("原件及复印件") + 2 * g.pad + 1
-        status_w = sheet.width(_STATUS_WIDTH) * 0.62 + 2 * g.pad + 1
+        status_w = max(g.content_width * 0.26, sheet.width(_STATUS_WIDTH) * 0.62 + 2 * g.pad + 1)
         name_w = g.content_width - seq_w - form_w - 2 * small_w - status_w
         body = [[str(i), scrub(line.name, data), line.form, str(line.count) if line.count else "—", status(line),
                  str(line.attachments)] for i, line in enumerate(data.checklist, 1)]
