@@ -110,7 +110,7 @@ def test_delete_and_reorder_pages_then_cancel_attaches_nothing(qtbot, desk, tmp_
     dlg.page_list.setCurrentRow(2)
     qtbot.keyClick(dlg.page_list, Qt.Key_Delete)
     assert [p.data for p in dlg.ordered_pages()] == [taken[1], taken[0]] and _texts(dlg) == ["第 1 页", "第 2 页"]
-    seen = answer_next_message_box("Yes")
+    seen = answer_next_message_box("是(&Y)")
     dlg.cancel_button.click()
     qtbot.waitUntil(lambda: not dlg.isVisible())
     assert "放弃已添加的 2 页" in seen[0]

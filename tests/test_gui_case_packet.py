@@ -127,7 +127,7 @@ def test_colleague_reads_the_materials_and_their_files_and_prints_the_packet(win
     view.files.selectRow(row)
     assert not view.view_button.isEnabled() and view.download_button.isEnabled()
     qtbot.mouseClick(view.download_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "已请求下载 1 份附件" in view.message.text())
+    qtbot.waitUntil(lambda: "附件暂未下载" in view.message.text())  # this desk is not enrolled: next sync
     with ctx.sessions() as s:
         assert all(b.wanted for b in s.scalars(select(AttachmentBlob)) if not b.present)
 

@@ -165,7 +165,11 @@ class _KillingProxy:
                 dst.sendall(data)
         except OSError:
             pass
-        for sock in (src, dst):
+        for sock in (src, dst):  # shut down first: a bare close leaves the other pump's idle keep-alive hanging
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             try:
                 sock.close()
             except OSError:

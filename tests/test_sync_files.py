@@ -375,3 +375,16 @@ def test_a_chunk_that_arrived_twice_is_answered_409_and_the_upload_goes_on(make_
     assert len(puts) == 4  # each chunk once from the desk: after the 409 it went on from the server's offset
     assert hashlib.sha256(_server_bytes(api, a, sha)).hexdigest() == sha
     assert _blob(a, sha).uploaded
+
+
+def test_a_file_taken_off_before_it_was_sent_is_not_sent(make_desk):
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    sha = _attach(a, cid, _pdf_like(5000))
+    service = AttachmentService(a.ctx)
+    service.remove(a.worker("desk"), service.for_case(cid)[0].id, "拍错了")
+    result = a.sync.sync_once()
+    assert result.ok and result.pending == 0 and _outbox(a) == {OUTBOX_APPLIED: 5}  # add and remove both went
+    assert result.files.uploaded == 0 and cut.file_requests == []  # nothing holds the file: nothing to send
+    assert not _blob(a, sha).uploaded and sync_status(a.ctx).files.empty

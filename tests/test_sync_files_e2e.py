@@ -166,11 +166,12 @@ class _KillMidUpload:
                 dst.sendall(data)
         except OSError:
             pass
-        for sock in (src, dst):
+        for sock in (src, dst):  # shutdown first: it wakes the other direction's recv and tells the peer
             try:
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            sock.close()
 
     def close(self) -> None:
         self.listener.close()

@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
     def _show_server_status(self, st) -> None:
         from ui.sync.sync_status_text import status_text
         self.server_label.setText(status_text(st))
+        self.server_label.setToolTip(status_text(st))  # the whole line when the status bar cuts it off
         warn = st.enrolled and (not st.online or st.set_aside or st.insecure_http)
         self.server_label.setObjectName("warning" if warn else "")
         loud = "color: #b42318; font-weight: bold;" if st.insecure_http else "color: #b54708;"

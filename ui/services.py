@@ -95,6 +95,11 @@ class Services:
         from app.desk.sync.client import SyncClient
         return SyncClient(self.ctx)
 
+    def fetch_case_files(self, case_id):
+        """The case window's 下载: the case's files marked wanted and fetched now (off the UI thread)."""
+        from app.desk.sync.files import fetch_case
+        return fetch_case(self.ctx, case_id)
+
     def sync_status(self):
         from app.desk.sync.client import sync_status
         return sync_status(self.ctx)  # outbox ages on the desk's own clock, as its rows record it

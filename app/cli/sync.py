@@ -45,7 +45,7 @@ def _print_result(r) -> None:
         print(f"附件：上传 {f.uploaded} 个，下载 {f.downloaded} 个" + (f"，出问题 {f.failed} 个" if f.failed else "")
               + ("，其余下一轮继续" if f.more else ""))
     if f.error:
-        print(f"附件：{f.error}")
+        print(f.error if "附件" in f.error else f"附件：{f.error}")
 
 
 def _cmd_enroll(args) -> int:

@@ -421,12 +421,18 @@ class MaterialsView(QWidget):
         dialog.open()
 
     def _on_download_clicked(self) -> None:
-        svc, cid = self._attachments(), self.case_id
-        run_op(self, lambda: svc.request_download(cid), self._downloading, self._failed)
+        """Mark the case's files wanted and fetch them now; what cannot come now comes with the next sync."""
+        services, cid = self.services, self.case_id
+        self._say("正在从区服务器下载附件…")
+        run_op(self, lambda: services.fetch_case_files(cid), self._downloading, self._failed)
 
-    def _downloading(self, count) -> None:
-        self._say(f"已请求下载 {count} 份附件，将在下次同步时下载到本机。" if count
-                  else "附件已在本机或已在下载队列中。")
+    def _downloading(self, counts) -> None:
+        if counts.error:
+            self._say(f"附件暂未下载：{counts.error}。将在下次同步时下载到本机。", "error")
+        elif counts.downloaded:
+            self._say(f"已下载 {counts.downloaded} 份附件到本机。")
+        else:
+            self._say("附件尚在上传中或已在本机，将在同步时自动下载。")
         self.changed.emit()
 
     def _on_capture_clicked(self) -> None:

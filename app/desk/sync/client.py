@@ -59,6 +59,7 @@ from app.core.wire import (
 from app.desk import keystore
 from app.desk.context import AppContext
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
+from app.desk.sync.backoff import backoff_delay  # re-exported: tests and callers read it here
 from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify, uses_insecure_http
 from app.desk.sync.files import NO_FILES, FileBacklog, FileCounts, FileTransfer, file_backlog
@@ -74,19 +75,6 @@ MAX_PULL_PAGES_PER_ROUND = 200
 NOT_ENROLLED = "本机尚未登记到区服务器，请由管理员运行：python main.py enroll --server 地址 --code 注册码"
 BAD_ANSWER = "区服务器的答复无法识别（双方程序版本可能不一致），本机数据未改动，请联系区管理员"
 Answer = TypeVar("Answer", bound=ServerAnswer)
-
-
-def backoff_delay(failures: int, *, base: float = 2.0, cap: float = 300.0,
-                  rng: Callable[[], float] = random.random) -> float:
-    """Seconds to wait after ``failures`` consecutive failed rounds: exponential, capped, full jitter.
-
-    Full jitter (a uniform draw below the exponential bound) keeps hundreds of desks that lost the server at
-    the same moment from all coming back at the same moment.
-    """
-    if failures <= 0:
-        return 0.0
-    bound = min(cap, base * 2 ** min(failures - 1, 30))
-    return max(0.5, rng() * bound)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -102,8 +102,9 @@ class FileBacklog:
 
 def file_backlog(ctx: AppContext) -> FileBacklog:
     with ctx.sessions() as s:
-        to_upload = _to_upload_query(s)
-        waiting = [sha for sha in to_upload if sha not in _acknowledged(s, to_upload)]
+        to_upload = sorted(_live(s, _to_upload_query(s)))
+        acknowledged = _acknowledged(s, to_upload)
+        waiting = [sha for sha in to_upload if sha not in acknowledged]
         to_download = s.scalar(select(func.count()).select_from(AttachmentBlob).where(
             AttachmentBlob.wanted.is_(True), AttachmentBlob.present.is_(False),
             AttachmentBlob.last_error.not_in((NO_FILE, DAMAGED)))) or 0
@@ -113,12 +114,21 @@ def file_backlog(ctx: AppContext) -> FileBacklog:
                        missing=missing)
 
 
-def _to_upload_query(s: Session, limit: int | None = None) -> list[str]:
-    # Not those the server said it has no attachment for (taken off before it was sent): nothing to send them to.
-    q = (select(AttachmentBlob.sha256).where(AttachmentBlob.present.is_(True), AttachmentBlob.uploaded.is_(False),
-                                             AttachmentBlob.last_error != NO_FILE)
+def _to_upload_query(s: Session, limit: int | None = None, *, due: bool = False) -> list[str]:
+    q = (select(AttachmentBlob.sha256).where(AttachmentBlob.present.is_(True), AttachmentBlob.uploaded.is_(False))
          .order_by(AttachmentBlob.attempts, AttachmentBlob.updated_at))
+    if due:  # one the server said it has no attachment for (taken off before it was sent): now and then only
+        q = q.where(or_(AttachmentBlob.last_error != NO_FILE,
+                        AttachmentBlob.updated_at < utcnow() - RETRY_MISSING_AFTER))
     return list(s.scalars(q.limit(limit) if limit else q))
+
+
+def _live(s: Session, shas: list[str]) -> set[str]:
+    """Of ``shas``, the files a case or resident on this desk still holds (not all taken off again)."""
+    if not shas:
+        return set()
+    return set(s.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(shas),
+                                                         Attachment.removed_at.is_(None)).distinct()))
 
 
 def _acknowledged(s: Session, shas: list[str]) -> set[str]:
@@ -267,11 +277,11 @@ class FileTransfer:
     # ----- upload ---------------------------------------------------------------------------------------------------
     def _upload_all(self, link: tuple[httpx.Client, str], budget: _Budget, tally: _Tally) -> None:
         with self.ctx.sessions() as s:
-            shas = _to_upload_query(s, MAX_FILES_PER_ROUND)
-            ready = _acknowledged(s, shas)
+            shas = _to_upload_query(s, MAX_FILES_PER_ROUND, due=True)
+            ready = _acknowledged(s, shas) & _live(s, shas)
         for sha in shas:
             if sha not in ready:
-                continue  # its command is not acknowledged yet: the server would not know the case
+                continue  # its command is not acknowledged yet (the server would not know the case), or taken off
             if budget.spent():
                 tally.more = True
                 return
