@@ -329,3 +329,21 @@ def test_noisy_photos_stay_small(desk):
     noise.save(buf, "JPEG", quality=90)
     info = svc.add_images(people["desk"], cid, ID_CARD, [buf.getvalue()])
     assert info.size <= 500 * 1024
+
+
+def test_adding_a_missing_file_again_makes_it_present_without_a_second_row(desk):
+    svc, _c, people, _r, cid, ctx = desk
+    info = svc.add_images(people["desk"], cid, HUKOU, [_photo(17), _photo(18)])  # a PDF: added from disk as it is
+    data = svc.read(info.id)
+    ctx.blobs.delete(info.sha256)
+    with ctx.sessions.begin() as s:
+        s.get(AttachmentBlob, info.sha256).last_error = NO_FILE
+    with ctx.sessions.begin() as s:
+        s.get(AttachmentBlob, info.sha256).present = False
+    assert svc.info(info.id).status == MISSING
+    before = _counts(ctx)
+    path = ctx.data_dir.parent / "户口簿.pdf"
+    path.write_bytes(data)
+    again = svc.add_file(people["desk"], cid, HUKOU, path)
+    assert again.id == info.id and again.status == LOCAL_ONLY and svc.read(info.id) == data
+    assert _counts(ctx)[:3] == before[:3]  # no new row, no new command

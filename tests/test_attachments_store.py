@@ -113,6 +113,9 @@ def test_plain_store_when_database_is_plain(tmp_path):
     # An encrypted store (the database converted since) still reads the plain file it finds.
     enc = BlobStore(folder / "attachments", encrypted=True)
     assert enc.get(sha) == PAGE
+    assert PAGE[:40] in enc.path(sha).read_bytes()
+    enc.put(PAGE)  # and seals it when the same bytes are put again
+    assert PAGE[:40] not in enc.path(sha).read_bytes() and enc.get(sha) == PAGE
 
 
 def test_delete_removes_only_that_file(ctx):

@@ -31,6 +31,9 @@ INTERNAL_EXCEPTIONS = {
     "forms.values.InvalidValue",  # the validator adds the field's label before anyone sees it
     "app.core.limits.Unstorable",  # inside pydantic: app/core/commands.py adds the field's label
     "app.core.limits.TooLarge",  # inside pydantic: app/core/commands.py adds the field's label
+    "app.core.verify.VerifyBaseError",  # a bad base address: the document prints without the link
+    "app.desk.sync.files._Stop",  # ends a file transfer round; its Chinese reason goes into the round's counts
+    "app.server.files.FileRefused",  # becomes the file route's HTTP status with its Chinese message
 }
 
 

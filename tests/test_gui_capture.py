@@ -21,8 +21,8 @@ from app.desk.intake import IntakeService
 from app.desk.residents import ResidentService
 from tests.gui_helpers import answer_next_message_box
 from ui.devices import camera
-from ui.devices.capture_dialog import CaptureDialog
 from ui.devices.camera import NO_CAMERA, VirtualSource, sample_page
+from ui.devices.capture_dialog import CaptureDialog
 from ui.services import Services
 
 # Offscreen has no GPU: Qt Multimedia says once per thread that it converts video frames on the CPU (as the
@@ -81,6 +81,8 @@ def test_space_twice_then_done_attaches_one_pdf_of_two_pages(qtbot, desk, tmp_pa
     first, second = (p.data for p in dlg.ordered_pages())
     assert first != second  # the virtual camera turned the page after the first shot
     assert Image.open(io.BytesIO(first)).format == "JPEG"
+    shown = dlg.preview.frames
+    qtbot.waitUntil(lambda: dlg.preview.frames >= shown + 4)  # the preview shows the page now under the camera
     _shots(dlg, "capture_dialog.png")
     assert services.attachments.for_case(case_id) == []
     with qtbot.waitSignal(dlg.attached, timeout=20000) as saved:
@@ -171,9 +173,67 @@ def test_a_direct_scanner_adds_its_page_off_the_ui_thread(qtbot, desk, tmp_path,
     qtbot.mouseClick(dlg.scan_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dlg.page_list.count() == 1)
     assert dlg.ordered_pages()[0].source == "scanner" and dlg.message.text() == ""
+    answer_next_message_box("否(&N)")  # Esc asks before the page is thrown away: keep it
+    qtbot.keyClick(dlg, Qt.Key_Escape)
+    assert dlg.isVisible() and dlg.page_list.count() == 1
+    dlg.delete_selected()
+    qtbot.keyClick(dlg, Qt.Key_Escape)  # nothing to lose: closes at once
+    assert not dlg.isVisible()
 
 
 def test_the_simulated_camera_driver_takes_one_picture(qtbot, styled_app):
     result = camera.SimulatedCameraDriver().test()
     assert result.ok and "拍照成功" in result.message and result.detail["width"] > 0
     assert [d.name for d in camera.camera_drivers(None, simulate=True)] == ["camera-sim"]
+
+
+def test_the_wizards_materials_page_captures_into_the_draft_case(qtbot, desk, tmp_path):
+    """拍照/扫描 beside a material on the checklist: the dialog attaches to the draft case, the row says 已附 1 份
+    and the material counts as received. The desk's configured camera is the simulated one (devices.json)."""
+    from app.desk.devices.base import DeviceKind
+    from app.desk.devices.registry import DeviceConfig
+    from ui.desk.service_wizard import ServiceWizard
+    services, case_id, material = desk
+    DeviceConfig().with_driver(DeviceKind.CAMERA, "camera-sim").save(services.ctx.data_dir)
+    intake = services.intake
+    draft = intake.load_draft(case_id)
+    wiz = ServiceWizard(services, ITEM, draft=draft)
+    qtbot.addWidget(wiz, before_close_func=lambda w: w.close_for_other_worker())  # closes without asking
+    wiz.show()
+    wiz._go(wiz.pages.index(wiz.materials))
+    assert wiz.current_page() is wiz.materials
+    assert not wiz.materials.boxes[material].isChecked() and wiz.materials.attached_labels[material].text() == ""
+    qtbot.mouseClick(wiz.materials.capture_buttons[material], Qt.LeftButton)
+    qtbot.waitUntil(lambda: wiz.findChild(CaptureDialog) is not None and wiz.findChild(CaptureDialog).isVisible())
+    dlg = wiz.findChild(CaptureDialog)
+    assert isinstance(dlg.source, VirtualSource) and dlg.material == material and dlg.case_id == case_id
+    dlg.activateWindow()
+    qtbot.waitUntil(lambda: dlg.isActiveWindow() and dlg.preview.has_picture)
+    qtbot.keyClick(dlg, Qt.Key_Space)
+    qtbot.waitUntil(lambda: dlg.page_list.count() == 1)
+    qtbot.mouseClick(dlg.done_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: wiz.materials.attached_labels[material].text() == "已附 1 份", timeout=20000)
+    assert wiz.materials.boxes[material].isChecked() and material not in wiz.materials.missing.text()
+    _shots(wiz, "wizard_materials_capture.png")
+    (info,) = services.attachments.for_case(case_id)
+    assert info.material == material and info.pages == 1
+
+
+def test_a_camera_that_cannot_be_opened_is_said_in_chinese_and_files_still_go_in(qtbot, desk, tmp_path, monkeypatch):
+    """The real QCamera path with a camera that is gone (a stale device, unplugged): Qt's English error goes to
+    the log, the worker reads Chinese where the preview was and can reconnect or add files."""
+    from PySide6.QtMultimedia import QCameraDevice
+    monkeypatch.setattr("ui.devices.capture_dialog.camera_devices", lambda: [])
+    dlg = _open(qtbot, desk, tmp_path, source=camera.CameraSource(QCameraDevice()))
+    assert dlg.preview.text() == camera.CAMERA_BUSY and dlg.reconnect_button.isVisible()
+    assert all(ord(c) > 127 or not c.isalpha() for c in dlg.preview.text())  # no English words
+    qtbot.keyClick(dlg, Qt.Key_Space)
+    assert "摄像头还没有画面" in dlg.message.text() and dlg.page_list.count() == 0
+    qtbot.mouseClick(dlg.reconnect_button, Qt.LeftButton)
+    assert dlg.preview.text() == NO_CAMERA and dlg.source is None and not dlg.shutter_button.isEnabled()
+    photo = tmp_path / "page.jpg"
+    Image.new("RGB", (800, 1100), "white").save(photo)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(photo)], ""))
+    qtbot.mouseClick(dlg.file_button, Qt.LeftButton)
+    assert _texts(dlg) == ["第 1 页"]
+    dlg.delete_selected()

@@ -14,9 +14,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.core import commands
+from app.core import attachment_rules, commands
 from app.core import machine as cm
-from app.core.vocabulary import STATE_LABELS, Action, Mutation, Role, State
+from app.core.vocabulary import Mutation
 from app.server.mutations import RESIDENT_REFUSED, ApplyContext, Rejected, _canonical_resident_id, _earlier_refusal
 from app.server.mutations import _load_case as load_case
 from app.server.mutations import _raw_id as raw_id
@@ -29,8 +29,6 @@ from models.server import Case, Resident, ServerBlob
 # colleague while it is forwarded to them (or answered by them); on a resident alone, the desk roles. Taking a
 # file off: its adder while the case is not finished, a supervisor or an administrator always.
 ATTACHMENT_ROLES = cm.DESK_ROLES | cm.LINE_ROLES
-FINISHED = frozenset({State.CLOSED, State.REFUSED, State.WITHDRAWN})
-MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 ROLE_REFUSED = "操作人的角色不能办理案件，附件操作未生效"
 BAD_ARGS = "附件信息有误："
@@ -38,12 +36,6 @@ SIZE_MISMATCH = "附件大小与区服务器上同一文件的记录不一致（
 ID_TAKEN = "附件编号已被其他居委会的附件占用，附件未能保存"
 UNKNOWN = "该附件尚未上传到区服务器，操作未生效"
 NOT_OURS = "该附件不属于本机所在的居委会，操作未生效"
-FINISHED_CASE = "案件状态为“{state}”，不能再添加附件，附件未生效"
-NOT_THE_ASSIGNEE = "该案件由其他同事承办，操作人不能为其添加附件，附件未生效"
-NOT_FOR_THIS_ROLE = "操作人的角色不能为该案件添加附件，附件未生效"
-RESIDENT_ROLES_ONLY = "只有前台社工、站长或管理员可以为居民添加附件，附件未生效"
-NOT_THE_ADDER = "只有添加该附件的同事、站长或管理员可以移除附件，操作未生效"
-FINISHED_REMOVE = "案件状态为“{state}”，只有站长或管理员可以移除附件，操作未生效"
 
 
 def apply(ctx: ApplyContext, name: str, raw: Any) -> dict:
@@ -76,32 +68,16 @@ def _resident(ctx: ApplyContext, resident_id: uuid.UUID) -> uuid.UUID:
 
 
 def _check_may_add(ctx: ApplyContext, case: Case | None) -> None:
-    roles = set(ctx.roles)
-    if case is None:
-        if not roles & cm.DESK_ROLES:
-            raise Rejected(RESIDENT_ROLES_ONLY)
-        return
-    if case.state in FINISHED:
-        raise Rejected(FINISHED_CASE.format(state=STATE_LABELS.get(case.state, case.state)), case_id=case.id)
-    if roles & cm.DESK_ROLES:
-        return
-    if Role.LINE in roles and case.state in (State.FORWARDED, State.REPLIED):
-        try:
-            cm.check_actor(case, Action.REPLY, ctx.worker.id, ctx.roles, ctx.worker.lines)
-        except cm.TransitionError:
-            raise Rejected(NOT_THE_ASSIGNEE, case_id=case.id) from None
-        return
-    raise Rejected(NOT_FOR_THIS_ROLE, case_id=case.id)
+    why = attachment_rules.add_refusal(case, ctx.worker.id, ctx.roles, ctx.worker.lines)
+    if why:
+        raise Rejected(why + "，附件未生效", case_id=case.id if case else None)
 
 
 def _check_may_remove(ctx: ApplyContext, a: Attachment) -> None:
-    if set(ctx.roles) & MANAGERS:
-        return
-    if a.added_by_id != ctx.worker.id:
-        raise Rejected(NOT_THE_ADDER, case_id=a.case_id)
     case = ctx.s.get(Case, a.case_id) if a.case_id else None
-    if case is not None and case.state in FINISHED:
-        raise Rejected(FINISHED_REMOVE.format(state=STATE_LABELS.get(case.state, case.state)), case_id=case.id)
+    why = attachment_rules.remove_refusal(a.added_by_id, ctx.worker.id, ctx.roles, case.state if case else None)
+    if why:
+        raise Rejected(why + "，操作未生效", case_id=a.case_id)
 
 
 def _result(a: Attachment) -> dict:

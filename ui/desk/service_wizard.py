@@ -48,6 +48,7 @@ class ServiceWizard(QDialog):
         self.review.insist.toggled.connect(lambda _c: self._enable_outcomes())
         self.review.deferred.toggled.connect(lambda _c: self._enable_outcomes())
         self.materials.pledge.toggled.connect(lambda _c: self._refresh_checks(self.materials))
+        self.materials.capture_requested.connect(self._on_capture_requested)
         self.outcomes: list = []
         self.pages = [self.applicant, self.eligibility, *self.steps, self.materials, self.review]
         self.stack = QStackedWidget()
@@ -128,6 +129,8 @@ class ServiceWizard(QDialog):
         self.message.clear()
         if index > 0 and self.case_id is not None:
             self._refresh_checks(page)
+        if page is self.materials:
+            self._show_attached()
         if last:
             self._prepare_review()
         page.focus_first()
@@ -231,6 +234,33 @@ class ServiceWizard(QDialog):
             if current is not None and current.id == rid:  # not an answer about an applicant chosen before
                 notice.show_cases(*answer)
         run_op(self, look_up, shown, self.message.setText)
+
+    # ----- 拍照/扫描 a material into the draft case (issue 15) ----------------------------------------------------
+    def _on_capture_requested(self, material: str) -> None:
+        if self.busy or self.case_id is None:
+            return  # the draft exists from the applicant step on; the materials page comes after it
+        from ui.devices.capture_dialog import CaptureDialog  # Qt Multimedia loads when first used
+        dlg = CaptureDialog(self.services, self.case_id, material, self)
+        dlg.attached.connect(lambda _r: self._show_attached())
+        dlg.finished.connect(lambda _r: dlg.deleteLater())
+        dlg.open()
+
+    def _show_attached(self) -> None:
+        """The files each material already has on the draft case (a resumed draft shows its earlier ones)."""
+        svc, cid = getattr(self.services, "attachments", None), self.case_id
+        if svc is None or cid is None:
+            return
+
+        def counts() -> dict[str, int]:
+            out: dict[str, int] = {}
+            for info in svc.for_case(cid):
+                out[info.material] = out.get(info.material, 0) + 1
+            return out
+        def shown(found: dict[str, int]) -> None:
+            self.materials.show_attached(found)
+            if found and self.current_page() is self.materials:
+                self._refresh_checks(self.materials)  # a material just captured is no longer missing
+        run_op(self, counts, shown, self.message.setText)
 
     def _on_saved(self, case_id, after) -> None:
         self.busy = False

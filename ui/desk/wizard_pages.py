@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -289,11 +290,14 @@ class StepPage(QWidget):
 
 class MaterialsPage(QWidget):
     title = "材料清单"
+    capture_requested = Signal(str)  # 拍照/扫描 pressed for this material (the wizard opens the capture dialog)
 
     def __init__(self, item, parent=None):
         super().__init__(parent)
         self.item = item
         self.boxes: dict[str, QCheckBox] = {}
+        self.capture_buttons: dict[str, QPushButton] = {}
+        self.attached_labels: dict[str, QLabel] = {}
         self.agent_rows: dict[str, tuple[QCheckBox, QLabel]] = {}  # shown only when the agent must bring them
         inner = QWidget()
         v = QVBoxLayout(inner)
@@ -303,12 +307,16 @@ class MaterialsPage(QWidget):
             cb.setToolTip(m.standard)
             self.boxes[m.name] = cb
             hint = _label("    要求：" + m.standard, "hint")
-            v.addWidget(cb)
+            row = QHBoxLayout()
+            row.addWidget(cb, 1)
+            row.addWidget(self._capture_row(m.name))
+            v.addLayout(row)
             v.addWidget(hint)
             if m.for_agent:
                 self.agent_rows[m.name] = (cb, hint)
                 cb.setVisible(False)
                 hint.setVisible(False)
+                self.capture_buttons[m.name].parentWidget().setVisible(False)
         if not item.materials:
             v.addWidget(_label("本事项不需要收取材料。", "hint"))
         self.pledge = PledgeBox(item)  # 告知承诺制, on items that offer it
@@ -317,6 +325,28 @@ class MaterialsPage(QWidget):
         v.addWidget(self.missing)
         v.addStretch(1)
         _fill_with_scroll(self, inner)
+
+    def _capture_row(self, name: str) -> QWidget:
+        """拍照/扫描 for one material and how many files it already has (issue 15)."""
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.attached_labels[name] = _label("", "hint", wrap=False)
+        button = QPushButton("拍照/扫描")
+        button.setToolTip(f"用高拍仪拍照或扫描“{name}”，保存为本案件的附件")
+        button.clicked.connect(lambda _c=False, n=name: self.capture_requested.emit(n))
+        self.capture_buttons[name] = button
+        row.addWidget(self.attached_labels[name])
+        row.addWidget(button)
+        return holder
+
+    def show_attached(self, counts: dict[str, int]) -> None:
+        """How many files each material has on the case (a captured material counts as received)."""
+        for name, label in self.attached_labels.items():
+            n = counts.get(name, 0)
+            label.setText(f"已附 {n} 份" if n else "")
+            if n and name in self.boxes:
+                self.boxes[name].setChecked(True)
 
     def values(self) -> dict:
         return {name: cb.isChecked() for name, cb in self.boxes.items()}
@@ -336,6 +366,7 @@ class MaterialsPage(QWidget):
         for name, (cb, hint) in self.agent_rows.items():  # the agent's ID and 委托书, when this agent brings them
             cb.setVisible(name in needed)
             hint.setVisible(name in needed)
+            self.capture_buttons[name].parentWidget().setVisible(name in needed)
             if name not in needed:
                 cb.setChecked(False)
         for m in self.item.materials:  # copies follow the answers (one ID copy per household member)

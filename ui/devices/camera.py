@@ -137,6 +137,9 @@ class CameraSource(FrameSource):
     def start(self) -> None:
         if not _permission_granted(self):
             return
+        if self.camera.error() != QCamera.Error.NoError:  # gone before it started (unplugged, a stale choice)
+            self._on_camera_error(self.camera.error(), self.camera.errorString())
+            return
         if self.camera.isFocusModeSupported(QCamera.FocusMode.FocusModeAuto):
             self.camera.setFocusMode(QCamera.FocusMode.FocusModeAuto)
         self.camera.start()

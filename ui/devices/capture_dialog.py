@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QKeySequence, QPainter, QPixmap, QShortcut
-from PySide6.QtMultimedia import QMediaDevices, QVideoFrame, QVideoSink
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -34,7 +33,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -42,117 +40,31 @@ from PySide6.QtWidgets import (
 from app.core.changes import Changes
 from app.core.limits import ATTACHMENT_MAX_BYTES, ATTACHMENT_MAX_PAGES
 from app.desk.devices.base import DeviceKind
-from app.desk.devices.scanner import SCAN_SUFFIXES, FolderScanner, WatchedFolder, default_folder
-from ui.devices.camera import NO_CAMERA, CameraSource, FrameSource, VirtualSource, camera_devices, jpeg_bytes
+from app.desk.devices.scanner import FolderScanner, WatchedFolder, default_folder
+from ui.devices.camera import (
+    CAPTURE_FAILED,
+    NO_CAMERA,
+    NOT_READY,
+    CameraSource,
+    FrameSource,
+    VirtualSource,
+    camera_devices,
+    jpeg_bytes,
+)
+from ui.devices.capture_parts import (
+    FILE_FILTER,
+    FOLDER_POLL_MS,
+    SIM_CAMERA,
+    THUMB,
+    Attached,
+    Page,
+    PreviewLabel,
+    device_registry,
+    pdf_thumb,
+)
 from ui.operations import run_op
 
 log = logging.getLogger(__name__)
-
-THUMB = QSize(120, 160)
-PREVIEW_MIN = QSize(520, 390)
-PREVIEW_FPS = 15  # the preview repaints at most this often; every frame still reaches the image capture
-FOLDER_POLL_MS = 1000
-FILE_FILTER = "图片或 PDF (" + " ".join(f"*{s}" for s in sorted(SCAN_SUFFIXES)) + ")"
-SIM_CAMERA = "camera-sim"
-
-
-@dataclass
-class Page:
-    """One page in the list: an image (camera, scanner, file) or a whole PDF file added as it is."""
-
-    data: bytes
-    source: str  # camera | scanner | file
-    thumb: QImage
-    name: str = ""
-    path: Path | None = None  # the file it came from (a watched-folder scan is moved away once attached)
-    is_pdf: bool = False
-
-
-@dataclass(frozen=True)
-class Attached:
-    """What 完成 attached."""
-
-    infos: list
-    changes: Changes
-
-
-def _registry(services):
-    """The desk's device registry (services.devices once the 设备 page adds it; else one for this data folder)."""
-    reg = getattr(services, "devices", None)
-    if reg is not None and hasattr(reg, "configured"):
-        return reg
-    try:
-        from app.desk.devices.registry import DeviceRegistry
-        return DeviceRegistry(services.ctx)
-    except Exception as e:  # no registry: the dialog still works with the defaults
-        log.info("device registry unavailable: %s", type(e).__name__)
-        return None
-
-
-def _pdf_thumb(name: str) -> QImage:
-    image = QImage(THUMB, QImage.Format_RGB32)
-    image.fill(QColor("#ffffff"))
-    p = QPainter(image)
-    p.setPen(QColor("#b42318"))
-    font = p.font()
-    font.setPixelSize(28)
-    font.setBold(True)
-    p.setFont(font)
-    p.drawText(image.rect().adjusted(0, 0, 0, -50), Qt.AlignCenter, "PDF")
-    font.setPixelSize(12)
-    font.setBold(False)
-    p.setFont(font)
-    p.setPen(QColor("#333333"))
-    p.drawText(image.rect().adjusted(6, 90, -6, -6), Qt.AlignHCenter | Qt.TextWrapAnywhere, name)
-    p.end()
-    return image
-
-
-class PreviewLabel(QLabel):
-    """Paints the capture session's frames; shows a Chinese message instead when there is no picture."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("cameraPreview")
-        self.setMinimumSize(PREVIEW_MIN)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setAlignment(Qt.AlignCenter)
-        self.setWordWrap(True)
-        self.setStyleSheet("QLabel#cameraPreview { background: #2b2f36; color: #f0f0f0; font-size: 15px;"
-                           " padding: 24px; border-radius: 4px; }")
-        self.sink = QVideoSink(self)
-        self.sink.videoFrameChanged.connect(self._on_frame)
-        self.frames = 0
-        self._clock = QElapsedTimer()
-        self._image = QImage()
-
-    def _on_frame(self, frame: QVideoFrame) -> None:
-        self.frames += 1
-        if self._clock.isValid() and self._clock.elapsed() < 1000 // PREVIEW_FPS:
-            return
-        self._clock.start()
-        image = frame.toImage()
-        if not image.isNull():
-            self._image = image
-            self._paint()
-
-    def _paint(self) -> None:
-        self.setPixmap(QPixmap.fromImage(self._image.scaled(self.contentsRect().size(), Qt.KeepAspectRatio,
-                                                            Qt.SmoothTransformation)))
-
-    def show_message(self, text: str) -> None:
-        self._image = QImage()
-        self.clear()
-        self.setText(text)
-
-    @property
-    def has_picture(self) -> bool:
-        return not self._image.isNull()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self.has_picture:
-            self._paint()
 
 
 class CaptureDialog(QDialog):
@@ -169,7 +81,7 @@ class CaptureDialog(QDialog):
         self._offered: list[Path] = []  # complete scans in the watched folder, not yet in the list
         self.setWindowTitle(f"拍照/扫描：{material or '其他材料'}")
         self.resize(1060, 700)
-        registry = _registry(services)
+        registry = device_registry(services)
         self.scanner = scanner if scanner is not None else self._configured_scanner(registry)
         self.folder: WatchedFolder | None = getattr(self.scanner, "folder", None)
         self._build()
@@ -259,14 +171,21 @@ class CaptureDialog(QDialog):
         self.message.setVisible(False)
         self.cancel_button = QPushButton("取消")
         self.done_button = QPushButton("完成")
+        self.done_button.setMinimumWidth(180)
+        self.folder_hint = QLabel()
+        self.folder_hint.setObjectName("hint")
+        self.folder_hint.setWordWrap(True)
+        self.folder_hint.setVisible(False)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.folder_hint, 1)
+        buttons.addStretch(0)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.done_button)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(keys)
         layout.addLayout(body, 1)
+        layout.addWidget(self.message)
         layout.addLayout(buttons)
 
     def _folder_bar(self) -> QWidget:
@@ -327,8 +246,10 @@ class CaptureDialog(QDialog):
         if not cameras:
             self._drop_source()
             self.preview.show_message(NO_CAMERA)
+            self.reconnect_button.setVisible(True)  # for a camera plugged in later that Qt does not announce
         else:
             self._on_camera_chosen(index)
+        self._refresh()
 
     def _on_cameras_changed(self) -> None:
         """A camera plugged in or out while the dialog is open."""
@@ -376,7 +297,7 @@ class CaptureDialog(QDialog):
             self._use_source(self.source)
 
     def _on_camera_failed(self, message: str) -> None:
-        if self.preview.has_picture and message in ("摄像头尚未准备好，请稍候再拍。", "拍照没有成功，请重试。"):
+        if self.preview.has_picture and message in (NOT_READY, CAPTURE_FAILED):
             self._say(message)  # one shot failed; the picture is still live
             return
         self.preview.show_message(message)
@@ -419,6 +340,9 @@ class CaptureDialog(QDialog):
         except Exception as e:  # ScanError: a Chinese message
             self._say(str(e))
             return
+        self.folder_hint.setText(f"扫描件保存到“{self.folder.path}”即可导入")
+        self.folder_hint.setToolTip("在扫描仪软件中把保存位置设为这个文件夹；导入后的文件移到其中的 imported 文件夹")
+        self.folder_hint.setVisible(True)
         self.folder_timer = QTimer(self, interval=FOLDER_POLL_MS)
         self.folder_timer.timeout.connect(self.poll_folder)
         self.folder_timer.start()
@@ -481,7 +405,7 @@ class CaptureDialog(QDialog):
             self._say(f"无法读取文件 {path.name}：{e.strerror or e}")
             return False
         if data[:5] == b"%PDF-":
-            return self.add_page(Page(data, source, _pdf_thumb(path.name), path.name, path, is_pdf=True))
+            return self.add_page(Page(data, source, pdf_thumb(path.name), path.name, path, is_pdf=True))
         return self._add_image(data, source, path.name, path)
 
     def _add_image(self, data: bytes, source: str, name: str, path: Path | None = None) -> bool:

@@ -16,10 +16,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core import commands, limits
+from app.core import attachment_rules, commands, limits
 from app.core.errors import UserError
-from app.core.machine import DESK_ROLES, TransitionError, check_actor
-from app.core.vocabulary import STATE_LABELS, Action, Mutation, Role, State
+from app.core.vocabulary import Mutation
 from app.desk.attachments import LOCAL_ONLY, MISSING, ON_DEMAND, SYNCED, UPLOADING, AttachmentInfo
 from app.desk.attachments.images import normalise_page
 from app.desk.attachments.pdf import looks_like_pdf, merge_pages, pdf_page_count
@@ -37,7 +36,6 @@ NO_FILE = "no_file"  # the district server answered that no desk ever sent it (E
 DAMAGED = "damaged"  # the copy on this desk failed its check; to be fetched again if the server has it
 
 # A file may no longer be added to (or, by its adder, taken off) a case in these states.
-CLOSED_STATES = frozenset({State.CLOSED, State.REFUSED, State.WITHDRAWN})
 SOURCES = ("camera", "scanner", "file", "idcard")
 OTHER_MATERIAL = "其他材料"
 
@@ -140,9 +138,6 @@ class AttachmentService:
         if mime == "application/pdf" and not looks_like_pdf(data):
             raise AttachmentError("PDF 文件不完整，未添加。")
         sha = sha256_hex(data)
-        existing = self._existing(case_id, resident_id, material, sha)
-        if existing is not None:
-            return self.info(existing)
         try:
             self.ctx.blobs.put(data)  # first, outside the transaction: a file nothing refers to harms no one
         except BlobError as e:
@@ -155,29 +150,30 @@ class AttachmentService:
         commands.parse_args(commands.AttachmentArgs, args)  # what the server will parse, checked here
         with self.ctx.sessions.begin() as s:
             self._check_owner(actor, case_id, material, resident_id, s)  # again, under the write lock
-            again = self._existing_in(s, case_id, resident_id, material, sha)
-            if again is not None:
-                return self._info(s, again)
+            self._have_blob(s, sha, len(data), mime)
+            existing = self._existing_in(s, case_id, resident_id, material, sha)
+            if existing is not None:  # the same file for the same material: no second row (it is here now)
+                return self._info(s, existing)
             row = Attachment(id=attachment_id, committee_id=self.ctx.identity().committee_id, case_id=case_id,
                              resident_id=resident_id, material=material, sha256=sha, size=len(data), mime=mime,
                              filename=filename, pages=pages, source=source, added_by_id=actor.id, added_at=at)
             s.add(row)
-            blob = s.get(AttachmentBlob, sha)
-            if blob is None:
-                s.add(AttachmentBlob(sha256=sha, size=len(data), mime=mime, present=True))
-            else:  # the same file on another case, or one downloaded before: it is here now
-                blob.present = True
-                if blob.last_error in (NO_FILE, DAMAGED):
-                    blob.last_error = ""
             enqueue(s, Mutation.ATTACHMENT_ADD, args, actor.id, at)
             s.flush()
             log.info("attachment %s added: %d bytes, %d page(s), %s", attachment_id, len(data), pages, mime)
             return self._info(s, row)
 
-    def _existing(self, case_id, resident_id, material, sha) -> uuid.UUID | None:
-        with self.ctx.sessions() as s:
-            row = self._existing_in(s, case_id, resident_id, material, sha)
-            return row.id if row is not None else None
+    @staticmethod
+    def _have_blob(s: Session, sha: str, size: int, mime: str) -> None:
+        """The desk's record that the bytes are here (also for a file pulled from the server and added again)."""
+        blob = s.get(AttachmentBlob, sha)
+        if blob is None:
+            s.add(AttachmentBlob(sha256=sha, size=size, mime=mime, present=True))
+            s.flush()
+            return
+        blob.present = True
+        if blob.last_error in (NO_FILE, DAMAGED):
+            blob.last_error = ""
 
     @staticmethod
     def _existing_in(s: Session, case_id, resident_id, material, sha) -> Attachment | None:
@@ -203,8 +199,7 @@ class AttachmentService:
             if resident is None or resident.committee_id != committee:
                 raise AttachmentError("找不到该居民，未添加附件。")
         if case_id is None:
-            if not set(actor.roles) & DESK_ROLES:
-                raise AttachmentError("只有前台社工、站长或管理员可以为居民添加附件。")
+            self._check_may_act(actor, None)
             return None
         case = s.get(Case, case_id)
         if case is None or case.committee_id != committee:
@@ -215,20 +210,10 @@ class AttachmentService:
         return None
 
     @staticmethod
-    def _check_may_act(actor: WorkerInfo, case: Case) -> None:
-        if case.state in CLOSED_STATES:
-            label = STATE_LABELS.get(case.state, case.state)
-            raise AttachmentError(f"案件状态为“{label}”，不能再添加附件。")
-        roles = set(actor.roles)
-        if roles & DESK_ROLES:
-            return
-        if Role.LINE in roles and case.state in (State.FORWARDED, State.REPLIED):
-            try:  # the line colleague the case is with (its assignee, or one of the queue's line)
-                check_actor(case, Action.REPLY, actor.id, actor.roles, actor.lines)
-            except TransitionError:
-                raise AttachmentError("该案件由其他同事承办，您不能为其添加附件。") from None
-            return
-        raise AttachmentError("您的角色不能为该案件添加附件。")
+    def _check_may_act(actor: WorkerInfo, case: Case | None) -> None:
+        why = attachment_rules.add_refusal(case, actor.id, actor.roles, actor.lines)
+        if why:
+            raise AttachmentError(why + "。")
 
     def _item_has(self, case: Case, material: str) -> bool:
         if material in (case.materials or {}):
@@ -336,14 +321,11 @@ class AttachmentService:
                 raise AttachmentError("找不到该附件。")
             if row.removed_at is not None:
                 raise AttachmentError("该附件已被移除。")
-            manager = bool({Role.SUPERVISOR, Role.ADMIN} & set(actor.roles))
-            if not manager:
-                if row.added_by_id != actor.id:
-                    raise AttachmentError("只有添加该附件的同事、站长或管理员可以移除附件。")
-                case = s.get(Case, row.case_id) if row.case_id else None
-                if case is not None and case.state in CLOSED_STATES:
-                    label = STATE_LABELS.get(case.state, case.state)
-                    raise AttachmentError(f"案件状态为“{label}”，只有站长或管理员可以移除附件。")
+            case = s.get(Case, row.case_id) if row.case_id else None
+            why = attachment_rules.remove_refusal(row.added_by_id, actor.id, actor.roles,
+                                                  case.state if case else None)
+            if why:
+                raise AttachmentError(why + "。")
             row.removed_at, row.removed_by_id = at, actor.id
             row.version = (row.version or 0) + 1
             enqueue(s, Mutation.ATTACHMENT_REMOVE, args, actor.id, at)

@@ -195,10 +195,18 @@ class BlobStore:
             raise BlobError("文件为空（0 字节），未保存。")
         if len(data) > ATTACHMENT_MAX_BYTES:
             raise BlobError(f"文件过大（最大 {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB），未保存。")
-        if self.intact(sha):
-            return
+        if self.intact(sha) and not (self.encrypted and self._mode_of(sha) == PLAIN):
+            return  # here already (a plain file from before the database was encrypted is sealed now)
         _private_dir(self.root)
         _write_atomic(self.path(sha), self._seal(sha, data))
+
+    def _mode_of(self, sha: str) -> int | None:
+        try:
+            with self.path(sha).open("rb") as f:
+                head = f.read(len(MAGIC) + 2)
+        except OSError:
+            return None
+        return head[-1] if len(head) == len(MAGIC) + 2 else None
 
     def has(self, sha: str) -> bool:
         """The file is here (its presence only; :meth:`intact` or :meth:`get` check its bytes)."""
