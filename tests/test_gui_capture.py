@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 
 import pytest
 from PIL import Image
@@ -14,7 +15,6 @@ from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app.desk.attachments.service import AttachmentService
 from app.desk.auth import AuthService
 from app.desk.devices.scanner import FolderScanner, SimulatedScanner, WatchedFolder
 from app.desk.intake import IntakeService
@@ -36,8 +36,6 @@ ITEM = "MZ-01"
 def desk(desk_ctx, styled_app):
     services = Services(desk_ctx)
     services.current_worker = AuthService(desk_ctx).login("desk", "deskpass")
-    if "attachments" not in dir(Services):  # until ui/services.py offers it (reported to the lead)
-        services.attachments = AttachmentService(desk_ctx)
     resident = ResidentService(desk_ctx).search("李秀英")[0]
     intake = IntakeService(desk_ctx)
     case_id = intake.start(services.current_worker, ITEM, resident.id, None)
@@ -94,6 +92,7 @@ def test_space_twice_then_done_attaches_one_pdf_of_two_pages(qtbot, desk, tmp_pa
     assert (info.material, info.pages, info.source, info.mime) == (material, 2, "camera", "application/pdf")
     pdf = PdfReader(io.BytesIO(services.attachments.read(info.id)))
     assert len(pdf.pages) == 2
+    assert {page.images[0].image.mode for page in pdf.pages} == {"L"}  # 黑白 reached the attachment
     assert not dlg.isVisible()
 
 
@@ -184,6 +183,12 @@ def test_a_direct_scanner_adds_its_page_off_the_ui_thread(qtbot, desk, tmp_path,
 def test_the_simulated_camera_driver_takes_one_picture(qtbot, styled_app):
     result = camera.SimulatedCameraDriver().test()
     assert result.ok and "拍照成功" in result.message and result.detail["width"] > 0
+    results: list = []  # the 设备 page tests from a pool thread: the camera still works on the UI thread
+    worker = threading.Thread(target=lambda: results.append(camera.SimulatedCameraDriver().test()))
+    worker.start()
+    qtbot.waitUntil(lambda: bool(results), timeout=20000)
+    worker.join()
+    assert results[0].ok and "拍照成功" in results[0].message
     assert [d.name for d in camera.camera_drivers(None, simulate=True)] == ["camera-sim"]
 
 
@@ -237,3 +242,16 @@ def test_a_camera_that_cannot_be_opened_is_said_in_chinese_and_files_still_go_in
     qtbot.mouseClick(dlg.file_button, Qt.LeftButton)
     assert _texts(dlg) == ["第 1 页"]
     dlg.delete_selected()
+
+
+def test_several_cameras_offer_a_choice(qtbot, desk, tmp_path, monkeypatch):
+    """Two cameras (here two that cannot open: no camera offscreen): a combo chooses, each choice a QCamera."""
+    from PySide6.QtMultimedia import QCameraDevice
+    cameras = [QCameraDevice(), QCameraDevice()]
+    monkeypatch.setattr("ui.devices.capture_dialog.camera_devices", lambda: cameras)
+    dlg = _open(qtbot, desk, tmp_path)
+    assert dlg.camera_combo.isVisible() and dlg.camera_combo.count() == 2 and dlg.camera_label.text() == "摄像头"
+    first = dlg.source
+    assert isinstance(first, camera.CameraSource) and dlg.preview.text() == camera.CAMERA_BUSY
+    dlg.camera_combo.setCurrentIndex(1)
+    assert isinstance(dlg.source, camera.CameraSource) and dlg.source is not first

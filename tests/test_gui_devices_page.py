@@ -128,7 +128,8 @@ def test_a_failing_device_shows_its_last_error(styled_app, qtbot, desk_ctx, came
 def test_reader_options_are_saved_and_a_bad_url_is_refused(styled_app, qtbot, desk_ctx, cameras):
     page = open_page(qtbot, services_for(desk_ctx, "desk", "deskpass"))
     reader = page.panels[DeviceKind.ID_READER]
-    assert set(reader.option_edits) == {"sdk_path", "service_url"} and "sdk_path" in reader.browse_buttons
+    assert set(reader.option_edits) == {"sdk_path", "service_url", "sdk_port", "service_fields"}
+    assert "sdk_path" in reader.browse_buttons and "sdk_port" not in reader.browse_buttons
     assert reader.browse_buttons["sdk_path"].text() == "浏览…"
     type_text(qtbot, reader.option_edits["service_url"], "ftp://127.0.0.1")
     qtbot.mouseClick(reader.save_button, Qt.LeftButton)
@@ -137,10 +138,12 @@ def test_reader_options_are_saved_and_a_bad_url_is_refused(styled_app, qtbot, de
     assert not (desk_ctx.data_dir / CONFIG_FILE).exists()  # nothing saved
     reader.option_edits["service_url"].clear()
     type_text(qtbot, reader.option_edits["sdk_path"], "/opt/vendor/libtermb.so")
+    type_text(qtbot, reader.option_edits["sdk_port"], "1002")
     qtbot.mouseClick(reader.save_button, Qt.LeftButton)
     wait(qtbot, lambda: reader.result_label.text().startswith("已保存"))
-    assert DeviceConfig.load(desk_ctx.data_dir).option(DeviceKind.ID_READER, OPTION_SDK_PATH) == \
-        "/opt/vendor/libtermb.so"
+    saved = DeviceConfig.load(desk_ctx.data_dir)
+    assert saved.option(DeviceKind.ID_READER, OPTION_SDK_PATH) == "/opt/vendor/libtermb.so"
+    assert saved.option(DeviceKind.ID_READER, "sdk_port") == "1002"  # read by the SDK drivers
 
 
 def test_bad_devices_json_is_shown_in_chinese(styled_app, qtbot, desk_ctx):

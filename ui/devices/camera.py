@@ -26,8 +26,10 @@ from PySide6.QtCore import (
     QObject,
     QRect,
     Qt,
+    QThread,
     QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen
 
@@ -242,9 +244,35 @@ def _ensure_app() -> None:
         _APP.append(QGuiApplication(["onedesk", "-platform", "offscreen"]))
 
 
+class _OnUiThread(QObject):
+    """Runs a function on the application's thread and waits for its result. Qt's camera backends belong there
+    (Media Foundation's COM apartment, V4L2's socket notifiers), and the 设备 page tests from a pool thread."""
+
+    call = Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.moveToThread(QCoreApplication.instance().thread())
+        self.call.connect(self._run, Qt.BlockingQueuedConnection)
+
+    @Slot(object)
+    def _run(self, box: dict) -> None:
+        try:
+            box["result"] = box["fn"]()
+        except Exception as e:  # test() never raises: the worker reads a message, the log has the type
+            log.warning("camera test failed: %s", type(e).__name__)
+
+
 def _take_one_picture(make_source) -> TestResult:
-    """Start a source, take a picture once its first frame is there, stop; never raises."""
+    """Start a source, take a picture once its first frame is there, stop; never raises. Off the UI thread it runs
+    on the UI thread (a nested event loop there, as a dialog's) while the calling thread waits."""
     _ensure_app()
+    app = QCoreApplication.instance()
+    if QThread.currentThread() is not app.thread():
+        runner, box = _OnUiThread(), {"fn": lambda: _take_one_picture(make_source)}
+        runner.call.emit(box)
+        runner.deleteLater()
+        return box.get("result") or TestResult(False, CAPTURE_FAILED, {})
     loop = QEventLoop()
     outcome: dict = {}
     source = make_source()
