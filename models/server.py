@@ -170,12 +170,14 @@ class ResidentAlias(ServerBase):
 
 
 class ServerBlob(ServerBase):
-    """An attachment's bytes on the server (issue 15): stored under the attachments folder by sha256; the
-    ``attachment`` rows (shared table) say which cases refer to it. ``received`` grows as chunks arrive; the file
+    """An attachment's bytes on the server (issue 15), kept per committee: stored under the attachments folder by
+    committee and sha256, so knowing a file's hash never reaches another committee's copy; the ``attachment`` rows
+    (shared table) say which of the committee's cases refer to it. ``received`` grows as chunks arrive; the file
     counts only once ``complete`` (size reached and sha256 checked)."""
 
     __tablename__ = "server_blob"
 
+    committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Committee.id), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     mime: Mapped[str] = mapped_column(String(64))

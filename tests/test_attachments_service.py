@@ -258,11 +258,15 @@ def test_statuses(desk):
     pulled = _pulled(ctx, cid)
     by_id = {i.id: i for i in svc.for_case(cid)}
     assert by_id[here.id].status == LOCAL_ONLY and by_id[here.id].present
-    assert by_id[pulled].status == ON_DEMAND and not by_id[pulled].present and by_id[pulled].added_by_name == ""
+    # Nothing known yet of the server's copy: 附件上传中, not 可下载 (the server may not hold it whole yet).
+    assert by_id[pulled].status == UPLOADING and not by_id[pulled].present and by_id[pulled].added_by_name == ""
     with pytest.raises(AttachmentMissing, match="尚未下载"):
         svc.read(pulled)
     assert svc.request_download(cid) == 1
     assert svc.info(pulled).status == UPLOADING
+    with ctx.sessions.begin() as s:  # the transfer's status check: the server holds it whole
+        s.get(AttachmentBlob, "ab" * 32).uploaded = True
+    assert svc.info(pulled).status == ON_DEMAND
     with ctx.sessions.begin() as s:
         s.get(AttachmentBlob, "ab" * 32).last_error = NO_FILE
         s.get(AttachmentBlob, here.sha256).uploaded = True
@@ -347,3 +351,78 @@ def test_adding_a_missing_file_again_makes_it_present_without_a_second_row(desk)
     again = svc.add_file(people["desk"], cid, HUKOU, path)
     assert again.id == info.id and again.status == LOCAL_ONLY and svc.read(info.id) == data
     assert _counts(ctx)[:3] == before[:3]  # no new row, no new command
+
+
+def test_bytes_new_here_are_asked_about_again_before_they_count_as_on_the_server(desk):
+    """A file pulled (the server said it held it) and then added here with the same bytes: whether the server
+    holds it is asked again, never assumed (it may have lost it since)."""
+    svc, _c, people, _r, cid, ctx = desk
+    data = svc.read(svc.add_images(people["desk"], cid, HUKOU, [_photo(19), _photo(20)]).id)
+    sha = svc.for_case(cid)[0].sha256
+    svc.remove(people["desk"], svc.for_case(cid)[0].id, "拍错了")
+    ctx.blobs.delete(sha)
+    with ctx.sessions.begin() as s:  # as a pull and the transfer's status check leave it: not here, on the server
+        blob = s.get(AttachmentBlob, sha)
+        blob.present, blob.uploaded, blob.uploaded_bytes = False, True, len(data)
+    path = ctx.data_dir.parent / "户口簿.pdf"
+    path.write_bytes(data)
+    again = svc.add_file(people["desk"], cid, HUKOU, path)
+    with ctx.sessions() as s:
+        blob = s.get(AttachmentBlob, sha)
+        assert blob.present and not blob.uploaded and blob.uploaded_bytes == 0  # the uploader asks the server
+    assert again.status == LOCAL_ONLY
+    info = svc.add_images(people["desk"], cid, ID_CARD, [_photo(21)])
+    with ctx.sessions.begin() as s:
+        s.get(AttachmentBlob, info.sha256).uploaded = True
+    svc.add_images(people["desk"], cid, ID_CARD, [_photo(21)])  # here already: what the server said stands
+    assert svc.info(info.id).status == SYNCED
+
+
+def test_the_add_names_the_command_behind_the_cases_last_event(desk):
+    """After a server restore a colleague's add re-sent before the case is back waits for it (app/server/held.py
+    reads ``after``), as every case command does (app/desk/cases.py)."""
+    from app.core import actions
+    from models import Case
+    svc, _c, people, resident, cid, ctx = desk
+    svc.add_images(people["desk"], cid, ID_CARD, [_photo(22)])
+    with ctx.sessions() as s:
+        last_case_command = s.scalars(select(OutboxEntry).where(OutboxEntry.name != Mutation.ATTACHMENT_ADD)
+                                      .order_by(OutboxEntry.mid.desc())).first()
+        expected = actions.last_mutation(s.get_one(Case, cid))
+    [entry] = _outbox(ctx, Mutation.ATTACHMENT_ADD)
+    assert expected is not None and entry.args[commands.AFTER] == expected == str(last_case_command.mutation_id)
+    commands.parse_args(commands.AttachmentArgs, entry.args)  # the server parses it as before
+    svc.add_images(people["desk"], None, "", [_photo(23)], source="idcard", resident_id=resident.id)
+    resident_add = _outbox(ctx, Mutation.ATTACHMENT_ADD)[-1]
+    assert commands.AFTER not in resident_add.args  # a resident's file follows no case command
+
+
+def test_a_store_that_cannot_be_written_says_which_folder(desk):
+    """Not a full disk: permission denied, or a file where the attachments folder should be."""
+    svc, _c, people, _r, cid, ctx = desk
+    folder = ctx.blobs.root
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.write_bytes(b"not a folder")
+    before = _counts_db(ctx)
+    with pytest.raises(AttachmentError, match="无法写入附件文件夹") as refused:
+        svc.add_images(people["desk"], cid, ID_CARD, [_photo(24)])
+    assert str(folder) in str(refused.value) and "Traceback" not in str(refused.value)
+    assert _counts_db(ctx) == before
+
+
+def _counts_db(ctx):
+    with ctx.sessions() as s:
+        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (Attachment, AttachmentBlob, OutboxEntry))
+
+
+def test_one_pdf_sniff_for_files_from_disk(desk, tmp_path):
+    from app.desk.attachments.pdf import has_pdf_header, looks_like_pdf
+    svc, _c, people, _r, cid, _ctx = desk
+    whole = svc.read(svc.add_images(people["desk"], cid, HUKOU, [_photo(25), _photo(26)]).id)
+    assert has_pdf_header(whole) and has_pdf_header(b"\x00\x01junk" + whole) and looks_like_pdf(whole)
+    assert not has_pdf_header(_photo(27)) and not has_pdf_header(b"x" * 1024 + b"%PDF-1.4")
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole[: len(whole) // 2])  # a PDF cut short: told as a PDF, not as a bad image
+    with pytest.raises(UserError, match="不是完整的 PDF"):
+        svc.add_file(people["desk"], cid, HUKOU, cut)

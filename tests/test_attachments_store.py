@@ -85,7 +85,7 @@ def test_missing_and_bad_names(ctx):
     store = ctx.blobs
     with pytest.raises(BlobMissing, match="不在本机"):
         store.get("0" * 64)
-    for bad in ("../../etc/passwd", "A" * 64, "0" * 63):
+    for bad in ("../../etc/passwd", "A" * 64, "0" * 63, "0" * 64 + "\n"):  # the one test: limits.is_sha256
         with pytest.raises(BlobError, match="格式有误"):
             store.get(bad)
     with pytest.raises(BlobError, match="0 字节"):
@@ -255,3 +255,39 @@ def test_restore_marks_a_file_it_cannot_put_back_as_absent(tmp_path, data_dir):
     restore(data_dir, out)
     assert not BlobStore.for_data_dir(data_dir).has(sha)
     assert _blob_rows(data_dir) == {sha: (False, True)}  # absent, to be fetched from the server again
+
+
+def test_a_write_refused_for_another_reason_than_a_full_disk_names_the_folder(ctx, monkeypatch):
+    """Permission denied on attachments/ (or a file where a folder should be): a BlobError in Chinese naming the
+    folder, never a bare OSError; a full disk keeps its own message."""
+    import errno
+
+    from app.core.errors import DiskFullError
+    store = ctx.blobs
+    real_replace = os.replace
+
+    def denied(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+    monkeypatch.setattr(os, "replace", denied)
+    with pytest.raises(BlobError, match="无法写入附件文件夹") as refused:
+        store.put(PAGE)
+    assert str(store.root) in str(refused.value) and "Permission denied" in str(refused.value)
+    assert list(store.shas()) == [] and not any(p.name.endswith(".tmp") for p in store.root.rglob("*"))
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(DiskFullError, match="磁盘空间不足"):
+        store.put(PAGE)
+    monkeypatch.setattr(os, "replace", real_replace)
+    partial = store.open_partial(hashlib.sha256(PAGE).hexdigest())
+    real_open = os.open
+
+    def no_part(path, *a, **k):
+        if str(path).endswith(".part"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *a, **k)
+    monkeypatch.setattr(os, "open", no_part)
+    with pytest.raises(BlobError, match=r"无法写入附件文件夹.*附件下载已暂停"):
+        partial.append(PAGE[:100])
+    assert partial.offset == 0

@@ -84,6 +84,24 @@ def test_test_without_a_name_tests_the_configured_devices(tmp_path):
     assert "共测试 2 台设备，1 台失败" in r.stdout
 
 
+def test_the_keyboard_wedge_scanner_is_not_a_failure_but_to_be_tested_in_the_program(tmp_path):
+    DeviceConfig().with_driver(DeviceKind.CODE_SCANNER, "wedge").save(tmp_path)
+    r = run(tmp_path, "test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "扫码枪 扫码枪（键盘输入模式）（wedge）：需在程序中测试 — " in r.stdout and "失败" not in r.stdout
+    assert "共测试 1 台设备，1 台需在程序中测试" in r.stdout
+    assert "上次错误" not in run(tmp_path, "list").stdout  # not recorded as the device's last error
+    j = run(tmp_path, "test", "--json")
+    assert j.returncode == 0
+    data = json.loads(j.stdout)
+    assert data["ok"] is True and data["results"][0]["needs_ui"] is True
+    assert data["results"][0]["status"] == "needs_ui"
+    DeviceConfig.load(tmp_path).with_driver(DeviceKind.CAMERA, "camera-9").save(tmp_path)  # a real failure too
+    r = run(tmp_path, "test")
+    assert r.returncode == 1
+    assert "共测试 2 台设备，1 台失败，1 台需在程序中测试" in r.stdout
+
+
 def test_a_failing_test_exits_1_and_is_listed_as_the_last_error(tmp_path):
     DeviceConfig().with_driver(DeviceKind.ID_READER, "idcard-gone").save(tmp_path)
     r = run(tmp_path, "test", "idcard-gone")

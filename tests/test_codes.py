@@ -28,10 +28,24 @@ def test_verification_url_holds_case_number_and_code_only():
     assert verification_url("https://gov.example/onedesk", NUMBER, CODE) == f"https://gov.example/onedesk/v/{NUMBER}?c={CODE}"
 
 
-@pytest.mark.parametrize("base", ["", "ftp://x.example", "https://x.example/?a=1", "onedesk.example"])
+@pytest.mark.parametrize("base", ["", "ftp://x.example", "https://x.example/?a=1", "onedesk.example",
+                                  "https://a b.cn", "https://a.cn:99999", "https://", "https://a.cn/#x",
+                                  "https://" + "a" * 300 + ".cn"])
 def test_verification_url_refuses_a_base_that_is_no_web_address(base):
-    with pytest.raises(VerifyBaseError):
+    with pytest.raises(VerifyBaseError) as err:
         verification_url(base, NUMBER, CODE)
+    assert "进度查询网址" in str(err.value)  # the one check's Chinese reason
+
+
+def test_the_base_url_is_checked_once_for_the_link_and_the_setting():
+    from app.core import verify
+    from app.desk.devices import settings
+    assert settings.url_problem is verify.url_problem  # the committee setting uses the link's own check
+    assert verify.url_problem("进度查询网址", BASE) is None
+    assert verify.url_problem("进度查询网址", "https://jd.example.cn/onedesk") is None
+    assert "http:// 或 https://" in verify.url_problem("进度查询网址", "jd.example.cn")
+    assert "不能含空格" in verify.url_problem("读卡服务地址", "http://127.0.0.1:19196/?x=1")
+    assert verify.check_base(BASE + "/") == BASE
 
 
 @pytest.mark.parametrize("text", [

@@ -4,6 +4,8 @@ and the two committee settings the devices read (keep_card_photo, verify_base_ur
 from __future__ import annotations
 
 import json
+import os
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -132,6 +134,67 @@ def test_bad_devices_json_gives_defaults_and_a_chinese_message(tmp_path, text):
     assert registry.configured(DeviceKind.ID_READER) is None
 
 
+ENGLISH_ERRORS = ("Error", "error", "directory", "denied", "codec", "Expecting", "recursion", "Traceback")
+
+
+def _chinese_only(message: str, path) -> None:
+    """A message for the worker: Chinese words, no Python exception's English text (the file's path aside)."""
+    text = message.replace(str(path), "")
+    assert re.search(r"[\u4e00-\u9fff]", text), message
+    assert not any(word in text for word in ENGLISH_ERRORS), message
+
+
+GARBAGE = {
+    "deep": lambda p: p.write_text("[" * 200_000, encoding="utf-8"),  # beyond the size bound
+    "deep_small": lambda p: p.write_text("[" * 60_000, encoding="utf-8"),  # within it: RecursionError in json.loads
+    "deep_object": lambda p: p.write_text('{"drivers": ' * 100_000, encoding="utf-8"),
+    "huge": lambda p: p.write_text(json.dumps({"drivers": {"id_reader": "idcard-sim"}}) + " " * 70_000,
+                                   encoding="utf-8"),  # valid JSON, but beyond the size bound
+    "not_utf8": lambda p: p.write_bytes(b'{"drivers": {"id_reader": "\xff\xfe"}}'),
+    "directory": lambda p: p.mkdir(),
+    "fifo": lambda p: os.mkfifo(p),  # must not block the desk's start
+}
+
+
+@pytest.mark.parametrize("garbage", sorted(GARBAGE))
+def test_garbage_devices_json_gives_defaults_and_a_chinese_message(tmp_path, garbage):
+    path = tmp_path / CONFIG_FILE
+    GARBAGE[garbage](path)
+    config = DeviceConfig.load(tmp_path)
+    assert config.chosen == {} and config.options == {}
+    assert "设备设置文件" in config.problem and "未配置设备" in config.problem
+    _chinese_only(config.problem, path)
+    if garbage == "huge":
+        assert "过大" in config.problem and "64 KB" in config.problem
+    registry = DeviceRegistry(tmp_path)
+    assert registry.config_problem == config.problem and registry.configured(DeviceKind.ID_READER) is None
+
+
+@pytest.mark.parametrize("garbage", sorted(GARBAGE))
+def test_garbage_devices_state_json_reads_as_no_past_tests(tmp_path, fake_modules, garbage):
+    GARBAGE[garbage](tmp_path / STATE_FILE)
+    registry = DeviceRegistry(tmp_path, modules=fake_modules)
+    assert registry.last_error("fake-camera-bad") == ""
+    assert registry.info(registry.driver("fake-camera-bad")).last_error == ""
+    result = registry.test("fake-camera-bad")  # a test still runs and its error is kept
+    assert not result.ok and registry.last_error("fake-camera-bad").startswith("摄像头无法打开")
+    if garbage not in ("directory", "fifo"):  # a regular file is replaced by a good one
+        fresh = DeviceRegistry(tmp_path, modules=fake_modules)
+        assert fresh.last_error("fake-camera-bad").startswith("摄像头无法打开")
+
+
+def test_state_entries_of_the_wrong_type_are_ignored(tmp_path, fake_modules):
+    nested: list = []
+    for _ in range(900):  # deep, but within what json.loads reads
+        nested = [nested]
+    (tmp_path / STATE_FILE).write_text(json.dumps({"version": 1, "devices": {
+        "fake-camera-bad": {"last_error": nested, "error_at": 7},
+        "fake-camera-0": {"last_error": "没有画面", "error_at": "2026-12-01T09:30:00+08:00"}}}), encoding="utf-8")
+    registry = DeviceRegistry(tmp_path, modules=fake_modules)
+    assert registry.last_error("fake-camera-bad") == ""
+    assert registry.last_error("fake-camera-0") == "没有画面（2026-12-01 09:30）"
+
+
 def test_unknown_keys_are_dropped_and_named(tmp_path):
     (tmp_path / CONFIG_FILE).write_text(json.dumps({
         "version": 1, "colour": "blue",
@@ -237,6 +300,14 @@ def test_test_never_raises(tmp_path, fake_modules):
     assert registry.last_error("fake-idcard-sdk").startswith("未检测到阅读器")
 
 
+def test_a_test_that_needs_the_program_is_not_kept_as_the_last_error(tmp_path):
+    registry = DeviceRegistry(tmp_path, modules=["app.desk.devices.codes"])
+    result = registry.test("wedge")  # the keyboard-wedge scanner: only testable inside the app
+    assert not result.ok and result.detail.get("needs_ui") is True
+    assert registry.last_error("wedge") == "" and registry.state("wedge") == registry.state("never-tested")
+    assert not (tmp_path / STATE_FILE).exists()
+
+
 def test_unwritable_state_file_keeps_the_error_in_memory(tmp_path, fake_modules):
     (tmp_path / STATE_FILE).mkdir()  # a folder where the file should be: cannot be replaced
     registry = DeviceRegistry(tmp_path, modules=fake_modules)
@@ -323,6 +394,9 @@ def test_the_shipped_simulated_drivers_are_listed_and_pass_their_test(tmp_path):
     for d in real.all_drivers():
         ok, reason = real.availability(d)
         assert ok or reason, d.name  # an unavailable driver always says why, in Chinese
+        if not ok:
+            assert re.search(r"[\u4e00-\u9fff]", reason), (d.name, reason)
+            assert not any(word in reason for word in ENGLISH_ERRORS), (d.name, reason)
         assert all(ord(ch) < 128 for ch in d.name)
 
 

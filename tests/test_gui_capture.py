@@ -139,6 +139,25 @@ def test_without_a_camera_the_dialog_says_so_and_files_still_go_in(qtbot, desk, 
     assert (info.material, info.pages, info.source, info.mime) == (material, 1, "file", "image/jpeg")
 
 
+def test_a_pdf_file_goes_in_as_it_is_and_a_broken_one_is_refused_in_chinese(qtbot, desk, tmp_path, monkeypatch):
+    services, case_id, material = desk
+    monkeypatch.setattr("ui.devices.capture_dialog.camera_devices", lambda: [])
+    dlg = _open(qtbot, desk, tmp_path)
+    good = tmp_path / "户口本.pdf"
+    Image.new("RGB", (600, 800), "white").save(good, "PDF")
+    broken = tmp_path / "残缺.pdf"  # the PDF header but cut off before its end (a half-copied file)
+    broken.write_bytes(good.read_bytes()[:-200])
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(broken), str(good)], ""))
+    qtbot.mouseClick(dlg.file_button, Qt.LeftButton)
+    assert _texts(dlg) == ["第 1 页（PDF）"]
+    assert "残缺.pdf" in dlg.message.text() and "不是完整的 PDF" in dlg.message.text()
+    with qtbot.waitSignal(dlg.attached, timeout=20000):
+        qtbot.mouseClick(dlg.done_button, Qt.LeftButton)
+    (info,) = services.attachments.for_case(case_id)
+    assert (info.material, info.pages, info.mime) == (material, 1, "application/pdf")
+    assert len(PdfReader(io.BytesIO(services.attachments.read(info.id))).pages) == 1
+
+
 def test_a_scan_saved_into_the_watched_folder_is_offered_imported_and_moved(qtbot, desk, tmp_path, monkeypatch):
     services, case_id, material = desk
     monkeypatch.setattr("ui.devices.capture_dialog.camera_devices", lambda: [])

@@ -10,15 +10,17 @@ import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 from sqlalchemy import select
 
-from app.desk.attachments import ON_DEMAND, SYNCED
+from app.desk.attachments import ON_DEMAND, SYNCED, UPLOADING
+from app.desk.attachments.service import AttachmentService
 from app.desk.packet import FIGURES
 from forms.identity import mask_id
-from models import AttachmentBlob, AuditEntry
+from models import Attachment, AttachmentBlob, AuditEntry
 from tests.test_case_packet import AGENT, CAR, add_attachment, id_number, make_case, page_image
 from ui.cases.case_dialog import PRINT, TAB_TITLES, CaseDialog
 from ui.cases.packet_view import ImageViewerDialog, capture_dialog_available
@@ -105,8 +107,12 @@ def test_front_desk_sees_the_packet_masked_without_the_reveal(window, qtbot):
 def test_colleague_reads_the_materials_and_their_files_and_prints_the_packet(window, qtbot, monkeypatch, tmp_path):
     ctx = window.services.ctx
     cid = make_case(ctx, "MZ-01", birth="19410520", seq="013", name="孙玉兰", deferred=True)
-    add_attachment(ctx, cid, "申请人居民身份证", "身份证正反面.jpg", uploaded=True)
-    add_attachment(ctx, cid, "户口簿", "户口簿.pdf", present=False, pages=3)
+    id_copy = add_attachment(ctx, cid, "申请人居民身份证", "身份证正反面.jpg", uploaded=True)
+    hukou = add_attachment(ctx, cid, "户口簿", "户口簿.pdf", present=False, pages=3)
+    assert AttachmentService(ctx).info(hukou).status == UPLOADING  # nothing known of the server's copy yet
+    with ctx.sessions.begin() as s:  # the transfer's status check found it whole on the server: 可下载
+        a = s.get_one(Attachment, hukou)
+        s.add(AttachmentBlob(sha256=a.sha256, size=a.size, mime=a.mime, present=False, uploaded=True))
     as_worker(window, "minzheng")
     dlg = open_case(qtbot, window, cid)
     dlg.tabs.setCurrentIndex(TAB_TITLES.index("材料与附件"))
@@ -139,7 +145,8 @@ def test_colleague_reads_the_materials_and_their_files_and_prints_the_packet(win
     qtbot.waitUntil(lambda: any(isinstance(w, ImageViewerDialog) and w.isVisible()
                                 for w in QApplication.topLevelWidgets()))
     viewer = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ImageViewerDialog))
-    assert viewer.pixmap.width() == 600 or viewer.pixmap.width() > 0
+    with Image.open(io.BytesIO(AttachmentService(ctx).read(id_copy))) as stored:
+        assert (viewer.pixmap.width(), viewer.pixmap.height()) == stored.size and stored.width > 0
     viewer.accept()
 
     # 从文件添加… for the selected material (the bank card the applicant brought later, scanned to a file)

@@ -46,12 +46,13 @@ class Device:
     """A bare device pushing through the API, mids counted for it."""
 
     def __init__(self, api, db, committee: str = COMMITTEE, login: str = "desk"):
-        self.api = api
+        self.api, self.committee = api, committee
         self.id, self.headers = enroll_raw(api, db, committee)
         self.worker = server_worker_id(db, login)
         self.mid = 0
         with db.sessions() as s:
-            self.code = s.get_one(ServerDevice, uuid.UUID(self.id)).code
+            row = s.get_one(ServerDevice, uuid.UUID(self.id))
+            self.code, self.committee_id = row.code, row.committee_id
 
     def push(self, *commands: tuple[str, dict], worker: str | None = None, at: dt.datetime | None = None) -> dict:
         batch = []
@@ -62,9 +63,9 @@ class Device:
         assert resp.status_code == 200, resp.text
         return resp.json()
 
-    def new_case(self, committee: str = COMMITTEE) -> uuid.UUID:
+    def new_case(self, committee: str | None = None) -> uuid.UUID:
         cid = uuid.uuid4()
-        (r,) = self.push(("case.create.v1", case_args(cid, committee, self.code)))["results"]
+        (r,) = self.push(("case.create.v1", case_args(cid, committee or self.committee, self.code)))["results"]
         assert r["status"] == "applied", r
         return cid
 
@@ -99,7 +100,7 @@ def test_an_added_file_is_stored_once_with_its_blob_row_and_a_change_for_the_com
             cid, SHA, len(CONTENT), "application/pdf", "身份证", 2, "camera")
         assert a.added_by_id == uuid.UUID(desk.worker) and a.removed_at is None
         assert abs((a.added_at - at).total_seconds()) < 5  # the command's effective time (clock offset ~0)
-        blob = s.get(ServerBlob, SHA)
+        blob = s.get(ServerBlob, (desk.committee_id, SHA))
         assert (blob.size, blob.mime, blob.received, blob.complete) == (len(CONTENT), "application/pdf", 0, False)
         (change,) = s.scalars(select(ChangeRow).where(ChangeRow.entity == "attachment")).all()
         assert change.entity_id == str(aid) and change.scope == str(a.committee_id)
@@ -131,7 +132,7 @@ def test_a_case_of_another_committee_is_set_aside(api, seeded, desk, other_desk)
     assert result["status"] == "set_aside"
     assert "不属于本机所在的居委会" in result["reason"]
     with seeded.sessions() as s:
-        assert s.get(Attachment, aid) is None and s.get(ServerBlob, SHA) is None
+        assert s.get(Attachment, aid) is None and not s.scalars(select(ServerBlob)).all()
 
 
 def test_a_case_the_server_does_not_have_is_refused_like_a_case_command(api, seeded, desk):
@@ -219,6 +220,37 @@ def test_the_same_bytes_declared_with_another_size_are_set_aside(api, seeded, de
     assert statuses(desk.push(("attachment.add.v1", add_args(cid)))) == ["applied"]
     (result,) = desk.push(("attachment.add.v1", add_args(cid, size=len(CONTENT) + 1)))["results"]
     assert result["status"] == "set_aside" and "大小" in result["reason"]
+
+
+def test_the_same_bytes_in_another_committee_are_its_own_copy_whatever_size_it_declares(api, seeded, desk,
+                                                                                         other_desk):
+    """Committee B naming A's file (its sha256, any size) hears nothing about A's copy: B's add makes B's own row."""
+    cid = desk.new_case()
+    assert statuses(desk.push(("attachment.add.v1", add_args(cid)))) == ["applied"]
+    theirs = other_desk.new_case(OTHER)
+    (wrong_size,) = other_desk.push(("attachment.add.v1", add_args(theirs, size=len(CONTENT) + 1)))["results"]
+    assert wrong_size["status"] == "applied", wrong_size  # not "大小不一致": that would say A has the file
+    (same,) = other_desk.push(("attachment.add.v1", add_args(theirs)))["results"]
+    assert same["status"] == "set_aside" and "大小" in same["reason"]  # against B's own first declaration
+    with seeded.sessions() as s:
+        rows = {(b.committee_id, b.size) for b in s.scalars(select(ServerBlob).where(ServerBlob.sha256 == SHA))}
+    assert rows == {(desk.committee_id, len(CONTENT)), (other_desk.committee_id, len(CONTENT) + 1)}
+
+
+def test_the_role_gate_is_the_cores_one_rule():
+    """Who may touch files at all is written once (app/core/attachment_rules.py), for desk and server alike."""
+    from app.core import attachment_rules
+    from app.core import machine as cm
+    from app.server import attachments
+    me = uuid.uuid4()
+    assert attachment_rules.ATTACHMENT_ROLES == cm.DESK_ROLES | cm.LINE_ROLES
+    assert attachment_rules.role_refusal(["front_desk"]) is None and attachment_rules.role_refusal(["line"]) is None
+    assert attachment_rules.role_refusal(["auditor"]) == attachment_rules.ROLE_REFUSED
+    # the adder whose roles no longer act on cases takes nothing off, on the desk as on the server
+    assert attachment_rules.remove_refusal(me, me, ["auditor"], None) == attachment_rules.ROLE_REFUSED
+    assert attachment_rules.add_refusal(None, me, [], []) == attachment_rules.ROLE_REFUSED
+    assert attachments.ROLE_REFUSED.startswith(attachment_rules.ROLE_REFUSED)
+    assert not hasattr(attachments, "ATTACHMENT_ROLES")
 
 
 def test_a_residents_file_needs_the_resident_on_the_server(api, seeded, desk, other_desk):

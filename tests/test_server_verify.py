@@ -48,7 +48,11 @@ def test_correct_code_shows_state_and_due_date_and_nothing_personal(api, forward
     assert r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
     page = r.text
     text = _text(page)
-    assert "高龄老人尊老金申领" in text and "已转办" in text and "承诺答复" in text and "最近更新" in text
+    assert "已转办" in text and verify.STATE_HINTS["forwarded"] in text and "承诺答复" in text and number in text
+    # State and due date only: the item (低保, 特困供养 ... would tell a photo's holder the resident's situation)
+    # and the date of the last step are not shown.
+    assert "高龄老人尊老金申领" not in page and "尊老金" not in page and "办理事项" not in text
+    assert "最近更新" not in text and text.count("年") == 1  # one date: the promised reply
     with seeded.sessions() as s:
         due = s.scalar(select(Case.due_at).where(Case.case_number == number))
     assert due is not None
@@ -94,6 +98,17 @@ def test_wrong_code_or_unknown_case_is_one_and_the_same_404(api, forwarded, how)
     assert r.text == api.get(f"/v/{number}", params={"c": "BBBBBBBB"}).text
 
 
+@pytest.mark.parametrize("path", ["/v/", "/v", "/v/a/b", f"/v/{'x' * 40}/more", "/v/%2F..%2F"])
+def test_any_other_path_under_v_is_the_same_chinese_404_page(api, forwarded, path):
+    """Not Starlette's English {"detail": "Not Found"}: the very page a wrong code gets (and it counts as one)."""
+    number, _, _ = forwarded
+    wrong = api.get(f"/v/{number}", params={"c": "AAAAAAAA"})
+    for r in (api.get(path), api.post(path), api.post(f"/v/{number}", params={"c": "AAAAAAAA"})):
+        assert r.status_code == 404 and r.headers["content-type"] == "text/html; charset=utf-8"
+        assert r.text == wrong.text and verify.NOT_FOUND in r.text and "Not Found" not in r.text
+        assert r.headers["cache-control"] == "no-store"
+
+
 def test_a_number_only_reaches_its_own_committees_case_and_the_code_decides(api, forwarded, seeded):
     """The same number stored under another committee (the server never takes such a number from a desk) is
     not found through its code, and does not hide the real case."""
@@ -108,7 +123,8 @@ def test_a_number_only_reaches_its_own_committees_case_and_the_code_decides(api,
                     committee_id=other.id, verification_code="TWIN0001", item_name="城乡居民医疗保险参保登记")
         s.add(twin)
     assert api.get(f"/v/{number}", params={"c": "TWIN0001"}).status_code == 404
-    assert "高龄老人尊老金申领" in api.get(f"/v/{number}", params={"c": code}).text
+    real = api.get(f"/v/{number}", params={"c": code})
+    assert real.status_code == 200 and "已转办" in real.text and "城乡居民医疗保险" not in real.text
 
 
 def test_many_requests_from_one_address_are_refused_with_429(api, forwarded):

@@ -28,7 +28,7 @@ from app.desk.sync.bad_rows import set_aside_rows
 from app.server import admin
 from app.server.changes import ChangeWriter, scope_of
 from app.server.db import take_lock
-from models import Attachment, AttachmentBlob, Case, Worker, utcnow
+from models import Attachment, AttachmentBlob, Case, OutboxEntry, Worker, utcnow
 from tests.sync_helpers import COMMITTEE, ITEM, PASSWORDS, Desk, start_server, stop_server, wait_ready
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
@@ -153,22 +153,24 @@ def test_a_case_forwarded_to_a_colleague_who_never_logged_in_here_is_not_fetched
     assert row(b, aid) is not None and not blob(b, sha).wanted
 
 
-def test_a_colleagues_first_login_here_can_mark_their_cases_files_wanted(make_desk):
-    """want_files(s) re-reads every forwarded case against who works here (for a login after the rows came)."""
+def test_a_colleagues_first_login_here_marks_their_cases_files_wanted(make_desk):
+    """The rows came before the colleague ever logged in here: their login itself (AuthService.login, what the
+    desk's login screen calls) marks the files of their forwarded cases wanted, in the login's transaction."""
     a, b = make_desk("A"), make_desk("B")
     cid = a.new_case()
     forward(a, cid, b)
     _, sha = add_file(a, cid, os.urandom(3000))
     sync(a)
     sync(b)
+    assert not blob(b, sha).wanted  # nobody who decides it has logged in here yet
+    log_in(b, "mz2")  # another 民政 colleague: the case is mz's
     assert not blob(b, sha).wanted
-    with b.ctx.sessions.begin() as s:
-        assert want_files(s) == 0  # nobody who decides it has logged in here yet
     log_in(b, "mz")
-    with b.ctx.sessions.begin() as s:
-        assert want_files(s) == 1
-        assert want_files(s) == 0  # marked once
     assert blob(b, sha).wanted and not blob(b, sha).present
+    with b.ctx.sessions.begin() as s:
+        assert want_files(s) == 0  # marked once: a pull re-reading the cases finds nothing more to mark
+    sync(b)  # and the next round fetches it
+    assert blob(b, sha).present and hashlib.sha256(b.ctx.blobs.get(sha)).hexdigest() == sha
 
 
 def test_a_removal_reaches_the_other_desks_and_a_new_desk_gets_the_rows_by_snapshot(make_desk):
@@ -187,6 +189,42 @@ def test_a_removal_reaches_the_other_desks_and_a_new_desk_gets_the_rows_by_snaps
     assert row(late, kept) is not None and row(late, gone).removed_at is not None
     on_late = blob(late, kept_sha)
     assert on_late is not None and not on_late.present and not on_late.wanted
+
+
+def test_a_colleagues_add_waits_for_the_case_command_it_was_made_after(make_desk, seeded):
+    """The add names the command behind the case's last event (as case commands do), so after a restore the
+    server holds it until that command is back (app/server/held.py), rather than refusing it for good."""
+    import io
+
+    from PIL import Image
+
+    from app.core.commands import AFTER
+    from app.desk.attachments.service import AttachmentService
+    from models.outbox import OUTBOX_HELD
+    from models.server import MutationRecord
+    a, b = make_desk("A"), make_desk("B")
+    cid = a.new_case()
+    forward(a, cid, b)
+    sync(a)
+    sync(b)
+    with a.ctx.sessions() as s:
+        last_of_a = s.scalars(select(OutboxEntry.mutation_id).order_by(OutboxEntry.mid.desc())).first()
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 300), "white").save(buf, "JPEG")
+    info = AttachmentService(b.ctx).add_images(b.worker("mz"), cid, "", [buf.getvalue()])
+    with b.ctx.sessions.begin() as s:
+        entry = s.scalars(select(OutboxEntry).where(OutboxEntry.name == Mutation.ATTACHMENT_ADD)).one()
+        assert entry.args[AFTER] == str(last_of_a)  # what desk B saw last on the case: desk A's forward
+        entry.args = {**entry.args, AFTER: str(uuid.uuid4())}  # as after a restore: that command not back yet
+        mutation_id = entry.mutation_id
+    result = b.sync.sync_once()
+    assert result.ok and result.set_aside == 0
+    with b.ctx.sessions() as s:
+        assert s.scalars(select(OutboxEntry.status).where(OutboxEntry.mutation_id == mutation_id)).one() == OUTBOX_HELD
+    with seeded.sessions() as s:
+        assert s.scalars(select(MutationRecord.status).where(MutationRecord.mutation_id == mutation_id)).one() == "held"
+        assert s.get(Attachment, info.id) is None  # not refused: waiting
+    assert result.files.uploaded == 0  # nor is its file sent while it waits
 
 
 def _payload(case_id: uuid.UUID, committee_id: uuid.UUID, worker_id: uuid.UUID, /, **change) -> dict:
@@ -208,6 +246,7 @@ def test_bad_attachment_rows_are_set_aside_and_the_good_ones_apply(make_desk):
     worker = desk.worker("desk").id
     bad = {
         "sha": _payload(cid, committee_id, worker, sha256="../../etc/passwd"),
+        "sha_newline": _payload(cid, committee_id, worker, sha256="ab" * 32 + "\n"),  # limits.is_sha256: fullmatch
         "size": _payload(cid, committee_id, worker, size="大"),
         "owner": _payload(cid, committee_id, worker, case_id=None),
         "case": _payload(uuid.uuid4(), committee_id, worker),
@@ -225,7 +264,8 @@ def test_bad_attachment_rows_are_set_aside_and_the_good_ones_apply(make_desk):
     assert set(listed) == {r["id"] for r in bad.values()}
     assert {r.entity_label for r in listed.values()} == {"附件"}
     reasons = {name: listed[r["id"]].reason for name, r in bad.items()}
-    assert "摘要" in reasons["sha"] and "大小" in reasons["size"] and "所属案件或居民" in reasons["owner"]
+    assert "摘要" in reasons["sha"] and "摘要" in reasons["sha_newline"]
+    assert "大小" in reasons["size"] and "所属案件或居民" in reasons["owner"]
     assert "所属案件不在本机" in reasons["case"] and "工作人员账号不在本机" in reasons["worker"]
     assert "无法写入本机" in reasons["date"]
     with desk.ctx.sessions() as s:
@@ -285,7 +325,8 @@ def test_files_travel_through_a_real_server_process(tmp_path, template_db, seede
         content = os.urandom(700_000)
         _, sha = add_file_at(a, desk, cid, content)
         assert main(["--data-dir", str(a.data_dir), "sync", "--once"]) == 0
-        assert (files_dir / sha[:2] / sha).read_bytes() == content
+        (stored,) = files_dir.rglob(sha)  # <root>/<committee>/ab/<sha>: each committee its own copy
+        assert stored.read_bytes() == content
         if os.name == "posix":
             assert stat.S_IMODE(files_dir.stat().st_mode) == 0o700
         assert main(["--data-dir", str(b.data_dir), "sync", "--once"]) == 0

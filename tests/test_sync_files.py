@@ -20,9 +20,10 @@ from app.core.commands import AttachmentArgs
 from app.core.limits import ATTACHMENT_CHUNK_BYTES
 from app.core.vocabulary import Mutation
 from app.core.wire import Endpoint
-from app.desk.attachments import MISSING
+from app.desk.attachments import MISSING, ON_DEMAND, UPLOADING
 from app.desk.attachments.service import DAMAGED, NO_FILE, AttachmentService
 from app.desk.outbox import enqueue
+from app.desk.sync import files as files_module
 from app.desk.sync.client import sync_status
 from app.desk.sync.files import (
     BAD_HASH_DOWNLOAD,
@@ -31,8 +32,9 @@ from app.desk.sync.files import (
     FileTransfer,
     file_backlog,
 )
-from models import Attachment, AttachmentBlob, OutboxEntry, utcnow
-from models.outbox import OUTBOX_APPLIED, OUTBOX_PENDING
+from models import Attachment, AttachmentBlob, OutboxEntry, SyncState, utcnow
+from models.outbox import OUTBOX_APPLIED, OUTBOX_PENDING, OUTBOX_SET_ASIDE
+from models.sync import SYNC_STATE_ID
 from ui.sync.sync_status_text import status_text
 
 pytest_plugins = ("tests.server_fixtures",)  # its fixtures: PostgreSQL, clean server, desks
@@ -388,3 +390,110 @@ def test_a_file_taken_off_before_it_was_sent_is_not_sent(make_desk):
     assert result.ok and result.pending == 0 and _outbox(a) == {OUTBOX_APPLIED: 5}  # add and remove both went
     assert result.files.uploaded == 0 and cut.file_requests == []  # nothing holds the file: nothing to send
     assert not _blob(a, sha).uploaded and sync_status(a.ctx).files.empty
+
+
+def _server_loses(seeded, *shas: str) -> None:
+    """The server restored from a backup taken before these files arrived: it has no copy any more."""
+    with seeded.engine.begin() as conn:
+        for sha in shas:
+            conn.execute(text("DELETE FROM server_blob WHERE sha256 = :sha"), {"sha": sha})
+
+
+def test_a_file_the_restored_server_lost_is_sent_again_after_the_snapshot(make_desk, api, seeded):
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    lost, kept = _pdf_like(2 * CHUNK + 10), _pdf_like(3000)
+    lost_sha, kept_sha = _attach(a, cid, lost), _attach(a, cid, kept, material="户口簿")
+    assert a.sync.sync_once().files.uploaded == 2
+    _server_loses(seeded, lost_sha)
+    assert _server_file(api, a, lost_sha)["complete"] is False
+    with a.ctx.sessions.begin() as s:  # what a 410 on pull leads to (app/desk/sync/client.py)
+        s.get_one(SyncState, SYNC_STATE_ID).needs_snapshot = True
+    cut.file_requests.clear()
+    result = a.sync.sync_once()
+    assert result.ok and result.snapshot
+    assert result.files.uploaded == 2 and result.files.failed == 0  # the kept one: one status request, no bytes
+    puts = {path for method, path in cut.file_requests if method == "PUT"}
+    assert puts == {Endpoint.FILE.format(sha256=lost_sha)}
+    assert ("GET", Endpoint.FILE.format(sha256=kept_sha)) in cut.file_requests
+    assert _server_file(api, a, lost_sha)["complete"] is True
+    assert hashlib.sha256(_server_bytes(api, a, lost_sha)).hexdigest() == lost_sha
+    assert _blob(a, lost_sha).uploaded and _blob(a, kept_sha).uploaded
+
+
+def test_uploads_go_on_past_files_that_can_never_go(make_desk, monkeypatch):
+    """Files taken off before they were sent, or whose add the server refused, never fill a round's candidates."""
+    monkeypatch.setattr(files_module, "MAX_FILES_PER_ROUND", 2)
+    a = make_desk("A")
+    cut = _wire(a)
+    cid = _forwarded_case(a)
+    gone = _attach(a, cid, _pdf_like(3000))
+    service = AttachmentService(a.ctx)
+    service.remove(a.worker("desk"), next(i.id for i in service.for_case(cid) if i.sha256 == gone), "拍错了")
+    refused = _attach(a, cid, _pdf_like(3100), material="户口簿")
+    cut.allow = 0  # the commands only
+    assert a.sync.sync_once().pending == 0
+    sha_of = OutboxEntry.args["sha256"].as_string()
+    with a.ctx.sessions.begin() as s:  # as the server answers a command it refuses: set aside, never applied
+        s.execute(update(OutboxEntry).where(sha_of == refused).values(status=OUTBOX_SET_ASIDE))
+    ready = _attach(a, cid, _pdf_like(3200), material="其他材料")
+    with a.ctx.sessions.begin() as s:  # the stuck ones first in the candidates' order
+        s.execute(update(AttachmentBlob).where(AttachmentBlob.sha256.in_((gone, refused)))
+                  .values(updated_at=utcnow() - dt.timedelta(hours=1)))
+    cut.allow, cut.file_requests = None, []
+    result = a.sync.sync_once()
+    assert result.ok and result.files.uploaded == 1
+    assert {path for _, path in cut.file_requests} == {Endpoint.FILE.format(sha256=ready)}
+    assert _blob(a, ready).uploaded and not _blob(a, gone).uploaded and not _blob(a, refused).uploaded
+    backlog = file_backlog(a.ctx)
+    assert backlog.to_upload == 1 and backlog.waiting_for_commands == 1  # the refused one; the removed one not
+
+
+def test_a_file_not_here_is_downloadable_only_once_the_server_holds_it_whole(make_desk, monkeypatch, api):
+    """Desk B (nobody there decides the case): 附件上传中 until the server said it holds the file whole, then
+    可下载 — found by a status request of B's own round, which tells the case windows (``files.moved``)."""
+    monkeypatch.setattr(files_module, "RECHECK_AFTER", dt.timedelta(0), raising=False)  # asked every round
+    a, b = make_desk("A"), make_desk("B")
+    cut_a, cut_b = _wire(a), _wire(b)
+    cid = _forwarded_case(a)
+    sha = _attach(a, cid, _pdf_like(2 * CHUNK + 1))
+    cut_a.allow = 0  # the commands go, the file does not
+    assert a.sync.sync_once().pending == 0
+    first = b.sync.sync_once()
+    assert first.ok and [i.status for i in AttachmentService(b.ctx).for_case(cid)] == [UPLOADING]
+    assert ("GET", Endpoint.FILE.format(sha256=sha)) in cut_b.file_requests  # asked, not complete yet
+    assert first.files.confirmed == 0
+    assert not _blob(b, sha).uploaded and not _blob(b, sha).wanted
+    cut_a.allow = None
+    assert a.sync.sync_once().files.uploaded == 1
+    second = b.sync.sync_once()
+    assert second.files.confirmed == 1 and second.files.moved and second.files.downloaded == 0
+    assert [i.status for i in AttachmentService(b.ctx).for_case(cid)] == [ON_DEMAND]
+    blob = _blob(b, sha)
+    assert blob.uploaded and not blob.present and blob.uploaded_bytes == 2 * CHUNK + 1
+    cut_b.file_requests.clear()
+    assert b.sync.sync_once().files.confirmed == 0 and cut_b.file_requests == []  # known now: not asked again
+
+
+def test_a_file_put_back_here_is_offered_to_the_server_again(make_desk, api, seeded):
+    """Bytes this desk had not (a wanted file found in the store after all: put back from a backup) count as
+    on the server only once it says so; a server that lost them gets them from here."""
+    a, b = make_desk("A"), make_desk("B")
+    _wire(a)
+    cut = _wire(b)
+    cid = _forwarded_case(a)
+    data = _pdf_like(3000)
+    sha = _attach(a, cid, data)
+    assert a.sync.sync_once().files.uploaded == 1
+    assert b.sync.sync_once().ok
+    b.ctx.blobs.put(data)  # the bytes are here, the row does not know it yet
+    _wanted_on(b, sha, len(data))
+    with b.ctx.sessions.begin() as s:
+        s.get_one(AttachmentBlob, sha).uploaded = True
+    _server_loses(seeded, sha)
+    first = b.sync.sync_once()
+    assert first.ok and _blob(b, sha).present and not _blob(b, sha).uploaded  # found here: the server asked next
+    second = b.sync.sync_once()
+    assert second.files.uploaded == 1 and any(m == "PUT" for m, _ in cut.file_requests)
+    assert _blob(b, sha).uploaded and _server_file(api, b, sha)["complete"] is True

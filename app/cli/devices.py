@@ -84,6 +84,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    from app.desk.devices.registry import needs_program
     registry = _registry(args)
     if args.name:
         names = [args.name]
@@ -95,10 +96,14 @@ def cmd_test(args: argparse.Namespace) -> int:
     for name in names:
         driver = registry.driver(name)
         result = registry.test(name)
+        later = needs_program(result)  # the keyboard-wedge scanner: testable only inside the app, not a failure
         results.append({"name": name, "kind": driver.kind.value if driver else "",
-                        "label": str(driver.label) if driver else "", "ok": result.ok,
+                        "label": str(driver.label) if driver else "", "ok": result.ok, "needs_ui": later,
+                        "status": "ok" if result.ok else "needs_ui" if later else "failed",
                         "message": result.message, "detail": result.detail})
-    all_ok = bool(results) and all(r["ok"] for r in results)
+    failed = sum(r["status"] == "failed" for r in results)
+    pending = sum(r["status"] == "needs_ui" for r in results)
+    all_ok = bool(results) and not failed
     if args.json:
         _print_json({"simulate": registry.simulate, "ok": all_ok, "results": results,
                      "config_problem": registry.config_problem})
@@ -112,7 +117,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     for r in results:
         kind = KIND_LABELS[DeviceKind(r["kind"])] if r["kind"] else "设备"
         who = f"{kind} {r['label']}（{r['name']}）" if r["label"] else r["name"]
-        print(f"{who}：{'成功' if r['ok'] else '失败'} — {r['message']}")
-    failed = sum(not r["ok"] for r in results)
-    print(f"共测试 {len(results)} 台设备，全部成功" if not failed else f"共测试 {len(results)} 台设备，{failed} 台失败")
+        outcome = {"ok": "成功", "needs_ui": "需在程序中测试", "failed": "失败"}[r["status"]]
+        print(f"{who}：{outcome} — {r['message']}")
+    parts = ([f"{failed} 台失败"] if failed else []) + ([f"{pending} 台需在程序中测试"] if pending else [])
+    if pending and not failed and pending < len(results):
+        parts.append("其余成功")
+    print(f"共测试 {len(results)} 台设备，{'，'.join(parts) or '全部成功'}")
     return 0 if all_ok else 1

@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pub.set_defaults(func=_cmd_catalog_publish)
     att = cmds.add_parser("attachments", help="附件文件：清理不再被任何案件引用的文件")
     att_sub = att.add_subparsers(dest="attachments_command", required=True, metavar="{gc}")
-    gc = att_sub.add_parser("gc", help="删除没有任何附件记录引用的文件，以及超过 7 天未完成且无人引用的上传")
+    gc = att_sub.add_parser("gc", help="删除所属居委会已不再引用的附件文件，以及超过 7 天未完成的上传"
+                                       "（仍被引用的，前台下次同步时从头重新上传）")
     gc.add_argument("--dry-run", action="store_true", help="只统计将删除的内容，不删除")
     _db_arg(gc)
     _files_arg(gc)
@@ -377,7 +378,7 @@ def _cmd_attachments_gc(args) -> int:
     finally:
         db.close()
     verb = "将删除" if args.dry_run else "已删除"
-    print(f"{verb} {report.files} 个不再被引用的附件文件、{report.parts} 个过期的未完成上传，"
+    print(f"{verb} {report.files} 个不再被引用的附件文件、{report.parts} 个超过 7 天未完成的上传，"
           f"{report.rows} 条文件记录，释放 {_size(report.bytes_freed)}；保留 {report.kept} 个仍被引用的文件"
           f"{'（试运行，未删除任何内容）' if args.dry_run else ''}")
     print(f"attachments gc{' (dry run)' if args.dry_run else ''}: {report.files} files, {report.parts} partial "

@@ -15,6 +15,14 @@ from app.core.vocabulary import STATE_LABELS, Action, Role, State
 # No file is added to a case that has ended; a supervisor or administrator may still take one off it.
 FINISHED = frozenset({State.CLOSED, State.REFUSED, State.WITHDRAWN})
 MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+# Who may add or take off a file at all: any role that acts on cases (the desk roles and the line colleagues).
+ATTACHMENT_ROLES = cm.DESK_ROLES | cm.LINE_ROLES
+ROLE_REFUSED = "操作人的角色不能办理案件"
+
+
+def role_refusal(roles: Iterable[str]) -> str | None:
+    """The first gate of every attachment command, before the case is looked at: a role that acts on cases."""
+    return None if set(roles) & ATTACHMENT_ROLES else ROLE_REFUSED
 
 
 def add_refusal(case, worker_id: uuid.UUID, roles: Iterable[str], lines: Iterable[str]) -> str | None:
@@ -22,6 +30,8 @@ def add_refusal(case, worker_id: uuid.UUID, roles: Iterable[str], lines: Iterabl
     administrators add to any case not ended; a line colleague only to a forwarded or replied case that is with
     them (its assignee, or one of the queue's line: the same test as replying)."""
     roles = set(roles)
+    if why := role_refusal(roles):
+        return why
     if case is None:
         return None if roles & cm.DESK_ROLES else "只有前台社工、站长或管理员可以为居民添加附件"
     if case.state in FINISHED:
@@ -40,8 +50,11 @@ def add_refusal(case, worker_id: uuid.UUID, roles: Iterable[str], lines: Iterabl
 def remove_refusal(added_by_id: uuid.UUID | None, worker_id: uuid.UUID, roles: Iterable[str],
                    case_state: str | None) -> str | None:
     """The worker who added a file may take it off while its case has not ended; a supervisor or an
-    administrator always."""
-    if set(roles) & MANAGERS:
+    administrator always (a worker whose roles no longer act on cases: nobody)."""
+    roles = set(roles)
+    if why := role_refusal(roles):
+        return why
+    if roles & MANAGERS:
         return None
     if added_by_id != worker_id:
         return "只有添加该附件的同事、站长或管理员可以移除附件"

@@ -256,12 +256,12 @@ class AttachmentArgs(_Args):
     case_id: uuid.UUID | None = None
     resident_id: uuid.UUID | None = None
     material: Annotated[str, _limit(limits.ATTACHMENT_MATERIAL), STORABLE] = ""
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    sha256: Annotated[str, Field(pattern=limits.SHA256_PATTERN)]
     size: Annotated[int, Field(ge=1, le=limits.ATTACHMENT_MAX_BYTES)]
-    mime: Literal["image/jpeg", "image/png", "application/pdf"]
+    mime: Annotated[str, AfterValidator(limits.one_of(limits.ATTACHMENT_MIME_TYPES))]
     filename: Annotated[str, _limit(limits.ATTACHMENT_FILENAME), STORABLE] = ""
     pages: Annotated[int, Field(ge=1, le=limits.ATTACHMENT_MAX_PAGES)] = 1
-    source: Literal["camera", "scanner", "file", "idcard", ""] = ""
+    source: Annotated[str, AfterValidator(limits.one_of(limits.ATTACHMENT_SOURCES))] = ""
 
     @model_validator(mode="after")
     def _names_its_owner(self) -> AttachmentArgs:

@@ -82,6 +82,23 @@ ATTACHMENT_SOURCES = ("camera", "scanner", "file", "idcard", "")
 ATTACHMENT_MATERIAL = column_length(Attachment.material)
 ATTACHMENT_FILENAME = column_length(Attachment.filename)
 ATTACHMENT_CHUNK_BYTES = 256 * 1024  # one upload/download chunk: small enough to resume soon after a drop
+SHA256_PATTERN = r"^[0-9a-f]{64}$"  # a file's name in every store: 64 lower-case hex digits, nothing around them
+_SHA256 = re.compile("[0-9a-f]{64}")
+
+
+def is_sha256(text: object) -> bool:
+    """The one test of a file's sha256 (desk store, pulled rows, the server's file routes, command args)."""
+    return isinstance(text, str) and _SHA256.fullmatch(text) is not None
+
+
+def one_of(allowed: tuple[str, ...]):
+    """Pydantic validator: the value is one of ``allowed`` (the tuples above, so a list is written once)."""
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError("不是可接受的值")
+        return value
+    return check
+
 
 # What the worker calls each field (the labels of the desk's forms), for the messages below.
 LABELS = {

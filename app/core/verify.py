@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from app.core import limits
 from app.core.wire import Endpoint
 
 DESK_PREFIX = "ONEDESK"  # the desk-only payload: ONEDESK|case number|verification code
 CODE_PARAM = "c"
 CASE_NUMBER_LABEL = "办件编号"  # as the receipt calls it; the progress page says the same
 MAX_URL_LENGTH = 300  # a link longer than this is not one of ours (and would not fit a small QR code)
+BASE_LABEL = "进度查询网址"  # the committee setting verify_base_url, as the 设备 page and messages call it
+BASE_URL_LIMIT = 300  # as Device.server_url
 
 # What a case number and a verification code can be: case numbers are "<committee>-<device>-<yyyymmdd>-<seq>"
 # (letters, digits, hyphens; at most the column's 48), codes are letters and digits (at most 16).
@@ -27,7 +30,8 @@ _VERIFY_PATH = re.compile(r"(?:.*/)?v/([^/]+)/?")
 
 
 class VerifyBaseError(ValueError):
-    """A base URL that cannot carry the link (not http(s), a query or fragment in it)."""
+    """A base URL that cannot carry the link (not http(s), a query or fragment in it); ``str()``: the Chinese
+    reason from :func:`url_problem`."""
 
 
 def valid_case_number(text: str) -> bool:
@@ -43,12 +47,32 @@ def normalise_code(text: str) -> str:
     return (text or "").strip().upper()
 
 
+def url_problem(label: str, url: str) -> str | None:
+    """Why ``url`` is not an http(s) address with a host (and no spaces, query or fragment), in Chinese; None when
+    it is one. The one check of the progress-page base (the committee setting, the link printed) and of a
+    device's local http address (app/desk/devices/settings.py)."""
+    problem = limits.text_problem(label, url, BASE_URL_LIMIT)
+    if problem:
+        return problem
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return f"{label}不是有效的网址：{url}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{label}应以 http:// 或 https:// 开头，并写明主机，例如 https://onedesk.example.gov.cn"
+    if parts.query or parts.fragment or any(c.isspace() for c in url):
+        return f"{label}不能含空格、“?”或“#”：{url}"
+    return None
+
+
 def check_base(base: str) -> str:
-    """``base`` without the trailing slash; raises :class:`VerifyBaseError` when it is no http(s) address."""
+    """``base`` without the trailing slash; raises :class:`VerifyBaseError` (its Chinese reason) when it is no
+    http(s) address (:func:`url_problem`)."""
     base = (base or "").strip().rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise VerifyBaseError(base)
+    problem = url_problem(BASE_LABEL, base)
+    if problem:
+        raise VerifyBaseError(problem)
     return base
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.wire import (
     API_VERSION,
@@ -43,7 +45,7 @@ from app.server import pull as pull_service
 from app.server import push as push_service
 from app.server import ratelimit
 from app.server import verify as verify_service
-from app.server.body_limits import BodyLimits, validation_refused
+from app.server.body_limits import BodyLimits, refusal, validation_refused
 from app.server.db import ServerDB
 from app.server.devices import AuthFailed, DeviceRevoked, EnrollError, TokenExpired, enroll, renew_token
 from models import utcnow
@@ -236,6 +238,35 @@ def _file_routes(app: FastAPI) -> None:
                                  media_type=content.mime, headers=headers)
 
 
+# ----- paths and methods no route answers ------------------------------------------------------------------------
+NO_ROUTE = "请求的地址不存在，请检查区服务器地址，或将前台升级到与区服务器相同的版本"
+BAD_METHOD = "该地址不支持这种请求方式"
+REFUSED = "区服务器无法处理该请求"
+
+
+def _under_verify(path: str) -> bool:
+    prefix = Endpoint.VERIFY.value.split("{", 1)[0]  # "/v/"
+    return path == prefix.rstrip("/") or path.startswith(prefix)
+
+
+async def http_refused(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unknown path: 404, a method a path does not take: 405) in Chinese, never its
+    English ``{"detail": "Not Found"}``: under ``/v/`` the progress page's not-found page — the same bytes, status
+    and rate limit as a wrong code, so a path tells a guesser nothing either — elsewhere the API's error body.
+    The routes' own refusals (their detail is already the ErrorBody shape) pass as they are."""
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.detail, dict):
+        return await http_exception_handler(request, exc)
+    if _under_verify(request.url.path):
+        page = verify_service.page(request.app.state.db, request.app.state.limiter, _client_ip(request), "", "",
+                                   request.app.state.clock())
+        return HTMLResponse(page.html, status_code=page.status, headers=page.headers)
+    message = {404: NO_ROUTE, 405: BAD_METHOD}.get(exc.status_code, REFUSED)
+    answer = refusal(exc.status_code, ErrorCode.BAD_REQUEST, message)
+    answer.headers.update(exc.headers or {})  # 405: Allow
+    return answer
+
+
 def create_app(db: ServerDB, clock: Callable[[], dt.datetime] = utcnow, *,
                attachments_dir: Path | None = None) -> FastAPI:
     """The application for ``db``; ``clock`` is injectable so tests can move the server's time;
@@ -245,6 +276,7 @@ def create_app(db: ServerDB, clock: Callable[[], dt.datetime] = utcnow, *,
     # Bounded bodies and refusals that never echo the input (issue 14, findings 6 and 7).
     app.add_middleware(BodyLimits)
     app.add_exception_handler(RequestValidationError, validation_refused)
+    app.add_exception_handler(StarletteHTTPException, http_refused)
     app.state.db = db
     app.state.clock = clock
     app.state.limiter = ratelimit.SlidingWindow()

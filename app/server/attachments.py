@@ -4,7 +4,8 @@ An attachment is scoped like a case command: the case (or resident) it belongs t
 the device's committee (a case the server does not have yet is refused exactly as a case command naming it
 would be, and held first when the command names the command it was made after: app/server/held.py), and the
 acting worker needs a role that may act on cases. Adding writes the row once per id (a second add of the same id
-is a no-op) and the ``server_blob`` row of its sha256 the bytes will be uploaded into (app/server/files.py).
+is a no-op) and the committee's ``server_blob`` row of its sha256 the bytes will be uploaded into
+(app/server/files.py; each committee uploads its own copy).
 Removing only marks the row; the bytes stay until ``server attachments gc`` finds nothing referring to them.
 A refusal raises :class:`Rejected` with a Chinese reason: the command is set aside like any other.
 """
@@ -15,7 +16,6 @@ import uuid
 from typing import Any
 
 from app.core import attachment_rules, commands
-from app.core import machine as cm
 from app.core.vocabulary import Mutation
 from app.server.mutations import RESIDENT_REFUSED, ApplyContext, Rejected, _canonical_resident_id, _earlier_refusal
 from app.server.mutations import _load_case as load_case
@@ -23,14 +23,13 @@ from app.server.mutations import _raw_id as raw_id
 from models import Attachment
 from models.server import Case, Resident, ServerBlob
 
-# Who may add or take off a file — the same authority the desk's AttachmentService checks before it enqueues
-# (app/desk/attachments/service.py), so a command a desk accepted is refused here only when the case changed
-# meanwhile: any role that acts on cases at all; on a case, the desk roles while it is not finished, a line
-# colleague while it is forwarded to them (or answered by them); on a resident alone, the desk roles. Taking a
-# file off: its adder while the case is not finished, a supervisor or an administrator always.
-ATTACHMENT_ROLES = cm.DESK_ROLES | cm.LINE_ROLES
-
-ROLE_REFUSED = "操作人的角色不能办理案件，附件操作未生效"
+# Who may add or take off a file — app/core/attachment_rules.py, the same rule the desk's AttachmentService
+# checks before it enqueues (app/desk/attachments/service.py), so a command a desk accepted is refused here only
+# when the case (or the worker's roles) changed meanwhile: any role that acts on cases at all (checked first,
+# before the case is looked up); on a case, the desk roles while it is not finished, a line colleague while it
+# is forwarded to them (or answered by them); on a resident alone, the desk roles. Taking a file off: its adder
+# while the case is not finished, a supervisor or an administrator always.
+ROLE_REFUSED = attachment_rules.ROLE_REFUSED + "，附件操作未生效"
 BAD_ARGS = "附件信息有误："
 SIZE_MISMATCH = "附件大小与区服务器上同一文件的记录不一致（文件可能已损坏），附件未能保存。请重新添加该附件"
 ID_TAKEN = "附件编号已被其他居委会的附件占用，附件未能保存"
@@ -49,7 +48,7 @@ def apply(ctx: ApplyContext, name: str, raw: Any) -> dict:
         cmd = commands.parse_args(model, raw)
     except commands.BadCommand as e:
         raise Rejected(f"{BAD_ARGS}{e.problem}，无法处理", case_id=case_id) from None
-    if not set(ctx.roles) & ATTACHMENT_ROLES:
+    if attachment_rules.role_refusal(ctx.roles):
         raise Rejected(ROLE_REFUSED, case_id=case_id)
     if name == Mutation.ATTACHMENT_ADD:
         return _add(ctx, cmd)
@@ -95,12 +94,14 @@ def _add(ctx: ApplyContext, cmd: commands.AttachmentArgs) -> dict:
             raise Rejected(ID_TAKEN, case_id=cmd.case_id)
         return _result(existing)  # added before (the same command under another mutation id): nothing again
     _check_may_add(ctx, case)
-    blob = s.get(ServerBlob, cmd.sha256, with_for_update=True)
+    # The committee's own copy of the bytes (another committee's file of the same sha256 is never looked at:
+    # neither its bytes nor whether it exists reach this committee).
+    blob = s.get(ServerBlob, (ctx.committee.id, cmd.sha256), with_for_update=True)
     if blob is not None and blob.size != cmd.size:
         raise Rejected(SIZE_MISMATCH, case_id=cmd.case_id)
     if blob is None:
-        s.add(ServerBlob(sha256=cmd.sha256, size=cmd.size, mime=cmd.mime, received=0, complete=False,
-                         created_at=ctx.received_at))
+        s.add(ServerBlob(committee_id=ctx.committee.id, sha256=cmd.sha256, size=cmd.size, mime=cmd.mime,
+                         received=0, complete=False, created_at=ctx.received_at))
     a = Attachment(id=cmd.id, committee_id=ctx.committee.id, case_id=case.id if case else None,
                    resident_id=resident_id, material=cmd.material, sha256=cmd.sha256, size=cmd.size, mime=cmd.mime,
                    filename=cmd.filename, pages=cmd.pages, source=cmd.source, added_by_id=ctx.worker.id,

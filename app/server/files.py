@@ -1,12 +1,13 @@
 """Attachments' bytes on the district server (issue 15): resumable chunked upload, ranged download, and the
 garbage collection of files nothing refers to.
 
-Files are stored once per sha256 under the attachments folder (``python main.py server --attachments-dir``;
-default ``<data dir>/server-attachments``), owner-only: ``<root>/ab/<sha>`` once complete, ``<root>/ab/<sha>.part``
-while chunks arrive. ``server_blob`` holds how many bytes were received and whether the file is complete (its
-sha256 checked). A device may read or write a file only when a non-removed ``attachment`` row of its own committee
-refers to that sha256 (the add command, app/server/attachments.py, came first); otherwise the answer is 404 NO_FILE,
-whether or not another committee has the same file.
+Files are stored once per committee and sha256 under the attachments folder (``python main.py server
+--attachments-dir``; default ``<data dir>/server-attachments``), owner-only: ``<root>/<committee id>/ab/<sha>`` once
+complete, ``<root>/<committee id>/ab/<sha>.part`` while chunks arrive. ``server_blob`` (keyed by committee and
+sha256) holds how many bytes were received and whether the file is complete (its sha256 checked). A device may
+read or write only its own committee's copy, and only when a non-removed ``attachment`` row of the committee refers
+to that sha256 (the add command, app/server/attachments.py, came first); otherwise the answer is 404 NO_FILE.
+Knowing another committee's hash gives nothing: the same bytes are uploaded again into the committee's own copy.
 
 Upload (``PUT /v1/files/{sha}?offset=N``): each chunk is one transaction holding the ``server_blob`` row
 (SELECT ... FOR UPDATE), so two desks uploading the same file at once cannot interleave their bytes; a chunk must
@@ -23,6 +24,7 @@ import logging
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +48,7 @@ PART_SUFFIX = ".part"
 STALE_PART_AGE = dt.timedelta(days=7)
 READ_BLOCK = 64 * 1024
 
-BAD_SHA = "文件摘要格式不正确（应为 64 位十六进制数字）"
+BAD_SHA = "文件摘要格式不正确（应为 64 位小写十六进制数字）"
 NO_FILE = "区服务器上没有该附件：本居委会的案件未引用此文件，或文件尚未上传完整"
 WRONG_OFFSET = "上传位置与区服务器已收到的内容不一致，请从第 {received} 字节处继续上传"
 BEYOND_SIZE = "上传的内容超出了该附件登记的大小（{size} 字节）"
@@ -56,7 +58,6 @@ BAD_HASH = "上传的文件与登记的摘要不一致（传输中可能损坏�
 BAD_RANGE = "请求的下载范围无效（文件共 {size} 字节）"
 CANNOT_STORE = "区服务器暂时无法保存附件（磁盘已满或附件文件夹不可写），稍后会自动重试"
 
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -72,10 +73,11 @@ class FileRefused(Exception):
 
 
 def check_sha(text: str) -> str:
-    sha = (text or "").strip().lower()
-    if not _SHA.match(sha):
+    """The file name of a request: 64 lower-case hex digits exactly (what every desk sends and the add command
+    accepts), else 422."""
+    if not limits.is_sha256(text):
         raise FileRefused(422, ErrorCode.BAD_REQUEST, BAD_SHA)
-    return sha
+    return text
 
 
 def _owner_only_dir(path: Path) -> None:
@@ -86,7 +88,7 @@ def _owner_only_dir(path: Path) -> None:
 
 @dataclass
 class FileStore:
-    """Where the server keeps attachments' bytes (created owner-only)."""
+    """Where the server keeps attachments' bytes (created owner-only): one folder per committee."""
 
     root: Path
 
@@ -94,14 +96,15 @@ class FileStore:
         self.root = Path(self.root)
         _owner_only_dir(self.root)
 
-    def path(self, sha: str) -> Path:
-        return self.root / sha[:2] / sha
+    def path(self, committee_id: uuid.UUID, sha: str) -> Path:
+        return self.root / str(committee_id) / sha[:2] / sha
 
-    def part(self, sha: str) -> Path:
-        return self.root / sha[:2] / f"{sha}{PART_SUFFIX}"
+    def part(self, committee_id: uuid.UUID, sha: str) -> Path:
+        return self.root / str(committee_id) / sha[:2] / f"{sha}{PART_SUFFIX}"
 
-    def folder(self, sha: str) -> Path:
-        sub = self.root / sha[:2]
+    def folder(self, committee_id: uuid.UUID, sha: str) -> Path:
+        _owner_only_dir(self.root / str(committee_id))
+        sub = self.root / str(committee_id) / sha[:2]
         _owner_only_dir(sub)
         return sub
 
@@ -127,7 +130,7 @@ def _referring(s: Session, committee_id, sha: str) -> Attachment | None:
 def _status(sha: str, blob: ServerBlob | None, size: int, store: FileStore) -> FileStatus:
     if blob is None:
         return FileStatus(sha256=sha, size=size, received=0, complete=False)
-    if blob.complete and not store.path(sha).is_file():  # the file went missing: it is to be sent again
+    if blob.complete and not store.path(blob.committee_id, sha).is_file():  # went missing: to be sent again
         return FileStatus(sha256=sha, size=blob.size, received=0, complete=False)
     return FileStatus(sha256=sha, size=blob.size, received=blob.received, complete=blob.complete)
 
@@ -139,19 +142,21 @@ def file_status(db: ServerDB, store: FileStore, token: str | None, sha: str, now
         ref = _referring(s, device.committee_id, sha)
         if ref is None:
             raise FileRefused(404, ErrorCode.NO_FILE, NO_FILE)
-        return _status(sha, s.get(ServerBlob, sha), ref.size, store)
+        return _status(sha, s.get(ServerBlob, (device.committee_id, sha)), ref.size, store)
 
 
 # ----- upload -------------------------------------------------------------------------------------------------
-def _locked_blob(s: Session, sha: str, ref: Attachment, now: dt.datetime) -> ServerBlob:
-    """The file's row, locked for this transaction; made when missing (the add command makes it first)."""
-    stmt = select(ServerBlob).where(ServerBlob.sha256 == sha).with_for_update()
+def _locked_blob(s: Session, ref: Attachment, now: dt.datetime) -> ServerBlob:
+    """The committee's row of the file, locked for this transaction; made when missing (the add command makes it
+    first)."""
+    stmt = select(ServerBlob).where(ServerBlob.committee_id == ref.committee_id,
+                                    ServerBlob.sha256 == ref.sha256).with_for_update()
     blob = s.scalars(stmt).first()
     if blob is None:
         try:
             with s.begin_nested():
-                s.add(ServerBlob(sha256=sha, size=ref.size, mime=ref.mime, received=0, complete=False,
-                                 created_at=now))
+                s.add(ServerBlob(committee_id=ref.committee_id, sha256=ref.sha256, size=ref.size, mime=ref.mime,
+                                 received=0, complete=False, created_at=now))
         except IntegrityError:  # another upload made it at the same moment
             pass
         blob = s.scalars(stmt).one()
@@ -191,9 +196,10 @@ def _store_chunk(store: FileStore, blob: ServerBlob, device_id, offset: int, chu
                  now: dt.datetime) -> FileRefused | None:
     """Write the chunk; on the last one check the sha256: a match moves the file to its final name, a mismatch
     drops the partial copy (the refusal is returned, to be raised once ``received`` = 0 is committed)."""
-    sha, part, final = blob.sha256, store.part(blob.sha256), store.path(blob.sha256)
+    sha = blob.sha256
+    part, final = store.part(blob.committee_id, sha), store.path(blob.committee_id, sha)
     if chunk:
-        store.folder(sha)
+        store.folder(blob.committee_id, sha)
         _write_at(part, offset, chunk)
         blob.received = offset + len(chunk)
     if blob.received != blob.size:
@@ -222,8 +228,8 @@ def put_chunk(db: ServerDB, store: FileStore, token: str | None, sha: str, offse
             raise FileRefused(404, ErrorCode.NO_FILE, NO_FILE)
         if len(chunk) > limits.ATTACHMENT_CHUNK_BYTES:
             raise FileRefused(413, ErrorCode.TOO_LARGE, CHUNK_TOO_LARGE)
-        blob = _locked_blob(s, sha, ref, now)
-        final, part = store.path(sha), store.part(sha)
+        blob = _locked_blob(s, ref, now)
+        final, part = store.path(blob.committee_id, sha), store.part(blob.committee_id, sha)
         if blob.complete and final.is_file():
             return _status(sha, blob, ref.size, store)  # sent again (its answer was lost): nothing to do
         if blob.complete:  # complete once, but the file is gone from the disk: take it again
@@ -268,12 +274,12 @@ def open_content(db: ServerDB, store: FileStore, token: str | None, sha: str, no
         device = authenticate(s, token, now=now)
         if _referring(s, device.committee_id, sha) is None:
             raise FileRefused(404, ErrorCode.NO_FILE, NO_FILE)
-        blob = s.get(ServerBlob, sha)
+        blob = s.get(ServerBlob, (device.committee_id, sha))
         if blob is None or not blob.complete:
             raise FileRefused(404, ErrorCode.NO_FILE, NO_FILE)
         size, mime = blob.size, blob.mime
     try:
-        handle = store.path(sha).open("rb")
+        handle = store.path(device.committee_id, sha).open("rb")
     except FileNotFoundError:
         raise FileRefused(404, ErrorCode.NO_FILE, NO_FILE) from None
     return Content(handle, size, mime)
@@ -321,45 +327,91 @@ def read_span(content: Content, start: int, end: int) -> Iterator[bytes]:
 @dataclass
 class GcReport:
     files: int = 0  # complete files removed
-    parts: int = 0  # partial uploads removed
+    parts: int = 0  # partial uploads removed (abandoned ones nothing refers to, and stale ones of live files)
     rows: int = 0  # server_blob rows removed
     bytes_freed: int = 0
     kept: int = 0  # files a live attachment refers to
 
 
-def _referred_shas(s: Session) -> set[str]:
-    return set(s.scalars(select(Attachment.sha256).where(Attachment.removed_at.is_(None)).distinct()))
+def _referred(s: Session) -> set[tuple[uuid.UUID, str]]:
+    """(committee, sha256) of every live attachment: the copies that must stay."""
+    rows = s.execute(select(Attachment.committee_id, Attachment.sha256)
+                     .where(Attachment.removed_at.is_(None)).distinct())
+    return {(committee_id, sha) for committee_id, sha in rows}
+
+
+def _our_file(path: Path) -> tuple[uuid.UUID, str, bool] | None:
+    """(committee, sha256, partial?) of a file named like ours (``<committee>/ab/<sha>[.part]``), else None."""
+    is_part = path.name.endswith(PART_SUFFIX)
+    sha = path.name.removesuffix(PART_SUFFIX)
+    if not limits.is_sha256(sha) or path.parent.name != sha[:2]:
+        return None
+    try:
+        committee_id = uuid.UUID(path.parent.parent.name)
+    except ValueError:
+        return None
+    if str(committee_id) != path.parent.parent.name or not path.is_file():
+        return None
+    return committee_id, sha, is_part
+
+
+def _modified(path: Path) -> float:
+    """When the file was last written; a file gone meanwhile counts as just written (it is left alone)."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")
 
 
 def collect_garbage(db: ServerDB, store: FileStore, now: dt.datetime, *, dry_run: bool = False,
                     stale_after: dt.timedelta = STALE_PART_AGE) -> GcReport:
-    """Remove the files and ``server_blob`` rows no live attachment refers to, and the partial uploads none refers
-    to once they are older than ``stale_after`` (a younger one may belong to an add command on its way). Holds
-    the lock row, so no add command can come to refer to a file while it goes. A file a live attachment refers
-    to is never touched; files in the folder that are not named like ours are left alone."""
+    """Per committee: remove the files and ``server_blob`` rows no live attachment of that committee refers to,
+    and every partial upload older than ``stale_after`` — one nothing refers to goes with its row (a younger one
+    may belong to an add command on its way); one a live attachment refers to goes and its row's ``received``
+    is reset to 0, so the desk starts that upload again from the beginning on its next status check (a device
+    cannot park a 25 MB partial copy under every attachment it declares). Holds the lock row, so no add command
+    can come to refer to a file while it goes, and each stale partial copy's ``server_blob`` row, so no chunk is
+    written into it meanwhile. A complete file a live attachment refers to is never touched; files in the folder
+    that are not named like ours are left alone."""
     report = GcReport()
     with db.sessions.begin() as s:
         take_lock(s)
-        referred = _referred_shas(s)
-        gone = [sha for sha in s.scalars(select(ServerBlob.sha256)) if sha not in referred]
+        referred = _referred(s)
+        gone = [key for key in s.execute(select(ServerBlob.committee_id, ServerBlob.sha256))
+                if tuple(key) not in referred]
         stale_before = now.timestamp() - stale_after.total_seconds()
-        for path in sorted(store.root.glob("*/*")):
-            is_part = path.name.endswith(PART_SUFFIX)
-            sha = path.name.removesuffix(PART_SUFFIX)
-            if not path.is_file() or not _SHA.match(sha) or path.parent.name != sha[:2]:
+        for path in sorted(store.root.glob("*/*/*")):
+            named = _our_file(path)
+            if named is None:
                 continue
-            if sha in referred:
-                report.kept += 0 if is_part else 1
+            committee_id, sha, is_part = named
+            live = (committee_id, sha) in referred
+            if live and not is_part:
+                report.kept += 1
                 continue
-            stat = path.stat()
-            if is_part and stat.st_mtime > stale_before:
+            if is_part and _modified(path) > stale_before:
+                continue
+            if live:  # a stale partial copy of a live file: locked, checked again, then dropped and reset
+                blob = s.get(ServerBlob, (committee_id, sha), with_for_update=True)
+                if _modified(path) > stale_before:
+                    continue  # a chunk arrived (or the upload completed) while we waited for the row
+                if blob is not None and not blob.complete and not dry_run:
+                    blob.received = 0
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
                 continue
             if not dry_run:
                 path.unlink(missing_ok=True)
-            report.bytes_freed += stat.st_size
+            report.bytes_freed += size
             report.parts += is_part
             report.files += not is_part
         report.rows = len(gone)
         if gone and not dry_run:
-            s.execute(delete(ServerBlob).where(ServerBlob.sha256.in_(gone)))
+            for committee_id, sha in gone:
+                s.execute(delete(ServerBlob).where(ServerBlob.committee_id == committee_id,
+                                                   ServerBlob.sha256 == sha))
+    if not dry_run:
+        log.info("attachments gc: %d files, %d partial uploads, %d rows removed", report.files, report.parts,
+                 report.rows)
     return report

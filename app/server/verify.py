@@ -1,9 +1,11 @@
 """The resident's progress page behind a document's QR code: ``GET /v/{case_number}?c=CODE``, no login.
 
-It shows what the resident may know from the receipt in their hand and nothing else: the item, the state, the
-promised reply date (and whether it has passed), the date of the last step. Never a name, an ID number, a note
-or a department's text. A wrong or missing code, a malformed number and an unknown case all get the same 404
-page, so the page cannot tell a guesser which case numbers exist. Requests are rate limited per client address
+It shows the state and the promised reply date only: the case number (printed on the receipt anyway), the state
+and its plain sentence, the promised reply date and whether it has passed. Not the item (a name such as 低保 or
+特困供养 would tell anyone holding a photo of the receipt the resident's situation), not the date of the last
+step; never a name, an ID number, a note or a department's text. A wrong or missing code, a malformed number,
+an unknown case and any other path under ``/v/`` (app/server/api.py) all get the same 404 page, so the page cannot
+tell a guesser which case numbers exist. Requests are rate limited per client address
 (every request, and failed look-ups more strictly); the verification code (8 characters from the desk) is what
 keeps guessing out, the limits keep it slow.
 
@@ -21,7 +23,7 @@ import html
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.machine import FORWARDED
@@ -29,7 +31,7 @@ from app.core.verify import CASE_NUMBER_LABEL, normalise_code, valid_case_number
 from app.core.vocabulary import CHINA_TZ, STATE_LABELS, State
 from app.server import ratelimit
 from app.server.db import ServerDB
-from models.server import Case, CaseEvent, Committee
+from models.server import Case, Committee
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +69,9 @@ HEADERS = {
 @dataclass(frozen=True)
 class Progress:
     case_number: str
-    item_name: str
     state: str
     due_at: dt.datetime | None
     provisional: bool
-    updated_at: dt.datetime
 
     def overdue(self, now: dt.datetime) -> bool:
         """Past the promised reply time while the department has not answered yet."""
@@ -105,10 +105,8 @@ def find_progress(db: ServerDB, case_number: str, code: str) -> Progress | None:
                      and hmac.compare_digest(normalise_code(c.verification_code), code)), None)
         if case is None:
             return None
-        last = s.scalar(select(func.max(CaseEvent.at)).where(CaseEvent.case_id == case.id))
-        return Progress(case_number=case.case_number, item_name=case.item_name, state=case.state,
-                        due_at=case.due_at, provisional=case.deadline_provisional,
-                        updated_at=last or case.updated_at)
+        return Progress(case_number=case.case_number, state=case.state, due_at=case.due_at,
+                        provisional=case.deadline_provisional)
 
 
 # ----- the page -----------------------------------------------------------------------------------------------------
@@ -155,13 +153,12 @@ def progress_html(p: Progress, now: dt.datetime) -> str:
     e = html.escape
     label = STATE_LABELS.get(p.state, p.state)
     hint = STATE_HINTS.get(State(p.state), "") if p.state in STATE_LABELS else ""
-    rows = [("办理事项", e(p.item_name)), (CASE_NUMBER_LABEL, e(p.case_number))]
+    rows = [(CASE_NUMBER_LABEL, e(p.case_number))]
     if p.due_at is not None:
         due = e(_due_text(p))
         if p.overdue(now):
             due += '<br><span class="late">已超过承诺答复时间，可向受理的社区服务站询问</span>'
         rows.append(("承诺答复", due))
-    rows.append(("最近更新", e(_date(p.updated_at))))
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return _document(f'<div class="card"><div class="state">{e(label)}</div>'
                      f'<p class="hint">{e(hint)}</p><dl>{items}</dl></div>')

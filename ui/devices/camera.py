@@ -37,8 +37,9 @@ from app.desk.devices.base import DeviceKind, TestResult
 
 # Qt Multimedia looks for optional hardware-decoding libraries (VA-API, PipeWire) when it is loaded, and warns for
 # each one absent on every desk without them; the camera works without them, so the desk's log does not need to
-# hear it. The rule must be in place before the import below loads the library.
-QLoggingCategory.setFilterRules("qt.multimedia.symbolsresolver.warning=false")
+# hear it, nor the FFmpeg version line it prints on loading. The rules must be in place before the import below
+# loads the library.
+QLoggingCategory.setFilterRules("qt.multimedia.symbolsresolver.warning=false\nqt.multimedia.ffmpeg.info=false")
 
 from PySide6.QtMultimedia import (  # noqa: E402 - after the logging rule above
     QCamera,

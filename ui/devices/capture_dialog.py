@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from app.core.changes import Changes
 from app.core.limits import ATTACHMENT_MAX_BYTES, ATTACHMENT_MAX_PAGES
+from app.desk.attachments.pdf import looks_like_pdf
 from app.desk.devices.base import DeviceKind
 from app.desk.devices.scanner import FolderScanner, WatchedFolder, default_folder
 from ui.devices.camera import (
@@ -404,8 +405,11 @@ class CaptureDialog(QDialog):
         except OSError as e:
             self._say(f"无法读取文件 {path.name}：{e.strerror or e}")
             return False
-        if data[:5] == b"%PDF-":
+        if looks_like_pdf(data):  # the attachment service's own test of a PDF
             return self.add_page(Page(data, source, pdf_thumb(path.name), path.name, path, is_pdf=True))
+        if path.suffix.lower() == ".pdf":
+            self._say(f"无法添加 {path.name}：该文件不是完整的 PDF 文件（缺少文件头或结尾），可能已损坏")
+            return False
         return self._add_image(data, source, path.name, path)
 
     def _add_image(self, data: bytes, source: str, name: str, path: Path | None = None) -> bool:

@@ -88,9 +88,15 @@ def merge_pages(jpegs: list[bytes]) -> bytes:
     return out.getvalue()
 
 
+def has_pdf_header(data: bytes) -> bool:
+    """The one "is it a PDF" sniff (a file from disk, a scanner's output): the ``%PDF-`` header within the first
+    KB, as readers allow. Whether it is a whole one: :func:`looks_like_pdf`, :func:`pdf_page_count`."""
+    return b"%PDF-" in data[:1024]
+
+
 def looks_like_pdf(data: bytes) -> bool:
     """The ``%PDF-`` header at the start (within the first KB, as readers allow) and ``%%EOF`` near the end."""
-    return b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]
+    return has_pdf_header(data) and b"%%EOF" in data[-2048:]
 
 
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")

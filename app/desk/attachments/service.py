@@ -16,12 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core import attachment_rules, commands, limits
+from app.core import actions, attachment_rules, commands, limits
 from app.core.errors import UserError
 from app.core.vocabulary import Mutation
 from app.desk.attachments import LOCAL_ONLY, MISSING, ON_DEMAND, SYNCED, UPLOADING, AttachmentInfo
 from app.desk.attachments.images import normalise_page
-from app.desk.attachments.pdf import looks_like_pdf, merge_pages, pdf_page_count
+from app.desk.attachments.pdf import has_pdf_header, looks_like_pdf, merge_pages, pdf_page_count
 from app.desk.attachments.store import BlobError, sha256_hex
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
@@ -115,7 +115,7 @@ class AttachmentService:
             raise AttachmentError(f"文件无法读取：{path.name}（{e.strerror or type(e).__name__}）") from None
         if len(data) > limits.ATTACHMENT_MAX_BYTES:  # grew while we looked
             raise AttachmentError(f"文件过大（最大 {_mb(limits.ATTACHMENT_MAX_BYTES)}），未添加。")
-        if data[:1024].find(b"%PDF-") >= 0:
+        if has_pdf_header(data):  # a PDF, whole or not: pdf_page_count says which
             pages = pdf_page_count(data)
             if pages > limits.ATTACHMENT_MAX_PAGES:
                 raise AttachmentError(f"PDF 页数过多（{pages} 页，最多 {limits.ATTACHMENT_MAX_PAGES} 页），未添加。")
@@ -158,6 +158,8 @@ class AttachmentService:
                              resident_id=resident_id, material=material, sha256=sha, size=len(data), mime=mime,
                              filename=filename, pages=pages, source=source, added_by_id=actor.id, added_at=at)
             s.add(row)
+            if case_id is not None:  # after a restore the server holds it until the case's last command is back
+                args = {**args, commands.AFTER: actions.last_mutation(s.get_one(Case, case_id))}
             enqueue(s, Mutation.ATTACHMENT_ADD, args, actor.id, at)
             s.flush()
             log.info("attachment %s added: %d bytes, %d page(s), %s", attachment_id, len(data), pages, mime)
@@ -171,7 +173,8 @@ class AttachmentService:
             s.add(AttachmentBlob(sha256=sha, size=size, mime=mime, present=True))
             s.flush()
             return
-        blob.present = True
+        if not blob.present:  # bytes new here: whether the server holds them is asked again before it is trusted
+            blob.present, blob.uploaded, blob.uploaded_bytes = True, False, 0
         if blob.last_error in (NO_FILE, DAMAGED):
             blob.last_error = ""
 
@@ -295,18 +298,18 @@ class AttachmentService:
                               present=present, status=status)
 
     def _status(self, blob: AttachmentBlob | None, row: Attachment) -> tuple[bool, str]:
-        """(present, label). No blob row (metadata pulled from the server, never fetched): on the server only."""
+        """(present, label). A file not here is 可下载 only once the server said it holds it whole (``uploaded``,
+        set by the transfer's status check, app/desk/sync/files.py); before that 附件上传中. No blob row (nothing
+        known of the bytes yet; the next transfer round writes one): 附件上传中 too."""
         if blob is None:
-            return False, ON_DEMAND
+            return False, UPLOADING
         if blob.present:
             if not self.ctx.blobs.looks_whole(row.sha256, row.size):
                 return False, MISSING  # the row says here, the file is absent or cut short
             return True, SYNCED if blob.uploaded else LOCAL_ONLY
         if blob.last_error in (NO_FILE, DAMAGED):
             return False, MISSING
-        if blob.wanted:
-            return False, UPLOADING
-        return False, ON_DEMAND
+        return False, ON_DEMAND if blob.uploaded else UPLOADING
 
     # ----- removing and downloading -----------------------------------------------------------------------------
     def remove(self, actor: WorkerInfo, attachment_id: uuid.UUID, reason: str = "") -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import secrets
 import struct
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.core.errors import DiskFullError, UserError, is_disk_full
-from app.core.limits import ATTACHMENT_MAX_BYTES
+from app.core.limits import ATTACHMENT_MAX_BYTES, is_sha256
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,6 @@ TAG_BYTES = 16
 HEADER_BYTES = len(MAGIC) + 2 + NONCE_BYTES  # magic, version, mode, nonce (zeros when plain)
 PART_HEADER_BYTES = len(PART_MAGIC) + 2
 RECORD_HEAD = struct.Struct(">I")  # length of the record's body (nonce + ciphertext + tag, or the plain bytes)
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 HKDF_INFO = b"OneDesk attachments v1"
 
 
@@ -74,7 +72,7 @@ def sha256_hex(data: bytes) -> str:
 
 def check_sha(sha: str) -> str:
     """``sha`` as a file name: exactly 64 lowercase hex digits (anything else could name a path)."""
-    if not isinstance(sha, str) or not _SHA.match(sha):
+    if not is_sha256(sha):
         raise BlobError("附件编号（sha256）格式有误")
     return sha
 
@@ -100,11 +98,19 @@ def _private_dir(folder: Path) -> None:
         os.chmod(folder, 0o700)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """``data`` at ``path`` whole or not at all: temp file beside it, fsync, rename, fsync of the folder."""
-    _private_dir(path.parent)
+def _write_refused(folder: Path, e: OSError, what: str = "附件未保存") -> BlobError:
+    """A write in the store that failed for another reason than a full disk (permission denied, a file where the
+    folder should be, a read-only disk): the Chinese message names the folder."""
+    return BlobError(f"无法写入附件文件夹“{folder}”（{e.strerror or type(e).__name__}），{what}。"
+                     "请检查该文件夹的权限或磁盘是否只读。")
+
+
+def _write_atomic(path: Path, data: bytes, folder: Path | None = None) -> None:
+    """``data`` at ``path`` whole or not at all: temp file beside it, fsync, rename, fsync of the folder.
+    ``folder``: the store's folder, named in the message of a write refused (:class:`BlobError`)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
+        _private_dir(path.parent)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -116,7 +122,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         if is_disk_full(e):
             raise DiskFullError("磁盘空间不足，附件未保存。请清理磁盘后重试。") from e
-        raise
+        raise _write_refused(folder or path.parent, e) from e
 
 
 class BlobStore:
@@ -197,8 +203,11 @@ class BlobStore:
             raise BlobError(f"文件过大（最大 {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB），未保存。")
         if self.intact(sha) and not (self.encrypted and self._mode_of(sha) == PLAIN):
             return  # here already (a plain file from before the database was encrypted is sealed now)
-        _private_dir(self.root)
-        _write_atomic(self.path(sha), self._seal(sha, data))
+        try:
+            _private_dir(self.root)
+        except OSError as e:
+            raise _write_refused(self.root, e) from e
+        _write_atomic(self.path(sha), self._seal(sha, data), self.root)
 
     def _mode_of(self, sha: str) -> int | None:
         try:
@@ -259,7 +268,7 @@ class BlobStore:
         self._open_sealed(check_sha(sha), raw)
         if self.intact(sha):
             return False
-        _write_atomic(self.path(sha), raw)
+        _write_atomic(self.path(sha), raw, self.root)
         return True
 
     def delete(self, sha: str) -> bool:
@@ -280,7 +289,7 @@ class BlobStore:
             if not sub.is_dir() or len(sub.name) != 2 or sub.name == PARTIAL_FOLDER:
                 continue
             for f in sorted(sub.iterdir()):
-                if _SHA.match(f.name) and f.name[:2] == sub.name and f.is_file():
+                if is_sha256(f.name) and f.name[:2] == sub.name and f.is_file():
                     yield f.name
 
     # ----- chunked downloads -----------------------------------------------------------------------------------
@@ -385,7 +394,7 @@ class Partial:
         except OSError as e:
             if is_disk_full(e):
                 raise DiskFullError("磁盘空间不足，附件下载已暂停。请清理磁盘后重试。") from e
-            raise
+            raise _write_refused(self.store.root, e, "附件下载已暂停") from e
         self.offset += len(data)
         self._records += 1
         return self.offset

@@ -6,7 +6,9 @@ missing, or that fails while listing its drivers, is skipped: the other devices 
 
 ``DeviceConfig`` is this desk's choice, in ``<data_dir>/devices.json``: the driver name per kind (``""`` = none) and
 the options a driver needs (the SDK file, the local reader service's URL, the scanner's folder). A file that cannot
-be read gives the defaults and a Chinese message (``problem``), never a crash; it is written atomically.
+be read gives the defaults and a Chinese message (``problem``), never a crash; it is written atomically. Both files
+are read bounded (:data:`MAX_FILE_BYTES`, regular files only, as forms/safe_yaml.py reads catalog files), so a huge,
+deeply nested or non-UTF-8 file, a folder or a pipe in their place is refused, not parsed.
 
 The two committee settings the devices read (``keep_card_photo``, ``verify_base_url``) are in
 app/desk/devices/settings.py and named here too (``registry.keep_card_photo(ctx)``).
@@ -43,6 +45,7 @@ from app.desk.devices.settings import (  # noqa: F401 - the committee settings t
     url_problem,
     verify_base_url,
 )
+from forms.safe_yaml import CatalogFileError, read_catalog_file
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ DRIVER_MODULES = ["app.desk.devices.idcard", "app.desk.devices.scanner", "app.de
 CONFIG_FILE = "devices.json"
 STATE_FILE = "devices-state.json"
 CONFIG_VERSION = 1
+MAX_FILE_BYTES = 64 * 1024  # devices.json and devices-state.json: a few hundred bytes each in practice
 
 OPTION_LIMIT = 500
 
@@ -96,6 +100,35 @@ def register_factory(fn: DriverFactory) -> None:
 def unregister_factory(fn: DriverFactory) -> None:
     if fn in _FACTORIES:
         _FACTORIES.remove(fn)
+
+
+def needs_program(result: TestResult) -> bool:
+    """A test only the running desk app can do (the keyboard-wedge scanner types into a window): not a failure,
+    and not kept as the device's last error (``detail["needs_ui"]``)."""
+    return not result.ok and isinstance(result.detail, dict) and result.detail.get("needs_ui") is True
+
+
+class _Unreadable(Exception):
+    """Why a devices file was not used, in Chinese (internal: the callers turn it into defaults)."""
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path``: FileNotFoundError when there is none, :class:`_Unreadable` (Chinese) for anything
+    that is not a small regular UTF-8 JSON file."""
+    if not os.path.lexists(path):
+        raise FileNotFoundError(path)
+    try:
+        data = read_catalog_file(path, MAX_FILE_BYTES)
+    except CatalogFileError as e:
+        raise _Unreadable(str(e).removesuffix("，未读取")) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Unreadable("不是 UTF-8 编码的文本") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        raise _Unreadable("格式不对（不是有效的 JSON）") from None
 
 
 def _atomic_write_json(path: Path, data: Any) -> None:
@@ -169,17 +202,11 @@ class DeviceConfig:
     def load(cls, data_dir: Path) -> DeviceConfig:
         path = Path(data_dir) / CONFIG_FILE
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = _read_json(path)
         except FileNotFoundError:
             return cls()
-        except (OSError, UnicodeDecodeError) as e:
-            why = getattr(e, "strerror", None) or e
-            return cls(problem=f"设备设置文件 {path} 无法读取（{why}），已按未配置设备处理")
-        try:
-            raw = json.loads(text)
-        except ValueError:
-            return cls(problem=f"设备设置文件 {path} 格式不对（不是有效的 JSON），已按未配置设备处理；"
-                               "重新保存设备设置即可修复")
+        except _Unreadable as e:
+            return cls(problem=f"设备设置文件 {path} 无法使用：{e}。已按未配置设备处理；重新保存设备设置即可修复")
         return cls.from_json(raw, where=str(path))
 
     @classmethod
@@ -249,12 +276,15 @@ class DeviceState:
 
 def _read_states(path: Path) -> dict[str, DeviceState]:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        entries = raw.get("devices", {}) if isinstance(raw, dict) else {}
-        return {str(name): DeviceState(**{k: str(v) for k, v in e.items() if k in DeviceState.__dataclass_fields__})
-                for name, e in entries.items() if isinstance(e, dict)}
-    except (OSError, ValueError, TypeError, AttributeError):
+        raw = _read_json(path)
+    except (FileNotFoundError, _Unreadable):
         return {}  # only a note of past tests: unreadable reads as none
+    entries = raw.get("devices") if isinstance(raw, dict) else None
+    if not isinstance(entries, dict):
+        return {}
+    return {str(name): DeviceState(**{k: v for k, v in e.items()
+                                      if k in DeviceState.__dataclass_fields__ and isinstance(v, str)})
+            for name, e in entries.items() if isinstance(e, dict)}
 
 
 # ----- the registry --------------------------------------------------------------------------------------------
@@ -433,7 +463,8 @@ class DeviceRegistry:
     # -- testing and the last error --
     def test(self, name: str) -> TestResult:
         """Test the device ``name`` once (read a card, take a picture, wait for a code); never raises. A failure
-        is kept as that device's last error, a success clears it."""
+        is kept as that device's last error, a success clears it; a test that needs the program
+        (:func:`needs_program`) leaves the last outcome as it was."""
         driver = self.driver(name)
         if driver is None:
             return TestResult(False, f"没有名为“{name}”的设备驱动", {"name": name})
@@ -448,7 +479,8 @@ class DeviceRegistry:
             except Exception as e:  # a driver bug: the worker reads a message, the log has the type
                 log.warning("device %s test() raised %s", name, type(e).__name__)
                 result = TestResult(False, f"设备测试出错（{type(e).__name__}），请检查设备连接后重试", {"name": name})
-        self._record(name, result)
+        if not needs_program(result):
+            self._record(name, result)
         return result
 
     def state(self, name: str) -> DeviceState:

@@ -9,40 +9,22 @@ committee set CODE --setting keep_card_photo=1``) come down with the next sync a
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
 from sqlalchemy import select
 
-from app.core import limits
 from app.core.changes import Changes
 from app.core.errors import UserError
+from app.core.verify import BASE_LABEL, BASE_URL_LIMIT, url_problem  # the one http(s) address check
 from models import Committee, Device
 
 KEEP_CARD_PHOTO_KEY = "keep_card_photo"  # committee.settings
 VERIFY_BASE_URL_KEY = "verify_base_url"  # committee.settings
-URL_LIMIT = 300  # as Device.server_url
+URL_LIMIT = BASE_URL_LIMIT  # as Device.server_url
 
 
 class DeviceSettingsError(UserError, ValueError):
     """A device setting that cannot be kept; Chinese message, nothing changed."""
-
-
-def url_problem(label: str, url: str) -> str | None:
-    """Why ``url`` is not an http(s) address, in Chinese; None when it is one."""
-    problem = limits.text_problem(label, url, URL_LIMIT)
-    if problem:
-        return problem
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return f"{label}不是有效的网址：{url}"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{label}应以 http:// 或 https:// 开头，并写明主机，例如 https://onedesk.example.gov.cn"
-    if parts.query or parts.fragment or any(c.isspace() for c in url):
-        return f"{label}不能含空格、“?”或“#”：{url}"
-    return None
 
 
 _TRUE = {"1", "true", "yes", "on", "是", "开", "开启"}
@@ -79,7 +61,7 @@ def enrolled_server_url(ctx) -> str:
 def committee_verify_base_url(ctx) -> str:
     """The committee's own ``verify_base_url`` (``""`` when it has none, or one that is not an http(s) address)."""
     value = _committee_settings(ctx).get(VERIFY_BASE_URL_KEY)
-    if isinstance(value, str) and value.strip() and url_problem("进度查询网址", value.strip()) is None:
+    if isinstance(value, str) and value.strip() and url_problem(BASE_LABEL, value.strip()) is None:
         return value.strip().rstrip("/")
     return ""
 
@@ -114,7 +96,7 @@ def set_verify_base_url(ctx, actor, url: str) -> Changes:
     """Only a supervisor or administrator sets it; ``""`` goes back to the enrolled server's URL."""
     url = (url or "").strip()
     if url:
-        problem = url_problem("进度查询网址", url)
+        problem = url_problem(BASE_LABEL, url)
         if problem:
             raise DeviceSettingsError(problem)
-    return _write_setting(ctx, actor, VERIFY_BASE_URL_KEY, url.rstrip("/") or None, "进度查询网址")
+    return _write_setting(ctx, actor, VERIFY_BASE_URL_KEY, url.rstrip("/") or None, BASE_LABEL)

@@ -125,7 +125,7 @@ def want_files(s: Session, case_ids: Iterable[uuid.UUID] | None = None,
         Attachment.case_id.in_(mine), Attachment.removed_at.is_(None))).all()
     shas = {sha for sha, _, _ in files}
     have = set(s.scalars(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256.in_(shas))))
-    new = {sha: {"sha256": sha, "size": size, "mime": mime, "present": False, "uploaded": True, "wanted": True}
+    new = {sha: {"sha256": sha, "size": size, "mime": mime, "present": False, "uploaded": False, "wanted": True}
            for sha, size, mime in files if sha not in have}
     if new:
         s.execute(insert(AttachmentBlob.__table__), list(new.values()))
@@ -338,8 +338,9 @@ class DeskApplier:
     def attachments(self, rows: list[dict]) -> None:
         """Attachments' metadata (issue 15). The bytes are not here: each live file gets an AttachmentBlob row
         that says so (present=False), wanted when its case is this desk's to decide (:func:`want_files`); the
-        transfer (app/desk/sync/files.py) fetches wanted ones. A blob row that exists (this desk's own file) is
-        left as it is."""
+        transfer (app/desk/sync/files.py) fetches wanted ones, and asks the server's status of the others
+        (``uploaded`` once it holds the file whole: 可下载). A blob row that exists (this desk's own file) is left
+        as it is."""
         rows = [r for r in self._last_by_id(rows) if str(r["id"]) not in self.pending]
         if not rows:
             return
@@ -347,8 +348,8 @@ class DeskApplier:
         _upsert(self.s, Attachment.__table__, values)
         live = {v["sha256"]: v for v in values if v.get("removed_at") is None}
         have = set(self.s.scalars(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256.in_(live))))
-        new = [{"sha256": sha, "size": v["size"], "mime": v["mime"], "present": False, "uploaded": True,
-                "wanted": False} for sha, v in live.items() if sha not in have]
+        new = [{"sha256": sha, "size": v["size"], "mime": v["mime"], "present": False, "uploaded": False,
+                "wanted": False} for sha, v in live.items() if sha not in have]  # uploaded: once the server says so
         if new:
             self.s.execute(insert(AttachmentBlob.__table__), new)
         self._want_files({v["case_id"] for v in values if v.get("case_id") and v.get("removed_at") is None})

@@ -14,13 +14,13 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import tempfile
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.limits import is_sha256
 from app.core.workdays import CalendarError, parse_calendar_year
 from app.desk.catalog.store import payload_problem
 
@@ -74,12 +74,11 @@ _REQUIRED: dict[str, tuple[str, ...]] = {  # identifying string columns without 
     "committee": ("code",), "worker": ("login",), "resident": ("id_number",), "case": ("case_number", "state"),
     "attachment": ("sha256", "mime"),
 }
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _attachment_problem(row: dict) -> str | None:
     """An attachment's metadata (issue 15): the file's sha256 (its name in the blob store) and size, its owner."""
-    if not _SHA256.match(row["sha256"]):
+    if not is_sha256(row["sha256"]):
         return "文件摘要（sha256）格式不正确"
     if not _whole(row.get("size")) or row["size"] < 0:
         return "文件大小不是整数"

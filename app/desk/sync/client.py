@@ -62,7 +62,7 @@ from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.backoff import backoff_delay  # re-exported: tests and callers read it here
 from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify, uses_insecure_http
-from app.desk.sync.files import NO_FILES, FileBacklog, FileCounts, FileTransfer, file_backlog
+from app.desk.sync.files import NO_FILES, FileBacklog, FileCounts, FileTransfer, file_backlog, forget_uploads
 from models import Device, OutboxEntry, SyncState, Worker, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_HELD, OUTBOX_PENDING, OUTBOX_SET_ASIDE
 from models.sync import SYNC_STATE_ID
@@ -504,6 +504,7 @@ class SyncClient:
         with self.ctx.sessions.begin() as s:
             state = _state(s)
             state.cursor, state.needs_snapshot = start.cursor, False
+            forget_uploads(s)  # a restored server may lack files it had: asked again, sent again if need be
         counts.snapshot = True
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------------

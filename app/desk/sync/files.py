@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import UserError
@@ -53,6 +53,7 @@ DEFAULT_ROUND_S = 30.0
 MAX_OFFSET_CONFLICTS = 3  # 409 OFFSET answers for one file in one round before it waits for the next round
 MAX_FILES_PER_ROUND = 500  # candidates read per direction and round
 RETRY_MISSING_AFTER = dt.timedelta(minutes=15)  # a file the server had no copy of: asked about again after this
+RECHECK_AFTER = dt.timedelta(minutes=2)  # a file not here the server did not hold whole yet: asked again after this
 MARK_EVERY_S = 1.0  # an upload's progress written on the desk at most this often (and when the file stops)
 
 # What a file's ``last_error`` says. Two values the case window reads as 缺失 (app/desk/attachments/service.py):
@@ -72,6 +73,7 @@ class FileCounts:
 
     uploaded: int = 0  # files the server now holds whole (hash checked) thanks to this round
     downloaded: int = 0  # files now on this desk (hash checked)
+    confirmed: int = 0  # files not here the server was found to hold whole this round (附件上传中 → 可下载)
     bytes_sent: int = 0
     bytes_received: int = 0
     failed: int = 0  # files that met a problem this round (written on their last_error)
@@ -80,7 +82,7 @@ class FileCounts:
 
     @property
     def moved(self) -> bool:
-        return bool(self.uploaded or self.downloaded)
+        return bool(self.uploaded or self.downloaded or self.confirmed)
 
 
 NO_FILES = FileCounts()
@@ -103,8 +105,8 @@ class FileBacklog:
 def file_backlog(ctx: AppContext) -> FileBacklog:
     with ctx.sessions() as s:
         to_upload = sorted(_live(s, _to_upload_query(s)))
-        acknowledged = _acknowledged(s, to_upload)
-        waiting = [sha for sha in to_upload if sha not in acknowledged]
+        ready = set(_to_upload_query(s, ready=True))
+        waiting = [sha for sha in to_upload if sha not in ready]
         to_download = s.scalar(select(func.count()).select_from(AttachmentBlob).where(
             AttachmentBlob.wanted.is_(True), AttachmentBlob.present.is_(False),
             AttachmentBlob.last_error.not_in((NO_FILE, DAMAGED)))) or 0
@@ -114,13 +116,39 @@ def file_backlog(ctx: AppContext) -> FileBacklog:
                        missing=missing)
 
 
-def _to_upload_query(s: Session, limit: int | None = None, *, due: bool = False) -> list[str]:
+def _to_upload_query(s: Session, limit: int | None = None, *, due: bool = False, ready: bool = False) -> list[str]:
+    """Files here the server is not known to hold whole. ``ready``: only those it may take now (filtered before
+    the limit, so files that can never go — taken off before they were sent, their command refused — never fill
+    a round's candidates)."""
     q = (select(AttachmentBlob.sha256).where(AttachmentBlob.present.is_(True), AttachmentBlob.uploaded.is_(False))
          .order_by(AttachmentBlob.attempts, AttachmentBlob.updated_at))
     if due:  # one the server said it has no attachment for (taken off before it was sent): now and then only
         q = q.where(or_(AttachmentBlob.last_error != NO_FILE,
                         AttachmentBlob.updated_at < utcnow() - RETRY_MISSING_AFTER))
+    if ready:
+        q = q.where(*_ready_clauses())
     return list(s.scalars(q.limit(limit) if limit else q))
+
+
+def _ready_clauses() -> tuple[Any, ...]:
+    """SQL: the blob's file is live here (an attachment not taken off refers to it) and the server knows it: this
+    desk's attachment.add.v1 naming it was acknowledged, or this desk never sent one (the rows came from the
+    server: another desk's add, this desk holding the same bytes)."""
+    sha_of = OutboxEntry.args["sha256"].as_string()
+    adds = select(sha_of).where(OutboxEntry.name == Mutation.ATTACHMENT_ADD, sha_of.is_not(None))
+    live = select(Attachment.sha256).where(Attachment.removed_at.is_(None))
+    return (AttachmentBlob.sha256.in_(live),
+            or_(AttachmentBlob.sha256.in_(adds.where(OutboxEntry.status == OUTBOX_APPLIED)),
+                AttachmentBlob.sha256.not_in(adds)))
+
+
+def forget_uploads(s: Session) -> int:
+    """The server was restored (this desk takes a snapshot): what it held may be gone, so no file counts as on
+    the server any more; the next rounds ask it again (one cheap status request for a file it still has) and
+    send what it lacks. How many rows changed. Call within the snapshot's transaction."""
+    result = s.execute(update(AttachmentBlob).where(AttachmentBlob.uploaded.is_(True))
+                       .values(uploaded=False, uploaded_bytes=0, attempts=0))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _live(s: Session, shas: list[str]) -> set[str]:
@@ -129,16 +157,6 @@ def _live(s: Session, shas: list[str]) -> set[str]:
         return set()
     return set(s.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(shas),
                                                          Attachment.removed_at.is_(None)).distinct()))
-
-
-def _acknowledged(s: Session, shas: list[str]) -> set[str]:
-    """Of ``shas``, the files whose attachment.add.v1 the server has acknowledged (at least one of them: the
-    same file may prove two cases' materials)."""
-    if not shas:
-        return set()
-    sha_of = OutboxEntry.args["sha256"].as_string()
-    return set(s.scalars(select(sha_of).where(OutboxEntry.name == Mutation.ATTACHMENT_ADD,
-                                              OutboxEntry.status == OUTBOX_APPLIED, sha_of.in_(shas))))
 
 
 class _Stop(Exception):
@@ -165,13 +183,15 @@ class _Budget:
 class _Tally:
     uploaded: int = 0
     downloaded: int = 0
+    confirmed: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
     failed: int = 0
     more: bool = False
 
     def counts(self, error: str = "") -> FileCounts:
-        return FileCounts(uploaded=self.uploaded, downloaded=self.downloaded, bytes_sent=self.bytes_sent,
+        return FileCounts(uploaded=self.uploaded, downloaded=self.downloaded, confirmed=self.confirmed,
+                          bytes_sent=self.bytes_sent,
                           bytes_received=self.bytes_received, failed=self.failed, more=self.more, error=error)
 
 
@@ -273,15 +293,14 @@ class FileTransfer:
         self._upload_all(link, budget, tally)
         if not budget.spent():
             self._download_all(link, budget, tally, None)
+        if not budget.spent():
+            self._check_all(link, budget, tally)
 
     # ----- upload ---------------------------------------------------------------------------------------------------
     def _upload_all(self, link: tuple[httpx.Client, str], budget: _Budget, tally: _Tally) -> None:
-        with self.ctx.sessions() as s:
-            shas = _to_upload_query(s, MAX_FILES_PER_ROUND, due=True)
-            ready = _acknowledged(s, shas) & _live(s, shas)
+        with self.ctx.sessions() as s:  # its command acknowledged (the server knows the case) and not taken off
+            shas = _to_upload_query(s, MAX_FILES_PER_ROUND, due=True, ready=True)
         for sha in shas:
-            if sha not in ready:
-                continue  # its command is not acknowledged yet (the server would not know the case), or taken off
             if budget.spent():
                 tally.more = True
                 return
@@ -383,8 +402,8 @@ class FileTransfer:
 
     def _download_one(self, link: tuple[httpx.Client, str], sha: str, size: int, budget: _Budget,
                       tally: _Tally) -> None:
-        if self.ctx.blobs.intact(sha):  # here after all (added again here, or put back from a backup)
-            self._mark(sha, present=True, last_error="")
+        if self.ctx.blobs.intact(sha):  # here after all (added again here, or put back from a backup): the uploader
+            self._mark(sha, present=True, uploaded=False, uploaded_bytes=0, last_error="")  # asks the server
             return
         resp = self._request(link, "GET", Endpoint.FILE.format(sha256=sha))
         if resp.status_code != 200:
@@ -392,10 +411,8 @@ class FileTransfer:
                           (_message(resp) or f"区服务器拒绝了附件（{resp.status_code}）"), tally)
             return
         status = _file_status(resp, sha)
+        self._server_says(sha, status)
         if not status.complete:  # the adding desk has not sent it (all) yet: 附件上传中
-            with self.ctx.sessions.begin() as s:
-                s.execute(update(AttachmentBlob).where(AttachmentBlob.sha256 == sha,
-                                                       AttachmentBlob.last_error == NO_FILE).values(last_error=""))
             return
         partial = self.ctx.blobs.open_partial(sha)  # resumes what an earlier round left
         offset = partial.offset
@@ -439,6 +456,57 @@ class FileTransfer:
         self._mark(sha, present=True, uploaded=True, uploaded_bytes=status.size, last_error="")
         tally.downloaded += 1
         log.info("attachment %s downloaded (%d bytes)", sha[:12], status.size)
+
+    # ----- the server's status of files not here ---------------------------------------------------------------
+    def _check_all(self, link: tuple[httpx.Client, str], budget: _Budget, tally: _Tally) -> None:
+        """Files not here and not wanted: whether the server holds them whole yet (可下载, else 附件上传中). Asked
+        at once the first time (``attempts`` 0), then after :data:`RECHECK_AFTER` (:data:`RETRY_MISSING_AFTER`
+        after NO_FILE); an attachment with no blob row yet gets one first."""
+        with self.ctx.sessions.begin() as s:
+            orphans = s.execute(select(Attachment.sha256, Attachment.size, Attachment.mime)
+                                .where(Attachment.removed_at.is_(None),
+                                       Attachment.sha256.not_in(select(AttachmentBlob.sha256)))
+                                .limit(MAX_FILES_PER_ROUND)).all()
+            new = {sha: {"sha256": sha, "size": size, "mime": mime, "present": False, "uploaded": False,
+                         "wanted": False} for sha, size, mime in orphans}
+            if new:
+                s.execute(insert(AttachmentBlob.__table__), list(new.values()))
+            live = select(Attachment.sha256).where(Attachment.removed_at.is_(None))
+            shas = list(s.scalars(
+                select(AttachmentBlob.sha256)
+                .where(AttachmentBlob.present.is_(False), AttachmentBlob.wanted.is_(False),
+                       AttachmentBlob.uploaded.is_(False), AttachmentBlob.sha256.in_(live),
+                       AttachmentBlob.last_error != DAMAGED,
+                       or_(AttachmentBlob.attempts == 0, AttachmentBlob.updated_at < utcnow() - RECHECK_AFTER),
+                       or_(AttachmentBlob.last_error != NO_FILE,
+                           AttachmentBlob.updated_at < utcnow() - RETRY_MISSING_AFTER))
+                .order_by(AttachmentBlob.updated_at).limit(MAX_FILES_PER_ROUND)))
+        for sha in shas:
+            if budget.spent():
+                tally.more = True
+                return
+            resp = self._request(link, "GET", Endpoint.FILE.format(sha256=sha))
+            if resp.status_code != 200:
+                self._mark(sha, last_error=NO_FILE if _code(resp) == ErrorCode.NO_FILE else
+                           (_message(resp) or f"区服务器拒绝了附件（{resp.status_code}）"),
+                           attempts=AttachmentBlob.attempts + 1)
+                continue
+            status = _file_status(resp, sha)
+            self._server_says(sha, status)
+            if status.complete:
+                tally.confirmed += 1
+            else:  # asked again after RECHECK_AFTER
+                self._mark(sha, attempts=AttachmentBlob.attempts + 1)
+
+    def _server_says(self, sha: str, status: FileStatus) -> None:
+        """Write what the server's status says of ``sha`` on its row: held whole (``uploaded``) or not — for a file
+        here, not held whole means the uploader sends it (again) from the server's offset."""
+        values: dict[str, Any] = {"uploaded": status.complete,
+                                  "uploaded_bytes": status.size if status.complete else status.received}
+        with self.ctx.sessions.begin() as s:
+            s.execute(update(AttachmentBlob).where(AttachmentBlob.sha256 == sha).values(**values))
+            s.execute(update(AttachmentBlob).where(AttachmentBlob.sha256 == sha, AttachmentBlob.last_error == NO_FILE)
+                      .values(last_error=""))
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------------
     def _mark(self, sha: str, **values: Any) -> None:

@@ -1,6 +1,7 @@
 """attachments (issue 15): the shared attachment metadata table and the server's blob table
 
-Reviewed by hand: two new tables, no row changes.
+Reviewed by hand: two new tables, no row changes. server_blob is keyed by (committee, sha256): each
+committee has its own copy of a file's bytes.
 
 Revision ID: s0007
 Revises: s0006
@@ -51,6 +52,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_attachment_sha256', ['sha256'], unique=False)
 
     op.create_table('server_blob',
+    sa.Column('committee_id', sa.Uuid(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('mime', sa.String(length=64), nullable=False),
@@ -59,8 +61,9 @@ def upgrade() -> None:
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('completed_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('uploaded_by_device_id', sa.Uuid(), nullable=True),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_server_blob_committee_id_committee')),
     sa.ForeignKeyConstraint(['uploaded_by_device_id'], ['server_device.id'], name=op.f('fk_server_blob_uploaded_by_device_id_server_device')),
-    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_server_blob'))
+    sa.PrimaryKeyConstraint('committee_id', 'sha256', name=op.f('pk_server_blob'))
     )
     # ### end Alembic commands ###
 
