@@ -17,7 +17,7 @@ from stdnum.cn import ric
 from app.core.machine import printable_documents
 from app.core.residents import ResidentInput
 from app.core.vocabulary import Action, DocKind, State
-from app.desk.attachments import LOCAL_ONLY, ON_DEMAND, SYNCED
+from app.desk.attachments import LOCAL_ONLY, SYNCED, UPLOADING
 from app.desk.auth import AuthService
 from app.desk.intake import IntakeService
 from app.desk.packet import (
@@ -172,7 +172,7 @@ def test_materials_as_received_with_their_files_and_the_deferred_one_owed(demo_c
     assert rows["申请人居民身份证"].attachments[0].status == SYNCED
     hukou = rows["户口簿"].attachments[0]
     assert hukou.pages == 3 and not hukou.present  # not here yet: shown as such, it never blocks the case
-    assert hukou.status == ON_DEMAND
+    assert hukou.status == UPLOADING  # no word from the server yet that it holds the file whole
     owed = rows["申请人社会保障卡或银行卡"]
     due = case.makeup_due
     assert owed.status == OWED and owed.missing and owed.note == f"须于{due.year}年{due.month}月{due.day}日前补交"

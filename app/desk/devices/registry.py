@@ -108,8 +108,8 @@ def needs_program(result: TestResult) -> bool:
     return not result.ok and isinstance(result.detail, dict) and result.detail.get("needs_ui") is True
 
 
-class _Unreadable(Exception):
-    """Why a devices file was not used, in Chinese (internal: the callers turn it into defaults)."""
+class _Unreadable(DeviceSettingsError):
+    """Why a devices file was not used, in Chinese (the callers turn it into defaults and a notice)."""
 
 
 def _read_json(path: Path) -> Any:

@@ -11,7 +11,10 @@ Use::
 Commands first, files after: a file goes up only once the server has acknowledged the attachment.add.v1
 command that names it (its outbox row is ``applied``), so the server knows the case it belongs to. Uploads
 resume where the server's copy ends (``GET /v1/files/{sha}`` → ``received``; 409 OFFSET names it again);
-downloads resume from the partial copy in the blob store, with a ``Range`` header. A round is bounded in bytes
+downloads resume from the partial copy in the blob store, with a ``Range`` header. Of a file not here and not
+wanted the round asks the server's status, so a case window shows 可下载 only once the server holds it whole
+(``AttachmentBlob.uploaded``), 附件上传中 before; a snapshot (a restored server) forgets every ``uploaded``, so a
+file the server lost is sent again (:func:`forget_uploads`). A round is bounded in bytes
 and seconds so a sync round stays short; what is left continues next round. Nothing here raises out of
 :meth:`FileTransfer.run`: a connection lost mid-file stops the file transfer for this round quietly, every other
 problem is written on the file's ``AttachmentBlob`` (``last_error``, ``attempts``) and the next file goes on.
