@@ -227,3 +227,15 @@ def test_restore_refuses_a_backup_under_another_key_and_changes_nothing(tmp_path
     err = capsys.readouterr().err
     assert "密钥" in err and "Traceback" not in err
     assert (folder / DB_FILENAME).read_bytes() == before
+
+
+def test_the_key_store_fallback_is_said_once_not_on_every_read(monkeypatch, caplog):
+    """A desk without a key store reads its device token on every sync request: the warning comes once."""
+    monkeypatch.setattr(keyring.core, "_keyring_backend", fail.Keyring())
+    caplog.set_level(logging.WARNING)
+    keystore.set_secret("probe-secret", "abc")
+    for _ in range(3):
+        assert keystore.get_secret("probe-secret") == "abc"
+    said = [r for r in caplog.records if "no operating-system key store" in r.getMessage()
+            and "probe-secret" in r.getMessage()]
+    assert len(said) == 1

@@ -62,7 +62,15 @@ def _write_fallback(name: str, value: str) -> None:
     os.replace(tmp, path)
 
 
+_warned: set[tuple[str, str]] = set()
+
+
 def _warn_fallback(name: str) -> None:
+    """Said once per secret and folder in a process (at start), not on every read of the secret."""
+    key = (name, str(fallback_dir()))
+    if key in _warned:
+        return
+    _warned.add(key)
     log.warning("SECURITY: no operating-system key store is available; the desk's %s is kept in the file %s "
                 "(readable by this user only). Anyone who can read this user's files can read it.",
                 name, _fallback_file(name))
