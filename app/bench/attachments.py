@@ -27,8 +27,6 @@ import secrets
 import shutil
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,16 +38,16 @@ import httpx
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import Engine, make_url
 
+from app.bench.sync import BenchServer, desk_template
 from app.core.commands import AttachmentArgs
 from app.core.limits import ATTACHMENT_CHUNK_BYTES
-from app.core.paths import PROJECT_DIR
 from app.core.vocabulary import Mutation
 from app.core.wire import Endpoint
 from app.desk import keystore
 from app.desk.auth import hash_password, worker_info
 from app.desk.cases import CaseService, ItemRef
 from app.desk.context import AppContext
-from app.desk.db import DB_FILENAME, make_engine, upgrade
+from app.desk.db import DB_FILENAME
 from app.desk.outbox import enqueue
 from app.desk.sync.client import SyncClient
 from app.desk.sync.enroll import enroll_desk
@@ -64,45 +62,6 @@ MB = 1024 * 1024
 
 
 # ----- the server process and desks -----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _Server:
-    """``python main.py server`` as its own process on a free loopback port."""
-
-    def __init__(self, db_url: str, workdir: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(workdir / "server.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "main.py", "--data-dir", str(workdir / "srv"), "server", "--db", db_url,
-             "--host", "127.0.0.1", "--port", str(self.port)], cwd=PROJECT_DIR, stdout=self.log,
-            stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + Endpoint.HEALTH, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)  # polling a starting process: there is no signal to wait on
-        self.stop()
-        raise RuntimeError(f"bench server did not start (see {workdir / 'server.log'})")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
 def _seed(url: str) -> ServerDB:
     db = open_server_db(url)
     admin.add_committee(db, COMMITTEE, "基准测试居委会")
@@ -112,7 +71,7 @@ def _seed(url: str) -> ServerDB:
     return db
 
 
-def _desk(workdir: Path, template: Path, name: str, db: ServerDB, server: _Server) -> AppContext:
+def _desk(workdir: Path, template: Path, name: str, db: ServerDB, server: BenchServer) -> AppContext:
     folder = workdir / name
     folder.mkdir()
     shutil.copyfile(template, folder / DB_FILENAME)
@@ -224,7 +183,7 @@ def _loopback_copy_mb_s(data: bytes, repeat: int) -> float:
     return statistics.median(rates)
 
 
-def _transfer(ctx_a: AppContext, ctx_b: AppContext, server: _Server, case_id: uuid.UUID, actor, files: int,
+def _transfer(ctx_a: AppContext, ctx_b: AppContext, server: BenchServer, case_id: uuid.UUID, actor, files: int,
               size: int) -> dict:
     blobs = [os.urandom(size) for _ in range(files)]
     no_files = FileTransfer(ctx_a, max_bytes=0)  # the commands' push alone: each file is timed on its own below
@@ -302,7 +261,7 @@ class _PlainPut:
     """Other files of the same size, their commands pushed, their chunks PUT one file per :meth:`next` by a bare
     httpx client: the server's own upload speed, without the desk's store, bookkeeping and status requests."""
 
-    def __init__(self, ctx: AppContext, server: _Server, case_id: uuid.UUID, actor, files: int, size: int,
+    def __init__(self, ctx: AppContext, server: BenchServer, case_id: uuid.UUID, actor, files: int, size: int,
                  no_files: FileTransfer):
         self.files = [os.urandom(size) for _ in range(files)]
         self.shas = [_add_file(ctx, case_id, actor, data, 1000 + n) for n, data in enumerate(self.files)]
@@ -358,12 +317,9 @@ def run_attachments_bench(*, quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="onedesk-bench-att-") as tmp:
         workdir = Path(tmp)
         url = pg[0] if pg else f"sqlite:///{workdir / 'server.sqlite3'}"
-        template = workdir / "template.sqlite3"
-        engine = make_engine(template)
-        upgrade(engine)
-        engine.dispose()
+        template = desk_template(workdir)
         db = _seed(url)
-        server = _Server(url, workdir)
+        server = BenchServer(url, workdir)
         try:
             a, b = _desk(workdir, template, "A", db, server), _desk(workdir, template, "B", db, server)
             try:

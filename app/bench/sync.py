@@ -51,32 +51,36 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 T = TypeVar("T")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-class _Server:
-    """The district server as its own process, exactly as ``python main.py server`` runs it."""
+class BenchServer:
+    """The district server as its own process on a free loopback port, exactly as ``python main.py server`` runs
+    it (the sync and attachments benches)."""
 
     def __init__(self, db_url: str, workdir: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(workdir / f"server-{self.port}.log", "w")
+        log_path = workdir / f"server-{self.port}.log"
+        self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "main.py", "--data-dir", str(workdir / "srv"), "server", "--db", db_url,
-             "--port", str(self.port)], cwd=PROJECT_DIR, stdout=self.log, stderr=subprocess.STDOUT,
-            env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)))
+             "--host", "127.0.0.1", "--port", str(self.port)], cwd=PROJECT_DIR, stdout=self.log,
+            stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
             try:
                 if httpx.get(self.url + Endpoint.HEALTH, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
-                time.sleep(0.2)
+                time.sleep(0.2)  # polling a starting process: there is no signal to wait on
         self.stop()
-        raise RuntimeError("bench server did not start")
+        raise RuntimeError(f"bench server did not start (see {log_path})")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -84,10 +88,11 @@ class _Server:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
         self.log.close()
 
 
-def _desk_template(workdir: Path) -> Path:
+def desk_template(workdir: Path) -> Path:
     path = workdir / "template.sqlite3"
     engine = make_engine(path)
     upgrade(engine)
@@ -95,7 +100,7 @@ def _desk_template(workdir: Path) -> Path:
     return path
 
 
-def _desk(workdir: Path, template: Path, name: str, db, server: _Server,
+def _desk(workdir: Path, template: Path, name: str, db, server: BenchServer,
           committee: str) -> tuple[AppContext, SyncClient]:
     folder = workdir / name
     folder.mkdir()
@@ -153,7 +158,7 @@ def _until_done(client: SyncClient) -> tuple[int, int]:
             return pushed, pulled
 
 
-def _throughput(db, server: _Server, workdir: Path, template: Path, cases: int) -> dict:
+def _throughput(db, server: BenchServer, workdir: Path, template: Path, cases: int) -> dict:
     a_ctx, a = _desk(workdir, template, "A", db, server, "B0001")
     generate_cases(a_ctx, cases)
     t_push, (pushed, _) = _timed(lambda: _until_done(a))
@@ -202,7 +207,7 @@ def desk_process(folder: str, barrier, results, labels: list[str]) -> None:
         ctx.close()
 
 
-def _concurrent(db, server: _Server, workdir: Path, template: Path, desks: int) -> dict:
+def _concurrent(db, server: BenchServer, workdir: Path, template: Path, desks: int) -> dict:
     """``desks`` desks (two per committee, as in the district), each with 5 new cases (10 commands), start a
     sync round at the same instant; then a second round that only pulls what the other desk pushed. Each desk
     is a process of its own, so desks do not queue on this process's GIL."""
@@ -259,9 +264,9 @@ def _pg_database() -> tuple[str | None, Engine | None, str]:
 
 def _run_backend(label: str, url: str, workdir: Path, cases: int, desks: int) -> dict:
     (workdir / "many").mkdir(parents=True)
-    template = _desk_template(workdir)
+    template = desk_template(workdir)
     db = _seed(url)
-    server = _Server(url, workdir)
+    server = BenchServer(url, workdir)
     try:
         result = {"backend": label, **_throughput(db, server, workdir, template, cases)}
         result.update(_concurrent(db, server, workdir, template, desks))
