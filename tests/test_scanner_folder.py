@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
 
 import pytest
 from PIL import Image
@@ -142,3 +143,24 @@ def test_without_a_sane_device_the_scanner_says_so_in_chinese(tmp_path, monkeypa
     driver = scanner.ScanimageScanner("")
     ok, reason = driver.available()
     assert not ok and "scanimage" in reason and "未安装" in reason
+
+
+def test_the_sane_device_list_is_reused_for_a_minute(monkeypatch):
+    """Listing SANE's devices takes seconds: the 设备 page and `devices list` ask once a minute, not every time."""
+    runs = []
+
+    def fake_run(self, args, timeout):
+        runs.append(args)
+        return subprocess.CompletedProcess(args, 0, stdout=b"test:0\n", stderr=b"")
+
+    monkeypatch.setattr(scanner.shutil, "which", lambda name: "/usr/bin/scanimage")
+    monkeypatch.setattr(scanner.ScanimageScanner, "_run", fake_run)
+    monkeypatch.setattr(scanner, "_LISTED", {})
+    clock = [1000.0]
+    monkeypatch.setattr(scanner.time, "monotonic", lambda: clock[0])
+    assert scanner.ScanimageScanner("test:0").available() == (True, "")
+    assert scanner.ScanimageScanner("nosuch:0").available()[0] is False  # the same list, read again
+    assert len(runs) == 1
+    clock[0] += scanner.LIST_CACHE_S + 1
+    scanner.ScanimageScanner("test:0").available()
+    assert len(runs) == 2

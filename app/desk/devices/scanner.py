@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ SCAN_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".p
 TEMP_PREFIXES = (".", "~", "$")
 TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "~")
 SCAN_RESOLUTION = 200  # dpi: legible text on A4; the attachment service compresses the page afterwards
+LIST_CACHE_S = 60.0  # how long the list of SANE devices found is reused (a replugged scanner shows within a minute)
+_LISTED: dict[str, tuple[float, list[str]]] = {}
 SCAN_TIMEOUT = 180  # seconds one scanimage run may take (a flatbed at 200 dpi needs ~15 s)
 LIST_TIMEOUT = 30
 
@@ -330,11 +333,16 @@ class ScanimageScanner:
     def available(self) -> tuple[bool, str]:
         if shutil.which("scanimage") is None:
             return False, "未安装 SANE 的 scanimage 程序（sane-utils）"
-        try:
-            done = self._run(["-f", "%d%n"], LIST_TIMEOUT)
-        except ScanError as e:
-            return False, str(e)
-        found = [line.strip() for line in done.stdout.decode("utf-8", "replace").splitlines() if line.strip()]
+        listed = _LISTED.get("devices")
+        if listed is not None and time.monotonic() - listed[0] < LIST_CACHE_S:
+            found = listed[1]
+        else:  # SANE probes every backend: seconds, so the 设备 page and `devices list` share one answer a while
+            try:
+                done = self._run(["-f", "%d%n"], LIST_TIMEOUT)
+            except ScanError as e:
+                return False, str(e)
+            found = [line.strip() for line in done.stdout.decode("utf-8", "replace").splitlines() if line.strip()]
+            _LISTED["devices"] = (time.monotonic(), found)
         if not found:
             return False, "未检测到扫描仪：请检查扫描仪电源和 USB 连接"
         if self.device and self.device not in found:
