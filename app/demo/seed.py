@@ -156,12 +156,18 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
         """Back-dated (the demo back-dates whole cases, not just their forwarding)."""
         cases.submit(desk, c, {}, materials(code, missing), missing=list(missing), at=at)
 
-    def forward_case(code, r, forwarded):
+    def forward_case(code, r, forwarded, *, answered=False):
         c = new(code, r, forwarded - 25 * minute)
-        submit(c, code, forwarded - 10 * minute)
+        if answered:  # the packet's 申请内容 has something to show: the item's sample answers for this resident
+            from forms.validate import sample_submission
+            fields = sample_submission(intake.item(code), intake.applicant(residents[r].id), now.date())["fields"]
+            cases.submit(desk, c, fields, materials(code), at=forwarded - 10 * minute)
+        else:
+            submit(c, code, forwarded - 10 * minute)
         dept = item_ref(code).department
         line = next(w for w in (line_mz, line_cl, line_rs) if dept in w.lines)  # whose line covers the item
         cases.forward(desk, c, assignee_id=line.id, queue=dept, note="请审核", at=forwarded)
+        return c
 
     # Created oldest first, so each day's case numbers follow the clock.
     # forwarded: two overdue, one due soon (the whole case is back-dated, not just its forwarding) ...
@@ -203,10 +209,20 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
     # accepted (waiting for the worker to choose an outcome)
     c = new("MZ-12", 9, now - 30 * minute)
     submit(c, "MZ-12", now - 25 * minute)
-    # ... and one forwarded just now
-    forward_case("MZ-01", 0, now - 2 * minute)
+    # ... and one forwarded just now, with its answers and the ID card scanned (two pages, one PDF)
+    c = forward_case("MZ-01", 0, now - 2 * minute, answered=True)
+    _scanned_pages(ctx, desk, c, intake.item("MZ-01").materials[0].name)
     # draft
     new("MZ-02", 4, now - minute)
+
+
+def _scanned_pages(ctx: AppContext, actor, case_id, material: str) -> None:
+    """Two pages from the simulated scanner attached to ``material`` of the case, as the capture dialog does."""
+    from app.desk.attachments.service import AttachmentService
+    from app.desk.devices.scanner import SimulatedScanner
+    scanner = SimulatedScanner()
+    pages = scanner.scan(color=False) + scanner.scan(color=False)
+    AttachmentService(ctx).add_images(actor, case_id, material, pages, source="scanner")
 
 
 def open_desk(data_dir, demo: bool) -> tuple[AppContext, bool]:
