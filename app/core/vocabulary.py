@@ -6,7 +6,7 @@ China time is defined here once. Nothing here imports another OneDesk module, so
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +20,15 @@ def _china_tz() -> tzinfo:
 
 
 CHINA_TZ: tzinfo = _china_tz()
+
+
+def chinese_date(when: date | datetime | None) -> str:
+    """``2026年2月24日``: an instant as the China-time day it falls on (a naive one is UTC), or a day; "" for None."""
+    if when is None:
+        return ""
+    if isinstance(when, datetime):
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(CHINA_TZ).date()
+    return f"{when.year}年{when.month}月{when.day}日"
 
 
 class _Labelled(StrEnum):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from app.core.machine import OPEN_STATES
-from app.core.vocabulary import CHINA_TZ, STATE_LABELS, ReplyResult, State
+from app.core.vocabulary import STATE_LABELS, ReplyResult, State, chinese_date
 from app.desk.context import AppContext
 from models import Case
 
@@ -56,18 +56,11 @@ class EarlierCase:
         """One sentence for the worker: which case, in which state, since or until when."""
         if self.is_open:
             return (f"该居民已有正在办理的“{self.item_name}”案件 {self.case_number}（{self.state_label}，"
-                    f"{_day(self.started_at)}开始办理）。")
-        return (f"该居民的“{self.item_name}”案件 {self.case_number} 已于 {_day(self.finished_at)}办结"
+                    f"{chinese_date(self.started_at)}开始办理）。")
+        return (f"该居民的“{self.item_name}”案件 {self.case_number} 已于 {chinese_date(self.finished_at)}办结"
                 f"（{self.state_label}），距今不足 {self.window_days} 天。")
 
 
-def _day(at: dt.datetime | None) -> str:
-    if at is None:
-        return ""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)
-    local = at.astimezone(CHINA_TZ)
-    return f"{local.year}年{local.month}月{local.day}日"
 
 
 def warning_text(cases: list[EarlierCase]) -> str:

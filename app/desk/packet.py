@@ -22,7 +22,7 @@ from typing import Any
 from app.core import rule_notes
 from app.core.errors import UserError
 from app.core.masking import mask_free_text
-from app.core.vocabulary import STATE_LABELS
+from app.core.vocabulary import STATE_LABELS, chinese_date
 from app.desk.attachments import AttachmentInfo
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
@@ -163,10 +163,6 @@ def _info(value: Any) -> dict:
     return dict(value) if isinstance(value, dict) else {"received": bool(value)}
 
 
-def _date(day: dt.date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
-
-
 def material_rows(item: ServiceItem | None, materials: dict, attachments: list[AttachmentInfo], *,
                   owed: list[str] | tuple[str, ...] = (), makeup_due: dt.date | None = None,
                   has_agent: bool = False) -> tuple[MaterialRow, ...]:
@@ -197,7 +193,7 @@ def material_rows(item: ServiceItem | None, materials: dict, attachments: list[A
         elif received:
             status = MADE_UP if info.get("deferred") else RECEIVED
         elif info.get("deferred") or name in owed:
-            status, note = OWED, (f"须于{_date(makeup_due)}前补交" if makeup_due else "待补交")
+            status, note = OWED, (f"须于{chinese_date(makeup_due)}前补交" if makeup_due else "待补交")
         elif required:
             status = NOT_RECEIVED
         else:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.machine import FORWARDED
 from app.core.verify import CASE_NUMBER_LABEL, normalise_code, valid_case_number, valid_code
-from app.core.vocabulary import CHINA_TZ, STATE_LABELS, State
+from app.core.vocabulary import CHINA_TZ, STATE_LABELS, State, chinese_date
 from app.server import ratelimit
 from app.server.db import ServerDB
 from models.server import Case, Committee
@@ -128,15 +128,10 @@ footer{color:#9aa5b1;font-size:.85em;text-align:center;margin-top:1.2em}
 """
 
 
-def _date(when: dt.datetime) -> str:
-    local = _utc(when).astimezone(CHINA_TZ)
-    return f"{local.year}年{local.month}月{local.day}日"
-
-
 def _due_text(p: Progress) -> str:
     assert p.due_at is not None
     local = _utc(p.due_at).astimezone(CHINA_TZ)
-    return f"{_date(p.due_at)} {local:%H:%M} 前" + ("（暂定）" if p.provisional else "")
+    return f"{chinese_date(p.due_at)} {local:%H:%M} 前" + ("（暂定）" if p.provisional else "")
 
 
 def _document(body: str) -> str:
