@@ -21,6 +21,9 @@ class Case(SyncedMixin, Base):
         # Per committee (issue 14, finding 2): numbers start with the committee's code, and one committee's
         # desk must not be able to block another's numbers.
         UniqueConstraint("committee_id", "case_number", name="uq_case_committee_number"),
+        # Statistics (issue 16): a committee's cases of a period, by acceptance time; open follow-ups by due.
+        Index("ix_case_committee_accepted", "committee_id", "accepted_at"),
+        Index("ix_case_followup_due", "followup_callback_due", "followup_fix_due"),
     )
 
     committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("committee.id"))
@@ -69,6 +72,28 @@ class Case(SyncedMixin, Base):
     makeup_due: Mapped[dt.date | None]
     makeup_materials: Mapped[list] = mapped_column(JSON, default=list)
     pledge_text: Mapped[str] = mapped_column(Text, default="")
+    # 好差评 (issue 16, rules.md §3): the resident's rating (a RatingLevel value; None reads "未评价"), when,
+    # where (RatingChannel), the reasons ticked for a low rating and the resident's own note. Given once.
+    rating: Mapped[str | None] = mapped_column(String(20))
+    rated_at: Mapped[dt.datetime | None]
+    rating_channel: Mapped[str] = mapped_column(String(8), default="")
+    rating_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    rating_note: Mapped[str] = mapped_column(Text, default="")
+    # A bad rating's follow-up (assigned to the committee's 站长): call back by ``followup_callback_due``, fix by
+    # ``followup_fix_due`` (working days from the district's settings); the call record, the fix, who handled
+    # it, and the resident's second rating after the fix.
+    followup_callback_due: Mapped[dt.datetime | None]
+    followup_fix_due: Mapped[dt.datetime | None]
+    followup_called_at: Mapped[dt.datetime | None]
+    followup_call_note: Mapped[str] = mapped_column(Text, default="")
+    followup_fixed_at: Mapped[dt.datetime | None]
+    followup_fix_note: Mapped[str] = mapped_column(Text, default="")
+    followup_by_id: Mapped[uuid.UUID | None]
+    second_rating: Mapped[str | None] = mapped_column(String(20))
+    second_rated_at: Mapped[dt.datetime | None]
+    # 催办: the last reminder sent to the assignee of the forwarded case, and how many were sent.
+    reminded_at: Mapped[dt.datetime | None]
+    remind_count: Mapped[int] = mapped_column(default=0)
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.seq", cascade="all, delete-orphan"

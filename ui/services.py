@@ -78,6 +78,12 @@ class Services:
         return PacketService(self.ctx)
 
     @cached_property
+    def stats(self):
+        """The 统计 page's figures, the 台账 workbook and the monthly report PDF (app/desk/stats.py, issue 16)."""
+        from app.desk.stats import StatsService
+        return StatsService(self.ctx)
+
+    @cached_property
     def devices(self):
         """The desk's devices (app/desk/devices/registry.py), with the camera's Qt drivers (ui/devices/camera.py)."""
         from app.desk.devices.registry import DeviceRegistry

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.core import commands as c
+from app.core import ratings
+from app.core.errors import UserError
 from app.core.machine import TransitionError, apply_transition, check_actor, check_assignee, check_transition
 from app.core.machine import Worker as Acting  # who acts: the desk's WorkerInfo or an Actor
 from app.core.vocabulary import INFORM_METHODS, REPLY_RESULTS, AcceptanceMode, Action, ReplyResult
@@ -54,6 +56,10 @@ class CaseEnv(Protocol):
     def deadline(self, at: dt.datetime) -> tuple[dt.datetime, bool]:
         """Reply deadline of a case forwarded at ``at`` and whether it is provisional."""
 
+    def followup_deadlines(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """Call-back and fix deadlines of a bad rating given at ``at`` (working days from the district's settings,
+        app/core/ratings.py ``followup_days``; each at close of business of its last working day)."""
+
 
 @dataclass(kw_only=True)
 class SimpleEnv:
@@ -61,6 +67,7 @@ class SimpleEnv:
 
     colleagues: Callable[[uuid.UUID], Colleague | None] = lambda _id: None
     deadline_fn: Callable[[dt.datetime], tuple[dt.datetime, bool]] | None = None
+    followup_fn: Callable[[dt.datetime], tuple[dt.datetime, dt.datetime]] | None = None
     audit: dict[str, Any] = field(default_factory=dict)
 
     def colleague(self, worker_id: uuid.UUID) -> Colleague | None:
@@ -73,6 +80,11 @@ class SimpleEnv:
         if self.deadline_fn is None:
             raise ActionRefused("无法计算答复期限")
         return self.deadline_fn(at)
+
+    def followup_deadlines(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        if self.followup_fn is None:
+            raise ActionRefused("无法计算差评回访期限")
+        return self.followup_fn(at)
 
 
 @dataclass(frozen=True)
@@ -265,11 +277,73 @@ def _receive_makeup(case: Case, cmd: c.ReceiveMakeupArgs, actor: Acting, at: dt.
     return {"received": brought, "still_owed": list(case.makeup_materials)}
 
 
+def _refused(fn: Callable[[], Any]) -> Any:
+    """A rating rule's refusal (app/core/ratings.py raises UserError) as this module's ActionRefused."""
+    try:
+        return fn()
+    except TransitionError:
+        raise
+    except UserError as e:
+        raise ActionRefused(str(e)) from None
+
+
+def _rate(case: Case, cmd: c.RateArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+    """The resident's rating (rules.md §3): given once per round, never changed; a bad first rating opens the
+    站长's follow-up with its two deadlines."""
+    level = _refused(lambda: ratings.parse_level(cmd.level))
+    _refused(lambda: ratings.check_round(case, cmd.round))
+    channel = _refused(lambda: ratings.check_channel(cmd.channel, cmd.round))
+    reasons = _refused(lambda: ratings.check_reasons(level, list(cmd.reasons)))
+    detail: dict[str, Any] = {"level": str(level), "round": cmd.round, "channel": str(channel)}
+    if cmd.round == 2:
+        case.second_rating, case.second_rated_at = str(level), at
+        return detail
+    case.rating, case.rated_at, case.rating_channel = str(level), at, str(channel)
+    case.rating_reasons, case.rating_note = reasons, cmd.comment
+    detail.update(reasons=reasons, comment=cmd.comment)
+    if level.bad:
+        callback_due, fix_due = env.followup_deadlines(at)
+        case.followup_callback_due, case.followup_fix_due = callback_due, fix_due
+        detail.update(followup_callback_due=callback_due.isoformat(), followup_fix_due=fix_due.isoformat())
+    return detail
+
+
+def _followup_callback(case: Case, cmd: c.FollowupArgs, actor: Acting, at: dt.datetime,
+                       env: CaseEnv) -> dict[str, Any]:
+    stage = ratings.followup_stage(case)
+    if stage is None:
+        raise ActionRefused("该案件没有需要回访的差评")
+    if stage != ratings.FollowupStage.CALLBACK:
+        raise ActionRefused("该差评已回访")
+    case.followup_called_at, case.followup_call_note, case.followup_by_id = at, cmd.note, actor.id
+    return {"called_at": at.isoformat()}
+
+
+def _followup_fix(case: Case, cmd: c.FollowupArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+    stage = ratings.followup_stage(case)
+    if stage is None:
+        raise ActionRefused("该案件没有需要整改的差评")
+    if stage == ratings.FollowupStage.CALLBACK:
+        raise ActionRefused("请先记录回访情况，再记录整改")
+    if stage == ratings.FollowupStage.DONE:
+        raise ActionRefused("该差评已整改")
+    case.followup_fixed_at, case.followup_fix_note = at, cmd.note
+    case.followup_by_id = case.followup_by_id or actor.id
+    return {"fixed_at": at.isoformat()}
+
+
+def _remind(case: Case, cmd: c.RemindArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+    case.reminded_at, case.remind_count = at, (case.remind_count or 0) + 1
+    return {"assignee_id": str(case.assignee_id) if case.assignee_id else None, "queue": case.assignee_queue,
+            "remind_count": case.remind_count}
+
+
 MUTATORS: dict[Action, Mutator] = {
     Action.AWAIT_MATERIALS: _submit, Action.ACCEPT: _accept, Action.RESOLVE: _resolve, Action.REFUSE: _refuse,
     Action.WITHDRAW: _closed_now, Action.FORWARD: _forward, Action.ACKNOWLEDGE: _acknowledge,
     Action.REASSIGN: _reassign, Action.REPLY: _reply, Action.CLOSE: _close, Action.REOPEN: _reopen,
-    Action.NOTE: _nothing, Action.RECEIVE_MAKEUP: _receive_makeup,
+    Action.NOTE: _nothing, Action.RECEIVE_MAKEUP: _receive_makeup, Action.RATE: _rate,
+    Action.FOLLOWUP_CALLBACK: _followup_callback, Action.FOLLOWUP_FIX: _followup_fix, Action.REMIND: _remind,
 }
 
 

@@ -180,12 +180,43 @@ class ReceiveMakeupArgs(CaseCommand):
         return self.note or ("补交容缺材料：" + "、".join(self.materials) if self.materials else "容缺材料已补交")
 
 
+class RateArgs(CaseCommand):
+    """rate (issue 16): the resident's rating. ``round`` 1 is the first rating, 2 the one after a bad rating's fix;
+    ``level`` a RatingLevel value, ``channel`` a RatingChannel value, ``reasons`` from RATING_REASONS (a low rating
+    only), ``comment`` the resident's own words. The event note names the level; the server recomputes the
+    follow-up deadlines of a bad rating with its own calendar (the desk's are carried for the record)."""
+
+    level: Annotated[str, _limit(20, min_length=1), STORABLE]
+    round: Annotated[int, Field(ge=1, le=2)] = 1
+    channel: Annotated[str, _limit(8), STORABLE] = "desk"
+    reasons: Annotated[list[Short], Field(max_length=limits.MAX_LIST)] = []
+    comment: Text = ""
+
+    def event_note(self) -> str:
+        from app.core.vocabulary import rating_label
+        prefix = "评价" if self.round == 1 else "整改后再次评价"
+        return self.note or f"{prefix}：{rating_label(self.level)}"
+
+
+class FollowupArgs(CaseCommand):
+    """followup_callback / followup_fix: the 站长's record of the call to the resident, or of what was fixed
+    (``note``, required)."""
+
+
+class RemindArgs(CaseCommand):
+    """remind (催办): a reminder to the assignee of a forwarded case; ``note`` what the reminder says."""
+
+    def event_note(self) -> str:
+        return self.note or "请尽快答复"
+
+
 ARGS: dict[Action, type[CaseCommand]] = {
     Action.AWAIT_MATERIALS: SubmitArgs, Action.ACCEPT: SubmitArgs, Action.RESOLVE: ResolveArgs,
     Action.REFUSE: RefuseArgs, Action.WITHDRAW: WithdrawArgs, Action.FORWARD: ForwardArgs,
     Action.ACKNOWLEDGE: AcknowledgeArgs, Action.REASSIGN: ReassignArgs, Action.REPLY: ReplyArgs,
     Action.CLOSE: CloseArgs, Action.REOPEN: ReopenArgs, Action.NOTE: NoteArgs,
-    Action.RECEIVE_MAKEUP: ReceiveMakeupArgs,
+    Action.RECEIVE_MAKEUP: ReceiveMakeupArgs, Action.RATE: RateArgs, Action.FOLLOWUP_CALLBACK: FollowupArgs,
+    Action.FOLLOWUP_FIX: FollowupArgs, Action.REMIND: RemindArgs,
 }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from app.core import ratings
 from app.core.errors import UserError
 from app.core.vocabulary import STATE_LABELS, AcceptanceMode, Action, DocKind, Role, State, role_names
 from models import Case, CaseEvent
@@ -71,9 +72,16 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t(Action.NOTE, set(STATES), None, None),
     # 容缺受理: the pledged material may come while the department works on the case, or after it answered.
     _t(Action.RECEIVE_MAKEUP, {ACCEPTED, FORWARDED, REPLIED, RESOLVED, CLOSED}, None, DESK_ROLES | LINE_ROLES),
+    # 好差评 (issue 16): the resident rates (no role: at the desk's window or on the QR page, the rating is the
+    # resident's; which round a case may take is app/core/ratings.py); the 站长 follows a bad rating up.
+    _t(Action.RATE, set(STATES) - {DRAFT, PENDING_MATERIALS}, None, None),
+    _t(Action.FOLLOWUP_CALLBACK, set(STATES) - {DRAFT, PENDING_MATERIALS}, None, {Role.SUPERVISOR}),
+    _t(Action.FOLLOWUP_FIX, set(STATES) - {DRAFT, PENDING_MATERIALS}, None, {Role.SUPERVISOR}),
+    _t(Action.REMIND, {FORWARDED}, None, {Role.SUPERVISOR, Role.FRONT_DESK}),
 )}
 
-REASON_REQUIRED = {Action.REOPEN: "重新打开案件必须填写原因", Action.REASSIGN: "改派必须填写原因"}
+REASON_REQUIRED = {Action.REOPEN: "重新打开案件必须填写原因", Action.REASSIGN: "改派必须填写原因",
+                   Action.FOLLOWUP_CALLBACK: "请填写回访情况", Action.FOLLOWUP_FIX: "请填写整改情况"}
 
 
 class TransitionError(UserError):
@@ -162,6 +170,7 @@ class ActionOption:
 
 # Done elsewhere: drafts are created and finished by the wizard (继续办理 resumes it), notes are automatic.
 _WIZARD_ONLY = frozenset({Action.CREATE_DRAFT, Action.AWAIT_MATERIALS, Action.NOTE})
+# Offered only while the case can take them (app/core/ratings.py): which rating round, which follow-up stage.
 _BUTTON_LABELS: dict[tuple[str, str | None], str] = {
     (Action.SAVE_DRAFT, DRAFT): "继续办理",
     (Action.ACCEPT, PENDING_MATERIALS): "材料已补齐，受理",
@@ -193,13 +202,32 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
             continue
         if action == Action.RECEIVE_MAKEUP and not owes_makeup(case):
             continue
+        if action in _RATING_ACTIONS and not _rating_action_open(case, action, roles):
+            continue
         try:
             check_transition(state, action, roles)
             check_actor(case, action, worker.id, roles, worker.lines)
         except TransitionError:
             continue
-        options.append(ActionOption(t.action, _BUTTON_LABELS.get((t.action, state), t.label)))
+        options.append(ActionOption(t.action, _option_label(case, t, state)))
     return options
+
+
+_RATING_ACTIONS = frozenset({Action.RATE, Action.FOLLOWUP_CALLBACK, Action.FOLLOWUP_FIX})
+
+
+def _rating_action_open(case: object, action: Action, roles: tuple[str, ...]) -> bool:
+    if action == Action.RATE:  # the rating window is the desk's (a line colleague never offers it)
+        return ratings.rating_round(case) is not None and bool(set(roles) & DESK_ROLES)
+    stage = ratings.followup_stage(case)
+    return stage == (ratings.FollowupStage.CALLBACK if action == Action.FOLLOWUP_CALLBACK else ratings.FollowupStage.FIX)
+
+
+def _option_label(case: object, t: Transition, state: str | None) -> str:
+    if t.action == Action.RATE:
+        return "请居民评价" if ratings.rating_round(case) == 1 else "请居民再次评价"
+    return {Action.FOLLOWUP_CALLBACK: "记录回访", Action.FOLLOWUP_FIX: "记录整改"}.get(
+        t.action, _BUTTON_LABELS.get((t.action, state), t.label))
 
 
 def printable_documents(state: str | None, forwarded: bool,

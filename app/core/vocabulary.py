@@ -67,6 +67,11 @@ class Action(_Labelled):
     REOPEN = "reopen"
     NOTE = "note"
     RECEIVE_MAKEUP = "receive_makeup"  # 容缺受理: the material the applicant pledged to bring was handed in
+    # Issue 16: 好差评 and the supervisor's follow-up of a bad rating; 催办 of an overdue forwarded case.
+    RATE = "rate"  # the resident's rating (round 1), or their second rating after the fix (round 2)
+    FOLLOWUP_CALLBACK = "followup_callback"  # 差评回访: the supervisor called the resident back
+    FOLLOWUP_FIX = "followup_fix"  # 差评整改: what was done about it
+    REMIND = "remind"  # 催办: a reminder to the assignee of a forwarded case
 
 
 class Role(_Labelled):
@@ -95,6 +100,41 @@ class AcceptanceMode(StrEnum):
     ORDINARY = ""
     DEFERRED = "容缺受理"  # a minor material missing, brought later on the applicant's written pledge
     PLEDGE = "告知承诺制"  # a standard pledge signed instead of the proofs the item lists
+
+
+class RatingLevel(_Labelled):
+    """The five levels of GB/T 39734-2020 (一次一评). "未评价" is the absence of a rating, never a level."""
+
+    VERY_SATISFIED = "very_satisfied"
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    DISSATISFIED = "dissatisfied"
+    VERY_DISSATISFIED = "very_dissatisfied"
+
+    @property
+    def bad(self) -> bool:
+        """差评 (不满意 / 非常不满意): followed up by the supervisor."""
+        return self in (RatingLevel.DISSATISFIED, RatingLevel.VERY_DISSATISFIED)
+
+    @property
+    def good(self) -> bool:
+        """Counts as satisfied in the 满意率 (非常满意, 满意, 基本满意)."""
+        return not self.bad
+
+
+class RatingChannel(_Labelled):
+    """Where a rating was given."""
+
+    DESK = "desk"  # the resident-facing rating window at the desk
+    QR = "qr"  # the receipt's QR page on the district server
+    PHONE = "phone"  # told to the supervisor on the follow-up call (second rating only)
+
+
+UNRATED_LABEL = "未评价"
+# Reasons a resident may tick for a low rating (基本满意 and below); short, from the 好差评 forms.
+RATING_REASONS: tuple[str, ...] = (
+    "等候时间长", "态度不好", "一次没有说清楚", "材料要求多", "办理时间长", "结果不满意", "其他",
+)
 
 
 class ReplyResult(_Labelled):
@@ -129,6 +169,10 @@ class Mutation(StrEnum):
     CASE_REOPEN = "case.reopen.v1"
     CASE_NOTE = "case.note.v1"
     CASE_RECEIVE_MAKEUP = "case.receive_makeup.v1"
+    CASE_RATE = "case.rate.v1"
+    CASE_FOLLOWUP_CALLBACK = "case.followup_callback.v1"
+    CASE_FOLLOWUP_FIX = "case.followup_fix.v1"
+    CASE_REMIND = "case.remind.v1"
     # Attachments (issue 15): the metadata travels as commands, after the case's; the bytes follow apart.
     ATTACHMENT_ADD = "attachment.add.v1"
     ATTACHMENT_REMOVE = "attachment.remove.v1"
@@ -156,7 +200,9 @@ _ACTION_MUTATIONS: dict[Action, Mutation] = {
     Action.ACKNOWLEDGE: Mutation.CASE_ACKNOWLEDGE, Action.REASSIGN: Mutation.CASE_REASSIGN,
     Action.REPLY: Mutation.CASE_REPLY, Action.CLOSE: Mutation.CASE_CLOSE, Action.REFUSE: Mutation.CASE_REFUSE,
     Action.WITHDRAW: Mutation.CASE_WITHDRAW, Action.REOPEN: Mutation.CASE_REOPEN, Action.NOTE: Mutation.CASE_NOTE,
-    Action.RECEIVE_MAKEUP: Mutation.CASE_RECEIVE_MAKEUP,
+    Action.RECEIVE_MAKEUP: Mutation.CASE_RECEIVE_MAKEUP, Action.RATE: Mutation.CASE_RATE,
+    Action.FOLLOWUP_CALLBACK: Mutation.CASE_FOLLOWUP_CALLBACK, Action.FOLLOWUP_FIX: Mutation.CASE_FOLLOWUP_FIX,
+    Action.REMIND: Mutation.CASE_REMIND,
 }
 # Transition commands (create and save_draft carry a whole case and are handled apart).
 _MUTATION_ACTIONS: dict[Mutation, Action] = {
@@ -178,7 +224,8 @@ LABELS: dict[type, dict] = {
         Action.ACCEPT: "受理", Action.RESOLVE: "当场办结", Action.FORWARD: "转办", Action.ACKNOWLEDGE: "签收",
         Action.REASSIGN: "改派", Action.REPLY: "答复", Action.CLOSE: "告知居民并办结", Action.REFUSE: "不予受理",
         Action.WITHDRAW: "撤回", Action.REOPEN: "重新打开", Action.NOTE: "备注",
-        Action.RECEIVE_MAKEUP: "容缺材料已补交",
+        Action.RECEIVE_MAKEUP: "容缺材料已补交", Action.RATE: "评价", Action.FOLLOWUP_CALLBACK: "差评回访",
+        Action.FOLLOWUP_FIX: "差评整改", Action.REMIND: "催办",
     },
     Role: {Role.FRONT_DESK: "前台社工", Role.LINE: "条线社工", Role.SUPERVISOR: "站长", Role.ADMIN: "管理员"},
     DocKind: {
@@ -187,6 +234,11 @@ LABELS: dict[type, dict] = {
         DocKind.APPLICATION: "申请表", DocKind.MAKEUP_NOTICE: "容缺受理告知书", DocKind.PLEDGE: "告知承诺书",
         DocKind.PACKET: "申请材料清单",
     },
+    RatingLevel: {
+        RatingLevel.VERY_SATISFIED: "非常满意", RatingLevel.SATISFIED: "满意", RatingLevel.BASIC: "基本满意",
+        RatingLevel.DISSATISFIED: "不满意", RatingLevel.VERY_DISSATISFIED: "非常不满意",
+    },
+    RatingChannel: {RatingChannel.DESK: "窗口评价器", RatingChannel.QR: "扫码评价", RatingChannel.PHONE: "回访电话"},
     ReplyResult: {
         ReplyResult.APPROVED: "同意/已办理", ReplyResult.REFUSED: "不予批准", ReplyResult.NEED_MORE: "需居民补充",
     },
@@ -199,6 +251,12 @@ ROLE_LABELS: dict[str, str] = {str(k): v for k, v in LABELS[Role].items()}
 DOC_TITLES: dict[str, str] = {str(k): v for k, v in LABELS[DocKind].items()}
 REPLY_RESULTS: dict[str, str] = {str(k): v for k, v in LABELS[ReplyResult].items()}
 INFORM_METHODS: dict[str, str] = {str(k): v for k, v in LABELS[InformMethod].items()}
+RATING_LABELS: dict[str, str] = {str(k): v for k, v in LABELS[RatingLevel].items()}
+
+
+def rating_label(level: str | None) -> str:
+    """A stored rating as the resident chose it, or 未评价."""
+    return RATING_LABELS.get(level or "", UNRATED_LABEL)
 
 
 def role_names(roles) -> str:

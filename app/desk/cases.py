@@ -20,6 +20,7 @@ from app.core.changes import NO_CHANGES, Changes
 from app.core.errors import UserError
 from app.core.machine import ActionOption, TransitionError, available_actions, printable_documents
 from app.core.masking import mask_free_text
+from app.core.ratings import RatingView, rating_view
 from app.core.vocabulary import CHINA_TZ, REPLY_RESULTS, STATE_LABELS, Action, DocKind, Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
@@ -111,6 +112,10 @@ class CaseDetail:
     makeup_materials: list[str] = field(default_factory=list)
     makeup_due: dt.date | None = None
     pledge_text: str = ""
+    # 好差评 (issue 16): the rating, its follow-up, and 催办 sent.
+    rating: RatingView = field(default_factory=RatingView)
+    remind_count: int = 0
+    reminded_at: dt.datetime | None = None
 
     @property
     def reply_label(self) -> str:
@@ -127,7 +132,9 @@ def masked_for(viewer: WorkerInfo | None, d: CaseDetail) -> CaseDetail:
     m = mask_free_text
     return replace(d, reply_text=m(d.reply_text), result_text=m(d.result_text), refusal_reason=m(d.refusal_reason),
                    forward_note=m(d.forward_note), warning_note=m(d.warning_note),
-                   events=[replace(e, note=m(e.note)) for e in d.events])
+                   events=[replace(e, note=m(e.note)) for e in d.events],
+                   rating=replace(d.rating, note=m(d.rating.note), call_note=m(d.rating.call_note),
+                                  fix_note=m(d.rating.fix_note)))
 
 
 def next_case_number(s: Session, committee_code: str, device_code: str, at: dt.datetime) -> str:
@@ -146,13 +153,15 @@ def _check_version(case: Case, expected_version: int | None) -> None:
         raise CaseError(STALE_CASE)
 
 
-def _DeskEnv(s: Session, due: tuple[dt.datetime, bool] | None = None) -> actions.SimpleEnv:
+def _DeskEnv(s: Session, due: tuple[dt.datetime, bool] | None = None,
+             followup: tuple[dt.datetime, dt.datetime] | None = None) -> actions.SimpleEnv:
     """The desk's side of a case action: colleagues from the local register, the deadline computed beforehand
     (it reads settings and the calendar, which must not happen inside the write transaction)."""
     def colleague(worker_id: uuid.UUID) -> Worker | None:
         w = s.get(Worker, worker_id)
         return w if w is not None and w.active else None
-    return actions.SimpleEnv(colleagues=colleague, deadline_fn=(lambda _at: due) if due else None)
+    return actions.SimpleEnv(colleagues=colleague, deadline_fn=(lambda _at: due) if due else None,
+                             followup_fn=(lambda _at: followup) if followup else None)
 
 
 @dataclass(frozen=True)
@@ -204,7 +213,8 @@ class CaseService:
 
     # ----- transitions ----------------------------------------------------------------------
     def run(self, actor: WorkerInfo, case_id: uuid.UUID, steps: list[Step], *, at: dt.datetime | None = None,
-            expected_version: int | None = None, due: tuple[dt.datetime, bool] | None = None) -> CaseDetail:
+            expected_version: int | None = None, due: tuple[dt.datetime, bool] | None = None,
+            followup: tuple[dt.datetime, dt.datetime] | None = None) -> CaseDetail:
         """Take ``steps`` in order in ONE transaction: each through the shared core action, each with its outbox
         row. If any refuses, nothing at all is written and the case stays as it was.
 
@@ -213,7 +223,7 @@ class CaseService:
         with self.ctx.sessions.begin() as s:
             case = self._load(s, case_id)
             _check_version(case, expected_version)
-            env = _DeskEnv(s, due)
+            env = _DeskEnv(s, due, followup)
             for step in steps:
                 cmd = step.cmd(case)
                 # Causal context (issue 12): the command comes after the one behind the case's latest event, and
@@ -320,6 +330,32 @@ class CaseService:
         """The 容缺 make-up deadline of a case accepted at ``at`` (call it outside the write transaction: it reads
         the calendar)."""
         return self.deadline_service().makeup_due(at, days)
+
+    # ----- 好差评 and 催办 (issue 16) ---------------------------------------------------------------------------
+    def rate(self, actor: WorkerInfo, case_id: uuid.UUID, level: str, *, round: int = 1, channel: str = "desk",
+             reasons: list[str] | None = None, comment: str = "", at: dt.datetime | None = None) -> CaseDetail:
+        """Record the resident's rating (the resident-facing window submits it; no version check: the rating
+        belongs to the case number whatever the window showed). A second call for the same round is refused."""
+        at = at or self.ctx.now()
+        followup = self.deadline_service().followup(at)  # outside the write transaction: reads settings
+        return self.run(actor, case_id, [self.step(Action.RATE, level=level, round=round, channel=channel,
+                                                   reasons=list(reasons or []), comment=comment)],
+                        at=at, followup=followup)
+
+    def followup_callback(self, actor: WorkerInfo, case_id: uuid.UUID, note: str, *,
+                          expected_version: int | None = None) -> CaseDetail:
+        """差评回访: the 站长's record of the call to the resident."""
+        return self.transition(actor, case_id, Action.FOLLOWUP_CALLBACK, {"note": note},
+                               expected_version=expected_version)
+
+    def followup_fix(self, actor: WorkerInfo, case_id: uuid.UUID, note: str, *,
+                     expected_version: int | None = None) -> CaseDetail:
+        """差评整改: what was done about the bad rating (after the call-back)."""
+        return self.transition(actor, case_id, Action.FOLLOWUP_FIX, {"note": note}, expected_version=expected_version)
+
+    def remind(self, actor: WorkerInfo, case_id: uuid.UUID, note: str = "") -> CaseDetail:
+        """催办: a reminder event to the assignee of a forwarded case."""
+        return self.transition(actor, case_id, Action.REMIND, {"note": note})
 
     def acknowledge(self, actor: WorkerInfo, case_id: uuid.UUID, *, expected_version: int | None = None) -> CaseDetail:
         return self.transition(actor, case_id, Action.ACKNOWLEDGE, expected_version=expected_version)
@@ -434,7 +470,8 @@ class CaseService:
                                           flexible=cm.case_paper(c)),
             rule_warnings=list(c.rule_warnings or []), warning_note=c.warning_note or "",
             acceptance_mode=c.acceptance_mode or "", makeup_materials=list(c.makeup_materials or []),
-            makeup_due=c.makeup_due, pledge_text=c.pledge_text or "")
+            makeup_due=c.makeup_due, pledge_text=c.pledge_text or "", rating=rating_view(c),
+            remind_count=c.remind_count or 0, reminded_at=c.reminded_at)
 
     def _item_paper(self, code: str) -> frozenset[DocKind]:
         """What the case's item prints besides its state's documents (证明, 申请表)."""

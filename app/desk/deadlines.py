@@ -53,6 +53,18 @@ class DeadlineService:
         """容缺受理: the day the applicant brings the missing material by, and whether it is provisional."""
         return makeup_deadline(at, self.store.calendar, days)
 
+    def followup_days(self):
+        """The district's bad-rating follow-up deadlines (working days), from the committee's synced settings."""
+        from app.core.ratings import followup_days
+        with self.ctx.sessions() as s:
+            com = s.get(Committee, self.ctx.identity().committee_id)
+            return followup_days(com.settings if com else None)
+
+    def followup(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """Call-back and fix deadlines of a bad rating given at ``at`` (call outside the write transaction)."""
+        from app.core.ratings import followup_deadlines
+        return followup_deadlines(at, self.store.calendar, self.followup_days(), self.close_of_business())
+
     def due(self, at: dt.datetime) -> tuple[dt.datetime, bool]:
         d = self.compute(at)
         return d.due, d.provisional

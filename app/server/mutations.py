@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.core import actions, commands, limits
 from app.core import machine as cm
 from app.core.errors import UserError
+from app.core.ratings import followup_days, followup_deadlines
 from app.core.residence import committee_region
 from app.core.residents import ID_NUMBER_TAKEN, ResidentError, apply_resident, validate_input
 from app.core.vocabulary import Action, Mutation
@@ -185,15 +186,22 @@ class ServerEnv:
             raise Rejected("申请人信息尚未上传到区服务器（居民记录不存在），案件未能建立")
         return r.id
 
-    def deadline(self, at: dt.datetime) -> tuple[dt.datetime, bool]:
-        """The server's own calendar and the corrected forward time decide the deadline; the desk adopts it."""
+    def _close_of_business(self) -> dt.time:
         try:
             hh, mm = (self.ctx.committee.close_of_business or "17:30").split(":")
-            cob = dt.time(int(hh), int(mm))
+            return dt.time(int(hh), int(mm))
         except ValueError:
-            cob = DEFAULT_CLOSE_OF_BUSINESS
-        d = compute_deadline(at, self.ctx.calendar(), close_of_business=cob)
+            return DEFAULT_CLOSE_OF_BUSINESS
+
+    def deadline(self, at: dt.datetime) -> tuple[dt.datetime, bool]:
+        """The server's own calendar and the corrected forward time decide the deadline; the desk adopts it."""
+        d = compute_deadline(at, self.ctx.calendar(), close_of_business=self._close_of_business())
         return d.due, d.provisional
+
+    def followup_deadlines(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """A bad rating's follow-up deadlines: the server's calendar and the district's settings decide."""
+        return followup_deadlines(at, self.ctx.calendar(), followup_days(self.ctx.committee.settings),
+                                  self._close_of_business())
 
 
 def _actor(ctx: ApplyContext) -> actions.Actor:
