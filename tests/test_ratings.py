@@ -75,7 +75,7 @@ def test_a_draft_cannot_be_rated_and_an_unknown_level_or_reason_is_refused(desk)
 
 
 def test_a_bad_rating_opens_a_followup_on_working_days(desk):
-    cases, people, resident, ctx = desk
+    cases, people, resident, _ctx = desk
     d, boss = people["desk"], people["boss"]
     # Friday 2026-10-30 afternoon: call back by the next working day (Mon 11-02), fix within 15 working days.
     at = dt.datetime(2026, 10, 30, 15, 0, tzinfo=CST)

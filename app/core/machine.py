@@ -216,11 +216,11 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
 _RATING_ACTIONS = frozenset({Action.RATE, Action.FOLLOWUP_CALLBACK, Action.FOLLOWUP_FIX})
 
 
-def _rating_action_open(case: object, action: Action, roles: tuple[str, ...]) -> bool:
+def _rating_action_open(case: object, action: str, roles: tuple[str, ...]) -> bool:
     if action == Action.RATE:  # the rating window is the desk's (a line colleague never offers it)
         return ratings.rating_round(case) is not None and bool(set(roles) & DESK_ROLES)
-    stage = ratings.followup_stage(case)
-    return stage == (ratings.FollowupStage.CALLBACK if action == Action.FOLLOWUP_CALLBACK else ratings.FollowupStage.FIX)
+    wanted = ratings.FollowupStage.CALLBACK if action == Action.FOLLOWUP_CALLBACK else ratings.FollowupStage.FIX
+    return ratings.followup_stage(case) == wanted
 
 
 def _option_label(case: object, t: Transition, state: str | None) -> str:

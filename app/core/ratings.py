@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import UserError
-from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
 from app.core.vocabulary import RATING_LABELS, RATING_REASONS, RatingChannel, RatingLevel, State, rating_label
+from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
 
 # Round 1 may be given once the resident's business at the desk is done: 当场办结, 转办 (receipt in hand), or
 # after the department's reply (告知办结). Round 2 follows a recorded fix, whatever the case's state.
