@@ -25,11 +25,12 @@ from app.desk.auth import WorkerInfo
 from ui.devices.wedge import CodeWedge
 from ui.login_dialog import LoginDialog
 from ui.operations import run_op
-from ui.pages import SettingsPage, StatsPage
+from ui.pages import SettingsPage
 from ui.residents.residents_page import ResidentsPage
 from ui.resources import icon
 from ui.screen_lock import ScreenLock
 from ui.services import Services
+from ui.stats.stats_page import StatsPage
 
 REMINDER_INTERVAL_MS = 15 * 60 * 1000
 NAV = (("desk", "办事"), ("worklist", "待办"), ("residents", "居民"), ("stats", "统计"), ("sync", "同步"),

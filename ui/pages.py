@@ -1,5 +1,5 @@
-"""Small pages: statistics and settings. Each re-reads on show and, while visible, when the change bus says
-its data changed."""
+"""The settings page (the 统计 page is ui/stats/stats_page.py). It re-reads on show and, while visible, when
+the change bus says its data changed."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.machine import STATE_LABELS, STATES
 from ui.operations import run_op
 from ui.region_editor import RegionEditor
 from ui.services import Services
@@ -31,39 +30,6 @@ def page_title(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("pageTitle")
     return label
-
-
-class StatsPage(QWidget):
-    def __init__(self, services: Services, parent=None):
-        super().__init__(parent)
-        self.services = services
-        self.table = QTableWidget(len(STATES), 2)
-        self.table.setHorizontalHeaderLabels(["案件状态", "数量"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(page_title("统计"))
-        layout.addWidget(QLabel("本居委会各状态案件数量"))
-        layout.addWidget(self.table, 1)
-        services.change_bus.changed.connect(self._on_data_changed)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh()
-
-    @Slot(object)
-    def _on_data_changed(self, changes) -> None:
-        if changes.cases and self.isVisible():
-            self.refresh()
-
-    def refresh(self) -> None:
-        run_op(self, self.services.cases.count_by_state, self._on_counts)
-
-    def _on_counts(self, counts: dict) -> None:
-        for i, state in enumerate(STATES):
-            self.table.setItem(i, 0, QTableWidgetItem(STATE_LABELS[state]))
-            self.table.setItem(i, 1, QTableWidgetItem(str(counts.get(state, 0))))
 
 
 class SettingsPage(QWidget):
@@ -88,6 +54,9 @@ class SettingsPage(QWidget):
         row.addWidget(QLabel("转办期限截止到第二个工作日的这一时刻"))
         row.addStretch(1)
         form.addRow("下班时间", row)
+        self.followup_days = QLabel()  # the district's 差评回访 deadlines (server settings followup), read-only
+        self.followup_days.setWordWrap(True)
+        form.addRow("差评回访", self.followup_days)
         self.region = RegionEditor(services)
         form.addRow("本会所在地", self.region)
         self.sync_button = QPushButton("区服务器登记与同步…")
@@ -157,6 +126,8 @@ class SettingsPage(QWidget):
         run_op(self, self.services.printing.settings, self._on_print_settings)
         svc = self.services.cases.deadline_service()
         run_op(self, lambda: svc.close_of_business().strftime("%H:%M"), self.close_time.setText)
+        run_op(self, svc.followup_days, lambda days: self.followup_days.setText(
+            f"{days.callback_days} 个工作日内回访，{days.fix_days} 个工作日内整改（由区里统一设置）"))
         self.region.refresh()
 
     def _on_devices_clicked(self) -> None:

@@ -13,6 +13,7 @@ BENCHES: dict[str, tuple[str, str, str]] = {
     "sync": ("app.bench.sync", "bench_sync", "同步推送/拉取吞吐量与 50 台前台并发同步的耗时"),
     "encryption": ("app.bench.encryption", "bench_encryption", "数据库加密的代价（加密与明文同一次运行）"),
     "attachments": ("app.bench.attachments", "bench_attachments", "拍摄到附加的耗时与附件上传/下载吞吐量（本机回环）"),
+    "report": ("app.bench.report", "bench_report", "15 万件案件时统计一个月、一年与写出一年台账工作簿的耗时"),
 }
 
 
@@ -24,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--quick", action="store_true", help="小规模快速运行（用于冒烟测试）")
         if name == "attachments":
             p.add_argument("--json", action="store_true", help="以一个 JSON 对象输出结果")
+        if name == "report":
+            p.add_argument("--json", metavar="FILE", help="把测得的数字写入 JSON 文件")
+            p.add_argument("--cases", type=int, metavar="N", help="生成的案件数（默认 15 万，--quick 为 1.5 万）")
+            p.add_argument("--cache-dir", metavar="DIR", help="缓存生成数据库的文件夹（默认系统临时文件夹）")
         p.set_defaults(func=_runner(name))
 
 

@@ -33,6 +33,7 @@ COMMAND_MODULES = {
     "app.cli.server": ("server",),
     "app.cli.sync": ("enroll", "sync"),
     "app.cli.devices": ("devices",),
+    "app.cli.report": ("report",),
 }
 
 

@@ -2,7 +2,8 @@
 
 ``server --db URL --host H --port P [--cert F --key F]`` serves; ``server tls init`` makes the district's own CA
 and the server's certificate; ``server committee|worker|enroll-code|device|calendar|catalog|db ...`` administer;
-``server attachments gc`` removes attachment files nothing refers to (``--attachments-dir``, app/server/files.py).
+``server attachments gc`` removes attachment files nothing refers to (``--attachments-dir``, app/server/files.py);
+``server settings followup --callback-days N --fix-days M`` sets the district's 差评回访 deadlines.
 Every command takes ``--db`` (default: a SQLite file in the data folder).
 Heavy imports (FastAPI, uvicorn) happen inside the handlers so the desk's command line stays fast.
 """
@@ -37,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _files_arg(p, parent=True)
     p.set_defaults(func=_cmd_run)
     cmds = p.add_subparsers(dest="server_command",
-                            metavar="{tls,committee,worker,enroll-code,device,held,calendar,catalog,attachments,db}")
+                            metavar="{tls,committee,worker,enroll-code,device,settings,report,held,calendar,catalog,"
+                                    "attachments,db}")
     _register_tls(cmds)
     _register_committee(cmds)
     _register_worker(cmds)
@@ -46,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _db_arg(e)
     e.set_defaults(func=_cmd_enroll_code)
     _register_device(cmds)
+    _register_settings(cmds)
+    _register_report(cmds)
     h = cmds.add_parser("held", help="从备份恢复后正在等待前序操作的操作：查看，或不再等待（作搁置处理）")
     h.add_argument("--give-up", action="store_true",
                    help="不再等待：全部作搁置处理（填写的内容记入案件历史），等待它们的操作随即处理")
@@ -134,6 +138,30 @@ def _register_worker(cmds) -> None:
         a.add_argument("--committee", required=True, metavar="CODE")
         _db_arg(a)
         a.set_defaults(func=_cmd_worker_active, active=active)
+
+
+def _register_settings(cmds) -> None:
+    st = cmds.add_parser("settings", help="全区统一的设置：差评回访期限（下发到各居委会的前台）")
+    st_sub = st.add_subparsers(dest="settings_command", required=True, metavar="{followup,show}")
+    fu = st_sub.add_parser("followup", help="差评（不满意、非常不满意）的回访和整改期限，按工作日计，全区各居委会统一")
+    fu.add_argument("--callback-days", type=int, required=True, metavar="N", help="几个工作日内回访（默认 1）")
+    fu.add_argument("--fix-days", type=int, required=True, metavar="M", help="几个工作日内整改（默认 15）")
+    _db_arg(fu)
+    fu.set_defaults(func=_cmd_settings_followup)
+    sh = st_sub.add_parser("show", help="查看各居委会当前的差评回访期限")
+    _db_arg(sh)
+    sh.set_defaults(func=_cmd_settings_show)
+
+
+def _register_report(cmds) -> None:
+    r = cmds.add_parser("report", help="全区统计：各居委会的办件量、按时答复率和评价（Excel 台账）")
+    r_sub = r.add_subparsers(dest="report_command", required=True, metavar="{month}")
+    m = r_sub.add_parser("month", help="导出某月全区的台账：汇总、各居委会一行、逐件台账（含居委会）")
+    m.add_argument("month", metavar="YYYY-MM", help="月份，例如 2026-11")
+    m.add_argument("--xlsx", type=Path, required=True, metavar="FILE.xlsx", help="台账 Excel 文件")
+    m.add_argument("--scope", default=None, metavar="NAME", help="报表上的范围名称，例如 某某区（默认：全区各居委会）")
+    _db_arg(m)
+    m.set_defaults(func=_cmd_report_month)
 
 
 def _register_device(cmds) -> None:
@@ -348,6 +376,42 @@ def _cmd_held(args) -> int:
         return 0
     finally:
         db.close()
+
+
+def _cmd_settings_followup(args) -> int:
+    from app.server import admin
+    days, committees = _admin(args, admin.set_followup_days, args.callback_days, args.fix_days)
+    print(f"已设置差评回访期限：{days.callback_days} 个工作日内回访，{days.fix_days} 个工作日内整改；"
+          f"已下发到 {len(committees)} 个居委会（{'、'.join(c.name for c in committees)}），前台下次同步后生效")
+    return 0
+
+
+def _cmd_settings_show(args) -> int:
+    from app.server import admin
+    for com, days in _admin(args, admin.followup_settings):
+        print(f"{com.code}  {com.name}  差评回访：{days.callback_days} 个工作日内回访，{days.fix_days} 个工作日内整改")
+    return 0
+
+
+def _cmd_report_month(args) -> int:
+    from app.core.stats import Period
+    from app.server.report import DISTRICT_SCOPE, write_district_workbook
+    from models import utcnow
+    period = Period.parse_month(args.month)  # a Chinese message before the database is opened
+    if args.xlsx.suffix.lower() != ".xlsx":
+        raise CliError(f"文件名应以 .xlsx 结尾：{args.xlsx}")
+    db = _open(args)
+    try:
+        report, written, out = write_district_workbook(db, period, args.xlsx, utcnow(),
+                                                       scope=(args.scope or "").strip() or DISTRICT_SCOPE)
+    finally:
+        db.close()
+    t = report.total
+    rate = "—" if t.on_time_rate is None else f"{t.on_time_rate * 100:.1f}%"
+    print(f"{report.scope} {period.label}：{len(report.rows)} 个居委会，办件 {t.cases} 件，按时答复率 {rate}，"
+          f"已评价 {t.rated} 件，当前超期 {report.overdue_now} 件")
+    print(f"台账（{written} 件）已写入：{out}")
+    return 0
 
 
 def _cmd_calendar_import(args) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "compute_deadline",
     "makeup_deadline",
     "parse_calendar_year",
+    "working_hours_between",
 ]
 
 # A calendar file is a few kilobytes; refuse anything far larger before reading it into memory.
@@ -278,6 +279,40 @@ def compute_deadline(
     due = datetime.combine(counted[-1], close_of_business, tzinfo=tz)
     missing = calendar.unknown_years(local_day + timedelta(days=1), counted[-1])
     return Deadline(due, counted, bool(missing), [provisional_reason(y) for y in missing])
+
+
+DEFAULT_OFFICE_OPENS = time(8, 30)
+
+
+def working_hours_between(start: datetime, end: datetime, calendar: WorkCalendar,
+                          opens: time = DEFAULT_OFFICE_OPENS, closes: time = DEFAULT_CLOSE_OF_BUSINESS,
+                          tz: tzinfo = CHINA_TZ) -> float:
+    """Hours of [start, end) that fall inside office hours (``opens`` to ``closes``, local time) on working days:
+    what 平均答复用时 counts. 0 when ``end`` is not after ``start``; both must be aware."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise CalendarError("计算工作时长的时间必须带时区")
+    local_start = start.astimezone(tz).replace(tzinfo=None)
+    local_end = end.astimezone(tz).replace(tzinfo=None)
+    return office_seconds(local_start, local_end, calendar, opens, closes) / 3600
+
+
+def office_seconds(local_start: datetime, local_end: datetime, calendar: WorkCalendar, opens: time,
+                   closes: time) -> float:
+    """Seconds of [local_start, local_end) (naive local times) inside office hours on working days; the loop
+    behind :func:`working_hours_between`, for callers that already hold local times (the statistics)."""
+    if local_end <= local_start:
+        return 0.0
+    seconds = 0.0
+    day, last = local_start.date(), local_end.date()
+    one = timedelta(days=1)
+    while day <= last:
+        if calendar.is_working_day(day):
+            lo = max(local_start, datetime.combine(day, opens))
+            hi = min(local_end, datetime.combine(day, closes))
+            if hi > lo:
+                seconds += (hi - lo).total_seconds()
+        day += one
+    return seconds
 
 
 DEFAULT_MAKEUP_WORKING_DAYS = 5  # when the catalog's policy names no figure (policy.makeup_working_days)

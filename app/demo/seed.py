@@ -171,8 +171,8 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
 
     # Created oldest first, so each day's case numbers follow the clock.
     # forwarded: two overdue, one due soon (the whole case is back-dated, not just its forwarding) ...
-    for code, r, back in (("RS-02", 2, 9), ("CL-01", 1, 6), ("CL-04", 7, 2)):
-        forward_case(code, r, now - back * day)
+    forwarded = [forward_case(code, r, now - back * day) for code, r, back in (("RS-02", 2, 9), ("CL-01", 1, 6),
+                                                                                ("CL-04", 7, 2))]
 
     def replied_case(r, start, text):
         c = new("MZ-01", r, start)
@@ -183,8 +183,8 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
         return c
 
     # closed
-    c = replied_case(13, now - 8 * day, "审核通过，尊老金自次月起按月发放至本人社会保障卡。")
-    cases.close(desk, c, "phone", "已电话告知本人")
+    closed = replied_case(13, now - 8 * day, "审核通过，尊老金自次月起按月发放至本人社会保障卡。")
+    cases.close(desk, closed, "phone", "已电话告知本人")
     # replied
     replied_case(10, now - 3 * day, "经审核符合条件，尊老金自次月起发放至本人社保卡。")
     # pending materials
@@ -196,10 +196,14 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
         ("RS-03", 3, "已完成本年度养老保险待遇领取资格认证，待遇继续按月发放至本人社会保障卡。"),
         ("WJ-09", 6, "已与社区卫生服务中心家庭医生团队签约，签约服务期一年，团队联系方式已告知本人。"),
     )
+    on_spot_ids = []
     for code, r, result in on_the_spot:
         c = new(code, r, now - 3 * 60 * minute)
         submit(c, code, now - 170 * minute)
         cases.resolve(desk, c, result)
+        on_spot_ids.append(c)
+    _rate_cases(ctx, cases, item_ref, materials, desk, workers, residents, now, forwarded=forwarded, closed=closed,
+                on_spot=on_spot_ids)
     # refused and withdrawn
     c = new("MZ-01", 5, now - 60 * minute)
     cases.refuse(desk, c, "申请人未满 80 周岁，不符合高龄老人尊老金申领条件",
@@ -214,6 +218,73 @@ def _add_cases(ctx, item_ref, desk, workers, residents, now) -> None:
     _scanned_pages(ctx, desk, c, intake.item("MZ-01").materials[0].name)
     # draft
     new("MZ-02", 4, now - minute)
+
+
+# 好差评 of the demo (issue 16): on-the-spot cases back-dated by days, rated as the resident did then (item, resident,
+# working days back, level, reasons); the last three are the bad ratings, one at each stage of their follow-up.
+_RATED_ON_SPOT: tuple[tuple[str, int, int, str, tuple[str, ...]], ...] = (
+    ("MZ-12", 14, 8, "very_satisfied", ()),
+    ("RS-05", 15, 6, "satisfied", ()),
+    ("YB-02", 16, 3, "basic", ("等候时间长",)),
+    ("WJ-08", 18, 3, "dissatisfied", ("等候时间长", "一次没有说清楚")),  # call-back overdue
+    ("RS-12", 20, 2, "dissatisfied", ("办理时间长",)),  # called back, waiting for the fix
+    ("GA-04", 22, 10, "very_dissatisfied", ("态度不好",)),  # fixed, rated again
+)
+
+
+def _rate_cases(ctx, cases: CaseService, item_ref, materials, desk, workers, residents, now, *, forwarded, closed,
+                on_spot) -> None:
+    """Ratings through the real CaseService.rate so every 好差评 state shows: several of each good level, finished
+    cases left 未评价 (家庭医生签约, the replied 尊老金), a bad rating at each follow-up stage; and one 催办 of the
+    oldest overdue forwarded case."""
+    from app.core.vocabulary import Action
+    boss, minute = workers["zhanzhang"], dt.timedelta(minutes=1)
+    deadlines = cases.deadline_service()
+    # the forwarded cases rated with their receipt, when they were forwarded (back-dated) ...
+    for c, level, reasons in ((forwarded[0], "very_satisfied", ()), (forwarded[1], "satisfied", ()),
+                              (forwarded[2], "basic", ("材料要求多",))):
+        cases.rate(desk, c, level, reasons=list(reasons), at=_last_event_at(ctx, c) + minute)
+    # ... the ones finished just now, now
+    cases.rate(desk, closed, "very_satisfied")
+    cases.rate(desk, on_spot[0], "satisfied")
+    bad = []
+    for code, r, back, level, reasons in _RATED_ON_SPOT:
+        at = _working_days_back(deadlines, now, back)
+        c = cases.create_draft(desk, item_ref(code), residents[r].id, at=at - 20 * minute)
+        cases.submit(desk, c, {}, materials(code), at=at - 12 * minute)
+        cases.transition(desk, c, Action.RESOLVE, {"result_text": "已当场办结，结果已告知本人"}, at=at - 2 * minute)
+        cases.rate(desk, c, level, reasons=list(reasons), at=at)
+        if level in ("dissatisfied", "very_dissatisfied"):
+            bad.append((c, at))
+    (_overdue, _at1), (waiting, at2), (fixed, at3) = bad
+    cases.transition(boss, waiting, Action.FOLLOWUP_CALLBACK,
+                     {"note": "已电话回访，居民反映办理时间长，已致歉并说明原因"}, at=at2 + 180 * minute)
+    cases.transition(boss, fixed, Action.FOLLOWUP_CALLBACK, {"note": "已上门回访，居民反映窗口人员态度生硬"},
+                     at=at3 + 120 * minute)
+    cases.transition(boss, fixed, Action.FOLLOWUP_FIX, {"note": "已对窗口人员进行服务规范培训，并向居民当面致歉"},
+                     at=_working_days_back(deadlines, now, 4))
+    cases.rate(boss, fixed, "satisfied", round=2, channel="phone", at=_working_days_back(deadlines, now, 3))
+    cases.remind(boss, forwarded[0], "请尽快审核答复，居民多次来电询问")
+
+
+def _working_days_back(deadlines, now: dt.datetime, n: int) -> dt.datetime:
+    """10:00 China time on the ``n``-th working day before today (the demo's back-dated ratings)."""
+    from app.core.vocabulary import CHINA_TZ
+    day = now.astimezone(CHINA_TZ).date()
+    while n > 0:
+        day -= dt.timedelta(days=1)
+        n -= deadlines.store.calendar.is_working_day(day)
+    return dt.datetime.combine(day, dt.time(10, 0), tzinfo=CHINA_TZ)
+
+
+def _last_event_at(ctx: AppContext, case_id) -> dt.datetime:
+    from sqlalchemy import func, select
+
+    from models import CaseEvent
+    with ctx.sessions() as s:
+        at = s.scalar(select(func.max(CaseEvent.at)).where(CaseEvent.case_id == case_id))
+    assert at is not None
+    return at
 
 
 def _scanned_pages(ctx: AppContext, actor, case_id, material: str) -> None:

@@ -6,12 +6,12 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core import machine as cm
-from app.core import rule_notes
-from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Role, State
+from app.core import ratings, rule_notes
+from app.core.vocabulary import CHINA_TZ, AcceptanceMode, RatingLevel, Role, State, rating_label
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.deadlines import DeadlineService
@@ -24,10 +24,13 @@ TABS = (
     ("sent", "本窗口转出"),
     ("due_today", "今日到期"),
     ("overdue", "已超期"),
+    ("followup", "差评回访"),
     ("pending", State.PENDING_MATERIALS.label),
     ("makeup", "容缺待补"),
     ("drafts", State.DRAFT.label),
 )
+# Tabs only a 站长 or an administrator is shown (WorklistService.tabs_for).
+MANAGER_TABS = frozenset({"followup"})
 # Lists that are not of cases: the worker's own work the district server did not take (app/desk/unapplied.py).
 NOTICE_TABS = (("unapplied", "未生效"),)
 SORT_COLUMNS = {"case_number": Case.case_number, "item": Case.item_name, "state": Case.state,
@@ -49,6 +52,10 @@ class WorklistRow:
     countdown: str
     urgency: str  # "", "due_today", "overdue"
     warned: bool = False  # accepted over a failed warn rule (the resident insisted): the case window says which
+    followup: str = ""  # a bad rating's follow-up still owed: "待回访" / "待整改" (ratings.STAGE_LABELS)
+    rating_label: str = ""  # the first rating's label when a follow-up is owed
+    remind_count: int = 0  # 催办 sent to the assignee of this forwarded case
+    reminded_at: dt.datetime | None = None
 
 
 def _local_day(now: dt.datetime) -> dt.date:
@@ -59,6 +66,17 @@ def _owes_makeup():
     """容缺受理 cases still waiting for a pledged material (``Case.makeup_materials`` not empty)."""
     return and_(Case.acceptance_mode == AcceptanceMode.DEFERRED, Case.makeup_due.is_not(None),
                 func.json_array_length(Case.makeup_materials) > 0)
+
+
+def _followup_open():
+    """A bad first rating whose follow-up is not done (``ratings.followup_stage`` in callback or fix)."""
+    return and_(Case.rating.in_([str(lv) for lv in RatingLevel if lv.bad]), Case.followup_callback_due.is_not(None),
+                Case.followup_fixed_at.is_(None))
+
+
+def _followup_due():
+    """``ratings.followup_next_due`` in SQL: the call-back's deadline until it is recorded, then the fix's."""
+    return case((Case.followup_called_at.is_(None), Case.followup_callback_due), else_=Case.followup_fix_due)
 
 
 class WorklistService:
@@ -84,13 +102,19 @@ class WorklistService:
             when = (and_(Case.due_at >= max(start, now), Case.due_at < end) if tab == "due_today"
                     else Case.due_at < now)
             if worker.has_role(Role.SUPERVISOR):  # the supervisor's list: every overdue case of the committee
+                due = _followup_due()  # … and every bad rating's follow-up due today or late (rules.md §3)
+                followup = and_(_followup_open(), (and_(due >= max(start, now), due < end) if tab == "due_today"
+                                                   else due < now))
                 if tab == "overdue":  # … and every 容缺 make-up past its deadline (rules.md §8)
-                    return or_(and_(forwarded, when), and_(_owes_makeup(), Case.makeup_due < _local_day(now)))
-                return and_(forwarded, when)
+                    return or_(and_(forwarded, when), and_(_owes_makeup(), Case.makeup_due < _local_day(now)),
+                               followup)
+                return or_(and_(forwarded, when), followup)
             own = [self._where("mine", worker, now)]
             if worker.has_role(Role.FRONT_DESK):  # the desk follows up what it sent; a line colleague only their own
                 own.append(self._where("sent", worker, now))
             return and_(forwarded, when, or_(*own))
+        if tab == "followup":  # the 站长's follow-ups of bad ratings (an administrator may look at them too)
+            return _followup_open() if worker.manages_desk else false()
         if tab == "pending":
             return Case.state == cm.PENDING_MATERIALS
         if tab == "makeup":
@@ -118,6 +142,8 @@ class WorklistService:
              sort: str = "due", descending: bool = False, now: dt.datetime | None = None) -> list[WorklistRow]:
         now = now or self.ctx.now()  # corrected time (app/desk/clock.py)
         col = SORT_COLUMNS.get(sort, Case.due_at)
+        if tab == "followup" and sort == "due":  # this list is about the follow-up's deadline
+            col = _followup_due()
         order = (col.desc() if descending else col.asc(), Case.case_number.asc())
         assignee = aliased(Worker)
         ids = (self._query(tab, worker, text, now, with_resident=sort == "applicant")
@@ -141,12 +167,31 @@ class WorklistService:
         if owes and c.makeup_due is not None and (tab == "makeup" or (tab == "overdue" and urgency != "overdue")):
             left, countdown = self.deadlines.makeup_countdown(c.makeup_due, now)  # what this list is about
             urgency = "overdue" if left < 0 else ("due_today" if left == 0 else "")
+        stage = ratings.followup_stage(c)
+        owed = ratings.STAGE_LABELS[stage] if stage and stage != ratings.FollowupStage.DONE else ""
+        followup_due = ratings.followup_next_due(c) if owed else None
+        due_at, state_label = c.due_at, cm.STATE_LABELS.get(c.state, c.state) + ("（容缺待补）" if owes else "")
+        if followup_due is not None and (tab == "followup" or (tab in ("overdue", "due_today") and urgency == "")):
+            left, countdown = self.deadlines.countdown(followup_due, now)  # what this list is about
+            urgency = "overdue" if left < 0 else ("due_today" if left == 0 else "")
+            if tab == "followup":
+                due_at, state_label = followup_due, f"{owed}（{rating_label(c.rating)}）"
+            else:
+                countdown, state_label = f"{owed}：{countdown}", f"{state_label}（差评{owed}）"
+        reminded = c.remind_count or 0
+        if reminded and c.state == cm.FORWARDED and tab != "followup":  # 催办 reaches the assignee's list
+            countdown = f"{countdown}（已催办 {reminded} 次）" if countdown else f"已催办 {reminded} 次"
         return WorklistRow(id=c.id, case_number=c.case_number, item_name=c.item_name, applicant=name or "",
-                           applicant_id_masked=mask_id(id_number), state=c.state,
-                           state_label=cm.STATE_LABELS.get(c.state, c.state) + ("（容缺待补）" if owes else ""),
-                           assignee=assignee_name or c.assignee_queue or "", due_at=c.due_at,
-                           provisional=c.deadline_provisional, countdown=countdown, urgency=urgency,
-                           warned=rule_notes.warned(c.rule_warnings))
+                           applicant_id_masked=mask_id(id_number), state=c.state, state_label=state_label,
+                           assignee=assignee_name or c.assignee_queue or "", due_at=due_at,
+                           provisional=c.deadline_provisional and due_at == c.due_at, countdown=countdown,
+                           urgency=urgency, warned=rule_notes.warned(c.rule_warnings), followup=owed,
+                           rating_label=rating_label(c.rating) if owed else "", remind_count=reminded,
+                           reminded_at=c.reminded_at)
+
+    def tabs_for(self, worker: WorkerInfo) -> list[str]:
+        """The worklist tabs ``worker`` is shown (差评回访 only to a 站长 or an administrator)."""
+        return [key for key, _label in TABS if key not in MANAGER_TABS or worker.manages_desk]
 
     def unapplied(self, worker: WorkerInfo, text: str = "") -> list[UnappliedWork]:
         """The 未生效 tab: ``worker``'s own case work the server set aside, with what they wrote and why."""
@@ -154,7 +199,8 @@ class WorklistService:
             return unapplied_work(s, worker, text)
 
     def reminder(self, worker: WorkerInfo, now: dt.datetime | None = None) -> tuple[int, int]:
-        """(due today, overdue) among the worker's own cases — or all of them for a supervisor."""
+        """(due today, overdue) among the worker's own cases — or all of them for a supervisor, with the bad
+        ratings' follow-ups due today or late and the late 容缺 make-ups."""
         now = now or self.ctx.now()  # corrected time (app/desk/clock.py)
         with self.ctx.sessions() as s:
             def n(tab):

@@ -26,6 +26,8 @@ from app.core.accounts import (
     validate_new_password,
 )
 from app.core.errors import UserError
+from app.core.ratings import SETTINGS_KEY as FOLLOWUP_KEY
+from app.core.ratings import FollowupDays, SettingsError, check_followup_days, followup_days
 from app.core.residence import REGION_KEY, Region, region_from_division_code, with_region
 from app.core.vocabulary import Role
 from app.core.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
@@ -114,6 +116,33 @@ def update_committee(db: ServerDB, code: str, *, name: str | None = None, phone:
         com.updated_at = now
         changes.committee(com)
         return com
+
+
+def set_followup_days(db: ServerDB, callback_days: int, fix_days: int,
+                      now: dt.datetime | None = None) -> tuple[FollowupDays, list[Committee]]:
+    """差评回访 deadlines, the district's choice for every committee (rules.md §3): checked first (nothing changed
+    when refused), then written to each committee's settings and its change row emitted, so its desks pull it."""
+    try:
+        days = check_followup_days(callback_days, fix_days)
+    except SettingsError as e:
+        raise AdminError(str(e)) from None
+    now = now or utcnow()
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, take_lock(s), now)
+        committees = list(s.scalars(select(Committee).order_by(Committee.code)))
+        if not committees:
+            raise AdminError("区里还没有居委会，请先用 server committee add 添加")
+        for com in committees:
+            com.settings = {**(com.settings or {}), FOLLOWUP_KEY: days.as_settings()}
+            com.version += 1
+            com.updated_at = now
+            changes.committee(com)
+        return days, committees
+
+
+def followup_settings(db: ServerDB) -> list[tuple[Committee, FollowupDays]]:
+    """Each committee's 差评回访 deadlines as its desks use them (the defaults when never set)."""
+    return [(com, followup_days(com.settings)) for com in list_committees(db)]
 
 
 def list_committees(db: ServerDB) -> list[Committee]:

@@ -175,6 +175,15 @@ def _routes(app: FastAPI) -> None:
         page = verify_service.page(db, request.app.state.limiter, _client_ip(request), case_number, c, now)
         return HTMLResponse(page.html, status_code=page.status, headers=page.headers)
 
+    # The page's rating form (issue 16) posts back to the page's own address, code in the query.
+    @app.post(Endpoint.VERIFY, response_class=HTMLResponse, include_in_schema=False)
+    async def verify_rate(case_number: str, request: Request, c: str = "") -> HTMLResponse:
+        body = await request.body()  # bounded by app/server/body_limits.py, and again by the form's own limit
+        page = await run_in_threadpool(verify_service.rate, request.app.state.db, request.app.state.limiter,
+                                       _client_ip(request), case_number, c, body,
+                                       request.headers.get("content-type", ""), request.app.state.clock())
+        return HTMLResponse(page.html, status_code=page.status, headers=page.headers)
+
 
 # ----- attachments' bytes (issue 15): app/server/files.py ------------------------------------------------------
 # Refused file requests per address — a bad token, a malformed name or range, an oversized chunk: a prober, not a

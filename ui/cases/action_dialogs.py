@@ -1,4 +1,5 @@
-"""Small dialogs for case actions: forward (deadline shown before confirming), reply, close, reason prompts.
+"""Small dialogs for case actions: forward (deadline shown before confirming), reply, close, reason prompts,
+差评回访 (call-back and fix records) and 催办.
 
 Each submits with ``version``, the version of the case its case window shows: a case updated meanwhile is
 refused by the service, the refusal is shown here (the worker's text stays) and ``refused`` tells the window.
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS
+from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS, Action
 from ui.operations import run_op
 
 
@@ -190,3 +191,68 @@ class ReassignDialog(ActionDialog):
         worker, svc = self.services.current_worker, self.services.cases
         target, reason, case_id, v = self.target.currentData(), self.reason.toPlainText(), self.case_id, self.version
         return lambda: svc.reassign(worker, case_id, target, reason, expected_version=v)
+
+
+# 差评回访 (issue 16): what the 站长 writes down after the call to the resident, and what was fixed.
+FOLLOWUP_TEXTS = {
+    "callback": ("记录回访", "回访记录", "保存回访记录", "回访期限",
+                 "回访了谁、说了什么：例如 已电话联系申请人张女士，就等候时间长致歉，说明已调整窗口安排，居民表示理解"),
+    "fix": ("记录整改", "整改情况", "保存整改记录", "整改期限",
+            "做了哪些整改、何时完成：例如 工作日上午高峰增开一个窗口，11月25日起执行"),
+}
+
+
+class FollowupDialog(ActionDialog):
+    """记录回访 / 记录整改 of a bad rating: the rating it answers, the deadline, and the record (required)."""
+
+    def __init__(self, services, case_id, rating, stage: str, parent=None, *, version: int | None = None):
+        title, label, ok_text, due_label, placeholder = FOLLOWUP_TEXTS[stage]
+        super().__init__(title, ok_text, parent)
+        self.services, self.case_id, self.stage, self.version = services, case_id, stage, version
+        said = rating.label + ("；" + "、".join(rating.reasons) if rating.reasons else "")
+        said += f"；居民意见：{rating.note}" if rating.note else ""
+        about = QLabel(said)
+        about.setWordWrap(True)
+        self.form.addRow("居民评价", about)
+        if stage == "fix" and rating.call_note:
+            called = QLabel(rating.call_note)
+            called.setWordWrap(True)
+            self.form.addRow("回访记录", called)
+        due = rating.callback_due if stage == "callback" else rating.fix_due
+        if due is not None:
+            self.form.addRow(due_label, QLabel(due.astimezone(CHINA_TZ).strftime("%Y年%m月%d日 %H:%M 前")))
+        self.note = self.note_edit(placeholder)
+        self.note.setFixedHeight(110)
+        self.form.addRow(label, self.note)
+        self.setMinimumWidth(520)
+
+    def submit(self):
+        worker, svc, case_id, v = self.services.current_worker, self.services.cases, self.case_id, self.version
+        note = self.note.toPlainText()
+        if self.stage == "callback":
+            return lambda: svc.followup_callback(worker, case_id, note, expected_version=v)
+        return lambda: svc.followup_fix(worker, case_id, note, expected_version=v)
+
+
+REMIND_NOTE = "请尽快答复"
+
+
+class RemindDialog(ActionDialog):
+    """催办: a reminder to the assignee of a forwarded case, with a note the worker may change."""
+
+    def __init__(self, services, case_id, assignee: str, due_text: str, parent=None, *, version: int | None = None):
+        super().__init__("催办", "发送催办", parent)
+        self.services, self.case_id, self.version = services, case_id, version
+        self.form.addRow("催办对象", QLabel(assignee or "—"))
+        if due_text:
+            self.form.addRow("办理期限", QLabel(due_text))
+        self.note = self.note_edit("催办内容")
+        self.note.setPlainText(REMIND_NOTE)
+        self.note.selectAll()
+        self.form.addRow("催办内容", self.note)
+
+    def submit(self):
+        worker, svc, case_id, v = self.services.current_worker, self.services.cases, self.case_id, self.version
+        note = self.note.toPlainText().strip()
+        # CaseService.remind takes no version; the same action through transition checks the one shown here.
+        return lambda: svc.transition(worker, case_id, Action.REMIND, {"note": note}, expected_version=v)

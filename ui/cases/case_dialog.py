@@ -30,19 +30,22 @@ from PySide6.QtWidgets import (
 
 from app.core import rule_notes
 from app.core.machine import DOCUMENT_AFTER
-from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Action
+from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Action, InformMethod, RatingChannel
 from app.desk.cases import CaseDetail
 from ui.cases.action_dialogs import (
     ActionDialog,
     CloseDialog,
+    FollowupDialog,
     ForwardDialog,
     ReasonDialog,
     ReassignDialog,
+    RemindDialog,
     ReplyDialog,
 )
 from ui.cases.packet_view import AnswersView, MaterialsView, PeopleBox
 from ui.operations import run_op
 from ui.printing.flow import show_document
+from ui.rating import ask_for_rating, rating_after_preview
 
 PRINT = "print"  # the one button that is not a case action: offered when the case has documents to print
 TAB_TITLES = ("概要", "申请内容", "材料与附件", "办理记录")
@@ -67,6 +70,32 @@ def _fmt(when) -> str:
     return when.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if when else "—"
 
 
+def rating_rows(d: CaseDetail) -> list[tuple[str, str]]:
+    """The 评价 section of 概要 (issue 16): the resident's rating or 未评价, a bad rating's follow-up with its
+    deadlines and records, the second rating, and the 催办 sent. Shown, never editable."""
+    r = d.rating
+    channel = {c.value: c.label for c in RatingChannel}.get(r.channel, r.channel)
+    given = f"（{_fmt(r.at)}，{channel}）" if r.level and channel else ""
+    rows = [("评价", r.label + given)]
+    if r.reasons:
+        rows.append(("评价原因", "、".join(r.reasons)))
+    if r.note:
+        rows.append(("居民意见", r.note))
+    if r.followup_stage:
+        rows.append(("差评回访", f"{r.stage_label}（回访期限 {_fmt(r.callback_due)}，整改期限 {_fmt(r.fix_due)}）"))
+    if r.called_at:
+        rows.append(("回访记录", f"{_fmt(r.called_at)}  {r.call_note}"))
+    if r.fixed_at:
+        rows.append(("整改情况", f"{_fmt(r.fixed_at)}  {r.fix_note}"))
+    if r.second_level:
+        rows.append(("再次评价", f"{r.second_label}（{_fmt(r.second_at)}）"))
+    elif r.next_round == 2:
+        rows.append(("再次评价", "整改后尚未再次评价"))
+    if d.remind_count:
+        rows.append(("催办", f"已催办 {d.remind_count} 次，最近一次 {_fmt(d.reminded_at)}"))
+    return rows
+
+
 class CaseDialog(QDialog):
     case_changed = Signal(object)
     resume_requested = Signal(object)
@@ -88,6 +117,8 @@ class CaseDialog(QDialog):
         self.warnings_text.setWordWrap(True)
         QVBoxLayout(self.warnings).addWidget(self.warnings_text)
         self.warnings.setVisible(False)
+        self.rating_box = QGroupBox("评价")  # the resident's 好差评 and its follow-up (rating_rows)
+        self.rating_form = QFormLayout(self.rating_box)
         self.history = QTableWidget(0, 5)
         self.history.setHorizontalHeaderLabels(["时间", "工作人员", "操作", "状态变化", "说明"])
         self.history.verticalHeader().hide()
@@ -115,6 +146,7 @@ class CaseDialog(QDialog):
         column.addWidget(self.info)
         column.addWidget(self.people)
         column.addWidget(self.warnings)
+        column.addWidget(self.rating_box)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -176,6 +208,12 @@ class CaseDialog(QDialog):
             lab = QLabel(value)
             lab.setWordWrap(True)
             self.info_form.addRow(label, lab)
+        while self.rating_form.rowCount():
+            self.rating_form.removeRow(0)
+        for label, value in rating_rows(d):
+            lab = QLabel(value)
+            lab.setWordWrap(True)
+            self.rating_form.addRow(label, lab)
         lines = rule_notes.screen_lines(d.rule_warnings, d.warning_note)
         self.warnings_text.setText("\n".join(lines))
         self.warnings.setVisible(bool(lines))
@@ -236,6 +274,9 @@ class CaseDialog(QDialog):
         if key == Action.ACKNOWLEDGE:
             self._run(lambda: svc.acknowledge(w, cid, expected_version=version), self._after)
             return
+        if key == Action.RATE:  # 请居民评价: the resident-facing window (ui/rating); the case re-reads on its change
+            ask_for_rating(self, self.services, cid, self.detail.rating.next_round or 1)
+            return
         if key == Action.RECEIVE_MAKEUP:  # 容缺受理: the pledged materials were handed in
             self._run(lambda: svc.receive_makeup(w, cid, expected_version=version), self._after)
             return
@@ -273,8 +314,12 @@ class CaseDialog(QDialog):
         dialog.deleteLater()
         if result == QDialog.Accepted:
             self._after(dialog.result_value)
+            # 告知居民并办结 in person: the resident is here, so the rating is offered once the slip's preview is up.
+            done = dialog.result_value
+            in_person = key == Action.CLOSE and done is not None and done.inform_method == InformMethod.IN_PERSON
+            rate = rating_after_preview(self.services, self, done) if in_person else None
             if key in DOCUMENT_AFTER:
-                show_document(self, self.services, self.case_id, DOCUMENT_AFTER[key])
+                show_document(self, self.services, self.case_id, DOCUMENT_AFTER[key], on_shown=rate)
 
     def _refused(self, message: str) -> None:
         """The action was refused (by the service, e.g. the case was updated meanwhile): say so here and show
@@ -325,6 +370,13 @@ class CaseDialog(QDialog):
         if key == Action.REFUSE:
             return ReasonDialog("不予受理", "具体原因", "确认不予受理",
                                 lambda r, x: svc.refuse(w, cid, r, x, expected_version=v), self, extra_label="建议前往")
+        if key in (Action.FOLLOWUP_CALLBACK, Action.FOLLOWUP_FIX):  # 差评回访: the 站长's records
+            stage = "callback" if key == Action.FOLLOWUP_CALLBACK else "fix"
+            return FollowupDialog(self.services, cid, d.rating, stage, self, version=v)
+        if key == Action.REMIND:  # 催办: a reminder to the assignee, its note prefilled and editable
+            due = _fmt(d.summary.due_at) + " 前答复" if d.summary.due_at else ""
+            to = d.summary.assignee_name or f"{d.department}（部门队列）"
+            return RemindDialog(self.services, cid, to, due, self, version=v)
         if key == Action.WITHDRAW:
             return ReasonDialog("撤回", "撤回原因", "确认撤回", lambda r: svc.withdraw(w, cid, r, expected_version=v),
                                 self)

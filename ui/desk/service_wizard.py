@@ -17,6 +17,7 @@ from ui.desk.applicant_page import ApplicantPage
 from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, MessageLabel, ReviewPage, StepPage, info_text
 from ui.operations import run_op
 from ui.printing.flow import show_document
+from ui.rating import rating_after_preview
 
 
 class ServiceWizard(QDialog):
@@ -355,8 +356,10 @@ class ServiceWizard(QDialog):
     def _on_finished(self, finished) -> None:
         self.busy = False
         self.case_finished.emit(self.case_id)
-        if finished.document:
-            show_document(self.parentWidget() or self, self.services, self.case_id, finished.document)
+        if finished.document:  # 当场办结 / 转办: the resident rates once the slip's preview is up (ui/rating)
+            parent = self.parentWidget() or self
+            show_document(parent, self.services, self.case_id, finished.document,
+                          on_shown=rating_after_preview(self.services, parent, finished.detail))
         for doc in finished.also:  # the 容缺受理告知书 / 告知承诺书 to sign, each in its own preview
             show_document(self.parentWidget() or self, self.services, self.case_id, doc)
         self.done(QDialog.Accepted)

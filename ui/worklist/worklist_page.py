@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from app.desk.worklist import NOTICE_TABS, TABS
 from ui.cases.case_dialog import CaseDialog
 from ui.worklist.unapplied_model import UnappliedTableModel
-from ui.worklist.worklist_table_model import WorklistTableModel
+from ui.worklist.worklist_table_model import FOLLOWUP_HEADERS, WorklistTableModel
 
 
 class WorklistPage(QWidget):
@@ -41,7 +41,8 @@ class WorklistPage(QWidget):
         self.models: dict[str, WorklistTableModel | UnappliedTableModel] = {}
         self.views: dict[str, QTableView] = {}
         for key, label in TABS:
-            model = WorklistTableModel(self._pager(key), self._counter(key), self)
+            model = WorklistTableModel(self._pager(key), self._counter(key), self,
+                                       headers=FOLLOWUP_HEADERS if key == "followup" else None)
             model.loaded.connect(lambda k=key: self._on_model_loaded(k))
             model.load_failed.connect(self._on_model_failed)
             view = self._make_view(model)
@@ -127,9 +128,17 @@ class WorklistPage(QWidget):
         if changes.cases and self.isVisible():
             self.refresh()
 
+    def _show_tabs_for_worker(self) -> None:
+        """Tabs the worker is not shown (差评回访 but to a 站长 or an administrator) are hidden, not removed:
+        the tab indexes stay those of TABS whoever is logged in."""
+        shown = set(self.services.worklist.tabs_for(self.services.current_worker))
+        for i, (key, _label) in enumerate(TABS):
+            self.tabs.setTabVisible(i, key in shown)
+
     def refresh(self) -> None:
         if self.services.current_worker is None:
             return
+        self._show_tabs_for_worker()
         self.summary.setText("正在查询…")
         self.models[self.current_key()].reload(self.filter.text())
 

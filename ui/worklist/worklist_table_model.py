@@ -17,6 +17,8 @@ PAGE_SIZE = 100
 # Sort keys of the worklist service; None: not sortable (a masked ID or a name list would sort meaninglessly).
 COLUMNS = (("case_number", "案件编号"), ("item", "事项"), ("applicant", "申请人"), (None, "身份证号"),
            ("state", "状态"), (None, "承办人"), ("due", "办理期限"), ("due", "剩余时间"))
+# The 差评回访 tab (app/desk/worklist.py): its rows are about the follow-up, its deadline is the follow-up's.
+FOLLOWUP_HEADERS = {4: "差评回访", 6: "回访/整改期限"}
 _AMBER = QBrush(QColor("#fff4d6"))
 WARNED_TIP = "受理时有须由承办部门审核的提示，居民坚持申请（详见案件）"
 _RED = QBrush(QColor("#fde2e1"))
@@ -26,11 +28,12 @@ class WorklistTableModel(QAbstractTableModel):
     loaded = Signal()  # a reload or a further page arrived
     load_failed = Signal(str)  # Chinese message
 
-    def __init__(self, fetch_page, fetch_count, parent=None):
+    def __init__(self, fetch_page, fetch_count, parent=None, *, headers: dict[int, str] | None = None):
         """``fetch_page(offset, limit, text, sort, descending)`` → rows; ``fetch_count(text)`` → int.
 
-        Both are called on a pool thread."""
+        Both are called on a pool thread. ``headers``: column titles that differ from :data:`COLUMNS`."""
         super().__init__(parent)
+        self._headers = dict(headers or {})
         self._fetch_page, self._fetch_count = fetch_page, fetch_count
         self._rows: list = []
         self._total = 0
@@ -119,7 +122,7 @@ class WorklistTableModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole and orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
-            return COLUMNS[section][1]
+            return self._headers.get(section, COLUMNS[section][1])
         return None
 
     def data(self, index, role=Qt.DisplayRole):
@@ -135,6 +138,8 @@ class WorklistTableModel(QAbstractTableModel):
                     due, r.countdown)[index.column()]
         if role == Qt.ToolTipRole and index.column() == 1 and r.warned:
             return WARNED_TIP
+        if role == Qt.ToolTipRole and index.column() == 7 and r.remind_count and r.reminded_at:
+            return f"已催办 {r.remind_count} 次，最近一次 {r.reminded_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
         if role == Qt.BackgroundRole:
             return _RED if r.urgency == "overdue" else (_AMBER if r.urgency == "due_today" else None)
         if role == Qt.ForegroundRole and index.column() == 7 and r.urgency == "overdue":

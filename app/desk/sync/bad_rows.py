@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.limits import is_sha256
+from app.core.vocabulary import RATING_LABELS
 from app.core.workdays import CalendarError, parse_calendar_year
 from app.desk.catalog.store import payload_problem
 
@@ -88,6 +89,18 @@ def _attachment_problem(row: dict) -> str | None:
     return None
 
 
+def _rating_problem(row: dict) -> str | None:
+    """A case's rating (issue 16): a known level or none ("未评价"), the reasons a list of texts. Screens and
+    figures read these as they are, so a row that holds anything else is not written."""
+    for key in ("rating", "second_rating"):
+        if row.get(key) is not None and row[key] not in RATING_LABELS:
+            return f"评价等级无法识别（{str(row[key])[:20]}）"
+    reasons = row.get("rating_reasons", [])
+    if reasons is not None and (not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons)):
+        return "评价原因格式不正确"
+    return None
+
+
 def row_problem(entity: str, row: Any) -> str | None:
     """What makes ``row`` unusable on this desk, in Chinese, or None. Checks the shape; a row that passes can
     still fail while being written (a value of the wrong type for its column), and is then set aside too."""
@@ -111,6 +124,7 @@ def row_problem(entity: str, row: Any) -> str | None:
         if not isinstance(events, list) or not all(
                 isinstance(e, dict) and _is_uuid(e.get("id")) and _whole(e.get("seq")) for e in events):
             return "办理记录格式不正确"
+        return _rating_problem(row)
     if entity == "attachment":
         return _attachment_problem(row)
     return None

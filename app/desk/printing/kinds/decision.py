@@ -14,6 +14,8 @@ from app.desk.printing.kinds.base import DocumentKind
 from app.desk.printing.wording import fmt_date, fmt_datetime, scrub
 
 EVALUATION_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+EVALUATION_INTRO = "服务评价：欢迎您对本次服务作出评价（自愿参加，评价人信息依法予以保护）。"
+EVALUATION_INTRO_QR = "服务评价：欢迎您勾选或扫码查询进度并评价（自愿参加，评价人信息依法予以保护）。"
 
 
 class DecisionKind(DocumentKind):
@@ -45,6 +47,7 @@ class DecisionKind(DocumentKind):
 
     def closing_blocks(self, data: DocumentData, sheet: Sheet) -> list[Flowable]:
         # GB/T 39734-2020: evaluation is voluntary and never steered, so the options carry no hint.
-        intro = "服务评价：欢迎您对本次服务作出评价（自愿参加，评价人信息依法予以保护）。"
+        # With the district's address the code opens its progress page, which takes the rating (issue 16).
+        intro = EVALUATION_INTRO_QR if data.verify_url else EVALUATION_INTRO
         return [blocks.note(intro, sheet), Spacer(1, sheet.g.size * 0.3),
                 ChoiceRow(sheet.fonts, EVALUATION_LEVELS, sheet.g.size)]

@@ -1,0 +1,67 @@
+"""The district's view of the 统计 figures (issue 16): every committee's synced cases and ratings, one row each.
+
+The figures are those of the desks (``app/core/stats.py``, the same definitions), computed on the server's
+database with the server's calendar and each committee's own close of business. ``server report month`` writes
+them as one workbook (``app/core/workbook.py``): 汇总 for the district, 分项 one row per committee, 台账 with the
+居委会 column first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.stats import DEFINITIONS, Breakdown, LedgerRow, Period, Report, compute, ledger
+from app.core.workbook import write_atomically, write_workbook
+from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar
+from app.server.db import ServerDB
+from models.server import Committee
+
+DISTRICT_SCOPE = "全区各居委会"
+
+
+def committee_closes(s: Session) -> dict[uuid.UUID, dt.time]:
+    """Each committee's close of business (``HH:MM`` in its settings; the default when unreadable)."""
+    closes = {}
+    for cid, text in s.execute(select(Committee.id, Committee.close_of_business)):
+        try:
+            hh, mm = (text or "").split(":")
+            closes[cid] = dt.time(int(hh), int(mm))
+        except ValueError:
+            closes[cid] = DEFAULT_CLOSE_OF_BUSINESS
+    return closes
+
+
+def district_report(s: Session, period: Period, now: dt.datetime, calendar: WorkCalendar, *,
+                    scope: str = DISTRICT_SCOPE) -> Report:
+    """The period's figures over every committee, one breakdown row per committee."""
+    closes = committee_closes(s)
+    return compute(s, period=period, breakdown=Breakdown.COMMITTEE, now=now, calendar=calendar, committee_ids=None,
+                   scope=scope, close_of_business=lambda cid: closes.get(cid, DEFAULT_CLOSE_OF_BUSINESS))
+
+
+def district_ledger(s: Session, period: Period, now: dt.datetime) -> Iterator[LedgerRow]:
+    """The period's cases of every committee in acceptance order (the 居委会 filled), streamed."""
+    return ledger(s, period=period, now=now, committee_ids=None)
+
+
+def write_district_workbook(db: ServerDB, period: Period, path: Path, now: dt.datetime, *,
+                            scope: str = DISTRICT_SCOPE) -> tuple[Report, int, Path]:
+    """The district's workbook at ``path`` (moved into place once complete): the report, the 台账 rows written
+    and the path."""
+    from app.server.admin import server_calendar
+    with db.sessions() as s:
+        report = district_report(s, period, now, server_calendar(s), scope=scope)
+        written = 0
+
+        def write(tmp: Path) -> None:
+            nonlocal written
+            written = write_workbook(tmp, report, district_ledger(s, period, now), definitions=DEFINITIONS)
+
+        out = write_atomically(path, write)
+    return report, written, out
