@@ -24,11 +24,11 @@ EXPECTED = {
     ("draft", "minzheng"): {"打印文书"},
     ("pending_materials", "qiantai"): {"材料已补齐，受理", "不予受理", "撤回", "打印文书"},
     ("accepted", "qiantai"): {"当场办结", "转办", "不予受理", "撤回", "打印文书"},  # its 申请表 and 申请材料清单
-    ("forwarded", "qiantai"): {"撤回", "打印文书"},
+    ("forwarded", "qiantai"): {"撤回", "催办", "打印文书"},
     ("forwarded", "minzheng"): {"签收", "答复", "打印文书"},
     ("forwarded", "canlian"): {"打印文书"},  # another line's colleague may look, not act
-    ("forwarded", "zhanzhang"): {"签收", "改派", "答复", "撤回", "打印文书"},
-    ("replied", "qiantai"): {"再次转办", "告知居民并办结", "撤回", "打印文书"},
+    ("forwarded", "zhanzhang"): {"签收", "改派", "答复", "撤回", "催办", "打印文书"},
+    ("replied", "qiantai"): {"再次转办", "告知居民并办结", "撤回", "请居民评价", "打印文书"},
     ("replied", "minzheng"): {"打印文书"},
     ("closed", "qiantai"): {"打印文书"},
     ("closed", "zhanzhang"): {"重新打开", "打印文书"},

@@ -1,5 +1,5 @@
-"""The desk's 台账 workbook and monthly report as files (app/desk/report_files.py) and ``report month`` (app/cli/report.py),
-on the hand-counted month of tests/test_stats.py."""
+"""The desk's 台账 workbook and monthly report as files (app/desk/report_files.py) and ``report month``
+(app/cli/report.py), on the hand-counted month of tests/test_stats.py."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from app.core.ratings import followup_deadlines, followup_days
+from app.core.ratings import followup_days, followup_deadlines
 from app.core.vocabulary import RATING_REASONS
 from app.desk.residents import ResidentInput, ResidentService
 from app.server import verify

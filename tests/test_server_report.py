@@ -35,13 +35,14 @@ def test_district_report_has_one_row_per_committee(district):
     assert sorted(closes.values()) == [dt.time(17, 0), dt.time(17, 30)]
     assert report.scope == "和平区" and report.total.cases == TOTAL["cases"]
     assert report.total.on_time_rate == TOTAL["on_time_rate"] and report.total.rated == TOTAL["rated"]
-    assert [(r.label, r.figures.cases) for r in report.rows] == [("幸福里社区居民委员会", 12), ("和平里社区居民委员会", 0)]
+    assert [(r.label, r.figures.cases) for r in report.rows] == [
+        ("幸福里社区居民委员会", 12), ("和平里社区居民委员会", 0)]
     assert report.overdue_now == 3
     assert len(rows) == 13 and {r.committee for r in rows} == {"幸福里社区居民委员会"}
 
 
 def test_district_workbook(district, tmp_path):
-    report, written, out = write_district_workbook(district, NOV, tmp_path / "区" / "2026-11.xlsx", NOW)
+    _report, written, out = write_district_workbook(district, NOV, tmp_path / "区" / "2026-11.xlsx", NOW)
     assert written == 13 and out.is_file() and [p.name for p in out.parent.iterdir()] == ["2026-11.xlsx"]
     wb = openpyxl.load_workbook(out)
     assert wb[SHEET_SUMMARY]["A1"].value == "全区各居委会 2026年11月 办件与评价台账"

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.core.ratings import followup_deadlines, followup_days
+from app.core.ratings import followup_days, followup_deadlines
 from app.desk.sync.bad_rows import row_problem
 from app.server.admin import server_calendar
 from models.server import Case, Committee

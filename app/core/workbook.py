@@ -376,7 +376,7 @@ def _stream_ledger_rows(target: Path, rows: Iterable[LedgerRow], district: bool,
             values = (r.case_number, r.item_name, r.applicant, r.accepted_at, r.handling, r.acceptance_mode,
                       r.handler, r.due_at, r.replied_at, r.overdue, r.rating)
             if district:
-                values = (r.committee, *values)
+                values = (r.committee, *values)  # type: ignore[assignment]
             cells = ['<row r="', n, '">']
             for letter, value in zip(letters, values, strict=True):
                 if value is None or value == "":

@@ -248,12 +248,12 @@ def _rate_cases(ctx, cases: CaseService, item_ref, materials, desk, workers, res
     cases.rate(desk, closed, "very_satisfied")
     cases.rate(desk, on_spot[0], "satisfied")
     bad = []
-    for code, r, back, level, reasons in _RATED_ON_SPOT:
+    for code, r, back, level, why in _RATED_ON_SPOT:
         at = _working_days_back(deadlines, now, back)
         c = cases.create_draft(desk, item_ref(code), residents[r].id, at=at - 20 * minute)
         cases.submit(desk, c, {}, materials(code), at=at - 12 * minute)
         cases.transition(desk, c, Action.RESOLVE, {"result_text": "已当场办结，结果已告知本人"}, at=at - 2 * minute)
-        cases.rate(desk, c, level, reasons=list(reasons), at=at)
+        cases.rate(desk, c, level, reasons=list(why), at=at)
         if level in ("dissatisfied", "very_dissatisfied"):
             bad.append((c, at))
     (_overdue, _at1), (waiting, at2), (fixed, at3) = bad

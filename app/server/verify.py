@@ -50,6 +50,7 @@ from app.core.verify import CASE_NUMBER_LABEL, normalise_code, valid_case_number
 from app.core.vocabulary import (
     CHINA_TZ,
     RATING_REASONS,
+    RATING_TITLE,
     STATE_LABELS,
     Action,
     RatingChannel,
@@ -232,7 +233,7 @@ def rating_form_html(p: Progress) -> str:
     """Five levels with none chosen (GB/T 39734-2020: never steered), the reasons of a low rating, a note."""
     e = html.escape
     second = p.rating_round == 2
-    title = "整改后再次评价" if second else "服务评价"
+    title = "整改后再次评价" if second else RATING_TITLE
     intro = ("社区已对您上次的评价进行了整改，欢迎您再次评价。" if second else
              "欢迎您对本次服务作出评价（自愿参加，评价人信息依法予以保护）。评价提交后不能修改。")
     levels = "".join(f'<label class="opt"><input type="radio" name="level" value="{e(str(level))}" required>'

@@ -25,7 +25,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, P
 
 from app.core.stats import BREAKDOWN_LABELS, DEFINITIONS, DayPoint, Figures, Report
 from app.core.vocabulary import CHINA_TZ
-from app.core.workbook import COUNT, FIGURE_COLUMNS, HOURS, KEY_HEADERS, RATE, level_counts
+from app.core.workbook import FIGURE_COLUMNS, HOURS, KEY_HEADERS, RATE, level_counts
 from app.desk.printing.flowables import Para
 from app.desk.printing.fonts import FontSet, ensure_fonts
 

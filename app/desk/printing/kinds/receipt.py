@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from app.core.vocabulary import DocKind
+from app.core.vocabulary import RATING_TITLE, DocKind
 from app.desk.printing import blocks
 from app.desk.printing.data import DocumentData
 from app.desk.printing.flowables import Field
 from app.desk.printing.kinds.base import DocumentKind
 from app.desk.printing.wording import deadline_text, fmt_datetime, scrub
-
 
 # The receipt prints no tick boxes: the rating is given at the desk's rating window or on the progress page.
 RECEIPT_RATING = "欢迎扫描本回执二维码，查询进度并对本次服务作出评价（自愿参加，评价人信息依法予以保护）。"
@@ -33,7 +32,7 @@ class ReceiptKind(DocumentKind):
         if data.progress_query:
             rows.append(("进度查询", scrub(data.progress_query, data), True))
         if data.verify_url:  # the progress page takes the resident's rating (issue 16, app/server/verify.py)
-            rows.append(("服务评价", RECEIPT_RATING, True))
+            rows.append((RATING_TITLE, RECEIPT_RATING, True))
         rows.append(("结果送达", scrub(data.delivery, data) or "—", True))
         if data.intake_remark:  # what the department is to check: the desk accepted, it did not decide
             rows.append(("备注", scrub(data.intake_remark, data), True))
