@@ -193,8 +193,8 @@ class RateArgs(CaseCommand):
     comment: Text = ""
 
     def event_note(self) -> str:
-        from app.core.vocabulary import rating_label
-        prefix = "评价" if self.round == 1 else "整改后再次评价"
+        from app.core.vocabulary import SECOND_RATING_TITLE, rating_label
+        prefix = "评价" if self.round == 1 else SECOND_RATING_TITLE
         return self.note or f"{prefix}：{rating_label(self.level)}"
 
 

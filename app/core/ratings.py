@@ -81,11 +81,14 @@ def followup_deadlines(at: dt.datetime, calendar: WorkCalendar, days: FollowupDa
     return callback.due, fix.due
 
 
+LEVEL_MISSING = "请选择评价等级（非常满意、满意、基本满意、不满意、非常不满意）"
+
+
 def parse_level(value: Any) -> RatingLevel:
     try:
         return RatingLevel(str(value))
     except ValueError:
-        raise UserError("请选择评价等级（非常满意、满意、基本满意、不满意、非常不满意）") from None
+        raise UserError(LEVEL_MISSING) from None
 
 
 def is_bad(level: str | None) -> bool:

@@ -132,6 +132,7 @@ class RatingChannel(_Labelled):
 
 UNRATED_LABEL = "未评价"
 RATING_TITLE = "服务评价"  # the heading of the rating on paper and on the QR page
+SECOND_RATING_TITLE = "整改后再次评价"  # the second rating, after a bad rating's fix
 # Reasons a resident may tick for a low rating (基本满意 and below); short, from the 好差评 forms.
 RATING_REASONS: tuple[str, ...] = (
     "等候时间长", "态度不好", "一次没有说清楚", "材料要求多", "办理时间长", "结果不满意", "其他",

@@ -45,12 +45,13 @@ from app.core import actions, limits
 from app.core.commands import BadCommand, RateArgs
 from app.core.errors import UserError
 from app.core.machine import FORWARDED
-from app.core.ratings import check_reasons, followup_days, followup_deadlines, parse_level, rating_round
+from app.core.ratings import LEVEL_MISSING, check_reasons, followup_days, followup_deadlines, parse_level, rating_round
 from app.core.verify import CASE_NUMBER_LABEL, normalise_code, valid_case_number, valid_code
 from app.core.vocabulary import (
     CHINA_TZ,
     RATING_REASONS,
     RATING_TITLE,
+    SECOND_RATING_TITLE,
     STATE_LABELS,
     Action,
     RatingChannel,
@@ -221,7 +222,6 @@ RATE_NOTE_CHARS = 500  # the resident's own words on a phone: a few sentences
 RATE_BODY_BYTES = 16 * 1024  # the form's fields percent-encoded (a 500-character note is about 4.5 KB)
 RATE_FIELDS = 40
 RATED_NOTE = "您已对本次服务作出评价，感谢您的反馈。"
-LEVEL_MISSING = "请选择评价等级（非常满意、满意、基本满意、不满意、非常不满意）"
 BAD_ENCODING = "提交的内容无法识别（文字编码不是 UTF-8），请返回重新填写"
 BAD_FORM = "提交的内容不符合要求，请返回评价页面重新填写"
 NOTE_TOO_LONG = f"补充说明过长（最多 {RATE_NOTE_CHARS} 个字），请返回修改"
@@ -233,7 +233,7 @@ def rating_form_html(p: Progress) -> str:
     """Five levels with none chosen (GB/T 39734-2020: never steered), the reasons of a low rating, a note."""
     e = html.escape
     second = p.rating_round == 2
-    title = "整改后再次评价" if second else RATING_TITLE
+    title = SECOND_RATING_TITLE if second else RATING_TITLE
     intro = ("社区已对您上次的评价进行了整改，欢迎您再次评价。" if second else
              "欢迎您对本次服务作出评价（自愿参加，评价人信息依法予以保护）。评价提交后不能修改。")
     levels = "".join(f'<label class="opt"><input type="radio" name="level" value="{e(str(level))}" required>'

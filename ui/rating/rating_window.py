@@ -32,14 +32,14 @@ from PySide6.QtWidgets import (
 
 from app.core.limits import MAX_TEXT
 from app.core.ratings import reasons_allowed
-from app.core.vocabulary import RATING_LABELS, RATING_REASONS, Action, RatingChannel, RatingLevel
+from app.core.vocabulary import RATING_LABELS, RATING_REASONS, SECOND_RATING_TITLE, Action, RatingChannel, RatingLevel
 from ui.operations import run_op
 from ui.rating.placement import resident_screen
 
 THANKS_MS = 2000  # how long 感谢您的评价 stays before the window closes
 LEVELS: tuple[RatingLevel, ...] = (RatingLevel.VERY_SATISFIED, RatingLevel.SATISFIED, RatingLevel.BASIC,
                                    RatingLevel.DISSATISFIED, RatingLevel.VERY_DISSATISFIED)
-TITLES = {1: "请您对本次服务进行评价", 2: "整改后再次评价"}
+TITLES = {1: "请您对本次服务进行评价", 2: SECOND_RATING_TITLE}
 
 # Read at arm's length: large type, one calm colour for every level (no level looks like the expected one).
 _STYLE = """
