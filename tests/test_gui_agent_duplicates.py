@@ -4,6 +4,7 @@ materials asked for on the materials page, and the duplicate-application notice 
 from __future__ import annotations
 
 import pytest
+from shiboken6 import isValid
 
 from app.desk.catalog.refs import item_ref
 from forms.validate import make_id_number
@@ -89,7 +90,7 @@ def test_starting_zunlaojin_again_warns_and_links_to_the_closed_case(window, qtb
                     and services.case_windows.window_for(cid).isVisible())
     case_window = services.case_windows.window_for(cid)
     case_window.close()
-    qtbot.waitUntil(lambda: not case_window.isVisible())
+    qtbot.waitUntil(lambda: not isValid(case_window) or not case_window.isVisible())
     # the worker may go on: the notice warns, it does not stop
     wiz.activateWindow()
     qtbot.waitUntil(lambda: wiz.isActiveWindow())

@@ -14,6 +14,7 @@ from PIL import Image
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
+from shiboken6 import isValid
 
 from app.desk.auth import AuthService
 from app.desk.devices.scanner import FolderScanner, SimulatedScanner, WatchedFolder
@@ -113,7 +114,7 @@ def test_delete_and_reorder_pages_then_cancel_attaches_nothing(qtbot, desk, tmp_
     assert [p.data for p in dlg.ordered_pages()] == [taken[1], taken[0]] and _texts(dlg) == ["第 1 页", "第 2 页"]
     seen = answer_next_message_box("是(&Y)")
     dlg.cancel_button.click()
-    qtbot.waitUntil(lambda: not dlg.isVisible())
+    qtbot.waitUntil(lambda: not isValid(dlg) or not dlg.isVisible())
     assert "放弃已添加的 2 页" in seen[0]
     assert services.attachments.for_case(case_id) == []
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from shiboken6 import isValid
 
 from app.desk.devices import idcard as idcard_devices
 from app.desk.devices.base import DeviceKind
@@ -117,7 +118,7 @@ def test_an_expired_card_warns_and_still_fills(wiz, reader, qtbot):
     assert "证件已过有效期" in dlg.prefill_note.text()
     shot(wiz, "card_read_expired")
     dlg.reject()
-    qtbot.waitUntil(lambda: not dlg.isVisible())
+    qtbot.waitUntil(lambda: not isValid(dlg) or not dlg.isVisible())
     assert page.resident is None
     # 登记新居民… starts from the card again (not from the bare number in the search box)
     page.new_button.click()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMessageBox
+from shiboken6 import isValid
 from sqlalchemy import select
 
 from app.core.ratings import RATABLE_STATES
@@ -74,6 +75,11 @@ def open_dialog(qtbot, dlg: CaseDialog, label: str, kind):
     return next(d for d in dlg.findChildren(kind) if d.isVisible())
 
 
+def gone(widget) -> bool:
+    """A dialog closed after its action is also deleted (deleteLater); either way it is gone."""
+    return not isValid(widget) or not widget.isVisible()
+
+
 def double_click(qtbot, widget, pos) -> None:
     qtbot.mousePress(widget, Qt.LeftButton, pos=pos)
     qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
@@ -110,7 +116,7 @@ def test_supervisor_records_call_back_and_fix_from_the_followup_tab(window, qtbo
     assert call.isVisible()
     type_text(qtbot, call.note, "已电话联系申请人，就窗口态度致歉")
     click(qtbot, call.buttons.button(QDialogButtonBox.Ok))
-    qtbot.waitUntil(lambda: not call.isVisible())
+    qtbot.waitUntil(lambda: gone(call))
     qtbot.waitUntil(lambda: "记录整改" in {b.text() for b in dlg.buttons.values()})
     assert "已电话联系申请人，就窗口态度致歉" in rating_texts(dlg) and "待整改" in rating_texts(dlg)
 
@@ -118,7 +124,7 @@ def test_supervisor_records_call_back_and_fix_from_the_followup_tab(window, qtbo
     assert "已电话联系申请人" in " ".join(w.text() for w in fix.findChildren(QLabel))  # the call it follows
     type_text(qtbot, fix.note, "窗口人员已参加服务规范培训")
     click(qtbot, fix.buttons.button(QDialogButtonBox.Ok))
-    qtbot.waitUntil(lambda: not fix.isVisible())
+    qtbot.waitUntil(lambda: gone(fix))
     qtbot.waitUntil(lambda: "已整改" in rating_texts(dlg))
     assert "窗口人员已参加服务规范培训" in rating_texts(dlg) and "整改后尚未再次评价" in rating_texts(dlg)
     assert not {"记录回访", "记录整改"} & {b.text() for b in dlg.buttons.values()}
@@ -147,7 +153,7 @@ def test_a_supervisors_reminder_reaches_the_assignees_list(window, qtbot, boxes)
     remind.note.clear()
     type_text(qtbot, remind.note, "居民来电询问进度，请尽快答复")
     click(qtbot, remind.buttons.button(QDialogButtonBox.Ok))
-    qtbot.waitUntil(lambda: not remind.isVisible())
+    qtbot.waitUntil(lambda: gone(remind))
     qtbot.waitUntil(lambda: f"已催办 {before + 1} 次" in rating_texts(dlg))
     assert dlg.detail.events[-1].action_label == "催办"
     assert dlg.detail.events[-1].note == "居民来电询问进度，请尽快答复"

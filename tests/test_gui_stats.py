@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QDate, QPoint, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
+from shiboken6 import isValid
 from sqlalchemy import select
 
 from app.core.stats import DEFINITIONS, Breakdown
@@ -213,7 +214,7 @@ def test_remind_an_overdue_case_through_the_dialog(boss_page, qtbot):
     dlg.note.clear()
     type_text(qtbot, dlg.note, "居民来电询问，请今天答复")
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
-    qtbot.waitUntil(lambda: not dlg.isVisible())
+    qtbot.waitUntil(lambda: not isValid(dlg) or not dlg.isVisible())
     _settled(qtbot, page)
     assert view.model().index(0, 5).data().startswith("1次")
     ctx = page.services.ctx

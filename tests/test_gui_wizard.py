@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox
+from shiboken6 import isValid
 
 from app.core.vocabulary import Action
 from forms.validate import make_id_number, sample_submission
@@ -408,7 +409,7 @@ def test_draft_is_saved_each_step_and_resumes_from_worklist_to_a_submitted_case(
     from tests.gui_helpers import answer_next_message_box
     answer_next_message_box("是(&Y)")
     press(qtbot, wiz, Qt.Key_Escape)  # Esc asks; the draft stays
-    qtbot.waitUntil(lambda: not wiz.isVisible())
+    qtbot.waitUntil(lambda: not isValid(wiz) or not wiz.isVisible())
     # 待办 › 草稿: arrow to the row, Enter opens it, Tab to 继续办理, Space
     window.show_page("worklist")
     wl = window.pages["worklist"]

@@ -9,13 +9,13 @@ import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import MetaData, Table, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.desk.db import DB_FILENAME, current_revision, downgrade, head_revision, make_engine, upgrade
 from app.server import admin
-from models import Case, CaseEvent, Committee, Worker
+from models import Case, Committee, Worker
 from models.server import MutationRecord, ServerDevice
 from tests.sync_helpers import enroll_raw, mutation, server_counts, server_worker_id
 
@@ -160,15 +160,12 @@ def test_revision_0006_makes_case_numbers_unique_per_committee_keeping_the_rows(
         w = Worker(committee_id=coms[0].id, login="desk", display_name="王晓燕", password_hash="x", roles=[])
         s.add(w)
         s.flush()
-        for n in range(3):
-            c = Case(committee_id=coms[0].id, case_number=f"{A_CODE}-D01-20261202-000{n}", item_code="MZ-01",
-                     item_name="x", catalog_version="t", state="accepted", created_by_id=w.id, created_at=T)
-            c.events.append(CaseEvent(seq=1, at=T, worker_id=w.id, action="accept", to_state="accepted",
-                                      note=f"第{n}件"))
-            s.add(c)
-            s.flush()
-            ids[c.id] = c.case_number
-        com_b, worker_id = coms[1].id, w.id
+        com_a, com_b, worker_id = coms[0].id, coms[1].id, w.id
+    # The cases are written through the tables as they stand at the revision (reflected), not through today's
+    # model, which holds columns later revisions add.
+    for n in range(3):
+        number = f"{A_CODE}-D01-20261202-000{n}"
+        ids[_insert_case(engine, com_a, number, worker_id, note=f"第{n}件")] = number
 
     def rows():
         with engine.connect() as conn:
@@ -180,9 +177,7 @@ def test_revision_0006_makes_case_numbers_unique_per_committee_keeping_the_rows(
         return cases, notes
 
     def add_same_number_in(committee_id):
-        with Session(engine) as s, s.begin():
-            s.add(Case(committee_id=committee_id, case_number=f"{A_CODE}-D01-20261202-0000", item_code="MZ-01",
-                       item_name="x", catalog_version="t", state="draft", created_by_id=worker_id))
+        _insert_case(engine, committee_id, f"{A_CODE}-D01-20261202-0000", worker_id)
 
     upgrade(engine)
     assert current_revision(engine) == head_revision()
@@ -199,6 +194,25 @@ def test_revision_0006_makes_case_numbers_unique_per_committee_keeping_the_rows(
     upgrade(engine)
     assert rows()[0] == ids
     engine.dispose()
+
+
+def _insert_case(engine, committee_id: uuid.UUID, number: str, worker_id: uuid.UUID, note: str = "") -> uuid.UUID:
+    """One case (with an accept event when a note is given) written through the tables as reflected now."""
+    meta = MetaData()
+    case_t, event_t = (Table(name, meta, autoload_with=engine) for name in ("case", "case_event"))
+    case_id = uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(case_t.insert().values(
+            id=case_id.hex, committee_id=committee_id.hex, case_number=number, item_code="MZ-01", item_name="x",
+            catalog_version="t", department="民政", mode="转办", state="accepted", data={}, materials={},
+            draft_step=0, created_by_id=worker_id.hex, origin_device_code="D01", forward_note="",
+            deadline_provisional=False, reply_text="", result_text="", refusal_reason="", redirect_to="",
+            verification_code="ABCD1234", created_at=T, updated_at=T, version=1))
+        if note:
+            conn.execute(event_t.insert().values(
+                id=uuid.uuid4().hex, case_id=case_id.hex, seq=1, at=T, worker_id=worker_id.hex, action="accept",
+                to_state="accepted", note=note, detail={}))
+    return case_id
 
 
 def _committee_of(engine, code: str) -> uuid.UUID:
