@@ -148,6 +148,7 @@ def test_a_colleague_desks_mutation_id_is_refused_too(api, seeded, two_committee
 T = dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC)
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_revision_0006_makes_case_numbers_unique_per_committee_keeping_the_rows(tmp_path):
     """Finding 2 on the desk's schema: 0005 → 0006 → 0005 on a database holding cases with their histories."""
     engine = make_engine(tmp_path / DB_FILENAME)

@@ -243,6 +243,48 @@ def test_working_days_between(cal: WorkCalendar) -> None:
     assert cal.add_working_days(date(2025, 9, 30), 0) == date(2025, 9, 30)
 
 
+def _walked_days(cal: WorkCalendar, start: date, end: date) -> int:
+    """The definition, counted one day at a time."""
+    if end < start:
+        return -_walked_days(cal, end, start)
+    return sum(cal.is_working_day(start + timedelta(days=i)) for i in range(1, (end - start).days + 1))
+
+
+def _walked_seconds(cal: WorkCalendar, a: datetime, b: datetime, opens: time, closes: time) -> float:
+    total, day = 0.0, a.date()
+    while day <= b.date():
+        if cal.is_working_day(day):
+            lo, hi = max(a, datetime.combine(day, opens)), min(b, datetime.combine(day, closes))
+            total += max(0.0, (hi - lo).total_seconds())
+        day += timedelta(days=1)
+    return total
+
+
+SPAN_DAYS = st.dates(date(2023, 6, 1), date(2028, 6, 30))  # known years and the Monday–Friday fallback around
+
+
+@settings(max_examples=300, deadline=None)
+@given(SPAN_DAYS, SPAN_DAYS)
+def test_working_days_between_counts_what_walking_the_days_counts(cal: WorkCalendar, start: date, end: date) -> None:
+    assert cal.working_days_between(start, end) == _walked_days(cal, start, end)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(datetime(2025, 9, 1), datetime(2026, 3, 1)), st.integers(0, 60 * 24 * 40),
+       st.sampled_from([(time(8, 30), time(17, 30)), (time(9, 0), time(17, 0)), (time(8, 30), time(18, 0))]))
+def test_office_seconds_count_what_walking_the_days_counts(cal: WorkCalendar, start: datetime, minutes: int,
+                                                           hours: tuple[time, time]) -> None:
+    end = start + timedelta(minutes=minutes)
+    assert workdays.office_seconds(start, end, cal, *hours) == pytest.approx(_walked_seconds(cal, start, end, *hours))
+
+
+def test_a_long_overdue_span_is_counted_at_once(cal: WorkCalendar) -> None:
+    """Months or years apart (an old follow-up, a case overdue since last year) count like two days apart."""
+    assert cal.working_days_between(date(2024, 1, 1), date(2026, 12, 31)) == _walked_days(
+        cal, date(2024, 1, 1), date(2026, 12, 31))
+    assert cal.working_days_between(date(1, 1, 1), date(9999, 12, 31)) > 2_600_000
+
+
 def test_missing_next_year_warning(cal: WorkCalendar) -> None:
     assert cal.missing_next_year_warning(date(2026, 10, 31)) is None
     assert "2027" in cal.missing_next_year_warning(date(2026, 11, 1))

@@ -27,10 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import String, and_, func, or_, select, true, type_coerce
+from sqlalchemy import String, and_, func, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.core import ratings
@@ -213,11 +213,9 @@ class _Walk:
 
 
 def _walk(events: list[tuple], now: dt.datetime, calendar: WorkCalendar | None, closes: dt.time) -> _Walk:
-    """``events``: (seq, action, at raw, due raw, worker raw) of one case; ``now`` naive UTC; no ``calendar``:
+    """``events``: (seq, action, at raw, due raw, worker raw) of one case, in order; ``now`` naive UTC; no ``calendar``:
     the working hours are not counted (the 台账 shows none)."""
     w = _Walk()
-    if len(events) > 1:
-        events.sort(key=lambda e: e[0])
     open_at: Any = None
     open_due: dt.datetime | None = None
     is_open = False
@@ -260,20 +258,90 @@ def _walk(events: list[tuple], now: dt.datetime, calendar: WorkCalendar | None, 
     return w
 
 
-def _events(s: Session, where: list[Any], actions: Sequence[str]) -> dict[Any, list[tuple]]:
-    """The cases' events of ``actions``, by raw case id (one query, joined on the cases' own filter)."""
-    q = (select(_raw(CaseEvent.case_id), CaseEvent.seq, CaseEvent.action, _raw(CaseEvent.at),
-                CaseEvent.detail["due_at"].as_string(), _raw(CaseEvent.worker_id))
-         .join(Case, Case.id == CaseEvent.case_id)
-         .where(*where, CaseEvent.action.in_(list(actions))))
+_CASE_COLS = (_raw(Case.id), _raw(Case.committee_id), _raw(Case.accepted_at), Case.state, Case.item_code,
+              Case.item_name, Case.department, Case.forwarded_at.is_not(None), Case.acceptance_mode, Case.rating,
+              Case.followup_fixed_at.is_not(None))
+
+
+# Events more than this after the period's end are read only for the cases touched since (an old period's
+# cases rarely are): the range read below stays a few weeks long whatever the age of the period.
+_LATE_AFTER = dt.timedelta(days=3)
+# Desk clocks may differ by a little; no event of a case comes a day before its acceptance.
+_CLOCK_SLACK = dt.timedelta(days=1)
+
+
+def _due_expr(s: Session) -> Any:
+    """A forwarding's deadline from its event's detail. On the desk (SQLite) written exactly as the covering
+    index ``ix_desk_event_stats`` (migration 0009) holds it, so the events are read from that index alone."""
+    if s.get_bind().dialect.name == "sqlite":
+        return func.json_extract(CaseEvent.detail, literal_column("'$.due_at'"))
+    return CaseEvent.detail["due_at"].as_string()
+
+
+def _read(s: Session, q: Any, batch: int = 5000) -> Iterator[Any]:
+    """The rows of ``q`` as the driver hands them, in batches. On the desk's SQLite the statement is rendered
+    with its values inline (ids, instants and action names of this module, never user text) and run on the
+    session's own DB-API connection: SQLAlchemy's result machinery costs about twice the read itself on a year
+    of rows. Elsewhere (the server's PostgreSQL) through the Core connection, without per-value processing."""
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        yield from conn.execution_options(yield_per=batch).execute(q)
+        return
+    sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+        while chunk := cur.fetchmany(batch):
+            yield from chunk
+    finally:
+        cur.close()
+
+
+def _event_lists(s: Session, where: list[Any], period: Period, now: dt.datetime,
+                 actions: Sequence[str]) -> dict[Any, list[tuple]]:
+    """The events of ``actions`` of the period's cases, by raw case id, each list in order, as (seq, action, at
+    raw, due raw, worker raw). Read by time (every event of a case of the period comes after the period's start)
+    through an index, not case by case: a year of events is one range read. May hold events of other cases
+    too (touched in the same weeks); callers look up the period's cases only."""
+    start, end = period.bounds()
+    cols = (_raw(CaseEvent.case_id), CaseEvent.seq, CaseEvent.action, _raw(CaseEvent.at), _due_expr(s),
+            _raw(CaseEvent.worker_id))
+    bound = end + _LATE_AFTER
+    q = select(*cols).where(CaseEvent.action.in_(list(actions)), CaseEvent.at >= start - _CLOCK_SLACK)
+    if bound < now:
+        q = q.where(CaseEvent.at < bound)
     out: dict[Any, list[tuple]] = {}
-    for case_id, *rest in s.execute(q):
+    for case_id, *rest in _read(s, q, 20_000):
         lst = out.get(case_id)
         if lst is None:
             out[case_id] = [tuple(rest)]
         else:
             lst.append(tuple(rest))
+    if bound < now:  # the period's cases changed after the bound (few): all their events, case by case
+        late_ids = [_uuid(r[0]) for r in _read(s, select(_raw(Case.id)).where(*where, Case.updated_at >= bound))]
+        late: dict[Any, list[tuple]] = {}
+        for i in range(0, len(late_ids), 500):
+            q = select(*cols).where(CaseEvent.case_id.in_(late_ids[i:i + 500]), CaseEvent.action.in_(list(actions)))
+            for case_id, *rest in _read(s, q):
+                late.setdefault(case_id, []).append(tuple(rest))
+        out.update(late)
+    for lst in out.values():
+        if len(lst) > 1:
+            lst.sort(key=lambda e: e[0])
     return out
+
+
+def _cases(s: Session, where: list[Any], extra: Sequence[Any] = (), applicant: bool = False,
+           ordered: bool = False, batch: int = 5000) -> Any:
+    """The period's case rows (:data:`_CASE_COLS` + ``extra``), streamed through the Core connection without
+    per-value type processing; in acceptance order when ``ordered``."""
+    q = select(*_CASE_COLS, *extra).select_from(Case)
+    if applicant:
+        q = q.outerjoin(Resident, Resident.id == Case.applicant_id)
+    q = q.where(*where)
+    if ordered:
+        q = q.order_by(Case.accepted_at, Case.id)
+    return _read(s, q, batch)
 
 
 def _worker_names(s: Session, committee_ids: Sequence[uuid.UUID] | None) -> dict[Any, str]:
@@ -291,78 +359,137 @@ def _committees(s: Session, committee_ids: Sequence[uuid.UUID] | None) -> list[t
     return [(r[0], r[1], r[2], r[3]) for r in s.execute(q)]
 
 
-def compute(s: Session, *, period: Period, breakdown: Breakdown, now: dt.datetime, calendar: WorkCalendar,
-            committee_ids: Sequence[uuid.UUID] | None = None, scope: str = "",
-            close_of_business: Callable[[uuid.UUID], dt.time] = lambda _cid: DEFAULT_CLOSE_OF_BUSINESS,
-            overdue_limit: int = 500) -> Report:
-    """The figures of ``period`` for the given committees (None: every committee the session holds), broken down
-    by ``breakdown``; the overdue lists as of ``now`` (at most ``overdue_limit`` rows each, oldest due first)."""
-    breakdown = parse_breakdown(breakdown)
-    if now.tzinfo is None:
-        raise StatsError("统计时刻必须带时区")
-    committee_ids = _as_list(committee_ids)
-    now_utc = _utc(now)
-    assert now_utc is not None
-    where = _period_filter(period, committee_ids)
-    committees = _committees(s, committee_ids)
-    closes: dict[Any, dt.time] = {raw: close_of_business(cid) for raw, cid, _n, _c in committees}
-    actions = [_FORWARD, _REPLY, _WITHDRAW] + ([_ACCEPT] if breakdown == Breakdown.WORKER else [])
-    events = _events(s, where, actions)
-    cases = s.execute(select(
-        _raw(Case.id), _raw(Case.committee_id), _raw(Case.accepted_at), Case.state, Case.item_code, Case.item_name,
-        Case.department, Case.forwarded_at.is_not(None), Case.acceptance_mode, Case.rating,
-        Case.followup_fixed_at.is_not(None)).where(*where))
+_COUNTS = tuple(f.name for f in fields(Figures) if f.type in ("int", int))
 
-    total = _Acc()
-    rows: dict[Any, _Acc] = {}
-    labels: dict[Any, str] = {}
-    days = {d: [0, 0, 0, 0, 0] for d in period.days()}  # cases, on spot, forwarded, judged on time, judged
-    no_events: list[tuple] = []
-    for cid, com, accepted, state, item_code, item_name, dept, fwd, mode, rating, fixed in cases:
-        acc_utc = _utc(accepted)
-        assert acc_utc is not None
-        day = (acc_utc + CHINA_OFFSET).date()
-        kind = _kind(state, fwd)
-        evs = events.get(cid, no_events)
-        walk = _walk(evs, now_utc, calendar, closes.get(com, DEFAULT_CLOSE_OF_BUSINESS)) if evs else None
-        if breakdown == Breakdown.ITEM:
-            key = item_code
-            labels[key] = item_name
-        elif breakdown == Breakdown.LINE:
-            key = dept or ""
-        elif breakdown == Breakdown.WORKER:
+
+def _merge(into: _Acc, acc: _Acc) -> None:
+    for name in _COUNTS:
+        setattr(into.f, name, getattr(into.f, name) + getattr(acc.f, name))
+    for level, n in acc.f.levels.items():
+        into.f.levels[level] = into.f.levels.get(level, 0) + n
+    into.seconds += acc.seconds
+    into.replied += acc.replied
+
+
+class _Count:
+    """One reading of a period: its cases' events (read once, by time) and the figures being counted as the
+    case rows go by. :func:`compute` feeds it every case; :func:`ledger_with_report` feeds it the 台账's rows,
+    so a workbook reads the period once."""
+
+    def __init__(self, s: Session, *, period: Period, breakdown: Breakdown | str, now: dt.datetime,
+                 calendar: WorkCalendar | None, committee_ids: Sequence[uuid.UUID] | None, scope: str,
+                 close_of_business: Callable[[uuid.UUID], dt.time], overdue_limit: int, ledger: bool) -> None:
+        self.breakdown = parse_breakdown(breakdown)
+        if now.tzinfo is None:
+            raise StatsError("统计时刻必须带时区")
+        self.s, self.period, self.now, self.calendar = s, period, now, calendar
+        self.scope, self.overdue_limit = scope, overdue_limit
+        self.committee_ids = _as_list(committee_ids)
+        now_utc = _utc(now)
+        assert now_utc is not None
+        self.now_utc = now_utc
+        self.where = _period_filter(period, self.committee_ids)
+        self.committees = _committees(s, self.committee_ids)
+        self.closes: dict[Any, dt.time] = {raw: close_of_business(cid) for raw, cid, _n, _c in self.committees}
+        actions = [_FORWARD, _REPLY, _WITHDRAW]
+        if self.breakdown == Breakdown.WORKER:
+            actions.append(_ACCEPT)
+        if ledger:
+            actions.append(_RESOLVE)
+        self.events = _event_lists(s, self.where, period, now, actions)
+        self.rows: dict[Any, _Acc] = {}
+        self.labels: dict[Any, str] = {}
+        self.days = {d: [0, 0, 0, 0, 0] for d in period.days()}  # cases, on spot, forwarded, on time, judged
+        self._day_of: dict[Any, dt.date] = {}
+
+    def day(self, accepted: Any) -> dt.date:
+        """The China day of a raw acceptance instant (cached by its hour on SQLite's text: a month has a few
+        hundred)."""
+        hour = accepted[:13] if isinstance(accepted, str) else accepted
+        day = self._day_of.get(hour)
+        if day is None:
+            acc_utc = _utc(accepted)
+            assert acc_utc is not None
+            day = self._day_of[hour] = (acc_utc + CHINA_OFFSET).date()
+        return day
+
+    def walk(self, cid: Any, com: Any) -> _Walk | None:
+        evs = self.events.get(cid)
+        if not evs:
+            return None
+        return _walk(evs, self.now_utc, self.calendar, self.closes.get(com, DEFAULT_CLOSE_OF_BUSINESS))
+
+    def add(self, head: Any, kind: int, walk: _Walk | None) -> None:
+        breakdown = self.breakdown
+        accepted = head[2]
+        hour = accepted[:13] if isinstance(accepted, str) else accepted
+        day = self._day_of.get(hour)
+        if day is None:
+            day = self.day(accepted)
+        if breakdown is Breakdown.ITEM:
+            key = head[4]
+            if key not in self.labels:
+                self.labels[key] = head[5]
+        elif breakdown is Breakdown.LINE:
+            key = head[6] or ""
+        elif breakdown is Breakdown.WORKER:
             key = walk.accepted_by if walk is not None else None
-        elif breakdown == Breakdown.DAY:
+        elif breakdown is Breakdown.DAY:
             key = day
         else:
-            key = com
-        row = rows.get(key)
+            key = head[1]
+        row = self.rows.get(key)
         if row is None:
-            row = rows[key] = _Acc()
-        total.add_case(kind, mode, rating, fixed)
-        row.add_case(kind, mode, rating, fixed)
-        point = days.get(day)
-        if point is not None and kind != _K_WITHDRAWN:
-            point[0] += 1
-            point[1] += kind == _K_ON_SPOT
-            point[2] += kind == _K_FORWARDED
+            row = self.rows[key] = _Acc()
+        row.add_case(kind, head[8], head[9], head[10])
+        if kind != _K_WITHDRAWN:
+            point = self.days.get(day)
+            if point is not None:
+                point[0] += 1
+                point[1] += kind == _K_ON_SPOT
+                point[2] += kind == _K_FORWARDED
         if walk is not None:
-            total.add_forwardings(walk)
             row.add_forwardings(walk)
+            days = self.days
             for due_day, on_time in walk.judged:
                 p = days.get(due_day)
                 if p is not None:
                     p[3] += on_time
                     p[4] += 1
 
-    out_rows = _rows(s, breakdown, rows, labels, committees, committee_ids, period)
-    per_day = [DayPoint(d, p[0], p[1], p[2], _ratio(p[3], p[4])) for d, p in days.items()]
-    overdue_now, overdue = _overdue(s, now, committee_ids, overdue_limit)
-    if not scope and len(committees) == 1:
-        scope = committees[0][2]
-    return Report(period=period, breakdown=breakdown, scope=scope, computed_at=now, total=total.figures(),
-                  rows=out_rows, per_day=per_day, overdue_now=overdue_now, overdue=overdue,
-                  overdue_followups=_overdue_followups(s, now, committee_ids, overdue_limit))
+    def report(self) -> Report:
+        s, now = self.s, self.now
+        total = _Acc()
+        for acc in self.rows.values():
+            _merge(total, acc)
+        out_rows = _rows(s, self.breakdown, self.rows, self.labels, self.committees, self.committee_ids,
+                         self.period)
+        per_day = [DayPoint(d, p[0], p[1], p[2], _ratio(p[3], p[4])) for d, p in self.days.items()]
+        overdue_now, overdue = _overdue(s, now, self.committee_ids, self.overdue_limit)
+        scope = self.scope
+        if not scope and len(self.committees) == 1:
+            scope = self.committees[0][2]
+        return Report(period=self.period, breakdown=self.breakdown, scope=scope, computed_at=now,
+                      total=total.figures(), rows=out_rows, per_day=per_day, overdue_now=overdue_now,
+                      overdue=overdue,
+                      overdue_followups=_overdue_followups(s, now, self.committee_ids, self.overdue_limit))
+
+
+def _default_closes(_cid: uuid.UUID) -> dt.time:
+    return DEFAULT_CLOSE_OF_BUSINESS
+
+
+def compute(s: Session, *, period: Period, breakdown: Breakdown, now: dt.datetime, calendar: WorkCalendar,
+            committee_ids: Sequence[uuid.UUID] | None = None, scope: str = "",
+            close_of_business: Callable[[uuid.UUID], dt.time] = _default_closes,
+            overdue_limit: int = 500) -> Report:
+    """The figures of ``period`` for the given committees (None: every committee the session holds), broken down
+    by ``breakdown``; the overdue lists as of ``now`` (at most ``overdue_limit`` rows each, oldest due first)."""
+    count = _Count(s, period=period, breakdown=breakdown, now=now, calendar=calendar, committee_ids=committee_ids,
+                   scope=scope, close_of_business=close_of_business, overdue_limit=overdue_limit, ledger=False)
+    for head in _cases(s, count.where):
+        count.add(head, _kind(head[3], head[7]), count.walk(head[0], head[1]))
+    return count.report()
 
 
 def _rows(s: Session, breakdown: Breakdown, rows: dict[Any, _Acc], labels: dict[Any, str],
@@ -403,11 +530,13 @@ def _overdue(s: Session, now: dt.datetime, committee_ids: Sequence[uuid.UUID] | 
 def _overdue_followups(s: Session, now: dt.datetime, committee_ids: Sequence[uuid.UUID] | None,
                        limit: int) -> list[OverdueFollowup]:
     # The call-back is never due after the fix (ratings.check_followup_days), so every overdue follow-up has its
-    # call-back deadline before now: that bound reads ix_case_followup_due instead of the whole table.
+    # call-back deadline before now: that bound reads ix_case_followup_due instead of the whole table (the explicit
+    # IS NOT NULL lets SQLite's planner see how few rows have one).
     q = select(Case.id, Case.case_number, Case.item_name, Case.committee_id, Case.rating,
                Case.followup_called_at, Case.followup_fixed_at, Case.followup_callback_due,
                Case.followup_fix_due).where(
-        Case.followup_callback_due < now, Case.rating.in_(sorted(_BAD)), Case.followup_fixed_at.is_(None),
+        Case.followup_callback_due.is_not(None), Case.followup_callback_due < now, Case.rating.in_(sorted(_BAD)),
+        Case.followup_fixed_at.is_(None),
         or_(and_(Case.followup_called_at.is_(None), Case.followup_callback_due < now),
             and_(Case.followup_called_at.is_not(None), Case.followup_fix_due < now)),
         *_committee_filter(committee_ids))
@@ -430,63 +559,69 @@ _HANDLING = {_K_ON_SPOT: "即办", _K_FORWARDED: "转办", _K_IN_PROGRESS: "在�
 
 
 def ledger(s: Session, *, period: Period, now: dt.datetime, committee_ids: Sequence[uuid.UUID] | None = None,
-           batch: int = 2000) -> Iterator[LedgerRow]:
-    """The period's cases in acceptance order, one :class:`LedgerRow` each, streamed (a year of 150,000 cases
-    never sits in memory at once)."""
-    committee_ids = _as_list(committee_ids)
-    now_utc = _utc(now)
-    assert now_utc is not None
-    where = _period_filter(period, committee_ids)
-    names = _worker_names(s, committee_ids)
-    committees = {raw: name for raw, _cid, name, _code in _committees(s, committee_ids)}
-    cols = (Case.id, _raw(Case.committee_id), _raw(Case.accepted_at), Case.accepted_at, Case.case_number,
-            Case.item_code, Case.item_name, Case.state, Case.forwarded_at.is_not(None), Case.acceptance_mode,
-            Case.department, _raw(Case.assignee_id), Case.assignee_queue, Case.rating, Resident.name)
-    after: tuple[dt.datetime, uuid.UUID] | None = None
-    batch = max(1, batch)
-    actions = [_FORWARD, _REPLY, _WITHDRAW, _RESOLVE]
-    while True:
-        keyset = true() if after is None else or_(
-            Case.accepted_at > after[0], and_(Case.accepted_at == after[0], Case.id > after[1]))
-        q = (select(*cols).outerjoin(Resident, Resident.id == Case.applicant_id).where(*where, keyset)
-             .order_by(Case.accepted_at, Case.id).limit(batch))
-        rows = s.execute(q).all()
-        if not rows:
-            return
-        events = _batch_events(s, [r[0] for r in rows], actions)
-        for (cid, com, acc_raw, _acc, number, item_code, item_name, state, fwd, mode, dept, assignee, queue,
-             rating, applicant) in rows:
-            kind = _kind(state, fwd)
-            evs = events.get(cid)
-            walk = _walk(evs, now_utc, None, DEFAULT_CLOSE_OF_BUSINESS) if evs else _Walk()
-            if state == _REFUSED and kind == _K_IN_PROGRESS:
-                handling = "不予受理"
-            else:
-                handling = _HANDLING[kind]
-            if fwd:
-                handler = names.get(assignee, "") if assignee is not None else ""
-                handler = handler or queue or dept or ""
-            elif kind == _K_ON_SPOT:
-                handler = names.get(walk.resolved_by, "") if walk.resolved_by is not None else ""
-            else:
-                handler = ""
-            yield LedgerRow(
-                case_number=number, item_code=item_code, item_name=item_name, applicant=mask_name(applicant),
-                accepted_at=_aware(_utc(acc_raw)),  # type: ignore[arg-type]
-                handling=handling, acceptance_mode=mode or "", department=dept or "", handler=handler,
-                due_at=_aware(walk.last_due), replied_at=_aware(walk.last_reply), overdue=walk.overdue_flag,
-                rating=rating_label(rating), committee=committees.get(com, ""))
-        last = rows[-1]
-        after = (last[3], last[0])
-        if len(rows) < batch:
-            return
+           batch: int = 5000) -> Iterator[LedgerRow]:
+    """The period's cases in acceptance order, one :class:`LedgerRow` each, streamed (the case rows are read in
+    batches; the period's events, a few small tuples a case, are read once up front)."""
+    count = _Count(s, period=period, breakdown=Breakdown.ITEM, now=now, calendar=None, committee_ids=committee_ids,
+                   scope="", close_of_business=_default_closes, overdue_limit=0, ledger=True)
+    yield from _ledger_rows(count, batch, counting=False)
 
 
-def _batch_events(s: Session, case_ids: list[uuid.UUID], actions: Sequence[str]) -> dict[uuid.UUID, list[tuple]]:
-    q = (select(CaseEvent.case_id, CaseEvent.seq, CaseEvent.action, _raw(CaseEvent.at),
-                CaseEvent.detail["due_at"].as_string(), _raw(CaseEvent.worker_id))
-         .where(CaseEvent.case_id.in_(case_ids), CaseEvent.action.in_(list(actions))))
-    out: dict[uuid.UUID, list[tuple]] = {}
-    for case_id, *rest in s.execute(q):
-        out.setdefault(case_id, []).append(tuple(rest))
-    return out
+def ledger_with_report(s: Session, *, period: Period, breakdown: Breakdown, now: dt.datetime,
+                       calendar: WorkCalendar, committee_ids: Sequence[uuid.UUID] | None = None, scope: str = "",
+                       close_of_business: Callable[[uuid.UUID], dt.time] = _default_closes,
+                       overdue_limit: int = 500, batch: int = 5000
+                       ) -> tuple[Iterator[LedgerRow], Callable[[], Report]]:
+    """The 台账 rows of :func:`ledger` and, once they have all been read, the :func:`compute` report of the same
+    period, counted from the same single reading (what the workbook writes: rows first, figures after)."""
+    count = _Count(s, period=period, breakdown=breakdown, now=now, calendar=calendar, committee_ids=committee_ids,
+                   scope=scope, close_of_business=close_of_business, overdue_limit=overdue_limit, ledger=True)
+    done = False
+    made: list[Report] = []
+
+    def rows() -> Iterator[LedgerRow]:
+        nonlocal done
+        yield from _ledger_rows(count, batch, counting=True)
+        done = True
+
+    def report() -> Report:
+        if not done:
+            raise RuntimeError("the ledger rows must be read before the report")
+        if not made:
+            made.append(count.report())
+        return made[0]
+    return rows(), report
+
+
+def _ledger_rows(count: _Count, batch: int, counting: bool) -> Iterator[LedgerRow]:
+    s = count.s
+    names = _worker_names(s, count.committee_ids)
+    committees = {raw: name for raw, _cid, name, _code in count.committees}
+    extra = (Case.case_number, _raw(Case.assignee_id), Case.assignee_queue, Resident.name)
+    handling_of = _HANDLING
+    for head in _cases(s, count.where, extra, applicant=True, ordered=True, batch=max(1, batch)):
+        (cid, com, acc_raw, state, item_code, item_name, dept, fwd, mode, rating, _fixed, number, assignee, queue,
+         applicant) = head
+        kind = _kind(state, fwd)
+        walk = count.walk(cid, com)
+        if counting:
+            count.add(head, kind, walk)
+        if walk is None:
+            walk = _NO_WALK
+        handling = "不予受理" if state == _REFUSED and kind == _K_IN_PROGRESS else handling_of[kind]
+        if fwd:
+            handler = names.get(assignee, "") if assignee is not None else ""
+            handler = handler or queue or dept or ""
+        elif kind == _K_ON_SPOT:
+            handler = names.get(walk.resolved_by, "") if walk.resolved_by is not None else ""
+        else:
+            handler = ""
+        yield LedgerRow(
+            case_number=number, item_code=item_code, item_name=item_name, applicant=mask_name(applicant),
+            accepted_at=_aware(_utc(acc_raw)),  # type: ignore[arg-type]
+            handling=handling, acceptance_mode=mode or "", department=dept or "", handler=handler,
+            due_at=_aware(walk.last_due), replied_at=_aware(walk.last_reply), overdue=walk.overdue_flag,
+            rating=rating_label(rating), committee=committees.get(com, ""))
+
+
+_NO_WALK = _Walk()

@@ -140,16 +140,21 @@ class _Formats:
         return {COUNT: self.count, RATE: self.rate, HOURS: self.hours}[kind]
 
 
-def write_workbook(path: Path | str, report: Report, ledger_rows: Iterable[LedgerRow], *,
-                   definitions: Sequence[tuple[str, str]] = DEFINITIONS) -> int:
+def write_workbook(path: Path | str, report: Report | Callable[[], Report], ledger_rows: Iterable[LedgerRow], *,
+                   definitions: Sequence[tuple[str, str]] = DEFINITIONS, district: bool | None = None) -> int:
     """Write the workbook of ``report`` and its 台账 rows to ``path``; returns the number of 台账 rows written.
 
-    ``report.breakdown == Breakdown.COMMITTEE`` is the district's workbook: the 台账 gets a 居委会 column first.
+    ``report`` may be a callable giving the report once the rows have been read (the figures counted from the
+    same reading: :func:`app.core.stats.ledger_with_report`); ``district`` then says whether it is the
+    district's workbook, else it follows ``report.breakdown == Breakdown.COMMITTEE`` (a 居委会 column first).
     XlsxWriter writes the workbook (formats, charts, the small sheets and the 台账's header, freeze panes and
     filter); the 台账's rows, a year of them 1.6 million cells, are serialised here straight into the sheet's XML
     (XlsxWriter's per-cell path takes about 10 µs a cell, three times the 5 s a year's workbook may take).
     """
-    district = report.breakdown == Breakdown.COMMITTEE
+    if district is None:
+        if callable(report):
+            raise TypeError("district must be given with a deferred report")
+        district = report.breakdown == Breakdown.COMMITTEE
     with tempfile.TemporaryDirectory(prefix="onedesk-workbook-") as work:
         base, rows_xml = Path(work) / "base.xlsx", Path(work) / "rows.xml"
         wb = xlsxwriter.Workbook(str(base), {
@@ -157,18 +162,20 @@ def write_workbook(path: Path | str, report: Report, ledger_rows: Iterable[Ledge
             "strings_to_numbers": False, "default_format_properties": {"font_name": FONT_NAME, "font_size": 11},
         })
         try:
-            wb.set_properties({"title": clean_text(report_title(report)), "author": clean_text(report.scope),
-                               "company": clean_text(report.scope), "comments": "OneDesk 全科前台"})
             f = _Formats(wb)
-            summary = wb.add_worksheet(SHEET_SUMMARY)
-            level_range = _write_summary(summary, f, report, definitions)
-            _write_rows(wb.add_worksheet(SHEET_ROWS), f, report)
-            _write_days(wb, wb.add_worksheet(SHEET_DAYS), f, report.per_day, level_range)
-            # constant_memory wrote the summary's rows out, so the datetime format has its index in styles.xml.
-            date_xf = f.datetime.xf_index
-            if date_xf is None:
-                raise RuntimeError("XlsxWriter assigned no index to the datetime format")
+            # The 台账's rows are written first (the figures may be counted while they are read), so the datetime
+            # format takes its styles.xml index now rather than when a small sheet first uses it.
+            date_xf = f.datetime._get_xf_index()
             written = _stream_ledger_rows(rows_xml, ledger_rows, district, date_xf)
+            final = report() if callable(report) else report
+            wb.set_properties({"title": clean_text(report_title(final)), "author": clean_text(final.scope),
+                               "company": clean_text(final.scope), "comments": "OneDesk 全科前台"})
+            summary = wb.add_worksheet(SHEET_SUMMARY)
+            level_range = _write_summary(summary, f, final, definitions)
+            _write_rows(wb.add_worksheet(SHEET_ROWS), f, final)
+            _write_days(wb, wb.add_worksheet(SHEET_DAYS), f, final.per_day, level_range)
+            if f.datetime.xf_index != date_xf:
+                raise RuntimeError("XlsxWriter changed the datetime format's index")
             _write_ledger_header(wb.add_worksheet(SHEET_LEDGER), f, district, written)
             sheet_member = f"xl/worksheets/sheet{len(wb.worksheets())}.xml"
         finally:
@@ -342,7 +349,6 @@ def _write_ledger_header(ws: Worksheet, f: _Formats, district: bool, rows: int) 
 
 
 _LETTERS = [xl_col_to_name(i) for i in range(16)]
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 
 
@@ -354,10 +360,16 @@ def _inline(text: str) -> str:
     return f' t="inlineStr"><is><t{keep}>{esc}</t></is></c>'
 
 
+# Excel's serial of 1970-01-01 00:00, and China's offset (UTC+8 all year since 1992): an instant's serial is then
+# arithmetic on its timestamp, with no time-zone conversion per cell.
+_UNIX_EPOCH_SERIAL = 25569
+_CHINA_SECONDS = 8 * 3600
+
+
 def _serial(at: dt.datetime) -> str:
-    """An instant as an Excel date serial of its China wall-clock time."""
-    delta = china_naive(at) - _EXCEL_EPOCH
-    return repr(delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400)
+    """An instant (aware; naive is UTC) as an Excel date serial of its China wall-clock time."""
+    ts = at.timestamp() if at.tzinfo is not None else at.replace(tzinfo=dt.UTC).timestamp()
+    return repr(_UNIX_EPOCH_SERIAL + (ts + _CHINA_SECONDS) / 86400)
 
 
 def _stream_ledger_rows(target: Path, rows: Iterable[LedgerRow], district: bool, date_xf: int) -> int:
@@ -397,7 +409,8 @@ def _stream_ledger_rows(target: Path, rows: Iterable[LedgerRow], district: bool,
 
 def _splice_rows(base: Path, member: str, rows_xml: Path, rows: int, last_letter: str, out: Path) -> None:
     """Copy the workbook ``base`` to ``out`` with the rows of ``rows_xml`` added to the sheet ``member``."""
-    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
+                                                                     compresslevel=1) as dst:
         for info in src.infolist():
             if info.filename != member:
                 dst.writestr(info, src.read(info.filename))

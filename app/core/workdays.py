@@ -11,9 +11,11 @@ import json
 import os
 import re
 import tempfile
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta, tzinfo
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +181,14 @@ class WorkCalendar:
             current = self._years.get(doc.year)
             if current is None or doc.version >= current.version:
                 self._years[doc.year] = doc
+        # Where the documents depart from Monday–Friday, as sorted ordinals with their running total (-1 for a
+        # weekday off, +1 for a weekend make-up day): counting working days is then arithmetic and one bisect.
+        changes = sorted([(d.toordinal(), -1) for doc in self._years.values() for d in doc.holidays
+                          if d.weekday() < 5 and d not in doc.makeup_workdays]
+                         + [(d.toordinal(), 1) for doc in self._years.values() for d in doc.makeup_workdays
+                            if d.weekday() >= 5])
+        self._change_days = [o for o, _ in changes]
+        self._change_totals = list(accumulate(c for _, c in changes))
 
     def year_known(self, year: int) -> bool:
         return year in self._years
@@ -226,11 +236,16 @@ class WorkCalendar:
         """Working days in (start, end]; negative when end is before start.
 
         ``working_days_between(today, due)`` is the working days left; a negative value is the days overdue.
+        Constant time whatever the span (an old follow-up or a case overdue for months costs the same).
         """
-        if end < start:
-            return -self.working_days_between(end, start)
-        span = (end - start).days
-        return sum(self.is_working_day(start + timedelta(days=i)) for i in range(1, span + 1))
+        return self.working_days_upto(end.toordinal()) - self.working_days_upto(start.toordinal())
+
+    def working_days_upto(self, ordinal: int) -> int:
+        """Working days among the day ordinals 1..``ordinal`` (date(1, 1, 1), ordinal 1, is a Monday): the
+        difference of two is the working days between them, in constant time."""
+        weeks, rest = divmod(ordinal, 7)
+        i = bisect_right(self._change_days, ordinal)
+        return weeks * 5 + min(rest, 5) + (self._change_totals[i - 1] if i else 0)
 
     def unknown_years(self, first: date, last: date) -> list[int]:
         """Years between the two dates (inclusive) that have no data."""
@@ -302,17 +317,22 @@ def office_seconds(local_start: datetime, local_end: datetime, calendar: WorkCal
     behind :func:`working_hours_between`, for callers that already hold local times (the statistics)."""
     if local_end <= local_start:
         return 0.0
-    seconds = 0.0
-    day, last = local_start.date(), local_end.date()
-    one = timedelta(days=1)
-    while day <= last:
-        if calendar.is_working_day(day):
-            lo = max(local_start, datetime.combine(day, opens))
-            hi = min(local_end, datetime.combine(day, closes))
-            if hi > lo:
-                seconds += (hi - lo).total_seconds()
-        day += one
-    return seconds
+    o_s, o_e = local_start.toordinal(), local_end.toordinal()
+    start_s, end_s = _seconds_of_day(local_start), _seconds_of_day(local_end)
+    lo, hi = _seconds_of_day(opens), _seconds_of_day(closes)
+    upto = calendar.working_days_upto
+    before_start, at_start = upto(o_s - 1), upto(o_s)
+    if o_s == o_e:
+        return max(0.0, min(end_s, hi) - max(start_s, lo)) if at_start > before_start else 0.0
+    before_end = upto(o_e - 1)
+    first = max(0.0, hi - max(start_s, lo)) if at_start > before_start else 0.0
+    last = max(0.0, min(end_s, hi) - lo) if upto(o_e) > before_end else 0.0
+    # The whole working days strictly between the two ends count a full office day each.
+    return first + last + (before_end - at_start) * max(0, hi - lo)
+
+
+def _seconds_of_day(t: time | datetime) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
 
 
 DEFAULT_MAKEUP_WORKING_DAYS = 5  # when the catalog's policy names no figure (policy.makeup_working_days)

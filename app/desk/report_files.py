@@ -24,9 +24,9 @@ __all__ = ["ReportFileError", "write_desk_pdf", "write_desk_workbook"]
 def write_desk_workbook(service: StatsService, actor: WorkerInfo | None, period: Period, path: Path, *,
                         breakdown: Breakdown = Breakdown.ITEM) -> Path:
     """The committee's 台账 workbook of ``period`` (分项 by ``breakdown``) at ``path``; returns the path."""
-    report = service.report(actor, period, breakdown)
-    rows = service.ledger(actor, period, now=report.computed_at)
-    return write_atomically(path, lambda tmp: write_workbook(tmp, report, rows, definitions=service.definitions))
+    with service.ledger_and_report(actor, period, breakdown) as (rows, report):
+        return write_atomically(path, lambda tmp: write_workbook(tmp, report, rows, definitions=service.definitions,
+                                                                 district=False))
 
 
 def write_desk_pdf(service: StatsService, actor: WorkerInfo | None, period: Period, path: Path, *,

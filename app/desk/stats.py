@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.core.errors import UserError
-from app.core.stats import DEFINITIONS, Breakdown, LedgerRow, Period, Report, compute, ledger, parse_breakdown
+from app.core.stats import (
+    DEFINITIONS,
+    Breakdown,
+    LedgerRow,
+    Period,
+    Report,
+    compute,
+    ledger,
+    ledger_with_report,
+    parse_breakdown,
+)
 from app.core.workdays import CalendarStore, WorkCalendar
 from app.desk.auth import WorkerInfo
 from app.desk.cases import CaseDetail, CaseService
@@ -69,6 +80,20 @@ class StatsService:
     def _ledger(self, period: Period, now: dt.datetime, committee_id: uuid.UUID) -> Iterator[LedgerRow]:
         with self.ctx.sessions() as s:
             yield from ledger(s, period=period, now=now, committee_ids=[committee_id])
+
+    @contextmanager
+    def ledger_and_report(self, actor: WorkerInfo | None, period: Period, breakdown: Breakdown | str,
+                          now: dt.datetime | None = None
+                          ) -> Iterator[tuple[Iterator[LedgerRow], Callable[[], Report]]]:
+        """For the workbook: the 台账 rows and, once they are read, the report, from one reading of the period
+        in one read session (open while the block runs)."""
+        _logged_in(actor)
+        closes = self.close_of_business()
+        with self.ctx.sessions() as s:
+            yield ledger_with_report(s, period=period, breakdown=parse_breakdown(breakdown),
+                                     now=now or self.ctx.now(), calendar=self.calendar,
+                                     committee_ids=[self.committee_id()], scope=self.scope(),
+                                     close_of_business=lambda _cid: closes)
 
     def write_workbook(self, actor: WorkerInfo | None, period: Period, path: Path | str) -> Path:
         """The 台账 as an Excel workbook (app/desk/report_files.py); 站长 and 管理员 only."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.stats import DEFINITIONS, Breakdown, LedgerRow, Period, Report, compute, ledger
+from app.core.stats import DEFINITIONS, Breakdown, LedgerRow, Period, Report, compute, ledger, ledger_with_report
 from app.core.workbook import write_atomically, write_workbook
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar
 from app.server.db import ServerDB
@@ -56,12 +56,15 @@ def write_district_workbook(db: ServerDB, period: Period, path: Path, now: dt.da
     and the path."""
     from app.server.admin import server_calendar
     with db.sessions() as s:
-        report = district_report(s, period, now, server_calendar(s), scope=scope)
+        closes = committee_closes(s)
+        rows, report = ledger_with_report(
+            s, period=period, breakdown=Breakdown.COMMITTEE, now=now, calendar=server_calendar(s),
+            committee_ids=None, scope=scope, close_of_business=lambda cid: closes.get(cid, DEFAULT_CLOSE_OF_BUSINESS))
         written = 0
 
         def write(tmp: Path) -> None:
             nonlocal written
-            written = write_workbook(tmp, report, district_ledger(s, period, now), definitions=DEFINITIONS)
+            written = write_workbook(tmp, report, rows, definitions=DEFINITIONS, district=True)
 
         out = write_atomically(path, write)
-    return report, written, out
+        return report(), written, out
