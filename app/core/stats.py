@@ -213,13 +213,13 @@ class _Walk:
 
 
 def _walk(events: list[tuple], now: dt.datetime, calendar: WorkCalendar | None, closes: dt.time) -> _Walk:
-    """``events``: (seq, action, at raw, due raw, worker raw) of one case, in order; ``now`` naive UTC; no ``calendar``:
-    the working hours are not counted (the 台账 shows none)."""
+    """``events``: (case raw, seq, action, at raw, due raw, worker raw) of one case, in order; ``now`` naive
+    UTC; no ``calendar``: the working hours are not counted (the 台账 shows none)."""
     w = _Walk()
     open_at: Any = None
     open_due: dt.datetime | None = None
     is_open = False
-    for _seq, action, at_raw, due_raw, worker in events:
+    for _case, _seq, action, at_raw, due_raw, worker in events:
         if action == _FORWARD:
             w.forwardings += 1
             is_open, open_at, open_due = True, at_raw, _utc(due_raw)
@@ -299,10 +299,10 @@ def _read(s: Session, q: Any, batch: int = 5000) -> Iterator[Any]:
 
 def _event_lists(s: Session, where: list[Any], period: Period, now: dt.datetime,
                  actions: Sequence[str]) -> dict[Any, list[tuple]]:
-    """The events of ``actions`` of the period's cases, by raw case id, each list in order, as (seq, action, at
-    raw, due raw, worker raw). Read by time (every event of a case of the period comes after the period's start)
-    through an index, not case by case: a year of events is one range read. May hold events of other cases
-    too (touched in the same weeks); callers look up the period's cases only."""
+    """The events of ``actions`` of the period's cases, by raw case id, each list in order, as (case raw, seq,
+    action, at raw, due raw, worker raw). Read by time (every event of a case of the period comes after the
+    period's start) through an index, not case by case: a year of events is one range read. May hold events of
+    other cases too (touched in the same weeks); callers look up the period's cases only."""
     start, end = period.bounds()
     cols = (_raw(CaseEvent.case_id), CaseEvent.seq, CaseEvent.action, _raw(CaseEvent.at), _due_expr(s),
             _raw(CaseEvent.worker_id))
@@ -311,34 +311,31 @@ def _event_lists(s: Session, where: list[Any], period: Period, now: dt.datetime,
     if bound < now:
         q = q.where(CaseEvent.at < bound)
     out: dict[Any, list[tuple]] = {}
-    for case_id, *rest in _read(s, q, 20_000):
-        lst = out.get(case_id)
+    for row in _read(s, q, 20_000):
+        lst = out.get(row[0])
         if lst is None:
-            out[case_id] = [tuple(rest)]
+            out[row[0]] = [row]
         else:
-            lst.append(tuple(rest))
+            lst.append(row)
     if bound < now:  # the period's cases changed after the bound (few): all their events, case by case
         late_ids = [_uuid(r[0]) for r in _read(s, select(_raw(Case.id)).where(*where, Case.updated_at >= bound))]
         late: dict[Any, list[tuple]] = {}
         for i in range(0, len(late_ids), 500):
             q = select(*cols).where(CaseEvent.case_id.in_(late_ids[i:i + 500]), CaseEvent.action.in_(list(actions)))
-            for case_id, *rest in _read(s, q):
-                late.setdefault(case_id, []).append(tuple(rest))
+            for row in _read(s, q):
+                late.setdefault(row[0], []).append(row)
         out.update(late)
     for lst in out.values():
         if len(lst) > 1:
-            lst.sort(key=lambda e: e[0])
+            lst.sort(key=lambda e: e[1])
     return out
 
 
-def _cases(s: Session, where: list[Any], extra: Sequence[Any] = (), applicant: bool = False,
-           ordered: bool = False, batch: int = 5000) -> Any:
+def _cases(s: Session, where: list[Any], extra: Sequence[Any] = (), ordered: bool = False,
+           batch: int = 5000) -> Any:
     """The period's case rows (:data:`_CASE_COLS` + ``extra``), streamed through the Core connection without
     per-value type processing; in acceptance order when ``ordered``."""
-    q = select(*_CASE_COLS, *extra).select_from(Case)
-    if applicant:
-        q = q.outerjoin(Resident, Resident.id == Case.applicant_id)
-    q = q.where(*where)
+    q = select(*_CASE_COLS, *extra).select_from(Case).where(*where)
     if ordered:
         q = q.order_by(Case.accepted_at, Case.id)
     return _read(s, q, batch)
@@ -597,13 +594,20 @@ def _ledger_rows(count: _Count, batch: int, counting: bool) -> Iterator[LedgerRo
     s = count.s
     names = _worker_names(s, count.committee_ids)
     committees = {raw: name for raw, _cid, name, _code in count.committees}
-    extra = (Case.case_number, _raw(Case.assignee_id), Case.assignee_queue, Resident.name)
+    extra = (Case.case_number, _raw(Case.assignee_id), Case.assignee_queue, _raw(Case.applicant_id))
+    # The applicants' names, masked once each (a resident comes back many times a year), not joined per row.
+    applicants = select(_raw(Resident.id), Resident.name).where(
+        Resident.id.in_(select(Case.applicant_id).where(*count.where)))
+    masked = {rid: mask_name(name) for rid, name in _read(s, applicants)}
+    nobody = mask_name(None)
     handling_of = _HANDLING
-    for head in _cases(s, count.where, extra, applicant=True, ordered=True, batch=max(1, batch)):
+    events, now_utc, calendar, closes = count.events, count.now_utc, count.calendar, count.closes
+    for head in _cases(s, count.where, extra, ordered=True, batch=max(1, batch)):
         (cid, com, acc_raw, state, item_code, item_name, dept, fwd, mode, rating, _fixed, number, assignee, queue,
          applicant) = head
         kind = _kind(state, fwd)
-        walk = count.walk(cid, com)
+        evs = events.get(cid)
+        walk = _walk(evs, now_utc, calendar, closes.get(com, DEFAULT_CLOSE_OF_BUSINESS)) if evs else None
         if counting:
             count.add(head, kind, walk)
         if walk is None:
@@ -617,7 +621,8 @@ def _ledger_rows(count: _Count, batch: int, counting: bool) -> Iterator[LedgerRo
         else:
             handler = ""
         yield LedgerRow(
-            case_number=number, item_code=item_code, item_name=item_name, applicant=mask_name(applicant),
+            case_number=number, item_code=item_code, item_name=item_name,
+            applicant=masked.get(applicant, nobody) if applicant is not None else nobody,
             accepted_at=_aware(_utc(acc_raw)),  # type: ignore[arg-type]
             handling=handling, acceptance_mode=mode or "", department=dept or "", handler=handler,
             due_at=_aware(walk.last_due), replied_at=_aware(walk.last_reply), overdue=walk.overdue_flag,

@@ -379,6 +379,7 @@ def _stream_ledger_rows(target: Path, rows: Iterable[LedgerRow], district: bool,
     cache: dict[str, str] = {}  # item names, handling, ratings … repeat on every row
     last_row = EXCEL_MAX_ROWS - 1
     written = 0
+    cells: list[str] = []
     with open(target, "w", encoding="utf-8") as fh:
         for r in rows:
             if written >= last_row:
@@ -389,21 +390,24 @@ def _stream_ledger_rows(target: Path, rows: Iterable[LedgerRow], district: bool,
                       r.handler, r.due_at, r.replied_at, r.overdue, r.rating)
             if district:
                 values = (r.committee, *values)  # type: ignore[assignment]
-            cells = ['<row r="', n, '">']
+            cells.append(f'<row r="{n}">')
             for letter, value in zip(letters, values, strict=True):
-                if value is None or value == "":
-                    continue  # an empty cell, not a cell holding ""
-                if isinstance(value, str):
+                if not value:
+                    continue  # None or "": an empty cell, not a cell holding ""
+                if value.__class__ is str:
                     xml = cache.get(value)
                     if xml is None:
                         xml = _inline(value)
                         if len(cache) < 20_000:
                             cache[value] = xml
-                    cells += ['<c r="', letter, n, '"', xml]
+                    cells.append(f'<c r="{letter}{n}"{xml}')
                 else:
-                    cells += ['<c r="', letter, n, '"', date_attr, _serial(value), "</v></c>"]
+                    cells.append(f'<c r="{letter}{n}"{date_attr}{_serial(value)}</v></c>')  # type: ignore[arg-type]
             cells.append("</row>")
-            fh.write("".join(cells))
+            if len(cells) > 20_000:
+                fh.write("".join(cells))
+                cells.clear()
+        fh.write("".join(cells))
     return written
 
 

@@ -189,6 +189,7 @@ class WorkCalendar:
                             if d.weekday() >= 5])
         self._change_days = [o for o, _ in changes]
         self._change_totals = list(accumulate(c for _, c in changes))
+        self._upto: dict[int, int] = {}
 
     def year_known(self, year: int) -> bool:
         return year in self._years
@@ -243,9 +244,16 @@ class WorkCalendar:
     def working_days_upto(self, ordinal: int) -> int:
         """Working days among the day ordinals 1..``ordinal`` (date(1, 1, 1), ordinal 1, is a Monday): the
         difference of two is the working days between them, in constant time."""
+        known = self._upto.get(ordinal)
+        if known is not None:
+            return known
         weeks, rest = divmod(ordinal, 7)
         i = bisect_right(self._change_days, ordinal)
-        return weeks * 5 + min(rest, 5) + (self._change_totals[i - 1] if i else 0)
+        count = weeks * 5 + min(rest, 5) + (self._change_totals[i - 1] if i else 0)
+        if len(self._upto) > 100_000:  # a statistics run asks about a few hundred days, many times each
+            self._upto.clear()
+        self._upto[ordinal] = count
+        return count
 
     def unknown_years(self, first: date, last: date) -> list[int]:
         """Years between the two dates (inclusive) that have no data."""
