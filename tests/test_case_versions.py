@@ -36,6 +36,8 @@ CALLS = {
               lambda svc, w, cid, v, p: svc.reply(w, cid, "approved", "同意", expected_version=v)),
     "reassign": ("forwarded", "zhanzhang",
                  lambda svc, w, cid, v, p: svc.reassign(w, cid, p["tiaoxian2"].id, "休假", expected_version=v)),
+    "remind": ("forwarded", "zhanzhang",
+               lambda svc, w, cid, v, p: svc.remind(w, cid, "请尽快答复", expected_version=v)),
     "close": ("replied", "qiantai", lambda svc, w, cid, v, p: svc.close(w, cid, "phone", expected_version=v)),
     "forward again": ("replied", "qiantai", lambda svc, w, cid, v, p: svc.forward(
         w, cid, assignee_id=None, queue="民政", expected_version=v)),

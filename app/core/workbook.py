@@ -396,6 +396,10 @@ def _stream_ledger_rows(target: Path, rows: Iterable[LedgerRow], district: bool,
                     continue  # None or "": an empty cell, not a cell holding ""
                 if value.__class__ is str:
                     xml = cache.get(value)
+                    if xml is None and value.isascii() and value.replace("-", "").isalnum():
+                        # A case number (unique, so never cached): nothing in it to clean or escape.
+                        cells.append(f'<c r="{letter}{n}" t="inlineStr"><is><t>{value}</t></is></c>')
+                        continue
                     if xml is None:
                         xml = _inline(value)
                         if len(cache) < 20_000:

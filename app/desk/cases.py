@@ -353,9 +353,10 @@ class CaseService:
         """差评整改: what was done about the bad rating (after the call-back)."""
         return self.transition(actor, case_id, Action.FOLLOWUP_FIX, {"note": note}, expected_version=expected_version)
 
-    def remind(self, actor: WorkerInfo, case_id: uuid.UUID, note: str = "") -> CaseDetail:
+    def remind(self, actor: WorkerInfo, case_id: uuid.UUID, note: str = "", *,
+               expected_version: int | None = None) -> CaseDetail:
         """催办: a reminder event to the assignee of a forwarded case."""
-        return self.transition(actor, case_id, Action.REMIND, {"note": note})
+        return self.transition(actor, case_id, Action.REMIND, {"note": note}, expected_version=expected_version)
 
     def acknowledge(self, actor: WorkerInfo, case_id: uuid.UUID, *, expected_version: int | None = None) -> CaseDetail:
         return self.transition(actor, case_id, Action.ACKNOWLEDGE, expected_version=expected_version)

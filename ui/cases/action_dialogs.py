@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS, Action
+from app.core.vocabulary import CHINA_TZ, INFORM_METHODS, REPLY_RESULTS
 from ui.operations import run_op
 
 
@@ -254,5 +254,4 @@ class RemindDialog(ActionDialog):
     def submit(self):
         worker, svc, case_id, v = self.services.current_worker, self.services.cases, self.case_id, self.version
         note = self.note.toPlainText().strip()
-        # CaseService.remind takes no version; the same action through transition checks the one shown here.
-        return lambda: svc.transition(worker, case_id, Action.REMIND, {"note": note}, expected_version=v)
+        return lambda: svc.remind(worker, case_id, note, expected_version=v)
