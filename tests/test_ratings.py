@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from app.core.commands import written_text
 from app.core.ratings import FollowupStage, check_followup_days, followup_days
 from app.desk.auth import AuthService
 from app.desk.cases import CaseError, CaseService, ItemRef
@@ -135,3 +136,10 @@ def test_remind_records_a_reminder_for_the_assignee(desk):
     assert [e.note for e in detail.events[-2:]] == ["请尽快答复", "居民来电询问进度"]
     with ctx.sessions() as s:
         assert s.get_one(Case, cid).remind_count == 2
+
+
+def test_a_refused_rating_keeps_the_residents_words():
+    """A rating the server sets aside keeps the comment for the worker, like a reply keeps its text."""
+    assert written_text({"case_id": "x", "level": "dissatisfied", "comment": " 等了很久 "}) == "等了很久"
+    assert written_text({"note": "已致电", "comment": "x"}) == "已致电"
+    assert written_text({"level": "satisfied"}) == "" and written_text(None) == ""

@@ -310,8 +310,9 @@ class AttachmentRemoveArgs(_Args):
 
 
 def written_text(args: Any) -> str:
-    """What the worker wrote in a command (a reply's text, a result, a reason, a note), from its raw args."""
-    for key in ("text", "result_text", "reason", "note"):
+    """What the worker (or, for a rating, the resident) wrote in a command (a reply's text, a result, a reason,
+    a note, a rating's comment), from its raw args: what a refused change keeps for the worker to see."""
+    for key in ("text", "result_text", "reason", "note", "comment"):
         value = args.get(key) if isinstance(args, dict) else None
         if isinstance(value, str) and value.strip():
             return value.strip()
