@@ -522,3 +522,11 @@ def test_cli_deadline_uses_the_committees_close_of_business(desk_ctx, capsys: py
     assert capsys.readouterr().out.splitlines()[0] == "2026-02-24T17:00:00+08:00"
     assert _run(["deadline", "2026-02-13T10:00", "--close-of-business", "18:00"], desk_ctx.data_dir) == 0
     assert capsys.readouterr().out.splitlines()[0] == "2026-02-24T18:00:00+08:00"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("17:00", time(17, 0)), ("18:05", time(18, 5)), (None, time(17, 30)), ("", time(17, 30)),
+    ("5点半", time(17, 30)), ("25:00", time(17, 30)), ("17:30:00", time(17, 30)),
+])
+def test_a_stored_close_of_business_is_read_once_for_desk_and_server(text, expected) -> None:
+    assert workdays.parse_close_of_business(text) == expected

@@ -33,6 +33,7 @@ __all__ = [
     "compute_deadline",
     "makeup_deadline",
     "parse_calendar_year",
+    "parse_close_of_business",
     "working_hours_between",
 ]
 
@@ -276,6 +277,16 @@ class WorkCalendar:
 
 
 DEFAULT_CLOSE_OF_BUSINESS = time(17, 30)  # per committee in 设置; this is the default
+
+
+def parse_close_of_business(text: str | None) -> time:
+    """A committee's stored close of business (``HH:MM``) as a time; the default when empty or unreadable (the
+    value is checked when it is set; a reading never fails a deadline or a statistic)."""
+    try:
+        hh, mm = (text or "").split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        return DEFAULT_CLOSE_OF_BUSINESS
 
 
 def compute_deadline(

@@ -6,7 +6,14 @@ import datetime as dt
 
 from app.core.changes import Changes
 from app.core.errors import UserError
-from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, CalendarStore, Deadline, compute_deadline, makeup_deadline
+from app.core.workdays import (
+    DEFAULT_CLOSE_OF_BUSINESS,
+    CalendarStore,
+    Deadline,
+    compute_deadline,
+    makeup_deadline,
+    parse_close_of_business,
+)
 from app.desk.context import AppContext
 from models import Committee
 
@@ -26,9 +33,8 @@ class DeadlineService:
         try:
             with self.ctx.sessions() as s:
                 com = s.get(Committee, self.ctx.identity().committee_id)
-                hh, mm = (com.close_of_business if com else "17:30").split(":")
-                return dt.time(int(hh), int(mm))
-        except (LookupError, ValueError):
+                return parse_close_of_business(com.close_of_business if com else None)
+        except LookupError:
             return DEFAULT_CLOSE
 
     def set_close_of_business(self, actor, value: str) -> Changes:

@@ -25,7 +25,7 @@ from app.core.residence import committee_region
 from app.core.residents import ID_NUMBER_TAKEN, ResidentError, apply_resident, validate_input
 from app.core.vocabulary import Action, Mutation
 from app.core.wire import ResultStatus
-from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, compute_deadline
+from app.core.workdays import WorkCalendar, compute_deadline, parse_close_of_business
 from models import Attachment
 from models.server import Case, Committee, MutationRecord, Resident, ResidentAlias, ServerDevice, Worker
 
@@ -187,11 +187,7 @@ class ServerEnv:
         return r.id
 
     def _close_of_business(self) -> dt.time:
-        try:
-            hh, mm = (self.ctx.committee.close_of_business or "17:30").split(":")
-            return dt.time(int(hh), int(mm))
-        except ValueError:
-            return DEFAULT_CLOSE_OF_BUSINESS
+        return parse_close_of_business(self.ctx.committee.close_of_business)
 
     def deadline(self, at: dt.datetime) -> tuple[dt.datetime, bool]:
         """The server's own calendar and the corrected forward time decide the deadline; the desk adopts it."""

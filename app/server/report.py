@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.core.stats import DEFINITIONS, Breakdown, LedgerRow, Period, Report, compute, ledger, ledger_with_report
 from app.core.workbook import write_atomically, write_workbook
-from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar
+from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, parse_close_of_business
 from app.server.db import ServerDB
 from models.server import Committee
 
@@ -27,14 +27,8 @@ DISTRICT_SCOPE = "全区各居委会"
 
 def committee_closes(s: Session) -> dict[uuid.UUID, dt.time]:
     """Each committee's close of business (``HH:MM`` in its settings; the default when unreadable)."""
-    closes = {}
-    for cid, text in s.execute(select(Committee.id, Committee.close_of_business)):
-        try:
-            hh, mm = (text or "").split(":")
-            closes[cid] = dt.time(int(hh), int(mm))
-        except ValueError:
-            closes[cid] = DEFAULT_CLOSE_OF_BUSINESS
-    return closes
+    return {cid: parse_close_of_business(text)
+            for cid, text in s.execute(select(Committee.id, Committee.close_of_business))}
 
 
 def district_report(s: Session, period: Period, now: dt.datetime, calendar: WorkCalendar, *,

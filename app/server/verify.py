@@ -59,7 +59,7 @@ from app.core.vocabulary import (
     State,
     chinese_date,
 )
-from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar
+from app.core.workdays import WorkCalendar, parse_close_of_business
 from app.server import ratelimit
 from app.server.admin import server_calendar
 from app.server.changes import ChangeWriter
@@ -346,11 +346,7 @@ class ResidentEnv:
         raise actions.ActionRefused("评价不改变答复期限")
 
     def _close_of_business(self) -> dt.time:
-        try:
-            hh, mm = (self.committee.close_of_business or "17:30").split(":")
-            return dt.time(int(hh), int(mm))
-        except ValueError:
-            return DEFAULT_CLOSE_OF_BUSINESS
+        return parse_close_of_business(self.committee.close_of_business)
 
     def followup_deadlines(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         return followup_deadlines(at, self.calendar, followup_days(self.committee.settings), self._close_of_business())
