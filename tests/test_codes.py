@@ -271,7 +271,7 @@ def test_receipt_qr_holds_the_enrolled_servers_link(desk_ctx, tmp_path, layout):
     assert data.verify_url == link and _qr_values(data, layout) == [link]
     pdf = svc.produce(desk, cid, "receipt", layout).pdf
     text = _text(pdf)
-    assert "扫码查询办理进度" in text and f"验证码：{code}" in text and number in text
+    assert "扫码查进度、评价" in text and f"验证码：{code}" in text and number in text
     assert link in text  # printed out too, for typing into a browser
     assert "11010519491231002X" not in link and "张桂兰" not in link  # the link names no person
     decoded = _decoded(pdf, tmp_path, f"receipt-{layout}")
@@ -300,7 +300,7 @@ def test_desk_never_enrolled_prints_the_desk_payload_and_no_link(desk_ctx, tmp_p
     assert data.verify_url == "" and _qr_values(data, "a5") == [payload]
     pdf = svc.produce(desk, cid, "receipt", "a5").pdf
     text = _text(pdf)
-    assert "扫码查验" in text and "扫码查询办理进度" not in text and "http" not in text
+    assert "扫码查验" in text and "扫码查进度、评价" not in text and "http" not in text
     assert f"验证码：{data.verification_code}" in text and "告知办件编号" in text
     assert _decoded(pdf, tmp_path, "receipt-desk") in ([], [payload])
     assert classify(payload).kind == CodeKind.RECEIPT  # the desk still opens the case from it

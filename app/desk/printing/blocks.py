@@ -182,9 +182,10 @@ def _signature_cells(data: DocumentData, signer: str, dated: dt.datetime,
 
 
 def _qr_caption(data: DocumentData) -> list[str]:
-    """Under the code: what it is for, and the verification code to read out or type (the number is above)."""
+    """Under the code: what it is for (the progress, and the rating the QR page takes: 好差评 later), and the
+    verification code to read out or type (the number is above)."""
     code = data.verification_code.strip()
-    return ["扫码查询办理进度" if data.verify_url else "扫码查验"] + ([f"验证码：{code}"] if code else [])
+    return ["扫码查进度、评价" if data.verify_url else "扫码查验"] + ([f"验证码：{code}"] if code else [])
 
 
 def _qr_width(data: DocumentData, sheet: Sheet) -> float:
