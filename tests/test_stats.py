@@ -346,6 +346,8 @@ def test_an_old_month_counts_a_reply_that_came_long_after_it(seed):
     reply_at = dt.datetime(2027, 1, 20, 10, 0, tzinfo=CST)
     CaseService(seed.ctx).transition(seed.people["mz"], seed.ids["F4"], Action.REPLY,
                                      {"result": "approved", "text": "已办理"}, at=reply_at)
+    # An offline desk's rating of the same case, pushed afterwards with its own earlier time, must not hide it.
+    CaseService(seed.ctx).rate(seed.people["desk"], seed.ids["F4"], "satisfied", at=at(12, 2, 9, 0))
     later = dt.datetime(2027, 3, 1, 12, 0, tzinfo=CST)
     number = _numbers(seed)[seed.ids["F4"]]
     with seed.ctx.sessions() as s:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy.orm.attributes import flag_modified
+
 from app.core import ratings
 from app.core.errors import UserError
 from app.core.vocabulary import STATE_LABELS, AcceptanceMode, Action, DocKind, Role, State, role_names
@@ -155,7 +157,12 @@ def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, ro
     case.events.append(ev)
     case.state = str(target)
     case.version = (case.version or 0) + 1
-    case.updated_at = at
+    # Never earlier than before: a command pushed late by an offline desk carries its own (earlier) time, and the
+    # statistics re-read a period's cases changed since a bound by this column (stats._event_lists).
+    if case.updated_at is None or at > case.updated_at:
+        case.updated_at = at
+    else:  # kept as it is, written as it is (else the column's onupdate would put the machine's clock in)
+        flag_modified(case, "updated_at")
     return ev
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -284,8 +284,9 @@ def _read(s: Session, q: Any, batch: int = 5000) -> Iterator[Any]:
     session's own DB-API connection: SQLAlchemy's result machinery costs about twice the read itself on a year
     of rows. Elsewhere (the server's PostgreSQL) through the Core connection, without per-value processing."""
     conn = s.connection()
-    if conn.dialect.name != "sqlite":
-        yield from conn.execution_options(yield_per=batch).execute(q)
+    if conn.dialect.name != "sqlite":  # a server-side cursor for this statement only, closed however it ends
+        with conn.execute(q.execution_options(yield_per=batch)) as result:
+            yield from result
         return
     sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -568,15 +569,16 @@ def ledger_with_report(s: Session, *, period: Period, breakdown: Breakdown, now:
                        calendar: WorkCalendar, committee_ids: Sequence[uuid.UUID] | None = None, scope: str = "",
                        close_of_business: Callable[[uuid.UUID], dt.time] = _default_closes,
                        overdue_limit: int = 500, batch: int = 5000
-                       ) -> tuple[Iterator[LedgerRow], Callable[[], Report]]:
+                       ) -> tuple[Generator[LedgerRow, None, None], Callable[[], Report]]:
     """The 台账 rows of :func:`ledger` and, once they have all been read, the :func:`compute` report of the same
-    period, counted from the same single reading (what the workbook writes: rows first, figures after)."""
+    period, counted from the same single reading (what the workbook writes: rows first, figures after). A caller
+    that may stop early closes the rows (``rows.close()``), which closes the cursor they read from."""
     count = _Count(s, period=period, breakdown=breakdown, now=now, calendar=calendar, committee_ids=committee_ids,
                    scope=scope, close_of_business=close_of_business, overdue_limit=overdue_limit, ledger=True)
     done = False
     made: list[Report] = []
 
-    def rows() -> Iterator[LedgerRow]:
+    def rows() -> Generator[LedgerRow, None, None]:
         nonlocal done
         yield from _ledger_rows(count, batch, counting=True)
         done = True

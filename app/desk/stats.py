@@ -90,10 +90,14 @@ class StatsService:
         _logged_in(actor)
         closes = self.close_of_business()
         with self.ctx.sessions() as s:
-            yield ledger_with_report(s, period=period, breakdown=parse_breakdown(breakdown),
-                                     now=now or self.ctx.now(), calendar=self.calendar,
-                                     committee_ids=[self.committee_id()], scope=self.scope(),
-                                     close_of_business=lambda _cid: closes)
+            rows, report = ledger_with_report(s, period=period, breakdown=parse_breakdown(breakdown),
+                                              now=now or self.ctx.now(), calendar=self.calendar,
+                                              committee_ids=[self.committee_id()], scope=self.scope(),
+                                              close_of_business=lambda _cid: closes)
+            try:
+                yield rows, report
+            finally:
+                rows.close()  # a failed write stops reading: the cursor closes before the session does
 
     def write_workbook(self, actor: WorkerInfo | None, period: Period, path: Path | str) -> Path:
         """The 台账 as an Excel workbook (app/desk/report_files.py); 站长 and 管理员 only."""

@@ -60,5 +60,8 @@ def write_district_workbook(db: ServerDB, period: Period, path: Path, now: dt.da
             nonlocal written
             written = write_workbook(tmp, report, rows, definitions=DEFINITIONS, district=True)
 
-        out = write_atomically(path, write)
+        try:
+            out = write_atomically(path, write)
+        finally:
+            rows.close()  # a failed write stops reading: the cursor closes before the session does
         return report(), written, out
