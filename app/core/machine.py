@@ -158,7 +158,7 @@ def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, ro
     case.state = str(target)
     case.version = (case.version or 0) + 1
     # Never earlier than before: a command pushed late by an offline desk carries its own (earlier) time, and the
-    # statistics re-read a period's cases changed since a bound by this column (stats._event_lists).
+    # statistics re-read a period's cases changed since a bound by this column (stats_read._event_lists).
     if case.updated_at is None or at > case.updated_at:
         case.updated_at = at
     else:  # kept as it is, written as it is (else the column's onupdate would put the machine's clock in)
