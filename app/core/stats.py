@@ -290,11 +290,7 @@ class _Count:
 
     def add(self, head: Any, kind: int, walk: _Walk | None) -> None:
         breakdown = self.breakdown
-        accepted = head[2]
-        hour = accepted[:13] if isinstance(accepted, str) else accepted
-        day = self._day_of.get(hour)
-        if day is None:
-            day = self.day(accepted)
+        day = self.day(head[2])
         if breakdown is Breakdown.ITEM:
             key = head[4]
             if key not in self.labels:
@@ -474,13 +470,11 @@ def _ledger_rows(count: _Count, batch: int, counting: bool) -> Iterator[LedgerRo
     masked = {rid: mask_name(name) for rid, name in _read(s, applicants)}
     nobody = mask_name(None)
     handling_of = _HANDLING
-    events, now_utc, calendar, closes = count.events, count.now_utc, count.calendar, count.closes
     for head in _cases(s, count.where, extra, ordered=True, batch=max(1, batch)):
         (cid, com, acc_raw, state, item_code, item_name, dept, fwd, mode, rating, _fixed, number, assignee, queue,
          applicant) = head
         kind = _kind(state, fwd)
-        evs = events.get(cid)
-        walk = _walk(evs, now_utc, calendar, closes.get(com, DEFAULT_CLOSE_OF_BUSINESS)) if evs else None
+        walk = count.walk(cid, com)
         if counting:
             count.add(head, kind, walk)
         if walk is None:
