@@ -33,6 +33,23 @@ def test_revision_chain_is_linear():
         assert not isinstance(rev.down_revision, (tuple, list)), f"merge revision {rev.revision}"
     assert seen >= 1
     assert len(list(script.walk_revisions())) == len({r.revision for r in script.walk_revisions()})
+    # The start-up reads the head from the scripts' text without loading Alembic: it must agree.
+    assert head_revision() == script.get_current_head()
+
+
+def test_everyday_start_loads_no_alembic(tmp_path):
+    """A database already at head opens without importing Alembic (start-up time, issue 17)."""
+    import subprocess
+    import sys
+    engine = make_engine(tmp_path / DB_FILENAME)
+    upgrade(engine)
+    engine.dispose()
+    code = ("import sys; from pathlib import Path; from app.desk.db import make_engine, upgrade, current_revision;"
+            f"e = make_engine(Path({str(tmp_path / DB_FILENAME)!r})); upgrade(e); print(current_revision(e));"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == head_revision()
+    assert out[1] == "[]", out[1]
 
 
 def _seed(ctx: AppContext) -> None:

@@ -15,6 +15,7 @@ from ui.services import Services
 
 class DeskSession(QObject):
     login_shown = Signal()
+    first_run_shown = Signal()
     window_shown = Signal(object)
 
     def __init__(self, ctx: AppContext, parent=None):
@@ -31,6 +32,7 @@ class DeskSession(QObject):
             self.dialog.accepted.connect(self._show_login)
             self.dialog.rejected.connect(QApplication.quit)
             self.dialog.show()
+            QTimer.singleShot(0, self.first_run_shown.emit)
             return True
         self._show_login()
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -42,7 +43,13 @@ LOCK_DURATION = dt.timedelta(minutes=5)
 # Unknown and wrong are told apart by nothing: the same words, and an unknown login verifies a password against
 # this hash so it costs the same Argon2 work (issue 14, finding 10).
 WRONG_LOGIN = "用户名或密码不正确"
-_DUMMY_HASH = hash_password("onedesk-no-such-login")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for an unknown login (made on first use: argon2 is slow by design, and the
+    start-up should not pay for it)."""
+    return hash_password("onedesk-no-such-login")
 
 
 
@@ -105,7 +112,7 @@ class AuthService:
 
     def _check(self, s, w: Worker | None, password: str, now: dt.datetime) -> tuple[str | None, WorkerInfo | None]:
         if w is None or not w.active:
-            verify_password(_DUMMY_HASH, password)  # the same cost as a wrong password: logins cannot be probed
+            verify_password(_dummy_hash(), password)  # the same cost as a wrong password: logins cannot be probed
             return WRONG_LOGIN, None
         if w.locked_until and w.locked_until > now:
             return _locked_message(w.locked_until, now), None

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlcipher3
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.errors import DiskFullError, UserError, is_disk_full
 from app.core.paths import PROJECT_DIR
 from app.desk import keystore
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = PROJECT_DIR / "models" / "migrations"
@@ -150,13 +151,34 @@ def _name_a_full_disk(context: ExceptionContext) -> None:
         raise DiskFullError() from context.original_exception
 
 
+# Alembic is loaded only to change the schema (or to explain a revision it does not know): at every start the
+# desk only compares its database's revision with the newest script's, which costs no Alembic import.
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:['"]([^'"]+)['"]|None)""", re.M)
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest migration, read from the scripts' ``revision`` / ``down_revision`` lines (the chain is linear);
+    tests hold it to Alembic's own answer (tests/test_db.py)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = {m.group(1): m.group(2) for m in _REVISION_LINE.finditer(script.read_text(encoding="utf-8"))}
+        if found.get("revision"):
+            revisions.add(found["revision"])
+            if found.get("down_revision"):
+                parents.add(found["down_revision"])
+    heads = revisions - parents
+    if len(heads) == 1:
+        return heads.pop()
+    from alembic.script import ScriptDirectory  # a script written some other way: ask Alembic
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the migrations folder holds no revision"
     return head
@@ -164,10 +186,14 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not conn.dialect.has_table(conn, "alembic_version"):
+            return None
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    return rows[0][0] if rows else None
 
 
 def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
     return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
@@ -184,8 +210,12 @@ def revision_problem(revision: str | None) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     current = current_revision(engine)  # None: an empty database, simply created
+    if revision == "head" and current is not None and current == head_revision():
+        return  # the everyday start: nothing to change
     if current is not None and (problem := revision_problem(current)):
         raise StorageError(problem + "。")
+    from alembic import command
+    from alembic.util import CommandError
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -197,6 +227,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
