@@ -21,16 +21,18 @@ import tempfile
 from pathlib import Path
 
 SHT_GNU_VERNEED = 0x6FFFFFFE
+SHT_DYNAMIC = 6
+DT_NEEDED = 1
 
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
-def glibc_needs(data: bytes) -> set[str]:
-    """The ``GLIBC_x.y`` version names an ELF image needs; empty for a file that is not ELF or needs none."""
+def _sections(data: bytes) -> tuple[str, bool, list[tuple[int, int, int, int, int]]] | None:
+    """(byte order, 64-bit, [(type, offset, size, link, info)]) of an ELF image's sections; None if not ELF."""
     if data[:4] != b"\x7fELF" or len(data) < 64:
-        return set()
+        return None
     is64 = data[4] == 2
     end = "<" if data[5] == 1 else ">"
     if is64:
@@ -45,9 +47,44 @@ def glibc_needs(data: bytes) -> set[str]:
     for i in range(shnum):
         off = shoff + i * shentsize
         if off + struct.calcsize(sh_fmt) > len(data):
-            return set()
+            return None
         _, sh_type, _, _, sh_offset, sh_size, sh_link, sh_info, _, _ = struct.unpack_from(sh_fmt, data, off)
         sections.append((sh_type, sh_offset, sh_size, sh_link, sh_info))
+    return end, is64, sections
+
+
+def _string(data: bytes, start: int) -> str:
+    return data[start:data.index(b"\0", start)].decode("ascii", "replace")
+
+
+def needed_libraries(data: bytes) -> set[str]:
+    """The sonames an ELF image asks the loader for (DT_NEEDED)."""
+    parsed = _sections(data)
+    if parsed is None:
+        return set()
+    end, is64, sections = parsed
+    fmt = end + ("qQ" if is64 else "iI")
+    step = struct.calcsize(fmt)
+    names: set[str] = set()
+    for sh_type, sh_offset, sh_size, sh_link, _ in sections:
+        if sh_type != SHT_DYNAMIC or sh_link >= len(sections):
+            continue
+        strtab = sections[sh_link][1]
+        for off in range(sh_offset, sh_offset + sh_size, step):
+            tag, value = struct.unpack_from(fmt, data, off)
+            if tag == 0:
+                break
+            if tag == DT_NEEDED:
+                names.add(_string(data, strtab + value))
+    return names
+
+
+def glibc_needs(data: bytes) -> set[str]:
+    """The ``GLIBC_x.y`` version names an ELF image needs; empty for a file that is not ELF or needs none."""
+    parsed = _sections(data)
+    if parsed is None:
+        return set()
+    end, _, sections = parsed
     names: set[str] = set()
     for sh_type, sh_offset, _, sh_link, sh_info in sections:
         if sh_type != SHT_GNU_VERNEED or sh_link >= len(sections):
@@ -59,8 +96,7 @@ def glibc_needs(data: bytes) -> set[str]:
             aux = entry + vn_aux
             for _ in range(vn_cnt):  # Elf_Vernaux: vna_hash, vna_flags, vna_other, vna_name, vna_next
                 _, _, _, vna_name, vna_next = struct.unpack_from(end + "IHHII", data, aux)
-                start = strtab + vna_name
-                name = data[start:data.index(b"\0", start)].decode("ascii", "replace")
+                name = _string(data, strtab + vna_name)
                 if name.startswith("GLIBC_") and name[6:7].isdigit():
                     names.add(name)
                 if not vna_next:
@@ -89,12 +125,32 @@ def scan(folder: Path) -> dict[str, str]:
     return found
 
 
+def needed_outside(folder: Path) -> list[str]:
+    """The sonames the ELF files under ``folder`` need that ``folder`` does not hold: the system's to provide."""
+    shipped: set[str] = set()
+    needed: set[str] = set()
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            shipped.add(name)
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                with path.open("rb") as f:
+                    if f.read(4) == b"\x7fELF":
+                        needed |= needed_libraries(path.read_bytes())
+    return sorted(needed - shipped)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("--max", default="2.28", help="the highest glibc allowed (default 2.28)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--needed", action="store_true",
+                        help="instead: print the libraries the files need that the folder does not hold")
     args = parser.parse_args(argv)
+    if args.needed:
+        print("\n".join(needed_outside(args.path)))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.path
         if args.path.suffix == ".deb":

@@ -14,6 +14,7 @@ BENCHES: dict[str, tuple[str, str, str]] = {
     "encryption": ("app.bench.encryption", "bench_encryption", "数据库加密的代价（加密与明文同一次运行）"),
     "attachments": ("app.bench.attachments", "bench_attachments", "拍摄到附加的耗时与附件上传/下载吞吐量（本机回环）"),
     "report": ("app.bench.report", "bench_report", "15 万件案件时统计一个月、一年与写出一年台账工作簿的耗时"),
+    "startup": ("app.bench.startup", "bench_startup", "启动到登录窗口的耗时与峰值内存，对比同一程序的空白 Qt 对话框"),
 }
 
 
@@ -29,6 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--json", metavar="FILE", help="把测得的数字写入 JSON 文件")
             p.add_argument("--cases", type=int, metavar="N", help="生成的案件数（默认 15 万，--quick 为 1.5 万）")
             p.add_argument("--cache-dir", metavar="DIR", help="缓存生成数据库的文件夹（默认系统临时文件夹）")
+        if name == "startup":
+            p.add_argument("--json", metavar="FILE", help="把测得的数字写入 JSON 文件")
+            p.add_argument("--runs", type=int, metavar="N", help="每项启动次数（默认 9，--quick 为 3）")
+            p.add_argument("--program", nargs="+", metavar="CMD",
+                           help="要测量的程序（默认本程序），例如已安装的 /opt/apps/cn.onedesk.desk/files/onedesk")
         p.set_defaults(func=_runner(name))
 
 
