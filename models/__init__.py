@@ -7,7 +7,7 @@ from models.committee import Committee, Device
 from models.outbox import AuditEntry, OutboxEntry
 from models.printing import PRINT_FAILED, PRINT_OK, PRINT_PENDING, PrintJob
 from models.resident import Resident
-from models.sync import SyncState
+from models.sync import KnownRelease, SyncState
 from models.worker import Worker
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "CaseEvent",
     "Committee",
     "Device",
+    "KnownRelease",
     "OutboxEntry",
     "PrintJob",
     "Resident",

@@ -188,6 +188,24 @@ class ServerBlob(ServerBase):
     uploaded_by_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(ServerDevice.id))
 
 
+class ServerRelease(ServerBase):
+    """A package of the desk program the district published (issue 17, ``server release publish``): its bytes
+    are kept by sha256 under the attachments folder's ``releases/`` (app/server/releases.py); every pull names
+    the newest one per platform. One per version and platform."""
+
+    __tablename__ = "server_release"
+    __table_args__ = (UniqueConstraint("platform", "version", name="uq_server_release_platform_version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    platform: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(32))  # four numeric parts
+    sort_key: Mapped[str] = mapped_column(String(32))  # the parts zero-padded: newest first by ORDER BY
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    file_name: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 def include_server_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic filter: server-only indexes on the shared desk tables (prefix ix_srv_) live only in migrations."""
     return not (type_ == "index" and reflected and compare_to is None and (name or "").startswith("ix_srv_"))
@@ -218,6 +236,7 @@ __all__ = [
     "ServerBase",
     "ServerBlob",
     "ServerDevice",
+    "ServerRelease",
     "SyncLock",
     "Worker",
     "include_server_object",

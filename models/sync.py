@@ -1,10 +1,11 @@
-"""Desk-side sync bookkeeping: one row holding the pull cursor, the last outcome and the clock offset."""
+"""Desk-side sync bookkeeping: one row holding the pull cursor, the last outcome and the clock offset; the
+packages of the program the district published, as the last pull named them."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text
+from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -28,3 +29,18 @@ class SyncState(Base):
     failures: Mapped[int] = mapped_column(default=0)  # consecutive failed rounds, drives the backoff
     # server clock minus desk clock, seconds, estimated from the last response (midpoint of the round trip)
     clock_offset_s: Mapped[float | None]
+
+
+class KnownRelease(Base):
+    """The newest package of the desk program per platform, as the district server's last pull answer named it
+    (issue 17): written in the pull's transaction, read by app/desk/updates.py. Nothing here is ever executed."""
+
+    __tablename__ = "known_release"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    file_name: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[dt.datetime]
+    learned_at: Mapped[dt.datetime]

@@ -31,6 +31,7 @@ from ui.resources import icon
 from ui.screen_lock import ScreenLock
 from ui.services import Services
 from ui.stats.stats_page import StatsPage
+from ui.sync.update_notice import UpdateNotice
 
 REMINDER_INTERVAL_MS = 15 * 60 * 1000
 NAV = (("desk", "办事"), ("worklist", "待办"), ("residents", "居民"), ("stats", "统计"), ("sync", "同步"),
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.reminder_timer.start()
         QTimer.singleShot(0, self.remind)
         QTimer.singleShot(0, self._show_calendar_warning)
+        QTimer.singleShot(0, self.update_notice.refresh)
         if start_sync:
             self._start_sync()
 
@@ -117,6 +119,9 @@ class MainWindow(QMainWindow):
         self.calendar_label.setObjectName("warning")
         self.calendar_label.setVisible(False)
         bar.addPermanentWidget(self.calendar_label)
+        # 发现新版本 with 下载, for administrators only (app/desk/updates.py decides; issue 17)
+        self.update_notice = UpdateNotice(self.services)
+        bar.addPermanentWidget(self.update_notice)
         # The reminder has a label of its own: showMessage() would hide worker, committee and device.
         self.reminder_label = QLabel()
         self.reminder_label.setObjectName("warning")
@@ -147,6 +152,7 @@ class MainWindow(QMainWindow):
     def _on_sync_status(self, st) -> None:
         """After a sync round: the status bar and, when it is shown, the 同步 page."""
         self._show_server_status(st)
+        self.update_notice.refresh()  # the round's pull may have named a new version
         page = self.pages.get("sync")
         if page is not None and page.isVisible():
             page.show_status(st)
@@ -311,3 +317,4 @@ class MainWindow(QMainWindow):
         self.worker_changed.emit(worker)
         self.remind()
         self._show_calendar_warning()
+        self.update_notice.refresh()

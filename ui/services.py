@@ -96,6 +96,12 @@ class Services:
             logging.getLogger(__name__).warning("camera drivers unavailable: %s", type(e).__name__)
         return DeviceRegistry(self.ctx)
 
+    @cached_property
+    def updates(self):
+        """New versions the district published (app/desk/updates.py): shown to administrators, downloaded verified."""
+        from app.desk.updates import UpdateService
+        return UpdateService(self.ctx)
+
     # ----- sync with the district server ------------------------------------------------------
     def make_sync_client(self):
         from app.desk.sync.client import SyncClient

@@ -3,7 +3,8 @@
 ``server --db URL --host H --port P [--cert F --key F]`` serves; ``server tls init`` makes the district's own CA
 and the server's certificate; ``server committee|worker|enroll-code|device|calendar|catalog|db ...`` administer;
 ``server attachments gc`` removes attachment files nothing refers to (``--attachments-dir``, app/server/files.py);
-``server settings followup --callback-days N --fix-days M`` sets the district's 差评回访 deadlines.
+``server settings followup --callback-days N --fix-days M`` sets the district's 差评回访 deadlines;
+``server release publish FILE [--version X.Y.Z.W]`` publishes a package of the desk program (app/server/releases.py).
 Every command takes ``--db`` (default: a SQLite file in the data folder).
 Heavy imports (FastAPI, uvicorn) happen inside the handlers so the desk's command line stays fast.
 """
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
     cmds = p.add_subparsers(dest="server_command",
                             metavar="{tls,committee,worker,enroll-code,device,settings,report,held,calendar,catalog,"
-                                    "attachments,db}")
+                                    "attachments,release,db}")
     _register_tls(cmds)
     _register_committee(cmds)
     _register_worker(cmds)
@@ -75,6 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _db_arg(gc)
     _files_arg(gc)
     gc.set_defaults(func=_cmd_attachments_gc)
+    _register_release(cmds)
     db = cmds.add_parser("db", help="服务器数据库维护")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="{upgrade}")
     up = db_sub.add_parser("upgrade", help="把服务器数据库结构升级到最新版本")
@@ -162,6 +164,21 @@ def _register_report(cmds) -> None:
     m.add_argument("--scope", default=None, metavar="NAME", help="报表上的范围名称，例如 某某区（默认：全区各居委会）")
     _db_arg(m)
     m.set_defaults(func=_cmd_report_month)
+
+
+def _register_release(cmds) -> None:
+    r = cmds.add_parser("release", help="前台程序的新版本：发布安装包，各前台同步后提示管理员下载")
+    r_sub = r.add_subparsers(dest="release_command", required=True, metavar="{publish,list}")
+    pub = r_sub.add_parser("publish", help="发布安装包（.deb：统信 UOS/麒麟；.msi：Windows），"
+                                           "保存在附件文件夹的 releases 下")
+    pub.add_argument("file", type=Path, metavar="FILE")
+    pub.add_argument("--version", default=None, metavar="X.Y.Z.W", help="版本号（四段数字；省略时从文件名读取）")
+    _db_arg(pub)
+    _files_arg(pub)
+    pub.set_defaults(func=_cmd_release_publish)
+    ls = r_sub.add_parser("list", help="列出已发布的安装包")
+    _db_arg(ls)
+    ls.set_defaults(func=_cmd_release_list)
 
 
 def _register_device(cmds) -> None:
@@ -447,6 +464,29 @@ def _cmd_attachments_gc(args) -> int:
           f"{'（试运行，未删除任何内容）' if args.dry_run else ''}")
     print(f"attachments gc{' (dry run)' if args.dry_run else ''}: {report.files} files, {report.parts} partial "
           f"uploads, {report.rows} rows, {report.bytes_freed} bytes freed; {report.kept} files kept")
+    return 0
+
+
+def _cmd_release_publish(args) -> int:
+    from app.server import releases
+    store = _file_store(args)
+    published = _admin(args, releases.publish_release, store, args.file, version=args.version)
+    r = published.release
+    if not published.created:
+        print(f"版本 {r.version} 的 {r.platform} 安装包已发布过，内容相同，未重复保存（SHA-256 {r.sha256}）")
+        return 0
+    print(f"已发布 {r.platform} 安装包 {r.version}：{r.file_name}（{_size(r.size)}，SHA-256 {r.sha256}）")
+    print("各前台下次同步后，管理员登录时会看到“发现新版本”并可下载（下载后校验摘要，不会自动安装）")
+    return 0
+
+
+def _cmd_release_list(args) -> int:
+    from app.server import releases
+    rows = _admin(args, releases.list_releases)
+    for r in rows:
+        print(f"{r.platform}  {r.version}  {r.file_name}  {_size(r.size)}  {r.published_at:%Y-%m-%d %H:%M}（UTC）  "
+              f"SHA-256 {r.sha256}")
+    print(f"共 {len(rows)} 个安装包")
     return 0
 
 

@@ -54,6 +54,8 @@ class Endpoint(StrEnum):
     # last chunk's sha256 checked, 422 BAD_HASH); GET FILE_CONTENT with a Range header → the bytes.
     FILE = "/v1/files/{sha256}"
     FILE_CONTENT = "/v1/files/{sha256}/content"
+    # A published package of the desk program (issue 17), by the sha256 the pull named: GET → the bytes.
+    RELEASE = "/v1/releases/{sha256}"
     # The resident's progress page behind the receipt's QR code (no login; state and due date only).
     VERIFY = "/v/{case_number}"
 
@@ -278,11 +280,25 @@ class Change(WireModel):
     data: Annotated[Any, Field(json_schema_extra={"type": "object"})]
 
 
+class ReleaseInfo(WireModel):
+    """A package of the desk program the district published (``server release publish``, issue 17)."""
+
+    platform: str  # app.core.releases.Platform: linux-deb, windows-msi
+    version: str  # four numeric parts
+    sha256: str
+    size: int
+    file_name: str
+    published_at: Instant
+
+
 class PullPage(ServerAnswer):
     changes: list[Change]
     next_cursor: str
     has_more: bool
     last_mid: int  # what the server holds from this device: a restored server has forgotten some
+    # The newest published package per platform (ReleaseInfo rows); None from a server that predates them. Read one
+    # by one on the desk (app/desk/updates.py), so a row it cannot use is skipped alone, never the page.
+    releases: list[Annotated[Any, Field(json_schema_extra={"type": "object"})]] | None = None
 
 
 class SnapshotStart(ServerAnswer):

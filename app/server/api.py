@@ -44,6 +44,7 @@ from app.server import files as file_service
 from app.server import pull as pull_service
 from app.server import push as push_service
 from app.server import ratelimit
+from app.server import releases as release_service
 from app.server import verify as verify_service
 from app.server.body_limits import BodyLimits, refusal, validation_refused
 from app.server.db import ServerDB
@@ -226,25 +227,40 @@ def _file_routes(app: FastAPI) -> None:
         return await run_in_threadpool(
             _file_call, request, lambda: file_service.put_chunk(db, store, token, sha256, offset, chunk, now))
 
-    @app.get(Endpoint.FILE_CONTENT, responses={**_refusals(401, 403, 404, 416, 429),
-                                                200: {"content": {"application/octet-stream": {}}},
-                                                206: {"content": {"application/octet-stream": {}}}},
-             response_class=StreamingResponse, tags=["files"])
+    @app.get(Endpoint.FILE_CONTENT, responses=_BYTES, response_class=StreamingResponse, tags=["files"])
     def file_content(sha256: str, db: DbDep, now: NowDep, token: TokenDep, request: Request,
                      range_: Annotated[str | None, Header(alias="Range")] = None) -> StreamingResponse:
         store = request.app.state.files
         content = _file_call(request, lambda: file_service.open_content(db, store, token, sha256, now))
-        try:
-            span = _file_call(request, lambda: file_service.parse_range(range_, content.size))
-        except HTTPException:
-            content.handle.close()
-            raise
-        start, end = span or (0, content.size - 1)
-        headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
-        if span is not None:
-            headers["Content-Range"] = f"bytes {start}-{end}/{content.size}"
-        return StreamingResponse(file_service.read_span(content, start, end), status_code=206 if span else 200,
-                                 media_type=content.mime, headers=headers)
+        return _stream(request, content, range_)
+
+    # A published package of the desk program (issue 17, app/server/releases.py): same token as a pull.
+    @app.get(Endpoint.RELEASE, responses=_BYTES, response_class=StreamingResponse, tags=["releases"])
+    def release_content(sha256: str, db: DbDep, now: NowDep, token: TokenDep, request: Request,
+                        range_: Annotated[str | None, Header(alias="Range")] = None) -> StreamingResponse:
+        store = request.app.state.files
+        content = _file_call(request, lambda: release_service.open_release(db, store, token, sha256, now))
+        return _stream(request, content, range_)
+
+
+_BYTES: dict[int | str, dict[str, Any]] = {**_refusals(401, 403, 404, 416, 429),
+                                           200: {"content": {"application/octet-stream": {}}},
+                                           206: {"content": {"application/octet-stream": {}}}}
+
+
+def _stream(request: Request, content: file_service.Content, range_: str | None) -> StreamingResponse:
+    """An open file's bytes, the whole or the asked ``Range`` (206)."""
+    try:
+        span = _file_call(request, lambda: file_service.parse_range(range_, content.size))
+    except HTTPException:
+        content.handle.close()
+        raise
+    start, end = span or (0, content.size - 1)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
+    if span is not None:
+        headers["Content-Range"] = f"bytes {start}-{end}/{content.size}"
+    return StreamingResponse(file_service.read_span(content, start, end), status_code=206 if span else 200,
+                             media_type=content.mime, headers=headers)
 
 
 # ----- paths and methods no route answers ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.core.payloads import attachment_payload, case_payload, committee_payload, resident_payload, worker_payload
 from app.core.wire import SNAPSHOT_KINDS, Change, PullPage, PullQuery, SnapshotPage, SnapshotQuery, SnapshotStart
+from app.server import releases
 from app.server.changes import BadCursor, calendar_payload, catalog_payload, format_cursor, parse_cursor, scope_of
 from app.server.db import ServerDB
 from app.server.devices import authenticate
@@ -56,7 +57,8 @@ def pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) ->
             changes=[Change(seq=r.seq, entity=r.entity, id=r.entity_id, data=r.data) for r in rows],
             next_cursor=format_cursor(rows[-1]) if rows else query.cursor, has_more=has_more, server_time=now,
             # The desk compares this with what it believes was acknowledged: a restored server has forgotten some.
-            last_mid=device.last_mid)
+            last_mid=device.last_mid,
+            releases=[r.wire() for r in releases.newest(s)])  # issue 17: the newest package per platform
 
 
 def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> SnapshotStart:

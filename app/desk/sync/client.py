@@ -63,6 +63,7 @@ from app.desk.sync.backoff import backoff_delay  # re-exported: tests and caller
 from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify, uses_insecure_http
 from app.desk.sync.files import NO_FILES, FileBacklog, FileCounts, FileTransfer, file_backlog, forget_uploads
+from app.desk.updates import remember_releases
 from models import Device, OutboxEntry, SyncState, Worker, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_HELD, OUTBOX_PENDING, OUTBOX_SET_ASIDE
 from models.sync import SYNC_STATE_ID
@@ -480,6 +481,7 @@ class SyncClient:
                 applier = DeskApplier(s, self.ctx.data_dir)
                 applier.apply_changes(page.changes)
                 _state(s).cursor = page.next_cursor  # same transaction as the rows it covers
+                remember_releases(s, page.releases)  # the newest package per platform (issue 17)
             counts.pulled += applier.applied
             if not page.has_more:
                 return
