@@ -53,7 +53,7 @@ WORKERS = (  # login, name, roles, lines
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "test-1")
 SERVER_TABLES = ("server_held_command", "server_mutation", "server_enroll_code", "server_device", "server_change",
                  "server_calendar", "server_catalog", "server_resident_alias", "case_event", '"case"', "resident",
-                 "worker", "committee", "server_sync_lock")
+                 "worker", "committee", "server_sync_lock", "server_release")
 
 
 def reset_server(db: ServerDB) -> None:
