@@ -30,7 +30,7 @@ def make_app() -> QApplication:
 
 
 def open_context(args: argparse.Namespace) -> AppContext:
-    from app.demo.seed import open_desk
+    from app.demo.open import open_desk
     return open_desk(args.data_dir, args.demo)[0]
 
 

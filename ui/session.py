@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
@@ -9,8 +11,17 @@ from app.desk.context import AppContext
 from app.desk.setup import initialise_desk
 from ui.first_run_dialog import FirstRunDialog
 from ui.login_dialog import LoginDialog
-from ui.main_window import MainWindow
 from ui.services import Services
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+
+WARM_UP_MS = 300
+
+
+def _warm_up() -> None:
+    import ui.main_window  # noqa: F401
 
 
 class DeskSession(QObject):
@@ -43,9 +54,12 @@ class DeskSession(QObject):
         self.dialog.rejected.connect(QApplication.quit)
         self.dialog.show()
         QTimer.singleShot(0, self.login_shown.emit)
+        # The main window's modules load while the worker types the password, not before the login is shown.
+        QTimer.singleShot(WARM_UP_MS, _warm_up)
 
     def _on_logged_in(self, worker) -> None:
         self.services.current_worker = worker
+        from ui.main_window import MainWindow
         self.window = MainWindow(self.services)
         self.window.quit_requested.connect(QApplication.quit)
         self.window.show()

@@ -6,7 +6,8 @@ on a desk folder made once beforehand (first run with demo data, not timed), the
 ``ONEDESK_STARTUP_PROBE=bare`` (main.py shows a bare dialog before importing anything of OneDesk). Runs alternate
 app / floor so that a noisy machine weighs on both; the figures are medians. Peak memory is the child's maximum
 resident set size (``wait4``; POSIX only). ``--program`` times another build of the same program, e.g. the
-installed package (``/opt/apps/cn.onedesk.desk/files/onedesk``) or the frozen folder.
+installed package (``/opt/apps/cn.onedesk.desk/files/onedesk``) or the frozen folder; ``--floor-program`` takes
+the floor from another one (an older checkout has no bare probe).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def prepare_desk(cmd: list[str], folder: Path) -> None:
     run_once(cmd + ["--demo", "--data-dir", str(folder)], "1")
 
 
-def measure(cmd: list[str], runs: int) -> dict:
+def measure(cmd: list[str], runs: int, floor_cmd: list[str] | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="onedesk-bench-startup-"))
     try:
         prepare_desk(cmd, folder)
@@ -91,7 +92,7 @@ def measure(cmd: list[str], runs: int) -> dict:
         floor_runs: list[Run] = []
         for _ in range(runs):
             app_runs.append(run_once(cmd + ["--data-dir", str(folder)], "1"))
-            floor_runs.append(run_once(cmd, "bare"))
+            floor_runs.append(run_once(floor_cmd or cmd, "bare"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -103,6 +104,7 @@ def measure(cmd: list[str], runs: int) -> dict:
     assert app_ms is not None and floor_ms is not None
     return {
         "program": " ".join(cmd),
+        "floor_program": " ".join(floor_cmd or cmd),
         "runs": runs,
         "login_window_ms": app_ms,
         "bare_qt_ms": floor_ms,
@@ -118,7 +120,7 @@ def measure(cmd: list[str], runs: int) -> dict:
 def bench_startup(args) -> int:
     cmd = list(args.program) if args.program else default_program()
     runs = args.runs or (3 if args.quick else 9)
-    figures = measure(cmd, runs)
+    figures = measure(cmd, runs, list(args.floor_program) if args.floor_program else None)
     mem = figures["peak_memory_mb"]
     print(f"程序：{figures['program']}（每项 {runs} 次，取中位数）")
     print(f"  显示登录窗口  {figures['login_window_ms']:8.1f} ms   峰值内存 {mem if mem is not None else '—'} MB")

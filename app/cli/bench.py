@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--runs", type=int, metavar="N", help="每项启动次数（默认 9，--quick 为 3）")
             p.add_argument("--program", nargs="+", metavar="CMD",
                            help="要测量的程序（默认本程序），例如已安装的 /opt/apps/cn.onedesk.desk/files/onedesk")
+            p.add_argument("--floor-program", nargs="+", metavar="CMD", help="测量空白 Qt 对话框所用的程序（默认同上）")
         p.set_defaults(func=_runner(name))
 
 

@@ -46,7 +46,7 @@ def _open(args) -> AppContext:
         raise CliError(f"数据文件夹中没有数据库：{args.data_dir}。如需演示数据，请加 --demo"
                        f"（例如 python main.py --demo --data-dir {args.data_dir} print 案件编号 --out 文件.pdf），"
                        "或先用 python main.py --demo 打开程序。")
-    from app.demo.seed import open_desk
+    from app.demo.open import open_desk
     ctx, seeded = open_desk(args.data_dir, args.demo)
     if seeded:
         print(f"已在 {args.data_dir} 建立演示数据。")

@@ -67,7 +67,7 @@ def _cmd_month(args) -> int:
 
 def _open(args):
     """The desk's data; with --demo a fresh folder is seeded with the demo data first."""
-    from app.demo.seed import open_desk
+    from app.demo.open import open_desk
     from app.desk.db import DB_FILENAME
     if not (args.data_dir / DB_FILENAME).exists() and not args.demo:
         raise CliError(f"数据文件夹中没有数据库：{args.data_dir}。请先打开程序完成设置，或加 --demo 使用演示数据。")

@@ -11,7 +11,6 @@ not know, so a newer server can add fields without breaking older desks.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from enum import StrEnum
 from typing import Annotated, Any
@@ -29,7 +28,6 @@ MAX_NAME_LENGTH = 64  # a command name
 MAX_PULL_PAGE, DEFAULT_PULL_PAGE = 1000, 500  # changes in one pull page
 MAX_SNAPSHOT_PAGE, DEFAULT_SNAPSHOT_PAGE = 500, 200  # rows in one snapshot page
 SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "attachment", "calendar", "catalog")  # in apply order
-MAX_CLOCK_OFFSET_S = 20 * 366 * 86400.0  # a desk clock offset beyond 20 years is a broken measurement, not a clock
 MAX_BODY_BYTES = 4 * 1024 * 1024  # one request body (app/server/body_limits.py counts the bytes as they arrive)
 # Nesting of a request body: the envelope (body, mutations, a command, its args, a field) around a JSON value of
 # at most limits.MAX_JSON_DEPTH, so any value a command's schema accepts fits; anything deeper is refused unread.
@@ -91,13 +89,6 @@ class ResultStatus(StrEnum):
 
 def _utc_if_naive(when: dt.datetime) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def plausible_offset(offset_s: float | None) -> float | None:
-    """A desk's clock offset (seconds) if it can be used to correct a time, else None (treated as unknown)."""
-    if offset_s is None or not math.isfinite(offset_s) or abs(offset_s) > MAX_CLOCK_OFFSET_S:
-        return None
-    return float(offset_s)
 
 
 def _known_command(name: str) -> str:

@@ -294,13 +294,3 @@ def _scanned_pages(ctx: AppContext, actor, case_id, material: str) -> None:
     scanner = SimulatedScanner()
     pages = scanner.scan(color=False) + scanner.scan(color=False)
     AttachmentService(ctx).add_images(actor, case_id, material, pages, source="scanner")
-
-
-def open_desk(data_dir, demo: bool) -> tuple[AppContext, bool]:
-    """The desk's data folder, and whether it was just seeded: with ``demo`` a folder holding no desk yet
-    gets the demo data first."""
-    ctx = AppContext.open(data_dir)
-    if demo and not ctx.is_initialised():
-        from app.desk.catalog.refs import item_ref
-        return ctx, seed_demo(ctx, item_ref)
-    return ctx, False

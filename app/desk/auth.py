@@ -22,7 +22,6 @@ from app.core.changes import Changes
 from app.core.errors import UserError
 from app.core.vocabulary import Role, role_names
 from app.desk.context import AppContext
-from app.desk.sync.apply import LOGIN_OK, want_files
 from models import AuditEntry, Worker, utcnow
 
 log = logging.getLogger(__name__)
@@ -127,6 +126,7 @@ class AuthService:
         w.failed_attempts, w.locked_until = 0, None
         if needs_rehash(w.password_hash):
             w.password_hash = hash_password(password)
+        from app.desk.sync.apply import LOGIN_OK, want_files  # the sync's modules are not needed to show the login
         s.add(AuditEntry(worker_id=w.id, action=LOGIN_OK, subject=f"worker:{w.id}"))
         want_files(s, here=[(w.id, list(w.lines or ()))])  # the files of their forwarded cases come to this desk
         log.info("login ok: worker %s", w.id)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.wire import plausible_offset
+from app.core.offsets import plausible_offset
 from models import SyncState, utcnow
 from models.sync import SYNC_STATE_ID
 

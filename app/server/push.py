@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.core import limits
+from app.core.offsets import plausible_offset
 from app.core.payloads import case_payload, resident_payload
 from app.core.wire import (
     ErrorCode,
@@ -31,7 +32,6 @@ from app.core.wire import (
     PushRequest,
     PushResponse,
     ResultStatus,
-    plausible_offset,
 )
 from app.core.workdays import WorkCalendar
 from app.server import held
