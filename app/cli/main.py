@@ -61,7 +61,7 @@ def _modules_for(argv: list[str] | None) -> list[str]:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="main.py",
+        prog="onedesk" if getattr(sys, "frozen", False) else "main.py",  # the installed program is `onedesk`
         description="OneDesk 全科前台。不带子命令时打开桌面程序。",
     )
     parser.add_argument("--demo", action="store_true", help="演示模式：自动建立演示居委会、账号、居民和案件")
