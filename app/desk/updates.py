@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.digests import sha256_file
 from app.core.errors import UserError
 from app.core.releases import (
     BAD_DOWNLOAD,
@@ -132,13 +133,6 @@ def known_releases(s: Session) -> list[ReleaseInfo]:
                         published_at=k.published_at) for k in s.scalars(select(KnownRelease))]
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(READ_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 # ----- the service ------------------------------------------------------------------------------------------------
 class UpdateService:
@@ -177,7 +171,7 @@ class UpdateService:
             raise UpdateError(NO_UPDATE)
         target = self.folder / update.file_name
         if update.downloaded is not None:
-            if _sha256_of(target) == update.sha256:
+            if sha256_file(target) == update.sha256:
                 return DownloadedUpdate(update.version, target, update.size)
             target.unlink(missing_ok=True)  # not the published bytes: fetched again below
         http, token = self._link()

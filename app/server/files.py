@@ -19,7 +19,6 @@ atomically to its final name; a mismatch drops the partial copy (422 BAD_HASH, `
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import re
@@ -35,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core import limits
+from app.core.digests import sha256_file
 from app.core.wire import ErrorCode, FileStatus
 from app.server.db import ServerDB, take_lock
 from app.server.devices import authenticate
@@ -174,13 +174,6 @@ def _write_at(path: Path, offset: int, chunk: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(READ_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _sync_dir(path: Path) -> None:
     if os.name != "posix":
@@ -204,7 +197,7 @@ def _store_chunk(store: FileStore, blob: ServerBlob, device_id, offset: int, chu
         blob.received = offset + len(chunk)
     if blob.received != blob.size:
         return None
-    if _sha256_of(part) != sha:
+    if sha256_file(part) != sha:
         part.unlink(missing_ok=True)
         blob.received = 0
         log.warning("attachment file %s did not match its sha256; partial copy dropped", sha[:12])

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.core.digests import sha256_file
 from app.core.releases import (
     ReleaseError,
     check_file_name,
@@ -76,13 +77,6 @@ def _source(path: Path, version: str | None) -> tuple[str, str, int]:
     return platform, release_version, check_size(path.stat().st_size, path.name)
 
 
-def _hash_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(READ_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _copy_in(store: FileStore, path: Path, size: int) -> str:
     """Copy the package into the store while hashing it; its sha256. The copy is in place only when whole."""
@@ -118,7 +112,7 @@ def _existing(s: Session, platform: str, version: str) -> ServerRelease | None:
 
 def _same_again(store: FileStore, existing: ServerRelease, path: Path) -> Published:
     """The version and platform were published before: the same bytes are a no-op, other bytes are refused."""
-    if _hash_of(path) != existing.sha256:
+    if sha256_file(path) != existing.sha256:
         raise AdminError(f"版本 {existing.version} 的 {existing.platform} 安装包已发布且内容不同，"
                          "已发布的版本不能更换（各前台已记下它的摘要），请提高版本号后重新打包发布")
     if not release_path(store, existing.sha256).is_file():  # gone from the folder: put the same bytes back
