@@ -231,16 +231,12 @@ def test_versioninfo_structure(tmp_path):
 
 
 def test_versioninfo_reads_back_with_pyinstaller(tmp_path, monkeypatch):
-    pytest.importorskip("PyInstaller")
-    import PyInstaller.compat as compat
+    import PyInstaller.compat as compat  # a dev dependency: the spec's own freezer
 
     # The reader needs no Windows API, but its module imports win32api from compat, which only Windows defines.
     if not hasattr(compat, "win32api"):
         monkeypatch.setattr(compat, "win32api", None, raising=False)
-    try:
-        from PyInstaller.utils.win32 import versioninfo as pyi_versioninfo
-    except ImportError as e:  # pefile, a Windows-only dependency of PyInstaller
-        pytest.skip(f"PyInstaller's version-info module does not import here: {e}")
+    from PyInstaller.utils.win32 import versioninfo as pyi_versioninfo
     info = pyi_versioninfo.load_version_info_from_text_file(str(_write_versioninfo(tmp_path)))
     a, b, c, d = version_tuple(VERSION)
     assert (info.ffi.fileVersionMS, info.ffi.fileVersionLS) == ((a << 16) | b, (c << 16) | d)
@@ -278,7 +274,6 @@ def test_versioninfo_print_version_and_limits(monkeypatch, tmp_path, capsys):
 # --- the icon ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not SVG.exists(), reason="resources/icons/onedesk.svg is not in this tree")
 def test_icon_has_every_windows_size(tmp_path):
     from PIL import Image
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QDir, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication
 
-from app.core.paths import CJK_FONT_FILE, ICONS_DIR, STYLES_DIR
+from app.core.paths import CJK_FONT_FILE, ICONS_DIR, RESOURCES_DIR, STYLES_DIR
 
 _font_family: str | None = None
 _translators: list[QTranslator] = []  # installed translators must outlive the call that installs them
@@ -30,9 +30,11 @@ def install_translations(app: QApplication) -> None:
     if _translators:
         return
     folder = QLibraryInfo.path(QLibraryInfo.TranslationsPath)
-    for name in ("qtbase_zh_CN", "qt_zh_CN"):
+    # Ours first, so asked last: only the few words a Qt release left untranslated (resources/translations/).
+    for name, where in (("qt_fixes_zh_CN", str(RESOURCES_DIR / "translations")), ("qtbase_zh_CN", folder),
+                        ("qt_zh_CN", folder)):
         translator = QTranslator(app)
-        if translator.load(name, folder):
+        if translator.load(name, where):
             app.installTranslator(translator)
             _translators.append(translator)
 
