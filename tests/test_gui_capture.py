@@ -110,6 +110,7 @@ def test_delete_and_reorder_pages_then_cancel_attaches_nothing(qtbot, desk, tmp_
     qtbot.mouseClick(dlg.later_button, Qt.LeftButton)  # page 1 after page 2
     assert [p.data for p in dlg.ordered_pages()] == [taken[1], taken[0], taken[2]]
     dlg.page_list.setCurrentRow(2)
+    dlg.page_list.setFocus()  # Delete works in the page list, where the worker's click on a thumbnail puts it
     qtbot.keyClick(dlg.page_list, Qt.Key_Delete)
     assert [p.data for p in dlg.ordered_pages()] == [taken[1], taken[0]] and _texts(dlg) == ["第 1 页", "第 2 页"]
     seen = answer_next_message_box("是(&Y)")

@@ -204,8 +204,8 @@ class CaptureDialog(QDialog):
 
     def _connect(self) -> None:
         QShortcut(QKeySequence(Qt.Key_Space), self, self.shoot)  # before any focused button could take Space
-        QShortcut(QKeySequence(QKeySequence.Delete), self.page_list, self.delete_selected,
-                  context=Qt.WidgetWithChildrenShortcut)
+        delete = QShortcut(QKeySequence(QKeySequence.Delete), self.page_list, self.delete_selected)
+        delete.setContext(Qt.WidgetWithChildrenShortcut)  # not context=: PySide6 6.12 drops it there
         self.shutter_button.clicked.connect(self.shoot)
         self.scan_button.clicked.connect(self.scan)
         self.file_button.clicked.connect(self.add_from_files)
