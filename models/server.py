@@ -43,11 +43,24 @@ class ServerBase(DeclarativeBase):
 
 
 class SyncLock(ServerBase):
-    """The one lock row every change-log writer takes first (FOR UPDATE), so sequence order is commit order."""
+    """On SQLite, the counter change-log seqs are allocated from (writers are serialised by BEGIN IMMEDIATE).
+    On PostgreSQL seqs come from the sequence ``server_change_seq`` and this row is no longer written."""
 
     __tablename__ = "server_sync_lock"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ChangeStream(ServerBase):
+    """One change-log stream: a committee's (scope = its id) or the district's reference data (GLOBAL_SCOPE).
+
+    Every writer of a stream holds its row (FOR UPDATE) until commit, so within a stream seq order is commit
+    order while different committees write in parallel (issue 18). ``last_seq`` is the stream's newest seq."""
+
+    __tablename__ = "server_change_stream"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -227,6 +240,7 @@ __all__ = [
     "CaseEvent",
     "CatalogVersion",
     "ChangeRow",
+    "ChangeStream",
     "Committee",
     "EnrollCode",
     "HeldCommand",

@@ -53,13 +53,15 @@ WORKERS = (  # login, name, roles, lines
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "test-1")
 SERVER_TABLES = ("server_held_command", "server_mutation", "server_enroll_code", "server_device", "server_change",
                  "server_calendar", "server_catalog", "server_resident_alias", "case_event", '"case"', "resident",
-                 "worker", "committee", "server_sync_lock", "server_release")
+                 "worker", "committee", "server_sync_lock", "server_release", "server_change_stream")
 
 
 def reset_server(db: ServerDB) -> None:
     """Empty every server table (much faster than a new database per test)."""
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(SERVER_TABLES)} RESTART IDENTITY CASCADE"))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER SEQUENCE server_change_seq RESTART WITH 1"))
     ensure_lock_row(db.sessions)
 
 

@@ -210,12 +210,13 @@ def test_bad_or_missing_token_is_401(api, seeded, device):
     assert api.get("/v1/pull").status_code == 401
 
 
-def test_change_log_seq_is_allocated_under_the_lock_row(seeded):
-    """Every writer holds the lock row, so seqs are dense and in commit order."""
+def test_change_log_seq_is_allocated_under_the_stream_lock(seeded):
+    """Every writer holds its stream's lock, so seqs are unique and each stream's newest is on its lock row."""
     with seeded.sessions() as s:
-        seqs = list(s.scalars(select(ChangeRow.seq).order_by(ChangeRow.seq)))
-        assert seqs == list(range(1, len(seqs) + 1))
-        assert take_lock(s).last_seq == seqs[-1]
+        rows = list(s.execute(select(ChangeRow.seq, ChangeRow.scope).order_by(ChangeRow.seq)))
+        assert rows and len({seq for seq, _ in rows}) == len(rows)
+        for scope in {scope for _, scope in rows}:
+            assert take_lock(s, scope).last_seq == max(seq for seq, sc in rows if sc == scope)
 
 
 def test_desk_shows_set_aside_with_reason(make_desk):

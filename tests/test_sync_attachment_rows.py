@@ -27,7 +27,6 @@ from app.desk.sync.apply import DeskApplier, want_files
 from app.desk.sync.bad_rows import set_aside_rows
 from app.server import admin
 from app.server.changes import ChangeWriter, scope_of
-from app.server.db import take_lock
 from models import Attachment, AttachmentBlob, Case, OutboxEntry, Worker, utcnow
 from tests.sync_helpers import COMMITTEE, ITEM, PASSWORDS, Desk, start_server, stop_server, wait_ready
 
@@ -284,7 +283,7 @@ def test_a_bad_attachment_row_from_the_server_does_not_stop_the_pull(make_desk, 
     bad = _payload(cid, committee_id, worker, sha256="x" * 64)
     good = _payload(cid, committee_id, worker)
     with seeded.sessions.begin() as s:
-        writer = ChangeWriter(s, take_lock(s), utcnow())
+        writer = ChangeWriter(s, utcnow())
         for data in (bad, good):
             writer.emit(scope_of(committee_id), "attachment", data["id"], data)
     sync(desk)

@@ -19,7 +19,6 @@ from app.desk.sync.apply import DeskApplier
 from app.desk.sync.bad_rows import set_aside_rows
 from app.server import admin
 from app.server.changes import ChangeWriter, scope_of
-from app.server.db import take_lock
 from models import SyncState, Worker, utcnow
 from models.server import GLOBAL_SCOPE, Committee
 from tests.sync_helpers import COMMITTEE, start_server, stop_server, wait_ready
@@ -62,7 +61,7 @@ def _bad_case(committee_id: uuid.UUID, creator: str) -> dict:
 
 def _emit(db, scope: str, entity: str, entity_id: str, data) -> int:
     with db.sessions.begin() as s:
-        return ChangeWriter(s, take_lock(s), utcnow()).emit(scope, entity, entity_id, data).seq
+        return ChangeWriter(s, utcnow()).emit(scope, entity, entity_id, data).seq
 
 
 @pytest.fixture

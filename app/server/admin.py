@@ -31,7 +31,7 @@ from app.core.ratings import FollowupDays, SettingsError, check_followup_days, f
 from app.core.residence import REGION_KEY, Region, region_from_division_code, with_region
 from app.core.vocabulary import Role
 from app.core.workdays import CalendarError, CalendarStore, WorkCalendar, load_calendar_file, parse_calendar_year
-from app.server.changes import ChangeWriter
+from app.server.changes import ChangeWriter, scope_of
 from app.server.db import ServerDB, take_lock
 from models import utcnow
 from models.server import CalendarVersion, CatalogVersion, Committee, EnrollCode, ServerDevice, Worker
@@ -79,7 +79,7 @@ def add_committee(db: ServerDB, code: str, name: str, *, phone: str = "", addres
     _check_committee_fields(code, name, close_of_business)
     now = now or utcnow()
     with db.sessions.begin() as s:
-        changes = ChangeWriter(s, take_lock(s), now)
+        changes = ChangeWriter(s, now)
         if s.scalar(select(Committee.id).where(Committee.code == code.strip())):
             raise AdminError(f"居委会编码“{code}”已存在")
         # The committee's own place for the residence rules, as far as its code names it (app/core/residence.py);
@@ -100,7 +100,7 @@ def update_committee(db: ServerDB, code: str, *, name: str | None = None, phone:
     """Committee settings flow down to every desk of the committee."""
     now = now or utcnow()
     with db.sessions.begin() as s:
-        changes = ChangeWriter(s, take_lock(s), now)
+        changes = ChangeWriter(s, now)
         com = _committee(s, code)
         _check_committee_fields(com.code, name if name is not None else com.name,
                                 close_of_business if close_of_business is not None else com.close_of_business)
@@ -128,7 +128,7 @@ def set_followup_days(db: ServerDB, callback_days: int, fix_days: int,
         raise AdminError(str(e)) from None
     now = now or utcnow()
     with db.sessions.begin() as s:
-        changes = ChangeWriter(s, take_lock(s), now)
+        changes = ChangeWriter(s, now)
         committees = list(s.scalars(select(Committee).order_by(Committee.code)))
         if not committees:
             raise AdminError("区里还没有居委会，请先用 server committee add 添加")
@@ -175,7 +175,7 @@ def add_worker(db: ServerDB, committee_code: str, login: str, display_name: str,
         password_hash = hash_password(password or "")  # before the lock: hashing takes ~50 ms
     now = now or utcnow()
     with db.sessions.begin() as s:
-        changes = ChangeWriter(s, take_lock(s), now)
+        changes = ChangeWriter(s, now)
         com = _committee(s, committee_code)
         if s.scalar(select(Worker.id).where(Worker.committee_id == com.id, Worker.login == login.strip())):
             raise AdminError(f"登录名“{login}”在该居委会已存在")
@@ -192,7 +192,7 @@ def set_worker_active(db: ServerDB, committee_code: str, login: str, active: boo
                       now: dt.datetime | None = None) -> Worker:
     now = now or utcnow()
     with db.sessions.begin() as s:
-        changes = ChangeWriter(s, take_lock(s), now)
+        changes = ChangeWriter(s, now)
         com = _committee(s, committee_code)
         w = s.scalar(select(Worker).where(Worker.committee_id == com.id, Worker.login == login))
         if w is None:
@@ -244,10 +244,11 @@ def revoke_device(db: ServerDB, device_id: str, now: dt.datetime | None = None) 
     except ValueError:
         raise AdminError(f"设备编号格式不正确：{device_id}") from None
     with db.sessions.begin() as s:
-        take_lock(s)  # wait for a push in progress so it never straddles the revocation
         dev = s.get(ServerDevice, key)
         if dev is None:
             raise AdminError(f"没有编号为 {device_id} 的设备")
+        take_lock(s, scope_of(dev.committee_id))  # wait for a push in progress so it never straddles the revocation
+        s.refresh(dev)
         if dev.revoked_at is None:
             dev.revoked_at = now or utcnow()
         return dev
@@ -261,7 +262,7 @@ def import_calendar(db: ServerDB, path: Path, now: dt.datetime | None = None) ->
         raise AdminError(str(e)) from None
     content = Path(path).read_bytes().decode("utf-8-sig")
     with db.sessions.begin() as s:
-        changes = ChangeWriter(s, take_lock(s), now or utcnow())
+        changes = ChangeWriter(s, now or utcnow())
         existing = s.scalar(select(CalendarVersion).where(CalendarVersion.year == doc.year,
                                                           CalendarVersion.version == doc.version))
         if existing is not None:
@@ -298,7 +299,7 @@ def publish_catalog(db: ServerDB, directory: Path, now: dt.datetime | None = Non
     except (CatalogFileError, UnicodeDecodeError) as exc:
         raise AdminError(f"读取事项文件失败，未发布：{exc}") from None
     with db.sessions.begin() as s:
-        changes = ChangeWriter(s, take_lock(s), now or utcnow())
+        changes = ChangeWriter(s, now or utcnow())
         existing = s.scalar(select(CatalogVersion).where(CatalogVersion.version == catalog.version))
         if existing is not None:
             if existing.content_hash == catalog.content_hash:

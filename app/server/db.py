@@ -1,4 +1,4 @@
-"""The district server's database: engine for SQLite or PostgreSQL, Alembic upgrade, sessions, the lock row."""
+"""The district server's database: engine for SQLite or PostgreSQL, Alembic upgrade, sessions, the stream locks."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import UserError
 from app.core.paths import PROJECT_DIR
-from models.server import SyncLock
+from models.server import GLOBAL_SCOPE, ChangeStream, SyncLock
 
 SERVER_MIGRATIONS_DIR = PROJECT_DIR / "models" / "server_migrations"
 VERSION_TABLE = "server_alembic_version"
@@ -115,11 +117,67 @@ def ensure_lock_row(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         if s.get(SyncLock, LOCK_ROW_ID) is None:
             s.add(SyncLock(id=LOCK_ROW_ID, last_seq=0))
+        if s.get(ChangeStream, GLOBAL_SCOPE) is None:
+            s.add(ChangeStream(scope=GLOBAL_SCOPE, last_seq=0))
 
 
-def take_lock(s: Session) -> SyncLock:
-    """First statement of every change-log writer: holding this row until commit makes seq order commit order."""
-    return s.execute(select(SyncLock).where(SyncLock.id == LOCK_ROW_ID).with_for_update()).scalar_one()
+# Every stream writer holds this PostgreSQL advisory lock shared; a district-wide sweep (the files' garbage
+# collection) holds it exclusively, and so waits for the pushes in progress and keeps new ones out.
+DISTRICT_LOCK_KEY = 0x0DE5C  # any constant: advisory locks are this database's own
+_HELD = "change_stream_locks"
+
+
+def _held(s: Session) -> dict[str, ChangeStream]:
+    """The stream locks this session's current transaction holds (forgotten when it ends)."""
+    key = id(s.get_transaction())
+    held = s.info.get(_HELD)
+    if held is None or held[0] != key:
+        held = s.info[_HELD] = (key, {})
+    return held[1]
+
+
+def take_lock(s: Session, scope: str = GLOBAL_SCOPE) -> ChangeStream:
+    """Hold one change-log stream (a committee's id, or GLOBAL_SCOPE for reference data) until commit: its
+    writers are served one after the other, so within the stream seq order is commit order, while other
+    committees' writers run in parallel. On SQLite BEGIN IMMEDIATE serialises every writer anyway."""
+    held = _held(s)
+    if scope in held:
+        return held[scope]
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": DISTRICT_LOCK_KEY})
+    stmt = select(ChangeStream).where(ChangeStream.scope == scope).with_for_update()
+    row = s.execute(stmt).scalar_one_or_none()
+    if row is None:  # a committee's first change: its row is made here, by whichever writer comes first
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        s.execute(insert(ChangeStream).values(scope=scope, last_seq=0).on_conflict_do_nothing())
+        row = s.execute(stmt).scalar_one()
+    held[scope] = row
+    return row
+
+
+def take_district_lock(s: Session) -> None:
+    """Wait for every stream writer in progress and keep new ones out until commit (rare, district-wide work)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DISTRICT_LOCK_KEY})
+
+
+def holds_lock(s: Session, scope: str) -> bool:
+    return scope in _held(s)
+
+
+def next_seqs(s: Session, n: int) -> list[int]:
+    """``n`` new change-log seqs, ascending, in one round trip. The caller holds the lock of the stream they
+    are for, so a later writer of that stream gets higher ones (PostgreSQL: the sequence server_change_seq;
+    SQLite: the counter row, under BEGIN IMMEDIATE)."""
+    if n <= 0:
+        return []
+    if s.get_bind().dialect.name == "postgresql":
+        return sorted(s.scalars(text("SELECT nextval('server_change_seq') FROM generate_series(1, :n)"),
+                                {"n": n}))
+    s.execute(update(SyncLock).where(SyncLock.id == LOCK_ROW_ID).values(last_seq=SyncLock.last_seq + n))
+    top = s.scalar(select(SyncLock.last_seq).where(SyncLock.id == LOCK_ROW_ID))
+    assert top is not None
+    return list(range(top - n + 1, top + 1))
 
 
 @dataclass

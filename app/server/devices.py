@@ -16,6 +16,7 @@ from app.core.errors import UserError
 from app.core.payloads import committee_payload
 from app.core.wire import TOKEN_LIFETIME, TOKEN_RENEW_WINDOW, CommitteeRow, EnrollRequest, EnrollResponse, TokenRenewal
 from app.server.admin import hash_enroll_code
+from app.server.changes import scope_of
 from app.server.db import ServerDB, take_lock
 from models import utcnow
 from models.server import Committee, EnrollCode, ServerDevice
@@ -62,8 +63,10 @@ def enroll(db: ServerDB, request: EnrollRequest, now: dt.datetime) -> EnrollResp
     only hashed)."""
     code, committee_code = request.code, request.committee_code
     with db.sessions.begin() as s:
-        take_lock(s)  # two desks racing for one code, or for one device code, are served one after the other
         ec = s.scalar(select(EnrollCode).where(EnrollCode.code_hash == hash_enroll_code(code)))
+        if ec is not None:  # two desks racing for one code, or for one device code, are served one after the other
+            take_lock(s, scope_of(ec.committee_id))
+            s.refresh(ec)
         if ec is None or ec.used_at is not None or ec.expires_at <= now:
             raise EnrollError("注册码无效、已使用或已过期（有效期 15 分钟），请向区管理员重新申请")
         com = s.get(Committee, ec.committee_id)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from app.core import limits
 from app.core.digests import sha256_file
 from app.core.wire import ErrorCode, FileStatus
-from app.server.db import ServerDB, take_lock
+from app.server.db import ServerDB, take_district_lock
 from app.server.devices import authenticate
 from models import Attachment
 from models.server import ServerBlob
@@ -362,13 +362,13 @@ def collect_garbage(db: ServerDB, store: FileStore, now: dt.datetime, *, dry_run
     and every partial upload older than ``stale_after`` — one nothing refers to goes with its row (a younger one
     may belong to an add command on its way); one a live attachment refers to goes and its row's ``received``
     is reset to 0, so the desk starts that upload again from the beginning on its next status check (a device
-    cannot park a 25 MB partial copy under every attachment it declares). Holds the lock row, so no add command
+    cannot park a 25 MB partial copy under every attachment it declares). Holds the district lock, so no add command
     can come to refer to a file while it goes, and each stale partial copy's ``server_blob`` row, so no chunk is
     written into it meanwhile. A complete file a live attachment refers to is never touched; files in the folder
     that are not named like ours are left alone."""
     report = GcReport()
     with db.sessions.begin() as s:
-        take_lock(s)
+        take_district_lock(s)
         referred = _referred(s)
         gone = [key for key in s.execute(select(ServerBlob.committee_id, ServerBlob.sha256))
                 if tuple(key) not in referred]

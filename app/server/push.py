@@ -1,4 +1,4 @@
-"""Push: one batch of desk commands, applied in one transaction that holds the lock row.
+"""Push: one batch of desk commands, applied in one transaction that holds its committee's stream lock.
 
 Per device, ``mid`` is gap-free: ``mid <= last_mid`` is a duplicate and gets the stored result back without
 effect; a batch that does not continue at ``last_mid + 1`` is refused whole (409). Each new command runs in
@@ -36,7 +36,7 @@ from app.core.wire import (
 from app.core.workdays import WorkCalendar
 from app.server import held
 from app.server.admin import server_calendar
-from app.server.changes import ChangeWriter
+from app.server.changes import ChangeWriter, scope_of
 from app.server.db import ServerDB, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import (
@@ -111,22 +111,25 @@ def command_dating(client_time: dt.datetime, desk_offset_s: float | None, batch_
 def give_up_held(db: ServerDB, now: dt.datetime, *, everything: bool = False) -> int:
     """Set aside the held commands whose wait is over — or, for the administrator, all of them
     (``python main.py server held --give-up``) — with the worker's text kept as a note; what waited for them runs.
-    Pushes do this for their committee as well: a desk asking about its held commands hears the outcome."""
-    with db.sessions.begin() as s:
-        lock = take_lock(s)
-        if everything:
+    One transaction per committee, under that committee's stream lock. Pushes do this for their committee as
+    well: a desk asking about its held commands hears the outcome."""
+    if everything:
+        with db.sessions.begin() as s:
             s.execute(update(HeldCommand).values(expires_at=now))
-        run = _BatchRun(s, now, None)
-        rows = run.holds.expired(None, now)
-        for row in rows:
-            run._run_held(row, give_up=held.LOST_REASON)
-        s.flush()
-        changes = ChangeWriter(s, lock, now)
-        for c in run.touched_cases.values():
-            changes.case(c)
-        for a in run.touched_attachments.values():
-            changes.attachment(a)
-        return len(rows)
+    with db.read_sessions() as s:
+        committees = sorted(set(s.scalars(select(HeldCommand.committee_id).where(HeldCommand.expires_at <= now))))
+    done = 0
+    for committee_id in committees:
+        with db.sessions.begin() as s:
+            take_lock(s, scope_of(committee_id))
+            run = _BatchRun(s, now, None)
+            rows = run.holds.expired(committee_id, now)
+            for row in rows:
+                run._run_held(row, give_up=held.LOST_REASON)
+            s.flush()
+            run.write_changes()
+            done += len(rows)
+    return done
 
 
 class _Careful(Exception):
@@ -190,10 +193,12 @@ class _BatchRun:
         return self._calendar
 
     def run(self, token: str | None, device_id: str, mutations: list[MutationIn]) -> PushResponse:
-        lock = take_lock(self.s)
         device = authenticate(self.s, token, for_update=True, now=self.now)
         if device_id and device_id != str(device.id):
             raise AuthFailed("token does not belong to device_id")
+        # Before anything is read: two desks of the committee are served one after the other, other committees
+        # in parallel (issue 18).
+        take_lock(self.s, scope_of(device.committee_id))
         self.device = device
         self.committee = self.s.get_one(Committee, device.committee_id)
         for row in self.holds.expired(self.committee.id, self.now):  # first: a desk asking again hears it now
@@ -212,16 +217,21 @@ class _BatchRun:
         self.holds.write()
         device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
         self.s.flush()  # column defaults (event ids) are filled in by the flush; payloads need them
-        changes = ChangeWriter(self.s, lock, self.now)
-        for r in self.touched_residents.values():
-            changes.resident(r)
-        for c in self.touched_cases.values():
-            changes.case(c)
-        for a in self.touched_attachments.values():  # after their cases: a desk pulls the case first
-            changes.attachment(a)
+        self.write_changes()
         return PushResponse(last_mid=device.last_mid, results=results, server_time=self.now,
                             cases=self._case_snapshots(),
                             residents=self._resident_snapshots())
+
+    def write_changes(self) -> None:
+        """The change rows of everything the batch touched, in one multi-row INSERT."""
+        changes = ChangeWriter(self.s, self.now)
+        for r in self.touched_residents.values():
+            changes.resident(r, bulk=True)
+        for c in self.touched_cases.values():
+            changes.case(c, bulk=True)
+        for a in self.touched_attachments.values():  # after their cases: a desk pulls the case first
+            changes.attachment(a, bulk=True)
+        changes.write()
 
     def _split(self, mutations: list[MutationIn]) -> tuple[list[dict], list[MutationIn]]:
         """Check the whole batch before touching anything: duplicates must match, new mids must be contiguous."""

@@ -62,7 +62,7 @@ from app.core.vocabulary import (
 from app.core.workdays import WorkCalendar, parse_close_of_business
 from app.server import ratelimit
 from app.server.admin import server_calendar
-from app.server.changes import ChangeWriter
+from app.server.changes import ChangeWriter, scope_of
 from app.server.db import ServerDB, take_lock
 from models.server import Case, Committee
 
@@ -356,7 +356,9 @@ def record_rating(db: ServerDB, case_id: uuid.UUID, form: RatingForm, now: dt.da
     """The resident's rating through the core action, with the case's change row, in one transaction under the
     change-log lock (as a push). Returns the round rated; UserError (the rule's Chinese refusal) changes nothing."""
     with db.sessions.begin() as s:
-        lock = take_lock(s)
+        committee_id = s.scalar(select(Case.committee_id).where(Case.id == case_id))
+        if committee_id is not None:  # before the case is read: a push of its committee may be changing it
+            take_lock(s, scope_of(committee_id))
         case = s.get_one(Case, case_id, options=[selectinload(Case.events)])
         committee = s.get_one(Committee, case.committee_id)
         wanted = form.round or rating_round(case) or 1
@@ -365,7 +367,7 @@ def record_rating(db: ServerDB, case_id: uuid.UUID, form: RatingForm, now: dt.da
         actions.perform(case, Action.RATE, cmd, actor=actions.Actor(id=None, roles=()), at=now,
                         env=ResidentEnv(committee, server_calendar(s), now))
         s.flush()  # the new event's id, for the payload
-        ChangeWriter(s, lock, now).case(case)
+        ChangeWriter(s, now).case(case)
         return wanted
 
 
