@@ -21,7 +21,7 @@ from app.server.changes import ChangeWriter, scope_of
 from app.server.db import take_lock
 from models import utcnow
 from models.server import GLOBAL_SCOPE, ChangeRow, Committee
-from tests.sync_helpers import COMMITTEE, enroll_raw, mutation, server_worker_id
+from tests.sync_helpers import COMMITTEE, enroll_raw, mutation
 
 pytest_plugins = ("tests.server_fixtures",)
 
@@ -204,4 +204,3 @@ def test_a_cursor_naming_another_stream_or_tag_is_unknown(seeded, server_app, pa
                 f"{own.seq}-{own.tag}.0.0", "1-a-b.x"):
         with pytest.raises(pull_service.UnknownCursor):
             pull_service.pull(seeded, token, PullQuery(cursor=bad, limit=5), utcnow())
-    assert server_worker_id(seeded, "desk")
