@@ -70,14 +70,15 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
-def make_engines(url: str) -> tuple[Engine, Engine]:
-    """(write engine, read engine). On PostgreSQL they are the same pool."""
+def make_engines(url: str, *, pool_size: int = 10, max_overflow: int = 40) -> tuple[Engine, Engine]:
+    """(write engine, read engine). On PostgreSQL they are the same pool: ``pool_size`` connections kept open and
+    up to ``max_overflow`` more while busy — one worker process's share of the connections (app/server/workers.py)."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         # Readers get a plain BEGIN: in WAL mode they see a consistent snapshot and never block writers.
         return _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False)
     # hide_parameters: database errors end up in logs, and parameters hold ID numbers and phone numbers.
-    engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True, pool_timeout=60,
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_timeout=60,
                            hide_parameters=True)
     return engine, engine
 
@@ -198,10 +199,10 @@ class ServerDB:
             self.read_engine.dispose()
 
 
-def open_server_db(url: str, *, migrate: bool = True) -> ServerDB:
+def open_server_db(url: str, *, migrate: bool = True, pool_size: int = 10, max_overflow: int = 40) -> ServerDB:
     """Open the server database and upgrade it to head (the server owns its schema through Alembic)."""
     url = normalise_url(url)
-    engine, read_engine = make_engines(url)
+    engine, read_engine = make_engines(url, pool_size=pool_size, max_overflow=max_overflow)
     try:
         if migrate:
             upgrade(engine)
