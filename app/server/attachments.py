@@ -17,11 +17,11 @@ from typing import Any
 
 from app.core import attachment_rules, commands
 from app.core.vocabulary import Mutation
-from app.server.mutations import RESIDENT_REFUSED, ApplyContext, Rejected, _canonical_resident_id, _earlier_refusal
+from app.server.mutations import RESIDENT_REFUSED, ApplyContext, Rejected, _earlier_refusal, find_resident
 from app.server.mutations import _load_case as load_case
 from app.server.mutations import _raw_id as raw_id
 from models import Attachment
-from models.server import Case, Resident, ServerBlob
+from models.server import Case, ServerBlob
 
 # Who may add or take off a file — app/core/attachment_rules.py, the same rule the desk's AttachmentService
 # checks before it enqueues (app/desk/attachments/service.py), so a command a desk accepted is refused here only
@@ -56,7 +56,7 @@ def apply(ctx: ApplyContext, name: str, raw: Any) -> dict:
 
 
 def _resident(ctx: ApplyContext, resident_id: uuid.UUID) -> uuid.UUID:
-    r = ctx.s.get(Resident, _canonical_resident_id(ctx.s, resident_id))
+    r = find_resident(ctx, resident_id)
     if r is None or r.committee_id != ctx.committee.id:
         why = _earlier_refusal(ctx, Mutation.RESIDENT_UPSERT, "resident_id", resident_id)
         if why:

@@ -26,6 +26,7 @@ from app.core.residents import ID_NUMBER_TAKEN, ResidentError, apply_resident, v
 from app.core.vocabulary import Action, Mutation
 from app.core.wire import ResultStatus
 from app.core.workdays import WorkCalendar, compute_deadline, parse_close_of_business
+from app.server.batch import Known
 from models import Attachment
 from models.server import Case, Committee, MutationRecord, Resident, ResidentAlias, ServerDevice, Worker
 
@@ -66,6 +67,7 @@ class ApplyContext:
     clock_offset_from: str = "batch"  # "desk": known when the action was taken; "batch": measured at the push
     batch_records: list[dict] = field(default_factory=list)  # this batch's outcomes so far (not yet stored)
     mutation_id: uuid.UUID | None = None  # the command being applied: every event it makes names it (issue 12)
+    known: Known | None = None  # what the batch names, loaded up front (app/server/batch.py); None: ask the database
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -97,6 +99,13 @@ def acting_worker(s: Session, device: ServerDevice, worker_id: uuid.UUID | None)
 def _canonical_resident_id(s: Session, rid: uuid.UUID) -> uuid.UUID:
     alias = s.get(ResidentAlias, rid)
     return alias.resident_id if alias else rid
+
+
+def find_resident(ctx: ApplyContext, rid: uuid.UUID) -> Resident | None:
+    """The resident ``rid`` names (or was merged into), wherever it is."""
+    if ctx.known is not None:
+        return ctx.known.resident(ctx.s, rid)
+    return ctx.s.get(Resident, _canonical_resident_id(ctx.s, rid))
 
 
 RESIDENT_REFUSED = "居民信息有误："
@@ -141,7 +150,7 @@ def _resident_upsert(ctx: ApplyContext, cmd: commands.ResidentArgs) -> dict:
     except ResidentError as e:
         raise Rejected(f"居民信息有误：{e}") from None
     s, merged_from = ctx.s, None
-    r = s.get(Resident, _canonical_resident_id(s, rid))
+    r = find_resident(ctx, rid)
     if r is None:
         # The same person registered at two desks while offline: keep the first record, remember the alias.
         r = s.scalar(select(Resident).where(Resident.committee_id == ctx.committee.id,
@@ -149,15 +158,24 @@ def _resident_upsert(ctx: ApplyContext, cmd: commands.ResidentArgs) -> dict:
         if r is not None:
             s.add(ResidentAlias(alias_id=rid, resident_id=r.id))
             merged_from = str(rid)
+            if ctx.known is not None:
+                ctx.known.add_alias(rid, r.id)
     elif r.committee_id != ctx.committee.id:
         raise Rejected("该居民不属于本居委会，不能修改")
     elif r.id_number != clean.id_number and s.scalar(select(Resident.id).where(
             Resident.committee_id == ctx.committee.id, Resident.id_number == clean.id_number)):
         raise Rejected(ID_NUMBER_TAKEN)
+    created = r is None
     if r is None:
         r = Resident(id=rid, committee_id=ctx.committee.id, created_at=ctx.at, version=0)
         s.add(r)
+        if ctx.known is not None:
+            ctx.known.add_resident(r)
     apply_resident(r, clean, at=ctx.at, today=ctx.received_at.date(), home=committee_region(ctx.committee.settings))
+    if ctx.known is not None and created:
+        # Written now: the cases naming it may be flushed with it, and the unit of work does not order a case
+        # after its applicant (no relationship between them), so the case's foreign key would fail.
+        s.flush()
     ctx.touched_residents[r.id] = r
     return {"resident_id": str(r.id), "merged_from": merged_from}
 
@@ -177,7 +195,7 @@ class ServerEnv:
     def resident_id(self, resident_id: uuid.UUID | None) -> uuid.UUID | None:
         if resident_id is None:
             return None
-        r = self.ctx.s.get(Resident, _canonical_resident_id(self.ctx.s, resident_id))
+        r = find_resident(self.ctx, resident_id)
         if r is None or r.committee_id != self.ctx.committee.id:
             why = _earlier_refusal(self.ctx, Mutation.RESIDENT_UPSERT, "resident_id", resident_id)
             if why:
@@ -205,7 +223,12 @@ def _actor(ctx: ApplyContext) -> actions.Actor:
 
 
 def _load_case(ctx: ApplyContext, case_id: uuid.UUID | None) -> Case:
-    case = ctx.s.get(Case, case_id, options=[selectinload(Case.events)]) if case_id else None
+    if case_id is None:
+        case = None
+    elif ctx.known is not None:
+        case = ctx.known.case(ctx.s, case_id)
+    else:
+        case = ctx.s.get(Case, case_id, options=[selectinload(Case.events)])
     if case is None:
         why = _earlier_refusal(ctx, Mutation.CASE_CREATE, "case_id", case_id) if case_id else None
         if why:
@@ -247,11 +270,16 @@ def _case_create(ctx: ApplyContext, cmd: commands.CreateCaseArgs) -> dict:
     problem = _number_problem(ctx, cmd.case_number)
     if problem:
         raise Rejected(problem, case_id=cmd.id)
-    clash = ctx.s.execute(select(Case.id).where(or_(
-        Case.id == cmd.id, and_(Case.committee_id == ctx.committee.id, Case.case_number == cmd.case_number)))
-        .limit(1)).first()
-    if clash is not None:
-        if clash[0] == cmd.id:
+    if ctx.known is not None:
+        same_id = ctx.known.case(ctx.s, cmd.id) is not None
+        same_number = not same_id and ctx.known.number_taken(ctx.s, ctx.committee.id, cmd.case_number)
+    else:
+        clash = ctx.s.execute(select(Case.id).where(or_(
+            Case.id == cmd.id, and_(Case.committee_id == ctx.committee.id, Case.case_number == cmd.case_number)))
+            .limit(1)).first()
+        same_id, same_number = clash is not None and clash[0] == cmd.id, clash is not None and clash[0] != cmd.id
+    if same_id or same_number:
+        if same_id:
             raise Rejected("该案件已经上传过，不能重复建立")
         raise Rejected(f"案件编号 {cmd.case_number} 与其他前台的案件重复，请联系区管理员核对本机编号")
     if not cmd.origin_device_code:
@@ -263,6 +291,8 @@ def _case_create(ctx: ApplyContext, cmd: commands.CreateCaseArgs) -> dict:
     except Rejected as r:  # the applicant is missing: the case's later commands name this reason
         raise Rejected(r.reason, case_id=cmd.id) from None
     ctx.s.add(case)
+    if ctx.known is not None:
+        ctx.known.add_case(case)
     ctx.touched_cases[case.id] = case  # written when the savepoint is released: a clash surfaces there
     return {"case_id": str(case.id), "state": case.state, "version": case.version}
 

@@ -34,7 +34,7 @@ from app.core.wire import (
     ResultStatus,
 )
 from app.core.workdays import WorkCalendar
-from app.server import held
+from app.server import batch, held
 from app.server.admin import server_calendar
 from app.server.changes import ChangeWriter, scope_of
 from app.server.db import ServerDB, take_lock
@@ -147,10 +147,11 @@ def _run_batch(db: ServerDB, token: str | None, device_id: str, ordered: list[Mu
                 body = _BatchRun(s, now, client_now, careful).run(token, device_id, ordered)
                 s.flush()  # constraint errors surface here, while the optimistic run can still be redone
             return body
-        except (_Careful, IntegrityError, DataError):
+        except (_Careful, IntegrityError, DataError) as e:
             if careful:
                 raise
-            log.debug("push batch redone with savepoints")
+            log.debug("push batch redone with savepoints (%s)", type(e).__name__ if not isinstance(e, DBAPIError)
+                      else type(e.orig).__name__)
     raise AssertionError("unreachable")
 
 
@@ -186,6 +187,8 @@ class _BatchRun:
         self.earlier: dict[uuid.UUID, dict] = {}
         self._kept: list = []
         self._calendar: WorkCalendar | None = None
+        self.known: batch.Known | None = None  # the optimistic run's view of what the batch names
+        self.case_payloads: dict[uuid.UUID, dict] = {}
 
     def calendar(self) -> WorkCalendar:
         if self._calendar is None:
@@ -227,8 +230,9 @@ class _BatchRun:
         changes = ChangeWriter(self.s, self.now)
         for r in self.touched_residents.values():
             changes.resident(r, bulk=True)
-        for c in self.touched_cases.values():
-            changes.case(c, bulk=True)
+        for c in self.touched_cases.values():  # the answer carries the same payloads (_case_snapshots)
+            self.case_payloads[c.id] = payload = case_payload(c)
+            changes.queue(scope_of(c.committee_id), "case", c.id, payload)
         for a in self.touched_attachments.values():  # after their cases: a desk pulls the case first
             changes.attachment(a, bulk=True)
         changes.write()
@@ -272,9 +276,15 @@ class _BatchRun:
                     self.earlier[rec.mutation_id] = {**_as_dict(rec), "own": own}
 
     def _preload(self, new: list[MutationIn]) -> None:
-        """Load the batch's workers and cases (with history) in two queries, and keep them referenced: the
-        session's identity map is weak, so without this every command would fetch them again."""
+        """Load the batch's workers, cases (with history) and residents in one query per table, and keep them
+        referenced: the session's identity map is weak, so without this every command would fetch them again.
+        The optimistic run keeps them in ``known`` (app/server/batch.py), which also learns what the batch
+        creates, so no command asks the database about what an earlier one made."""
         worker_ids = {m.acting_worker for m in new if m.acting_worker}
+        if not self.careful:
+            self._kept = list(self.s.scalars(select(Worker).where(Worker.id.in_(worker_ids)))) if worker_ids else []
+            self.known = batch.load(self.s, self.committee.id, new)
+            return
         case_ids = set()
         for m in new:
             value = m.args.get("case_id") if isinstance(m.args, dict) else None
@@ -355,7 +365,8 @@ class _BatchRun:
         ctx = ApplyContext(s=self.s, device=device, committee=committee, worker=worker, at=dating.at,
                            client_time=m.client_time, received_at=self.now, calendar=self.calendar,
                            clock_offset_s=dating.offset_s, clock_offset_from=dating.offset_from,
-                           batch_records=self.records, mutation_id=m.mutation_id)
+                           batch_records=self.records, mutation_id=m.mutation_id,
+                           known=self.known if device is getattr(self, "device", None) else None)
         if not self.careful:
             if give_up:
                 raise _Careful()  # setting aside keeps the worker's text: a savepoint's work
@@ -388,11 +399,13 @@ class _BatchRun:
     def _run_optimistic(self, ctx: ApplyContext, m: MutationIn) -> tuple[str, str, dict]:
         try:
             result = apply_mutation(ctx, m.name, m.args)
-        except (IntegrityError, DataError):
+        except (IntegrityError, DataError) as e:
+            log.debug("optimistic run stopped at %s: %s", m.name, type(e.orig).__name__)
             raise _Careful() from None
         except DBAPIError:
             raise
-        except Exception:  # Rejected, or a poison command: only a savepoint can isolate it
+        except Exception as e:  # Rejected, or a poison command: only a savepoint can isolate it
+            log.debug("optimistic run stopped at %s: %s", m.name, type(e).__name__)
             raise _Careful() from None
         self.touched_cases.update(ctx.touched_cases)
         self.touched_residents.update(ctx.touched_residents)
@@ -432,10 +445,11 @@ class _BatchRun:
 
     def _case_snapshots(self) -> list[dict]:
         """Current state of every case the batch touched or mentioned, so the desk can adopt it at once."""
-        ids = set(self.touched_cases) | self.refresh_cases
-        if not ids:
-            return []
-        self.s.flush()
-        cases = self.s.scalars(select(Case).where(Case.id.in_(ids), Case.committee_id == self.device.committee_id)
-                               .options(selectinload(Case.events)))
-        return [case_payload(c) for c in cases]
+        mine = [self.case_payloads.get(c.id) or case_payload(c) for c in self.touched_cases.values()
+                if c.committee_id == self.device.committee_id]
+        ids = self.refresh_cases - set(self.touched_cases)
+        if ids:
+            self.s.flush()
+            mine += [case_payload(c) for c in self.s.scalars(select(Case).where(
+                Case.id.in_(ids), Case.committee_id == self.device.committee_id).options(selectinload(Case.events)))]
+        return mine
