@@ -60,12 +60,11 @@ LOGIN_OK = "login.ok"  # app/desk/auth.py's audit action for a successful login
 def pending_entity_ids(s: Session) -> set[str]:
     """Ids of cases and residents that unsent outbox commands refer to, or commands the server holds (it waits
     for earlier ones from other desks: until they have run, this desk's view is ahead of the server's)."""
-    ids: set[str] = set()
-    for args in s.scalars(select(OutboxEntry.args).where(OutboxEntry.status.in_((OUTBOX_PENDING, OUTBOX_HELD)))):
-        for key in ("case_id", "id"):
-            if isinstance(args, dict) and args.get(key):
-                ids.add(str(args[key]))
-    return ids
+    # SQLite reads the two keys out of the JSON itself: decoding every unsent command in Python each time an
+    # answer arrives made a long queue quadratic (issue 18: 20,000 queued commands, 9 s of a 45 s push).
+    keys = (func.json_extract(OutboxEntry.args, "$.case_id"), func.json_extract(OutboxEntry.args, "$.id"))
+    rows = s.execute(select(*keys).where(OutboxEntry.status.in_((OUTBOX_PENDING, OUTBOX_HELD))).distinct())
+    return {str(value) for row in rows for value in row if value}
 
 
 def _upsert(s: Session, table, rows: list[dict], keep: frozenset[str] = frozenset()) -> None:
