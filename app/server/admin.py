@@ -244,11 +244,12 @@ def revoke_device(db: ServerDB, device_id: str, now: dt.datetime | None = None) 
     except ValueError:
         raise AdminError(f"设备编号格式不正确：{device_id}") from None
     with db.sessions.begin() as s:
-        dev = s.get(ServerDevice, key)
+        # The device row first, then its committee's stream: the order a push takes them in, so the two wait
+        # for each other instead of deadlocking; a push in progress never straddles the revocation.
+        dev = s.get(ServerDevice, key, with_for_update=True)
         if dev is None:
             raise AdminError(f"没有编号为 {device_id} 的设备")
-        take_lock(s, scope_of(dev.committee_id))  # wait for a push in progress so it never straddles the revocation
-        s.refresh(dev)
+        take_lock(s, scope_of(dev.committee_id))
         if dev.revoked_at is None:
             dev.revoked_at = now or utcnow()
         return dev
