@@ -204,3 +204,49 @@ def test_a_cursor_naming_another_stream_or_tag_is_unknown(seeded, server_app, pa
                 f"{own.seq}-{own.tag}.0.0", "1-a-b.x"):
         with pytest.raises(pull_service.UnknownCursor):
             pull_service.pull(seeded, token, PullQuery(cursor=bad, limit=5), utcnow())
+
+
+def test_upgrading_a_district_log_starts_the_streams_where_it_ended(pg_url):
+    """s0010 on a server that ran before issue 18: each stream's newest seq on its row, the sequence after all."""
+    import os
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from app.server.db import make_engines, normalise_url, open_server_db, upgrade
+    from tests.server_fixtures import PG_ENV
+
+    admin_engine = create_engine(normalise_url(os.environ[PG_ENV]), isolation_level="AUTOCOMMIT")
+    name = f"onedesk_streams_{secrets.token_hex(4)}"
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    engine, _ = make_engines(url)
+    try:
+        upgrade(engine, "s0009")
+        committee = str(uuid.uuid4())
+        with engine.begin() as conn:
+            for seq, scope in ((1, committee), (2, "*"), (3, committee), (4, committee), (5, "*")):
+                conn.execute(text("INSERT INTO server_change (seq, tag, scope, entity, entity_id, data, committed_at) "
+                                  "VALUES (:seq, 'abcd', :scope, 'note', :seq, '{}', now())"),
+                             {"seq": seq, "scope": scope})
+            conn.execute(text("UPDATE server_sync_lock SET last_seq = 5 WHERE id = 1"))
+        upgrade(engine)
+        with engine.connect() as conn:
+            streams = dict(conn.execute(text("SELECT scope, last_seq FROM server_change_stream")).all())
+        assert streams == {committee: 4, "*": 5}
+        db = open_server_db(url)
+        try:
+            with db.sessions.begin() as s:
+                row = ChangeWriter(s, utcnow()).emit(committee, "note", "new", {})
+            assert row.seq == 6  # after every seq the district log handed out: old cursors keep their meaning
+            with db.sessions() as s:
+                assert take_lock(s, committee).last_seq == 6
+        finally:
+            db.close()
+    finally:
+        engine.dispose()
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
