@@ -1,42 +1,54 @@
-"""``python main.py bench sync``: sync throughput and latency against a real server process on loopback.
+"""``python main.py bench sync``: sync throughput and latency against a real server process on loopback (issue 18).
 
-For SQLite and PostgreSQL in turn: push 10,000 cases (create + accept = 20,000 commands) from one desk,
-pull them into a second desk through the change log and through a snapshot, then let 50 desks (two per
-committee) sync at once, each with 5 new cases, and report the median round time. ``--quick`` runs 500 cases
-and 10 desks.
+For SQLite and PostgreSQL in turn:
 
-PostgreSQL: ``ONEDESK_BENCH_PG_URL`` (or ``ONEDESK_TEST_PG_URL``, else postgres@127.0.0.1:5432) names a server
-on which a scratch database is created and dropped. In the 50-desk part every desk is a process of its own;
-desks, server process and database all share this machine's cores, so on a small box the figures are an
-upper bound of what one district server would see.
+1. **Throughput**: one real desk pushes 10,000 cases (create + accept = 20,000 commands); a second desk pulls
+   them through the change log, a third through a snapshot (``push_per_s``, ``pull_changes_per_s``,
+   ``pull_commands_per_s``, ``snapshot_rows_per_s``). Target: push ≥ 5,000 commands/s.
+2. **500 desks** (250 committees × 2) simulated in this process (app/bench/desks.py), really enrolled, speaking
+   the wire protocol: ``desks_500`` — steady (each on its real schedule; the headline ``round_median_ms`` and
+   ``round_p95_ms``) and burst (all at once) rounds, errors, and the exactly-once count on the server's
+   database. Targets: median round < 300 ms, p95 < 1 s, no errors.
+3. **Fresh desk download** (``fresh_download_s``) by ``app.bench.download.fresh_download`` when that module exists.
+
+Then on PostgreSQL only: **per-committee query times** of a generated district (``district_queries``, default
+5 million cases) by ``app.bench.district.run_district_queries`` when that module exists. ``--json FILE`` writes
+``{"postgresql": {...}, "sqlite": {...}}``; ``--quick`` runs 500 cases, 20 desks and a small district.
+
+PostgreSQL: ``ONEDESK_BENCH_PG_URL`` (or ``ONEDESK_TEST_PG_URL``, else postgres@127.0.0.1:5432) names a server on
+which a scratch database is created and dropped. Desks, simulator, server process and database all share this
+machine's cores, so on a small box the figures are an upper bound of what one district server would see (each
+part reports the CPU the simulator itself used).
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import json
 import os
 import secrets
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import Engine, make_url
 
-from app.core import actions, commands
+from app.bench.desks import DistrictShape, build_case, print_desks, run_desks
 from app.core.paths import PROJECT_DIR
-from app.core.vocabulary import Action, Mutation
 from app.core.wire import Endpoint
 from app.desk.auth import hash_password, worker_info
-from app.desk.cases import ItemRef, next_case_number
+from app.desk.cases import next_case_number
 from app.desk.context import AppContext
 from app.desk.db import DB_FILENAME, make_engine, upgrade
 from app.desk.outbox import enqueue
@@ -44,10 +56,10 @@ from app.desk.sync.client import SyncClient
 from app.desk.sync.enroll import enroll_desk
 from app.server import admin
 from app.server.db import ServerDB, normalise_url, open_server_db
-from models import SyncState, Worker, new_id, utcnow
+from models import SyncState, Worker, utcnow
 
-ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "bench")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PUSH_TARGET_PER_S = 5_000
 T = TypeVar("T")
 
 
@@ -107,7 +119,7 @@ def _desk(workdir: Path, template: Path, name: str, db, server: BenchServer,
     shutil.copyfile(template, folder / DB_FILENAME)
     ctx = AppContext.open(folder)
     code, _ = admin.create_enroll_code(db, committee)
-    enroll_desk(ctx, server.url, code)
+    enroll_desk(ctx, server.url, code, allow_insecure_http=True)  # loopback: the lab opt-in
     client = SyncClient(ctx, batch_size=200, pull_limit=1000)
     result = client.sync_once()
     if not result.ok:
@@ -116,29 +128,22 @@ def _desk(workdir: Path, template: Path, name: str, db, server: BenchServer,
 
 
 def generate_cases(ctx: AppContext, n: int, login: str = "desk") -> None:
-    """``n`` cases created and accepted, written as CaseService writes them (case, event, outbox row), but
-    1,000 per transaction: the bench measures sync, not the desk's fsync per click."""
+    """``n`` cases created and accepted, written as CaseService writes them (case, events, outbox rows with their
+    mutation ids and causal context: app/bench/desks.py build_case), but 1,000 per transaction: the bench measures
+    sync, not the desk's fsync per click."""
     ident = ctx.identity()
     with ctx.sessions() as s:
         w = worker_info(s.scalars(select(Worker).where(Worker.login == login)).one())
-    env = actions.SimpleEnv()
     for start in range(0, n, 1000):
         with ctx.sessions.begin() as s:
             for _ in range(min(1000, n - start)):
                 at = utcnow()
-                cmd = commands.CreateCaseArgs(
-                    id=new_id(), case_number=next_case_number(s, ident.committee_code, ident.device_code, at),
-                    item_code=ITEM.code, item_name=ITEM.name, catalog_version=ITEM.catalog_version,
-                    department=ITEM.department, mode=ITEM.mode, data={"x": 1}, origin_device_code=ident.device_code,
-                    verification_code="BENCH")
-                case = actions.create_case(cmd, committee_id=ident.committee_id, actor=w, at=at, env=env)
-                s.add(case)
+                built = build_case(next_case_number(s, ident.committee_code, ident.device_code, at),
+                                   committee_id=ident.committee_id, device_code=ident.device_code, actor=w, at=at)
+                s.add(built.case)
                 s.flush()
-                enqueue(s, Mutation.CASE_CREATE, cmd.wire(), w.id, at)
-                accept = commands.SubmitArgs(case_id=case.id, case_number=case.case_number, data=case.data,
-                                             materials={}, missing=[])
-                done = actions.perform(case, Action.ACCEPT, accept, actor=w, at=at, env=env)
-                enqueue(s, Mutation.CASE_ACCEPT, done.command_args(case), w.id, at)
+                for name, args, mutation_id in built.commands:
+                    enqueue(s, name, args, w.id, at).mutation_id = mutation_id
 
 
 def _timed(fn: Callable[[], T]) -> tuple[float, T]:
@@ -170,17 +175,17 @@ def _throughput(db, server: BenchServer, workdir: Path, template: Path, cases: i
     t_pull, (_, pulled) = _timed(lambda: _until_done(b))
     c_ctx = AppContext.open(_fresh(workdir, template, "C"))
     code, _ = admin.create_enroll_code(db, "B0001")
-    enroll_desk(c_ctx, server.url, code)
+    enroll_desk(c_ctx, server.url, code, allow_insecure_http=True)
     c = SyncClient(c_ctx, pull_limit=500)
     t_snap, (_, snapped) = _timed(lambda: _until_done(c))
     for ctx, client in ((a_ctx, a), (b_ctx, b), (c_ctx, c)):
         client.close()
         ctx.close()
-    return {"cases": cases, "push_mutations": pushed, "push_s": round(t_push, 2),
-            "push_mutations_per_s": round(pushed / t_push), "pull_changes": pulled, "pull_s": round(t_pull, 2),
-            "pull_cases_per_s": round(pulled / t_pull),
-            # The change log keeps the latest row per entity: one pulled change can stand for several mutations.
-            "pull_mutations_per_s": round(pushed / t_pull), "snapshot_rows": snapped, "snapshot_s": round(t_snap, 2),
+    return {"cases": cases, "push_commands": pushed, "push_s": round(t_push, 2),
+            "push_per_s": round(pushed / t_push), "pull_changes": pulled, "pull_s": round(t_pull, 2),
+            "pull_changes_per_s": round(pulled / t_pull),
+            # The change log may keep one row per entity: one pulled change can stand for several commands.
+            "pull_commands_per_s": round(pushed / t_pull), "snapshot_rows": snapped, "snapshot_s": round(t_snap, 2),
             "snapshot_rows_per_s": round(snapped / t_snap)}
 
 
@@ -189,54 +194,6 @@ def _fresh(workdir: Path, template: Path, name: str) -> Path:
     folder.mkdir()
     shutil.copyfile(template, folder / DB_FILENAME)
     return folder
-
-
-def desk_process(folder: str, barrier, results, labels: list[str]) -> None:
-    """One desk in its own process (like its own PC): wait for the others, then time one sync round per label."""
-    ctx = AppContext.open(Path(folder))
-    client = SyncClient(ctx)
-    try:
-        client.sync_once()  # warm up: imports, SQL compilation and the connection are not what we measure
-        generate_cases(ctx, 5)
-        for label in labels:
-            barrier.wait()
-            t, r = _timed(client.sync_once)
-            results.put((label, t if r.ok else float("inf")))
-    finally:
-        client.close()
-        ctx.close()
-
-
-def _concurrent(db, server: BenchServer, workdir: Path, template: Path, desks: int) -> dict:
-    """``desks`` desks (two per committee, as in the district), each with 5 new cases (10 commands), start a
-    sync round at the same instant; then a second round that only pulls what the other desk pushed. Each desk
-    is a process of its own, so desks do not queue on this process's GIL."""
-    folders = []
-    for i in range(desks):
-        committee = f"C{i // 2:04d}"
-        if i % 2 == 0:
-            admin.add_committee(db, committee, f"并发测试居委会{i // 2}")
-            admin.add_worker(db, committee, "desk", "前台", roles=["front_desk"], password_hash=_HASH[0])
-        ctx, client = _desk(workdir / "many", template, f"d{i:02d}", db, server, committee)
-        client.close()
-        ctx.close()
-        folders.append(str(ctx.data_dir))
-    mp = multiprocessing.get_context("spawn")
-    barrier, results = mp.Barrier(desks), mp.Queue()
-    labels = ["first", "second"]
-    procs = [mp.Process(target=desk_process, args=(f, barrier, results, labels)) for f in folders]
-    for p in procs:
-        p.start()
-    rounds: dict[str, list[float]] = {k: [] for k in labels}
-    for _ in range(desks * len(labels)):
-        label, t = results.get(timeout=600)
-        rounds[label].append(t)
-    for p in procs:
-        p.join(timeout=60)
-    med = {k: round(statistics.median(v) * 1000) for k, v in rounds.items()}
-    p95 = {k: round(sorted(v)[max(0, int(len(v) * 0.95) - 1)] * 1000) for k, v in rounds.items()}
-    return {"desks": desks, "median_round_ms_push_10": med["first"], "p95_round_ms_push_10": p95["first"],
-            "median_round_ms_pull_only": med["second"], "p95_round_ms_pull_only": p95["second"]}
 
 
 _HASH: list[str] = []
@@ -249,8 +206,14 @@ def _seed(url: str) -> ServerDB:
     return db
 
 
-def _pg_database() -> tuple[str | None, Engine | None, str]:
-    base = os.environ.get("ONEDESK_BENCH_PG_URL") or os.environ.get("ONEDESK_TEST_PG_URL") or DEFAULT_PG
+def pg_base_url() -> str:
+    return os.environ.get("ONEDESK_BENCH_PG_URL") or os.environ.get("ONEDESK_TEST_PG_URL") or DEFAULT_PG
+
+
+def pg_scratch_database(base: str | None = None) -> tuple[str | None, Engine | None, str]:
+    """A new empty database beside the one ``base`` (default :func:`pg_base_url`) names: (its URL, the engine to
+    drop it with, its name); (None, None, why) without PostgreSQL."""
+    base = base or pg_base_url()
     admin_engine = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT", hide_parameters=True)
     name = f"onedesk_bench_{secrets.token_hex(4)}"
     try:
@@ -262,54 +225,162 @@ def _pg_database() -> tuple[str | None, Engine | None, str]:
     return make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False), admin_engine, name
 
 
-def _run_backend(label: str, url: str, workdir: Path, cases: int, desks: int) -> dict:
-    (workdir / "many").mkdir(parents=True)
+def drop_scratch_database(admin_engine: Engine, name: str) -> None:
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin_engine.dispose()
+
+
+# ----- the parts other modules measure (issue 18), called when they exist ------------------------------------------
+def optional_part(module: str, function: str) -> Callable[..., Any] | None:
+    """``module.function`` when the module exists (imported only then), else None."""
+    if importlib.util.find_spec(module) is None:
+        return None
+    return getattr(importlib.import_module(module), function, None)
+
+
+def call_with(fn: Callable[..., Any], positional: tuple[Any, ...], offered: dict[str, Any]) -> Any:
+    """``fn(*positional, **what it takes of offered)``: those parts are written apart from this bench, so their
+    keyword parameters are matched by name; one it requires and this bench cannot give raises TypeError."""
+    params = list(inspect.signature(fn).parameters.values())[len(positional):]
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return fn(*positional, **offered)
+    kwargs = {p.name: offered[p.name] for p in params if p.name in offered}
+    wanted = [p.name for p in params if p.name not in offered and p.default is p.empty
+              and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if wanted:
+        raise TypeError(f"{fn.__qualname__} needs {', '.join(wanted)}")
+    return fn(*positional, **kwargs)
+
+
+def _fresh_download(label: str, result: dict, offered: dict[str, Any]) -> None:
+    fn = optional_part("app.bench.download", "fresh_download")
+    if fn is None:
+        print(f"[{label}] 跳过新前台首次下载：app.bench.download 尚不存在")
+        return
+    try:
+        out = call_with(fn, (), offered)
+    except Exception as e:  # another engineer's part: report it, keep the figures measured so far
+        print(f"[{label}] 新前台首次下载未能测量：{type(e).__name__}: {e}")
+        result["fresh_download"] = {"error": f"{type(e).__name__}: {e}"}
+        return
+    if isinstance(out, dict):
+        result["fresh_download"] = out
+        seconds = out.get("fresh_download_s", out.get("seconds"))
+    else:
+        seconds = out
+    if isinstance(seconds, (int, float)):
+        result["fresh_download_s"] = round(float(seconds), 2)
+        print(f"[{label}] 新前台首次下载（快照）用时 {result['fresh_download_s']} 秒")
+
+
+def _district(results: dict, district_cases: int, quick: bool, workdir: Path) -> None:
+    if district_cases <= 0:
+        return
+    if "postgresql" not in results:
+        print("[PostgreSQL] 跳过居委会查询计时：本次没有测 PostgreSQL（只在 PostgreSQL 上测）")
+        return
+    fn = optional_part("app.bench.district", "run_district_queries")
+    if fn is None:
+        print("[PostgreSQL] 跳过居委会查询计时：app.bench.district 尚不存在")
+        return
+    offered = {"cases": district_cases, "quick": quick, "workdir": workdir,
+               "progress": lambda message: print(f"  {message}", flush=True)}
+    print(f"[PostgreSQL] 居委会查询计时：生成 {district_cases:,} 件案件的全区数据库……", flush=True)
+    try:
+        out = call_with(fn, (pg_base_url(),), offered)
+    except Exception as e:  # another engineer's part: report it, keep the figures measured so far
+        print(f"[PostgreSQL] 居委会查询计时未能完成：{type(e).__name__}: {e}")
+        out = {"error": f"{type(e).__name__}: {e}"}
+    else:
+        show = optional_part("app.bench.district", "print_result")
+        if show is not None and isinstance(out, dict):
+            show(out)
+    results["postgresql"]["district_queries"] = out
+
+
+# ----- one backend -------------------------------------------------------------------------------------------------
+def _run_backend(label: str, url: str, workdir: Path, cases: int, shape: DistrictShape, quick: bool) -> dict:
+    workdir.mkdir(parents=True)
     template = desk_template(workdir)
     db = _seed(url)
     server = BenchServer(url, workdir)
     try:
-        result = {"backend": label, **_throughput(db, server, workdir, template, cases)}
-        result.update(_concurrent(db, server, workdir, template, desks))
+        result: dict[str, Any] = {"backend": label, **_throughput(db, server, workdir, template, cases)}
+        _print_throughput(result)
+        if shape.desks:
+            result[f"desks_{shape.desks}"] = desks = run_desks(db, server.url, shape, server_pid=server.proc.pid)
+            print_desks(label, desks)
+        _fresh_download(label, result, {"server_url": server.url, "server": server, "db": db, "db_url": url,
+                                        "url": url, "workdir": workdir, "template": template, "quick": quick,
+                                        "cases": cases, "backend": label})
         return result
     finally:
         server.stop()
         db.close()
 
 
-def _print(r: dict) -> None:
-    print(f"[{r['backend']}] push {r['push_mutations']} 条操作 {r['push_s']} s → {r['push_mutations_per_s']} 条/秒；"
-          f"拉取变更 {r['pull_changes']} 条（涵盖 {r['push_mutations']} 条操作）{r['pull_s']} s → "
-          f"{r['pull_cases_per_s']} 条变更/秒，折合 {r['pull_mutations_per_s']} 条操作/秒；"
-          f"快照 {r['snapshot_rows']} 行 {r['snapshot_s']} s → {r['snapshot_rows_per_s']} 行/秒")
-    print(f"[{r['backend']}] {r['desks']} 台前台（每居委会 2 台）同时同步：上传 10 条操作的一轮中位数 "
-          f"{r['median_round_ms_push_10']} ms（p95 {r['p95_round_ms_push_10']} ms）；只下载同伴数据的一轮中位数 "
-          f"{r['median_round_ms_pull_only']} ms（p95 {r['p95_round_ms_pull_only']} ms）")
+def _print_throughput(r: dict) -> None:
+    verdict = "达到" if r["push_per_s"] >= PUSH_TARGET_PER_S else "未达到"
+    print(f"[{r['backend']}] 上传 {r['push_commands']} 条操作（{r['cases']} 件案件）{r['push_s']} 秒 → "
+          f"{r['push_per_s']} 条/秒（目标 ≥ {PUSH_TARGET_PER_S} 条/秒：{verdict}）")
+    print(f"[{r['backend']}] 拉取变更 {r['pull_changes']} 条（涵盖 {r['push_commands']} 条操作）{r['pull_s']} 秒 → "
+          f"{r['pull_changes_per_s']} 条变更/秒，折合 {r['pull_commands_per_s']} 条操作/秒；"
+          f"快照 {r['snapshot_rows']} 行 {r['snapshot_s']} 秒 → {r['snapshot_rows_per_s']} 行/秒")
 
 
+@contextlib.contextmanager
+def _secrets_in(folder: Path) -> Iterator[None]:
+    """The throw-away desks keep their keys and tokens under ``folder`` (keystore's fallback files follow
+    XDG_CONFIG_HOME), not in the user's own configuration folder."""
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+        else:
+            os.environ["XDG_CONFIG_HOME"] = before
+
+
+# ----- entry points --------------------------------------------------------------------------------------------------
 def bench_sync(args=None) -> int:
-    """Entry point of ``python main.py bench sync [--quick]`` (app/cli_bench.py)."""
-    run_sync_bench(quick=bool(getattr(args, "quick", False)))
+    """Entry point of ``python main.py bench sync`` (app/cli/bench.py)."""
+    quick = bool(getattr(args, "quick", False))
+    district = getattr(args, "district_cases", None)
+    run_sync_bench(quick=quick, cases=getattr(args, "cases", None), desks=getattr(args, "desks", None),
+                   steady_s=getattr(args, "steady_seconds", None),
+                   district_cases=(20_000 if quick else 5_000_000) if district is None else district,
+                   backends=getattr(args, "backend", None) or "both", json_path=getattr(args, "json", None))
     return 0
 
 
-def run_sync_bench(*, quick: bool = False) -> dict:
-    """Run the benchmark for SQLite and (if reachable) PostgreSQL; prints and returns the figures."""
-    cases, desks = (500, 10) if quick else (10_000, 50)
+def run_sync_bench(*, quick: bool = False, cases: int | None = None, desks: int | None = None,
+                   steady_s: float | None = None, district_cases: int = 0, backends: str = "both",
+                   json_path: str | Path | None = None) -> dict:
+    """Run the benchmark for SQLite and (if reachable) PostgreSQL; prints, returns and (``json_path``) writes
+    the figures as ``{"postgresql": {...}, "sqlite": {...}}``."""
+    cases = cases if cases is not None else (500 if quick else 10_000)
+    desks = desks if desks is not None else (20 if quick else 500)
+    shape = DistrictShape(desks=desks + desks % 2, steady_s=steady_s or (6.0 if quick else 60.0))
     _HASH[:] = [hash_password("benchpass")]
     results: dict = {}
-    with tempfile.TemporaryDirectory(prefix="onedesk-bench-") as tmp:
-        results["sqlite"] = _run_backend("SQLite", f"sqlite:///{Path(tmp) / 'sq' / 'server.sqlite3'}",
-                                         Path(tmp) / "sq", cases, desks)
-        _print(results["sqlite"])
-        url, admin_engine, name = _pg_database()
-        if url is None or admin_engine is None:
-            print(f"[PostgreSQL] 跳过：无法创建测试数据库（{name}）")
-        else:
-            try:
-                results["postgresql"] = _run_backend("PostgreSQL", url, Path(tmp) / "pg", cases, desks)
-                _print(results["postgresql"])
-            finally:
-                with admin_engine.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin_engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="onedesk-bench-") as tmp, _secrets_in(Path(tmp) / "config"):
+        if backends in ("both", "sqlite"):
+            results["sqlite"] = _run_backend("SQLite", f"sqlite:///{Path(tmp) / 'sq' / 'server.sqlite3'}",
+                                             Path(tmp) / "sq", cases, shape, quick)
+        if backends in ("both", "postgresql"):
+            url, admin_engine, name = pg_scratch_database()
+            if url is None or admin_engine is None:
+                print(f"[PostgreSQL] 跳过：无法创建测试数据库（{name}）")
+            else:
+                try:
+                    results["postgresql"] = _run_backend("PostgreSQL", url, Path(tmp) / "pg", cases, shape, quick)
+                finally:
+                    drop_scratch_database(admin_engine, name)
+        _district(results, district_cases, quick, Path(tmp) / "district")
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"已写入 {json_path}")
     return results
