@@ -68,6 +68,9 @@ def _register_qt_devices() -> None:
 
 
 if __name__ == "__main__":
+    if getattr(sys, "frozen", False):  # `server --workers N` starts its workers with multiprocessing's spawn
+        import multiprocessing
+        multiprocessing.freeze_support()
     if _command_word(sys.argv[1:]) == "devices":
         _register_qt_devices()
     sys.exit(main(gui=_run_gui))

@@ -1,7 +1,9 @@
 """``python main.py server ...``: run the district server, and the district administrator's commands.
 
-``server --db URL --host H --port P [--cert F --key F]`` serves; ``server tls init`` makes the district's own CA
-and the server's certificate; ``server committee|worker|enroll-code|device|calendar|catalog|db ...`` administer;
+``server --db URL --host H --port P [--cert F --key F] [--workers N --db-connections M]`` serves (N worker
+processes sharing M database connections, app/server/workers.py; ``/metrics``: app/server/metrics.py);
+``server tls init`` makes the district's own CA and the server's certificate;
+``server committee|worker|enroll-code|device|calendar|catalog|db ...`` administer;
 ``server attachments gc`` removes attachment files nothing refers to (``--attachments-dir``, app/server/files.py);
 ``server settings followup --callback-days N --fix-days M`` sets the district's 差评回访 deadlines;
 ``server release publish FILE [--version X.Y.Z.W]`` publishes a package of the desk program (app/server/releases.py).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 from pathlib import Path
 
 from app.cli.main import CliError
@@ -36,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
     p.add_argument("--cert", type=Path, help="TLS 证书文件（PEM）；与 --key 一起使用时启用 HTTPS")
     p.add_argument("--key", type=Path, help="TLS 私钥文件（PEM）")
+    from app.server.workers import DEFAULT_CONNECTIONS
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="工作进程数（默认 1）：多个进程共用同一端口，各自连接数据库，可用上多个 CPU")
+    p.add_argument("--db-connections", type=int, default=DEFAULT_CONNECTIONS, metavar="N",
+                   help=f"所有工作进程合计最多使用的 PostgreSQL 连接数（默认 {DEFAULT_CONNECTIONS}；"
+                        "PostgreSQL 默认最多接受 100 个连接），平均分给各工作进程")
     _files_arg(p, parent=True)
     p.set_defaults(func=_cmd_run)
     cmds = p.add_subparsers(dest="server_command",
@@ -195,10 +204,10 @@ def _register_device(cmds) -> None:
 
 
 # ----- handlers -----------------------------------------------------------------------------------------------
-def _open(args):
+def _open(args, **pool):
     from app.server.db import ServerDbError, default_db_url, open_server_db
     try:
-        return open_server_db(args.db or default_db_url(args.data_dir))
+        return open_server_db(args.db or default_db_url(args.data_dir), **pool)
     except ServerDbError as e:
         raise CliError(str(e)) from None
 
@@ -227,27 +236,54 @@ def _file_store(args):
 
 def _cmd_run(args) -> int:
     import uvicorn
+    from sqlalchemy.engine import make_url
 
-    from app.server.api import create_app
+    from app.server import workers
     if bool(args.cert) != bool(args.key):
         raise CliError("启用 HTTPS 需要同时提供 --cert 和 --key")
     if args.cert:
         _check_certificate(args.cert, args.key)
+    try:
+        plan = workers.plan_pool(args.workers, args.db_connections)
+    except workers.WorkerPlanError as e:
+        raise CliError(str(e)) from None
     store = _file_store(args)
-    db = _open(args)
-    from sqlalchemy.engine import make_url
+    db = _open(args, pool_size=plan.pool_size, max_overflow=plan.max_overflow)  # upgraded here, once
     scheme = "https" if args.cert else "http"
     where = make_url(db.url).render_as_string()
     print(f"OneDesk 区服务器：{scheme}://{args.host}:{args.port}  数据库：{where}  附件：{store.root}", flush=True)
+    _print_plan(plan, db)
     if not args.cert:
         print("警告：未启用 HTTPS，令牌和居民信息将以明文传输，前台默认拒绝连接（仅限实验室测试）。"
               "请先运行 python main.py server tls init，再用 --cert/--key 启动", flush=True)
-    try:
-        uvicorn.run(create_app(db, attachments_dir=store.root), host=args.host, port=args.port, log_level="info",
-                    ssl_certfile=str(args.cert) if args.cert else None, ssl_keyfile=str(args.key) if args.key else None)
-    finally:
-        db.close()
+    serve = {"host": args.host, "port": args.port, "log_level": "info",
+             "ssl_certfile": str(args.cert) if args.cert else None, "ssl_keyfile": str(args.key) if args.key else None}
+    with workers.metrics_folder(args.workers):
+        if args.workers == 1:
+            from app.server.api import create_app
+            try:
+                uvicorn.run(create_app(db, attachments_dir=store.root), **serve)
+            finally:
+                db.close()
+            return 0
+        db.close()  # each worker opens its own engine (app/server/workers.py)
+        os.environ.update(workers.worker_environment(db.url, store.root, plan))
+        uvicorn.run(workers.FACTORY, factory=True, workers=args.workers, **serve)
     return 0
+
+
+def _print_plan(plan, db) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.server import workers
+    print(plan.describe(db.dialect), flush=True)
+    try:
+        limit = workers.connection_limit(db)
+    except SQLAlchemyError:  # not allowed to read the settings: the budget stays the administrator's word
+        limit = None
+    if limit is not None and plan.most > limit:
+        print(f"警告：该 PostgreSQL 最多只接受 {limit} 个普通连接，而各工作进程合计可能用到 {plan.most} 个；"
+              "请调低 --db-connections 或 --workers，或调高 PostgreSQL 的 max_connections", flush=True)
 
 
 def _cmd_tls_init(args) -> int:

@@ -41,6 +41,10 @@ DUPLICATE_MIDS = "同一批次中有重复的序号"
 
 class Endpoint(StrEnum):
     HEALTH = "/v1/health"
+    # For the district's monitoring (issue 18, app/server/metrics.py), not the desks: whether the database answers
+    # (200 or 503, Readiness), and the Prometheus text format.
+    READY = "/v1/ready"
+    METRICS = "/metrics"
     ENROLL = "/v1/enroll"
     PUSH = "/v1/push"
     PULL = "/v1/pull"
@@ -160,6 +164,13 @@ class ErrorBody(WireModel):
 class Health(ServerAnswer):
     status: str = "ok"
     api: int = API_VERSION
+
+
+class Readiness(ServerAnswer):
+    """``GET /v1/ready``: 200 when the server can serve (its database answers), else 503 with ``unavailable``."""
+
+    status: str = "ok"  # "ok" | "unavailable"
+    database: str = "ok"  # "ok" | "unreachable": never the error itself (it could name the host or the role)
 
 
 class EnrollRequest(WireModel):

@@ -41,6 +41,7 @@ from app.core.wire import (
     TokenRenewal,
 )
 from app.server import files as file_service
+from app.server import metrics as server_metrics
 from app.server import pull as pull_service
 from app.server import push as push_service
 from app.server import ratelimit
@@ -139,15 +140,17 @@ def _routes(app: FastAPI) -> None:
         return _auth_errors(lambda: renew_token(db, token, now))
 
     @app.post(Endpoint.PUSH, response_model=PushResponse, responses=_refusals(400, 401, 403, 409, 503), tags=["sync"])
-    def push(body: PushRequest, db: DbDep, now: NowDep, token: TokenDep) -> PushResponse:
+    def push(body: PushRequest, db: DbDep, now: NowDep, token: TokenDep, request: Request) -> PushResponse:
         try:
-            return _auth_errors(lambda: push_service.push(db, token, body, now))
+            answer = _auth_errors(lambda: push_service.push(db, token, body, now))
         except push_service.PushConflict as e:
             raise _error(409, e.error, e.message, last_mid=e.last_mid) from None
         except push_service.BadBatch as e:
             raise _error(400, ErrorCode.BAD_BATCH, str(e)) from None
         except push_service.TemporaryFailure:
             raise _error(503, ErrorCode.UNAVAILABLE, "区服务器暂时无法处理，稍后会自动重试") from None
+        request.app.state.metrics.count_push(answer)
+        return answer
 
     @app.get(Endpoint.PULL, response_model=PullPage, responses=_refusals(401, 403, 410), tags=["sync"])
     def pull(query: Annotated[PullQuery, Query()], db: DbDep, now: NowDep, token: TokenDep) -> PullPage:
@@ -302,6 +305,7 @@ def create_app(db: ServerDB, clock: Callable[[], dt.datetime] = utcnow, *,
     app.add_middleware(BodyLimits)
     app.add_exception_handler(RequestValidationError, validation_refused)
     app.add_exception_handler(StarletteHTTPException, http_refused)
+    server_metrics.install(app)  # outermost middleware: counts the refusals above too; /metrics, /v1/ready
     app.state.db = db
     app.state.clock = clock
     app.state.limiter = ratelimit.SlidingWindow()

@@ -1,8 +1,15 @@
 """In-process sliding-window rate limits for the endpoints a guesser would hammer (enrolment, token renewal).
 
-One server process serves a district, so a dictionary of recent attempt times per key is enough: no new
-dependency, nothing stored. A key is e.g. ``("enroll-ip", "10.0.0.7")``; :meth:`SlidingWindow.hit` records an
-attempt and says how many seconds to wait when the key is over its limit.
+A dictionary of recent attempt times per key: no new dependency, nothing stored. A key is e.g.
+``("enroll-ip", "10.0.0.7")``; :meth:`SlidingWindow.hit` records an attempt and says how many seconds to wait
+when the key is over its limit.
+
+The table is the process's own. With ``server --workers N`` (issue 18) each worker counts only the requests it
+answered, and the kernel hands each new connection to whichever worker accepts first, so a guesser opening
+fresh connections gets up to N times a limit before every worker refuses it. Dividing the limits by N would
+not fix that (one kept-alive connection stays with one worker and would get an N-th of the limit); a shared
+count (in the database) would, at a write per failed attempt. N times the limits still leaves guessing
+hopeless: a one-time enrolment code is 10 characters of 31 and lives 15 minutes.
 """
 
 from __future__ import annotations
