@@ -26,7 +26,11 @@ API_VERSION = 1
 MAX_BATCH = 500  # commands in one push
 MAX_NAME_LENGTH = 64  # a command name
 MAX_PULL_PAGE, DEFAULT_PULL_PAGE = 1000, 500  # changes in one pull page
-MAX_SNAPSHOT_PAGE, DEFAULT_SNAPSHOT_PAGE = 500, 200  # rows in one snapshot page
+# Rows in one snapshot page (issue 18: a fresh desk takes 10,000 cases in a few pages). A page also stops once its
+# rows' JSON reaches MAX_SNAPSHOT_BYTES (at least one row): large cases make shorter pages, never huge answers.
+MAX_SNAPSHOT_PAGE, DEFAULT_SNAPSHOT_PAGE = 5000, 2000
+LEGACY_MAX_SNAPSHOT_PAGE = 500  # what servers before issue 18 accept: a desk asks that much of one which refuses more
+MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
 SNAPSHOT_KINDS = ("committee", "worker", "resident", "case", "attachment", "calendar", "catalog")  # in apply order
 MAX_BODY_BYTES = 4 * 1024 * 1024  # one request body (app/server/body_limits.py counts the bytes as they arrive)
 # Nesting of a request body: the envelope (body, mutations, a command, its args, a field) around a JSON value of

@@ -163,15 +163,18 @@ def _routes(app: FastAPI) -> None:
     def snapshot_start(db: DbDep, now: NowDep, token: TokenDep) -> SnapshotStart:
         return _auth_errors(lambda: pull_service.snapshot_start(db, token, now))
 
+    # A SnapshotPage, written by app/server/snapshot.py with each row encoded once (pages of thousands of cases,
+    # issue 18): the response model documents the body, FastAPI passes the Response through as it is.
     @app.get(Endpoint.SNAPSHOT, response_model=SnapshotPage, responses=_refusals(400, 401, 403), tags=["sync"])
-    def snapshot(query: Annotated[SnapshotQuery, Query()], db: DbDep, now: NowDep, token: TokenDep) -> SnapshotPage:
+    def snapshot(query: Annotated[SnapshotQuery, Query()], db: DbDep, now: NowDep, token: TokenDep) -> Response:
         if query.kind not in pull_service.KINDS:
             raise _error(400, ErrorCode.BAD_KIND, f"未知的数据类别：{query.kind}")
         try:
             uuid.UUID(query.after) if query.after else None
         except ValueError:
             raise _error(400, ErrorCode.BAD_AFTER, "分页参数有误") from None
-        return _auth_errors(lambda: pull_service.snapshot_page(db, token, query, now))
+        body = _auth_errors(lambda: pull_service.snapshot_page_json(db, token, query, now))
+        return Response(body, media_type="application/json")
 
     # The resident's progress page behind the receipt's QR code (issue 15): Chinese HTML, no login, rate limited.
     @app.get(Endpoint.VERIFY, response_class=HTMLResponse, include_in_schema=False)

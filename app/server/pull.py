@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from app.core.payloads import attachment_payload, case_payload, committee_payload, resident_payload, worker_payload
+from app.core.payloads import committee_payload
 from app.core.wire import SNAPSHOT_KINDS, Change, PullPage, PullQuery, SnapshotPage, SnapshotQuery, SnapshotStart
 from app.server import releases
 from app.server.changes import (
@@ -25,8 +23,8 @@ from app.server.changes import (
 )
 from app.server.db import ServerDB
 from app.server.devices import authenticate
-from models import Attachment
-from models.server import GLOBAL_SCOPE, CalendarVersion, Case, CatalogVersion, ChangeRow, Committee, Resident, Worker
+from app.server.snapshot import EncodedRow, encode, page_json, read_page
+from models.server import GLOBAL_SCOPE, CalendarVersion, CatalogVersion, ChangeRow, Committee
 
 # The kinds this server's snapshot serves, in the order a desk applies them: attachments (issue 15) after the
 # cases and residents they belong to. A desk that does not know a kind ignores its rows.
@@ -110,11 +108,10 @@ def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> Snapsho
                              server_time=now)
 
 
-def _page(s: Session, model, committee_id: uuid.UUID, after: str, limit: int, options=()) -> list:
-    stmt = select(model).where(model.committee_id == committee_id).order_by(model.id).limit(limit + 1)
-    if after:
-        stmt = stmt.where(model.id > uuid.UUID(after))
-    return list(s.scalars(stmt.options(*options)))
+def _page(s: Session, kind: str, committee_id: uuid.UUID, after: str, limit: int) -> tuple[list[EncodedRow], bool]:
+    """A page of the committee's workers, residents, cases or attachments by id, with core SELECTs
+    (app/server/snapshot.py): (rows, has_more)."""
+    return read_page(s, kind, committee_id, after, limit)
 
 
 def _reference_rows(s: Session, kind: str) -> list[dict]:
@@ -125,26 +122,30 @@ def _reference_rows(s: Session, kind: str) -> list[dict]:
     return [catalog_payload(latest)] if latest else []
 
 
-def snapshot_page(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt.datetime) -> SnapshotPage:
-    """One page of the committee's current state; pages are keyed by id so they can be resumed."""
+def _snapshot_rows(db: ServerDB, token: str | None, query: SnapshotQuery,
+                   now: dt.datetime) -> tuple[list[EncodedRow], bool]:
     kind, after, limit = query.kind, query.after, query.limit
     if kind not in KINDS:
         raise ValueError(kind)
     with db.read_sessions() as s:
         device = authenticate(s, token, now=now)
         if kind == "committee":
-            rows, more = [committee_payload(s.get_one(Committee, device.committee_id))], False
-        elif kind in ("calendar", "catalog"):
-            rows, more = _reference_rows(s, kind), False
-        else:
-            by_kind: dict[str, tuple[type, Callable[[Any], dict], tuple]] = {
-                "worker": (Worker, worker_payload, ()), "resident": (Resident, resident_payload, ()),
-                "case": (Case, case_payload, (selectinload(Case.events),)),
-                "attachment": (Attachment, attachment_payload, ())}
-            model, dump, options = by_kind[kind]
-            objs = _page(s, model, device.committee_id, after, limit, options)
-            more, objs = len(objs) > limit, objs[:limit]
-            rows = [dump(o) for o in objs]
-        return SnapshotPage(kind=kind, rows=rows, has_more=more, next_after=rows[-1]["id"] if rows and more else "",
-                            server_time=now)
+            return [encode(committee_payload(s.get_one(Committee, device.committee_id)))], False
+        if kind in ("calendar", "catalog"):
+            return [encode(r) for r in _reference_rows(s, kind)], False
+        return _page(s, kind, device.committee_id, after, limit)
+
+
+def snapshot_page(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt.datetime) -> SnapshotPage:
+    """One page of the committee's current state; pages are keyed by id so they can be resumed. A page holds
+    ``query.limit`` rows or fewer: it also ends once its rows' JSON reaches ``wire.MAX_SNAPSHOT_BYTES``."""
+    rows, more = _snapshot_rows(db, token, query, now)
+    return SnapshotPage(kind=query.kind, rows=[r.data for r in rows], has_more=more,
+                        next_after=rows[-1].id if rows and more else "", server_time=now)
+
+
+def snapshot_page_json(db: ServerDB, token: str | None, query: SnapshotQuery, now: dt.datetime) -> bytes:
+    """:func:`snapshot_page` as the JSON body the route sends: each row encoded once, no response model pass."""
+    rows, more = _snapshot_rows(db, token, query, now)
+    return page_json(query.kind, rows, more, now)
 

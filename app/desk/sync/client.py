@@ -38,7 +38,6 @@ from app.core.wire import (
     MAX_BATCH,
     MAX_BODY_BYTES,
     MAX_PULL_PAGE,
-    MAX_SNAPSHOT_PAGE,
     TOKEN_RENEW_WINDOW,
     Endpoint,
     ErrorBody,
@@ -58,6 +57,7 @@ from app.core.wire import (
 )
 from app.desk import keystore
 from app.desk.context import AppContext
+from app.desk.sync import snapshot as snapshot_pages
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.backoff import backoff_delay  # re-exported: tests and callers read it here
 from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
@@ -487,22 +487,22 @@ class SyncClient:
                 return
 
     def _snapshot(self, link: _Link, counts: _Counts) -> None:
-        """Fresh copy of the committee's data; unsent commands are kept and pushed again afterwards."""
+        """Fresh copy of the committee's data; unsent commands are kept and pushed again afterwards. Large pages,
+        the next one fetched while this one is written, each in its own transaction (app/desk/sync/snapshot.py)."""
         start = self._call(link, "GET", Endpoint.SNAPSHOT_START, SnapshotStart)
         with self.ctx.sessions.begin() as s:
             counts.resent += _resend_after(s, start.last_mid)
-        for kind in start.kinds:
-            after = ""
-            while True:
-                query = SnapshotQuery(kind=kind, after=after, limit=min(self.pull_limit, MAX_SNAPSHOT_PAGE))
-                page = self._call(link, "GET", Endpoint.SNAPSHOT, SnapshotPage, params=query.wire())
-                with self.ctx.sessions.begin() as s:
-                    applier = DeskApplier(s, self.ctx.data_dir)
-                    applier.apply_kind(kind, page.rows)
-                counts.pulled += applier.applied
-                if not page.has_more:
-                    break
-                after = page.next_after
+
+        def fetch(query: SnapshotQuery) -> SnapshotPage:
+            return self._call(link, "GET", Endpoint.SNAPSHOT, SnapshotPage, params=query.wire())
+
+        def apply(kind: str, rows: list[Any]) -> None:
+            with self.ctx.sessions.begin() as s:
+                applier = DeskApplier(s, self.ctx.data_dir)
+                applier.apply_kind(kind, rows)
+            counts.pulled += applier.applied
+
+        snapshot_pages.download(fetch, start.kinds, apply)
         with self.ctx.sessions.begin() as s:
             state = _state(s)
             state.cursor, state.needs_snapshot = start.cursor, False
