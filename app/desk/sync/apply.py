@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import String, Table, cast, delete, func, insert, select, update
+from sqlalchemy import String, Table, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -60,14 +60,20 @@ WANTED_STATES = (State.FORWARDED, State.REPLIED)
 LOGIN_OK = "login.ok"  # app/desk/auth.py's audit action for a successful login
 
 
-def pending_entity_ids(s: Session) -> set[str]:
+def pending_entity_ids(s: Session, among: Iterable[str] | None = None) -> set[str]:
     """Ids of cases and residents that unsent outbox commands refer to, or commands the server holds (it waits
-    for earlier ones from other desks: until they have run, this desk's view is ahead of the server's)."""
+    for earlier ones from other desks: until they have run, this desk's view is ahead of the server's).
+    ``among``: only these ids are asked about (the rows about to be written), so a long queue is not read whole."""
     # SQLite reads the two keys out of the JSON itself: decoding every unsent command in Python each time an
     # answer arrives made a long queue quadratic (issue 18: 20,000 queued commands, 9 s of a 45 s push).
     keys = (func.json_extract(OutboxEntry.args, "$.case_id"), func.json_extract(OutboxEntry.args, "$.id"))
-    rows = s.execute(select(*keys).where(OutboxEntry.status.in_((OUTBOX_PENDING, OUTBOX_HELD))).distinct())
-    return {str(value) for row in rows for value in row if value}
+    stmt = select(*keys).where(OutboxEntry.status.in_((OUTBOX_PENDING, OUTBOX_HELD)))
+    if among is not None:
+        wanted = sorted({str(i) for i in among})
+        if not wanted:
+            return set()
+        stmt = stmt.where(or_(keys[0].in_(wanted), keys[1].in_(wanted)))
+    return {str(value) for row in s.execute(stmt.distinct()) for value in row if value}
 
 
 _WRITERS: WeakKeyDictionary[Dialect, dict[str, TableWriter]] = WeakKeyDictionary()

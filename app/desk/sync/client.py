@@ -440,7 +440,8 @@ class SyncClient:
                 elif entry.status == OUTBOX_APPLIED:
                     counts.pushed += 1
             s.flush()
-            applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s))
+            named = [str(r.get("id")) for r in (*answer.residents, *answer.cases)]
+            applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s, named))
             applier.apply_kind("resident", answer.residents)  # checked like pulled rows: a bad one is set aside
             applier.apply_kind("case", answer.cases)
 
@@ -478,7 +479,7 @@ class SyncClient:
                 continue
             with self.ctx.sessions.begin() as s:
                 counts.resent += _resend_after(s, page.last_mid)
-                applier = DeskApplier(s, self.ctx.data_dir)
+                applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s, [c.id for c in page.changes]))
                 applier.apply_changes(page.changes)
                 _state(s).cursor = page.next_cursor  # same transaction as the rows it covers
                 remember_releases(s, page.releases)  # the newest package per platform (issue 17)
