@@ -34,6 +34,7 @@ INTERNAL_EXCEPTIONS = {
     "app.core.verify.VerifyBaseError",  # a bad base address: the document prints without the link
     "app.desk.sync.files._Stop",  # ends a file transfer round; its Chinese reason goes into the round's counts
     "app.server.files.FileRefused",  # becomes the file route's HTTP status with its Chinese message
+    "app.bench.desks.Failed",  # a simulated desk's failed request: counted by kind in the bench's figures
 }
 
 
