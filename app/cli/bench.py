@@ -14,6 +14,7 @@ BENCHES: dict[str, tuple[str, str, str]] = {
     "encryption": ("app.bench.encryption", "bench_encryption", "数据库加密的代价（加密与明文同一次运行）"),
     "attachments": ("app.bench.attachments", "bench_attachments", "拍摄到附加的耗时与附件上传/下载吞吐量（本机回环）"),
     "report": ("app.bench.report", "bench_report", "15 万件案件时统计一个月、一年与写出一年台账工作簿的耗时"),
+    "district": ("app.bench.district", "bench_district", "全区 500 万件案件时拉取、快照与全区月报的耗时（PostgreSQL）"),
     "startup": ("app.bench.startup", "bench_startup", "启动到登录窗口的耗时与峰值内存，对比同一程序的空白 Qt 对话框"),
 }
 
@@ -32,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--cache-dir", metavar="DIR", help="缓存生成数据库的文件夹（默认系统临时文件夹）")
         if name == "sync":
             _sync_options(p)
+        if name == "district":
+            _district_options(p)
         if name == "startup":
             p.add_argument("--json", metavar="FILE", help="把测得的数字写入 JSON 文件")
             p.add_argument("--runs", type=int, metavar="N", help="每项启动次数（默认 9，--quick 为 3）")
@@ -52,6 +55,15 @@ def _sync_options(p: argparse.ArgumentParser) -> None:
                    help="平稳同步部分的时长（默认 60 秒，--quick 为 6 秒；短于实际同步间隔时按比例压缩间隔）")
     p.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both",
                    help="测哪种数据库（默认两种都测）")
+
+
+def _district_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", metavar="FILE", help="把测得的数字写入 JSON 文件")
+    p.add_argument("--cases", type=int, metavar="N", help="生成的案件数（默认 500 万，--quick 为 10 万）")
+    p.add_argument("--committees", type=int, metavar="N", help="居委会数（默认 300，--quick 为 30）")
+    p.add_argument("--pg-url", metavar="URL",
+                   help="PostgreSQL 地址（默认取环境变量 ONEDESK_BENCH_PG_URL），在同一服务器上建临时数据库")
+    p.add_argument("--keep", action="store_true", help="测完保留生成的数据库（默认删除）")
 
 
 def _runner(name: str):
