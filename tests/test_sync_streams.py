@@ -18,7 +18,7 @@ from app.core.wire import PullQuery
 from app.server import admin
 from app.server import pull as pull_service
 from app.server.changes import ChangeWriter, scope_of
-from app.server.db import take_lock
+from app.server.db import holds_lock, take_lock
 from models import utcnow
 from models.server import GLOBAL_SCOPE, ChangeRow, Committee
 from tests.sync_helpers import COMMITTEE, enroll_raw, mutation
@@ -250,3 +250,22 @@ def test_upgrading_a_district_log_starts_the_streams_where_it_ended(pg_url):
         with admin_engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin_engine.dispose()
+
+
+def test_a_stream_lock_is_taken_again_in_the_next_transaction_of_a_session(seeded):
+    """What a transaction holds is forgotten when it ends: the next one of the same session locks again."""
+    s = seeded.sessions()
+    try:
+        with s.begin():
+            take_lock(s, GLOBAL_SCOPE)
+            assert take_lock(s, GLOBAL_SCOPE) is take_lock(s, GLOBAL_SCOPE)  # held: not asked twice
+            with s.begin_nested():
+                pass  # a savepoint ending keeps the transaction's locks
+            assert holds_lock(s, GLOBAL_SCOPE)
+        assert not holds_lock(s, GLOBAL_SCOPE)
+        with s.begin():
+            assert not holds_lock(s, GLOBAL_SCOPE)
+            take_lock(s, GLOBAL_SCOPE)
+            assert holds_lock(s, GLOBAL_SCOPE)
+    finally:
+        s.close()

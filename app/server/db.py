@@ -129,12 +129,14 @@ _HELD = "change_stream_locks"
 
 
 def _held(s: Session) -> dict[str, ChangeStream]:
-    """The stream locks this session's current transaction holds (forgotten when it ends)."""
-    key = id(s.get_transaction())
-    held = s.info.get(_HELD)
-    if held is None or held[0] != key:
-        held = s.info[_HELD] = (key, {})
-    return held[1]
+    """The stream locks this session's current transaction holds (forgotten when it ends, below)."""
+    return s.info.setdefault(_HELD, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a savepoint: its row locks are gone
+        session.info.pop(_HELD, None)
 
 
 def take_lock(s: Session, scope: str = GLOBAL_SCOPE) -> ChangeStream:
