@@ -2,7 +2,7 @@
 
 from models.attachment import Attachment, AttachmentBlob
 from models.base import Base, SyncedMixin, UTCDateTime, new_id, utcnow
-from models.case import Case, CaseCounter, CaseEvent
+from models.case import Case, CaseCounter, CaseEvent, CaseReplySeen
 from models.committee import Committee, Device
 from models.outbox import AuditEntry, OutboxEntry
 from models.printing import PRINT_FAILED, PRINT_OK, PRINT_PENDING, PrintJob
@@ -21,6 +21,7 @@ __all__ = [
     "Case",
     "CaseCounter",
     "CaseEvent",
+    "CaseReplySeen",
     "Committee",
     "Device",
     "KnownRelease",

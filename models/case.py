@@ -128,3 +128,16 @@ class CaseCounter(Base):
     device_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_seq: Mapped[int] = mapped_column(default=0)
+
+
+class CaseReplySeen(Base):
+    """Desk-only: the department's reply to a case the desk has read (issue 19). A reply is new on this desk
+    until a worker who informs the resident opens the case; a later reply (after a new forwarding) is new
+    again. Never synced: each desk learns of a reply on its own."""
+
+    __tablename__ = "case_reply_seen"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    replied_at: Mapped[dt.datetime]  # the reply read: the case's replied_at when it was opened
+    seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))

@@ -85,8 +85,11 @@ def test_printing_reports_the_to_print_list(demo_ctx):
         case_id = s.query(Case.id).filter(Case.state == "pending_materials").first()[0]
     svc = PrintService(demo_ctx)
     doc = svc.produce(desk, case_id, layout="a5")
-    assert changes_of(doc) == Changes(print_jobs=True)
-    assert svc.record_result(doc.job_id, printer="P1", ok=True) == Changes(print_jobs=True)
+    assert not changes_of(doc)  # a preview is no print job: the to-print list did not change
+    kept = svc.keep_for_later(doc)
+    assert changes_of(kept) == Changes(print_jobs=True)
+    assert changes_of(svc.record_print(kept, printer="P1", ok=True)) == Changes(print_jobs=True)
+    assert svc.record_result(kept.job_id, printer="P1", ok=True) == Changes(print_jobs=True)
 
 
 # ----- the signal --------------------------------------------------------------------------------------------------

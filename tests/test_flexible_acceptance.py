@@ -224,7 +224,7 @@ def test_pledge_prints_its_text_and_prints_again_from_the_case(desk):
     text = _flat("".join(_pages(first.pdf)))
     assert "告知承诺书" in text and _flat(intake.item("MZ-14").pledge.text) in text
     assert KIN_PROOF in text and "承诺人（签字）" in text
-    printing.record_result(first.job_id, printer="测试打印机", ok=True)
+    printing.record_print(first, printer="测试打印机", ok=True)
     again = printing.produce(worker, cid, DocKind.PLEDGE, "a5", reprint_reason="申请人要求再留一份")
     assert again.reprint_count == 1 and "补打" in _flat("".join(_pages(again.pdf)))
     with ctx.sessions() as s:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.core.machine import available_actions, printable_documents
+from app.core.machine import available_actions, informs_resident, printable_documents
 from app.core.vocabulary import State
 from app.desk.catalog.refs import item_documents
 from models import Case, Worker
@@ -28,7 +28,7 @@ EXPECTED = {
     ("forwarded", "minzheng"): {"签收", "答复", "打印文书"},
     ("forwarded", "canlian"): {"打印文书"},  # another line's colleague may look, not act
     ("forwarded", "zhanzhang"): {"签收", "改派", "答复", "撤回", "催办", "打印文书"},
-    ("replied", "qiantai"): {"再次转办", "告知居民并办结", "撤回", "请居民评价", "打印文书"},
+    ("replied", "qiantai"): {"再次转办", "告知居民并办结", "撤回", "请居民评价", "联系居民", "打印文书"},
     ("replied", "minzheng"): {"打印文书"},
     ("closed", "qiantai"): {"打印文书"},
     ("closed", "zhanzhang"): {"重新打开", "打印文书"},
@@ -79,6 +79,8 @@ def test_dialog_shows_exactly_the_actions_the_machine_allows(qtbot, services, de
         # the item's own paper too: a draft of an item with an application form prints its 申请表
         if printable_documents(case.state, case.forwarded_at is not None, item_documents(case.item_code)):
             allowed.add("打印文书")
+        if informs_resident(case.state, worker.roles) and case.applicant_id:  # 联系居民 (issue 19)
+            allowed.add("联系居民")
         assert shown == allowed, (state, login)
         if (state, login) in EXPECTED:
             assert shown == EXPECTED[(state, login)], (state, login)

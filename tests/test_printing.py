@@ -46,9 +46,12 @@ def test_receipt_from_case_is_masked_archived_and_recorded(forwarded):
                      "户口簿", "2026年2月24日"):
         assert expected in text.replace(" ", ""), expected
     assert "11010519491231002X" not in text and "13800138000" not in text
+    assert doc.job_id is None and svc.jobs(cid) == []  # a preview is no print job (issue 19)
+    doc = svc.keep_for_later(doc)  # 稍后打印
     assert [j.status for j in svc.jobs(waiting_only=True)] == ["pending"]
-    svc.record_result(doc.job_id, printer="前台热敏打印机", ok=True)
-    assert svc.jobs(waiting_only=True) == []
+    assert svc.keep_for_later(doc) == doc and len(svc.jobs(cid)) == 1  # chosen twice: still one job
+    svc.record_print(doc, printer="前台热敏打印机", ok=True)
+    assert svc.jobs(waiting_only=True) == [] and [j.status for j in svc.jobs(cid)] == ["printed"]
 
 
 def test_reprint_needs_reason_and_is_marked(forwarded):
@@ -56,17 +59,17 @@ def test_reprint_needs_reason_and_is_marked(forwarded):
     ctx, desk, cid = forwarded
     svc = PrintService(ctx)
     first = svc.produce(desk, cid)
-    svc.record_result(first.job_id, printer="P1", ok=False, reason="打印机缺纸")
+    svc.record_print(first, printer="P1", ok=False, reason="打印机缺纸")  # printing attempted: now a job
     assert len(svc.jobs(waiting_only=True)) == 1
     retry = svc.produce(desk, cid)
     assert retry.reprint_count == 0 and "补打" not in _text(retry.pdf)
-    svc.record_result(retry.job_id, printer="P1", ok=True)
+    svc.record_print(retry, printer="P1", ok=True)
     for layout in ("a5", "thermal80"):
         with pytest.raises(PrintError, match="补打"):
             svc.produce(desk, cid, layout=layout)
     again = svc.produce(desk, cid, reprint_reason="居民遗失回执，重新打印")
     assert again.reprint_count == 1 and "补打（第1次）" in _text(again.pdf)
-    svc.record_result(again.job_id, printer="P1", ok=True)
+    svc.record_print(again, printer="P1", ok=True)
     jobs = svc.jobs(cid)
     assert [(j.reprint_count, j.status) for j in jobs] == [(1, "printed"), (0, "printed"), (0, "failed")]
     assert "打印机缺纸" in jobs[2].reason and jobs[0].reason == "居民遗失回执，重新打印"
@@ -77,7 +80,7 @@ def test_reprint_needs_reason_and_is_marked(forwarded):
 def test_regenerating_gives_the_same_document(forwarded):
     ctx, desk, cid = forwarded
     svc = PrintService(ctx)
-    doc = svc.produce(desk, cid, layout="thermal80")
+    doc = svc.keep_for_later(svc.produce(desk, cid, layout="thermal80"))
     assert svc.regenerate(doc.job_id) == doc.pdf
 
 
@@ -278,8 +281,7 @@ def test_cli_export_is_recorded_as_a_file_and_a_second_layout_is_no_reprint(forw
     with ctx.sessions() as s:
         assert desk.id in {j.worker_id for j in s.query(PrintJob)}
     # once on paper, another export is a 补打 and needs its reason
-    printed = svc.produce(desk, cid, layout="a5")
-    svc.record_result(printed.job_id, printer="P1", ok=True)
+    svc.record_print(svc.produce(desk, cid, layout="a5"), printer="P1", ok=True)
     capsys.readouterr()
     assert main(base + ["--out", str(tmp_path / "again.pdf")]) == 2
     assert "补打" in capsys.readouterr().err
@@ -290,7 +292,7 @@ def test_cli_export_is_recorded_as_a_file_and_a_second_layout_is_no_reprint(forw
 def test_cli_export_does_not_hide_a_pending_print(forwarded, tmp_path):
     ctx, desk, cid = forwarded
     svc = PrintService(ctx)
-    pending = svc.produce(desk, cid, layout="a5")
+    pending = svc.keep_for_later(svc.produce(desk, cid, layout="a5"))
     number = CaseService(ctx).get(cid).summary.case_number
     assert main(["print", number, "--out", str(tmp_path / "r.pdf"), "--data-dir", str(ctx.data_dir)]) == 0
     assert [j.id for j in svc.jobs(waiting_only=True)] == [pending.job_id]
@@ -387,7 +389,7 @@ def test_case_window_reprint_prompt_counts_only_that_document(styled_app, qtbot,
     cid = _demo_case(demo_ctx, "closed")
     for _ in range(2):
         job = services.printing.produce(desk, cid, "receipt", "a5", reprint_reason="补打")
-        services.printing.record_result(job.job_id, printer="P1", ok=True)
+        services.printing.record_print(job, printer="P1", ok=True)
     asked = []
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: (asked.append(a[3]) or "答复告知", True)))
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: (asked.append(a[2]) or "", False)))

@@ -128,10 +128,10 @@ def test_certificate_is_numbered_and_recorded_like_the_other_documents(desk_ctx,
     desk, cid, finished = _certified(desk_ctx)
     number = finished.detail.summary.case_number
     printing = PrintService(desk_ctx)
-    first = printing.produce(desk, cid, "certificate")
+    first = printing.keep_for_later(printing.produce(desk, cid, "certificate"))
     assert printing.build(cid, "certificate", 0, dt.datetime.now(dt.UTC)).doc_number == f"ZM-{number}"
     assert printing.jobs(cid)[0].doc_title == "证明"
-    printing.record_result(first.job_id, printer="测试打印机", ok=True)
+    printing.record_print(first, printer="测试打印机", ok=True)
     with pytest.raises(PrintError, match="补打需要填写原因"):
         printing.produce(desk, cid, "certificate")
     again = printing.produce(desk, cid, "certificate", reprint_reason="居民遗失")

@@ -88,6 +88,12 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.remind)
         QTimer.singleShot(0, self._show_calendar_warning)
         QTimer.singleShot(0, self.update_notice.refresh)
+        # 收到答复 (issue 19): a department's reply that arrived, in the status bar (ui/cases/reply_notices.py)
+        from ui.cases.reply_notices import ReplyNotices
+        self.reply_notices = ReplyNotices(services, self)
+        self.reply_notices.announced.connect(self._on_reply_announced)
+        self.reply_notices.cleared.connect(self._on_replies_read)
+        QTimer.singleShot(0, self.reply_notices.check)
         if start_sync:
             self._start_sync()
 
@@ -125,7 +131,12 @@ class MainWindow(QMainWindow):
         # The reminder has a label of its own: showMessage() would hide worker, committee and device.
         self.reminder_label = QLabel()
         self.reminder_label.setObjectName("warning")
-        for w in (self.worker_label, self.committee_label, self.device_label, self.reminder_label):
+        # 收到答复 (issue 19): its own label too, shown while replies are unread (ui/cases/reply_notices.py)
+        self.reply_label = QLabel()
+        self.reply_label.setObjectName("replyNotice")
+        self.reply_label.setVisible(False)
+        for w in (self.worker_label, self.committee_label, self.device_label, self.reminder_label,
+                  self.reply_label):
             bar.addWidget(w)
         bar.addPermanentWidget(self.server_label)
         bar.addPermanentWidget(QLabel("Ctrl+L 锁屏"))
@@ -318,3 +329,14 @@ class MainWindow(QMainWindow):
         self.remind()
         self._show_calendar_warning()
         self.update_notice.refresh()
+        self.reply_notices.check()
+
+    def _on_reply_announced(self, text: str) -> None:
+        self.reply_label.setText(f"✉ {text}")
+        self.reply_label.setToolTip(text)
+        self.reply_label.setVisible(True)
+
+    def _on_replies_read(self) -> None:
+        """Every reply was opened: the 收到答复 notice goes."""
+        self.reply_label.clear()
+        self.reply_label.setVisible(False)

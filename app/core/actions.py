@@ -224,17 +224,27 @@ def _reassign(case: Case, cmd: c.ReassignArgs, actor: Acting, at: dt.datetime, e
     return {"from_assignee_id": str(old) if old else None, "assignee_id": str(w.id)}
 
 
+REPLY_TEXT_REQUIRED = "请填写答复内容：写明办理结果或需要居民做什么"
+
+
 def check_reply_result(result: str) -> None:
     """The department's answer is one of the reply results (checked before the desk copies attachments too)."""
     if result not in REPLY_RESULTS:
         raise ActionRefused("请选择答复结果")
 
 
+def check_reply(result: str, text: str) -> None:
+    """A reply is a result and a text (issue 19): "同意" with nothing after tells the front desk nothing to say
+    to the resident. Checked by the reply action (desk and server alike) and by the desk before it copies the
+    attachments."""
+    check_reply_result(result)
+    if not (text or "").strip():
+        raise ActionRefused("不予批准必须写明原因" if result == ReplyResult.REFUSED else REPLY_TEXT_REQUIRED)
+
+
 def _reply(case: Case, cmd: c.ReplyArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
     text = cmd.text or cmd.note
-    check_reply_result(cmd.result)
-    if cmd.result == ReplyResult.REFUSED and not text:
-        raise ActionRefused("不予批准必须写明原因")
+    check_reply(cmd.result, text)
     case.reply_result, case.reply_text, case.replied_at = cmd.result, text, at
     # Attachment files stay on the desk that received them; only their description travels.
     return {"result": cmd.result, "text": text, "attachments": list(cmd.attachments)}

@@ -209,6 +209,8 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
             continue
         if action == Action.RECEIVE_MAKEUP and not owes_makeup(case):
             continue
+        if action == Action.ACKNOWLEDGE and getattr(case, "acknowledged_at", None) is not None:
+            continue  # signed for already (a reassignment or a new forwarding clears it)
         if action in _RATING_ACTIONS and not _rating_action_open(case, action, roles):
             continue
         try:
@@ -218,6 +220,29 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
             continue
         options.append(ActionOption(t.action, _option_label(case, t, state)))
     return options
+
+
+def state_label(case: object) -> str:
+    """The state as a worker reads it: a forwarded case the colleague signed for reads 已签收, so the front desk
+    sees it was picked up (the state itself stays 已转办: the machine has no separate state for it)."""
+    state = str(getattr(case, "state", "") or "")
+    if state == FORWARDED and getattr(case, "acknowledged_at", None) is not None:
+        return ACKNOWLEDGED_LABEL
+    return STATE_LABELS.get(state, state)
+
+
+ACKNOWLEDGED_LABEL = "已签收"
+
+
+def informs_resident(state: str | None, roles: Roles) -> bool:
+    """Whether a worker of ``roles`` is the one to tell the resident the department's answer now: they may
+    告知居民并办结 a case in ``state``. Such a worker is told that a reply arrived, marks it read by opening the
+    case, and may see the applicant's full phone number to call them (联系居民, audited)."""
+    try:
+        check_transition(state, Action.CLOSE, roles)
+    except TransitionError:
+        return False
+    return roles is not None
 
 
 _RATING_ACTIONS = frozenset({Action.RATE, Action.FOLLOWUP_CALLBACK, Action.FOLLOWUP_FIX})

@@ -26,12 +26,15 @@ from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
 from forms.identity import mask_id, mask_phone
-from models import Case, CaseCounter, Resident, Worker, new_id
+from models import AuditEntry, Case, CaseCounter, CaseReplySeen, Resident, Worker, new_id, utcnow
 
 log = logging.getLogger(__name__)
 CASE_CHANGED = Changes(cases=True, sync_status=True)  # every case action also queues a command for the server
 # A case window acts on the version it shows; one that shows an older one is refused with these words.
 STALE_CASE = "案件已被更新，请刷新后再操作"
+# 联系居民 (issue 19): the audit entry of a full phone number shown to the worker who informs the resident.
+CONTACT_AUDIT_ACTION = "resident.view_phone"
+CONTACT_PURPOSE = "联系居民"
 
 
 class CaseError(UserError):
@@ -116,10 +119,24 @@ class CaseDetail:
     rating: RatingView = field(default_factory=RatingView)
     remind_count: int = 0
     reminded_at: dt.datetime | None = None
+    # Issue 19: a department reply this desk has not read yet (until a worker who informs the resident opens
+    # the case), and whether the viewer is that worker (联系居民 shows them the full phone number, audited).
+    reply_unseen: bool = False
+    informs_resident: bool = False
 
     @property
     def reply_label(self) -> str:
         return REPLY_RESULTS.get(self.reply_result or "", "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicantContact:
+    """联系居民: whom to call about a case, the phone in full (shown once, audited)."""
+
+    case_number: str
+    name: str
+    phone: str
+    phone_masked: str
 
 
 def masked_for(viewer: WorkerInfo | None, d: CaseDetail) -> CaseDetail:
@@ -135,6 +152,14 @@ def masked_for(viewer: WorkerInfo | None, d: CaseDetail) -> CaseDetail:
                    events=[replace(e, note=m(e.note)) for e in d.events],
                    rating=replace(d.rating, note=m(d.rating.note), call_note=m(d.rating.call_note),
                                   fix_note=m(d.rating.fix_note)))
+
+
+def reply_unseen(s: Session, c: Case) -> bool:
+    """A replied case whose reply no worker who informs the resident has opened on this desk yet."""
+    if c.state != cm.REPLIED or c.replied_at is None:
+        return False
+    seen = s.get(CaseReplySeen, c.id)
+    return seen is None or seen.replied_at != c.replied_at
 
 
 def next_case_number(s: Session, committee_code: str, device_code: str, at: dt.datetime) -> str:
@@ -331,6 +356,41 @@ class CaseService:
         the calendar)."""
         return self.deadline_service().makeup_due(at, days)
 
+    # ----- the reply read, the resident called (issue 19) ---------------------------------------------------
+    def mark_reply_seen(self, viewer: WorkerInfo, case_id: uuid.UUID) -> Changes:
+        """The worker who informs the resident opened a replied case: its reply is no longer new on this desk
+        (the worklist stops highlighting it). Desk-only, no command; ``cases`` changed only when it was new."""
+        with self.ctx.sessions.begin() as s:
+            case = self._load(s, case_id)
+            if case.replied_at is None or not cm.informs_resident(case.state, viewer.roles):
+                return NO_CHANGES
+            seen = s.get(CaseReplySeen, case.id)
+            if seen is not None and seen.replied_at == case.replied_at:
+                return NO_CHANGES
+            if seen is None:
+                seen = CaseReplySeen(case_id=case.id)
+                s.add(seen)
+            seen.replied_at, seen.seen_at, seen.worker_id = case.replied_at, utcnow(), viewer.id
+        return Changes(cases=True)
+
+    def contact_applicant(self, actor: WorkerInfo, case_id: uuid.UUID) -> ApplicantContact:
+        """联系居民: the applicant's full phone number for the worker who must tell them the answer (the one who
+        may 告知居民并办结 the case now); the view is audited like the full-ID view, with its purpose. The
+        number is never logged."""
+        with self.ctx.sessions.begin() as s:
+            case = self._load(s, case_id)
+            if not cm.informs_resident(case.state, actor.roles):
+                raise CaseError("只有负责告知居民的工作人员在案件已答复后可以查看居民的完整电话号码")
+            r = s.get(Resident, case.applicant_id) if case.applicant_id else None
+            if r is None:
+                raise CaseError("该案件没有登记申请人")
+            s.add(AuditEntry(worker_id=actor.id, action=CONTACT_AUDIT_ACTION, subject=f"resident:{r.id}",
+                             detail=f"{CONTACT_PURPOSE}；案件 {case.case_number}"))
+            log.info("applicant phone of case %s shown to worker %s to inform the resident", case.case_number,
+                     actor.login)
+            return ApplicantContact(case_number=case.case_number, name=r.name, phone=r.phone or "",
+                                    phone_masked=mask_phone(r.phone) if r.phone else "")
+
     # ----- 好差评 and 催办 (issue 16) ---------------------------------------------------------------------------
     def rate(self, actor: WorkerInfo, case_id: uuid.UUID, level: str, *, round: int = 1, channel: str = "desk",
              reasons: list[str] | None = None, comment: str = "", at: dt.datetime | None = None) -> CaseDetail:
@@ -368,7 +428,7 @@ class CaseService:
 
     def reply(self, actor: WorkerInfo, case_id: uuid.UUID, result: str, text: str,
               attachment_paths: list[Path] | None = None, *, expected_version: int | None = None) -> CaseDetail:
-        self._guard(lambda: actions.check_reply_result(result))  # before the attachments are copied
+        self._guard(lambda: actions.check_reply(result, text))  # before the attachments are copied
         self.ensure_current(case_id, expected_version)
         attachments = self._store_attachments(case_id, attachment_paths or [])
         return self.transition(actor, case_id, Action.REPLY, {"result": result, "text": text,
@@ -442,7 +502,7 @@ class CaseService:
         w = s.get(Worker, c.assignee_id) if c.assignee_id else None
         return CaseSummary(id=c.id, case_number=c.case_number, item_code=c.item_code, item_name=c.item_name,
                            applicant_name=r.name if r else "", applicant_id_masked=mask_id(r.id_number) if r else "",
-                           state=c.state, state_label=STATE_LABELS.get(c.state, c.state), created_at=c.created_at,
+                           state=c.state, state_label=cm.state_label(c), created_at=c.created_at,
                            due_at=c.due_at, deadline_provisional=c.deadline_provisional,
                            assignee_name=w.display_name if w else (c.assignee_queue or ""), assignee_id=c.assignee_id)
 
@@ -472,7 +532,8 @@ class CaseService:
             rule_warnings=list(c.rule_warnings or []), warning_note=c.warning_note or "",
             acceptance_mode=c.acceptance_mode or "", makeup_materials=list(c.makeup_materials or []),
             makeup_due=c.makeup_due, pledge_text=c.pledge_text or "", rating=rating_view(c),
-            remind_count=c.remind_count or 0, reminded_at=c.reminded_at)
+            remind_count=c.remind_count or 0, reminded_at=c.reminded_at, reply_unseen=reply_unseen(s, c),
+            informs_resident=bool(viewer and cm.informs_resident(c.state, viewer.roles)))
 
     def _item_paper(self, code: str) -> frozenset[DocKind]:
         """What the case's item prints besides its state's documents (证明, 申请表)."""

@@ -11,13 +11,13 @@ from sqlalchemy.orm import aliased
 
 from app.core import machine as cm
 from app.core import ratings, rule_notes
-from app.core.vocabulary import CHINA_TZ, AcceptanceMode, RatingLevel, Role, State, rating_label
+from app.core.vocabulary import CHINA_TZ, REPLY_RESULTS, AcceptanceMode, RatingLevel, Role, State, rating_label
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.deadlines import DeadlineService
 from app.desk.unapplied import UnappliedWork, unapplied_work
 from forms.identity import mask_id
-from models import Case, Resident, Worker
+from models import Case, CaseReplySeen, Resident, Worker
 
 TABS = (
     ("mine", "转给我的"),
@@ -56,6 +56,24 @@ class WorklistRow:
     rating_label: str = ""  # the first rating's label when a follow-up is owed
     remind_count: int = 0  # 催办 sent to the assignee of this forwarded case
     reminded_at: dt.datetime | None = None
+    reply_unseen: bool = False  # the department replied and no worker who informs the resident opened it yet
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyNotice:
+    """A reply this desk has not read: what the status bar names (issue 19)."""
+
+    case_id: uuid.UUID
+    case_number: str
+    item_name: str
+    reply_label: str
+    replied_at: dt.datetime
+
+
+def _reply_unseen():
+    """``app.desk.cases.reply_unseen`` in SQL (with ``CaseReplySeen`` outer-joined on the case)."""
+    return and_(Case.state == cm.REPLIED, Case.replied_at.is_not(None),
+                or_(CaseReplySeen.case_id.is_(None), CaseReplySeen.replied_at != Case.replied_at))
 
 
 def _local_day(now: dt.datetime) -> dt.date:
@@ -148,15 +166,31 @@ class WorklistService:
         assignee = aliased(Worker)
         ids = (self._query(tab, worker, text, now, with_resident=sort == "applicant")
                .order_by(*order).offset(offset).limit(limit).subquery())
-        stmt = (select(Case, Resident.name, Resident.id_number, assignee.display_name)
+        stmt = (select(Case, Resident.name, Resident.id_number, assignee.display_name, CaseReplySeen.replied_at)
                 .join(ids, ids.c.id == Case.id)
                 .outerjoin(Resident, Resident.id == Case.applicant_id)
                 .outerjoin(assignee, assignee.id == Case.assignee_id)
+                .outerjoin(CaseReplySeen, CaseReplySeen.case_id == Case.id)
                 .order_by(*order))
         with self.ctx.sessions() as s:
-            return [self._row(c, name, idn, aname, now, tab) for c, name, idn, aname in s.execute(stmt)]
+            return [self._row(c, name, idn, aname, now, tab, seen) for c, name, idn, aname, seen in s.execute(stmt)]
 
-    def _row(self, c: Case, name, id_number, assignee_name, now, tab: str = "") -> WorklistRow:
+    def replies_to_read(self, worker: WorkerInfo, limit: int = 20) -> tuple[int, list[ReplyNotice]]:
+        """Replies to cases sent from this desk that nobody who informs the resident has opened yet, newest
+        first: (how many, the first ``limit``). None for a worker who does not inform residents."""
+        if not cm.informs_resident(cm.REPLIED, worker.roles):
+            return 0, []
+        where = and_(Case.origin_device_code == self.ctx.identity().device_code, _reply_unseen())
+        base = select(Case).outerjoin(CaseReplySeen, CaseReplySeen.case_id == Case.id).where(where)
+        with self.ctx.sessions() as s:
+            total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+            rows = s.scalars(base.order_by(Case.replied_at.desc()).limit(limit)).all()
+            return total, [ReplyNotice(case_id=c.id, case_number=c.case_number, item_name=c.item_name,
+                                       reply_label=REPLY_RESULTS.get(c.reply_result or "", ""),
+                                       replied_at=c.replied_at or c.updated_at) for c in rows]
+
+    def _row(self, c: Case, name, id_number, assignee_name, now, tab: str = "",
+             seen_reply: dt.datetime | None = None) -> WorklistRow:
         countdown, urgency = "", ""
         if c.due_at is not None and c.state == cm.FORWARDED:
             left, countdown = self.deadlines.countdown(c.due_at, now)
@@ -170,7 +204,7 @@ class WorklistService:
         stage = ratings.followup_stage(c)
         owed = ratings.STAGE_LABELS[stage] if stage and stage != ratings.FollowupStage.DONE else ""
         followup_due = ratings.followup_next_due(c) if owed else None
-        due_at, state_label = c.due_at, cm.STATE_LABELS.get(c.state, c.state) + ("（容缺待补）" if owes else "")
+        due_at, state_label = c.due_at, cm.state_label(c) + ("（容缺待补）" if owes else "")
         if followup_due is not None and (tab == "followup" or (tab in ("overdue", "due_today") and urgency == "")):
             left, countdown = self.deadlines.countdown(followup_due, now)  # what this list is about
             urgency = "overdue" if left < 0 else ("due_today" if left == 0 else "")
@@ -187,7 +221,9 @@ class WorklistService:
                            provisional=c.deadline_provisional and due_at == c.due_at, countdown=countdown,
                            urgency=urgency, warned=rule_notes.warned(c.rule_warnings), followup=owed,
                            rating_label=rating_label(c.rating) if owed else "", remind_count=reminded,
-                           reminded_at=c.reminded_at)
+                           reminded_at=c.reminded_at,
+                           reply_unseen=tab != "followup" and c.state == cm.REPLIED and c.replied_at is not None
+                           and seen_reply != c.replied_at)
 
     def tabs_for(self, worker: WorkerInfo) -> list[str]:
         """The worklist tabs ``worker`` is shown (差评回访 only to a 站长 or an administrator)."""

@@ -155,15 +155,26 @@ class ReplyDialog(ActionDialog):
 
 
 class CloseDialog(ActionDialog):
-    def __init__(self, services, case_id, parent=None, *, version: int | None = None):
+    def __init__(self, services, case_id, parent=None, *, version: int | None = None, phone_masked: str = ""):
         super().__init__("告知居民并办结", "办结", parent)
         self.services, self.case_id, self.version = services, case_id, version
         self.method = QComboBox()
         for key, label in INFORM_METHODS.items():
             self.method.addItem(label, key)
         self.note = self.note_edit("告知情况（可选）")
+        # 联系居民 (issue 19): the number to call, in full for this worker, audited (ui/cases/contact_dialog.py)
+        self.contact_button = QPushButton("联系居民…")
+        self.contact_button.clicked.connect(self._on_contact_clicked)
+        contact = QHBoxLayout()
+        contact.addWidget(QLabel(phone_masked or "—"), 1)
+        contact.addWidget(self.contact_button)
+        self.form.addRow("联系电话", contact)
         self.form.addRow("告知方式", self.method)
         self.form.addRow("备注", self.note)
+
+    def _on_contact_clicked(self) -> None:
+        from ui.cases.contact_dialog import ContactDialog
+        ContactDialog(self.services, self.case_id, self).open()
 
     def submit(self):
         worker, svc = self.services.current_worker, self.services.cases

@@ -47,7 +47,8 @@ from ui.operations import run_op
 from ui.printing.flow import show_document
 from ui.rating import ask_for_rating, rating_after_preview
 
-PRINT = "print"  # the one button that is not a case action: offered when the case has documents to print
+PRINT = "print"  # a button that is not a case action: offered when the case has documents to print
+CONTACT = "contact"  # 联系居民: for the worker who informs the resident (ui/cases/contact_dialog.py)
 TAB_TITLES = ("概要", "申请内容", "材料与附件", "办理记录")
 
 
@@ -167,9 +168,14 @@ class CaseDialog(QDialog):
 
     @Slot(object)
     def _on_data_changed(self, changes) -> None:
-        """A change made anywhere on this desk (another window, a sync round): show the case as it is now."""
-        if changes.cases and self.isVisible() and not self.busy:
+        """A change made anywhere on this desk (another window, a sync round): show the case as it is now; a
+        document printed or put aside for later (a preview of this case, 待打印): its print record."""
+        if not self.isVisible() or self.busy:
+            return
+        if changes.cases:
             self.refresh()
+        elif changes.print_jobs:
+            self._load_prints()
 
     def refresh(self) -> None:
         svc, cid, worker = self.services.cases, self.case_id, self.services.current_worker
@@ -226,6 +232,9 @@ class CaseDialog(QDialog):
         self._build_actions(d)
         self._load_prints()
         self._load_packet()
+        if d.reply_unseen and d.informs_resident:  # the reply is read now: the worklist stops highlighting it
+            svc, worker, cid = self.services.cases, self.services.current_worker, self.case_id
+            run_op(self, lambda: svc.mark_reply_seen(worker, cid), lambda _c: None, lambda _m: None)
 
     def _load_packet(self) -> None:
         """The packet as the viewing worker may read it (masked; 查看完整证件号 reveals it, audited)."""
@@ -255,6 +264,8 @@ class CaseDialog(QDialog):
             b.deleteLater()
         self.buttons = {}
         wanted = [(o.action, o.label) for o in d.options]
+        if d.informs_resident and d.applicant_id is not None:
+            wanted.append((CONTACT, "联系居民"))
         if d.documents:
             wanted.append((PRINT, "打印文书"))
         for key, label in wanted:
@@ -273,6 +284,10 @@ class CaseDialog(QDialog):
             return
         if key == Action.ACKNOWLEDGE:
             self._run(lambda: svc.acknowledge(w, cid, expected_version=version), self._after)
+            return
+        if key == CONTACT:  # 联系居民: the full phone number, audited, with 复制号码
+            from ui.cases.contact_dialog import ContactDialog
+            ContactDialog(self.services, cid, self).open()
             return
         if key == Action.RATE:  # 请居民评价: the resident-facing window (ui/rating); the case re-reads on its change
             ask_for_rating(self, self.services, cid, self.detail.rating.next_round or 1)
@@ -319,7 +334,8 @@ class CaseDialog(QDialog):
             in_person = key == Action.CLOSE and done is not None and done.inform_method == InformMethod.IN_PERSON
             rate = rating_after_preview(self.services, self, done) if in_person else None
             if key in DOCUMENT_AFTER:
-                show_document(self, self.services, self.case_id, DOCUMENT_AFTER[key], on_shown=rate)
+                show_document(self, self.services, self.case_id, DOCUMENT_AFTER[key], on_shown=rate,
+                              on_closed=self._load_prints)
 
     def _refused(self, message: str) -> None:
         """The action was refused (by the service, e.g. the case was updated meanwhile): say so here and show
@@ -344,12 +360,12 @@ class CaseDialog(QDialog):
                 return
             doc_type, printed = plan[titles.index(title)]
         if not printed:
-            show_document(self, self.services, self.case_id, doc_type)
+            show_document(self, self.services, self.case_id, doc_type, on_closed=self._load_prints)
             return
         reason, ok = QInputDialog.getText(self, "补打文书",
                                           f"{DOC_TITLES[doc_type]}已打印 {printed} 次。请填写补打原因：")
         if ok and reason.strip():
-            show_document(self, self.services, self.case_id, doc_type, reason)
+            show_document(self, self.services, self.case_id, doc_type, reason, on_closed=self._load_prints)
 
     def _dialog_for(self, key: str, v: int) -> ActionDialog:
         """The action's small dialog; what it submits carries ``v``, the version this window shows."""
@@ -360,7 +376,7 @@ class CaseDialog(QDialog):
         if key == Action.REPLY:
             return ReplyDialog(self.services, cid, self, version=v)
         if key == Action.CLOSE:
-            return CloseDialog(self.services, cid, self, version=v)
+            return CloseDialog(self.services, cid, self, version=v, phone_masked=d.applicant_phone_masked)
         if key == Action.REASSIGN:
             return ReassignDialog(self.services, cid, d.department, self, current_assignee_id=d.summary.assignee_id,
                                   version=v)

@@ -7,7 +7,9 @@ from ui.printing.print_preview_dialog import PrintPreviewDialog
 
 
 def show_document(parent, services, case_id, doc_type: str | None = None, reprint_reason: str = "",
-                  on_shown=None) -> None:
+                  on_shown=None, on_closed=None) -> None:
+    """Produce the document and open its preview (a preview is no print job: app/desk/printing/service.py);
+    ``on_shown(dialog)`` once it is open, ``on_closed()`` once it is closed, however."""
     actor = services.current_worker
 
     def produce():
@@ -17,6 +19,8 @@ def show_document(parent, services, case_id, doc_type: str | None = None, reprin
     def shown(result):
         document, printer = result
         dlg = PrintPreviewDialog(services, document, printer, parent)
+        if on_closed is not None:
+            dlg.finished.connect(lambda _r: on_closed())
         dlg.open()
         if on_shown:
             on_shown(dlg)

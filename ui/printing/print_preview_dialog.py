@@ -15,7 +15,8 @@ class PrintPreviewDialog(QDialog):
     printed = Signal(bool, str)  # ok, printer name or failure reason
 
     def __init__(self, services, document, printer_name: str | None = None, parent=None):
-        """``document`` is an app.desk.printing.service.PrintedDocument (already archived and recorded as pending)."""
+        """``document`` is an app.desk.printing.service.PrintedDocument (archived; a print job only once printing
+        is attempted or 稍后打印 is chosen: a preview closed otherwise leaves nothing in 待打印, issue 19)."""
         super().__init__(parent)
         self.services, self.document, self.printer_name = services, document, printer_name
         self.setWindowTitle(f"打印预览 — {document.case_number}")
@@ -26,7 +27,7 @@ class PrintPreviewDialog(QDialog):
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
         label = "补打" if document.reprint_count else "原件"
-        self.status = QLabel(f"{label}；共 {self.pdf.pageCount()} 页。未打印的文书会留在“待打印”中，可稍后打印。")
+        self.status = QLabel(f"{label}；共 {self.pdf.pageCount()} 页。选“稍后打印”可放入“待打印”，稍后再打印。")
         self.status.setObjectName("hint")
         self.status.setWordWrap(True)
         self.print_button = QPushButton("打印…")
@@ -35,7 +36,7 @@ class PrintPreviewDialog(QDialog):
         self.print_button.setObjectName("primary")
         self.print_button.clicked.connect(self._on_print_clicked)
         self.quick_button.clicked.connect(self._on_quick_clicked)
-        self.later_button.clicked.connect(self.reject)
+        self.later_button.clicked.connect(self._on_later_clicked)
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
         for b in (self.later_button, self.quick_button, self.print_button):
@@ -43,6 +44,20 @@ class PrintPreviewDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.view, 1)
         layout.addLayout(row)
+
+    def _on_later_clicked(self) -> None:
+        """稍后打印: the document waits in 待打印 (recorded as a pending job), then the preview closes."""
+        svc, doc = self.services.printing, self.document
+        self.later_button.setEnabled(False)
+        run_op(self, lambda: svc.keep_for_later(doc), self._on_kept, self._on_keep_failed)
+
+    def _on_kept(self, document) -> None:
+        self.document = document
+        self.reject()
+
+    def _on_keep_failed(self, message: str) -> None:
+        self.later_button.setEnabled(True)
+        self.status.setText(message)
 
     def _on_print_clicked(self) -> None:
         try:
@@ -72,12 +87,13 @@ class PrintPreviewDialog(QDialog):
         self._record(True, name)
 
     def _record(self, ok: bool, detail: str) -> None:
-        job_id = self.document.job_id
-        svc = self.services.printing
-        run_op(self, lambda: svc.record_result(job_id, printer=detail if ok else (self.printer_name or ""), ok=ok,
-                                               reason="" if ok else detail), lambda _r: self._after(ok, detail))
+        doc, svc, printer = self.document, self.services.printing, detail if ok else (self.printer_name or "")
+        run_op(self, lambda: svc.record_print(doc, printer=printer, ok=ok, reason="" if ok else detail),
+               lambda recorded: self._after(ok, detail, recorded))
 
-    def _after(self, ok: bool, detail: str) -> None:
+    def _after(self, ok: bool, detail: str, recorded=None) -> None:
+        if recorded is not None:
+            self.document = recorded  # now a job: a retry after a failure updates the same one
         self.printed.emit(ok, detail)
         if ok:
             self.accept()

@@ -1,4 +1,6 @@
-"""待打印: documents that were saved but never reached paper (printer missing, offline or failed).
+"""待打印: documents that were saved but never reached paper (printer missing, offline or failed, or 稍后打印).
+
+Each row names the case, its applicant (masked, as every list), the item and the document.
 
 The list follows the change bus: a document printed or produced anywhere while it is open updates it.
 """
@@ -21,15 +23,17 @@ from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
 from ui.printing.print_preview_dialog import PrintPreviewDialog
 
+COLUMNS = ("案件编号", "申请人", "事项", "文书", "生成时间", "状态", "说明")
+
 
 class ToPrintDialog(QDialog):
     def __init__(self, services, parent=None):
         super().__init__(parent)
         self.services = services
         self.setWindowTitle("待打印的文书")
-        self.resize(760, 420)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["案件编号", "文书", "生成时间", "状态", "说明"])
+        self.resize(900, 420)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -62,7 +66,7 @@ class ToPrintDialog(QDialog):
         for i, r in enumerate(rows):
             status = "未打印" if r.status == "pending" else "打印失败"
             at = r.at.astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
-            for j, text in enumerate((r.case_number, r.doc_title, at, status, r.reason)):
+            for j, text in enumerate((r.case_number, r.applicant, r.item_name, r.doc_title, at, status, r.reason)):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.empty.setText("没有待打印的文书" if not rows else f"共 {len(rows)} 份")
@@ -78,5 +82,5 @@ class ToPrintDialog(QDialog):
     def _preview(self, row, pdf: bytes, printer) -> None:
         from app.desk.printing.service import PrintedDocument
         doc = PrintedDocument(job_id=row.id, case_number=row.case_number, doc_type=row.doc_type, layout=row.layout,
-                              reprint_count=row.reprint_count, path=row.path, pdf=pdf)
+                              reprint_count=row.reprint_count, path=row.path, pdf=pdf, case_id=row.case_id)
         PrintPreviewDialog(self.services, doc, printer, self).open()

@@ -7,7 +7,7 @@ busy disk must never freeze the desk. A newer reload supersedes older answers (g
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.core import rule_notes
 from app.core.workdays import CHINA_TZ
@@ -22,6 +22,13 @@ FOLLOWUP_HEADERS = {4: "差评回访", 6: "回访/整改期限"}
 _AMBER = QBrush(QColor("#fff4d6"))
 WARNED_TIP = "受理时有须由承办部门审核的提示，居民坚持申请（详见案件）"
 _RED = QBrush(QColor("#fde2e1"))
+# Replies (issue 19): every 已答复 row is tinted green (the resident is to be told); one nobody who informs the
+# resident has opened yet is bolder, darker and marked in its state cell until the case is opened.
+_REPLIED = QBrush(QColor("#e8f5ec"))
+_NEW_REPLY = QBrush(QColor("#c9ecd4"))
+NEW_REPLY_MARK = "●"
+NEW_REPLY_TIP = "承办部门已答复，尚未打开查看（打开案件后不再突出显示）"
+REPLIED_STATE = "replied"
 
 
 class WorklistTableModel(QAbstractTableModel):
@@ -134,14 +141,25 @@ class WorklistTableModel(QAbstractTableModel):
             if due and r.provisional:
                 due += "（暂定）"
             item = f"{rule_notes.MARKS['warn']} {r.item_name}" if r.warned else r.item_name
-            return (r.case_number, item, r.applicant, r.applicant_id_masked, r.state_label, r.assignee,
+            state = f"{NEW_REPLY_MARK} {r.state_label}（未查看）" if r.reply_unseen else r.state_label
+            return (r.case_number, item, r.applicant, r.applicant_id_masked, state, r.assignee,
                     due, r.countdown)[index.column()]
+        if role == Qt.FontRole and r.reply_unseen:
+            font = QFont()
+            font.setBold(True)
+            return font
         if role == Qt.ToolTipRole and index.column() == 1 and r.warned:
             return WARNED_TIP
+        if role == Qt.ToolTipRole and index.column() == 4 and r.reply_unseen:
+            return NEW_REPLY_TIP
         if role == Qt.ToolTipRole and index.column() == 7 and r.remind_count and r.reminded_at:
             return f"已催办 {r.remind_count} 次，最近一次 {r.reminded_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
         if role == Qt.BackgroundRole:
-            return _RED if r.urgency == "overdue" else (_AMBER if r.urgency == "due_today" else None)
+            if r.urgency:
+                return _RED if r.urgency == "overdue" else _AMBER
+            if r.state == REPLIED_STATE:
+                return _NEW_REPLY if r.reply_unseen else _REPLIED
+            return None
         if role == Qt.ForegroundRole and index.column() == 7 and r.urgency == "overdue":
             return QBrush(QColor("#b42318"))
         return None

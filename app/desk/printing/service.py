@@ -1,8 +1,12 @@
 """Case documents: build the data from the case, render (``render.py``), archive, and record every print.
 
 A printer that is missing or fails never blocks the service: the case is already saved, the PDF is archived
-and its job stays "pending" in the to-print list until it is printed or reprinted. A document written to a
-file (``main.py print``) is recorded as "exported": it never waits in the to-print list.
+and its job stays in the to-print list until it is printed or reprinted. A document written to a file
+(``main.py print``) is recorded as "exported": it never waits in the to-print list.
+
+A preview is not a print job (issue 19): :meth:`PrintService.produce` renders and archives; the job is recorded
+when printing is attempted (:meth:`PrintService.record_print`, failed or printed) or when the worker chooses
+稍后打印 (:meth:`PrintService.keep_for_later`, pending). A preview closed without either leaves no job.
 
 Only the documents that fit the case's state can be produced (:func:`app.core.machine.printable_documents`); a 补打 is a
 document produced again after one of its earlier jobs reached paper, in any layout.
@@ -33,6 +37,7 @@ from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
 from app.desk.printing.kinds import kind_for
 from app.desk.printing.layout import LAYOUTS
 from app.desk.printing.render import render
+from forms.identity import mask_name
 from forms.schema import ServiceItem
 from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker
 
@@ -61,17 +66,25 @@ class PrintError(UserError, ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class PrintedDocument:
-    job_id: uuid.UUID
+    """A produced document: rendered and archived; ``job_id`` once it became a print job (None: a preview)."""
+
+    job_id: uuid.UUID | None
     case_number: str
     doc_type: str
     layout: str
     reprint_count: int
     path: Path
     pdf: bytes
+    case_id: uuid.UUID | None = None
+    doc_number: str = ""
+    at: dt.datetime | None = None
+    worker_id: uuid.UUID | None = None
+    reason: str = ""  # the 补打 reason
 
     @property
     def changes(self) -> Changes:
-        return Changes(print_jobs=True)  # a new job waits in the to-print list
+        # a job waits in the to-print list or was printed; a preview changes nothing
+        return Changes(print_jobs=True) if self.job_id is not None else Changes()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +101,8 @@ class PrintJobRow:
     printer: str
     reason: str
     path: Path
+    applicant: str = ""  # masked name (lists never show a full name)
+    item_name: str = ""
 
 
 def verify_base(ctx: AppContext) -> str:
@@ -374,24 +389,61 @@ class PrintService:
         if previous and not reprint_reason.strip():
             raise PrintError(f"{DOC_TITLES[doc_type]}已打印过 {previous} 次，补打需要填写原因")
         with self.ctx.sessions() as s:
-            serial = s.scalar(select(func.count()).select_from(PrintJob)
-                              .where(PrintJob.case_id == case_id, PrintJob.doc_type == doc_type)) or 0
+            jobs = s.scalars(select(PrintJob.file).where(PrintJob.case_id == case_id,
+                                                         PrintJob.doc_type == doc_type)).all()
         data = self.build(case_id, doc_type, previous, now)
         pdf = render(data, layout)
-        path = self._archive(data, layout, serial, pdf)
+        path = self._archive(data, layout, self._serial(data, layout, len(jobs), set(jobs)), pdf)
+        doc = PrintedDocument(job_id=None, case_number=data.case_number, doc_type=doc_type, layout=layout,
+                              reprint_count=previous, path=path, pdf=pdf, case_id=case_id,
+                              doc_number=data.doc_number, at=now, worker_id=actor.id if actor else None,
+                              reason=reprint_reason.strip() if previous else "")
+        log.info("document %s produced for case %s (reprint %d)", doc_type, data.case_number, previous)
+        if exported_to:
+            return self._record_job(doc, PRINT_EXPORTED, f"导出文件：{exported_to}"[:200])
+        return doc
+
+    def _serial(self, data: DocumentData, layout: str, jobs: int, recorded: set[str]) -> int:
+        """The archive number of a new document: after the document's jobs, never a file a job names (a preview
+        that became no job is overwritten by the next one)."""
+        n = jobs
+        while str(self._archive_path(data, layout, n).relative_to(self.ctx.data_dir)) in recorded:
+            n += 1
+        return n
+
+    def _record_job(self, doc: PrintedDocument, status: str, printer: str = "", reason: str = "") -> PrintedDocument:
+        """The document as a print job: one row, written once (a job's later outcome updates it)."""
+        if doc.case_id is None:
+            raise PrintError("找不到该文书对应的案件")
         with self.ctx.sessions.begin() as s:
-            job = PrintJob(case_id=case_id, doc_type=doc_type, layout=layout, doc_number=data.doc_number,
-                           reprint_count=previous, at=now, worker_id=actor.id if actor else None,
-                           status=PRINT_EXPORTED if exported_to else PRINT_PENDING,
-                           printer=f"导出文件：{exported_to}"[:200] if exported_to else "",
-                           reason=reprint_reason.strip() if previous else "",
-                           file=str(path.relative_to(self.ctx.data_dir)))
+            job = PrintJob(case_id=doc.case_id, doc_type=doc.doc_type, layout=doc.layout, doc_number=doc.doc_number,
+                           reprint_count=doc.reprint_count, at=doc.at or self.ctx.now(), worker_id=doc.worker_id,
+                           status=status, printer=printer, reason=self._reason(doc.reason, status, reason),
+                           file=str(doc.path.relative_to(self.ctx.data_dir)))
             s.add(job)
             s.flush()
             job_id = job.id
-        log.info("document %s produced for case %s (reprint %d)", doc_type, data.case_number, previous)
-        return PrintedDocument(job_id=job_id, case_number=data.case_number, doc_type=doc_type, layout=layout,
-                               reprint_count=previous, path=path, pdf=pdf)
+        log.info("print job %s recorded: %s", job_id, status)
+        return dataclasses.replace(doc, job_id=job_id)
+
+    @staticmethod
+    def _reason(reprint: str, status: str, failure: str) -> str:
+        if status != PRINT_FAILED:
+            return reprint
+        return (reprint + "；" if reprint else "") + f"打印失败：{failure}"
+
+    def record_print(self, doc: PrintedDocument, *, printer: str, ok: bool, reason: str = "") -> PrintedDocument:
+        """Printing was attempted: the document's job (recorded now when it was only a preview) is printed, or
+        failed and waits in the to-print list. Returns the document with its job."""
+        if doc.job_id is not None:
+            self.record_result(doc.job_id, printer=printer, ok=ok, reason=reason)
+            return doc
+        return self._record_job(doc, PRINT_OK if ok else PRINT_FAILED, printer, reason)
+
+    def keep_for_later(self, doc: PrintedDocument) -> PrintedDocument:
+        """稍后打印: the worker chose to print it later; it waits in the to-print list (a job already recorded,
+        e.g. one opened from that list, stays as it is)."""
+        return doc if doc.job_id is not None else self._record_job(doc, PRINT_PENDING)
 
     def regenerate(self, job_id: uuid.UUID) -> bytes:
         """Render a recorded job again from the case data: same content as the archived PDF."""
@@ -402,11 +454,13 @@ class PrintService:
             case_id, doc_type, layout, count, at = job.case_id, job.doc_type, job.layout, job.reprint_count, job.at
         return render(self.build(case_id, doc_type, count, at), layout)
 
+    def _archive_path(self, data: DocumentData, layout: str, serial: int) -> Path:
+        return self.ctx.data_dir / "documents" / data.case_number / f"{data.doc_type}-{layout}-{serial}.pdf"
+
     def _archive(self, data: DocumentData, layout: str, serial: int, pdf: bytes) -> Path:
         """``<data>/documents/<case>/<doc>-<layout>-<n>.pdf``; n counts the document's jobs, so none is overwritten."""
-        folder = self.ctx.data_dir / "documents" / data.case_number
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{data.doc_type}-{layout}-{serial}.pdf"
+        path = self._archive_path(data, layout, serial)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
         try:
             tmp.write_bytes(pdf)
@@ -432,16 +486,17 @@ class PrintService:
     def jobs(self, case_id: uuid.UUID | None = None, waiting_only: bool = False) -> list[PrintJobRow]:
         with self.ctx.sessions() as s:
             stmt = (select(PrintJob, Case.case_number, Case.state, Case.forwarded_at, Case.item_code,
-                           Case.acceptance_mode, Case.pledge_text)
-                    .join(Case, Case.id == PrintJob.case_id).order_by(PrintJob.at.desc()))
+                           Case.acceptance_mode, Case.pledge_text, Case.item_name, Resident.name)
+                    .join(Case, Case.id == PrintJob.case_id)
+                    .outerjoin(Resident, Resident.id == Case.applicant_id).order_by(PrintJob.at.desc()))
             if case_id is not None:
                 stmt = stmt.where(PrintJob.case_id == case_id)
             rows, fits = [], {}
-            for j, num, state, forwarded_at, code, mode, pledge in s.execute(stmt):
+            for j, num, state, forwarded_at, code, mode, pledge, item_name, name in s.execute(stmt):
                 rows.append(PrintJobRow(
                     id=j.id, case_id=j.case_id, case_number=num, doc_type=j.doc_type, doc_title=DOC_TITLES[j.doc_type],
                     layout=j.layout, reprint_count=j.reprint_count, at=j.at, status=j.status, printer=j.printer,
-                    reason=j.reason, path=self.ctx.data_dir / j.file))
+                    reason=j.reason, path=self.ctx.data_dir / j.file, applicant=mask_name(name), item_name=item_name))
                 fits[j.id] = j.doc_type in self._documents(state, forwarded_at is not None, code,
                                                            flexible_paper(mode, pledge))
         if not waiting_only:
