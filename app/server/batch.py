@@ -8,6 +8,12 @@ created earlier in the batch is never selected again. Used only by the optimisti
 savepoints): a run with a savepoint per command could roll back what this knows, so it asks the database.
 
 What is not known here (a held command's case, say) is read from the database as before.
+
+A case the batch creates is not added to the session: the ORM's unit of work costs more per row than the
+rest of the command. Its row and its events are written with one multi-row INSERT per table just before
+the session next flushes (:func:`write_new_cases`, a ``before_flush`` hook the push installs): at the end of
+the batch, or earlier should a query need the session flushed, in which case they are attached to the
+session as they are written, so that later commands change them through the ORM like any loaded case.
 """
 
 from __future__ import annotations
@@ -17,12 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Column, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from app.core.vocabulary import Mutation
 from app.core.wire import MutationIn
-from models.server import Case, Resident, ResidentAlias
+from models.server import Case, CaseEvent, Resident, ResidentAlias
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -40,6 +46,8 @@ class Known:
     residents: dict[uuid.UUID, Resident] = field(default_factory=dict)
     absent_residents: set[uuid.UUID] = field(default_factory=set)
     aliases: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)  # id -> the resident it merged into
+    unwritten: dict[uuid.UUID, Case] = field(default_factory=dict)  # created by the batch, not in the session yet
+    final: bool = False  # the batch's last flush: what is written now is not changed again, so not attached
 
     def case(self, s: Session, case_id: uuid.UUID) -> Case | None:
         if case_id in self.cases:
@@ -54,7 +62,10 @@ class Known:
                 Case.committee_id == committee_id, Case.case_number == number).limit(1)) is not None
         return self.numbers[number]
 
-    def add_case(self, case: Case) -> None:
+    def add_case(self, case: Case, *, new: bool = False) -> None:
+        """``new``: created by the batch; written by :func:`write_new_cases`, not by the session's flush."""
+        if new:
+            self.unwritten[case.id] = case
         self.cases[case.id] = case
         self.absent_cases.discard(case.id)
         self.numbers[case.case_number] = True
@@ -124,3 +135,49 @@ def load(s: Session, committee_id: uuid.UUID, mutations: list[MutationIn]) -> Kn
         known.residents = {r.id: r for r in s.scalars(select(Resident).where(Resident.id.in_(wanted)))}
         known.absent_residents = wanted - set(known.residents)
     return known
+
+
+_MISSING = object()
+
+
+def _row(obj: Case | CaseEvent, columns: list[Column]) -> dict[str, Any]:
+    """``obj``'s column values as the unit of work would insert them: an attribute never set, or None where
+    the column's type does not store None as a value (JSON does: ``null``), gets the column's Python default,
+    and the object gets it too (payloads read it), as after a flush."""
+    values = obj.__dict__
+    row: dict[str, Any] = {}
+    for c in columns:
+        value = values.get(c.key, _MISSING)
+        if value is _MISSING or (value is None and not c.type.should_evaluate_none):
+            default = c.default
+            if default is None:
+                value = None
+            else:
+                value = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
+                setattr(obj, c.key, value)
+        row[c.key] = value
+    return row
+
+
+def write_new_cases(s: Session, known: Known) -> None:
+    """The cases the batch created since the last call, and their events, in one INSERT per table. Before the
+    batch's last flush they are attached to the session afterwards (as if loaded), so later commands' changes
+    to them are flushed as UPDATEs and INSERTs of their new events."""
+    cases, known.unwritten = list(known.unwritten.values()), {}
+    if not cases:
+        return
+    case_columns, event_columns = list(Case.__table__.columns), list(CaseEvent.__table__.columns)
+    case_rows = [_row(c, case_columns) for c in cases]
+    events = [e for c in cases for e in c.events]
+    for c in cases:
+        for e in c.events:
+            e.case_id = c.id  # the relationship sets it when the session flushes; here, it is done by hand
+    event_rows = [_row(e, event_columns) for e in events]
+    s.execute(insert(Case.__table__), case_rows)
+    if event_rows:
+        s.execute(insert(CaseEvent.__table__), event_rows)
+    if not known.final:
+        for obj in (*cases, *events):
+            make_transient_to_detached(obj)
+        for c in cases:
+            s.add(c)  # its events come along (cascade): persistent, unchanged

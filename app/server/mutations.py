@@ -290,9 +290,10 @@ def _case_create(ctx: ApplyContext, cmd: commands.CreateCaseArgs) -> dict:
         raise _refused(e) from None
     except Rejected as r:  # the applicant is missing: the case's later commands name this reason
         raise Rejected(r.reason, case_id=cmd.id) from None
-    ctx.s.add(case)
     if ctx.known is not None:
-        ctx.known.add_case(case)
+        ctx.known.add_case(case, new=True)  # written in bulk (app/server/batch.py write_new_cases)
+    else:
+        ctx.s.add(case)
     ctx.touched_cases[case.id] = case  # written when the savepoint is released: a clash surfaces there
     return {"case_id": str(case.id), "state": case.state, "version": case.version}
 

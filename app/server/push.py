@@ -18,7 +18,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -211,6 +211,9 @@ class _BatchRun:
         self._load_earlier(new)
         self._preload(new)
         self.holds.preload(new)
+        known = self.known
+        if known is not None:  # the cases the batch creates are written in bulk, before the session flushes
+            event.listen(self.s, "before_flush", self._write_new_cases)
         for m in new:
             results.append(self._apply(m))
         if new:  # once, not per command: every change to the row would be flushed before the next query
@@ -219,11 +222,20 @@ class _BatchRun:
             self.s.execute(insert(MutationRecord.__table__), self.records)
         self.holds.write()
         device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
+        if known is not None:  # explicitly: a flush with nothing else to write would not call the hook
+            known.final = True
+            batch.write_new_cases(self.s, known)
         self.s.flush()  # column defaults (event ids) are filled in by the flush; payloads need them
+        if known is not None:
+            event.remove(self.s, "before_flush", self._write_new_cases)
         self.write_changes()
         return PushResponse(last_mid=device.last_mid, results=results, server_time=self.now,
                             cases=self._case_snapshots(),
                             residents=self._resident_snapshots())
+
+    def _write_new_cases(self, session: Session, _flush_context: object, _instances: object) -> None:
+        assert self.known is not None
+        batch.write_new_cases(session, self.known)
 
     def write_changes(self) -> None:
         """The change rows of everything the batch touched, in one multi-row INSERT."""
@@ -340,6 +352,8 @@ class _BatchRun:
 
     def _run_held(self, row: HeldCommand, give_up: str = "") -> None:
         """A held command runs (or, with ``give_up``, is set aside for that reason) as its own device, at its time."""
+        if self.known is not None:  # it reads its case from the database, which must hold the batch's new ones
+            batch.write_new_cases(self.s, self.known)
         rec = self.s.get_one(MutationRecord, (row.device_id, row.mid))
         m = held.held_command(row, rec)
         at = rec.effective_at or row.held_at
