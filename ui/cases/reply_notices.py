@@ -25,8 +25,8 @@ def notice_text(total: int, notices) -> str:
 
 
 class ReplyNotices(QObject):
-    """Emits ``announced(text)`` when unread replies the worker has not been told of this login appear, and
-    ``cleared()`` once none is unread."""
+    """Emits ``announced(text)`` when unread replies the worker has not been told of this login appear (or the
+    unread ones change), and ``cleared()`` once none is unread."""
 
     announced = Signal(str)
     cleared = Signal()
@@ -65,8 +65,8 @@ class ReplyNotices(QObject):
                 self.cleared.emit()
             return
         keys = {(n.case_id, n.replied_at) for n in notices}
-        if keys <= self._told:
-            return
+        text, new = notice_text(total, notices), not keys <= self._told
         self._told |= keys
-        self.last_text = notice_text(total, notices)
-        self.announced.emit(self.last_text)
+        if new or text != self.last_text:  # a new reply, or one was read and the notice names the others now
+            self.last_text = text
+            self.announced.emit(text)
