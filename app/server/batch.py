@@ -23,11 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, insert, select
+from sqlalchemy import Column, select
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from app.core.vocabulary import Mutation
 from app.core.wire import MutationIn
+from app.server.db import bulk_insert
 from models.server import Case, CaseEvent, Resident, ResidentAlias
 
 
@@ -173,9 +174,8 @@ def write_new_cases(s: Session, known: Known) -> None:
         for e in c.events:
             e.case_id = c.id  # the relationship sets it when the session flushes; here, it is done by hand
     event_rows = [_row(e, event_columns) for e in events]
-    s.execute(insert(Case.__table__), case_rows)
-    if event_rows:
-        s.execute(insert(CaseEvent.__table__), event_rows)
+    bulk_insert(s, Case.__table__, case_rows)
+    bulk_insert(s, CaseEvent.__table__, event_rows)
     if not known.final:
         for obj in (*cases, *events):
             make_transient_to_detached(obj)

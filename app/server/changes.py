@@ -17,12 +17,11 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.core.payloads import attachment_payload, case_payload, committee_payload, resident_payload, worker_payload
 from app.core.wire import MAX_SEQ
-from app.server.db import next_seqs, take_lock
+from app.server.db import bulk_insert, next_seqs, take_lock
 from models import Attachment
 from models.server import (
     GLOBAL_SCOPE,
@@ -146,7 +145,7 @@ class ChangeWriter:
             {"seq": seq, "tag": secrets.token_hex(4), "scope": scope, "entity": entity, "entity_id": eid,
              "data": data, "committed_at": self.now}
                 for seq, (scope, entity, eid, data) in zip(seqs, queued, strict=True)]
-        self.s.execute(insert(ChangeRow.__table__), rows)
+        bulk_insert(self.s, ChangeRow.__table__, rows)
         for seq, (scope, *_rest) in zip(seqs, queued, strict=True):
             self._stream(scope).last_seq = seq
         return len(rows)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy import Engine, Table, create_engine, event, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -181,6 +182,45 @@ def next_seqs(s: Session, n: int) -> list[int]:
     top = s.scalar(select(SyncLock.last_seq).where(SyncLock.id == LOCK_ROW_ID))
     assert top is not None
     return list(range(top - n + 1, top + 1))
+
+
+def bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``rows`` (dicts with the same keys) into ``table`` in the caller's transaction, as ``insert(table)`` would
+    write them — a column absent from the rows gets its Python default — in one statement. PostgreSQL: COPY
+    (an executemany there is one INSERT per row, however pipelined), each value through its column type's bind
+    processor first; a failure is raised as SQLAlchemy's error of its kind (IntegrityError, DataError ...), as
+    an INSERT's would be. SQLite: executemany."""
+    if not rows:
+        return
+    if s.get_bind().dialect.name != "postgresql":
+        s.execute(insert(table), rows)
+        return
+    conn = s.connection()
+    dialect = conn.dialect
+    given = rows[0].keys()
+    columns = [c for c in table.columns if c.key in given or c.default is not None]
+    plan = []
+    for c in columns:
+        bind = c.type.dialect_impl(dialect).bind_processor(dialect)
+        default = None if c.key in given else c.default
+        plan.append((c.key, bind, default))
+    quote = dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                values = []
+                for key, bind, default in plan:
+                    if default is None:
+                        value = row[key]
+                    else:
+                        value = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
+                    values.append(value if bind is None else bind(value))
+                copy.write_row(values)
+    except raw.Error as e:  # as SQLAlchemy would have raised it for an INSERT
+        raise DBAPIError.instance(sql, None, e, type(raw).Error) from e
 
 
 @dataclass

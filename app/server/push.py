@@ -18,7 +18,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -37,7 +37,7 @@ from app.core.workdays import WorkCalendar
 from app.server import batch, held
 from app.server.admin import server_calendar
 from app.server.changes import ChangeWriter, scope_of
-from app.server.db import ServerDB, take_lock
+from app.server.db import ServerDB, bulk_insert, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import (
     REPLAY_REASON,
@@ -219,7 +219,7 @@ class _BatchRun:
         if new:  # once, not per command: every change to the row would be flushed before the next query
             device.last_mid = new[-1].mid
         if self.records:
-            self.s.execute(insert(MutationRecord.__table__), self.records)
+            bulk_insert(self.s, MutationRecord.__table__, self.records)
         self.holds.write()
         device.last_seen_at, device.clock_offset_s = self.now, self.offset.total_seconds()
         if known is not None:  # explicitly: a flush with nothing else to write would not call the hook

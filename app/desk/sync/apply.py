@@ -161,6 +161,12 @@ class DeskApplier:
         self.set_aside: list[SetAsideRow] = []  # rows this desk could not apply (also in bad_rows' list)
         self._bad_rows = BadRowLog(self.data_dir)
         self._here: list[tuple[uuid.UUID, list[str]]] | None = None  # workers_here(), read once per applier
+        self._written: list[tuple[tuple[str, str], dict]] = []  # cases and residents as written, in order
+
+    @property
+    def written(self) -> dict[tuple[str, str], dict]:
+        """(kind, id) -> the payload row written for it (the last one), of the cases and residents applied."""
+        return dict(self._written)
 
     def apply_changes(self, changes: list[Change]) -> None:
         """Pulled change rows, in seq order; consecutive rows of one entity are written together."""
@@ -215,7 +221,7 @@ class DeskApplier:
 
     def _try(self, handler, rows: list[dict]) -> BaseException | None:
         """Write ``rows`` in a savepoint. A fault of the rows: undone and returned; one of the desk: raised."""
-        applied, skipped = self.applied, len(self.skipped)
+        applied, skipped, written = self.applied, len(self.skipped), len(self._written)
         try:
             with self.s.begin_nested():
                 handler(rows)
@@ -224,6 +230,7 @@ class DeskApplier:
                 raise
             self.applied = applied
             del self.skipped[skipped:]
+            del self._written[written:]
             return e
         return None
 
@@ -313,6 +320,7 @@ class DeskApplier:
         for old, new in clashes:
             replace_identity(self.s, "resident", old, new)
         self.applied += len(rows)
+        self._written += [(("resident", str(r["id"])), r) for r in rows]
 
     def cases(self, rows: list[dict]) -> None:
         rows = [r for r in self._last_by_id(rows) if str(r["id"]) not in self.pending]
@@ -327,6 +335,7 @@ class DeskApplier:
         self._advance_counters([r["case_number"] for r in rows])
         self._want_files([uuid.UUID(r["id"]) for r in rows if r.get("state") in WANTED_STATES])
         self.applied += len(rows)
+        self._written += [(("case", str(r["id"])), r) for r in rows]
 
     def _advance_counters(self, numbers: list[str]) -> None:
         """A desk restored from a backup must not hand out a case number the server already has from it."""

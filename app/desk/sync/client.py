@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.changes import NO_CHANGES, Changes
@@ -39,6 +39,7 @@ from app.core.wire import (
     MAX_BODY_BYTES,
     MAX_PULL_PAGE,
     TOKEN_RENEW_WINDOW,
+    Change,
     Endpoint,
     ErrorBody,
     ErrorCode,
@@ -249,12 +250,15 @@ class SyncClient:
         self._lock = threading.Lock()
         self._offset_s: float | None = None
         self._token_expires: dt.datetime | None = None  # server time; unknown until the first round asks
+        # (entity, id) -> the row this round's push answers wrote on the desk (_not_adopted)
+        self._adopted: dict[tuple[str, str], dict] = {}
 
     # ----- public API ---------------------------------------------------------------------------------------------
     def sync_once(self) -> SyncResult:
         """Push everything pending, then pull everything new. Never raises: failures are in the result."""
         with self._lock:
             counts = _Counts()
+            self._adopted.clear()  # valid within one round only (see _not_adopted)
             link = self._link()
             if link is None:
                 return self._finish(counts, SyncError(NOT_ENROLLED, online=False))
@@ -423,27 +427,40 @@ class SyncClient:
                        clock_offset_s=o.clock_offset_s) for o in batch])
 
     def _take_push_answer(self, batch: list[OutboxEntry], answer: PushResponse, counts: _Counts) -> None:
-        """Mark the acknowledged commands and adopt the server's state of the cases they touched, in one go."""
+        """Mark the acknowledged commands and adopt the server's state of the cases they touched, in one go:
+        one UPDATE statement (executemany) for the outbox rows, the rows they name written in bulk."""
         results = {r.mid: r for r in answer.results}
         now = self.clock()
+        table = OutboxEntry.__table__
         with self.ctx.sessions.begin() as s:
-            for entry in s.scalars(select(OutboxEntry).where(OutboxEntry.mid.in_([o.mid for o in batch]))):
-                r = results.get(entry.mid)
-                if r is None or entry.status not in (OUTBOX_PENDING, OUTBOX_HELD):
+            stored = s.execute(select(table.c.mid, table.c.status).where(
+                table.c.mid.in_([o.mid for o in batch]), table.c.status.in_((OUTBOX_PENDING, OUTBOX_HELD)))).all()
+            held = [mid for mid, status in stored if status == OUTBOX_HELD]
+            # kept while held: sent again after another restore
+            first_acks = {mid: (result or {}).get("at") for mid, result in s.execute(
+                select(table.c.mid, table.c.result).where(table.c.mid.in_(held)))} if held else {}
+            changes = []
+            for mid, _status in stored:
+                r = results.get(mid)
+                if r is None:
                     continue
-                first_ack = (entry.result or {}).get("at")  # kept while held: sent again after another restore
-                entry.status = _OUTBOX_STATUS.get(r.status, OUTBOX_APPLIED)
-                entry.reason, entry.sent_at = r.reason, now
-                entry.result = {"at": first_ack, **r.result} if first_ack and entry.status == OUTBOX_HELD else r.result
-                if entry.status == OUTBOX_SET_ASIDE:
+                status, first_ack = _OUTBOX_STATUS.get(r.status, OUTBOX_APPLIED), first_acks.get(mid)
+                changes.append({"b_mid": mid, "status": status, "reason": r.reason, "sent_at": now,
+                                "result": {"at": first_ack, **r.result} if first_ack and status == OUTBOX_HELD
+                                else r.result})
+                if status == OUTBOX_SET_ASIDE:
                     counts.set_aside += 1
-                elif entry.status == OUTBOX_APPLIED:
+                elif status == OUTBOX_APPLIED:
                     counts.pushed += 1
-            s.flush()
+            if changes:
+                s.connection().execute(update(table).where(table.c.mid == bindparam("b_mid")).values(
+                    status=bindparam("status"), reason=bindparam("reason"), sent_at=bindparam("sent_at"),
+                    result=bindparam("result")), changes)
             named = [str(r.get("id")) for r in (*answer.residents, *answer.cases)]
             applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s, named))
             applier.apply_kind("resident", answer.residents)  # checked like pulled rows: a bad one is set aside
             applier.apply_kind("case", answer.cases)
+        self._adopted.update(applier.written)
 
     def _realign(self, detail: ErrorDetail) -> None:
         """409. ``gap``: the server lacks commands this desk believes sent (server restored): send them again.
@@ -477,15 +494,31 @@ class SyncClient:
                 with self.ctx.sessions.begin() as s:
                     _state(s).needs_snapshot = True
                 continue
+            changes = self._not_adopted(page.changes)
             with self.ctx.sessions.begin() as s:
                 counts.resent += _resend_after(s, page.last_mid)
-                applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s, [c.id for c in page.changes]))
-                applier.apply_changes(page.changes)
+                applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s, [c.id for c in changes]))
+                applier.apply_changes(changes)
                 _state(s).cursor = page.next_cursor  # same transaction as the rows it covers
                 remember_releases(s, page.releases)  # the newest package per platform (issue 17)
             counts.pulled += applier.applied
             if not page.has_more:
                 return
+
+    def _not_adopted(self, changes: list[Change]) -> list[Change]:
+        """The pulled changes to write: a row exactly as this round's push answers wrote it is left out (a desk
+        pulls back the change rows of its own push), unless another row of that entity was written since."""
+        if not self._adopted:
+            return changes
+        kept = []
+        for ch in changes:
+            key = (ch.entity, ch.id)
+            if key in self._adopted:
+                if self._adopted[key] == ch.data:
+                    continue
+                del self._adopted[key]  # written now: a later row identical to the answer is written too
+            kept.append(ch)
+        return kept
 
     def _snapshot(self, link: _Link, counts: _Counts) -> None:
         """Fresh copy of the committee's data; unsent commands are kept and pushed again afterwards. Large pages,
@@ -503,6 +536,7 @@ class SyncClient:
                 applier.apply_kind(kind, rows)
             counts.pulled += applier.applied
 
+        self._adopted.clear()  # the snapshot rewrites what the answers wrote
         snapshot_pages.download(fetch, start.kinds, apply)
         with self.ctx.sessions.begin() as s:
             state = _state(s)
