@@ -46,7 +46,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from app.bench.desks import DistrictShape, build_case, print_desks, run_desks
 from app.core.paths import PROJECT_DIR
-from app.core.wire import Endpoint
+from app.core.wire import MAX_BATCH, Endpoint
 from app.desk.auth import hash_password, worker_info
 from app.desk.cases import next_case_number
 from app.desk.context import AppContext
@@ -120,7 +120,7 @@ def _desk(workdir: Path, template: Path, name: str, db, server: BenchServer,
     ctx = AppContext.open(folder)
     code, _ = admin.create_enroll_code(db, committee)
     enroll_desk(ctx, server.url, code, allow_insecure_http=True)  # loopback: the lab opt-in
-    client = SyncClient(ctx, batch_size=200, pull_limit=1000)
+    client = SyncClient(ctx, batch_size=MAX_BATCH, pull_limit=1000)  # the most the protocol takes in one push
     result = client.sync_once()
     if not result.ok:
         raise RuntimeError(result.error)

@@ -21,6 +21,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -30,9 +31,8 @@ from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.changes import NO_CHANGES, Changes
-from app.core.commands import ACK, written_text
+from app.core.commands import ACK
 from app.core.errors import UserError
-from app.core.vocabulary import Mutation
 from app.core.wire import (
     DEFAULT_PULL_PAGE,
     MAX_BATCH,
@@ -61,13 +61,14 @@ from app.desk.context import AppContext
 from app.desk.sync import snapshot as snapshot_pages
 from app.desk.sync.apply import DeskApplier, pending_entity_ids
 from app.desk.sync.backoff import backoff_delay  # re-exported: tests and callers read it here
-from app.desk.sync.bad_rows import SetAsideRow, set_aside_rows
-from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify, uses_insecure_http
-from app.desk.sync.files import NO_FILES, FileBacklog, FileCounts, FileTransfer, file_backlog, forget_uploads
+from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify
+from app.desk.sync.files import NO_FILES, FileCounts, FileTransfer, forget_uploads
+from app.desk.sync.status import SetAsideMutation as SetAsideMutation  # re-exported: callers read them here
+from app.desk.sync.status import SyncStatus, _local_device, _state, sync_status
+from app.desk.sync.status import mutation_label as mutation_label
 from app.desk.updates import remember_releases
-from models import Device, OutboxEntry, SyncState, Worker, utcnow
+from models import OutboxEntry, utcnow
 from models.outbox import OUTBOX_APPLIED, OUTBOX_HELD, OUTBOX_PENDING, OUTBOX_SET_ASIDE
-from models.sync import SYNC_STATE_ID
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 30.0
@@ -75,6 +76,7 @@ MAX_PUSH_BATCHES_PER_ROUND = 200
 PUSH_BODY_MARGIN = 64 * 1024  # below the server's body limit, for what _call adds (client_now) and rounding
 MAX_PULL_PAGES_PER_ROUND = 200
 NOT_ENROLLED = "本机尚未登记到区服务器，请由管理员运行：python main.py enroll --server 地址 --code 注册码"
+MIDS_NOT_ALIGNED = "与区服务器的操作序号无法对齐，请联系区管理员"
 BAD_ANSWER = "区服务器的答复无法识别（双方程序版本可能不一致），本机数据未改动，请联系区管理员"
 Answer = TypeVar("Answer", bound=ServerAnswer)
 
@@ -110,93 +112,6 @@ class SyncResult:
         if self.pushed or self.set_aside or self.files.moved:  # files: a case window's 已上传 / readable
             changed |= Changes(cases=True, residents=True, sync_status=True)
         return changed
-
-
-@dataclass(frozen=True, kw_only=True)
-class SetAsideMutation:
-    mid: int
-    mutation_id: str
-    name: str
-    label: str  # Chinese: 转办, 答复, 登记居民 ...
-    case_number: str
-    reason: str  # the server's Chinese reason
-    client_time: dt.datetime
-    worker_name: str
-    text: str = ""  # what the worker wrote (a reply's text, a note, a reason)
-    case_id: str = ""
-    held: bool = False  # not set aside: the server waits for an earlier command (restored from a backup)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SyncStatus:
-    enrolled: bool
-    server_url: str
-    online: bool
-    last_attempt_at: dt.datetime | None
-    last_success_at: dt.datetime | None
-    last_error: str
-    pending: int
-    set_aside: int
-    oldest_pending_at: dt.datetime | None
-    oldest_pending_age_s: float | None
-    clock_offset_s: float | None
-    set_aside_items: list[SetAsideMutation]  # held ones first (``held``), then those set aside, newest first
-    held: int = 0  # commands the server holds until earlier ones from other desks arrive again
-    # rows downloaded from the server that this desk could not apply, newest first (app/desk/sync/bad_rows.py)
-    set_aside_rows: list[SetAsideRow] = field(default_factory=list)
-    # plain http by the administrator's lab opt-in (enroll --allow-insecure-http): shown while in use
-    insecure_http: bool = False
-    files: FileBacklog = field(default_factory=FileBacklog)  # attachments still to upload / download, missing
-
-
-def mutation_label(name: str) -> str:
-    try:
-        return Mutation(name).label
-    except ValueError:  # a command of a newer version
-        return name
-
-
-def _state(s: Session) -> SyncState:
-    state = s.get(SyncState, SYNC_STATE_ID)
-    if state is None:
-        state = SyncState(id=SYNC_STATE_ID, cursor="0", needs_snapshot=True, last_error="", online=False, failures=0)
-        s.add(state)
-        s.flush()
-    return state
-
-
-def _local_device(s: Session) -> Device | None:
-    return s.scalars(select(Device).where(Device.is_local.is_(True))).first()
-
-
-def sync_status(ctx: AppContext, now: dt.datetime | None = None, max_items: int = 200) -> SyncStatus:
-    """What the status bar and the sync-health page show. Reads the desk database only."""
-    now = now or ctx.clock.desk_time()  # outbox ages: client_time is the desk's own clock
-    with ctx.sessions() as s:
-        dev = _local_device(s)
-        state = s.get(SyncState, SYNC_STATE_ID)
-        counts = dict(s.execute(select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)).tuples().all())
-        oldest = s.scalar(select(func.min(OutboxEntry.client_time)).where(OutboxEntry.status == OUTBOX_PENDING))
-        rows = s.execute(select(OutboxEntry, Worker.display_name)
-                         .outerjoin(Worker, Worker.id == OutboxEntry.acting_worker_id)
-                         .where(OutboxEntry.status.in_((OUTBOX_HELD, OUTBOX_SET_ASIDE)))
-                         .order_by(OutboxEntry.status, OutboxEntry.mid.desc()).limit(max_items))
-        items = [SetAsideMutation(mid=o.mid, mutation_id=str(o.mutation_id), name=o.name, label=mutation_label(o.name),
-                                  case_number=str((o.args or {}).get("case_number") or ""), reason=o.reason,
-                                  client_time=o.client_time, worker_name=name or "", text=written_text(o.args),
-                                  case_id=str((o.args or {}).get("case_id") or ""), held=o.status == OUTBOX_HELD)
-                 for o, name in rows]
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.UTC)
-    return SyncStatus(
-        enrolled=bool(dev and keystore.device_token(dev)), server_url=(dev.server_url or "") if dev else "",
-        online=bool(state and state.online), last_attempt_at=state.last_attempt_at if state else None,
-        last_success_at=state.last_success_at if state else None, last_error=state.last_error if state else "",
-        pending=counts.get(OUTBOX_PENDING, 0), set_aside=counts.get(OUTBOX_SET_ASIDE, 0), oldest_pending_at=oldest,
-        oldest_pending_age_s=(now - oldest).total_seconds() if oldest else None,
-        clock_offset_s=state.clock_offset_s if state else None, set_aside_items=items, files=file_backlog(ctx),
-        held=counts.get(OUTBOX_HELD, 0), set_aside_rows=set_aside_rows(ctx.data_dir)[:max_items],
-        insecure_http=bool(dev and dev.server_url and uses_insecure_http(ctx.data_dir, dev.server_url)))
 
 
 class SyncError(UserError):
@@ -388,28 +303,50 @@ class SyncClient:
     def _push_all(self, link: _Link, counts: _Counts) -> None:
         # Commands the server holds are asked about again once a round, before the pending ones (the server
         # answers a pushed-again mid with its stored outcome): it may have run them since their predecessors came.
+        # While the answer to one batch of pending commands is written here, the next one is on its way: the
+        # server works on it meanwhile (it continues the mids the server has just committed, so it is valid
+        # whatever this desk does with the answer). Its answer is taken only after this one's.
         conflicts = 0
         held_after: int | None = 0  # None once every held command has been asked about this round
-        for _ in range(MAX_PUSH_BATCHES_PER_ROUND):
-            batch = self._pending_batch(OUTBOX_HELD, held_after) if held_after is not None else []
-            request = self._fitting_request(link, batch)
-            held_after = batch[len(request.mutations) - 1].mid if batch else None
-            if not batch:
-                batch = self._pending_batch()
-                request = self._fitting_request(link, batch)
-            if not batch:
-                return
-            batch = batch[:len(request.mutations)]
-            try:
-                answer = self._call(link, "POST", Endpoint.PUSH, PushResponse, repairable=(409,),
-                                    json=request.wire())
-            except _Refused as refused:
-                conflicts += 1
-                if conflicts > 3:
-                    raise SyncError("与区服务器的操作序号无法对齐，请联系区管理员", online=True, status=409) from None
-                self._realign(refused.detail)
-                continue
-            self._take_push_answer(batch, answer, counts)
+        ahead: tuple[list[OutboxEntry], Future[PushResponse]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as pool:
+            for turn in range(MAX_PUSH_BATCHES_PER_ROUND):
+                if ahead is not None:
+                    (batch, sent), ahead = ahead, None
+                else:
+                    batch = self._pending_batch(OUTBOX_HELD, held_after) if held_after is not None else []
+                    request = self._fitting_request(link, batch)
+                    held_after = batch[len(request.mutations) - 1].mid if batch else None
+                    if not batch:
+                        batch = self._pending_batch()
+                        request = self._fitting_request(link, batch)
+                    if not batch:
+                        return
+                    batch = batch[:len(request.mutations)]
+                    sent = pool.submit(self._push_call, link, request)
+                try:
+                    answer = sent.result()
+                except _Refused as refused:
+                    conflicts += 1
+                    if conflicts > 3:
+                        raise SyncError(MIDS_NOT_ALIGNED, online=True, status=409) from None
+                    self._realign(refused.detail)
+                    continue
+                if held_after is None and turn + 1 < MAX_PUSH_BATCHES_PER_ROUND:
+                    ahead = self._send_next(pool, link, batch)
+                self._take_push_answer(batch, answer, counts)
+
+    def _push_call(self, link: _Link, request: PushRequest) -> PushResponse:
+        return self._call(link, "POST", Endpoint.PUSH, PushResponse, repairable=(409,), json=request.wire())
+
+    def _send_next(self, pool: ThreadPoolExecutor, link: _Link,
+                   batch: list[OutboxEntry]) -> tuple[list[OutboxEntry], Future[PushResponse]] | None:
+        """The pending commands after ``batch``, sent now (None when there are none)."""
+        following = self._pending_batch(after_mid=batch[-1].mid)
+        if not following:
+            return None
+        request = self._fitting_request(link, following)
+        return following[:len(request.mutations)], pool.submit(self._push_call, link, request)
 
     def _fitting_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
         """The push of the longest start of ``batch`` whose body the server accepts (wire.MAX_BODY_BYTES, as
