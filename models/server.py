@@ -13,6 +13,8 @@ from typing import ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -219,6 +221,95 @@ class ServerRelease(ServerBase):
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# ----- the report's rollup (issue 18, app/server/rollup.py) ------------------------------------------------------
+# Counters of the cases accepted on one China day in one committee, per item and for the day ("*"), as
+# app/core/stats.py counts them; kept only for the months a report asked for (server_report_month) and
+# brought up to date from the change streams (server_report_stream) before each report.
+ROLLUP_TOTAL = "*"  # item_code of a committee-day's total row
+ROLLUP_COUNTS = ("cases", "on_spot", "forwarded", "in_progress", "withdrawn", "deferred", "pledge", "forwardings",
+                 "replied_on_time", "replied_late", "ratable", "rated", "satisfied", "bad", "bad_fixed",
+                 "level_very_satisfied", "level_satisfied", "level_basic", "level_dissatisfied",
+                 "level_very_dissatisfied", "replied")
+
+
+class ReportCell(ServerBase):
+    """The frozen cases of one committee, China day of acceptance and item (or the day's total): a case with a
+    forwarding still open is left out (its figures depend on the moment; server_report_live)."""
+
+    __tablename__ = "server_report_cell"
+
+    committee_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    item_name: Mapped[str] = mapped_column(String(200), default="")
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    on_spot: Mapped[int] = mapped_column(Integer, default=0)
+    forwarded: Mapped[int] = mapped_column(Integer, default=0)
+    in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    deferred: Mapped[int] = mapped_column(Integer, default=0)
+    pledge: Mapped[int] = mapped_column(Integer, default=0)
+    forwardings: Mapped[int] = mapped_column(Integer, default=0)
+    replied_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    replied_late: Mapped[int] = mapped_column(Integer, default=0)
+    ratable: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    bad: Mapped[int] = mapped_column(Integer, default=0)
+    bad_fixed: Mapped[int] = mapped_column(Integer, default=0)
+    level_very_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    level_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    level_basic: Mapped[int] = mapped_column(Integer, default=0)
+    level_dissatisfied: Mapped[int] = mapped_column(Integer, default=0)
+    level_very_dissatisfied: Mapped[int] = mapped_column(Integer, default=0)
+    replied: Mapped[int] = mapped_column(Integer, default=0)
+    reply_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportDue(ServerBase):
+    """The judged forwardings of a committee-day's frozen cases by the China day of their deadline (the
+    chart's on-time rate per day)."""
+
+    __tablename__ = "server_report_due"
+
+    committee_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    due_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    judged: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportLive(ServerBase):
+    """A case of a rolled-up day counted at each report instead (a forwarding still open)."""
+
+    __tablename__ = "server_report_live"
+    __table_args__ = (Index("ix_srv_report_live_day", "day", "committee_id"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    committee_id: Mapped[uuid.UUID] = mapped_column()
+    day: Mapped[dt.date] = mapped_column(Date)
+
+
+class ReportMonth(ServerBase):
+    """A month whose cells are kept; ``fingerprint``: the calendar and closes of business they were counted
+    with (working hours), a change of either counts the months again."""
+
+    __tablename__ = "server_report_month"
+
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # its first day
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReportStream(ServerBase):
+    """How far the rollup has read each change stream: the cells of cases changed after are counted again."""
+
+    __tablename__ = "server_report_stream"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 def include_server_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic filter: server-only indexes on the shared desk tables (prefix ix_srv_) live only in migrations."""
     return not (type_ == "index" and reflected and compare_to is None and (name or "").startswith("ix_srv_"))
@@ -234,6 +325,8 @@ def server_target_metadata() -> list[MetaData]:
 
 __all__ = [
     "GLOBAL_SCOPE",
+    "ROLLUP_COUNTS",
+    "ROLLUP_TOTAL",
     "SHARED_TABLES",
     "CalendarVersion",
     "Case",
@@ -245,6 +338,11 @@ __all__ = [
     "EnrollCode",
     "HeldCommand",
     "MutationRecord",
+    "ReportCell",
+    "ReportDue",
+    "ReportLive",
+    "ReportMonth",
+    "ReportStream",
     "Resident",
     "ResidentAlias",
     "ServerBase",

@@ -273,6 +273,53 @@ def scratch_district(base_url: str, cases: int, committees: int, *, keep: bool =
             drop_database(base_url, name)
 
 
+def district_from_db(url: str) -> District:
+    """What measuring needs of a district generated before (``--keep``, then ``--reuse URL``): its committees
+    with their case counts and newest seq, and a fresh token for each committee's bench device (the secrets of
+    the first run are not stored; the scratch database's device rows take new ones)."""
+    import hashlib
+
+    from app.bench.district_rows import DEVICE_CODE, CommitteeState
+    with psycopg.connect(_libpq(url)) as conn:
+        if conn.execute("SELECT to_regclass('server_device')").fetchone() == (None,):
+            raise DistrictBenchError(f"{make_url(url).database} 不是生成的全区数据库（没有 server_device 表）")
+        counts = dict(conn.execute('SELECT committee_id, count(*) FROM "case" GROUP BY committee_id').fetchall())
+        committees: list[CommitteeState] = []
+        tokens: dict[str, str] = {}
+        for i, (cid, code, dev_id) in enumerate(conn.execute(
+                "SELECT c.id, c.code, d.id FROM committee c JOIN server_device d ON d.committee_id = c.id "
+                "AND d.code = %s ORDER BY c.code", (DEVICE_CODE,)).fetchall()):
+            secret = secrets.token_urlsafe(32)
+            conn.execute("UPDATE server_device SET token_hash = %s, revoked_at = NULL WHERE id = %s",
+                         (hashlib.sha256(secret.encode()).hexdigest(), dev_id))
+            committees.append(CommitteeState(i, str(cid), code, "", "", [], {}, "", device_id=str(dev_id),
+                                             cases=int(counts.get(cid, 0))))
+            tokens[str(cid)] = f"{dev_id}.{secret}"
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM server_change").fetchone()
+        conn.commit()
+    if not committees:
+        raise DistrictBenchError(f"{make_url(url).database} 中没有居委会")
+    return District(committees, tokens, {"case": sum(c.cases for c in committees)}, int(last[0] if last else 0))
+
+
+def measure_again(url: str, *, sample: int = 20, repeat: int = 5, progress: Any = None) -> dict[str, Any]:
+    """The query figures of a district generated before, at ``url`` (upgraded to the server's newest schema
+    first, as a server start would): no generation, same measurements."""
+    from app.bench.district_queries import measure
+    t = time.perf_counter()
+    open_server_db(url).close()
+    migrate_s = time.perf_counter() - t
+    district = district_from_db(url)
+    tables = database_size(url)["tables"]
+    result: dict[str, Any] = {"cases": district.counts["case"], "committees": len(district.committees),
+                              "database": make_url(url).database, "reused": True, "migrate_s": round(migrate_s, 2),
+                              "rows": {k: v["rows"] for k, v in tables.items()}}
+    result.update(measure(url, district, sample=sample, repeat=repeat, progress=progress))
+    result["size"] = database_size(url)
+    result["kept"], result["url"] = True, url
+    return result
+
+
 def run_district_queries(pg_url: str, cases: int = FULL_CASES, committees: int = FULL_COMMITTEES,
                          keep: bool = False, *, sample: int = 20, repeat: int = 5,
                          progress: Any = None) -> dict[str, Any]:
@@ -298,10 +345,11 @@ def _say(text: str) -> None:
 
 def print_result(result: dict[str, Any]) -> None:
     rows = result["rows"]
+    made = (f"沿用已生成的数据库 {result['database']}" if result.get("reused") else
+            f"生成 {result['generate_s']:.0f} 秒（写入 {result['copy_s']:.0f} 秒、建索引 {result['indexes_s']:.0f} 秒、"
+            f"VACUUM {result.get('vacuum_s', 0):.0f} 秒、ANALYZE {result['analyze_s']:.0f} 秒）")
     _say(f"全区 {result['committees']} 个居委会、{rows.get('case', 0):,} 件案件、{rows.get('case_event', 0):,} 条"
-         f"办理记录、{rows.get('server_change', 0):,} 条变更日志；生成 {result['generate_s']:.0f} 秒（写入 "
-         f"{result['copy_s']:.0f} 秒、建索引 {result['indexes_s']:.0f} 秒、VACUUM {result.get('vacuum_s', 0):.0f} 秒、"
-         f"ANALYZE {result['analyze_s']:.0f} 秒），"
+         f"办理记录、{rows.get('server_change', 0):,} 条变更日志；{made}，"
          f"数据库 {result['size']['database_mb'] / 1024:.1f} GB")
     _say(f"抽样 {result['sample']} 个居委会，每项每个居委会 {result['repeat']} 次（预热后）：")
     _say(f"{'查询':<34}{'中位数 ms':>10}{'p95 ms':>10}{'最大 ms':>10}{'目标':>8}")
@@ -314,8 +362,17 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def bench_district(args) -> int:
-    """``python main.py bench district [--cases N] [--committees N] [--json FILE] [--keep]``."""
+    """``python main.py bench district [--cases N] [--committees N] [--json FILE] [--keep | --reuse URL]``."""
     import os
+    reuse = getattr(args, "reuse", None)
+    if reuse:
+        _say(f"沿用已生成的全区数据库 {make_url(normalise_url(reuse)).database}（不重新生成）……")
+        result = measure_again(normalise_url(reuse), progress=lambda msg: _say(f"  {msg}"))
+        print_result(result)
+        if getattr(args, "json", None):
+            Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+            _say(f"结果已写入 {args.json}")
+        return 0
     base = getattr(args, "pg_url", None) or os.environ.get("ONEDESK_BENCH_PG_URL") \
         or os.environ.get("ONEDESK_TEST_PG_URL")
     if not base:

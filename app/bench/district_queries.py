@@ -49,7 +49,7 @@ LABELS = {
     "pull_middle_500": "拉取 500 条（从中间，前台默认页）",
     "pull_end": "拉取（距末尾 50 条）",
     "snapshot_start": "快照起点 snapshot_start",
-    "pull_middle_wire": "拉取 1000 条并编码为应答 JSON",
+    "pull_middle_wire": "拉取 1000 条，路由发送的应答 JSON",
     "snapshot_page_case": "快照一页 500 件案件",
     "snapshot_page_case_default": "快照一页（前台默认页数）",
     "district_report_month": "全区月报 district_report",
@@ -203,7 +203,10 @@ def _calls(db: ServerDB, district: District, com: CommitteeState, stream: _Strea
         "snapshot_start": lambda: snapshot_start(db, token, NOW),
         "snapshot_page_case": lambda: page(SNAPSHOT_LIMIT),
         "snapshot_page_case_default": lambda: page(DEFAULT_SNAPSHOT_PAGE),
-        "pull_middle_wire": lambda: pull(db, token, PullQuery(cursor=middle, limit=PULL_LIMIT), NOW).model_dump_json(),
+        # what the route sends: the body pull_json writes (the payloads as stored), else the model dumped
+        "pull_middle_wire": (lambda: pull_service.pull_json(db, token, PullQuery(cursor=middle, limit=PULL_LIMIT), NOW))
+        if hasattr(pull_service, "pull_json") else
+        (lambda: pull(db, token, PullQuery(cursor=middle, limit=PULL_LIMIT), NOW).model_dump_json()),
     }
 
 

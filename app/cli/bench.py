@@ -64,6 +64,8 @@ def _district_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pg-url", metavar="URL",
                    help="PostgreSQL 地址（默认取环境变量 ONEDESK_BENCH_PG_URL），在同一服务器上建临时数据库")
     p.add_argument("--keep", action="store_true", help="测完保留生成的数据库（默认删除）")
+    p.add_argument("--reuse", metavar="URL",
+                   help="不生成，沿用 --keep 保留的数据库再测一次（先升级到服务器最新结构）")
 
 
 def _runner(name: str):

@@ -152,10 +152,13 @@ def _routes(app: FastAPI) -> None:
         request.app.state.metrics.count_push(answer)
         return answer
 
+    # A PullPage written by app/server/pull.py with the payloads spliced in as stored (issue 18): the response
+    # model documents the body, FastAPI passes the Response through as it is.
     @app.get(Endpoint.PULL, response_model=PullPage, responses=_refusals(401, 403, 410), tags=["sync"])
-    def pull(query: Annotated[PullQuery, Query()], db: DbDep, now: NowDep, token: TokenDep) -> PullPage:
+    def pull(query: Annotated[PullQuery, Query()], db: DbDep, now: NowDep, token: TokenDep) -> Response:
         try:
-            return _auth_errors(lambda: pull_service.pull(db, token, query, now))
+            body = _auth_errors(lambda: pull_service.pull_json(db, token, query, now))
+            return Response(body, media_type="application/json")
         except pull_service.UnknownCursor:
             raise _error(410, ErrorCode.UNKNOWN_CURSOR, "区服务器的数据已从备份恢复，本机将重新下载全部数据") from None
 

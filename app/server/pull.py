@@ -4,9 +4,12 @@ commit in order (app/server/changes.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from pydantic_core import to_json
+from sqlalchemy import Row, Text, cast, select
 from sqlalchemy.orm import Session
 
 from app.core.payloads import committee_payload
@@ -66,12 +69,29 @@ def _newest(s: Session, scope: str, at_most: int | None = None) -> Position:
     return Position(row.seq, row.tag) if row else Position()
 
 
-def _after(s: Session, scope: str, position: Position, n: int) -> list[ChangeRow]:
-    return list(s.scalars(select(ChangeRow).where(ChangeRow.scope == scope, ChangeRow.seq > position.seq)
+# What a pull reads of a change row: its payload as the stored JSON text, spliced into the answer unparsed (a
+# case's row is ~10 KB; parsing a page of them and writing them out again cost three times the read, issue 18).
+_PULLED = (ChangeRow.seq, ChangeRow.tag, ChangeRow.scope, ChangeRow.entity, ChangeRow.entity_id,
+           cast(ChangeRow.data, Text).label("data"))
+
+
+def _after(s: Session, scope: str, position: Position, n: int) -> list[Row]:
+    return list(s.execute(select(*_PULLED).where(ChangeRow.scope == scope, ChangeRow.seq > position.seq)
                           .order_by(ChangeRow.seq).limit(n)))
 
 
-def pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) -> PullPage:
+@dataclass(frozen=True)
+class _Pulled:
+    """A pull page as read: the rows (payloads as JSON text) and the answer's other fields."""
+
+    rows: list[Row]
+    next_cursor: str
+    has_more: bool
+    last_mid: int
+    releases: list[dict]
+
+
+def _pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) -> _Pulled:
     """Changes after ``query.cursor`` in commit order, from the device's committee's stream and the district's
     reference stream: each stream read from its own position, the two merged by seq. Each stream's rows in a
     page are the first of what that stream holds after its position, so neither position ever skips a row."""
@@ -86,16 +106,41 @@ def pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) ->
         committee, reference = cursor.committee, cursor.reference
         for r in rows:
             if r.scope == mine:
-                committee = Position.of(r)
+                committee = Position(r.seq, r.tag)
             else:
-                reference = Position.of(r)
-        return PullPage(
-            changes=[Change(seq=r.seq, entity=r.entity, id=r.entity_id, data=r.data) for r in rows],
-            next_cursor=Cursor(committee, reference).text() if rows else query.cursor, has_more=has_more,
-            server_time=now,
-            # The desk compares this with what it believes was acknowledged: a restored server has forgotten some.
-            last_mid=device.last_mid,
-            releases=[r.wire() for r in releases.newest(s)])  # issue 17: the newest package per platform
+                reference = Position(r.seq, r.tag)
+        return _Pulled(rows, Cursor(committee, reference).text() if rows else query.cursor, has_more,
+                       # The desk compares this with what it believes was acknowledged: a restored server has
+                       # forgotten some.
+                       device.last_mid,
+                       [r.wire() for r in releases.newest(s)])  # issue 17: the newest package per platform
+
+
+def _answer(got: _Pulled, changes: list[Change], now: dt.datetime) -> PullPage:
+    return PullPage(changes=changes, next_cursor=got.next_cursor, has_more=got.has_more, server_time=now,
+                    last_mid=got.last_mid, releases=got.releases)
+
+
+def pull(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) -> PullPage:
+    """The pull page as a model, payloads parsed (in-process callers; the route sends :func:`pull_json`)."""
+    got = _pull(db, token, query, now)
+    return _answer(got, [Change(seq=r.seq, entity=r.entity, id=r.entity_id, data=json.loads(r.data))
+                         for r in got.rows], now)
+
+
+def pull_json(db: ServerDB, token: str | None, query: PullQuery, now: dt.datetime) -> bytes:
+    """:func:`pull` as the JSON body the route sends: the envelope written by the model, each change's payload
+    the JSON text the change log stores, not parsed and written again (the same JSON values, so the desk reads
+    the same page: tests/test_sync_streams.py)."""
+    got = _pull(db, token, query, now)
+    envelope = _answer(got, [], now).model_dump_json(exclude={"changes"}).encode()
+    parts = [b'{"changes":[']
+    for i, r in enumerate(got.rows):
+        parts.append(b'%s{"seq":%d,"entity":%s,"id":%s,"data":%s}' % (
+            b"," if i else b"", r.seq, to_json(r.entity), to_json(r.entity_id), r.data.encode()))
+    parts.append(b"],")
+    parts.append(envelope[1:])
+    return b"".join(parts)
 
 
 def snapshot_start(db: ServerDB, token: str | None, now: dt.datetime) -> SnapshotStart:
