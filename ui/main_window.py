@@ -6,23 +6,23 @@ the sync runner) and re-reads on show. The status bar's counters follow the same
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
-    QStatusBar,
     QWidget,
 )
 
 from app.desk.auth import WorkerInfo
 from ui.devices.wedge import CodeWedge
+from ui.elided_label import ElidedLabel, ElidingStatusBar
 from ui.login_dialog import LoginDialog
 from ui.operations import run_op
 from ui.pages import SettingsPage
@@ -34,6 +34,9 @@ from ui.stats.stats_page import StatsPage
 from ui.sync.update_notice import UpdateNotice
 
 REMINDER_INTERVAL_MS = 15 * 60 * 1000
+DEFAULT_SIZE = (1180, 760)
+TITLE_BAR = 32  # the window manager's title bar, above the client area a geometry describes
+GEOMETRY_FILE = "window.ini"  # in the data folder: where this desk's window was, per desk PC
 NAV = (("desk", "办事"), ("worklist", "待办"), ("residents", "居民"), ("stats", "统计"), ("sync", "同步"),
        ("settings", "设置"))
 
@@ -47,9 +50,9 @@ class MainWindow(QMainWindow):
         self.services = services
         self.sync_runner = None
         ident = services.ctx.identity()
-        self.setWindowTitle(f"OneDesk 全科前台 — {ident.committee_name}")
+        # The platform adds the application's display name ("… — OneDesk 全科前台") once.
+        self.setWindowTitle(ident.committee_name or "全科前台")
         self.setWindowIcon(icon("app"))
-        self.resize(1180, 760)
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(150)
@@ -70,6 +73,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self._build_status_bar(ident)
+        self.restore_geometry()
         services.change_bus.changed.connect(self._on_data_changed)
         # Ctrl+L from any window of the desk (ui/screen_lock.py: an application event filter)
         self.screen_lock = ScreenLock(self, self.lock_screen)
@@ -116,12 +120,13 @@ class MainWindow(QMainWindow):
         return WorklistPage(self.services)
 
     def _build_status_bar(self, ident) -> None:
-        bar = QStatusBar()
-        self.worker_label = QLabel()
-        self.committee_label = QLabel(f"居委会：{ident.committee_name}")
-        self.device_label = QLabel(f"本机：{ident.device_code}")
-        self.server_label = QLabel("未配置区服务器")
-        self.calendar_label = QLabel()
+        # Every label elides (full text as tooltip): the status bar never makes the window wider (issue 19).
+        bar = ElidingStatusBar()
+        self.worker_label = ElidedLabel(min_chars=10)
+        self.committee_label = ElidedLabel(f"居委会：{ident.committee_name}")
+        self.device_label = ElidedLabel(f"本机：{ident.device_code}", min_chars=8)
+        self.server_label = ElidedLabel("未配置区服务器")
+        self.calendar_label = ElidedLabel()
         self.calendar_label.setObjectName("warning")
         self.calendar_label.setVisible(False)
         bar.addPermanentWidget(self.calendar_label)
@@ -129,17 +134,17 @@ class MainWindow(QMainWindow):
         self.update_notice = UpdateNotice(self.services)
         bar.addPermanentWidget(self.update_notice)
         # The reminder has a label of its own: showMessage() would hide worker, committee and device.
-        self.reminder_label = QLabel()
+        self.reminder_label = ElidedLabel(min_chars=20)  # the counts are read whole
         self.reminder_label.setObjectName("warning")
         # 收到答复 (issue 19): its own label too, shown while replies are unread (ui/cases/reply_notices.py)
-        self.reply_label = QLabel()
+        self.reply_label = ElidedLabel()
         self.reply_label.setObjectName("replyNotice")
         self.reply_label.setVisible(False)
-        for w in (self.worker_label, self.committee_label, self.device_label, self.reminder_label,
-                  self.reply_label):
+        for w in (self.worker_label, self.committee_label, self.device_label, self.reminder_label):
             bar.addWidget(w)
+        bar.addWidget(self.reply_label, 1)  # the long one: it takes the room left and is cut first
         bar.addPermanentWidget(self.server_label)
-        bar.addPermanentWidget(QLabel("Ctrl+L 锁屏"))
+        bar.addPermanentWidget(ElidedLabel("Ctrl+L 锁屏"))
         self.setStatusBar(bar)
 
     def show_page(self, key: str) -> None:
@@ -147,7 +152,8 @@ class MainWindow(QMainWindow):
 
     def _show_worker(self) -> None:
         w = self.services.current_worker
-        self.worker_label.setText(f"当前工作人员：{w.display_name}（{w.role_labels}）" if w else "未登录")
+        self.worker_label.setText(f"{w.display_name}（{w.role_labels}）" if w else "未登录")
+        self.worker_label.setToolTip(f"当前工作人员：{w.display_name}（{w.role_labels}）" if w else "")
 
     def _start_sync(self) -> None:
         from ui.sync.sync_runner import SyncRunner
@@ -187,7 +193,37 @@ class MainWindow(QMainWindow):
         if changes.calendar:
             self._show_calendar_warning()
 
+    # ----- where the window is: saved per desk, never bigger than the screen ---------------------------------------
+    def _geometry_settings(self) -> QSettings:
+        return QSettings(str(self.services.ctx.data_dir / GEOMETRY_FILE), QSettings.IniFormat)
+
+    def available_rect(self) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def restore_geometry(self, available: QRect | None = None) -> None:
+        """The size and place the window had when it was last closed, clamped to the screen it opens on (a
+        geometry saved on a bigger screen, or grown by a long message in an older version, must not push
+        controls off a 1024×768 screen)."""
+        available = available if available is not None else self.available_rect()
+        settings = self._geometry_settings()
+        saved = settings.value("main/geometry")
+        rect = saved if isinstance(saved, QRect) and saved.isValid() else None
+        if rect is None:
+            rect = QRect(0, 0, *DEFAULT_SIZE)
+            rect.moveCenter(available.center())
+        self.setGeometry(clamp_to_screen(rect, available, self.minimumSizeHint()))
+        if settings.value("main/maximized", False) in (True, "true"):
+            self.setWindowState(self.windowState() | Qt.WindowMaximized)
+
+    def save_geometry(self) -> None:
+        settings = self._geometry_settings()
+        settings.setValue("main/geometry", self.normalGeometry() if self.isMaximized() else self.geometry())
+        settings.setValue("main/maximized", self.isMaximized())
+        settings.sync()
+
     def closeEvent(self, event) -> None:
+        self.save_geometry()
         self.screen_lock.stop()
         self.code_wedge.stop()
         if self.sync_runner is not None:
@@ -281,7 +317,8 @@ class MainWindow(QMainWindow):
             self.reminder_label.setText("今日没有到期或超期的案件")
             return ""
         text = f"今日到期 {due_today} 件，已超期 {overdue} 件。请到“待办”查看。"
-        self.reminder_label.setText(f"⚠ {text}")
+        self.reminder_label.setText(f"⚠ 今日到期 {due_today} 件，已超期 {overdue} 件")
+        self.reminder_label.setToolTip(text)
         return text
 
     def _on_reminder(self, counts) -> None:
@@ -340,3 +377,14 @@ class MainWindow(QMainWindow):
         """Every reply was opened: the 收到答复 notice goes."""
         self.reply_label.clear()
         self.reply_label.setVisible(False)
+
+
+def clamp_to_screen(rect: QRect, available: QRect, minimum) -> QRect:
+    """``rect`` (a client area) made to fit ``available`` with the title bar above it: no wider or taller than
+    the screen (but not below the window's honest minimum), and moved so that all of it is on the screen."""
+    room_w, room_h = available.width(), available.height() - TITLE_BAR
+    w = max(min(rect.width(), room_w), min(minimum.width(), room_w))
+    h = max(min(rect.height(), room_h), min(minimum.height(), room_h))
+    x = min(max(rect.x(), available.left()), available.left() + room_w - w)
+    y = min(max(rect.y(), available.top() + TITLE_BAR), available.top() + TITLE_BAR + room_h - h)
+    return QRect(max(x, available.left()), max(y, available.top()), w, h)

@@ -3,7 +3,7 @@ the change bus says its data changed."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.elided_label import ElidedLabel
 from ui.operations import run_op
 from ui.region_editor import RegionEditor
 from ui.services import Services
@@ -43,7 +44,9 @@ class SettingsPage(QWidget):
         form = QFormLayout(desk)
         form.addRow("居委会", QLabel(f"{ident.committee_name}（{ident.committee_code}）"))
         form.addRow("本机编号", QLabel(f"{ident.device_code} {ident.device_name}"))
-        form.addRow("数据文件夹", QLabel(str(services.ctx.data_dir)))
+        folder = ElidedLabel(str(services.ctx.data_dir), min_chars=16)  # a long path must not widen the window
+        folder.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addRow("数据文件夹", folder)
         self.close_time = QLineEdit()
         self.close_time.setMaximumWidth(80)
         save_close = QPushButton("保存")

@@ -27,6 +27,10 @@ class DeskPage(QWidget):
         self.search = QLineEdit(placeholderText="输入事项名称、简称、拼音或首字母，例如：尊老金、dibao、gljt")
         self.search.setClearButtonEnabled(True)
         self.department = QComboBox()
+        # Long department names must not widen the page at 1024×768: the box shows about 8 characters.
+        self.department.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.department.setMinimumContentsLength(8)
+        self.department.setToolTip("只列出该部门的事项")
         self.department.addItem("全部部门", None)
         for d in services.intake.catalog.departments():
             self.department.addItem(d, d)

@@ -12,19 +12,18 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.desk.residents import ResidentDetail, registration_prefill
+from ui.fitted_table import FittedTableView
 from ui.operations import run_op
 from ui.residents import residence_text
 from ui.residents.resident_dialog import ResidentDialog
@@ -46,15 +45,13 @@ class ResidentsPage(QWidget):
         self.search = QLineEdit(placeholderText="输入姓名、拼音、身份证号或电话搜索", clearButtonEnabled=True)
         self.new_button = QPushButton("登记新居民")
         self.model = ResidentTableModel(self)
-        self.table = QTableView()
+        self.table = FittedTableView(auto_fit=True)  # columns fit the page at 1024×768 (issue 19)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.count_label = QLabel()
         self.count_label.setObjectName("hint")
         self.detail_box = self._build_detail()

@@ -10,11 +10,9 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.desk.worklist import NOTICE_TABS, TABS
 from ui.cases.case_dialog import CaseDialog
+from ui.fitted_table import FittedTableView
 from ui.worklist.unapplied_model import UnappliedTableModel
 from ui.worklist.worklist_table_model import FOLLOWUP_HEADERS, WorklistTableModel
 
@@ -39,7 +38,7 @@ class WorklistPage(QWidget):
         self.to_print_button.clicked.connect(self._on_to_print_clicked)
         self.tabs = QTabWidget()
         self.models: dict[str, WorklistTableModel | UnappliedTableModel] = {}
-        self.views: dict[str, QTableView] = {}
+        self.views: dict[str, FittedTableView] = {}
         for key, label in TABS:
             model = WorklistTableModel(self._pager(key), self._counter(key), self,
                                        headers=FOLLOWUP_HEADERS if key == "followup" else None)
@@ -89,8 +88,8 @@ class WorklistPage(QWidget):
     def _unapplied(self, text):
         return self.services.worklist.unapplied(self.services.current_worker, text)
 
-    def _make_view(self, model) -> QTableView:
-        view = QTableView()
+    def _make_view(self, model) -> FittedTableView:
+        view = FittedTableView()
         view.setModel(model)
         header = view.horizontalHeader()
         header.setSortIndicator(6, Qt.AscendingOrder)  # soonest deadline first
@@ -110,8 +109,6 @@ class WorklistPage(QWidget):
         view.setSelectionMode(QAbstractItemView.SingleSelection)
         view.setEditTriggers(QAbstractItemView.NoEditTriggers)
         view.verticalHeader().hide()
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
-        view.horizontalHeader().setStretchLastSection(True)
         view.doubleClicked.connect(lambda idx, m=model: self.open_case(m.row_at(idx.row()).id))
         view.activated.connect(lambda idx, m=model: self.open_case(m.row_at(idx.row()).id))
         return view
@@ -147,7 +144,7 @@ class WorklistPage(QWidget):
             return
         model, view = self.models[key], self.views[key]
         if model.rowCount() and model.rowCount() <= 100:  # first page: fit columns once, not on every scroll
-            view.resizeColumnsToContents()
+            view.fit_columns(to_contents=True)
         self.summary.setText(f"共 {model.total} 件")
 
     def _on_model_failed(self, message: str) -> None:
