@@ -237,6 +237,7 @@ class ReportCell(ServerBase):
     forwarding still open is left out (its figures depend on the moment; server_report_live)."""
 
     __tablename__ = "server_report_cell"
+    __table_args__ = (Index("ix_srv_report_cell_item_day", "item_code", "day"),)  # the district's day totals
 
     committee_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
@@ -271,6 +272,7 @@ class ReportDue(ServerBase):
     chart's on-time rate per day)."""
 
     __tablename__ = "server_report_due"
+    __table_args__ = (Index("ix_srv_report_due_day", "day"),)
 
     committee_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)

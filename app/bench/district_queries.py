@@ -5,8 +5,10 @@ For a sample of committees, each with its device's real token: ``pull`` of 1,000
 middle of the committee's stream (and the same page encoded as the route sends it), of 500 (the desk's page)
 and from 50 rows before the stream's end; ``snapshot_start``; a snapshot page of 500 cases from the middle of
 the committee's cases and one of the desk's default size (``snapshot_page_json``, what the route sends, where
-the server has it). Then ``district_report`` of one month, and the month's figures of one committee
-(``app.core.stats.compute`` with one committee: what the desk computes for itself; no server route calls it).
+the server has it). Then the month reports from the rollup (``app.server.report.month_report``: the district
+by committee, one committee by item), the first report of another month (which counts that month into the
+rollup), and for comparison the direct computation (``district_report``, ``app.core.stats.compute`` with one
+committee) once each.
 Each is run once to warm the cache, then ``repeat`` times; the figures are the median, p95 and maximum over
 every run of every sampled committee. The statements each function ran are captured from the engine and run
 again under EXPLAIN (ANALYZE, BUFFERS): the plans, and the time PostgreSQL spent executing them against the
@@ -17,6 +19,7 @@ EXPLAIN does not detoast or send the rows, the floors below do).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import math
 import random
@@ -28,7 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
-from sqlalchemy import JSON, event, text
+from sqlalchemy import JSON, delete, event, text
 from sqlalchemy.engine import make_url
 
 from app.bench.district_rows import NOW, REPORT_MONTH, CommitteeState, District
@@ -36,11 +39,12 @@ from app.core.stats import Breakdown, Period, compute
 from app.core.wire import DEFAULT_PULL_PAGE, DEFAULT_SNAPSHOT_PAGE, PullQuery, SnapshotQuery
 from app.server import changes as server_changes
 from app.server import pull as pull_service
+from app.server import report as server_report
 from app.server.admin import server_calendar
 from app.server.db import ServerDB, open_server_db
 from app.server.pull import pull, snapshot_start
 from app.server.report import district_report
-from models.server import GLOBAL_SCOPE, Case, CaseEvent
+from models.server import GLOBAL_SCOPE, Case, CaseEvent, ReportMonth
 
 TARGET_MS = 50.0
 PULL_LIMIT, SNAPSHOT_LIMIT, END_ROWS = 1000, 500, 50
@@ -52,8 +56,11 @@ LABELS = {
     "pull_middle_wire": "拉取 1000 条，路由发送的应答 JSON",
     "snapshot_page_case": "快照一页 500 件案件",
     "snapshot_page_case_default": "快照一页（前台默认页数）",
-    "district_report_month": "全区月报 district_report",
-    "committee_report_month": "单个居委会月报 stats.compute",
+    "district_report_month": "全区月报（汇总表 month_report）",
+    "committee_report_month": "单个居委会月报（汇总表，按事项）",
+    "district_report_direct": "（对照）全区月报直接计算 district_report",
+    "committee_report_direct": "（对照）单个居委会月报直接计算 stats.compute",
+    "rollup_first_report": "某月第一次月报（把该月计入汇总表）",
     "floor_pull_db": "（下限）拉取的 SQL，data 取文本",
     "floor_pull_json": "（下限）拉取的 SQL，data 解析 JSON",
     "floor_snapshot_db": "（下限）快照一页的 SQL，JSON 取文本",
@@ -227,7 +234,7 @@ def _describe(name: str, got: Any) -> dict[str, Any]:
             return {"rows": len(body["rows"]), "has_more": body["has_more"], "bytes": len(got)}
         return {"rows": len(got.rows), "has_more": got.has_more}
 
-    if name.endswith("report_month"):
+    if name.endswith(("report_month", "report_direct", "first_report")):
         return {"cases": got.total.cases, "rows": len(got.rows)}
     if name.startswith("floor_pull"):
         return {"rows": len(got)}
@@ -279,24 +286,54 @@ def _reports(db: ServerDB, chosen: list[CommitteeState], times: dict[str, list[f
              say: Callable[[str], None]) -> None:
     period = Period.month(*REPORT_MONTH)
 
-    def whole() -> Any:
+    def direct() -> Any:
         with db.read_sessions() as s:
             return district_report(s, period, NOW, server_calendar(s))
 
-    def one(cid: uuid.UUID) -> Callable[[], Any]:
+    def direct_one(cid: uuid.UUID) -> Callable[[], Any]:
         def run() -> Any:
             with db.read_sessions() as s:
                 return compute(s, period=period, breakdown=Breakdown.ITEM, now=NOW, calendar=server_calendar(s),
                                committee_ids=[cid])
         return run
 
-    runs = {"district_report_month": [whole],
-            "committee_report_month": [one(uuid.UUID(c.id)) for c in chosen[:5]]}
+    runs: dict[str, list[Callable[[], Any]]] = {}
+    rolled = getattr(server_report, "month_report", None)
+    if rolled is not None:  # the rollup (app/server/rollup.py): what the server's reports read
+        _first_month(db, rolled, times, seen, say)
+
+        def whole() -> Any:
+            return rolled(db, period, NOW)
+
+        def one(cid: uuid.UUID) -> Callable[[], Any]:
+            return lambda: rolled(db, period, NOW, committee_id=cid)
+        runs["district_report_month"] = [whole]
+        runs["committee_report_month"] = [one(uuid.UUID(c.id)) for c in chosen[:5]]
+        runs["district_report_direct"] = [direct]
+        runs["committee_report_direct"] = [direct_one(uuid.UUID(c.id)) for c in chosen[:2]]
+    else:
+        runs["district_report_month"] = [direct]
+        runs["committee_report_month"] = [direct_one(uuid.UUID(c.id)) for c in chosen[:5]]
     for name, fns in runs.items():
         with captured(db) as statements:
             _elapsed, got = _timed(fns[0])
         plans[name] = explain(db, statements)
         seen[name] = _describe(name, got)
+        n = 1 if name.endswith("_direct") else max(1, repeat // 2 + 1)
         for fn in fns:
-            times.setdefault(name, []).extend(_timed(fn)[0] for _ in range(max(1, repeat // 2 + 1)))
+            times.setdefault(name, []).extend(_timed(fn)[0] for _ in range(n))
         say(f"已测 {LABELS[name]}")
+
+
+def _first_month(db: ServerDB, rolled: Callable[..., Any], times: dict[str, list[float]],
+                 seen: dict[str, dict[str, Any]], say: Callable[[str], None]) -> None:
+    """The first report of a month counts the month into the rollup: timed on the month before the report's,
+    forgotten first (a scratch database), so a second run of the bench measures it again."""
+    y, m = REPORT_MONTH
+    first = dt.date(y - (m == 1), (m - 2) % 12 + 1, 1)
+    with db.sessions.begin() as s:
+        s.execute(delete(ReportMonth).where(ReportMonth.month == first))
+    elapsed, got = _timed(lambda: rolled(db, Period.month(first.year, first.month), NOW))
+    times["rollup_first_report"] = [elapsed]
+    seen["rollup_first_report"] = _describe("rollup_first_report", got)
+    say(f"已测 {LABELS['rollup_first_report']}")

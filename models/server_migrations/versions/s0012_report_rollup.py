@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column('reply_seconds', sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint('committee_id', 'day', 'item_code', name=op.f('pk_server_report_cell')),
     )
+    op.create_index('ix_srv_report_cell_item_day', 'server_report_cell', ['item_code', 'day'])
     op.create_table(
         'server_report_due',
         sa.Column('committee_id', sa.Uuid(), nullable=False),
@@ -46,6 +47,7 @@ def upgrade() -> None:
         sa.Column('judged', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('committee_id', 'day', 'due_day', name=op.f('pk_server_report_due')),
     )
+    op.create_index('ix_srv_report_due_day', 'server_report_due', ['day'])
     op.create_table(
         'server_report_live',
         sa.Column('case_id', sa.Uuid(), nullable=False),
@@ -74,5 +76,7 @@ def downgrade() -> None:
     op.drop_table('server_report_month')
     op.drop_index('ix_srv_report_live_day', table_name='server_report_live')
     op.drop_table('server_report_live')
+    op.drop_index('ix_srv_report_due_day', table_name='server_report_due')
     op.drop_table('server_report_due')
+    op.drop_index('ix_srv_report_cell_item_day', table_name='server_report_cell')
     op.drop_table('server_report_cell')
