@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from app.bench.district import run_district_queries, scratch_district
+from app.bench.district import district_from_db, run_district_queries, scratch_district
 from app.bench.district_rows import NOW
 from app.core.payloads import case_payload, resident_payload, worker_payload
 from app.core.wire import PullQuery, SnapshotQuery
@@ -122,6 +122,15 @@ def test_generated_district_is_what_the_server_holds(pg_url):
                     seq = s.scalar(select(ChangeRow.seq).where(ChangeRow.entity_id == str(c.id)))
                     assert by_seq[seq].data == case_payload(c)
             assert {c.entity for c in changes} >= {"committee", "worker", "resident", "case", "calendar", "catalog"}
+
+            # measured again later (bench district --reuse): the committees and a fresh token each, read back
+            again = district_from_db(url)
+            assert [c.id for c in again.committees] == sorted((c.id for c in district.committees),
+                                                              key=lambda i: next(c.code for c in district.committees
+                                                                                 if c.id == i))
+            assert sum(c.cases for c in again.committees) == CASES and again.last_seq == district.last_seq
+            token = again.tokens[com.id]  # the first run's token was replaced
+            assert [c.seq for c in _pull_all(db, token)] == seqs
 
             start = snapshot_start(db, token, NOW)
             assert pull(db, token, PullQuery(cursor=start.cursor), NOW).changes == []

@@ -61,7 +61,7 @@ def month_report(db: ServerDB, period: Period, now: dt.datetime, *, committee_id
         closes = committee_closes(s)
         one = committee_id is not None
         return rolled_report(s, period=period, breakdown=Breakdown.ITEM if one else Breakdown.COMMITTEE, now=now,
-                             calendar=calendar, committee_ids=[committee_id] if one else None,
+                             calendar=calendar, committee_ids=None if committee_id is None else [committee_id],
                              scope="" if one else scope,
                              close_of_business=lambda cid: closes.get(cid, DEFAULT_CLOSE_OF_BUSINESS))
 
