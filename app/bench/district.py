@@ -287,7 +287,8 @@ def district_from_db(url: str) -> District:
     with psycopg.connect(_libpq(url)) as conn:
         if conn.execute("SELECT to_regclass('server_device')").fetchone() == (None,):
             raise DistrictBenchError(f"{make_url(url).database} 不是生成的全区数据库（没有 server_device 表）")
-        counts: dict[Any, int] = dict(conn.execute('SELECT committee_id, count(*) FROM "case" GROUP BY committee_id').fetchall())
+        counts: dict[Any, int] = dict(conn.execute(
+            'SELECT committee_id, count(*) FROM "case" GROUP BY committee_id').fetchall())
         committees: list[CommitteeState] = []
         tokens: dict[str, str] = {}
         for i, (cid, code, dev_id) in enumerate(conn.execute(
