@@ -66,7 +66,7 @@ def run_gui(args: argparse.Namespace, started: float | None = None) -> int:
         folder, ctx = _take_folder(args)
     except (UserError, OSError) as e:
         msg = str(e) if isinstance(e, UserError) else f"数据文件夹无法使用：{args.data_dir}。请检查权限或磁盘空间。"
-        title = "OneDesk 已在运行" if isinstance(e, FolderInUse) else "OneDesk 无法启动"
+        title = "程序已在运行" if isinstance(e, FolderInUse) else "无法启动"
         QMessageBox.critical(None, title, msg)
         return 2
     _held_folders.append(folder)  # until the process ends (the sync thread may still be finishing at exit)

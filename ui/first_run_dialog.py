@@ -13,7 +13,7 @@ class FirstRunDialog(QDialog):
         """``initialise(FirstRunInput)`` writes the desk's first data; raises SetupError on bad input."""
         super().__init__(parent)
         self._initialise = initialise
-        self.setWindowTitle("OneDesk 全科前台 — 首次设置")
+        self.setWindowTitle("首次设置")  # the platform adds the app name once
         self.setMinimumWidth(460)
         title = QLabel("欢迎使用 OneDesk 全科前台")
         title.setObjectName("dialogTitle")

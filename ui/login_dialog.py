@@ -22,7 +22,7 @@ class LoginDialog(QDialog):
         self._login_fn = login_fn
         self.worker: WorkerInfo | None = None
         self.locked = locked_for is not None
-        self.setWindowTitle("OneDesk 全科前台 — 登录" if locked_for is None else "OneDesk — 屏幕已锁定")
+        self.setWindowTitle("登录" if locked_for is None else "屏幕已锁定")  # the platform adds the app name once
         self.setMinimumWidth(400)
         title = QLabel(committee_name or "OneDesk 全科前台")
         title.setObjectName("dialogTitle")

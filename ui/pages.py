@@ -49,12 +49,14 @@ class SettingsPage(QWidget):
         form.addRow("数据文件夹", folder)
         self.close_time = QLineEdit()
         self.close_time.setMaximumWidth(80)
-        save_close = QPushButton("保存")
-        save_close.clicked.connect(self._on_save_close_clicked)
+        self.save_close = QPushButton("保存")
+        self.save_close.clicked.connect(self._on_save_close_clicked)
+        self.close_hint = QLabel("转办期限截止到第二个工作日的这一时刻")
+        self.close_hint.setObjectName("hint")
         row = QHBoxLayout()
         row.addWidget(self.close_time)
-        row.addWidget(save_close)
-        row.addWidget(QLabel("转办期限截止到第二个工作日的这一时刻"))
+        row.addWidget(self.save_close)
+        row.addWidget(self.close_hint)
         row.addStretch(1)
         form.addRow("下班时间", row)
         self.followup_days = QLabel()  # the district's 差评回访 deadlines (server settings followup), read-only
@@ -129,6 +131,7 @@ class SettingsPage(QWidget):
         run_op(self, self.services.printing.settings, self._on_print_settings)
         svc = self.services.cases.deadline_service()
         run_op(self, lambda: svc.close_of_business().strftime("%H:%M"), self.close_time.setText)
+        self._show_close_time_rights()
         run_op(self, svc.followup_days, lambda days: self.followup_days.setText(
             f"{days.callback_days} 个工作日内回访，{days.fix_days} 个工作日内整改（由区里统一设置）"))
         self.region.refresh()
@@ -143,6 +146,16 @@ class SettingsPage(QWidget):
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
+
+    def _show_close_time_rights(self) -> None:
+        """Who may change it is the deadline service's rule (``manages_desk``): others read it, not edit it."""
+        worker = self.services.current_worker
+        may = worker is not None and worker.manages_desk
+        self.close_time.setReadOnly(not may)
+        self.close_time.setFocusPolicy(Qt.StrongFocus if may else Qt.NoFocus)
+        self.save_close.setVisible(may)
+        self.close_hint.setText("转办期限截止到第二个工作日的这一时刻" if may else
+                                "转办期限截止到第二个工作日的这一时刻（由站长或管理员修改）")
 
     def _on_save_close_clicked(self) -> None:
         actor, value = self.services.current_worker, self.close_time.text()

@@ -59,8 +59,21 @@ _HUKOU = {4: _OTHER_STREET, 17: _OTHER_STREET, 8: _OTHER_COUNTY, 21: _OTHER_COUN
 _PERMIT_DAYS = {11: -40, 24: 300, 26: 200, 28: 500}  # days from today to the 居住证's expiry (11: expired)
 
 
+# Who is a woman (the name says it to anyone at the desk): her ID number's 17th digit is even, a man's odd.
+_WOMEN = frozenset(("张桂兰", "王淑珍", "李秀英", "杨丽娟", "周玉梅", "徐文静", "胡海燕", "高秀兰", "林小红", "郭美玲",
+                    "梁淑芬", "郑春梅", "韩雪", "冯玉兰", "董丽萍", "萧子涵"))
+
+
+def demo_sex(i: int) -> str:
+    return "女" if _NAMES[i] in _WOMEN else "男"
+
+
 def demo_id_number(i: int) -> str:
-    body = f"320302{_BIRTHS[i]}{(i * 7) % 900 + 100:03d}"
+    """Born on ``_BIRTHS[i]``; the sequence's last digit odd for a man, even for a woman (GB 11643)."""
+    seq = (i * 7) % 900 + 100
+    if (seq % 2 == 1) != (demo_sex(i) == "男"):
+        seq = seq + 1 if seq < 999 else seq - 1
+    body = f"320302{_BIRTHS[i]}{seq:03d}"
     return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
 
 

@@ -75,7 +75,7 @@ DEFAULT_INTERVAL_S = 30.0
 MAX_PUSH_BATCHES_PER_ROUND = 200
 PUSH_BODY_MARGIN = 64 * 1024  # below the server's body limit, for what _call adds (client_now) and rounding
 MAX_PULL_PAGES_PER_ROUND = 200
-NOT_ENROLLED = "本机尚未登记到区服务器，请由管理员运行：python main.py enroll --server 地址 --code 注册码"
+NOT_ENROLLED = "本机尚未登记到区服务器：请在“同步”页填写区管理员提供的服务器地址、注册码和区 CA 证书，点“登记本机”"
 MIDS_NOT_ALIGNED = "与区服务器的操作序号无法对齐，请联系区管理员"
 BAD_ANSWER = "区服务器的答复无法识别（双方程序版本可能不一致），本机数据未改动，请联系区管理员"
 Answer = TypeVar("Answer", bound=ServerAnswer)
