@@ -11,7 +11,7 @@ fields of the cycle.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.core.errors import UserError
@@ -27,12 +27,18 @@ class EvaluationOrder:
 
     ``reads``: for each computed value (field or item level), the names its expression reads — a value waits for an
     answer when one of them is unanswered. ``rows``: for each repeat group with computed cells, those sub-fields
-    in dependency order. Derived data: read it, never change it (plain mappings, so an item still deep-copies).
+    in dependency order. ``rule_inputs``: for each eligibility rule (in the item's order), the input fields it
+    reads, through computed values too — the wizard judges a rule on the step where those answers are given.
+    ``shown_by``: for each field with a visibility condition (its own or its step's), the input fields that
+    condition reads, through computed values. Derived data: read it, never change it (plain mappings, so an item
+    still deep-copies).
     """
 
     keys: tuple[str, ...]
     reads: Mapping[str, frozenset[str]]
     rows: Mapping[str, tuple[str, ...]]
+    rule_inputs: tuple[frozenset[str], ...] = ()
+    shown_by: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 class DependencyCycle(UserError, ValueError):
@@ -68,7 +74,27 @@ def evaluation_order(item: ServiceItem) -> EvaluationOrder:
         needs[comp.key] = set(reads[comp.key])
     keys = _sorted(needs, lambda path: DependencyCycle(path, computed=all(k in reads for k in path)))
     rows = {fld.key: _row_order(fld) for _, fld in item.iter_fields() if any(s.is_computed for s in fld.fields)}
-    return EvaluationOrder(tuple(keys), reads, rows)
+    inputs = {fld.key for _, fld in item.iter_fields() if not fld.is_computed}
+    rule_inputs = tuple(_inputs_read(_names(rule.rule), reads, inputs) for rule in item.eligibility)
+    shown_by = {fld.key: _inputs_read(_names(step.visible_if) | _names(fld.visible_if), reads, inputs)
+                for step, fld in item.iter_fields() if step.visible_if or fld.visible_if}
+    return EvaluationOrder(tuple(keys), reads, rows, rule_inputs, shown_by)
+
+
+def _inputs_read(names: set[str], reads: Mapping[str, frozenset[str]], inputs: set[str]) -> frozenset[str]:
+    """The input fields behind ``names``: an input itself, a computed value by what it reads (to any depth);
+    other names (``applicant``, ``policy``) are no field. Called after the order is known, so there is no cycle."""
+    out: set[str] = set()
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in inputs:
+            out.add(name)
+        todo.extend(reads.get(name, ()))
+    return frozenset(out)
 
 
 def _row_order(group: Field) -> tuple[str, ...]:

@@ -159,10 +159,15 @@ def fill_field(qtbot, wiz, editor, v) -> None:
     settle(qtbot, wiz)
 
 
+def applies(editor, page) -> bool:
+    """The question is asked: shown, and not greyed (one waiting for an answer on its own step stays in place)."""
+    return editor.isVisibleTo(page) and editor.isEnabledTo(page)
+
+
 def fill_step(qtbot, wiz, page, values: dict) -> None:
     """In form order; a question that appears after an earlier answer (visible_if) is there when Tab reaches it."""
     for key, editor in page.editors.items():
-        if key in values and values[key] not in (None, [], "") and editor.isVisibleTo(page):
+        if key in values and values[key] not in (None, [], "") and applies(editor, page):
             fill_field(qtbot, wiz, editor, values[key])
 
 
@@ -536,7 +541,7 @@ def test_every_control_reachable_by_tab(window, qtbot):
     press_next(qtbot, wiz)
     page = wiz.steps[0]
     assert wiz.current_page() is page
-    wanted = {id(e.focus_widget()) for e in page.editors.values() if e.isVisibleTo(page)}
+    wanted = {id(e.focus_widget()) for e in page.editors.values() if applies(e, page)}
     wanted.add(id(wiz.next_button))
     _tab_cycle(qtbot, wiz, page, wanted)
 

@@ -285,9 +285,10 @@ def test_wizard_group_editor_shows_the_row_error_and_the_counts(window, qtbot):
     page.editors["household"].set_value(rows)
     press_next(qtbot, wiz)
     assert wiz.current_page() is page
-    error = page.errors["household"]
-    assert error.isVisible()
-    assert "第 3 行" in error.text() and "第 2 行" in error.text() and "父母" in error.text(), error.text()
+    error = page.lines["household"]
+    assert error.isVisible() and error.is_error()
+    text = error.message()
+    assert "第 3 行" in text and "第 2 行" in text and "父母" in text, text
 
     page.editors["household"].set_value(rows[:2] + [
         {"name": "李小军", "id_number": make_id_number(30, "男", seed=21), "relation": "子女", "work_status": "失业",
@@ -295,7 +296,7 @@ def test_wizard_group_editor_shows_the_row_error_and_the_counts(window, qtbot):
         {"name": "李小红", "id_number": make_id_number(28, "女", seed=22), "relation": "子女",
          "work_status": "失业", "monthly_income": 0}])
     press_next(qtbot, wiz)
-    assert wiz.current_page() is not page, page.errors["household"].text()
+    assert wiz.current_page() is not page, page.lines["household"].message()
     fields = sample_fields(wiz, window.services)
     while wiz.current_page() is not wiz.materials:
         wiz.current_page().set_values(fields)

@@ -30,9 +30,13 @@ CHOOSE = "请选择"
 
 
 class FieldEditor(QWidget):
-    """Base: ``value()`` returns what validation expects; ``changed`` fires on every edit."""
+    """Base: ``value()`` returns what validation expects; ``changed`` fires on every edit; ``committed`` when an
+    answer is given without leaving the field (a choice made, a table cell entered). ``discrete``: every change
+    is a whole answer (a choice), not a keystroke on the way to one."""
 
     changed = Signal()
+    committed = Signal()
+    discrete = False
 
     def __init__(self, field, parent=None):
         super().__init__(parent)
@@ -90,6 +94,8 @@ class LongTextEditor(FieldEditor):
 
 
 class ChoiceEditor(FieldEditor):
+    discrete = True
+
     def __init__(self, field, parent=None, options=None):
         super().__init__(field, parent)
         self.combo = QComboBox()
@@ -97,7 +103,7 @@ class ChoiceEditor(FieldEditor):
         for opt in options if options is not None else field.options:
             label, data = opt if isinstance(opt, tuple) else (opt, opt)
             self.combo.addItem(label, data)
-        self.combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.combo.currentIndexChanged.connect(lambda _i: (self.changed.emit(), self.committed.emit()))
         self.layout_.addWidget(self.combo)
         self.layout_.addStretch(1)
 
@@ -118,6 +124,8 @@ class YesNoEditor(ChoiceEditor):
 
 
 class MultiChoiceEditor(FieldEditor):
+    discrete = True
+
     def __init__(self, field, parent=None):
         super().__init__(field, parent)
         box = QVBoxLayout()
@@ -125,7 +133,7 @@ class MultiChoiceEditor(FieldEditor):
         self.boxes = []
         for opt in field.options:
             cb = QCheckBox(opt)
-            cb.toggled.connect(lambda _c: self.changed.emit())
+            cb.toggled.connect(lambda _c: (self.changed.emit(), self.committed.emit()))
             self.boxes.append(cb)
             box.addWidget(cb)
         self.layout_.addLayout(box)
@@ -287,7 +295,7 @@ class GroupEditor(FieldEditor):
         self.table.setMinimumHeight(150)
         options = {c: opts for c, f in enumerate(self.subfields) if (opts := f.kind.cell_options(f)) is not None}
         self.table.setItemDelegate(CellChoiceDelegate(options, self.table))
-        self.table.itemChanged.connect(lambda _i: self.changed.emit())
+        self.table.itemChanged.connect(lambda _i: (self.changed.emit(), self.committed.emit()))
         add, remove = QPushButton(f"添加一行（{self.ADD_KEYS}）"), QPushButton("删除所选行")
         for b in (add, remove):
             b.setAutoDefault(False)  # Enter keeps advancing the wizard, it does not add rows
@@ -327,6 +335,7 @@ class GroupEditor(FieldEditor):
         if row >= 0:
             self.table.removeRow(row)
             self.changed.emit()
+            self.committed.emit()
 
     def value(self):
         rows = []

@@ -1,10 +1,15 @@
 """One generic wizard for any service item: applicant → eligibility → the item's steps → materials → review.
 
-Keyboard first: Enter advances (the Next button is the default), Esc asks before closing, Tab reaches every control.
+Keyboard first: Enter advances (the Next button is the default), Esc asks before closing, Tab reaches every control
+in reading order and goes from the last answer to the primary button (下一步, or the outcome on the last page);
+Ctrl+Enter is 下一步 on every page and completes on the last one (presses its highlighted outcome). No button but
+the primary one is ever a default: focusing 上一步 does not make Enter go back.
 Every step is saved as a draft, so a crash or a closed window loses nothing; 待办 › 草稿 resumes it.
 """
 
 from __future__ import annotations
+
+import itertools
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -13,11 +18,35 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushBu
 from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Action, DocKind
 from app.desk.duplicates import warning_text
 from forms.identity import mask_id, mask_phone
+from forms.prefill import resident_address_fields
 from ui.desk.applicant_page import ApplicantPage
-from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, MessageLabel, ReviewPage, StepPage, info_text
+from ui.desk.message_line import MessageLabel
+from ui.desk.step_page import StepPage
+from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, ReviewPage, info_text
 from ui.operations import run_op
 from ui.printing.flow import show_document
 from ui.rating import rating_after_preview
+
+KEYS_HINT = "回车：下一步　Ctrl+回车：在表格或多行文字中也可下一步　Esc：停止办理"
+KEYS_HINT_LAST = "回车或 Ctrl+回车：按突出显示的按钮完成办理　Tab：在各项与按钮间移动　Esc：停止办理"
+ADDRESS_NOTE = "已填入居民登记的住址，请与居民核对"
+
+
+def step_pages(item) -> list[StepPage]:
+    """A page per step, each with the rules judged on it: a rule is judged on the step of the last answer it reads
+    (the loader's ``rule_inputs``); one reading no answer (only the applicant) stays on the 申请条件 page."""
+    step_index = {f.key: n for n, s in enumerate(item.steps) for f in s.fields}
+    order = item.evaluation_order
+    homed: dict[int, list] = {}
+    for index, (rule, inputs) in enumerate(zip(item.eligibility, order.rule_inputs, strict=True)):
+        if inputs:
+            homed.setdefault(max(step_index[k] for k in inputs), []).append((index, rule))
+    pages = []
+    for n, step in enumerate(item.steps):
+        own = {f.key for f in step.fields}
+        in_place = frozenset(f.key for f in step.fields if order.shown_by.get(f.key, frozenset()) & own)
+        pages.append(StepPage(step, homed.get(n, []), in_place))
+    return pages
 
 
 class ServiceWizard(QDialog):
@@ -33,22 +62,25 @@ class ServiceWizard(QDialog):
         self.busy = False
         self.next_after_search = False  # Enter pressed while the applicant list was still answering the text
         self.setWindowTitle(f"办理：{self.item.name}")
-        self.resize(900, 680)
+        self._fit_screen()
         self.header = QLabel()
         self.header.setObjectName("dialogTitle")
         self.crumbs = QLabel()
         self.crumbs.setObjectName("hint")
-        self.keys_hint = QLabel("回车：下一步　Ctrl+回车：在表格或多行文字中也可下一步　Esc：停止办理")
+        self.keys_hint = QLabel(KEYS_HINT)
         self.keys_hint.setObjectName("hint")
         self.applicant = ApplicantPage(services)
         self.eligibility = EligibilityPage(self.item)
-        self.steps = [StepPage(step) for step in self.item.steps]
+        self.steps = step_pages(self.item)
+        self.address_keys = resident_address_fields(self.item)
+        self.prefilled = ""  # the resident's address last filled into the address fields
         self.materials = MaterialsPage(self.item)
         self.review = ReviewPage(self.item)
         self.eligibility.insist.link(self.review.insist)  # one answer to 居民坚持申请, shown on both pages
         self.review.insist.toggled.connect(lambda _c: self._enable_outcomes())
         self.review.deferred.toggled.connect(lambda _c: self._enable_outcomes())
         self.materials.pledge.toggled.connect(lambda _c: self._refresh_checks(self.materials))
+        self.materials.ticked.connect(self._on_material_ticked)
         self.materials.capture_requested.connect(self._on_capture_requested)
         self.outcomes: list = []
         self.pages = [self.applicant, self.eligibility, *self.steps, self.materials, self.review]
@@ -60,6 +92,7 @@ class ServiceWizard(QDialog):
         self.live_timer.timeout.connect(self._live_refresh)
         for p in self.steps:
             p.changed.connect(self.live_timer.start)
+            p.committed.connect(lambda page=p: self._on_committed(page))
         self.message = MessageLabel("", "error")
         self._build_buttons()
         layout = QVBoxLayout(self)
@@ -86,14 +119,19 @@ class ServiceWizard(QDialog):
         self.forward_button = QPushButton("转办")
         self.makeup_button = QPushButton("容缺受理并转办")  # 容缺受理 (rules.md §8), when IntakeService offers it
         self.makeup_button.clicked.connect(lambda _c=False: self._finish(Action.FORWARD, deferred=True))
+        self.buttons = (self.back_button, self.next_button, self.refuse_button, self.application_button,
+                        self.notice_button, self.resolve_button, self.forward_button, self.makeup_button)
+        for b in self.buttons:
+            b.setAutoDefault(False)  # only the primary button is the default; a focused 上一步 is not
         self.back_button.clicked.connect(lambda: self._go(self.stack.currentIndex() - 1))
         self.next_button.clicked.connect(self._on_next_clicked)
         self.refuse_button.clicked.connect(self._on_refuse_clicked)
         self.application_button.clicked.connect(self._on_application_clicked)
         self.outcome_buttons = {Action.AWAIT_MATERIALS: self.notice_button, Action.RESOLVE: self.resolve_button,
                                 Action.FORWARD: self.forward_button}
-        for action, button in self.outcome_buttons.items():
-            button.clicked.connect(lambda _c=False, a=action: self._finish(a))
+        self.notice_button.clicked.connect(lambda _c=False: self._finish(Action.AWAIT_MATERIALS))
+        self.resolve_button.clicked.connect(lambda _c=False: self._finish(Action.RESOLVE))
+        self.forward_button.clicked.connect(self._on_forward_clicked)
         self.button_row = QHBoxLayout()
         self.button_row.addWidget(self.refuse_button)
         self.button_row.addWidget(self.application_button)
@@ -104,7 +142,8 @@ class ServiceWizard(QDialog):
         # Enter also advances from widgets that swallow it (combo boxes, check boxes).
         QShortcut(QKeySequence(Qt.Key_Enter), self, self._on_next_clicked)
         # Tables and multi-line text keep plain Enter for themselves; Ctrl+Enter advances from anywhere.
-        QShortcut(QKeySequence("Ctrl+Return"), self, self._on_next_clicked)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self._on_ctrl_return)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, self._on_ctrl_return)
         self.applicant.results.activated.connect(lambda _i: self._on_next_clicked())
         self.applicant.answered.connect(self._on_applicant_answered)
         self.applicant.resident_changed.connect(self._on_resident_changed)
@@ -127,14 +166,33 @@ class ServiceWizard(QDialog):
         for b in (self.notice_button, self.resolve_button, self.forward_button, self.refuse_button,
                   self.application_button, self.makeup_button):
             b.setVisible(False)
+            b.setDefault(False)
         self.message.clear()
+        self.keys_hint.setText(KEYS_HINT_LAST if last else KEYS_HINT)
         if index > 0 and self.case_id is not None:
             self._refresh_checks(page)
         if page is self.materials:
             self._show_attached()
         if last:
             self._prepare_review()
+        else:
+            self._chain(self.next_button, self.back_button, self.refuse_button)
         page.focus_first()
+
+    def _chain(self, *widgets) -> None:
+        """Tab goes through ``widgets`` in this order (the first keeps its place after the page's last answer)."""
+        for a, b in itertools.pairwise(widgets):
+            self.setTabOrder(a, b)
+
+    def _fit_screen(self) -> None:
+        """900×680 where there is room; never more than the screen (a 1024×768 desk keeps the title bar and task
+        bar in sight). The pages scroll, so the wizard is usable down to its minimum."""
+        self.setMinimumSize(760, 520)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 900, 680
+        if screen is not None:
+            width, height = min(width, screen.width() - 24), min(height, screen.height() - 48)
+        self.resize(max(width, 760), max(height, 520))
 
     def current_page(self):
         return self.pages[self.stack.currentIndex()]
@@ -162,6 +220,7 @@ class ServiceWizard(QDialog):
             self.refuse_button.setVisible(bool(self.result.eligibility_failures))
         elif isinstance(page, StepPage):
             page.show_result(self.result)
+            self.refuse_button.setVisible(bool(page.blocked()))
         elif page is self.materials:
             self.materials.show_result(self.result)
 
@@ -173,7 +232,19 @@ class ServiceWizard(QDialog):
             self.result = self._check()
         except Exception:
             return
-        page.show_result(self.result, show_errors=False)
+        page.show_result(self.result, commit=False)
+
+    def _on_committed(self, page: StepPage) -> None:
+        """An answer given on the step shown (a field left, a choice made): the messages of the fields left and
+        the step's rules, at once."""
+        if page is self.current_page() and not self.busy:
+            self.live_timer.stop()
+            self._refresh_checks(page)
+
+    def _on_material_ticked(self) -> None:
+        """缺少必交材料 follows each tick (and says when all are in)."""
+        if self.current_page() is self.materials and not self.busy:
+            self._refresh_checks(self.materials)
 
     def _on_next_clicked(self) -> None:
         if self.busy or not self.next_button.isVisible():
@@ -186,8 +257,13 @@ class ServiceWizard(QDialog):
                 self.message.setText(problem)
                 return
         else:
+            if isinstance(page, StepPage):
+                page.attempted = True  # 下一步: every message of the step shows
             self._refresh_checks(page)
-            if isinstance(page, StepPage) and not page.show_result(self.result):
+            if isinstance(page, StepPage) and page.blocked():  # cannot be accepted at all: that comes first
+                self.message.setText("申请人不符合条件：可以点“不予受理…”写明原因，或改正回答，或按 Esc 停止办理。")
+                return
+            if isinstance(page, StepPage) and self.result is not None and not page.show_result(self.result):
                 self.message.setText("请先改正标红的内容")
                 return
             if page is self.eligibility and self.result and self.result.eligibility_failures:
@@ -220,6 +296,7 @@ class ServiceWizard(QDialog):
 
     def _on_resident_changed(self, row) -> None:
         """Earlier cases of this item for the applicant just chosen: a warning with links, never a stop."""
+        self._prefill_address(row)
         notice = self.applicant.duplicates
         notice.clear()
         if row is None:
@@ -235,6 +312,19 @@ class ServiceWizard(QDialog):
             if current is not None and current.id == rid:  # not an answer about an applicant chosen before
                 notice.show_cases(*answer)
         run_op(self, look_up, shown, self.message.setText)
+
+    def _prefill_address(self, row) -> None:
+        """The applicant's address on record into the fields asking where they live (forms/prefill.py): only an
+        empty field, or one still holding the address filled for the applicant chosen before."""
+        if row is None:
+            return  # the text is being retyped: keep what is filled until another applicant is chosen
+        address = (row.address or "").strip()
+        before = self.prefilled or None
+        for page in self.steps:
+            for key in self.address_keys:
+                if key in page.editors:
+                    page.prefill(key, address, ADDRESS_NOTE, before)
+        self.prefilled = address
 
     # ----- 拍照/扫描 a material into the draft case (issue 15) ----------------------------------------------------
     def _on_capture_requested(self, material: str) -> None:
@@ -310,8 +400,53 @@ class ServiceWizard(QDialog):
         self.review.deferred.offer(deferrable if any(o.acceptance_mode for o in self.outcomes) else None)
         self._enable_outcomes()
         self.review.outcome.setVisible(any(o.action != Action.AWAIT_MATERIALS for o in self.outcomes))
+        # 即办 resolved here: no 转给 and no 办理期限; 改为转办… shows them when the worker forwards after all
+        instant = any(o.action == Action.RESOLVE and o.default for o in self.outcomes)
+        self._show_forwarding(not instant)
         self.refuse_button.setVisible(bool(failures))
         self.application_button.setVisible(self.item.application_form is not None)
+
+    def _show_forwarding(self, on: bool) -> None:
+        resolvable = any(o.action == Action.RESOLVE for o in self.outcomes)
+        self.review.set_forwarding(on, resolvable)
+        if any(o.action == Action.FORWARD and not o.acceptance_mode for o in self.outcomes):
+            self.forward_button.setText(Action.FORWARD.label if on else "改为转办…")
+            self.forward_button.setToolTip("" if on else "显示转给和办理期限，再按“转办”转出")
+        if on and resolvable:  # the worker chose to forward: 转办 is now what Enter does
+            self.resolve_button.setDefault(False)
+            self.forward_button.setDefault(True)
+        self._chain_outcomes()
+
+    def _chain_outcomes(self) -> None:
+        """Tab from 说明 to the highlighted outcome, then the other outcomes, 上一步, 不予受理, 打印申请表."""
+        shown = [b for b in (self.notice_button, self.makeup_button, self.resolve_button, self.forward_button)
+                 if not b.isHidden()]
+        primary = next((b for b in shown if b.isDefault()), shown[0] if shown else None)
+        rest = [b for b in shown if b is not primary]
+        chain = [b for b in (primary, *rest) if b is not None]
+        self._chain(self.review.note, *chain, self.back_button, self.refuse_button, self.application_button)
+
+    def _on_forward_clicked(self) -> None:
+        """转办; on a 即办 item first 改为转办…: 转给 and 办理期限 appear and 转办 becomes the default."""
+        if not self.review.forwarding:
+            self._show_forwarding(True)
+            self.review.target.setFocus()
+            return
+        self._finish(Action.FORWARD)
+
+    def _on_ctrl_return(self) -> None:
+        """Ctrl+Enter: 下一步, and on the last page the highlighted outcome (完成办理)."""
+        if self.current_page() is not self.review:
+            self._on_next_clicked()
+            return
+        primary = next((b for b in (self.notice_button, self.makeup_button, self.resolve_button, self.forward_button)
+                        if not b.isHidden() and b.isDefault()), None)
+        if primary is None:
+            return
+        if not primary.isEnabled():
+            self.message.setText("请先勾选“居民坚持申请”（或完成上面的核实），再完成办理。")
+            return
+        primary.click()
 
     def _enable_outcomes(self) -> None:
         """An outcome that needs the resident to insist (a warning failed) waits for 居民坚持申请."""

@@ -1,4 +1,4 @@
-"""Wizard pages built from an item's schema: eligibility, one page per step, materials, review."""
+"""Wizard pages built from an item's schema: eligibility, materials, review (one page per step: step_page)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,11 @@ from PySide6.QtWidgets import (
 
 from app.core import rule_notes
 from forms.values import format_value
-from ui.desk.field_widgets import computed_label, editor_for
 from ui.desk.flexible_widgets import DeferredBox, PledgeBox
+from ui.desk.message_line import MessageLabel
+from ui.desk.step_page import StepPage, fill_with_scroll
+
+__all__ = ["EligibilityPage", "MaterialsPage", "MessageLabel", "ReviewPage", "StepPage", "info_text"]
 
 NOT_FILLED = "尚未填写"
 
@@ -64,31 +67,6 @@ def _label(text: str, name: str = "", wrap: bool = True) -> QLabel:
     if name:
         label.setObjectName(name)
     return label
-
-
-def _fill_with_scroll(page: QWidget, inner: QWidget) -> None:
-    """Long items (低保 has many questions) scroll instead of growing the wizard off the screen."""
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setWidget(inner)
-    scroll.setFrameShape(QScrollArea.NoFrame)
-    layout = QVBoxLayout(page)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(scroll)
-
-
-class MessageLabel(QLabel):
-    """A message line that takes no room while it is empty."""
-
-    def __init__(self, text: str = "", name: str = ""):
-        super().__init__(text)
-        self.setWordWrap(True)
-        self.setObjectName(name)
-        self.setVisible(bool(text))
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setVisible(bool(text))
 
 
 WARN_TITLE = "⚠ 提示（由承办部门审核决定）"
@@ -180,7 +158,7 @@ class EligibilityPage(QWidget):
         layout.addWidget(found)
         layout.addWidget(hints)
         layout.addStretch(1)
-        _fill_with_scroll(self, inner)  # an item with many conditions and hints scrolls
+        fill_with_scroll(self, inner)  # an item with many conditions and hints scrolls
 
     def show_result(self, result, applicant_text: str) -> None:
         lines = [applicant_text] if applicant_text else []
@@ -202,95 +180,25 @@ class EligibilityPage(QWidget):
         self.setFocus()
 
 
+def _set_tone(label: QLabel, name: str) -> None:
+    """Switch a label's style (#warning, #hint, …): a changed object name needs the style applied again."""
+    if label.objectName() != name:
+        label.setObjectName(name)
+        label.style().unpolish(label)
+        label.style().polish(label)
+
+
 def info_text(infos: list[str]) -> str:
     return "\n".join("ℹ " + i for i in infos)
 
 
-class StepPage(QWidget):
-    """One step of the item: a form with an editor per field, inline errors, computed values."""
-
-    changed = Signal()  # any answer on this page was edited
-
-    def __init__(self, step, parent=None):
-        super().__init__(parent)
-        self.step = step
-        self.title = step.title
-        self.editors, self.errors, self.computed = {}, {}, {}
-        inner = QWidget()
-        form = QFormLayout(inner)
-        if step.help:
-            form.addRow(_label(step.help, "hint"))
-        for f in step.fields:
-            if f.is_computed:
-                self.computed[f.key] = computed_label()
-                form.addRow(f.label, self.computed[f.key])
-                continue
-            editor = editor_for(f)
-            err = _label("", "error")
-            err.setVisible(False)
-            label = f.label + ("＊" if f.required is True else "")
-            wide = f.kind.rows  # a table needs the full width: its label goes above it
-            box = QVBoxLayout()
-            box.setSpacing(2)
-            if wide:
-                box.addWidget(_label(label))
-            box.addWidget(editor)
-            if f.help:
-                box.addWidget(_label(f.help, "hint"))
-            box.addWidget(err)
-            holder = QWidget()
-            holder.setLayout(box)
-            box.setContentsMargins(0, 0, 0, 0)
-            if wide:
-                form.addRow(holder)
-            else:
-                form.addRow(label, holder)
-            self.editors[f.key], self.errors[f.key] = editor, err
-            editor.changed.connect(self.changed)
-        _fill_with_scroll(self, inner)
-
-    def values(self) -> dict:
-        return {k: e.value() for k, e in self.editors.items()}
-
-    def set_values(self, values: dict) -> None:
-        for k, e in self.editors.items():
-            if k in values:
-                e.set_value(values[k])
-
-    def show_result(self, result, show_errors: bool = True) -> bool:
-        """Show errors and visibility for this step's fields; True when the step has no errors.
-
-        While the worker types (``show_errors=False``) a question appears or hides as soon as its condition changes
-        and a corrected answer loses its red message, but no new "please fill in" appears before Next is pressed.
-        """
-        ok = True
-        for key, err in self.errors.items():
-            msgs = result.errors_for(key)
-            if show_errors or not msgs:
-                err.setText("；".join(msgs))
-                err.setVisible(bool(msgs))
-            ok = ok and not msgs
-            visible = key not in result.hidden
-            self.editors[key].parentWidget().setVisible(visible)
-            form = self.editors[key].parentWidget().parentWidget().layout()
-            if isinstance(form, QFormLayout):
-                form.setRowVisible(self.editors[key].parentWidget(), visible)
-        units = {f.key: f.unit for f in self.step.fields}
-        for key, label in self.computed.items():
-            v = result.values.get(key, result.computed.get(key))
-            label.setText("—" if v is None else format_value(v, units.get(key, "")))
-        return ok
-
-    def focus_first(self) -> None:
-        for e in self.editors.values():
-            if e.isVisibleTo(self):
-                e.focus_widget().setFocus()
-                return
-
-
 class MaterialsPage(QWidget):
+    """The item's materials to tick as received; under the list, what is still missing, kept up to date as each box
+    is ticked (the wizard checks again on ``ticked``)."""
+
     title = "材料清单"
     capture_requested = Signal(str)  # 拍照/扫描 pressed for this material (the wizard opens the capture dialog)
+    ticked = Signal()  # a material ticked or unticked by the worker
 
     def __init__(self, item, parent=None):
         super().__init__(parent)
@@ -305,6 +213,7 @@ class MaterialsPage(QWidget):
         for m in item.materials:
             cb = QCheckBox(self._box_text(m, m.count))
             cb.setToolTip(m.standard)
+            cb.toggled.connect(lambda _c: self.ticked.emit())
             self.boxes[m.name] = cb
             hint = _label("    要求：" + m.standard, "hint")
             row = QHBoxLayout()
@@ -321,10 +230,9 @@ class MaterialsPage(QWidget):
             v.addWidget(_label("本事项不需要收取材料。", "hint"))
         self.pledge = PledgeBox(item)  # 告知承诺制, on items that offer it
         v.addWidget(self.pledge)
-        self.missing = _label("", "warning")
-        v.addWidget(self.missing)
         v.addStretch(1)
-        _fill_with_scroll(self, inner)
+        self.missing = _label("", "warning")  # under the list, outside its scrolling: always in sight
+        fill_with_scroll(self, inner).addWidget(self.missing)
 
     def _capture_row(self, name: str) -> QWidget:
         """拍照/扫描 for one material and how many files it already has (issue 15)."""
@@ -367,15 +275,24 @@ class MaterialsPage(QWidget):
             cb.setVisible(name in needed)
             hint.setVisible(name in needed)
             self.capture_buttons[name].parentWidget().setVisible(name in needed)
-            if name not in needed:
+            if name not in needed and cb.isChecked():
+                cb.blockSignals(True)  # not needed for this agent: not received either (no second check)
                 cb.setChecked(False)
+                cb.blockSignals(False)
         for m in self.item.materials:  # copies follow the answers (one ID copy per household member)
             if m.name in self.boxes:
                 self.boxes[m.name].setText(self._box_text(m, result.material_counts.get(m.name, m.count)))
         names = [m.name for m in result.missing_materials]
         deferrable = "所缺均为可容缺的次要材料，也可在下一步容缺受理。" if result.only_deferrable_missing else ""
-        self.missing.setText(("缺少必交材料：" + "、".join(names) + "。可以出具一次性告知单，案件保存为“待补材料”。"
-                              + deferrable) if names else "")
+        if names:
+            text = ("缺少必交材料：" + "、".join(names) + "。可以出具一次性告知单，案件保存为“待补材料”。" + deferrable)
+        elif result.required_materials:
+            pledged = [m.name for m in result.pledged_materials]
+            text = "✓ 必交材料已收齐" + (f"（{'、'.join(pledged)}以告知承诺代替）" if pledged else "") + "。"
+        else:
+            text = "本事项没有必交材料。" if self.item.materials else ""
+        self.missing.setText(text)
+        _set_tone(self.missing, "warning" if names else "hint")
         return True
 
     def focus_first(self) -> None:
@@ -394,15 +311,19 @@ class ReviewPage(QWidget):
         self.summary.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.outcome = QGroupBox("办理结果")
-        form = QFormLayout(self.outcome)
+        self.form = form = QFormLayout(self.outcome)
         self.target = QComboBox()
-        self.note = QPlainTextEdit(placeholderText="给承办人的说明，或当场办结的结果")
-        self.note.setTabChangesFocus(True)
-        self.note.setFixedHeight(70)
+        self.note = QPlainTextEdit()
+        self.note.setTabChangesFocus(True)  # Tab from 说明 goes on to the outcome button (the wizard's tab order)
+        self.note.setFixedHeight(64)
+        self.note_label = QLabel()
+        self.note_label.setBuddy(self.note)
         self.deadline = _label("", "hint")
         form.addRow("转给", self.target)
-        form.addRow("说明 / 结果", self.note)
         form.addRow("办理期限", self.deadline)
+        form.addRow(self.note_label, self.note)
+        self.forwarding = True
+        self.set_forwarding(True)
         self.missing = MessageLabel("", "warning")
         self.error = MessageLabel("", "error")
         self.insist = InsistBox()
@@ -420,6 +341,24 @@ class ReviewPage(QWidget):
         layout.addWidget(self.infos)
         layout.addWidget(self.deferred)
         layout.addWidget(self.outcome)
+        # Tab in reading order: the warning's 居民坚持申请 and note, 容缺's check, then 转给 and 说明 (the wizard
+        # goes on from 说明 to the outcome buttons)
+        for a, b in ((self.insist.box, self.insist.note), (self.insist.note, self.deferred.credit),
+                     (self.deferred.credit, self.target), (self.target, self.note)):
+            QWidget.setTabOrder(a, b)
+
+    def set_forwarding(self, on: bool, resolvable: bool = False) -> None:
+        """转给 and 办理期限 only when the case is to be forwarded: a 即办 item resolved here has neither.
+        ``resolvable``: 当场办结 is offered too, so 说明 may also be the result."""
+        self.forwarding = on
+        self.form.setRowVisible(self.target, on)
+        self.form.setRowVisible(self.deadline, on)
+        if not on:
+            self.note_label.setText("办理结果")
+            self.note.setPlaceholderText("当场办结的结果，如：已审核，当场办结")
+        else:
+            self.note_label.setText("说明 / 结果" if resolvable else "说明")
+            self.note.setPlaceholderText("给承办人的说明" + ("，或当场办结的结果" if resolvable else "（可不填）"))
 
     def show_summary(self, people: list[tuple[str, str]], steps, result) -> None:
         """Everything collected, step by step, then the values the rules computed (per-capita income, tier…)."""

@@ -20,7 +20,7 @@ class PrintPreviewDialog(QDialog):
         super().__init__(parent)
         self.services, self.document, self.printer_name = services, document, printer_name
         self.setWindowTitle(f"打印预览 — {document.case_number}")
-        self.resize(720, 820)
+        self._fit_screen()
         self.pdf, self._buf = load_pdf(document.pdf, self)
         self.view = QPdfView(self)
         self.view.setDocument(self.pdf)
@@ -34,6 +34,9 @@ class PrintPreviewDialog(QDialog):
         self.quick_button = QPushButton("直接打印")
         self.later_button = QPushButton("稍后打印")
         self.print_button.setObjectName("primary")
+        for b in (self.later_button, self.quick_button, self.print_button):
+            b.setAutoDefault(False)  # Enter is 打印 wherever the focus is, never 稍后打印
+        self.print_button.setDefault(True)
         self.print_button.clicked.connect(self._on_print_clicked)
         self.quick_button.clicked.connect(self._on_quick_clicked)
         self.later_button.clicked.connect(self._on_later_clicked)
@@ -44,6 +47,18 @@ class PrintPreviewDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.view, 1)
         layout.addLayout(row)
+        self.setTabOrder(self.print_button, self.quick_button)  # Tab from 打印 in reading order of importance
+        self.setTabOrder(self.quick_button, self.later_button)
+        self.print_button.setFocus()
+
+    def _fit_screen(self) -> None:
+        """720×820 (a page at a readable size) where the screen allows; on a 1024×768 screen it fits."""
+        self.setMinimumSize(480, 400)
+        width, height = 720, 820
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None:
+            width, height = min(width, screen.width() - 24), min(height, screen.height() - 48)
+        self.resize(max(width, 480), max(height, 400))
 
     def _on_later_clicked(self) -> None:
         """稍后打印: the document waits in 待打印 (recorded as a pending job), then the preview closes."""
