@@ -46,6 +46,7 @@ from ui.cases.packet_view import AnswersView, MaterialsView, PeopleBox
 from ui.operations import run_op
 from ui.printing.flow import show_document
 from ui.rating import ask_for_rating, rating_after_preview
+from ui.screen_fit import resize_to_fit
 
 PRINT = "print"  # a button that is not a case action: offered when the case has documents to print
 CONTACT = "contact"  # 联系居民: for the worker who informs the resident (ui/cases/contact_dialog.py)
@@ -106,7 +107,7 @@ class CaseDialog(QDialog):
         self.services, self.case_id = services, case_id
         self.detail: CaseDetail | None = None
         self.setWindowTitle("案件详情")
-        self.resize(1000, 720)
+        resize_to_fit(self, 1000, 720)
         self.packet = None  # the case packet last shown (app/desk/packet.py CasePacket)
         self.info = QGroupBox("案件")
         self.info_form = QFormLayout(self.info)

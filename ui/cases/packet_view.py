@@ -38,6 +38,7 @@ from app.desk.attachments import MISSING, ON_DEMAND, UPLOADING, AttachmentInfo
 from app.desk.packet import MADE_UP, NOT_NEEDED, NOT_RECEIVED, OTHER_MATERIAL, OWED, RECEIVED, CasePacket, MaterialRow
 from ui.operations import run_op
 from ui.residents import residence_text
+from ui.screen_fit import resize_to_fit
 
 log = logging.getLogger(__name__)
 
@@ -500,7 +501,7 @@ class ImageViewerDialog(QDialog):
     def __init__(self, title: str, data: bytes, parent=None):
         super().__init__(parent)
         self.setWindowTitle(f"查看附件 — {title}")
-        self.resize(760, 860)
+        resize_to_fit(self, 760, 860)
         self.pixmap = QPixmap()
         self.pixmap.loadFromData(data)
         self.image = QLabel()
@@ -529,7 +530,7 @@ class PdfViewerDialog(QDialog):
         from ui.printing.qt_printing import load_pdf
         super().__init__(parent)
         self.setWindowTitle(f"查看附件 — {title}")
-        self.resize(760, 860)
+        resize_to_fit(self, 760, 860)
         self.pdf, self._buf = load_pdf(data, self)
         self.view = QPdfView(self)
         self.view.setDocument(self.pdf)

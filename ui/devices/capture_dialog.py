@@ -64,6 +64,7 @@ from ui.devices.capture_parts import (
     pdf_thumb,
 )
 from ui.operations import run_op
+from ui.screen_fit import resize_to_fit
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class CaptureDialog(QDialog):
         self._ids = itertools.count(1)
         self._offered: list[Path] = []  # complete scans in the watched folder, not yet in the list
         self.setWindowTitle(f"拍照/扫描：{material or '其他材料'}")
-        self.resize(1060, 700)
+        resize_to_fit(self, 1060, 700)
         registry = device_registry(services)
         self.scanner = scanner if scanner is not None else self._configured_scanner(registry)
         self.folder: WatchedFolder | None = getattr(self.scanner, "folder", None)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.desk.devices.base import KIND_LABELS, DeviceKind
 from app.desk.devices.registry import KIND_OPTIONS, DriverInfo, OptionField
 from ui.operations import run_op
+from ui.screen_fit import resize_to_fit
 
 NONE_LABEL = "不使用"
 TEST_WHAT = {DeviceKind.ID_READER: "请放置身份证后点“测试”：读一次卡", DeviceKind.CAMERA: "点“测试”拍一张照片",
@@ -366,4 +367,4 @@ class DevicesDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(self.page, 1)
         lay.addWidget(buttons)
-        self.resize(1000, 760)
+        resize_to_fit(self, 1000, 760)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
 from ui.printing.print_preview_dialog import PrintPreviewDialog
+from ui.screen_fit import resize_to_fit
 
 COLUMNS = ("案件编号", "申请人", "事项", "文书", "生成时间", "状态", "说明")
 
@@ -31,7 +32,7 @@ class ToPrintDialog(QDialog):
         super().__init__(parent)
         self.services = services
         self.setWindowTitle("待打印的文书")
-        self.resize(900, 420)
+        resize_to_fit(self, 900, 420)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().hide()
