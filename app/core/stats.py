@@ -260,16 +260,20 @@ class _Count:
         self.where = _period_filter(period, self.committee_ids)
         self.committees = _committees(s, self.committee_ids)
         self.closes: dict[Any, dt.time] = {raw: close_of_business(cid) for raw, cid, _n, _c in self.committees}
+        self.events = self._read_events(ledger)
+        self.rows: dict[Any, _Acc] = {}
+        self.labels: dict[Any, str] = {}
+        self.days = {d: [0, 0, 0, 0, 0] for d in period.days()}  # cases, on spot, forwarded, on time, judged
+        self._day_of: dict[Any, dt.date] = {}
+
+    def _read_events(self, ledger: bool) -> dict[Any, list[tuple]]:
+        """The period's forwarding events per case (and acceptances, resolutions where the figures need them)."""
         actions = [_FORWARD, _REPLY, _WITHDRAW]
         if self.breakdown == Breakdown.WORKER:
             actions.append(_ACCEPT)
         if ledger:
             actions.append(_RESOLVE)
-        self.events = _event_lists(s, self.where, period, now, actions)
-        self.rows: dict[Any, _Acc] = {}
-        self.labels: dict[Any, str] = {}
-        self.days = {d: [0, 0, 0, 0, 0] for d in period.days()}  # cases, on spot, forwarded, on time, judged
-        self._day_of: dict[Any, dt.date] = {}
+        return _event_lists(self.s, self.where, self.period, self.now, actions)
 
     def day(self, accepted: Any) -> dt.date:
         """The China day of a raw acceptance instant (cached by its hour on SQLite's text: a month has a few

@@ -19,8 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.stats import Breakdown, Period, Report, _Acc, _Count, _kind
-from app.core.stats_read import _as_list, _cases, _committees, _period_filter, _utc
-from app.core.stats_types import StatsError, parse_breakdown
+from app.core.stats_read import _cases
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar
 from app.server.rollup import _FIGURE_COUNTS, LEVELS, events_of
 from models.server import ROLLUP_TOTAL, Case, ReportCell, ReportDue, ReportLive
@@ -35,24 +34,12 @@ class _RolledCount(_Count):
     def __init__(self, s: Session, *, period: Period, breakdown: Breakdown, now: dt.datetime,
                  calendar: WorkCalendar, committee_ids: Sequence[uuid.UUID] | None, scope: str,
                  close_of_business: Callable[[uuid.UUID], dt.time], overdue_limit: int) -> None:
-        # What _Count.__init__ sets, but the events (read here for the live cases only).
-        self.breakdown = parse_breakdown(breakdown)
-        if now.tzinfo is None:
-            raise StatsError("统计时刻必须带时区")
-        self.s, self.period, self.now, self.calendar = s, period, now, calendar
-        self.scope, self.overdue_limit = scope, overdue_limit
-        self.committee_ids = _as_list(committee_ids)
-        now_utc = _utc(now)
-        assert now_utc is not None
-        self.now_utc = now_utc
-        self.where = _period_filter(period, self.committee_ids)
-        self.committees = _committees(s, self.committee_ids)
-        self.closes: dict[Any, dt.time] = {raw: close_of_business(cid) for raw, cid, _n, _c in self.committees}
-        self.events: dict[Any, list[tuple]] = {}
-        self.rows: dict[Any, _Acc] = {}
-        self.labels: dict[Any, str] = {}
-        self.days = {d: [0, 0, 0, 0, 0] for d in period.days()}
-        self._day_of: dict[Any, dt.date] = {}
+        super().__init__(s, period=period, breakdown=breakdown, now=now, calendar=calendar,
+                         committee_ids=committee_ids, scope=scope, close_of_business=close_of_business,
+                         overdue_limit=overdue_limit, ledger=False)
+
+    def _read_events(self, ledger: bool) -> dict[Any, list[tuple]]:
+        return {}  # the rows come from the rollup; the live cases' events are read where they are counted
 
 
 def _acc(values: Sequence[Any]) -> _Acc:
