@@ -131,6 +131,8 @@ def test_a_reply_arriving_is_told_and_its_row_stands_out_until_the_case_is_opene
     assert others, "the demo has forwarded cases not yet due"
     assert model.data(model.index(others[0], 0), Qt.BackgroundRole) is None  # 已答复 looks different
     assert model.data(model.index(others[0], 0), Qt.FontRole) is None
+    view.resizeColumnsToContents()
+    save_shot(win, "worklist-new-reply.png")
     # the front desk worker opens it: read
     view.setCurrentIndex(model.index(r, 0))
     view.setFocus()
