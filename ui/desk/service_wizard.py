@@ -26,6 +26,7 @@ from ui.desk.wizard_pages import EligibilityPage, MaterialsPage, ReviewPage, inf
 from ui.operations import run_op
 from ui.printing.flow import show_document
 from ui.rating import rating_after_preview
+from ui.screen_fit import resize_to_fit
 
 KEYS_HINT = "回车：下一步　Ctrl+回车：在表格或多行文字中也可下一步　Esc：停止办理"
 KEYS_HINT_LAST = "回车或 Ctrl+回车：按突出显示的按钮完成办理　Tab：在各项与按钮间移动　Esc：停止办理"
@@ -188,11 +189,7 @@ class ServiceWizard(QDialog):
         """900×680 where there is room; never more than the screen (a 1024×768 desk keeps the title bar and task
         bar in sight). The pages scroll, so the wizard is usable down to its minimum."""
         self.setMinimumSize(760, 520)
-        screen = self.screen().availableGeometry() if self.screen() else None
-        width, height = 900, 680
-        if screen is not None:
-            width, height = min(width, screen.width() - 24), min(height, screen.height() - 48)
-        self.resize(max(width, 760), max(height, 520))
+        resize_to_fit(self, 900, 680)  # Qt keeps it at least the minimum
 
     def current_page(self):
         return self.pages[self.stack.currentIndex()]

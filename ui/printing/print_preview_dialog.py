@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from ui.operations import run_op
 from ui.printing.qt_printing import PrinterFailure, load_pdf, print_pdf, printer_for
+from ui.screen_fit import resize_to_fit
 
 
 class PrintPreviewDialog(QDialog):
@@ -54,11 +55,7 @@ class PrintPreviewDialog(QDialog):
     def _fit_screen(self) -> None:
         """720×820 (a page at a readable size) where the screen allows; on a 1024×768 screen it fits."""
         self.setMinimumSize(480, 400)
-        width, height = 720, 820
-        screen = self.screen().availableGeometry() if self.screen() else None
-        if screen is not None:
-            width, height = min(width, screen.width() - 24), min(height, screen.height() - 48)
-        self.resize(max(width, 480), max(height, 400))
+        resize_to_fit(self, 720, 820)  # Qt keeps it at least the minimum
 
     def _on_later_clicked(self) -> None:
         """稍后打印: the document waits in 待打印 (recorded as a pending job), then the preview closes."""
