@@ -24,6 +24,8 @@ class Case(SyncedMixin, Base):
         # Statistics (issue 16): a committee's cases of a period, by acceptance time; open follow-ups by due.
         Index("ix_case_committee_accepted", "committee_id", "accepted_at"),
         Index("ix_case_followup_due", "followup_callback_due", "followup_fix_due"),
+        # 诉求 (issue 20): a committee's open requests by their feedback clock.
+        Index("ix_case_kind_state", "kind", "state", "feedback_due_at"),
     )
 
     committee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("committee.id"))
@@ -94,6 +96,20 @@ class Case(SyncedMixin, Base):
     # 催办: the last reminder sent to the assignee of the forwarded case, and how many were sent.
     reminded_at: Mapped[dt.datetime | None]
     remind_count: Mapped[int] = mapped_column(default=0)
+    # 诉求 (issue 20): a resident's request is a case of kind "request" (CaseKind); service items are "service".
+    # Its category code (forms/items/catalog.yaml request_categories), 块区, urgency ("normal" | "urgent"), the
+    # 24-hour clock (feedback due = intake + 24 h; first feedback; how the resident was told: "phone" |
+    # "in_person" | "sms"), the handler's promised time and an external handler {"name", "phone"} it was
+    # passed to (the 块长, the assignee, stays responsible). Free text lives in ``data``.
+    kind: Mapped[str] = mapped_column(String(8), default="service")
+    request_category: Mapped[str | None] = mapped_column(String(16))
+    block_code: Mapped[str] = mapped_column(String(16), default="")
+    urgency: Mapped[str | None] = mapped_column(String(8))
+    feedback_due_at: Mapped[dt.datetime | None]
+    first_feedback_at: Mapped[dt.datetime | None]
+    feedback_channel: Mapped[str | None] = mapped_column(String(8))
+    promised_at: Mapped[dt.datetime | None]
+    external_handler: Mapped[dict | None] = mapped_column(JSON)
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.seq", cascade="all, delete-orphan"

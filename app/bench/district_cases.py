@@ -42,6 +42,8 @@ _BASE: dict[str, Any] = {
     "rating_reasons": [], "rating_note": "", "followup_callback_due": None, "followup_fix_due": None,
     "followup_called_at": None, "followup_call_note": "", "followup_fixed_at": None, "followup_fix_note": "",
     "followup_by_id": None, "second_rating": None, "second_rated_at": None, "reminded_at": None, "remind_count": 0,
+    "kind": "service", "request_category": None, "block_code": "", "urgency": None, "feedback_due_at": None,
+    "first_feedback_at": None, "feedback_channel": None, "promised_at": None, "external_handler": None,
 }
 _FOLLOWUP = FollowupDays()
 _WARNING = [{"level": "warn", "message": "申请人户籍不在本街道，是否符合条件由业务部门审核"}]

@@ -39,6 +39,28 @@ class _Labelled(StrEnum):
         return LABELS[type(self)][self]
 
 
+class CaseKind(_Labelled):
+    """What a case is (``Case.kind``): a service item's case, or a resident's 诉求 (issue 20)."""
+
+    SERVICE = "service"
+    REQUEST = "request"
+
+
+class Urgency(_Labelled):
+    """A 诉求's urgency (``Case.urgency``)."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class FeedbackChannel(_Labelled):
+    """How the resident of a 诉求 was told (``Case.feedback_channel``)."""
+
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    SMS = "sms"
+
+
 class State(_Labelled):
     DRAFT = "draft"
     PENDING_MATERIALS = "pending_materials"
@@ -46,6 +68,7 @@ class State(_Labelled):
     RESOLVED = "resolved"
     FORWARDED = "forwarded"
     REPLIED = "replied"
+    IN_PROGRESS = "in_progress"  # a 诉求 with its first feedback given, not solved yet (issue 20)
     CLOSED = "closed"
     REFUSED = "refused"
     WITHDRAWN = "withdrawn"
@@ -72,6 +95,11 @@ class Action(_Labelled):
     FOLLOWUP_CALLBACK = "followup_callback"  # 差评回访: the supervisor called the resident back
     FOLLOWUP_FIX = "followup_fix"  # 差评整改: what was done about it
     REMIND = "remind"  # 催办: a reminder to the assignee of a forwarded case
+    # Issue 20: a resident's 诉求 (a case of kind "request") and its 24-hour feedback.
+    REGISTER_REQUEST = "register_request"  # 诉求登记: DRAFT → ACCEPTED, the clock starts
+    HAND_OVER = "hand_over"  # 转交处理: to an external handler (物业…); the 块长 stays responsible
+    GIVE_FEEDBACK = "give_feedback"  # 反馈居民: the (first) feedback to the resident → IN_PROGRESS
+    CLOSE_REQUEST = "close_request"  # 办结 a request with its result
 
 
 class Role(_Labelled):
@@ -175,6 +203,12 @@ class Mutation(StrEnum):
     CASE_FOLLOWUP_CALLBACK = "case.followup_callback.v1"
     CASE_FOLLOWUP_FIX = "case.followup_fix.v1"
     CASE_REMIND = "case.remind.v1"
+    CASE_REGISTER_REQUEST = "case.register_request.v1"
+    CASE_HAND_OVER = "case.hand_over.v1"
+    CASE_GIVE_FEEDBACK = "case.give_feedback.v1"
+    CASE_CLOSE_REQUEST = "case.close_request.v1"
+    # 块区 (issue 20): a committee's blocks and their 块长, set at a desk by a 站长/admin.
+    COMMITTEE_BLOCKS = "committee.blocks.v1"
     # Attachments (issue 15): the metadata travels as commands, after the case's; the bytes follow apart.
     ATTACHMENT_ADD = "attachment.add.v1"
     ATTACHMENT_REMOVE = "attachment.remove.v1"
@@ -204,7 +238,9 @@ _ACTION_MUTATIONS: dict[Action, Mutation] = {
     Action.WITHDRAW: Mutation.CASE_WITHDRAW, Action.REOPEN: Mutation.CASE_REOPEN, Action.NOTE: Mutation.CASE_NOTE,
     Action.RECEIVE_MAKEUP: Mutation.CASE_RECEIVE_MAKEUP, Action.RATE: Mutation.CASE_RATE,
     Action.FOLLOWUP_CALLBACK: Mutation.CASE_FOLLOWUP_CALLBACK, Action.FOLLOWUP_FIX: Mutation.CASE_FOLLOWUP_FIX,
-    Action.REMIND: Mutation.CASE_REMIND,
+    Action.REMIND: Mutation.CASE_REMIND, Action.REGISTER_REQUEST: Mutation.CASE_REGISTER_REQUEST,
+    Action.HAND_OVER: Mutation.CASE_HAND_OVER, Action.GIVE_FEEDBACK: Mutation.CASE_GIVE_FEEDBACK,
+    Action.CLOSE_REQUEST: Mutation.CASE_CLOSE_REQUEST,
 }
 # Transition commands (create and save_draft carry a whole case and are handled apart).
 _MUTATION_ACTIONS: dict[Mutation, Action] = {
@@ -213,12 +249,13 @@ _MUTATION_ACTIONS: dict[Mutation, Action] = {
 
 _OWN_LABELS = {Mutation.CASE_CREATE: "新建案件", Mutation.CASE_SAVE_DRAFT: "保存草稿",
                Mutation.RESIDENT_UPSERT: "登记/修改居民信息", Mutation.ATTACHMENT_ADD: "添加附件",
-               Mutation.ATTACHMENT_REMOVE: "移除附件"}
+               Mutation.ATTACHMENT_REMOVE: "移除附件", Mutation.COMMITTEE_BLOCKS: "设置块区"}
 
 LABELS: dict[type, dict] = {
     State: {
         State.DRAFT: "草稿", State.PENDING_MATERIALS: "待补材料", State.ACCEPTED: "已受理",
-        State.RESOLVED: "当场办结", State.FORWARDED: "已转办", State.REPLIED: "已答复", State.CLOSED: "已办结",
+        State.RESOLVED: "当场办结", State.FORWARDED: "已转办", State.REPLIED: "已答复", State.IN_PROGRESS: "处理中",
+        State.CLOSED: "已办结",
         State.REFUSED: "不予受理", State.WITHDRAWN: "已撤回",
     },
     Action: {
@@ -228,7 +265,13 @@ LABELS: dict[type, dict] = {
         Action.WITHDRAW: "撤回", Action.REOPEN: "重新打开", Action.NOTE: "备注",
         Action.RECEIVE_MAKEUP: "容缺材料已补交", Action.RATE: "评价", Action.FOLLOWUP_CALLBACK: "差评回访",
         Action.FOLLOWUP_FIX: "差评整改", Action.REMIND: "催办",
+        Action.REGISTER_REQUEST: "诉求登记", Action.HAND_OVER: "转交处理", Action.GIVE_FEEDBACK: "反馈居民",
+        Action.CLOSE_REQUEST: "办结",
     },
+    CaseKind: {CaseKind.SERVICE: "服务事项", CaseKind.REQUEST: "诉求"},
+    Urgency: {Urgency.NORMAL: "一般", Urgency.URGENT: "紧急"},
+    FeedbackChannel: {FeedbackChannel.PHONE: "电话", FeedbackChannel.IN_PERSON: "当面",
+                      FeedbackChannel.SMS: "短信"},
     Role: {Role.FRONT_DESK: "前台社工", Role.LINE: "条线社工", Role.SUPERVISOR: "站长", Role.ADMIN: "管理员"},
     DocKind: {
         DocKind.RECEIPT: "受理回执", DocKind.COMPLETION: "办结单", DocKind.NOTICE: "一次性告知单",
@@ -254,6 +297,11 @@ DOC_TITLES: dict[str, str] = {str(k): v for k, v in LABELS[DocKind].items()}
 REPLY_RESULTS: dict[str, str] = {str(k): v for k, v in LABELS[ReplyResult].items()}
 INFORM_METHODS: dict[str, str] = {str(k): v for k, v in LABELS[InformMethod].items()}
 RATING_LABELS: dict[str, str] = {str(k): v for k, v in LABELS[RatingLevel].items()}
+URGENCY_LABELS: dict[str, str] = {str(k): v for k, v in LABELS[Urgency].items()}
+FEEDBACK_CHANNELS: dict[str, str] = {str(k): v for k, v in LABELS[FeedbackChannel].items()}
+# A 诉求's fixed fields (issue 20 contract): item code and mode of every request case.
+REQUEST_ITEM_CODE = "SQ"
+REQUEST_MODE = "诉求"
 
 
 def rating_label(level: str | None) -> str:
