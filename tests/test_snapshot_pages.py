@@ -331,3 +331,26 @@ def test_fresh_download_times_new_desks_against_a_server_process(seeded, pg_url,
     assert out["rows"] >= 30 + len(WORKERS) + 1 and out["seconds"] > 0 and out["server_cpu_s"] is None
     assert out["target_s"] == 3.0 and isinstance(out["met"], bool)
     assert not list((tmp_path / "bench").glob("fresh-*/"))  # the desks' folders are gone
+
+
+def test_postgresql_writes_the_rows_the_python_path_writes(api, seeded):
+    """On PostgreSQL a page's JSON is written by the database (row_to_json); it must parse to exactly the
+    payloads the Python path makes: instants with and without microseconds, days, UUIDs, nulls, JSON columns
+    with Chinese text, the events in seq order."""
+    if seeded.engine.dialect.name != "postgresql":
+        pytest.fail("this test needs the server on PostgreSQL (ONEDESK_TEST_PG_URL)")
+    _server_cases(seeded, 4, rich=True)
+    _server_cases(seeded, 3, start=10)
+    committee, _ = _ids(seeded)
+    with seeded.sessions() as s:
+        for kind, dumper in server_snapshot.DUMPERS.items():
+            by_pg = server_snapshot._chunk_pg(s, dumper, committee, None, 100)
+            by_py = server_snapshot._chunk_py(s, dumper, committee, None, 100)
+            assert [r.data for r in by_pg] == [r.data for r in by_py], kind
+            assert [r.id for r in by_pg] == [r.id for r in by_py]
+            if kind == "case":
+                assert len(by_pg) == 7 and all(len(r.data["events"]) == 2 for r in by_pg)
+                assert {r.data["makeup_due"] for r in by_pg} == {"2026-03-01", None}
+                middle = by_py[3].id
+                after = server_snapshot._chunk_pg(s, dumper, committee, uuid.UUID(middle), 100)
+                assert [r.id for r in after] == [r.id for r in by_py[4:]]

@@ -40,6 +40,7 @@ from app.core.wire import DEFAULT_PULL_PAGE, DEFAULT_SNAPSHOT_PAGE, PullQuery, S
 from app.server import changes as server_changes
 from app.server import pull as pull_service
 from app.server import report as server_report
+from app.server import snapshot as server_snapshot
 from app.server.admin import server_calendar
 from app.server.db import ServerDB, open_server_db
 from app.server.pull import pull, snapshot_start
@@ -56,6 +57,7 @@ LABELS = {
     "pull_middle_wire": "拉取 1000 条，路由发送的应答 JSON",
     "snapshot_page_case": "快照一页 500 件案件",
     "snapshot_page_case_default": "快照一页（前台默认页数）",
+    "snapshot_page_case_python": "（对照）快照一页 500 件，Python 组 JSON",
     "district_report_month": "全区月报（汇总表 month_report）",
     "committee_report_month": "单个居委会月报（汇总表，按事项）",
     "district_report_direct": "（对照）全区月报直接计算 district_report",
@@ -210,11 +212,27 @@ def _calls(db: ServerDB, district: District, com: CommitteeState, stream: _Strea
         "snapshot_start": lambda: snapshot_start(db, token, NOW),
         "snapshot_page_case": lambda: page(SNAPSHOT_LIMIT),
         "snapshot_page_case_default": lambda: page(DEFAULT_SNAPSHOT_PAGE),
+        # for comparison: the same page with each row made in Python and encoded (the SQLite path)
+        "snapshot_page_case_python": lambda: _python_rows(lambda: page(SNAPSHOT_LIMIT)),
         # what the route sends: the body pull_json writes (the payloads as stored), else the model dumped
         "pull_middle_wire": (lambda: pull_service.pull_json(db, token, PullQuery(cursor=middle, limit=PULL_LIMIT), NOW))
         if hasattr(pull_service, "pull_json") else
         (lambda: pull(db, token, PullQuery(cursor=middle, limit=PULL_LIMIT), NOW).model_dump_json()),
     }
+
+
+def _python_rows(fn: Callable[[], Any]) -> Any:
+    """``fn`` with the snapshot's rows made by its Python path (what it does on SQLite) instead of PostgreSQL's
+    row_to_json: the page's figure before and after, on the same database in the same run."""
+    chunk = getattr(server_snapshot, "_chunk", None)
+    python = getattr(server_snapshot, "_chunk_py", None)
+    if chunk is None or python is None:
+        return fn()
+    server_snapshot._chunk = python
+    try:
+        return fn()
+    finally:
+        server_snapshot._chunk = chunk
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:

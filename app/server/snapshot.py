@@ -15,11 +15,10 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, Column, ColumnElement, Date, String, Table, Text, Uuid, cast, select
+from sqlalchemy import JSON, Column, ColumnElement, Date, String, Table, Text, Uuid, cast, select, text
 from sqlalchemy.orm import Session
 
 from app.core.payloads import WORKER_LOCAL_COLUMNS
@@ -32,13 +31,20 @@ from models.server import Case, CaseEvent, Resident, Worker
 CHUNK_ROWS = 1000
 
 
-@dataclass(frozen=True)
 class EncodedRow:
-    """One payload row, as a dict (in-process callers) and as the JSON text the desk receives."""
+    """One payload row as the JSON text the desk receives, and as a dict for in-process callers (parsed from
+    the text the first time it is asked for when the row was written by PostgreSQL)."""
 
-    id: str
-    data: dict[str, Any]
-    json: bytes
+    __slots__ = ("_data", "id", "json")
+
+    def __init__(self, id: str, data: dict[str, Any] | None, json_text: bytes):
+        self.id, self._data, self.json = id, data, json_text
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self.json)
+        return self._data
 
 
 def _uuid_text(text: str) -> str:
@@ -99,7 +105,15 @@ DUMPERS = {"worker": RowDumper(Worker.__table__, WORKER_LOCAL_COLUMNS), "residen
 
 
 def _chunk(s: Session, dumper: RowDumper, committee_id: uuid.UUID, after: uuid.UUID | None,
-           n: int) -> list[dict[str, Any]]:
+           n: int) -> list[EncodedRow]:
+    if s.get_bind().dialect.name == "postgresql":
+        return _chunk_pg(s, dumper, committee_id, after, n)
+    return _chunk_py(s, dumper, committee_id, after, n)
+
+
+def _chunk_py(s: Session, dumper: RowDumper, committee_id: uuid.UUID, after: uuid.UUID | None,
+              n: int) -> list[EncodedRow]:
+    """The rows as dicts made in Python, then encoded (SQLite)."""
     table = dumper.table
     stmt = select(*dumper.select).where(table.c.committee_id == committee_id).order_by(table.c.id).limit(n)
     if after is not None:
@@ -107,7 +121,54 @@ def _chunk(s: Session, dumper: RowDumper, committee_id: uuid.UUID, after: uuid.U
     rows = [dumper.dump(r) for r in s.execute(stmt)]
     if dumper is CASES and rows:
         _attach_events(s, rows)
-    return rows
+    return [encode(r) for r in rows]
+
+
+# PostgreSQL writes each row's JSON itself (row_to_json, the case's events by json_agg in seq order): no value
+# becomes a Python object only to be encoded again. Each column is selected as what app.core.payloads.to_json
+# makes of it — UUIDs as text, instants as ``datetime.isoformat()`` in UTC (microseconds only when there are
+# some), days as ISO text — so the rows are the payloads the Python path writes (tests/test_snapshot_pages.py).
+_ISO_SECONDS = 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'
+_ISO_MICROS = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+
+
+def _pg_value(alias: str, column: Column) -> str:
+    ref = f'{alias}."{column.name}"'
+    if isinstance(column.type, Uuid):
+        return f"{ref}::text"
+    if isinstance(column.type, UTCDateTime):
+        utc = f"({ref} AT TIME ZONE 'UTC')"
+        return (f"CASE WHEN date_trunc('second', {ref}) = {ref} THEN to_char({utc}, '{_ISO_SECONDS}') "
+                f"ELSE to_char({utc}, '{_ISO_MICROS}') END")
+    if isinstance(column.type, Date):
+        return f"to_char({ref}, 'YYYY-MM-DD')"
+    return ref
+
+
+def _pg_columns(alias: str, dumper: RowDumper) -> str:
+    return ", ".join(f'{_pg_value(alias, c)} AS "{c.key}"' for c in dumper.columns)
+
+
+def _pg_page_sql(dumper: RowDumper, *, after: bool) -> str:
+    events = ""
+    if dumper is CASES:
+        events = (", (SELECT coalesce(json_agg(e ORDER BY e.seq), '[]'::json) FROM (SELECT "
+                  f"{_pg_columns('ev', EVENTS)} FROM case_event ev WHERE ev.case_id = t.id) e) AS events")
+    where = "t.committee_id = :committee" + (" AND t.id > :after" if after else "")
+    return (f"SELECT r.id, row_to_json(r)::text FROM (SELECT {_pg_columns('t', dumper)}{events} "
+            f'FROM "{dumper.table.name}" t WHERE {where} ORDER BY t.id LIMIT :n) r')
+
+
+_PG_SQL: dict[tuple[str, bool], Any] = {}
+
+
+def _chunk_pg(s: Session, dumper: RowDumper, committee_id: uuid.UUID, after: uuid.UUID | None,
+              n: int) -> list[EncodedRow]:
+    key = (dumper.table.name, after is not None)
+    if key not in _PG_SQL:
+        _PG_SQL[key] = text(_pg_page_sql(dumper, after=after is not None))
+    rows = s.execute(_PG_SQL[key], {"committee": committee_id, "after": after, "n": n})
+    return [EncodedRow(row_id, None, body.encode()) for row_id, body in rows]
 
 
 def _attach_events(s: Session, cases: list[dict[str, Any]]) -> None:
@@ -139,17 +200,16 @@ def read_page(s: Session, kind: str, committee_id: uuid.UUID, after: str, limit:
     while True:
         wanted = min(CHUNK_ROWS, limit - len(page) + 1)  # one more than the page holds: is there more?
         chunk = _chunk(s, dumper, committee_id, last, wanted)
-        for row in chunk:
+        for encoded in chunk:
             if len(page) == limit:
                 return page, True
-            encoded = encode(row)
             if page and size + len(encoded.json) > max_bytes:
                 return page, True
             page.append(encoded)
             size += len(encoded.json) + 1  # and its comma
         if len(chunk) < wanted:
             return page, False
-        last = uuid.UUID(chunk[-1]["id"])
+        last = uuid.UUID(chunk[-1].id)
 
 
 def page_json(kind: str, rows: list[EncodedRow], has_more: bool, now: dt.datetime) -> bytes:
