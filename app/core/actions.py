@@ -16,10 +16,11 @@ from typing import Any, Protocol
 
 from app.core import commands as c
 from app.core import ratings
+from app.core import request_actions as req
 from app.core.errors import UserError
 from app.core.machine import TransitionError, apply_transition, check_actor, check_assignee, check_transition
 from app.core.machine import Worker as Acting  # who acts: the desk's WorkerInfo or an Actor
-from app.core.vocabulary import INFORM_METHODS, REPLY_RESULTS, AcceptanceMode, Action, ReplyResult
+from app.core.vocabulary import INFORM_METHODS, REPLY_RESULTS, AcceptanceMode, Action, CaseKind, ReplyResult
 from models import Case
 
 
@@ -218,6 +219,8 @@ def _acknowledge(case: Case, cmd: c.CaseCommand, actor: Acting, at: dt.datetime,
 
 
 def _reassign(case: Case, cmd: c.ReassignArgs, actor: Acting, at: dt.datetime, env: CaseEnv) -> dict[str, Any]:
+    if case.kind == CaseKind.REQUEST:
+        return req._reassign_request(case, cmd, actor, at, env)
     w = _assignee(env, case, cmd.assignee_id)
     old = case.assignee_id
     case.assignee_id, case.acknowledged_at = w.id, None
@@ -354,6 +357,9 @@ MUTATORS: dict[Action, Mutator] = {
     Action.REASSIGN: _reassign, Action.REPLY: _reply, Action.CLOSE: _close, Action.REOPEN: _reopen,
     Action.NOTE: _nothing, Action.RECEIVE_MAKEUP: _receive_makeup, Action.RATE: _rate,
     Action.FOLLOWUP_CALLBACK: _followup_callback, Action.FOLLOWUP_FIX: _followup_fix, Action.REMIND: _remind,
+    # 诉求 (issue 20): app/core/request_actions.py
+    Action.REGISTER_REQUEST: req._register, Action.HAND_OVER: req._hand_over,
+    Action.GIVE_FEEDBACK: req._give_feedback, Action.CLOSE_REQUEST: req._close_request,
 }
 
 
@@ -367,7 +373,7 @@ def perform(case: Case, action: Action, cmd: c.CaseCommand, *, actor: Acting, at
     expected = c.ARGS[action]
     if not isinstance(cmd, expected):
         raise TypeError(f"{action} takes {expected.__name__}, not {type(cmd).__name__}")
-    check_transition(case.state or None, action, actor.roles)
+    check_transition(case.state or None, action, actor.roles, case.kind)
     check_actor(case, action, actor.id, actor.roles, actor.lines)  # before the mutator: acknowledge assigns
     detail = MUTATORS[action](case, cmd, actor, at, env)
     note = cmd.event_note()
@@ -379,9 +385,9 @@ def perform(case: Case, action: Action, cmd: c.CaseCommand, *, actor: Acting, at
 def create_case(cmd: c.CreateCaseArgs, *, committee_id: uuid.UUID, actor: Acting, at: dt.datetime,
                 env: CaseEnv) -> Case:
     """A new draft from a case.create.v1 command (the desk builds the command first, then calls this)."""
-    check_transition(None, Action.CREATE_DRAFT, actor.roles)
+    check_transition(None, Action.CREATE_DRAFT, actor.roles, cmd.kind)
     case = Case(id=cmd.id, committee_id=committee_id, case_number=cmd.case_number, item_code=cmd.item_code,
-                item_name=cmd.item_name, catalog_version=cmd.catalog_version, department=cmd.department,
+                kind=cmd.kind, item_name=cmd.item_name, catalog_version=cmd.catalog_version, department=cmd.department,
                 mode=cmd.mode or "转办", state="", applicant_id=env.resident_id(cmd.applicant_id), agent=cmd.agent,
                 data=dict(cmd.data), materials=dict(cmd.materials), created_by_id=actor.id,
                 origin_device_code=cmd.origin_device_code, verification_code=cmd.verification_code,
@@ -394,7 +400,7 @@ def create_case(cmd: c.CreateCaseArgs, *, committee_id: uuid.UUID, actor: Acting
 def save_draft(case: Case, cmd: c.SaveDraftArgs, *, actor: Acting, at: dt.datetime, env: CaseEnv,
                step: int | None = None) -> None:
     """The wizard's autosave: answers, materials, applicant and agent; no history entry (it would be noise)."""
-    check_transition(case.state or None, Action.SAVE_DRAFT, actor.roles)
+    check_transition(case.state or None, Action.SAVE_DRAFT, actor.roles, case.kind)
     case.data, case.materials = dict(cmd.data), dict(cmd.materials)
     if cmd.applicant_id is not None:
         case.applicant_id = env.resident_id(cmd.applicant_id)
@@ -411,4 +417,4 @@ def create_args(case: Case) -> c.CreateCaseArgs:
         catalog_version=case.catalog_version, department=case.department, mode=case.mode,
         applicant_id=case.applicant_id, agent=case.agent, data=dict(case.data or {}),
         materials=dict(case.materials or {}), origin_device_code=case.origin_device_code,
-        verification_code=case.verification_code)
+        verification_code=case.verification_code, kind=case.kind or CaseKind.SERVICE)

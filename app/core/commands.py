@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from app.core import limits
@@ -210,13 +210,77 @@ class RemindArgs(CaseCommand):
         return self.note or "请尽快答复"
 
 
+# 诉求 (issue 20): app/core/request_actions.py performs them.
+Code = Annotated[str, _limit(16), STORABLE]
+Phone = Annotated[str, _limit(limits.RESIDENT_PHONE), STORABLE]
+
+
+class RegisterRequestArgs(CaseCommand):
+    """register_request: a 诉求's intake. ``assignee_id`` is the 块长 (responsible); the free text goes to the
+    case's data. The 24 hours are counted from the command's time on both sides."""
+
+    category: Annotated[str, _limit(16, min_length=1), STORABLE]
+    urgency: Annotated[str, _limit(8), STORABLE] = "normal"
+    place: Annotated[str, _limit(limits.RESIDENT_ADDRESS), STORABLE] = ""
+    block_code: Code = ""
+    description: Text = ""
+    contact_name: Annotated[str, _limit(limits.RESIDENT_NAME), STORABLE] = ""
+    contact_phone: Phone = ""
+    anonymous: bool = False
+    assignee_id: uuid.UUID | None = None
+
+    def event_note(self) -> str:
+        return self.note or self.description
+
+
+class HandOverArgs(CaseCommand):
+    """hand_over (转交处理): passed to an external handler (物业…) with a phone number and, maybe, a promised
+    time; the assignee stays responsible."""
+
+    handler_name: Annotated[str, _limit(limits.MAX_SHORT), STORABLE] = ""
+    handler_phone: Phone = ""
+    promised_at: AwareDatetime | None = None
+
+    def event_note(self) -> str:
+        return self.note or f"转交{self.handler_name}处理"
+
+
+class GiveFeedbackArgs(CaseCommand):
+    """give_feedback (反馈居民): what the resident was told (required), how, and maybe a promised time."""
+
+    channel: Annotated[str, _limit(8), STORABLE] = ""
+    text: Text = ""
+    promised_at: AwareDatetime | None = None
+
+    def event_note(self) -> str:
+        return self.note or self.text
+
+
+class CloseRequestArgs(CaseCommand):
+    """close_request (办结): the result (required), and how the resident was told of it."""
+
+    result_text: Text = ""
+    channel: Annotated[str, _limit(8), STORABLE] = ""
+
+    def event_note(self) -> str:
+        return self.note or self.result_text
+
+
+class BlocksArgs(_Args):
+    """committee.blocks.v1: the committee's whole 块区 list as a 站长/admin set it at a desk (app/core/blocks.py
+    checks it on both sides)."""
+
+    blocks: Annotated[list[Json], Field(max_length=200)] = []
+
+
 ARGS: dict[Action, type[CaseCommand]] = {
     Action.AWAIT_MATERIALS: SubmitArgs, Action.ACCEPT: SubmitArgs, Action.RESOLVE: ResolveArgs,
     Action.REFUSE: RefuseArgs, Action.WITHDRAW: WithdrawArgs, Action.FORWARD: ForwardArgs,
     Action.ACKNOWLEDGE: AcknowledgeArgs, Action.REASSIGN: ReassignArgs, Action.REPLY: ReplyArgs,
     Action.CLOSE: CloseArgs, Action.REOPEN: ReopenArgs, Action.NOTE: NoteArgs,
     Action.RECEIVE_MAKEUP: ReceiveMakeupArgs, Action.RATE: RateArgs, Action.FOLLOWUP_CALLBACK: FollowupArgs,
-    Action.FOLLOWUP_FIX: FollowupArgs, Action.REMIND: RemindArgs,
+    Action.FOLLOWUP_FIX: FollowupArgs, Action.REMIND: RemindArgs, Action.REGISTER_REQUEST: RegisterRequestArgs,
+    Action.HAND_OVER: HandOverArgs, Action.GIVE_FEEDBACK: GiveFeedbackArgs, Action.CLOSE_REQUEST: CloseRequestArgs,
 }
 
 
@@ -230,6 +294,7 @@ class CreateCaseArgs(_Args):
     catalog_version: Annotated[str, _limit(limits.CASE_CATALOG_VERSION), STORABLE] = ""
     department: Annotated[str, _limit(limits.CASE_DEPARTMENT), STORABLE] = ""
     mode: Annotated[str, _limit(limits.CASE_MODE), STORABLE] = ""
+    kind: Literal["service", "request"] = "service"  # issue 20: a 诉求 is a case of kind "request"
     applicant_id: uuid.UUID | None = None
     agent: Json | None = None
     data: Json = {}
@@ -312,7 +377,7 @@ class AttachmentRemoveArgs(_Args):
 def written_text(args: Any) -> str:
     """What the worker (or, for a rating, the resident) wrote in a command (a reply's text, a result, a reason,
     a note, a rating's comment), from its raw args: what a refused change keeps for the worker to see."""
-    for key in ("text", "result_text", "reason", "note", "comment"):
+    for key in ("text", "result_text", "reason", "note", "comment", "description"):
         value = args.get(key) if isinstance(args, dict) else None
         if isinstance(value, str) and value.strip():
             return value.strip()
@@ -388,5 +453,7 @@ def command_args(name: str) -> type[_Args] | None:
         return AttachmentArgs
     if mutation == Mutation.ATTACHMENT_REMOVE:
         return AttachmentRemoveArgs
+    if mutation == Mutation.COMMITTEE_BLOCKS:
+        return BlocksArgs
     action = mutation.action
     return ARGS.get(action) if action else None

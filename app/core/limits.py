@@ -115,6 +115,11 @@ LABELS = {
     "acceptance_mode": "受理方式", "makeup_materials": "容缺材料", "makeup_due": "补交期限", "pledge_text": "承诺内容",
     "resident_id": "居民", "material": "所证明的材料", "sha256": "文件校验值", "size": "文件大小", "mime": "文件类型",
     "filename": "文件名", "pages": "页数", "source": "来源", "attachment_id": "附件",
+    # 诉求 (issue 20)
+    "category": "诉求类别", "urgency": "紧急程度", "place": "地点", "block_code": "块区", "description": "诉求内容",
+    "contact_name": "联系人", "contact_phone": "联系电话", "anonymous": "匿名", "handler_name": "处理单位或处理人",
+    "handler_phone": "处理人电话", "promised_at": "承诺时间", "channel": "反馈方式", "blocks": "块区",
+    "kind": "案件类型",
 }
 
 # C0/C1 control characters except tab, line feed and carriage return; lone surrogates.

@@ -21,7 +21,8 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.core import ratings
 from app.core.errors import UserError
-from app.core.vocabulary import STATE_LABELS, AcceptanceMode, Action, DocKind, Role, State, role_names
+from app.core.requests import request_state_label
+from app.core.vocabulary import STATE_LABELS, AcceptanceMode, Action, CaseKind, DocKind, Role, State, role_names
 from models import Case, CaseEvent
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 DRAFT, PENDING_MATERIALS, ACCEPTED = State.DRAFT, State.PENDING_MATERIALS, State.ACCEPTED
 RESOLVED, FORWARDED, REPLIED, CLOSED = State.RESOLVED, State.FORWARDED, State.REPLIED, State.CLOSED
-REFUSED, WITHDRAWN = State.REFUSED, State.WITHDRAWN
+REFUSED, WITHDRAWN, IN_PROGRESS = State.REFUSED, State.WITHDRAWN, State.IN_PROGRESS
 
 STATES: tuple[State, ...] = tuple(State)
 FINAL_STATES = frozenset({RESOLVED, CLOSED, REFUSED, WITHDRAWN})
@@ -82,6 +83,27 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t(Action.REMIND, {FORWARDED}, None, {Role.SUPERVISOR, Role.FRONT_DESK}),
 )}
 
+# 诉求 (issue 20): a case of kind "request" has a table of its own; the service actions above are refused on it
+# and these on a service case. Any worker registers one; on a registered request the assignee (块长), the worker
+# who registered it, a 站长 or an admin act (check_actor).
+REQUEST_ONLY = frozenset({Action.REGISTER_REQUEST, Action.HAND_OVER, Action.GIVE_FEEDBACK, Action.CLOSE_REQUEST})
+OPEN_REQUEST = frozenset({ACCEPTED, IN_PROGRESS})
+MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+REQUEST_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
+    _t(Action.CREATE_DRAFT, {None}, DRAFT),
+    _t(Action.REGISTER_REQUEST, {DRAFT}, ACCEPTED),
+    _t(Action.HAND_OVER, OPEN_REQUEST, None),
+    _t(Action.GIVE_FEEDBACK, OPEN_REQUEST, IN_PROGRESS),
+    _t(Action.CLOSE_REQUEST, OPEN_REQUEST, CLOSED),
+    _t(Action.REASSIGN, OPEN_REQUEST, None, MANAGER_ROLES),
+    _t(Action.WITHDRAW, {DRAFT} | OPEN_REQUEST, WITHDRAWN),
+    _t(Action.REMIND, OPEN_REQUEST, None, MANAGER_ROLES),
+    _t(Action.NOTE, set(STATES), None, None),
+)}
+# Request actions only the assignee, the registering worker or a manager may take.
+_REQUEST_ACTOR_ACTIONS = frozenset({Action.HAND_OVER, Action.GIVE_FEEDBACK, Action.CLOSE_REQUEST, Action.REASSIGN,
+                                    Action.WITHDRAW})
+
 REASON_REQUIRED = {Action.REOPEN: "重新打开案件必须填写原因", Action.REASSIGN: "改派必须填写原因",
                    Action.FOLLOWUP_CALLBACK: "请填写回访情况", Action.FOLLOWUP_FIX: "请填写整改情况"}
 
@@ -95,11 +117,30 @@ def _state(value: str | None) -> str | None:
     return value or None
 
 
-def check_transition(state: str | None, action: str, roles: Roles) -> Transition:
-    t = TRANSITIONS.get(action)
+def _kind(value: object) -> str:
+    return str(value or CaseKind.SERVICE)
+
+
+def check_kind(kind: str | None, action: str) -> None:
+    """A service item's action on a 诉求, or a 诉求's on a service case, is refused."""
+    if _kind(kind) == CaseKind.REQUEST:
+        if action not in REQUEST_TRANSITIONS:
+            label = TRANSITIONS[action].label if action in TRANSITIONS else action
+            raise TransitionError(f"诉求不能执行“{label}”")
+    elif action in REQUEST_ONLY:
+        raise TransitionError(f"“{Action(action).label}”只用于诉求，不能用于服务事项的案件")
+
+
+def check_transition(state: str | None, action: str, roles: Roles, kind: str | None = None) -> Transition:
+    """The transition ``action`` takes from ``state`` for a case of ``kind`` (None: a service case)."""
+    check_kind(kind, action)
+    table = REQUEST_TRANSITIONS if _kind(kind) == CaseKind.REQUEST else TRANSITIONS
+    t = table.get(action)
     if t is None:
         raise TransitionError(f"未知的操作：{action}")
     if _state(state) not in t.sources:
+        if _kind(kind) == CaseKind.REQUEST:
+            raise TransitionError(f"诉求当前状态为“{request_state_label(state) or '新建'}”，不能执行“{t.label}”")
         label = STATE_LABELS.get(state or "", "新建")
         raise TransitionError(f"案件当前状态为“{label}”，不能执行“{t.label}”")
     if t.roles is not None and roles is not None and not (set(roles) & t.roles):
@@ -128,7 +169,13 @@ class CaseFacts(Protocol):
 def check_actor(case: CaseFacts, action: str, worker_id: uuid.UUID | None, roles: Roles,
                 lines: Iterable[str] | None) -> None:
     """Who may acknowledge or reply to a forwarded case: its assignee; for a case waiting in a department
-    queue, a colleague of that line; a supervisor always (站长 covers for an absent colleague)."""
+    queue, a colleague of that line; a supervisor always (站长 covers for an absent colleague).
+
+    A registered 诉求: its assignee (the 块长, responsible), the worker who registered it (the on-spot steps at
+    intake), a 站长 or an admin."""
+    if _kind(getattr(case, "kind", None)) == CaseKind.REQUEST:
+        _check_request_actor(case, action, worker_id, roles)
+        return
     if action not in (Action.ACKNOWLEDGE, Action.REPLY) or roles is None or Role.SUPERVISOR in set(roles):
         return
     if case.assignee_id is not None:
@@ -140,6 +187,16 @@ def check_actor(case: CaseFacts, action: str, worker_id: uuid.UUID | None, roles
         raise TransitionError(f"该案件在“{queue}”队列中，只有负责该条线的同事可以签收、答复")
 
 
+def _check_request_actor(case: object, action: str, worker_id: uuid.UUID | None, roles: Roles) -> None:
+    if action not in _REQUEST_ACTOR_ACTIONS or roles is None or set(roles) & MANAGER_ROLES:
+        return
+    if getattr(case, "state", None) == DRAFT:
+        return  # a draft is the registering worker's own (withdrawn before it was registered)
+    allowed = {getattr(case, "assignee_id", None), getattr(case, "created_by_id", None)} - {None}
+    if worker_id not in allowed:
+        raise TransitionError("该诉求由其他同事负责，只有负责人（块长）、登记人、站长或管理员可以处理")
+
+
 def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, roles: Roles, at: dt.datetime,
                      note: str = "", detail: dict | None = None) -> CaseEvent:
     """Check, then move ``case`` and append its event. The caller owns the transaction.
@@ -147,7 +204,7 @@ def apply_transition(case: Case, action: str, *, worker_id: uuid.UUID | None, ro
     Callers run :func:`check_actor` before they mutate the case (taking a case from a queue makes the
     actor its assignee, after which the check would prove nothing)."""
     current = case.state if case.state else None
-    t = check_transition(current, action, roles)
+    t = check_transition(current, action, roles, getattr(case, "kind", None))
     if action in REASON_REQUIRED and not note.strip():
         raise TransitionError(REASON_REQUIRED[Action(action)])
     target = t.target or current
@@ -203,6 +260,9 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
     draft offers 继续办理 (the wizard's save) instead."""
     if worker is None:
         return []
+    kind = _kind(getattr(case, "kind", None))
+    if kind == CaseKind.REQUEST:
+        return _request_actions(case, worker)
     state, roles, options = _state(case.state), tuple(worker.roles), []
     for action, t in TRANSITIONS.items():
         if action in _WIZARD_ONLY or (action == Action.ACCEPT and state == DRAFT):
@@ -222,10 +282,31 @@ def available_actions(case: CaseFacts, worker: Worker | None) -> list[ActionOpti
     return options
 
 
+# A request's buttons, in this order; registering is the intake dialog's, a draft request is never shown.
+_REQUEST_BUTTONS = (Action.GIVE_FEEDBACK, Action.HAND_OVER, Action.CLOSE_REQUEST, Action.REASSIGN, Action.REMIND,
+                    Action.WITHDRAW)
+
+
+def _request_actions(case: CaseFacts, worker: Worker) -> list[ActionOption]:
+    state, roles, options = _state(case.state), tuple(worker.roles), []
+    if state == DRAFT:
+        return []
+    for action in _REQUEST_BUTTONS:
+        try:
+            t = check_transition(state, action, roles, CaseKind.REQUEST)
+            check_actor(case, action, worker.id, roles, worker.lines)
+        except TransitionError:
+            continue
+        options.append(ActionOption(t.action, t.label))
+    return options
+
+
 def state_label(case: object) -> str:
     """The state as a worker reads it: a forwarded case the colleague signed for reads 已签收, so the front desk
     sees it was picked up (the state itself stays 已转办: the machine has no separate state for it)."""
     state = str(getattr(case, "state", "") or "")
+    if _kind(getattr(case, "kind", None)) == CaseKind.REQUEST:
+        return request_state_label(state)
     if state == FORWARDED and getattr(case, "acknowledged_at", None) is not None:
         return ACKNOWLEDGED_LABEL
     return STATE_LABELS.get(state, state)
@@ -262,8 +343,11 @@ def _option_label(case: object, t: Transition, state: str | None) -> str:
         t.action, _BUTTON_LABELS.get((t.action, state), t.label))
 
 
-def printable_documents(state: str | None, forwarded: bool,
-                        item_paper: Iterable[DocKind] = (), *, flexible: Iterable[DocKind] = ()) -> tuple[DocKind, ...]:
+REQUEST_SLIP_STATES = frozenset({ACCEPTED, IN_PROGRESS, CLOSED})
+
+
+def printable_documents(state: str | None, forwarded: bool, item_paper: Iterable[DocKind] = (), *,
+                        flexible: Iterable[DocKind] = (), kind: str | None = None) -> tuple[DocKind, ...]:
     """The documents that fit a case in ``state`` (the first is the default).
 
     受理回执 once the case went to the department (still valid after its reply, or after a reopen);
@@ -271,11 +355,14 @@ def printable_documents(state: str | None, forwarded: bool,
     after a refusal; 答复告知 once the department has replied. ``item_paper`` (:func:`item_paper`): what the
     case's item prints besides — its 证明 once the case is resolved, its 申请表 while the case is alive or done
     (not after a refusal or a withdrawal). ``flexible`` (:func:`case_paper`): the 容缺受理告知书 and 告知承诺书
-    of a case accepted that way, printable (again) from its acceptance on.
+    of a case accepted that way, printable (again) from its acceptance on. A 诉求 (``kind`` "request") prints
+    only its 诉求受理单, once registered.
 
     Once a case is accepted (issue 15) every case prints its 申请表 (prefilled from the answers, also for an
     item that lists no application form among its materials) and the 申请材料清单 the department reads (last).
     """
+    if _kind(kind) == CaseKind.REQUEST:  # a 诉求 prints its 诉求受理单 once registered (issue 20)
+        return (DocKind.REQUEST_SLIP,) if _state(state) in REQUEST_SLIP_STATES else ()
     docs = _state_documents(_state(state), forwarded)
     paper = set(item_paper)
     s = _state(state)
