@@ -18,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from app.core.paths import PROJECT_DIR
 from app.core.vocabulary import DOC_TITLES, DocKind
 from app.demo.samples import sample_document
-from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial, qr_payload
+from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial, RequestFacts, qr_payload
 from app.desk.printing.fonts import CJK_FONT, LATIN_FONT
 from app.desk.printing.kinds.decision import EVALUATION_LEVELS
 from app.desk.printing.layout import LAYOUTS
@@ -67,7 +67,18 @@ def _stress(doc_type: str) -> DocumentData:
         doc_number=f"SL-{REAL_NUMBER}",
         deadline_provisional=True,
         deadline_note="2027年节假日安排尚未公布，暂按周一至周五计算，如有调整另行告知。",
+        request=_stress_request(doc_type),
     )
+
+
+def _stress_request(doc_type: str) -> RequestFacts | None:
+    """The 诉求受理单's own long values: a long place, description and handler."""
+    facts = sample_document(doc_type).request
+    if facts is None:
+        return None
+    return dataclasses.replace(facts, place=LONG_ADDRESS, block="玉桃园三区及新街口北大街沿街商铺（第一块区）",
+                               description="楼道内堆放杂物、电动自行车停放充电，" * 6 + "存在消防安全隐患。",
+                               handler_name="北京市西城区玉桃园物业管理有限责任公司第三项目部")
 
 
 @cache
@@ -94,6 +105,12 @@ def test_expected_fields_are_printed(doc_type, layout):
         data.committee_name, data.committee_phone, data.case_number, data.doc_number, data.item_name,
         mask_id(FULL_ID), mask_phone(FULL_PHONE), data.worker_name, DOC_TITLES[doc_type], "盖章", "签字",
     ]
+    if doc_type == "request_slip":  # a 诉求 has no ID number and no item: its category, place and 24-hour time
+        assert data.request is not None
+        expected = [v for v in expected if v not in (data.item_name, mask_id(FULL_ID))]
+        expected += [data.request.category, data.request.urgency, "玉桃园三区5号楼2单元***室", data.request.leader,
+                     "2025年1月25日10:30前", data.request.description, data.progress_query]
+        assert "301室" not in text  # the resident's room is masked
     if doc_type == "receipt":
         expected += ["2025年1月27日", data.department, data.mode, data.progress_query, data.delivery]
         expected += [m.name for m in data.materials]
@@ -228,7 +245,11 @@ def test_long_content_fits(doc_type, layout):
     data = _stress(doc_type)
     pdf = _pdf(doc_type, layout, stress=True)
     text = _text(pdf)
-    for value in (data.item_name, data.committee_address, data.committee_name):
+    values = [data.item_name, data.committee_address, data.committee_name]
+    if data.request is not None:  # the 诉求受理单 prints its category, not an item
+        values = [data.committee_name, data.committee_address, data.request.place, data.request.block,
+                  data.request.description, data.request.handler_name]
+    for value in values:
         assert _flat(value) in text, value
     if doc_type in ("receipt", "completion", "reply"):
         assert _flat(data.department) in text

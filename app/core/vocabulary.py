@@ -120,6 +120,7 @@ class DocKind(_Labelled):
     MAKEUP_NOTICE = "makeup_notice"  # 容缺受理告知书, two copies (applicant's and the window's) on one PDF
     PLEDGE = "pledge"  # 告知承诺书: the pledge the applicant signed instead of the proofs it replaces
     PACKET = "packet"  # 申请材料清单 (issue 15): the answers and the materials as received, for the department
+    REQUEST_SLIP = "request_slip"  # 诉求受理单 (issue 20): a 诉求's number, category, place, 24-hour feedback time
 
 
 class AcceptanceMode(StrEnum):
@@ -277,7 +278,7 @@ LABELS: dict[type, dict] = {
         DocKind.RECEIPT: "受理回执", DocKind.COMPLETION: "办结单", DocKind.NOTICE: "一次性告知单",
         DocKind.REFUSAL: "不予受理告知单", DocKind.REPLY: "答复告知", DocKind.CERTIFICATE: "证明",
         DocKind.APPLICATION: "申请表", DocKind.MAKEUP_NOTICE: "容缺受理告知书", DocKind.PLEDGE: "告知承诺书",
-        DocKind.PACKET: "申请材料清单",
+        DocKind.PACKET: "申请材料清单", DocKind.REQUEST_SLIP: "诉求受理单",
     },
     RatingLevel: {
         RatingLevel.VERY_SATISFIED: "非常满意", RatingLevel.SATISFIED: "满意", RatingLevel.BASIC: "基本满意",

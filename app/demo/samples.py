@@ -17,6 +17,7 @@ from app.desk.printing.data import (
     DocumentData,
     MaterialLine,
     MissingMaterial,
+    RequestFacts,
 )
 from app.desk.printing.kinds import kind_for
 
@@ -76,6 +77,19 @@ def _base(doc_type: DocKind, received: dt.datetime) -> dict[str, Any]:
 
 _OVERRIDES: dict[DocKind, _Overrides] = {
     DocKind.RECEIPT: lambda received: {},
+    # A 诉求 (issue 20): a leaking roof at the resident's address, first feedback due 24 hours after intake.
+    DocKind.REQUEST_SLIP: lambda received: dict(
+        case_number="110102003-D01-20250124-0011", item_code="SQ", item_name="诉求·物业维修", mode="诉求",
+        department="", materials=[], deadline=None, delivery="",
+        progress_query="用手机扫描二维码查询处理进度，也可致电 010-66181234 查询。"
+                       "查询网址：https://onedesk.example.gov.cn/v/110102003-D01-20250124-0011?c=7K3Q9D2M",
+        verify_url="https://onedesk.example.gov.cn/v/110102003-D01-20250124-0011?c=7K3Q9D2M",
+        request=RequestFacts(
+            category="物业维修", urgency="紧急", place="玉桃园三区5号楼2单元301室", block="玉桃园三区（一块区）",
+            leader="王建华", description="卫生间顶部漏水，已持续三天，楼上住户联系不上，请社区协调物业上门查看维修。",
+            feedback_due=received + dt.timedelta(hours=24), contact_name="张秀兰", contact_phone="13800138000",
+            handler_name="玉桃园物业服务中心", handler_phone="010-66185678",
+            promised_at=received + dt.timedelta(hours=6))),
     DocKind.PACKET: lambda received: dict(
         item_code="MZ-01", item_name="高龄老人尊老金申领", department="街道民政办",
         sections=(AnswerSection("计算结果", (("周岁年龄", "85 岁"),)),

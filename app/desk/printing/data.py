@@ -58,6 +58,26 @@ class ChecklistLine:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RequestFacts:
+    """What the 诉求受理单 prints of a 诉求 (issue 20). The contact's phone and the place are FULL here: the
+    kind (``kinds/request_slip.py``) masks them, as ``render`` masks the applicant's."""
+
+    category: str  # the category's label (物业维修 …)
+    urgency: str  # 一般 / 紧急
+    place: str  # the address or 块区 as registered
+    block: str  # the 块区's name ("" when the place is in none)
+    leader: str  # the 块长 responsible (the case's assignee)
+    description: str
+    feedback_due: dt.datetime | None  # intake + 24 h
+    contact_name: str = ""
+    contact_phone: str = ""
+    anonymous: bool = False
+    handler_name: str = ""  # the external handler the request was passed to (物业…): a company's, printed as is
+    handler_phone: str = ""
+    promised_at: dt.datetime | None = None  # when the handler promised to have it done
+
+
+@dataclass(frozen=True, kw_only=True)
 class DocumentData:
     """Everything one printed document shows. ID and phone are FULL here; ``render`` masks them."""
 
@@ -121,6 +141,8 @@ class DocumentData:
     sections: tuple[AnswerSection, ...] = ()
     checklist: tuple[ChecklistLine, ...] = ()
     warning_lines: tuple[str, ...] = ()
+    # 诉求受理单 (issue 20): the request's category, place, urgency, 块长 and 24-hour feedback time.
+    request: RequestFacts | None = None
 
 
 def qr_payload(data: DocumentData) -> str:

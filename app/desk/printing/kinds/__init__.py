@@ -19,11 +19,12 @@ from app.desk.printing.kinds.packet import PacketKind
 from app.desk.printing.kinds.receipt import ReceiptKind
 from app.desk.printing.kinds.refusal import RefusalKind
 from app.desk.printing.kinds.reply import ReplyKind
+from app.desk.printing.kinds.request_slip import RequestSlipKind
 
 # A fixed table (read-only), not a registry modules add themselves to.
 KINDS: Mapping[DocKind, DocumentKind] = MappingProxyType(
     {k.kind: k() for k in (ReceiptKind, CompletionKind, NoticeKind, RefusalKind, ReplyKind, CertificateKind,
-                           ApplicationKind, MakeupNoticeKind, PledgeKind, PacketKind)}
+                           ApplicationKind, MakeupNoticeKind, PledgeKind, PacketKind, RequestSlipKind)}
 )
 
 
