@@ -64,6 +64,13 @@ class SettingsPage(QWidget):
         form.addRow("差评回访", self.followup_days)
         self.region = RegionEditor(services)
         form.addRow("本会所在地", self.region)
+        self.blocks_button = QPushButton("块区与块长…")  # 诉求 go to the 块长 of their address's 块区 (issue 20)
+        self.blocks_button.setToolTip("划分块区、指定块长：居民诉求按地址默认转给所在块区的块长")
+        self.blocks_button.clicked.connect(self._on_blocks_clicked)
+        blocks_row = QHBoxLayout()
+        blocks_row.addWidget(self.blocks_button)
+        blocks_row.addStretch(1)
+        form.addRow("块区", blocks_row)
         self.sync_button = QPushButton("区服务器登记与同步…")
         self.sync_button.setToolTip("用区管理员提供的一次性注册码登记本机；查看同步状态和被搁置的操作")
         self.sync_button.clicked.connect(self.sync_requested.emit)
@@ -135,6 +142,13 @@ class SettingsPage(QWidget):
         run_op(self, svc.followup_days, lambda days: self.followup_days.setText(
             f"{days.callback_days} 个工作日内回访，{days.fix_days} 个工作日内整改（由区里统一设置）"))
         self.region.refresh()
+
+    def _on_blocks_clicked(self) -> None:
+        from ui.requests.block_editor import BlockEditorDialog
+        dialog = BlockEditorDialog(self.services, self)
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        dialog.open()
+        self.blocks_dialog = dialog
 
     def _on_devices_clicked(self) -> None:
         from ui.devices.devices_page import DevicesDialog

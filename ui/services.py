@@ -51,6 +51,18 @@ class Services:
         return CaseService(self.ctx)
 
     @cached_property
+    def requests(self):
+        """诉求 (issue 20, app/desk/requests.py): categories, 块区 routing, registration and the 24-hour feedback."""
+        from app.desk.requests import RequestService
+        return RequestService(self.ctx)
+
+    @cached_property
+    def blocks(self):
+        """The committee's 块区 and their 块长 (app/desk/blocks.py), set by a 站长 or an administrator."""
+        from app.desk.blocks import BlockService
+        return BlockService(self.ctx)
+
+    @cached_property
     def worklist(self):
         from app.desk.worklist import WorklistService
         return WorklistService(self.ctx)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core import rule_notes
 from app.core.machine import DOCUMENT_AFTER
+from app.core.requests import is_request
 from app.core.vocabulary import CHINA_TZ, AcceptanceMode, Action, InformMethod, RatingChannel
 from app.desk.cases import CaseDetail
 from ui.cases.action_dialogs import (
@@ -197,6 +198,9 @@ class CaseDialog(QDialog):
         self.prints.setText("打印记录：" + ("；".join(lines) if lines else "无"))
 
     def _show(self, d: CaseDetail) -> None:
+        if is_request(d):  # a 诉求 opened by a list that did not know its kind: its own window (ui/requests)
+            self.services.case_windows.reopen_as_request(self)
+            return
         self.detail = d
         s = d.summary
         while self.info_form.rowCount():

@@ -3,6 +3,8 @@
 Owned by the :class:`~ui.services.Services` facade of one desk (not a global), so every page that opens a case
 — the worklist, a link in another list, the residents page — goes through the same registry. The registry also
 forwards a window's 继续办理 to whoever resumes drafts (the main window).
+A 诉求 (issue 20) opens in its own window (ui/requests/request_window.py): by the kind the list knows, or, when
+the opener does not know it, the case window hands over to it as soon as it has read the case.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import uuid
 
 from PySide6.QtCore import QObject, Signal
 from shiboken6 import isValid
+
+from app.core.vocabulary import CaseKind
+
+REQUEST = str(CaseKind.REQUEST)
 
 
 class CaseWindows(QObject):
@@ -21,8 +27,9 @@ class CaseWindows(QObject):
         self.services = services
         self._open: dict[uuid.UUID, object] = {}
 
-    def open(self, case_id, parent=None):
-        """The case's window, raised; a new one (child of ``parent``) when it has none."""
+    def open(self, case_id, parent=None, *, kind: str | None = None):
+        """The case's window, raised; a new one (child of ``parent``) when it has none. ``kind``: "request" for a
+        诉求 (its own window), else the case window (which hands a 诉求 over once it has read it)."""
         from ui.cases.case_dialog import CaseDialog
         dlg = self.window_for(case_id)
         if dlg is not None:
@@ -32,12 +39,23 @@ class CaseWindows(QObject):
             dlg.activateWindow()
             dlg.refresh()
             return dlg
-        dlg = CaseDialog(self.services, case_id, parent)
+        if kind == REQUEST:
+            from ui.requests.request_window import RequestWindow
+            dlg = RequestWindow(self.services, case_id, parent)
+        else:
+            dlg = CaseDialog(self.services, case_id, parent)
         self._open[case_id] = dlg
         dlg.finished.connect(lambda _r, cid=case_id, d=dlg: self._on_finished(cid, d))
         dlg.resume_requested.connect(self.resume_requested.emit)
         dlg.open()
         return dlg
+
+    def reopen_as_request(self, dlg):
+        """A case window that found its case to be a 诉求: closed, and the request's window opened instead."""
+        case_id, parent = dlg.case_id, dlg.parent()
+        self._open.pop(case_id, None)
+        dlg.reject()
+        return self.open(case_id, parent, kind=REQUEST)
 
     def window_for(self, case_id):
         dlg = self._open.get(case_id)

@@ -3,16 +3,29 @@
 An item whose file is broken is still found, listed greyed as 【不可用】; choosing it explains why (in the
 worker's words, with the file name for the administrator) instead of opening the wizard.
 The worker's recent items lead the list; they follow the change bus, so a finished case moves its item up.
+诉求登记 (issue 20) is one key away: F2 or its button, or typing "诉求"/"sq" lists it first (ui/requests/entry.py).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.desk.cases import CaseError
 from ui.desk.item_list_model import ItemListModel
 from ui.desk.service_wizard import ServiceWizard
+from ui.requests import entry
 
 
 class DeskPage(QWidget):
@@ -51,9 +64,18 @@ class DeskPage(QWidget):
         self.list.selectionModel().currentChanged.connect(lambda _c, _p: self._show_hint())
         self.search.installEventFilter(self)
         services.change_bus.changed.connect(self._on_data_changed)
+        self.request_button = QPushButton(entry.BUTTON_TEXT)
+        self.request_button.setObjectName("requestButton")
+        self.request_button.setToolTip("登记居民的诉求（物业维修、环境卫生、邻里纠纷……），24 小时内反馈")
+        self.request_button.setAutoDefault(False)
+        self.request_button.clicked.connect(self.open_request)
+        self.request_shortcut = QShortcut(QKeySequence(entry.SHORTCUT), self)
+        self.request_shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        self.request_shortcut.activated.connect(self.open_request)
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
         row.addWidget(self.department)
+        row.addWidget(self.request_button)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addLayout(row)
@@ -89,6 +111,8 @@ class DeskPage(QWidget):
     def refresh(self) -> None:
         """Synchronous on purpose: a search takes well under 5 ms (bench catalog), less than a thread hop."""
         hits = self.services.intake.search(self.search.text(), self.department.currentData(), self.recent)
+        if entry.matches(self.search.text()):
+            hits = [entry.REQUEST_HIT, *hits]
         self.model.set_hits(hits, self.recent)
         if hits:
             self.list.setCurrentIndex(self.model.index(0))
@@ -107,8 +131,23 @@ class DeskPage(QWidget):
         self._activate(self.model.hit_at(self.list.currentIndex().row()))
 
     def _activate(self, hit) -> None:
-        if hit is not None:
+        if isinstance(hit, entry.RequestHit):
+            self.open_request()
+        elif hit is not None:
             self.open_item(hit.code)
+
+    def open_request(self):
+        """诉求登记: the intake dialog; once registered, its 诉求受理单 (or its window)."""
+        from ui.requests.after_intake import after_registration
+        from ui.requests.intake_dialog import RequestIntakeDialog
+        dialog = RequestIntakeDialog(self.services, self)
+        dialog.registered.connect(lambda detail: after_registration(self, self.services, detail,
+                                                                    dialog.photo_problems))
+        dialog.registered.connect(lambda detail: self._on_finished(detail.summary.id))
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        dialog.open()
+        self.request_dialog = dialog
+        return dialog
 
     def explain_unavailable(self, code: str, reason: str) -> None:
         self.hint.setText(f"该事项暂不可用：{reason}")
