@@ -35,6 +35,7 @@ from forms import household
 from forms.agent_materials import AgentMaterial, add_agent_materials, read_agent_materials
 from forms.dependencies import DependencyCycle, evaluation_order
 from forms.policy import Policy, parse_policy
+from forms.request_categories import read_request_categories
 from forms.safe_yaml import read_yaml as _read_yaml  # regular files, size and alias limits
 from forms.schema import (
     LENIENT,
@@ -69,6 +70,7 @@ class CatalogMeta:
     materials: dict[str, dict] = field(default_factory=dict)
     fields: dict[str, dict] = field(default_factory=dict)
     agent_materials: list[AgentMaterial] = field(default_factory=list)  # catalog.yaml ``agent_materials``
+    request_categories: list[tuple[str, str]] = field(default_factory=list)  # issue 20: 诉求 categories
 
 
 @dataclass
@@ -99,6 +101,7 @@ def load_catalog(directory: Path | str) -> Catalog:
         errors=errors,
         departments=meta.departments or sorted({i.department for i in items.values()}),
         policy=meta.policy,
+        request_categories=meta.request_categories,
         source_dir=directory,
     )
 
@@ -155,7 +158,10 @@ def _load_meta(path: Path, errors: list[LoadError], digest: Any) -> CatalogMeta:
             errors.append(LoadError(path.name, None, name, f"{name} 的格式不正确"))
     meta.agent_materials, problems = read_agent_materials(data.get("agent_materials"), _translate)
     errors.extend(LoadError(path.name, None, where, message) for where, message in problems)
-    unknown = set(data) - {"version", "departments", "policy", "materials", "fields", "agent_materials"}
+    meta.request_categories, problems = read_request_categories(data.get("request_categories"))
+    errors.extend(LoadError(path.name, None, where, message) for where, message in problems)
+    unknown = set(data) - {"version", "departments", "policy", "materials", "fields", "agent_materials",
+                           "request_categories"}
     for name in sorted(unknown):
         errors.append(LoadError(path.name, None, name, f"未知的目录级属性：{name}"))
     return meta

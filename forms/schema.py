@@ -382,6 +382,8 @@ class Catalog(BaseModel):
     errors: list[LoadError] = []
     departments: list[str] = []
     policy: Policy = PydField(default_factory=Policy)
+    # 诉求 categories (issue 20) as (code, label), from catalog.yaml ``request_categories``; [] when absent.
+    request_categories: list[tuple[str, str]] = []
     source_dir: Path | None = None
 
     @property

@@ -107,7 +107,7 @@ class Case(SyncedMixin, Base):
     urgency: Mapped[str | None] = mapped_column(String(8))
     feedback_due_at: Mapped[dt.datetime | None]
     first_feedback_at: Mapped[dt.datetime | None]
-    feedback_channel: Mapped[str | None] = mapped_column(String(8))
+    feedback_channel: Mapped[str | None] = mapped_column(String(16))
     promised_at: Mapped[dt.datetime | None]
     external_handler: Mapped[dict | None] = mapped_column(JSON)
 

@@ -211,7 +211,7 @@ class RemindArgs(CaseCommand):
 
 
 # 诉求 (issue 20): app/core/request_actions.py performs them.
-Code = Annotated[str, _limit(16), STORABLE]
+Code = Annotated[str, _limit(limits.CASE_BLOCK_CODE), STORABLE]
 Phone = Annotated[str, _limit(limits.RESIDENT_PHONE), STORABLE]
 
 
@@ -219,8 +219,8 @@ class RegisterRequestArgs(CaseCommand):
     """register_request: a 诉求's intake. ``assignee_id`` is the 块长 (responsible); the free text goes to the
     case's data. The 24 hours are counted from the command's time on both sides."""
 
-    category: Annotated[str, _limit(16, min_length=1), STORABLE]
-    urgency: Annotated[str, _limit(8), STORABLE] = "normal"
+    category: Annotated[str, _limit(limits.CASE_REQUEST_CATEGORY, min_length=1), STORABLE]
+    urgency: Annotated[str, _limit(limits.CASE_URGENCY), STORABLE] = "normal"
     place: Annotated[str, _limit(limits.RESIDENT_ADDRESS), STORABLE] = ""
     block_code: Code = ""
     description: Text = ""
@@ -248,7 +248,7 @@ class HandOverArgs(CaseCommand):
 class GiveFeedbackArgs(CaseCommand):
     """give_feedback (反馈居民): what the resident was told (required), how, and maybe a promised time."""
 
-    channel: Annotated[str, _limit(8), STORABLE] = ""
+    channel: Annotated[str, _limit(limits.CASE_FEEDBACK_CHANNEL), STORABLE] = ""
     text: Text = ""
     promised_at: AwareDatetime | None = None
 
@@ -260,7 +260,7 @@ class CloseRequestArgs(CaseCommand):
     """close_request (办结): the result (required), and how the resident was told of it."""
 
     result_text: Text = ""
-    channel: Annotated[str, _limit(8), STORABLE] = ""
+    channel: Annotated[str, _limit(limits.CASE_FEEDBACK_CHANNEL), STORABLE] = ""
 
     def event_note(self) -> str:
         return self.note or self.result_text

@@ -67,6 +67,10 @@ CASE_REPLY_RESULT = column_length(Case.reply_result)
 CASE_INFORM_METHOD = column_length(Case.inform_method)
 CASE_DEVICE_CODE = column_length(Case.origin_device_code)
 CASE_VERIFICATION_CODE = column_length(Case.verification_code)
+CASE_REQUEST_CATEGORY = column_length(Case.request_category)  # 诉求 (issue 20)
+CASE_URGENCY = column_length(Case.urgency)
+CASE_BLOCK_CODE = column_length(Case.block_code)
+CASE_FEEDBACK_CHANNEL = column_length(Case.feedback_channel)
 # The failed warn/info rules a case keeps (``Case.rule_warnings``, a JSON list, so no column length bounds it):
 # an item has a handful of rules (six at most today) with messages of a sentence or two.
 CASE_RULE_WARNINGS = 30  # entries

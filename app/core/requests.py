@@ -22,6 +22,7 @@ from app.core.vocabulary import (
     FEEDBACK_CHANNELS,
     REQUEST_ITEM_CODE,
     REQUEST_MODE,
+    URGENCY_LABELS,
     CaseKind,
     FeedbackChannel,
     State,
@@ -126,6 +127,58 @@ def request_clock(case: Any, now: dt.datetime) -> RequestClock:
     return _countdown(promised, now, prefix="承诺时间")
 
 
+@dataclass(frozen=True, kw_only=True)
+class RequestView:
+    """A 诉求 as the case window, the worklist and the paper read it (its clock as of when it was read)."""
+
+    category: str
+    category_label: str
+    urgency: str
+    urgency_label: str
+    block_code: str
+    place: str
+    description: str
+    contact_name: str
+    contact_phone: str
+    anonymous: bool
+    intake_at: dt.datetime | None
+    feedback_due_at: dt.datetime | None
+    first_feedback_at: dt.datetime | None
+    feedback_channel: str
+    feedback_channel_label: str
+    promised_at: dt.datetime | None
+    handler_name: str
+    handler_phone: str
+    closed_at: dt.datetime | None
+    result_text: str
+    feedback_text: str
+    clock: RequestClock
+    block_name: str = ""
+
+    @property
+    def handler(self) -> str:
+        return handler_text({"name": self.handler_name, "phone": self.handler_phone})
+
+
+def request_view(case: Any, now: dt.datetime, catalog: Any | None = None, block_name: str = "") -> RequestView:
+    """The request fields of a Case row, with its clock at ``now``."""
+    data = dict(getattr(case, "data", None) or {})
+    handler = dict(getattr(case, "external_handler", None) or {})
+    urgency = str(getattr(case, "urgency", None) or Urgency.NORMAL)
+    channel = str(getattr(case, "feedback_channel", None) or "")
+    return RequestView(
+        category=str(case.request_category or ""), category_label=category_label(case.request_category, catalog),
+        urgency=urgency, urgency_label=URGENCY_LABELS.get(urgency, urgency),
+        block_code=case.block_code or "", place=str(data.get("place") or ""),
+        description=str(data.get("description") or ""), contact_name=str(data.get("contact_name") or ""),
+        contact_phone=str(data.get("contact_phone") or ""), anonymous=bool(data.get("anonymous")),
+        intake_at=case.accepted_at, feedback_due_at=case.feedback_due_at, first_feedback_at=case.first_feedback_at,
+        feedback_channel=channel, feedback_channel_label=FEEDBACK_CHANNELS.get(channel, ""),
+        promised_at=case.promised_at, handler_name=str(handler.get("name") or ""),
+        handler_phone=str(handler.get("phone") or ""), closed_at=case.closed_at, result_text=case.result_text or "",
+        feedback_text=case.reply_text or "", clock=request_clock(case, now), block_name=block_name)
+
+
 def feedback_on_time(case: Any) -> bool | None:
     """Whether the first feedback came within the 24 hours: True/False once given (or once the 24 hours ended
     without it: False), None while the 24 hours are still running without feedback. ``now`` is not read:
@@ -211,6 +264,7 @@ def remaining_hours(clock: RequestClock) -> int:
 
 __all__ = [
     "DONE", "FEEDBACK_HOURS", "OK", "OPEN_REQUEST_STATES", "OVERDUE", "REQUEST_CATEGORIES", "REQUEST_ITEM_CODE",
-    "REQUEST_MODE", "SOON", "SOON_HOURS", "RequestClock", "category_label", "feedback_due", "feedback_judged",
-    "feedback_on_time", "is_request", "request_categories", "request_clock", "request_item_name",
+    "REQUEST_MODE", "SOON", "SOON_HOURS", "RequestClock", "RequestView", "category_label", "feedback_due",
+    "feedback_judged", "feedback_on_time", "is_request", "request_categories", "request_clock", "request_item_name",
+    "request_view",
 ]

@@ -21,12 +21,13 @@ from app.core.errors import UserError
 from app.core.machine import ActionOption, TransitionError, available_actions, printable_documents
 from app.core.masking import mask_free_text
 from app.core.ratings import RatingView, rating_view
+from app.core.requests import RequestView, is_request, request_state_label, request_view
 from app.core.vocabulary import CHINA_TZ, REPLY_RESULTS, STATE_LABELS, Action, DocKind, Mutation
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.outbox import enqueue
 from forms.identity import mask_id, mask_phone
-from models import AuditEntry, Case, CaseCounter, CaseReplySeen, Resident, Worker, new_id, utcnow
+from models import AuditEntry, Case, CaseCounter, CaseReplySeen, Committee, Resident, Worker, new_id, utcnow
 
 log = logging.getLogger(__name__)
 CASE_CHANGED = Changes(cases=True, sync_status=True)  # every case action also queues a command for the server
@@ -123,6 +124,9 @@ class CaseDetail:
     # the case), and whether the viewer is that worker (联系居民 shows them the full phone number, audited).
     reply_unseen: bool = False
     informs_resident: bool = False
+    # 诉求 (issue 20): "request" for a resident's request, with its fields and 24-hour clock (None otherwise).
+    kind: str = "service"
+    request: RequestView | None = None
 
     @property
     def reply_label(self) -> str:
@@ -147,6 +151,12 @@ def masked_for(viewer: WorkerInfo | None, d: CaseDetail) -> CaseDetail:
     if viewer is None or viewer.can_see_full_id:
         return d
     m = mask_free_text
+    if d.request is not None:  # the 块长 (assignee) calls the resident back: the number in full for them only
+        own = viewer.id == d.summary.assignee_id
+        d = replace(d, request=replace(
+            d.request, description=m(d.request.description), result_text=m(d.request.result_text),
+            feedback_text=m(d.request.feedback_text),
+            contact_phone=d.request.contact_phone if own else mask_phone(d.request.contact_phone)))
     return replace(d, reply_text=m(d.reply_text), result_text=m(d.result_text), refusal_reason=m(d.refusal_reason),
                    forward_note=m(d.forward_note), warning_note=m(d.warning_note),
                    events=[replace(e, note=m(e.note)) for e in d.events],
@@ -207,23 +217,31 @@ class CaseService:
                      agent: dict | None = None, data: dict | None = None, materials: dict | None = None,
                      at: dt.datetime | None = None) -> uuid.UUID:
         at = at or self.ctx.now()  # corrected time: the case number is dated by it (app/desk/clock.py)
-        ident = self.ctx.identity()
         with self.ctx.sessions.begin() as s:
-            cmd = commands.CreateCaseArgs(
-                id=new_id(), case_number=next_case_number(s, ident.committee_code, ident.device_code, at),
-                item_code=item.code, item_name=item.name, catalog_version=item.catalog_version,
-                department=item.department, mode=item.mode, applicant_id=applicant_id, agent=agent,
-                data=data or {}, materials=materials or {}, origin_device_code=ident.device_code,
-                verification_code=secrets.token_hex(4).upper())
-            env, mutation_id = _DeskEnv(s), new_id()
-            env.audit = {commands.MUTATION_ID: str(mutation_id)}  # the event names its command (issue 12)
-            case = self._guard(lambda: actions.create_case(cmd, committee_id=ident.committee_id, actor=actor,
-                                                           at=at, env=env))
-            s.add(case)
-            s.flush()
-            enqueue(s, Mutation.CASE_CREATE, cmd.wire(), actor.id, at).mutation_id = mutation_id
-            log.info("case created: %s item %s", case.case_number, item.code)
-            return case.id
+            return self.create_in(s, actor, item, applicant_id, agent=agent, data=data, materials=materials,
+                                  at=at).id
+
+    def create_in(self, s: Session, actor: WorkerInfo, item: ItemRef, applicant_id: uuid.UUID | None, *,
+                  at: dt.datetime, agent: dict | None = None, data: dict | None = None,
+                  materials: dict | None = None, kind: str = "service") -> Case:
+        """A new draft and its case.create.v1 row inside the caller's transaction (a 诉求 is created and
+        registered in one, app/desk/requests.py)."""
+        ident = self.ctx.identity()
+        cmd = commands.CreateCaseArgs(
+            id=new_id(), case_number=next_case_number(s, ident.committee_code, ident.device_code, at),
+            item_code=item.code, item_name=item.name, catalog_version=item.catalog_version,
+            department=item.department, mode=item.mode, kind=kind, applicant_id=applicant_id, agent=agent,
+            data=data or {}, materials=materials or {}, origin_device_code=ident.device_code,
+            verification_code=secrets.token_hex(4).upper())
+        env, mutation_id = _DeskEnv(s), new_id()
+        env.audit = {commands.MUTATION_ID: str(mutation_id)}  # the event names its command (issue 12)
+        case = self._guard(lambda: actions.create_case(cmd, committee_id=ident.committee_id, actor=actor,
+                                                       at=at, env=env))
+        s.add(case)
+        s.flush()
+        enqueue(s, Mutation.CASE_CREATE, cmd.wire(), actor.id, at).mutation_id = mutation_id
+        log.info("case created: %s item %s", case.case_number, item.code)
+        return case
 
     def save_draft(self, actor: WorkerInfo, case_id: uuid.UUID, data: dict, materials: dict, step: int,
                    applicant_id: uuid.UUID | None = None, agent: dict | None = None) -> None:
@@ -248,20 +266,26 @@ class CaseService:
         with self.ctx.sessions.begin() as s:
             case = self._load(s, case_id)
             _check_version(case, expected_version)
-            env = _DeskEnv(s, due, followup)
-            for step in steps:
-                cmd = step.cmd(case)
-                # Causal context (issue 12): the command comes after the one behind the case's latest event, and
-                # its own event names it, so the server can put re-sent commands back in order after a restore.
-                mutation_id, after = new_id(), actions.last_mutation(case)
-                env.audit = {commands.MUTATION_ID: str(mutation_id)}
-                done = self._guard(
-                    lambda step=step, cmd=cmd: actions.perform(case, step.action, cmd, actor=actor, at=at, env=env))
-                args = {**done.command_args(case), commands.AFTER: after}
-                enqueue(s, Mutation.for_action(step.action), args, actor.id, at).mutation_id = mutation_id
-                log.info("case %s: %s -> %s", case.case_number, step.action, case.state)
-            s.flush()
-            return replace(self._detail(s, case, actor), changes=CASE_CHANGED)
+            self.run_in(s, actor, case, steps, at=at, due=due, followup=followup)
+            return replace(self._detail(s, case, actor, now=at), changes=CASE_CHANGED)
+
+    def run_in(self, s: Session, actor: WorkerInfo, case: Case, steps: list[Step], *, at: dt.datetime,
+               due: tuple[dt.datetime, bool] | None = None,
+               followup: tuple[dt.datetime, dt.datetime] | None = None) -> None:
+        """:meth:`run`'s steps inside the caller's transaction (which rolls everything back on a refusal)."""
+        env = _DeskEnv(s, due, followup)
+        for step in steps:
+            cmd = step.cmd(case)
+            # Causal context (issue 12): the command comes after the one behind the case's latest event, and
+            # its own event names it, so the server can put re-sent commands back in order after a restore.
+            mutation_id, after = new_id(), actions.last_mutation(case)
+            env.audit = {commands.MUTATION_ID: str(mutation_id)}
+            done = self._guard(
+                lambda step=step, cmd=cmd: actions.perform(case, step.action, cmd, actor=actor, at=at, env=env))
+            args = {**done.command_args(case), commands.AFTER: after}
+            enqueue(s, Mutation.for_action(step.action), args, actor.id, at).mutation_id = mutation_id
+            log.info("case %s: %s -> %s", case.case_number, step.action, case.state)
+        s.flush()
 
     def transition(self, actor: WorkerInfo, case_id: uuid.UUID, action: Action, cmd_kwargs: dict | None = None, *,
                    at: dt.datetime | None = None, expected_version: int | None = None,
@@ -472,13 +496,15 @@ class CaseService:
 
     def get(self, case_id: uuid.UUID, viewer: WorkerInfo | None = None) -> CaseDetail:
         """The case; with ``viewer``, also the actions that worker may take and the documents it may print."""
+        now = self.ctx.now()  # before the session: reading the clock offset may open one
         with self.ctx.sessions() as s:
-            return self._detail(s, self._load(s, case_id), viewer)
+            return self._detail(s, self._load(s, case_id), viewer, now=now)
 
     def find_by_number(self, case_number: str) -> CaseDetail | None:
+        now = self.ctx.now()
         with self.ctx.sessions() as s:
             case = s.scalar(select(Case).where(Case.case_number == case_number))
-            return self._detail(s, case) if case else None
+            return self._detail(s, case, now=now) if case else None
 
     def for_resident(self, resident_id: uuid.UUID) -> list[CaseSummary]:
         with self.ctx.sessions() as s:
@@ -506,18 +532,23 @@ class CaseService:
                            due_at=c.due_at, deadline_provisional=c.deadline_provisional,
                            assignee_name=w.display_name if w else (c.assignee_queue or ""), assignee_id=c.assignee_id)
 
-    def _detail(self, s: Session, c: Case, viewer: WorkerInfo | None = None) -> CaseDetail:
-        detail = self._full_detail(s, c, viewer)
+    def _detail(self, s: Session, c: Case, viewer: WorkerInfo | None = None, *,
+                now: dt.datetime | None = None) -> CaseDetail:
+        """``now``: what a request's clock is read at (corrected time, taken before the session)."""
+        detail = self._full_detail(s, c, viewer, now or utcnow())
         return masked_for(viewer, detail)
 
-    def _full_detail(self, s: Session, c: Case, viewer: WorkerInfo | None) -> CaseDetail:
+    def _full_detail(self, s: Session, c: Case, viewer: WorkerInfo | None, now: dt.datetime) -> CaseDetail:
         r = s.get(Resident, c.applicant_id) if c.applicant_id else None
         names: dict[uuid.UUID | None, str] = {w.id: w.display_name for w in s.scalars(select(Worker))}
         note = cm.TRANSITIONS[Action.NOTE]
+        request = is_request(c)
+        states = request_state_label if request else (lambda st: STATE_LABELS.get(st or "", st or ""))
         events = [EventRow(seq=e.seq, at=e.at, worker_name=names.get(e.worker_id, "系统"),
-                           action_label=cm.TRANSITIONS.get(e.action, note).label,
-                           from_label=STATE_LABELS.get(e.from_state or "", "—"),
-                           to_label=STATE_LABELS.get(e.to_state, e.to_state), note=e.note, action=e.action)
+                           action_label=cm.REQUEST_TRANSITIONS.get(e.action, cm.TRANSITIONS.get(e.action, note)).label
+                           if request else cm.TRANSITIONS.get(e.action, note).label,
+                           from_label=states(e.from_state) or "—", to_label=states(e.to_state), note=e.note,
+                           action=e.action)
                   for e in c.events]
         return CaseDetail(
             summary=self._summary(s, c), department=c.department, mode=c.mode, catalog_version=c.catalog_version,
@@ -528,12 +559,20 @@ class CaseService:
             verification_code=c.verification_code, version=c.version, events=events,
             options=available_actions(c, viewer) if viewer else [],
             documents=printable_documents(c.state, c.forwarded_at is not None, self._item_paper(c.item_code),
-                                          flexible=cm.case_paper(c)),
+                                          flexible=cm.case_paper(c), kind=c.kind),
             rule_warnings=list(c.rule_warnings or []), warning_note=c.warning_note or "",
             acceptance_mode=c.acceptance_mode or "", makeup_materials=list(c.makeup_materials or []),
             makeup_due=c.makeup_due, pledge_text=c.pledge_text or "", rating=rating_view(c),
             remind_count=c.remind_count or 0, reminded_at=c.reminded_at, reply_unseen=reply_unseen(s, c),
-            informs_resident=bool(viewer and cm.informs_resident(c.state, viewer.roles)))
+            informs_resident=bool(viewer and cm.informs_resident(c.state, viewer.roles)) and not request,
+            kind=c.kind or "service", request=self._request_view(s, c, now) if request else None)
+
+    def _request_view(self, s: Session, c: Case, now: dt.datetime) -> RequestView:
+        from app.core.blocks import block_by_code, committee_blocks
+        from app.desk.catalog.refs import shared_catalog  # refs builds on this module's ItemRef
+        com = s.get(Committee, c.committee_id)
+        block = block_by_code(committee_blocks(com.settings if com else None), c.block_code)
+        return request_view(c, now, shared_catalog(self.ctx.data_dir).catalog, block.name if block else "")
 
     def _item_paper(self, code: str) -> frozenset[DocKind]:
         """What the case's item prints besides its state's documents (证明, 申请表)."""

@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.add_column('case', sa.Column('request_category', sa.String(16), nullable=True))
     op.add_column('case', sa.Column('block_code', sa.String(16), nullable=False, server_default=''))
     op.add_column('case', sa.Column('urgency', sa.String(8), nullable=True))
-    op.add_column('case', sa.Column('feedback_channel', sa.String(8), nullable=True))
+    op.add_column('case', sa.Column('feedback_channel', sa.String(16), nullable=True))
     op.add_column('case', sa.Column('external_handler', sa.JSON(), nullable=True))
     for name in TIMES:
         op.add_column('case', sa.Column(name, models.base.UTCDateTime(timezone=True), nullable=True))
