@@ -107,10 +107,10 @@ class BlockEditorDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        svc, auth = self.services.blocks, self.services.auth
+        svc = self.services.blocks
 
         def read():
-            return svc.blocks(), [w for w, locked in auth.list_workers() if not locked]
+            return svc.get(), svc.workers()
         run_op(self, read, self._on_loaded, self.message.show_error)
 
     def _on_loaded(self, result) -> None:
@@ -118,8 +118,8 @@ class BlockEditorDialog(QDialog):
         self.leader.blockSignals(True)
         while self.leader.count() > 1:
             self.leader.removeItem(1)
-        for w in workers:
-            self.leader.addItem(f"{w.display_name}（{w.login}）", str(w.id))
+        for wid, name in workers:
+            self.leader.addItem(name, str(wid))
         self.leader.blockSignals(False)
         self.blocks = [{"code": b.code, "name": b.name, "leader_id": str(b.leader_id) if b.leader_id else None,
                         "addresses": "\n".join(b.addresses)} for b in blocks]
@@ -137,7 +137,7 @@ class BlockEditorDialog(QDialog):
 
     def _title(self, b: dict) -> str:
         idx = self.leader.findData(b["leader_id"]) if b["leader_id"] else 0
-        leader = self.leader.itemText(idx).split("（")[0] if idx > 0 else NO_LEADER
+        leader = self.leader.itemText(idx) if idx > 0 else NO_LEADER
         return f"{b['code'] or '（新块区）'} {b['name']}  块长：{leader}"
 
     def _show_form(self, shown: bool) -> None:

@@ -1,5 +1,5 @@
-"""What the request window shows of a 诉求's detail, as text, and its 24-hour clock (app/core/requests.py, the
-one rule) at a moment. Only reading and wording: nothing here decides."""
+"""What the request window shows of a 诉求's detail (``CaseDetail.request``, app/core/requests.RequestView), as
+text, and its 24-hour clock (app/core/requests.request_clock, the one rule) at a moment. Only wording."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from app.core.requests import category_label, handler_text, request_clock
-from app.core.vocabulary import FEEDBACK_CHANNELS, URGENCY_LABELS
-from forms.identity import mask_phone
+from app.core.requests import RequestClock, request_clock
 from ui.requests.common import fmt
 
 
@@ -21,49 +19,39 @@ class RequestText:
     block: str
     description: str
     who: str  # the resident (masked) or the anonymous contact
-    phone: str  # masked
+    phone: str  # as the service lets this worker read it
     accepted_at: dt.datetime | None
     feedback_due_at: dt.datetime | None
     first_feedback: str
     handler: str
     promised_at: dt.datetime | None
     result: str
-    clock_label: str
-    clock_level: str
 
 
-def _get(d, name: str, default=None):
-    """A request column of the detail: on the detail itself or on its ``request`` part."""
-    part = getattr(d, "request", None)
-    if part is not None and hasattr(part, name):
-        return getattr(part, name)
-    return getattr(d, name, default)
-
-
-def request_facts(d, now: dt.datetime | None = None) -> RequestText:
-    data = d.data or {}
-    s = d.summary
-    anonymous = bool(data.get("anonymous"))
-    contact, phone = str(data.get("contact_name") or ""), str(data.get("contact_phone") or "")
-    if anonymous:
-        who = f"匿名（联系人：{contact or '—'}）"
+def request_text(d) -> RequestText:
+    r, s = d.request, d.summary
+    if r.anonymous:
+        who = f"匿名（联系人：{r.contact_name or '—'}）"
     else:
         who = "  ".join(x for x in (s.applicant_name, s.applicant_id_masked) if x) or "—"
-        if contact and contact != s.applicant_name:
-            who += f"（联系人：{contact}）"
-    shown_phone = mask_phone(phone) if phone else d.applicant_phone_masked
-    first = _get(d, "first_feedback_at")
-    channel = FEEDBACK_CHANNELS.get(str(_get(d, "feedback_channel") or ""), "")
-    first_text = f"{fmt(first)}（{channel}）" if first and channel else (fmt(first) if first else "尚未反馈")
-    block = str(_get(d, "block_name", "") or "") or str(_get(d, "block_code", "") or "")
-    clock = request_clock(SimpleNamespace(
-        state=s.state, first_feedback_at=first, feedback_due_at=_get(d, "feedback_due_at"),
-        accepted_at=_get(d, "accepted_at"), promised_at=_get(d, "promised_at")), now or dt.datetime.now(dt.UTC))
-    label = str(_get(d, "category_label", "") or "") or category_label(_get(d, "request_category"))
+        if r.contact_name and r.contact_name != s.applicant_name:
+            who += f"（联系人：{r.contact_name}）"
+    if r.first_feedback_at:
+        channel = f"，{r.feedback_channel_label}" if r.feedback_channel_label else ""
+        first = f"{fmt(r.first_feedback_at)}{channel}" + (f"：{r.feedback_text}" if r.feedback_text else "")
+    else:
+        first = "尚未反馈"
+    block = f"{r.block_code} {r.block_name}".strip()
     return RequestText(
-        category=label or s.item_name, urgency=URGENCY_LABELS.get(str(_get(d, "urgency") or ""), "一般"),
-        place=str(data.get("place") or "—"), block=block, description=str(data.get("description") or ""),
-        who=who, phone=shown_phone, accepted_at=_get(d, "accepted_at"), feedback_due_at=_get(d, "feedback_due_at"),
-        first_feedback=first_text, handler=handler_text(_get(d, "external_handler")),
-        promised_at=_get(d, "promised_at"), result=d.result_text or "", clock_label=clock.label,
-        clock_level=clock.level)
+        category=r.category_label or s.item_name, urgency=r.urgency_label, place=r.place or "—", block=block,
+        description=r.description, who=who, phone=r.contact_phone or d.applicant_phone_masked,
+        accepted_at=r.intake_at, feedback_due_at=r.feedback_due_at, first_feedback=first, handler=r.handler,
+        promised_at=r.promised_at, result=r.result_text)
+
+
+def clock_at(d, now: dt.datetime) -> RequestClock:
+    """The request's clock at ``now`` (the window re-reads it each minute without asking the database)."""
+    r = d.request
+    return request_clock(SimpleNamespace(state=d.summary.state, first_feedback_at=r.first_feedback_at,
+                                         feedback_due_at=r.feedback_due_at, accepted_at=r.intake_at,
+                                         promised_at=r.promised_at), now)

@@ -36,7 +36,7 @@ from ui.operations import run_op
 from ui.printing.flow import show_document
 from ui.requests.action_dialogs import CloseRequestDialog, FeedbackDialog, HandOverDialog
 from ui.requests.common import LEVEL_STYLES, PHOTO_FILTER, PHOTO_MATERIAL, fmt
-from ui.requests.facts import request_facts
+from ui.requests.facts import clock_at, request_text
 from ui.screen_fit import resize_to_fit
 
 PRINT = "print"
@@ -121,7 +121,7 @@ class RequestWindow(QDialog):
 
     def _show(self, d) -> None:
         self.detail = d
-        f = request_facts(d)
+        f = request_text(d)
         self.heading.setText(f"{f.category}  {d.summary.case_number}")
         self.setWindowTitle(f"诉求 {d.summary.case_number}")
         left = [("状态", d.summary.state_label), ("紧急程度", f.urgency), ("地点", f.place),
@@ -150,10 +150,10 @@ class RequestWindow(QDialog):
     def _show_clock(self) -> None:
         if self.detail is None:
             return
-        f = request_facts(self.detail, self.services.clock())
-        self.clock.setText(f.clock_label)
-        self.clock.setProperty("level", f.clock_level)
-        self.clock.setStyleSheet(LEVEL_STYLES.get(f.clock_level, "padding: 1px 4px;"))
+        clock = clock_at(self.detail, self.services.clock())
+        self.clock.setText(clock.label)
+        self.clock.setProperty("level", clock.level)
+        self.clock.setStyleSheet(LEVEL_STYLES.get(clock.level, "padding: 1px 4px;"))
 
     def clock_level(self) -> str:
         return str(self.clock.property("level") or "")
@@ -252,7 +252,7 @@ class RequestWindow(QDialog):
         if key == Action.REASSIGN:
             return RequestReassignDialog(services, cid, d.summary.assignee_id, self, version=v)
         if key == Action.REMIND:
-            due = fmt(request_facts(d).feedback_due_at) + " 前反馈"
+            due = fmt(d.request.feedback_due_at) + " 前反馈"
             return RemindDialog(services, cid, d.summary.assignee_name, due, self, version=v)
         return ReasonDialog("撤回", "撤回原因", "确认撤回", lambda r: svc.withdraw(w, cid, r, expected_version=v),
                             self)
