@@ -105,7 +105,7 @@ def _register_tls(cmds) -> None:
 
 def _register_committee(cmds) -> None:
     c = cmds.add_parser("committee", help="居委会：添加、查看、修改设置")
-    c_sub = c.add_subparsers(dest="committee_command", required=True, metavar="{add,list,set}")
+    c_sub = c.add_subparsers(dest="committee_command", required=True, metavar="{add,list,set,blocks}")
     add = c_sub.add_parser("add", help="添加居委会")
     add.add_argument("code", metavar="CODE")
     add.add_argument("name", metavar="NAME")
@@ -124,6 +124,12 @@ def _register_committee(cmds) -> None:
     st.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE", help="其他设置，可重复")
     _db_arg(st)
     st.set_defaults(func=_cmd_committee_set)
+    bl = c_sub.add_parser("blocks", help="块区和块长（JSON 文件，下发到该居委会各前台；诉求按地址分到块长）")
+    bl.add_argument("code", metavar="CODE")
+    bl.add_argument("file", type=Path, metavar="FILE.json",
+                    help='[{"code": "A1", "name": "一块区", "leader_login": "账号", "addresses": ["幸福路100弄"]}]')
+    _db_arg(bl)
+    bl.set_defaults(func=_cmd_committee_blocks)
 
 
 def _register_worker(cmds) -> None:
@@ -348,6 +354,23 @@ def _cmd_committee_set(args) -> int:
     com = _admin(args, admin.update_committee, args.code, name=args.name, phone=args.phone, address=args.address,
                  close_of_business=args.close_of_business, settings=settings)
     print(f"已更新居委会：{com.code} {com.name}（版本 {com.version}）")
+    return 0
+
+
+def _cmd_committee_blocks(args) -> int:
+    import json
+
+    from app.server import admin
+    try:
+        raw = json.loads(args.file.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise CliError(f"无法读取文件 {args.file}：{e.strerror or e}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise CliError(f"{args.file} 不是有效的 JSON 文件") from None
+    blocks = _admin(args, admin.set_committee_blocks, args.code, raw)
+    print(f"已设置居委会 {args.code} 的块区 {len(blocks)} 个，前台下次同步后生效")
+    for b in blocks:
+        print(f"  {b.code}  {b.name}  地址 {len(b.addresses)} 条")
     return 0
 
 

@@ -25,6 +25,8 @@ from app.core.accounts import (
     hash_password,
     validate_new_password,
 )
+from app.core.blocks import SETTINGS_KEY as BLOCKS_KEY
+from app.core.blocks import Block, BlockError, blocks_setting, parse_blocks
 from app.core.errors import UserError
 from app.core.ratings import SETTINGS_KEY as FOLLOWUP_KEY
 from app.core.ratings import FollowupDays, SettingsError, check_followup_days, followup_days
@@ -116,6 +118,38 @@ def update_committee(db: ServerDB, code: str, *, name: str | None = None, phone:
         com.updated_at = now
         changes.committee(com)
         return com
+
+
+def set_committee_blocks(db: ServerDB, code: str, raw: object, now: dt.datetime | None = None) -> list[Block]:
+    """A committee's 块区 (issue 20) from a JSON list (``server committee blocks CODE FILE.json``): each
+    ``{"code", "name", "leader_id" or "leader_login", "addresses"}``; checked whole (app/core/blocks.py, 块长 among
+    the committee's active workers), kept in its settings, its change row emitted so its desks pull it."""
+    now = now or utcnow()
+    with db.sessions.begin() as s:
+        changes = ChangeWriter(s, now)
+        com = _committee(s, code)
+        workers = list(s.scalars(select(Worker).where(Worker.committee_id == com.id, Worker.active.is_(True))))
+        by_login = {w.login: w.id for w in workers}
+        entries = raw.get("blocks") if isinstance(raw, dict) else raw
+        if isinstance(entries, list):
+            resolved = []
+            for entry in entries:
+                if isinstance(entry, dict) and entry.get("leader_login") and not entry.get("leader_id"):
+                    login = str(entry["leader_login"])
+                    if login not in by_login:
+                        raise AdminError(f"块区 {entry.get('code', '')} 的块长账号 {login} 不是本居委会在岗的社工")
+                    entry = {**entry, "leader_id": str(by_login[login])}
+                resolved.append(entry)
+            entries = resolved
+        try:
+            blocks = parse_blocks(entries, workers=[w.id for w in workers])
+        except BlockError as e:
+            raise AdminError(str(e)) from None
+        com.settings = {**(com.settings or {}), BLOCKS_KEY: blocks_setting(blocks)}
+        com.version += 1
+        com.updated_at = now
+        changes.committee(com)
+        return blocks
 
 
 def set_followup_days(db: ServerDB, callback_days: int, fix_days: int,

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.core import actions, commands, limits
 from app.core import machine as cm
+from app.core.blocks import SETTINGS_KEY as BLOCKS_KEY
+from app.core.blocks import BlockError, blocks_setting, parse_blocks
 from app.core.errors import UserError
 from app.core.ratings import followup_days, followup_deadlines
 from app.core.residence import committee_region
@@ -27,6 +29,7 @@ from app.core.vocabulary import Action, Mutation
 from app.core.wire import ResultStatus
 from app.core.workdays import WorkCalendar, compute_deadline, parse_close_of_business
 from app.server.batch import Known
+from app.server.changes import ChangeWriter
 from models import Attachment
 from models.server import Case, Committee, MutationRecord, Resident, ResidentAlias, ServerDevice, Worker
 
@@ -342,6 +345,28 @@ def keep_text_as_note(ctx: ApplyContext, rejection: Rejected) -> bool:
     return True
 
 
+def _committee_blocks(ctx: ApplyContext, raw: Any) -> dict:
+    """committee.blocks.v1 (issue 20): a 站长/admin replaced the committee's 块区 at a desk; checked again here
+    (app/core/blocks.py, 块长 among the committee's active workers), kept in its settings, sent to every desk."""
+    try:
+        cmd = commands.parse_args(commands.BlocksArgs, raw)
+    except commands.BadCommand as e:
+        raise Rejected(str(e)) from None
+    if not set(ctx.roles) & cm.MANAGER_ROLES:
+        raise Rejected("只有站长或管理员可以设置块区，该操作未生效")
+    com = ctx.committee
+    active = ctx.s.scalars(select(Worker.id).where(Worker.committee_id == com.id, Worker.active.is_(True)))
+    try:
+        checked = parse_blocks(cmd.blocks, workers=list(active))
+    except BlockError as e:
+        raise Rejected(f"块区设置有误：{e}") from None
+    com.settings = {**(com.settings or {}), BLOCKS_KEY: blocks_setting(checked)}
+    com.version = (com.version or 0) + 1
+    com.updated_at = ctx.at
+    ChangeWriter(ctx.s, ctx.received_at).committee(com)  # the push holds the committee's stream already
+    return {"committee_id": str(com.id), "blocks": len(checked)}
+
+
 def apply_mutation(ctx: ApplyContext, name: str, args: Any) -> dict:
     """Apply one command; raises Rejected for anything the business rules refuse."""
     model = commands.command_args(name)
@@ -349,6 +374,8 @@ def apply_mutation(ctx: ApplyContext, name: str, args: Any) -> dict:
         raise Rejected(f"区服务器不认识该操作（{limits.clean_text(name, 64)}），请升级本机程序后再试")
     if name == Mutation.RESIDENT_UPSERT:
         return _resident_command(ctx, args)
+    if name == Mutation.COMMITTEE_BLOCKS:
+        return _committee_blocks(ctx, args)
     if name in (Mutation.ATTACHMENT_ADD, Mutation.ATTACHMENT_REMOVE):
         from app.server import attachments  # it builds on this module's helpers
 
