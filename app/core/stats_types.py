@@ -7,9 +7,12 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import UserError
+
+if TYPE_CHECKING:
+    from app.core.request_stats import RequestReport
 
 OFFICE_OPENS = dt.time(8, 30)  # start of the working hours counted in 平均答复用时
 MAX_PERIOD_DAYS = 366 * 2  # a range longer than two years is refused (a year's workbook is the usual maximum)
@@ -233,6 +236,9 @@ class Report:
     overdue_now: int  # forwarded cases past their deadline now (any period)
     overdue: list[OverdueCase]
     overdue_followups: list[OverdueFollowup]
+    # The 诉求 figures of the same period (issue 20, app/core/request_stats.py): the desk attaches them; the page,
+    # the workbook's 诉求 sheet and the PDF's 诉求 section show them when present.
+    requests: RequestReport | None = None
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Written with XlsxWriter in ``constant_memory`` mode: the 台账 sheet streams its rows (a year of 150,000 cases
 never sits in memory), every other sheet is small. Four sheets: 汇总 (the period's figures, the rating levels,
 the definitions), 分项 (the breakdown, one column per figure), 每日 (cases per day and the on-time rate, with
-native Excel charts) and 台账 (one row per case, the applicant masked). Dates are real Excel datetimes in China
+native Excel charts), 诉求 (issue 20, when the report carries the requests: by category and by 块区) and 台账 (one
+row per case, the applicant masked; the service cases only). Dates are real Excel datetimes in China
 time; nothing is a formula (a text starting with "=" stays text), so WPS and Excel open it without a repair.
 The figure labels (:data:`FIGURE_COLUMNS`) are shared with the monthly report PDF.
 """
@@ -26,6 +27,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from app.core.errors import UserError, is_disk_full
+from app.core.request_stats import REQUEST_COLUMNS, RequestReport, RequestRow
 from app.core.stats import BREAKDOWN_LABELS, DEFINITIONS, Breakdown, DayPoint, Figures, LedgerRow, Report
 from app.core.vocabulary import CHINA_TZ, UNRATED_LABEL, RatingLevel
 
@@ -68,6 +70,7 @@ LEDGER_HEADERS: tuple[tuple[str, float], ...] = (  # (header, column width)
     ("承办", 16), ("期限", 17), ("答复时间", 17), ("是否超期", 9), ("评价", 11),
 )
 SHEET_SUMMARY, SHEET_ROWS, SHEET_DAYS, SHEET_LEDGER = "汇总", "分项", "每日", "台账"
+SHEET_REQUESTS = "诉求"  # issue 20: the period's 诉求 by category and 块区 (written when the report carries them)
 NO_BASE = "—"  # a rate with nothing to divide by
 
 # Characters XML 1.0 cannot carry (an .xlsx holding one needs a repair in Excel).
@@ -174,6 +177,8 @@ def write_workbook(path: Path | str, report: Report | Callable[[], Report], ledg
             level_range = _write_summary(summary, f, final, definitions)
             _write_rows(wb.add_worksheet(SHEET_ROWS), f, final)
             _write_days(wb, wb.add_worksheet(SHEET_DAYS), f, final.per_day, level_range)
+            if final.requests is not None:
+                _write_requests(wb.add_worksheet(SHEET_REQUESTS), f, final.requests, final.scope)
             if f.datetime.xf_index != date_xf:
                 raise RuntimeError("XlsxWriter changed the datetime format's index")
             _write_ledger_header(wb.add_worksheet(SHEET_LEDGER), f, district, written)
@@ -294,6 +299,40 @@ def _write_days(wb: xlsxwriter.Workbook, ws: Worksheet, f: _Formats, per_day: Se
     if n:
         ws.insert_chart(1, 6, _day_chart(wb, n), {"x_scale": 1.6, "y_scale": 1.3})
     ws.insert_chart(22, 6, _level_chart(wb, level_range), {"x_scale": 1.2, "y_scale": 1.1})
+
+
+def _write_requests(ws: Worksheet, f: _Formats, report: RequestReport, scope: str) -> None:
+    """The 诉求 sheet: the period's figures, then one table by category and one by 块区 (a 合计 line each)."""
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, len(REQUEST_COLUMNS), 11)
+    ws.write_string(0, 0, clean_text(f"{scope} {report.period.label} 诉求统计"), f.title)
+    ws.set_row(0, 26)
+    row = 2
+    for label, value in (("当前未办结（生成时）", report.open_now), ("当前超时（生成时）", report.overdue_now)):
+        ws.write_string(row, 0, label, f.label)
+        ws.write_number(row, 1, value, f.plain)
+        row += 1
+    for key_header, rows in (("诉求类别", report.by_category), ("块区", report.by_block)):
+        row = _write_request_table(ws, f, row + 1, key_header, rows, report) + 1
+
+
+def _write_request_table(ws: Worksheet, f: _Formats, row: int, key_header: str, rows: Sequence[RequestRow],
+                         report: RequestReport) -> int:
+    """One breakdown of the 诉求 sheet from ``row``; returns the row after its 合计 line."""
+    ws.set_row(row, 30)
+    ws.write_string(row, 0, key_header, f.header)
+    for col, (_attr, label, _kind) in enumerate(REQUEST_COLUMNS, start=1):
+        ws.write_string(row, col, label, f.header)
+    row += 1
+    for r in rows:
+        ws.write_string(row, 0, clean_text(r.label or r.key), f.cell)
+        for col, (attr, _label, kind) in enumerate(REQUEST_COLUMNS, start=1):
+            _write_figure(ws, row, col, getattr(r.figures, attr), f.for_kind(kind), f.cell)
+        row += 1
+    ws.write_string(row, 0, "合计", f.total)
+    for col, (attr, _label, kind) in enumerate(REQUEST_COLUMNS, start=1):
+        _write_figure(ws, row, col, getattr(report.total, attr), f.for_kind(kind, total=True), f.total)
+    return row + 1
 
 
 def _day_chart(wb: xlsxwriter.Workbook, n: int):

@@ -3,6 +3,7 @@ over this desk's committee, with its calendar and close of business. No Qt."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.core.errors import UserError
+from app.core.request_stats import REQUEST_DEFINITIONS, RequestReport, compute_requests
 from app.core.stats import (
     DEFINITIONS,
     Breakdown,
@@ -43,7 +45,8 @@ class StatsService:
 
     @property
     def definitions(self) -> tuple[tuple[str, str], ...]:
-        return DEFINITIONS
+        """The service figures' definitions, then the 诉求's (issue 20)."""
+        return DEFINITIONS + REQUEST_DEFINITIONS
 
     def committee_id(self) -> uuid.UUID:
         return self.ctx.identity().committee_id
@@ -68,9 +71,27 @@ class StatsService:
         now = now or self.ctx.now()
         closes = self.close_of_business()
         committee_id = self.committee_id()
+        labels = self.category_labels()
         with self.ctx.sessions() as s:
-            return compute(s, period=period, breakdown=breakdown, now=now, calendar=self.calendar,
-                           committee_ids=[committee_id], scope=self.scope(), close_of_business=lambda _cid: closes)
+            report = compute(s, period=period, breakdown=breakdown, now=now, calendar=self.calendar,
+                             committee_ids=[committee_id], scope=self.scope(), close_of_business=lambda _cid: closes)
+            requests = compute_requests(s, period=period, now=now, committee_ids=[committee_id],
+                                        category_labels=labels)
+        return dataclasses.replace(report, requests=requests)
+
+    def requests(self, actor: WorkerInfo | None, period: Period, now: dt.datetime | None = None) -> RequestReport:
+        """The period's 诉求 figures alone (app/core/request_stats.py)."""
+        _logged_in(actor)
+        labels = self.category_labels()
+        with self.ctx.sessions() as s:
+            return compute_requests(s, period=period, now=now or self.ctx.now(),
+                                    committee_ids=[self.committee_id()], category_labels=labels)
+
+    def category_labels(self) -> dict[str, str]:
+        """code → label of the district's 诉求 categories (forms/items/catalog.yaml), in the list's order."""
+        from app.core.requests import request_categories
+        from app.desk.catalog.refs import shared_catalog
+        return dict(request_categories(shared_catalog(self.ctx.data_dir)))
 
     def ledger(self, actor: WorkerInfo | None, period: Period, now: dt.datetime | None = None) -> Iterator[LedgerRow]:
         """The period's cases, one 台账 row each (applicant masked), streamed from one read session."""
@@ -89,13 +110,20 @@ class StatsService:
         in one read session (open while the block runs)."""
         _logged_in(actor)
         closes = self.close_of_business()
+        labels = self.category_labels()
+        now = now or self.ctx.now()
         with self.ctx.sessions() as s:
             rows, report = ledger_with_report(s, period=period, breakdown=parse_breakdown(breakdown),
-                                              now=now or self.ctx.now(), calendar=self.calendar,
+                                              now=now, calendar=self.calendar,
                                               committee_ids=[self.committee_id()], scope=self.scope(),
                                               close_of_business=lambda _cid: closes)
+            requests = compute_requests(s, period=period, now=now, committee_ids=[self.committee_id()],
+                                        category_labels=labels)
+
+            def with_requests() -> Report:
+                return dataclasses.replace(report(), requests=requests)
             try:
-                yield rows, report
+                yield rows, with_requests
             finally:
                 rows.close()  # a failed write stops reading: the cursor closes before the session does
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import UserError
+from app.core.request_stats import REQUEST_DEFINITIONS
 from app.core.stats import BREAKDOWN_LABELS, DEFINITIONS, Breakdown, Period, Report
 from app.core.vocabulary import CHINA_TZ, Role
 from ui.cases.action_dialogs import ActionDialog
@@ -54,6 +55,7 @@ from ui.stats.figures_model import (
     rate_text,
 )
 from ui.stats.overdue_model import SORT_ROLE, OverdueCasesModel, OverdueFollowupsModel
+from ui.stats.requests_view import RequestsPanel
 
 DESK_BREAKDOWNS = (Breakdown.ITEM, Breakdown.LINE, Breakdown.WORKER, Breakdown.DAY)  # committee: the district's
 KEY_HEADERS = {Breakdown.ITEM: "事项", Breakdown.LINE: "条线/部门", Breakdown.WORKER: "受理人", Breakdown.DAY: "日期"}
@@ -141,7 +143,7 @@ class DefinitionsDialog(QDialog):
         self.resize(620, 520)
         self.text = QTextBrowser()
         rows = "".join(f"<dt><b>{html.escape(term)}</b></dt><dd style='margin-bottom:8px'>{html.escape(text)}</dd>"
-                       for term, text in DEFINITIONS)
+                       for term, text in DEFINITIONS + REQUEST_DEFINITIONS)
         self.text.setHtml(f"<dl>{rows}</dl>" if rows else "<p>暂无统计口径说明。</p>")
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.button(QDialogButtonBox.Close).setText("关闭")
@@ -305,6 +307,8 @@ class StatsPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(overview, "概览")
         self.tabs.addTab(lists, "超期与催办")
+        self.requests_panel = RequestsPanel()  # issue 20: the 诉求 figures the core counted
+        self.tabs.addTab(self.requests_panel, "诉求")
         self._update_remind_button()
 
     def _lay_out(self) -> None:
@@ -426,6 +430,8 @@ class StatsPage(QWidget):
         n, m = len(report.overdue), len(report.overdue_followups)
         self.tabs.setTabText(1, f"超期与催办（{n + m}）" if n + m else "超期与催办")
         self.followups_title.setText(f"差评回访、整改已过期限（{m}）")
+        self.requests_panel.show_report(report.requests)
+        self.tabs.setTabText(self.tabs.indexOf(self.requests_panel), self.requests_panel.tab_text(report.requests))
         self._update_remind_button()
         computed = report.computed_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
         self.status.setText(f"统计于 {computed}。当前超期按统计时刻计，不限所选期间。")

@@ -23,6 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate, Table, TableStyle
 
+from app.core.request_stats import REQUEST_COLUMNS, RequestReport, RequestRow
 from app.core.stats import BREAKDOWN_LABELS, DEFINITIONS, DayPoint, Figures, Report
 from app.core.vocabulary import CHINA_TZ
 from app.core.workbook import FIGURE_COLUMNS, HOURS, KEY_HEADERS, RATE, level_counts
@@ -101,6 +102,8 @@ def render_report_pdf(report: Report, *, definitions: Sequence[tuple[str, str]] 
         story += [st.p(f"四、分项统计（{BREAKDOWN_LABELS[report.breakdown]}）", st.h2), _breakdown_table(st, report)]
     if report.overdue:
         story += [st.p(f"五、当前超期未答复（{report.overdue_now} 件）", st.h2), _overdue_table(st, report)]
+    if report.requests is not None:
+        story += _requests_section(st, report.requests)
     if definitions:
         story.append(st.p("统计口径", st.h2))
         story += [st.p(f"{term}：{text}", st.body) for term, text in definitions]
@@ -165,6 +168,48 @@ def _overdue_table(st: _Styles, report: Report) -> Table:
     w = CONTENT_WIDTH
     return Table(data, colWidths=[w * 0.26, w * 0.32, w * 0.18, w * 0.15, w * 0.09], repeatRows=1,
                  style=_table_style())
+
+
+# The 诉求 tables' columns (issue 20): what a page's width holds beside the category or 块区.
+REQUEST_TABLE_COLUMNS = ("requests", "closed", "waiting", "in_progress", "feedback_missed", "feedback_rate",
+                         "avg_close_hours")
+REQUEST_SHORT = {"avg_close_hours": "平均办结小时", "feedback_missed": "超时未反馈"}
+
+
+def _requests_section(st: _Styles, req: RequestReport) -> list[Flowable]:
+    """六、诉求: the period's 诉求 figures in one line of pairs, then by category and by 块区."""
+    t = req.total
+    cells = [(label, format_figure(getattr(t, attr), kind)) for attr, label, kind in REQUEST_COLUMNS]
+    cells += [("当前未办结（生成时）", str(req.open_now)), ("当前超时（生成时）", str(req.overdue_now))]
+    half = -(-len(cells) // 2)
+    left, right = cells[:half], cells[half:] + [("", "")] * (2 * half - len(cells))
+    data = [[st.p("指标", st.head), st.p("本期", st.head), st.p("指标", st.head), st.p("本期", st.head)]]
+    for (l1, v1), (l2, v2) in zip(left, right, strict=True):
+        data.append([st.p(l1, st.cell), st.p(v1, st.num), st.p(l2, st.cell), st.p(v2, st.num)])
+    w = CONTENT_WIDTH
+    figures = Table(data, colWidths=[w * 0.32, w * 0.18, w * 0.32, w * 0.18], style=_table_style())
+    out: list[Flowable] = [st.p("六、诉求受理与24小时反馈", st.h2), figures]
+    for heading, key_header, rows in (("按诉求类别", "诉求类别", req.by_category), ("按块区", "块区", req.by_block)):
+        if rows:
+            out += [st.p(heading, st.body), _request_table(st, key_header, rows, req)]
+    return out
+
+
+def _request_table(st: _Styles, key_header: str, rows: Sequence[RequestRow], req: RequestReport) -> Table:
+    kinds = {attr: (label, kind) for attr, label, kind in REQUEST_COLUMNS}
+    data = [[st.p(key_header, st.head)]
+            + [st.p(REQUEST_SHORT.get(a, kinds[a][0]), st.head) for a in REQUEST_TABLE_COLUMNS]]
+    for row in [*rows, None]:
+        label, figures = ("合计", req.total) if row is None else (row.label or row.key, row.figures)
+        data.append([st.p(label, st.cell)]
+                    + [st.p(format_figure(getattr(figures, a), kinds[a][1]), st.num) for a in REQUEST_TABLE_COLUMNS])
+    name_w = CONTENT_WIDTH * 0.23
+    col_w = (CONTENT_WIDTH - name_w) / len(REQUEST_TABLE_COLUMNS)
+    style = _table_style()
+    style.add("BACKGROUND", (0, len(data) - 1), (-1, len(data) - 1), colors.HexColor("#F2F2F2"))
+    table = Table(data, colWidths=[name_w] + [col_w] * len(REQUEST_TABLE_COLUMNS), repeatRows=1, style=style)
+    table.spaceBefore, table.spaceAfter = 1 * mm, 3 * mm
+    return table
 
 
 def _text(fonts: FontSet, x: float, y: float, text: str, size: float, anchor: str = "start",

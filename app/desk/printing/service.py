@@ -28,7 +28,7 @@ from app.core.changes import Changes
 from app.core.errors import DiskFullError, UserError, is_disk_full
 from app.core.machine import STATE_LABELS, case_paper, flexible_paper, item_paper, printable_documents
 from app.core.verify import VerifyBaseError, verification_url
-from app.core.vocabulary import DOC_TITLES, DocKind, State
+from app.core.vocabulary import DOC_TITLES, CaseKind, DocKind, State
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.intake import IntakeService
@@ -37,6 +37,7 @@ from app.desk.printing.data import DocumentData, MaterialLine, MissingMaterial
 from app.desk.printing.kinds import kind_for
 from app.desk.printing.layout import LAYOUTS
 from app.desk.printing.render import render
+from app.desk.printing.request_facts import request_facts
 from forms.identity import mask_name
 from forms.schema import ServiceItem
 from models import PRINT_FAILED, PRINT_OK, PRINT_PENDING, Case, Committee, Device, PrintJob, Resident, Worker
@@ -239,16 +240,22 @@ class PrintService:
         self.ctx = ctx
         self._catalog = catalog
 
-    def _item(self, code: str) -> ServiceItem | None:
-        """The case's item in the desk's catalog (None once the catalog no longer has it)."""
+    def _catalog_now(self):
         if self._catalog is None:
             from app.desk.catalog.refs import shared_catalog
             self._catalog = shared_catalog(self.ctx.data_dir)
-        return self._catalog.get(code)
+        return self._catalog
+
+    def _item(self, code: str) -> ServiceItem | None:
+        """The case's item in the desk's catalog (None once the catalog no longer has it)."""
+        return self._catalog_now().get(code)
 
     def _documents(self, state: str, forwarded: bool, item_code: str,
-                   flexible: frozenset[DocKind] = frozenset()) -> tuple[DocKind, ...]:
-        """``flexible``: the papers of how the case was accepted (:func:`app.core.machine.case_paper`)."""
+                   flexible: frozenset[DocKind] = frozenset(), kind: str | None = None) -> tuple[DocKind, ...]:
+        """``flexible``: the papers of how the case was accepted (:func:`app.core.machine.case_paper`); ``kind``:
+        the case's (a 诉求 prints its 诉求受理单)."""
+        if kind == CaseKind.REQUEST:
+            return printable_documents(state, forwarded, kind=kind)
         return printable_documents(state, forwarded, item_paper(self._item(item_code)), flexible=flexible)
 
     def settings(self) -> tuple[str, str | None]:
@@ -275,7 +282,7 @@ class PrintService:
             if case is None:
                 raise PrintError("找不到该案件")
             return case.state, self._documents(case.state, case.forwarded_at is not None, case.item_code,
-                                               case_paper(case))
+                                               case_paper(case), case.kind)
 
     def allowed(self, case_id: uuid.UUID) -> tuple[str, ...]:
         return self._state_and_documents(case_id)[1]
@@ -317,13 +324,15 @@ class PrintService:
             if case is None:
                 raise PrintError("找不到该案件")
             link = verify_link(base, case.case_number, case.verification_code)
-            allowed = self._documents(case.state, case.forwarded_at is not None, case.item_code, case_paper(case))
+            allowed = self._documents(case.state, case.forwarded_at is not None, case.item_code, case_paper(case),
+                                      case.kind)
             if doc_type not in allowed:
                 raise PrintError(refusal_message(case.state, doc_type, allowed))
             com = s.get_one(Committee, case.committee_id)
             r = s.get(Resident, case.applicant_id) if case.applicant_id else None
             creator = s.get(Worker, case.created_by_id)
-            item = self._item(case.item_code)
+            request = request_facts(s, case, com, self._catalog_now()) if case.kind == CaseKind.REQUEST else None
+            item = None if request is not None else self._item(case.item_code)
             received, missing = _material_lines(case, _with_item_materials(case, item))
             approved = {"approved": True, "refused": False}.get(case.reply_result or "")
             kind = kind_for(doc_type)
@@ -348,7 +357,7 @@ class PrintService:
                 progress_query=progress_wording(link, com.phone), verify_url=link,
                 appeal_route=APPEAL if approved is False else "", verification_code=case.verification_code,
                 reprint_count=reprint_count, printed_at=printed_at, decided_at=case.replied_at or case.closed_at,
-                intake_remark=rule_notes.remark(case.rule_warnings, case.warning_note))
+                intake_remark=rule_notes.remark(case.rule_warnings, case.warning_note), request=request)
         extra = self._answers(data, item, *answered)  # reads the applicant in a session of its own
         if data.doc_type == DocKind.PACKET:
             extra = self._packet(case_id)
@@ -487,19 +496,19 @@ class PrintService:
     def jobs(self, case_id: uuid.UUID | None = None, waiting_only: bool = False) -> list[PrintJobRow]:
         with self.ctx.sessions() as s:
             stmt = (select(PrintJob, Case.case_number, Case.state, Case.forwarded_at, Case.item_code,
-                           Case.acceptance_mode, Case.pledge_text, Case.item_name, Resident.name)
+                           Case.acceptance_mode, Case.pledge_text, Case.item_name, Resident.name, Case.kind)
                     .join(Case, Case.id == PrintJob.case_id)
                     .outerjoin(Resident, Resident.id == Case.applicant_id).order_by(PrintJob.at.desc()))
             if case_id is not None:
                 stmt = stmt.where(PrintJob.case_id == case_id)
             rows, fits = [], {}
-            for j, num, state, forwarded_at, code, mode, pledge, item_name, name in s.execute(stmt):
+            for j, num, state, forwarded_at, code, mode, pledge, item_name, name, kind in s.execute(stmt):
                 rows.append(PrintJobRow(
                     id=j.id, case_id=j.case_id, case_number=num, doc_type=j.doc_type, doc_title=DOC_TITLES[j.doc_type],
                     layout=j.layout, reprint_count=j.reprint_count, at=j.at, status=j.status, printer=j.printer,
                     reason=j.reason, path=self.ctx.data_dir / j.file, applicant=mask_name(name), item_name=item_name))
                 fits[j.id] = j.doc_type in self._documents(state, forwarded_at is not None, code,
-                                                           flexible_paper(mode, pledge))
+                                                           flexible_paper(mode, pledge), kind)
         if not waiting_only:
             return rows
         # Waiting = the newest paper job of a case's document is not on paper yet (a later good reprint clears
