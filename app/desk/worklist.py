@@ -5,13 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core import machine as cm
 from app.core import ratings, rule_notes
-from app.core.vocabulary import CHINA_TZ, REPLY_RESULTS, AcceptanceMode, RatingLevel, Role, State, rating_label
+from app.core.requests import OVERDUE, SOON, request_clock, request_state_label
+from app.core.vocabulary import (
+    CHINA_TZ,
+    REPLY_RESULTS,
+    AcceptanceMode,
+    CaseKind,
+    RatingLevel,
+    Role,
+    State,
+    Urgency,
+    rating_label,
+)
 from app.desk.auth import WorkerInfo
 from app.desk.context import AppContext
 from app.desk.deadlines import DeadlineService
@@ -21,6 +33,7 @@ from models import Case, CaseReplySeen, Resident, Worker
 
 TABS = (
     ("mine", "转给我的"),
+    ("requests", "诉求"),  # issue 20: open 诉求 of the viewer (a 站长/admin: of the committee)
     ("sent", "本窗口转出"),
     ("due_today", "今日到期"),
     ("overdue", "已超期"),
@@ -57,6 +70,12 @@ class WorklistRow:
     remind_count: int = 0  # 催办 sent to the assignee of this forwarded case
     reminded_at: dt.datetime | None = None
     reply_unseen: bool = False  # the department replied and no worker who informs the resident opened it yet
+    # 诉求 (issue 20): the row of a request, its 24-hour clock (app/core/requests.py: label, and level "ok" |
+    # "soon" (yellow) | "overdue" (red) | "done") and whether the resident marked it urgent (紧急).
+    kind: str = "service"
+    clock_label: str = ""
+    clock_level: str = ""
+    urgent: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +111,22 @@ def _followup_open():
                 Case.followup_fixed_at.is_(None))
 
 
+SERVICE = Case.kind != CaseKind.REQUEST  # the service items' cases: what the service tabs list
+REQUEST = Case.kind == CaseKind.REQUEST
+_OPEN_REQUEST = and_(REQUEST, Case.state.in_((cm.ACCEPTED, cm.IN_PROGRESS)))
+
+
+def _request_due():
+    """What a request's clock counts to (``request_clock`` in SQL): the 24-hour feedback until it is given, then
+    the handler's promised time (NULL: nothing to count to)."""
+    return case((Case.first_feedback_at.is_(None), Case.feedback_due_at), else_=Case.promised_at)
+
+
+def _request_overdue(now: dt.datetime):
+    """Open requests whose first feedback is late, or whose promised time has passed."""
+    return and_(_OPEN_REQUEST, _request_due() <= now)
+
+
 def _followup_due():
     """``ratings.followup_next_due`` in SQL: the call-back's deadline until it is recorded, then the fix's."""
     return case((Case.followup_called_at.is_(None), Case.followup_callback_due), else_=Case.followup_fix_due)
@@ -110,6 +145,8 @@ class WorklistService:
     def _where(self, tab: str, worker: WorkerInfo, now: dt.datetime):
         start, end = self._day_bounds(now)
         forwarded = Case.state == cm.FORWARDED
+        if tab == "requests":  # the viewer's open requests; a 站长/admin sees the committee's
+            return _OPEN_REQUEST if worker.manages_desk else and_(_OPEN_REQUEST, Case.assignee_id == worker.id)
         if tab == "mine":
             queue = and_(Case.assignee_id.is_(None), Case.assignee_queue.in_(worker.lines)) if worker.lines else false()
             return and_(forwarded, or_(Case.assignee_id == worker.id, queue))
@@ -123,22 +160,25 @@ class WorklistService:
                 due = _followup_due()  # … and every bad rating's follow-up due today or late (rules.md §3)
                 followup = and_(_followup_open(), (and_(due >= max(start, now), due < end) if tab == "due_today"
                                                    else due < now))
-                if tab == "overdue":  # … and every 容缺 make-up past its deadline (rules.md §8)
+                if tab == "overdue":  # … and every 容缺 make-up past its deadline (rules.md §8), every late 诉求
                     return or_(and_(forwarded, when), and_(_owes_makeup(), Case.makeup_due < _local_day(now)),
-                               followup)
+                               followup, _request_overdue(now))
                 return or_(and_(forwarded, when), followup)
             own = [self._where("mine", worker, now)]
             if worker.has_role(Role.FRONT_DESK):  # the desk follows up what it sent; a line colleague only their own
                 own.append(self._where("sent", worker, now))
-            return and_(forwarded, when, or_(*own))
+            mine = and_(forwarded, when, or_(*own))
+            if tab == "overdue":  # … and the late 诉求 the worker is responsible for
+                return or_(mine, and_(_request_overdue(now), Case.assignee_id == worker.id))
+            return mine
         if tab == "followup":  # the 站长's follow-ups of bad ratings (an administrator may look at them too)
             return _followup_open() if worker.manages_desk else false()
         if tab == "pending":
-            return Case.state == cm.PENDING_MATERIALS
+            return and_(Case.state == cm.PENDING_MATERIALS, SERVICE)
         if tab == "makeup":
-            return _owes_makeup()
-        if tab == "drafts":
-            return and_(Case.state == cm.DRAFT, Case.created_by_id == worker.id)
+            return and_(_owes_makeup(), SERVICE)
+        if tab == "drafts":  # a 诉求 is registered as it is created: never a draft to resume
+            return and_(Case.state == cm.DRAFT, Case.created_by_id == worker.id, SERVICE)
         raise ValueError(f"unknown tab {tab}")
 
     def _query(self, tab: str, worker: WorkerInfo, text: str, now: dt.datetime, *,
@@ -159,9 +199,11 @@ class WorklistService:
     def page(self, tab: str, worker: WorkerInfo, *, offset: int = 0, limit: int = 100, text: str = "",
              sort: str = "due", descending: bool = False, now: dt.datetime | None = None) -> list[WorklistRow]:
         now = now or self.ctx.now()  # corrected time (app/desk/clock.py)
-        col = SORT_COLUMNS.get(sort, Case.due_at)
+        col: Any = SORT_COLUMNS.get(sort, Case.due_at)
         if tab == "followup" and sort == "due":  # this list is about the follow-up's deadline
             col = _followup_due()
+        elif sort == "due" and tab in ("requests", "overdue"):  # a request's clock, a case's deadline
+            col = func.coalesce(Case.due_at, _request_due())
         order = (col.desc() if descending else col.asc(), Case.case_number.asc())
         assignee = aliased(Worker)
         ids = (self._query(tab, worker, text, now, with_resident=sort == "applicant")
@@ -191,6 +233,8 @@ class WorklistService:
 
     def _row(self, c: Case, name, id_number, assignee_name, now, tab: str = "",
              seen_reply: dt.datetime | None = None) -> WorklistRow:
+        if c.kind == CaseKind.REQUEST:
+            return self._request_row(c, name, id_number, assignee_name, now)
         countdown, urgency = "", ""
         if c.due_at is not None and c.state == cm.FORWARDED:
             left, countdown = self.deadlines.countdown(c.due_at, now)
@@ -224,6 +268,20 @@ class WorklistService:
                            reminded_at=c.reminded_at,
                            reply_unseen=tab != "followup" and c.state == cm.REPLIED and c.replied_at is not None
                            and seen_reply != c.replied_at)
+
+    @staticmethod
+    def _request_row(c: Case, name, id_number, assignee_name, now: dt.datetime) -> WorklistRow:
+        """A 诉求's row: its 24-hour clock is what the row counts (yellow at 4 h left, red once late)."""
+        clock = request_clock(c, now)
+        data = c.data or {}
+        who = name or str(data.get("contact_name") or "") or ("匿名" if data.get("anonymous") else "")
+        urgency = {OVERDUE: "overdue", SOON: "due_today"}.get(clock.level, "")
+        return WorklistRow(id=c.id, case_number=c.case_number, item_name=c.item_name, applicant=who,
+                           applicant_id_masked=mask_id(id_number), state=c.state,
+                           state_label=request_state_label(c.state), assignee=assignee_name or "",
+                           due_at=clock.due_at, provisional=False, countdown=clock.label, urgency=urgency,
+                           remind_count=c.remind_count or 0, reminded_at=c.reminded_at, kind=str(CaseKind.REQUEST),
+                           clock_label=clock.label, clock_level=clock.level, urgent=c.urgency == Urgency.URGENT)
 
     def tabs_for(self, worker: WorkerInfo) -> list[str]:
         """The worklist tabs ``worker`` is shown (差评回访 only to a 站长 or an administrator)."""
