@@ -104,8 +104,8 @@ def _countdown(due: dt.datetime, now: dt.datetime, *, prefix: str = "") -> Reque
             f"已超过承诺时间 {_span(over)}" if prefix else f"已超时 {_span(over)}")
         return RequestClock(hours, OVERDUE, label, due)
     level = SOON if left <= SOON_HOURS * 3600 else OK
-    text = _span(left) if left >= 60 else "不到 1 分钟"
-    return RequestClock(hours, level, f"{prefix}剩余 {text}", due)
+    text = f"剩余 {_span(left)}" if left >= 60 else "剩余不到 1 分钟"
+    return RequestClock(hours, level, f"{prefix}{text}", due)
 
 
 def request_clock(case: Any, now: dt.datetime) -> RequestClock:
