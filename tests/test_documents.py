@@ -109,7 +109,7 @@ def test_expected_fields_are_printed(doc_type, layout):
         assert data.request is not None
         expected = [v for v in expected if v not in (data.item_name, mask_id(FULL_ID))]
         expected += [data.request.category, data.request.urgency, "玉桃园三区5号楼2单元***室", data.request.leader,
-                     "2025年1月25日10:30前", data.request.description, data.progress_query]
+                     "2025年1月25日10:30前", data.request.description, "查询网址：" + data.verify_url]
         assert "301室" not in text  # the resident's room is masked
     if doc_type == "receipt":
         expected += ["2025年1月27日", data.department, data.mode, data.progress_query, data.delivery]

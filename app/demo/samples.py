@@ -80,9 +80,7 @@ _OVERRIDES: dict[DocKind, _Overrides] = {
     # A 诉求 (issue 20): a leaking roof at the resident's address, first feedback due 24 hours after intake.
     DocKind.REQUEST_SLIP: lambda received: dict(
         case_number="110102003-D01-20250124-0011", item_code="SQ", item_name="诉求·物业维修", mode="诉求",
-        department="", materials=[], deadline=None, delivery="",
-        progress_query="用手机扫描二维码查询处理进度，也可致电 010-66181234 查询。"
-                       "查询网址：https://onedesk.example.gov.cn/v/110102003-D01-20250124-0011?c=7K3Q9D2M",
+        department="", materials=[], deadline=None, delivery="", progress_query="",
         verify_url="https://onedesk.example.gov.cn/v/110102003-D01-20250124-0011?c=7K3Q9D2M",
         request=RequestFacts(
             category="物业维修", urgency="紧急", place="玉桃园三区5号楼2单元301室", block="玉桃园三区（一块区）",

@@ -173,7 +173,8 @@ def _overdue_table(st: _Styles, report: Report) -> Table:
 # The 诉求 tables' columns (issue 20): what a page's width holds beside the category or 块区.
 REQUEST_TABLE_COLUMNS = ("requests", "closed", "waiting", "in_progress", "feedback_missed", "feedback_rate",
                          "avg_close_hours")
-REQUEST_SHORT = {"avg_close_hours": "平均办结小时", "feedback_missed": "超时未反馈"}
+REQUEST_SHORT = {"avg_close_hours": "平均办结\n（小时）", "feedback_missed": "超时\n未反馈",
+                 "feedback_rate": "24小时\n反馈率"}
 
 
 def _requests_section(st: _Styles, req: RequestReport) -> list[Flowable]:
@@ -190,8 +191,8 @@ def _requests_section(st: _Styles, req: RequestReport) -> list[Flowable]:
     figures = Table(data, colWidths=[w * 0.32, w * 0.18, w * 0.32, w * 0.18], style=_table_style())
     out: list[Flowable] = [st.p("六、诉求受理与24小时反馈", st.h2), figures]
     for heading, key_header, rows in (("按诉求类别", "诉求类别", req.by_category), ("按块区", "块区", req.by_block)):
-        if rows:
-            out += [st.p(heading, st.body), _request_table(st, key_header, rows, req)]
+        if rows:  # a short table: kept on one page with its heading
+            out.append(KeepTogether([st.p(heading, st.body), _request_table(st, key_header, rows, req)]))
     return out
 
 

@@ -42,7 +42,16 @@ def feedback_text(r: RequestFacts) -> str:
     """承诺反馈时间: intake + 24 hours (calendar hours, weekends and holidays included)."""
     if r.feedback_due is None:
         return "受理后 24 小时内"
-    return f"{fmt_datetime(r.feedback_due)}前（受理后 24 小时内）"
+    return f"{fmt_datetime(r.feedback_due)}前（24小时内）"
+
+
+def how_to_check(data: DocumentData) -> str:
+    """查询方式: the progress page (the QR code, and its address for typing) when the desk knows it, and the
+    committee's phone — a request runs on calendar hours, so no office hours are promised here."""
+    ask = f"致电 {data.committee_phone.strip()}" if data.committee_phone.strip() else "到社区服务站"
+    if data.verify_url:
+        return f"扫描二维码查看处理进度，也可{ask}查询（请告知办件编号）。查询网址：{data.verify_url}"
+    return f"{ask}查询处理进度（请告知办件编号）。"
 
 
 class RequestSlipKind(DocumentKind):
@@ -72,14 +81,13 @@ class RequestSlipKind(DocumentKind):
         ]
         if r.handler_name.strip():  # a company's name and phone: public, not masked
             phone = f"（电话：{r.handler_phone.strip()}）" if r.handler_phone.strip() else ""
-            promised = f"，承诺{fmt_datetime(r.promised_at)}前处理" if r.promised_at else ""
+            promised = f"\n承诺{fmt_datetime(r.promised_at)}前处理" if r.promised_at else ""
             rows.append(("转交处理", f"{r.handler_name.strip()}{phone}{promised}", True))
         return rows
 
     def outcome_fields(self, data: DocumentData) -> list[Field]:
-        rows: list[Field] = [("受理人", data.worker_name, False), ("社区电话", data.committee_phone or "—", False)]
-        if data.progress_query:
-            rows.append(("查询方式", scrub(data.progress_query, data), True))
+        rows: list[Field] = [("受理人", data.worker_name, False), ("社区电话", data.committee_phone or "—", False),
+                             ("查询方式", how_to_check(data), True)]
         if data.committee_address.strip():
             rows.append(("社区地址", data.committee_address, True))
         return rows
