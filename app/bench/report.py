@@ -165,7 +165,8 @@ class _Generator:
             "applicant_id": rng.choice(self.residents), "data": {}, "materials": {}, "draft_step": 0,
             "created_by_id": rng.choice(self.staff.desk), "origin_device_code": "D01", "verification_code": "BENCH",
             "created_at": created, "updated_at": created, "version": 0, "acceptance_mode": "",
-            "makeup_materials": [], "rating_reasons": [], "rating_channel": "", "remind_count": 0}
+            "makeup_materials": [], "rating_reasons": [], "rating_channel": "", "remind_count": 0,
+            "kind": "service", "block_code": ""}
         b = _CaseBuilder(self, row)
         desk = row["created_by_id"]
         b.event(Action.CREATE_DRAFT, created, desk, State.DRAFT)
