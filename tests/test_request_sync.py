@@ -25,7 +25,8 @@ from app.desk.outbox import enqueue
 from app.desk.requests import RequestService
 from app.desk.sync.client import sync_status
 from app.server import admin
-from models import Worker
+from app.server.verify import find_progress, progress_html
+from models import Worker, utcnow
 from models.server import Case, Committee, MutationRecord
 from tests.sync_helpers import COMMITTEE, server_worker_id, start_server, stop_server, wait_ready
 
@@ -146,3 +147,23 @@ def test_the_server_refuses_what_the_rules_refuse(make_desk, seeded):
         assert "只有站长或管理员可以设置块区" in reasons[2] and "块区编号 X 重复" in reasons[3]
         assert s.get(Case, reg.summary.id).state == "accepted"
         assert "blocks" not in (s.scalars(select(Committee)).one().settings or {})
+
+
+def test_the_progress_page_of_a_request(make_desk, seeded):
+    """The slip's QR opens the server's progress page: a request reads in its own words, with the 24-hour
+    feedback time, then the promised time; never a rating form (a 诉求 is not rated like a service)."""
+    desk = make_desk("A")
+    svc = RequestService(desk.ctx)
+    reg = svc.register(desk.worker("desk"), category="facility", place="和平路", description="路灯不亮",
+                       contact_phone="13912340000")
+    assert desk.sync.sync_once().ok
+    with desk.ctx.sessions() as s:
+        code = s.get(Case, reg.summary.id).verification_code
+    page = progress_html(find_progress(seeded, reg.summary.case_number, code), utcnow())
+    assert "已登记，待反馈" in page and "承诺反馈" in page and "24小时内给您反馈" in page
+    assert 'name="level"' not in page and "路灯不亮" not in page and "13912340000" not in page
+    svc.feedback(desk.worker("desk"), reg.summary.id, channel="phone", text="明天修",
+                 promised_at=utcnow() + dt.timedelta(days=1))
+    assert desk.sync.sync_once().ok
+    page = progress_html(find_progress(seeded, reg.summary.case_number, code), utcnow())
+    assert "处理中" in page and "已反馈" in page and "预计处理" in page and "承诺反馈" not in page

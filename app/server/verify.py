@@ -46,6 +46,7 @@ from app.core.commands import BadCommand, RateArgs
 from app.core.errors import UserError
 from app.core.machine import FORWARDED
 from app.core.ratings import LEVEL_MISSING, check_reasons, followup_days, followup_deadlines, parse_level, rating_round
+from app.core.requests import is_request, request_state_label
 from app.core.verify import CASE_NUMBER_LABEL, normalise_code, valid_case_number, valid_code
 from app.core.vocabulary import (
     CHINA_TZ,
@@ -109,6 +110,11 @@ class Progress:
     case_id: uuid.UUID | None = None
     rating_round: int | None = None  # which rating the case takes now (app/core/ratings.py), None: none
     rated: bool = False  # the resident has rated it (the level itself is not shown)
+    # 诉求 (issue 20): a request shows its own words and its 24-hour feedback (or the promised time); no rating.
+    request: bool = False
+    feedback_due_at: dt.datetime | None = None
+    first_feedback_at: dt.datetime | None = None
+    promised_at: dt.datetime | None = None
 
     def overdue(self, now: dt.datetime) -> bool:
         """Past the promised reply time while the department has not answered yet."""
@@ -142,6 +148,10 @@ def find_progress(db: ServerDB, case_number: str, code: str) -> Progress | None:
                      and hmac.compare_digest(normalise_code(c.verification_code), code)), None)
         if case is None:
             return None
+        if is_request(case):
+            return Progress(case_number=case.case_number, state=case.state, due_at=None, provisional=False,
+                            case_id=case.id, request=True, feedback_due_at=case.feedback_due_at,
+                            first_feedback_at=case.first_feedback_at, promised_at=case.promised_at)
         return Progress(case_number=case.case_number, state=case.state, due_at=case.due_at,
                         provisional=case.deadline_provisional, case_id=case.id, rating_round=rating_round(case),
                         rated=case.rating is not None)
@@ -197,7 +207,35 @@ def _document(body: str) -> str:
             "</main></body></html>\n")
 
 
+REQUEST_HINTS = {
+    State.ACCEPTED: "社区已登记您的诉求，将在24小时内给您反馈。",
+    State.IN_PROGRESS: "社区已给您反馈，正在处理中。",
+    State.CLOSED: "您的诉求已办结。",
+    State.WITHDRAWN: "诉求已撤回。",
+}
+
+
+def _request_html(p: Progress) -> str:
+    e = html.escape
+    rows = [(CASE_NUMBER_LABEL, e(p.case_number))]
+    if p.first_feedback_at is None and p.feedback_due_at is not None:
+        rows.append(("承诺反馈", e(f"{chinese_date(p.feedback_due_at)} "
+                                   f"{_utc(p.feedback_due_at).astimezone(CHINA_TZ):%H:%M} 前")))
+    elif p.first_feedback_at is not None:
+        rows.append(("已反馈", e(f"{chinese_date(p.first_feedback_at)} "
+                                 f"{_utc(p.first_feedback_at).astimezone(CHINA_TZ):%H:%M}")))
+        if p.promised_at is not None and p.state == State.IN_PROGRESS:
+            rows.append(("预计处理", e(f"{chinese_date(p.promised_at)} "
+                                       f"{_utc(p.promised_at).astimezone(CHINA_TZ):%H:%M} 前")))
+    items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
+    hint = REQUEST_HINTS.get(State(p.state), "") if p.state in STATE_LABELS else ""
+    return _document(f'<div class="card"><div class="state">{e(request_state_label(p.state))}</div>'
+                     f'<p class="hint">{e(hint)}</p><dl>{items}</dl></div>')
+
+
 def progress_html(p: Progress, now: dt.datetime) -> str:
+    if p.request:
+        return _request_html(p)
     e = html.escape
     label = STATE_LABELS.get(p.state, p.state)
     hint = STATE_HINTS.get(State(p.state), "") if p.state in STATE_LABELS else ""
