@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Date, Table, Uuid
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Table, Uuid
 
 from models import Attachment, Case, CaseEvent, Committee, Resident, UTCDateTime, Worker
 
@@ -31,9 +31,28 @@ def to_json(value: Any) -> Any:
     return value
 
 
+# Column types whose values to_json changes; any other column's value is JSON as it is (text, numbers, JSON).
+_AS_IS = (String, Integer, Boolean, Float, JSON)
+_PLANS: dict[tuple[Table, frozenset[str]], list[tuple[str, bool]]] = {}
+
+
+def _plan(table: Table, exclude: frozenset[str]) -> list[tuple[str, bool]]:
+    """(column key, whether its value goes through to_json), once per table."""
+    key = (table, exclude)
+    if key not in _PLANS:
+        _PLANS[key] = [(c.key, not isinstance(c.type, _AS_IS)) for c in table.columns if c.key not in exclude]
+    return _PLANS[key]
+
+
 def dump_row(obj: Any, exclude: frozenset[str] = frozenset()) -> dict:
-    """Every column of an ORM object as a JSON-ready dict."""
-    return {c.key: to_json(getattr(obj, c.key)) for c in obj.__table__.columns if c.key not in exclude}
+    """Every column of an ORM object as a JSON-ready dict. Loaded values are read from the object's own dict
+    (the instrumented attribute costs more than the rest of the payload); an attribute not loaded is fetched."""
+    values = obj.__dict__
+    row = {}
+    for key, convert in _plan(obj.__table__, exclude):
+        value = values[key] if key in values else getattr(obj, key)
+        row[key] = to_json(value) if convert else value
+    return row
 
 
 def _from_json(column, value: Any) -> Any:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from app.core.vocabulary import Mutation
 from app.core.wire import MutationIn
-from app.server.db import bulk_insert
+from app.server.db import among, bulk_insert
 from models.server import Case, CaseEvent, Resident, ResidentAlias
 
 
@@ -121,19 +121,19 @@ def load(s: Session, committee_id: uuid.UUID, mutations: list[MutationIn]) -> Kn
     case_ids, numbers, resident_ids = _named(mutations)
     known = Known()
     if case_ids:
-        found = s.scalars(select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.events)))
+        found = s.scalars(select(Case).where(among(s, Case.id, case_ids)).options(selectinload(Case.events)))
         known.cases = {c.id: c for c in found}
         known.absent_cases = case_ids - set(known.cases)
     if numbers:
         taken = set(s.scalars(select(Case.case_number).where(Case.committee_id == committee_id,
-                                                               Case.case_number.in_(numbers))))
+                                                               among(s, Case.case_number, numbers))))
         known.numbers = {n: n in taken for n in numbers}
     if resident_ids:
         known.aliases = dict.fromkeys(resident_ids)
-        for alias in s.scalars(select(ResidentAlias).where(ResidentAlias.alias_id.in_(resident_ids))):
+        for alias in s.scalars(select(ResidentAlias).where(among(s, ResidentAlias.alias_id, resident_ids))):
             known.aliases[alias.alias_id] = alias.resident_id
         wanted = {known.aliases[r] or r for r in resident_ids}
-        known.residents = {r.id: r for r in s.scalars(select(Resident).where(Resident.id.in_(wanted)))}
+        known.residents = {r.id: r for r in s.scalars(select(Resident).where(among(s, Resident.id, wanted)))}
         known.absent_residents = wanted - set(known.residents)
     return known
 
@@ -144,7 +144,8 @@ _MISSING = object()
 def _row(obj: Case | CaseEvent, columns: list[Column]) -> dict[str, Any]:
     """``obj``'s column values as the unit of work would insert them: an attribute never set, or None where
     the column's type does not store None as a value (JSON does: ``null``), gets the column's Python default,
-    and the object gets it too (payloads read it), as after a flush."""
+    and the object gets it too (payloads read it), as after a flush. Written into the object's dict: the object
+    is not in the session, and once attached it holds the value as loaded, not as a change to flush."""
     values = obj.__dict__
     row: dict[str, Any] = {}
     for c in columns:
@@ -155,7 +156,7 @@ def _row(obj: Case | CaseEvent, columns: list[Column]) -> dict[str, Any]:
                 value = None
             else:
                 value = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
-                setattr(obj, c.key, value)
+                values[c.key] = value  # as loaded, not as changed: the object is not in the session yet
         row[c.key] = value
     return row
 

@@ -36,7 +36,6 @@ FILE_BODY_BYTES = limits.ATTACHMENT_CHUNK_BYTES + 64 * 1024
 FILE_TOO_LARGE = f"上传的附件分段过大（每段最多 {limits.ATTACHMENT_CHUNK_BYTES // 1024} KB）"
 _FILE_PUT = re.compile("^" + re.escape(Endpoint.FILE.value).replace(re.escape("{sha256}"), "[^/]*") + "$")
 
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)  # JSON strings: brackets inside them are not nesting
 _OPEN, _CLOSE = b"[{", b"]}"
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _OPEN + _CLOSE)
 
@@ -48,8 +47,15 @@ def refusal(status: int, error: ErrorCode, message: str) -> JSONResponse:
 
 
 def nesting_depth(body: bytes, limit: int) -> int:
-    """How deep ``body`` (JSON text) nests arrays and objects, counting no further than ``limit`` + 1."""
-    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    """How deep ``body`` (JSON text) nests arrays and objects, counting no further than ``limit`` + 1.
+
+    Brackets inside strings are not nesting: the escape pairs ``\\\\`` and then ``\\"`` are dropped (read left
+    to right, as a JSON lexer pairs them), after which every quote left opens or closes a string, and the text
+    between the quotes of a pair is dropped. Where the text is not valid JSON this may count differently, but
+    only after the first place a parser stops at."""
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(body.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
     depth = deepest = 0
     for b in brackets:
         if b in _OPEN:

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from app.core.commands import ACK, AFTER
 from app.core.wire import MutationIn, ResultStatus
-from app.server.db import ServerDB
+from app.server.db import ServerDB, among
 from app.server.mutations import REPLAY_REASON
 from models.server import HeldCommand, MutationRecord, ServerDevice
 
@@ -101,12 +101,12 @@ class Holds:
         self.batch = {m.mutation_id for m in mutations}
         if self.any and self.batch:
             self.awaited = set(self.s.scalars(select(HeldCommand.waits_for).where(
-                HeldCommand.waits_for.in_(self.batch))))
+                among(self.s, HeldCommand.waits_for, self.batch))))
         afters = {a for m in mutations if (a := after_of(m.args)) is not None}
         if not afters:
             return
         for mutation_id, status in self.s.execute(select(MutationRecord.mutation_id, MutationRecord.status)
-                                                  .where(MutationRecord.mutation_id.in_(afters),
+                                                  .where(among(self.s, MutationRecord.mutation_id, afters),
                                                          MutationRecord.reason != REPLAY_REASON)):
             if self.status.get(mutation_id) in (None, HELD):  # the same command under two device ids
                 self.status[mutation_id] = status

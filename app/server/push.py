@@ -37,7 +37,7 @@ from app.core.workdays import WorkCalendar
 from app.server import batch, held
 from app.server.admin import server_calendar
 from app.server.changes import ChangeWriter, scope_of
-from app.server.db import ServerDB, bulk_insert, take_lock
+from app.server.db import ServerDB, among, bulk_insert, take_lock
 from app.server.devices import AuthFailed, authenticate
 from app.server.mutations import (
     REPLAY_REASON,
@@ -254,7 +254,8 @@ class _BatchRun:
         last = self.device.last_mid
         old_mids = [m.mid for m in mutations if m.mid <= last]
         stored = {r.mid: _as_dict(r) for r in self.s.scalars(select(MutationRecord).where(
-            MutationRecord.device_id == self.device.id, MutationRecord.mid.in_(old_mids)))} if old_mids else {}
+            MutationRecord.device_id == self.device.id,
+            among(self.s, MutationRecord.mid, old_mids)))} if old_mids else {}
         old: list[dict] = []
         new: list[MutationIn] = []
         for m in mutations:
@@ -279,7 +280,7 @@ class _BatchRun:
         if new:
             rows = self.s.execute(select(MutationRecord, ServerDevice.committee_id, ServerDevice.revoked_at)
                                   .join(ServerDevice, ServerDevice.id == MutationRecord.device_id)
-                                  .where(MutationRecord.mutation_id.in_([m.mutation_id for m in new]),
+                                  .where(among(self.s, MutationRecord.mutation_id, [m.mutation_id for m in new]),
                                          MutationRecord.reason != REPLAY_REASON))
             for rec, committee_id, revoked_at in rows:
                 own = rec.device_id == self.device.id or (
@@ -294,7 +295,7 @@ class _BatchRun:
         creates, so no command asks the database about what an earlier one made."""
         worker_ids = {m.acting_worker for m in new if m.acting_worker}
         if not self.careful:
-            self._kept = list(self.s.scalars(select(Worker).where(Worker.id.in_(worker_ids)))) if worker_ids else []
+            self._kept = self._workers(worker_ids)
             self.known = batch.load(self.s, self.committee.id, new)
             return
         case_ids = set()
@@ -304,10 +305,13 @@ class _BatchRun:
                 case_ids.add(uuid.UUID(str(value))) if value else None
             except ValueError:
                 pass  # the handler sets it aside with a proper reason
-        self._kept = list(self.s.scalars(select(Worker).where(Worker.id.in_(worker_ids)))) if worker_ids else []
+        self._kept = self._workers(worker_ids)
         if case_ids:
-            cases = select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.events))
+            cases = select(Case).where(among(self.s, Case.id, case_ids)).options(selectinload(Case.events))
             self._kept += list(self.s.scalars(cases))
+
+    def _workers(self, ids: set[uuid.UUID]) -> list:
+        return list(self.s.scalars(select(Worker).where(among(self.s, Worker.id, ids)))) if ids else []
 
     def _duplicate(self, rec: dict) -> MutationResult:
         self._refresh_from_result(rec["result"])
@@ -454,7 +458,7 @@ class _BatchRun:
         ids = self.refresh_residents - set(self.touched_residents)
         if ids:
             rows += [resident_payload(r) for r in self.s.scalars(select(Resident).where(
-                Resident.id.in_(ids), Resident.committee_id == self.device.committee_id))]
+                among(self.s, Resident.id, ids), Resident.committee_id == self.device.committee_id))]
         return rows
 
     def _case_snapshots(self) -> list[dict]:
@@ -465,5 +469,6 @@ class _BatchRun:
         if ids:
             self.s.flush()
             mine += [case_payload(c) for c in self.s.scalars(select(Case).where(
-                Case.id.in_(ids), Case.committee_id == self.device.committee_id).options(selectinload(Case.events)))]
+                among(self.s, Case.id, ids), Case.committee_id == self.device.committee_id)
+                .options(selectinload(Case.events)))]
         return mine
