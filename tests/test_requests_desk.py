@@ -290,3 +290,28 @@ def test_blocks_are_set_by_a_supervisor_with_an_outbox_command(world):
 
 
 ITEM_ID = "0195a7b0-0000-7000-8000-000000000001"
+
+
+def test_the_service_figures_leave_the_requests_out(world):
+    """stats.py counts service items only (the 诉求 figures are app/core/request_stats.py's): a request of the
+    period is neither a case of 办件量 nor a 台账 row, whatever became of it."""
+    from app.core import stats
+    from app.core.stats_types import Breakdown, Period
+    from app.core.vocabulary import CHINA_TZ
+    from app.core.workdays import CalendarStore
+    svc, people, residents, ctx = world
+    cases = CaseService(ctx)
+    service = cases.create_draft(people["desk"], ITEM, residents["张桂兰"].id)
+    cases.submit(people["desk"], service, {}, {"身份证": True})
+    cases.resolve(people["desk"], service, "已办结")
+    _register(svc, people["desk"], place="和平路", on_spot="solved", result="已解决")
+    _register(svc, people["desk"], place="和平路")
+    now = ctx.now()
+    period = Period.this_month(now.astimezone(CHINA_TZ).date())
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Case).where(Case.kind == "request")) == 2
+        report = stats.compute(s, period=period, breakdown=Breakdown.ITEM, now=now,
+                               calendar=CalendarStore(None).calendar)
+        rows = list(stats.ledger(s, period=period, now=now))
+    assert (report.total.cases, report.total.on_spot) == (1, 1)
+    assert [r.key for r in report.rows] == ["MZ-01"] and len(rows) == 1
