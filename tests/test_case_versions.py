@@ -14,7 +14,7 @@ from models import Case, CaseEvent, OutboxEntry, Worker
 
 def _case(ctx, state: str, assignee: str | None = None) -> tuple:
     with ctx.sessions() as s:
-        stmt = select(Case).where(Case.state == state).order_by(Case.case_number)
+        stmt = select(Case).where(Case.state == state, Case.kind == "service").order_by(Case.case_number)
         if assignee:
             stmt = stmt.where(Case.assignee_id == s.scalar(select(Worker.id).where(Worker.login == assignee)))
         if state == "accepted":

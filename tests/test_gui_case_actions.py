@@ -42,7 +42,8 @@ def _case_in(ctx, state: str) -> Case:
     """A demo case in ``state``; forwarded and replied ones assigned to 李建国 (minzheng) when there is one."""
     with ctx.sessions() as s:
         mz = s.scalar(select(Worker.id).where(Worker.login == "minzheng"))
-        rows = s.scalars(select(Case).where(Case.state == state).order_by(Case.case_number)).all()
+        rows = s.scalars(select(Case).where(Case.state == state, Case.kind == "service")
+                         .order_by(Case.case_number)).all()
         assert rows, f"the demo has no {state} case"
         if state in ("forwarded", "replied"):
             mine = [c for c in rows if c.assignee_id == mz]
@@ -68,7 +69,11 @@ def _buttons(qtbot, services, case_id) -> set[str]:
     return texts
 
 
-@pytest.mark.parametrize("state", [str(s) for s in State])
+# 处理中 is a 诉求's state only (issue 20: its own window, tests/test_gui_requests.py); the case dialog never shows it.
+SERVICE_STATES = [str(s) for s in State if s != State.IN_PROGRESS]
+
+
+@pytest.mark.parametrize("state", SERVICE_STATES)
 def test_dialog_shows_exactly_the_actions_the_machine_allows(qtbot, services, demo_ctx, state):
     case = _case_in(demo_ctx, state)
     for login in LOGINS:
@@ -87,5 +92,5 @@ def test_dialog_shows_exactly_the_actions_the_machine_allows(qtbot, services, de
 
 
 def test_every_expectation_was_checked():
-    states = {str(s) for s in State}
+    states = set(SERVICE_STATES)
     assert {s for s, _ in EXPECTED} == states and {lg for _, lg in EXPECTED} <= set(LOGINS)

@@ -52,7 +52,7 @@ def as_worker(win, login: str):
 
 def demo_case(ctx, state: str, assignee: str | None = None):
     with ctx.sessions() as s:
-        stmt = select(Case).where(Case.state == state).order_by(Case.case_number)
+        stmt = select(Case).where(Case.state == state, Case.kind == "service").order_by(Case.case_number)
         if assignee:
             stmt = stmt.where(Case.assignee_id == s.scalar(select(Worker.id).where(Worker.login == assignee)))
         if state == "accepted":

@@ -52,7 +52,8 @@ def rated_badly(win) -> object:
     """A finished demo case nobody rated yet, rated 非常不满意 by the resident at the desk."""
     with win.services.ctx.sessions() as s:
         cid = s.scalars(select(Case.id).where(Case.state.in_([str(x) for x in RATABLE_STATES]),
-                                              Case.rating.is_(None)).order_by(Case.case_number)).first()
+                                              Case.rating.is_(None), Case.kind == "service")
+                        .order_by(Case.case_number)).first()
     assert cid is not None, "the demo has no unrated finished case"
     win.services.cases.rate(win.services.current_worker, cid, "very_dissatisfied", reasons=["态度不好"],
                             comment="窗口人员不耐烦")

@@ -61,7 +61,7 @@ def scan(qtbot, widget, text: str, win, step: float = 0.004) -> None:
 
 def a_case(ctx, state: str = "forwarded") -> Case:
     with ctx.sessions() as s:
-        return s.scalars(select(Case).where(Case.state == state, Case.verification_code != "")
+        return s.scalars(select(Case).where(Case.state == state, Case.verification_code != "", Case.kind == "service")
                          .order_by(Case.case_number)).first()
 
 

@@ -317,7 +317,7 @@ def test_demo_print_on_a_fresh_folder_seeds_the_demo(tmp_path, capsys):
 def _demo_case(ctx, state, item_code=None):
     from models import Case
     with ctx.sessions() as s:
-        rows = s.query(Case).filter(Case.state == state).all()
+        rows = s.query(Case).filter(Case.state == state, Case.kind == "service").all()
         return next(c.id for c in rows if item_code is None or c.item_code == item_code)
 
 

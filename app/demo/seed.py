@@ -1,4 +1,5 @@
-"""Demo data: a committee, workers of each role, ~30 residents and cases in every state.
+"""Demo data: a committee, workers of each role, ~30 residents, cases in every state, and the committee's 块区
+with a few 诉求 in every state (app/demo/requests.py).
 
 Demo logins (also in README): every demo account's password is ``demo1234``.
 """
@@ -130,6 +131,9 @@ def seed_demo(ctx: AppContext, item_ref: Callable[[str], ItemRef], now: dt.datet
     desk = workers["qiantai"]
     residents = _add_residents(ctx, desk)
     _add_cases(ctx, item_ref, desk, workers, residents, now)
+    from app.demo.requests import add_blocks, add_requests
+    add_blocks(ctx, workers)
+    add_requests(ctx, workers, residents, now)
     _simulated_devices(ctx)
     log.info("demo data seeded")
     return True
