@@ -15,6 +15,7 @@ from app.core.stats import Period
 from app.core.workbook import SHEET_LEDGER, SHEET_REQUESTS
 from app.desk.auth import AuthService
 from app.desk.printing.service import PrintError, PrintService
+from app.desk.requests import RequestService
 from app.desk.stats import StatsService
 from tests.request_world import NOW, make_requests
 
@@ -131,3 +132,8 @@ def test_the_request_slip_prints_the_request(world):
         assert "13700001111" not in text
     # a withdrawn request prints no slip
     assert printing.allowed(ids["R5"]) == ()
+    # registering names the slip among the documents the desk offers at once
+    detail = RequestService(ctx).register(desk, category="other", description="咨询", place="和平路5号",
+                                         contact_name="刘先生", contact_phone="13700003333")
+    assert tuple(detail.documents) == ("request_slip",)
+    assert "二块区" in _flat(printing.produce(desk, detail.summary.id, None, "thermal80").pdf)
