@@ -315,3 +315,44 @@ def test_the_service_figures_leave_the_requests_out(world):
         rows = list(stats.ledger(s, period=period, now=now))
     assert (report.total.cases, report.total.on_spot) == (1, 1)
     assert [r.key for r in report.rows] == ["MZ-01"] and len(rows) == 1
+
+
+def test_the_resident_is_the_contact_unless_another_is_given(world):
+    svc, people, residents, _ctx = world
+    d = _register(svc, people["desk"], applicant_id=residents["张桂兰"].id, contact_phone="")
+    full = CaseService(_ctx).get(d.summary.id, people["kz2"]).request  # 幸福里一区 → 刘二块
+    assert (full.contact_name, full.contact_phone) == ("张桂兰", "13800138000")
+    other = _register(svc, people["desk"], applicant_id=residents["张桂兰"].id, contact_name="她儿子",
+                      contact_phone="13700001111")
+    full = CaseService(_ctx).get(other.summary.id, people["kz2"]).request
+    assert (full.contact_name, full.contact_phone) == ("她儿子", "13700001111")
+
+
+def test_photos_of_a_request_at_intake_and_of_the_result(world, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from app.core.requests import REQUEST_PHOTO_MATERIAL
+    from app.desk.attachments.service import AttachmentError, AttachmentService
+    svc, people, _residents, ctx = world
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), (120, 130, 140)).save(buf, "JPEG")
+    files = AttachmentService(ctx)
+    solved = _register(svc, people["desk"], place="幸福里二区", on_spot="solved", result="已清理")  # closed at once
+    added = files.add_images(people["desk"], solved.summary.id, REQUEST_PHOTO_MATERIAL, [buf.getvalue()])
+    assert added.material == REQUEST_PHOTO_MATERIAL
+    files.add_images(people["kz1"], solved.summary.id, "", [buf.getvalue()])  # the 块长 (其他材料)
+    auth = AuthService(ctx)
+    auth.create_worker(auth.login("admin", "secret123"), login="other", display_name="赵其他", password="otherpw1",
+                       roles=["front_desk"])
+    other = {w.login: w for w, _ in auth.list_workers()}["other"]
+    with pytest.raises(AttachmentError, match="该诉求由其他同事负责"):
+        files.add_images(other, solved.summary.id, REQUEST_PHOTO_MATERIAL, [buf.getvalue()])
+    with pytest.raises(AttachmentError, match="没有“身份证”这项材料"):
+        files.add_images(people["desk"], solved.summary.id, "身份证", [buf.getvalue()])
+    gone = _register(svc, people["desk"], place="和平路")
+    CaseService(ctx).withdraw(people["desk"], gone.summary.id, "不用了")
+    with pytest.raises(AttachmentError, match="诉求已撤回"):
+        files.add_images(people["desk"], gone.summary.id, REQUEST_PHOTO_MATERIAL, [buf.getvalue()])
+    assert [a.material for a in files.for_case(solved.summary.id)] == [REQUEST_PHOTO_MATERIAL, ""]  # "": 其他材料

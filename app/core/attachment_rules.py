@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable
 
 from app.core import machine as cm
+from app.core.requests import is_request
 from app.core.vocabulary import STATE_LABELS, Action, Role, State
 
 # No file is added to a case that has ended; a supervisor or administrator may still take one off it.
@@ -28,12 +29,22 @@ def role_refusal(roles: Iterable[str]) -> str | None:
 def add_refusal(case, worker_id: uuid.UUID, roles: Iterable[str], lines: Iterable[str]) -> str | None:
     """``case`` None: a file on a resident alone (desk roles only). The front desk, supervisors and
     administrators add to any case not ended; a line colleague only to a forwarded or replied case that is with
-    them (its assignee, or one of the queue's line: the same test as replying)."""
+    them (its assignee, or one of the queue's line: the same test as replying). A 诉求 takes photos until it is
+    withdrawn (a closed one too: the photo of what was done) from its 块长, the worker who registered it, a 站长
+    or an administrator."""
     roles = set(roles)
     if why := role_refusal(roles):
         return why
     if case is None:
         return None if roles & cm.DESK_ROLES else "只有前台社工、站长或管理员可以为居民添加附件"
+    if is_request(case):  # 诉求 (issue 20): its photos, at intake or of the result, by whoever may act on it
+        if case.state == State.WITHDRAWN:
+            return "诉求已撤回，不能再添加附件"
+        try:
+            cm.check_actor(case, Action.CLOSE_REQUEST, worker_id, tuple(roles), tuple(lines))
+        except cm.TransitionError:
+            return "该诉求由其他同事负责，不能为其添加附件"
+        return None
     if case.state in FINISHED:
         return f"案件状态为“{STATE_LABELS.get(case.state, case.state)}”，不能再添加附件"
     if roles & cm.DESK_ROLES:

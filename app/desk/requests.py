@@ -87,6 +87,8 @@ class RequestService:
             raise RequestError("已联系物业须填写物业（处理单位）名称和电话")
         if anonymous:
             applicant_id = None
+        elif applicant_id is not None and not (contact_name.strip() and contact_phone.strip()):
+            contact_name, contact_phone = self._contact(applicant_id, contact_name, contact_phone)
         blocks = self.blocks()
         block = self._block(blocks, block_code, place, applicant_id)
         assignee = assignee_id or (block.leader_id if block and block.leader_id else None) or actor.id
@@ -111,6 +113,14 @@ class RequestService:
             self.cases.run_in(s, actor, case, steps, at=at)
             log.info("request %s registered (%s), on the spot: %s", case.case_number, category, on_spot or "-")
             return replace(self.cases._detail(s, case, actor, now=at), changes=CASE_CHANGED)
+
+    def _contact(self, applicant_id: uuid.UUID, name: str, phone: str) -> tuple[str, str]:
+        """Whom the 块长 calls back: the resident's own name and phone unless another contact was given."""
+        with self.ctx.sessions() as s:
+            r = s.get(Resident, applicant_id)
+            if r is None:
+                raise RequestError("找不到该居民")
+            return name.strip() or r.name, phone.strip() or (r.phone or "")
 
     def _block(self, blocks: list[Block], code: str, place: str, applicant_id: uuid.UUID | None) -> Block | None:
         if code:

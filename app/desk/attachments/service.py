@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.core import actions, attachment_rules, commands, limits
 from app.core.errors import UserError
+from app.core.requests import REQUEST_PHOTO_MATERIAL, is_request
 from app.core.vocabulary import Mutation
 from app.desk.attachments import LOCAL_ONLY, MISSING, ON_DEMAND, SYNCED, UPLOADING, AttachmentInfo
 from app.desk.attachments.images import normalise_page
@@ -221,6 +222,8 @@ class AttachmentService:
     def _item_has(self, case: Case, material: str) -> bool:
         if material in (case.materials or {}):
             return True
+        if is_request(case):  # a 诉求 has no item: its photos (issue 20)
+            return material in (REQUEST_PHOTO_MATERIAL, OTHER_MATERIAL)
         item = self.catalog.get(case.item_code)
         return item is not None and item.material(material) is not None
 
