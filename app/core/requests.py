@@ -33,6 +33,7 @@ FEEDBACK_HOURS = 24  # the first feedback is due this many calendar hours after 
 SOON_HOURS = 4  # the countdown turns yellow with this many hours left
 FEEDBACK_WINDOW = dt.timedelta(hours=FEEDBACK_HOURS)
 OPEN_REQUEST_STATES = frozenset({State.ACCEPTED, State.IN_PROGRESS})
+FEEDBACK_DUE_LABEL = "承诺反馈"  # the 24-hour feedback time as the slip and the progress page name it
 REQUEST_PHOTO_MATERIAL = "现场照片"  # what a request's photos are filed under (it has no item and no materials)
 
 # The list a catalog without ``request_categories`` gets (code, label); codes fit Case.request_category.

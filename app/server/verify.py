@@ -46,7 +46,7 @@ from app.core.commands import BadCommand, RateArgs
 from app.core.errors import UserError
 from app.core.machine import FORWARDED
 from app.core.ratings import LEVEL_MISSING, check_reasons, followup_days, followup_deadlines, parse_level, rating_round
-from app.core.requests import is_request, request_state_label
+from app.core.requests import FEEDBACK_DUE_LABEL, is_request, request_state_label
 from app.core.verify import CASE_NUMBER_LABEL, normalise_code, valid_case_number, valid_code
 from app.core.vocabulary import (
     CHINA_TZ,
@@ -219,7 +219,7 @@ def _request_html(p: Progress) -> str:
     e = html.escape
     rows = [(CASE_NUMBER_LABEL, e(p.case_number))]
     if p.first_feedback_at is None and p.feedback_due_at is not None:
-        rows.append(("承诺反馈", e(f"{chinese_date(p.feedback_due_at)} "
+        rows.append((FEEDBACK_DUE_LABEL, e(f"{chinese_date(p.feedback_due_at)} "
                                    f"{_utc(p.feedback_due_at).astimezone(CHINA_TZ):%H:%M} 前")))
     elif p.first_feedback_at is not None:
         rows.append(("已反馈", e(f"{chinese_date(p.first_feedback_at)} "
