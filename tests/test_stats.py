@@ -236,6 +236,27 @@ def test_overdue_now_is_of_any_period_and_lists_the_oldest_first(seed):
         (seed.ids["F3"], "callback", at(11, 10, 17, 30), "very_dissatisfied")]
 
 
+def test_only_the_first_overdue_follow_ups_are_listed_in_next_deadline_order(seed):
+    """A district has thousands of overdue follow-ups: the report lists the first ``overdue_limit`` by the deadline
+    each works to now (the call-back until called, then the fix), read in that order by the query itself."""
+    with seed.ctx.sessions.begin() as s:
+        for name, called, callback_due, fix_due in (
+                ("F1", None, at(11, 20, 17, 30), at(11, 28, 17, 30)),  # not called: works to 11-20
+                ("F2", at(11, 5, 10), at(11, 4, 17, 30), at(11, 12, 17, 30)),  # called: works to the fix, 11-12
+                ("F4", at(11, 6, 10), at(11, 5, 17, 30), at(12, 20, 17, 30))):  # fix not due yet: not overdue
+            c = s.get(Case, seed.ids[name])
+            c.rating, c.followup_fixed_at, c.followup_called_at = "dissatisfied", None, called
+            c.followup_callback_due, c.followup_fix_due = callback_due, fix_due
+    with seed.ctx.sessions() as s:
+        listed = compute(s, period=NOV, breakdown=Breakdown.DAY, now=NOW, calendar=calendar(),
+                         overdue_limit=2).overdue_followups
+        every = _report(s).overdue_followups
+    assert [(f.case_id, f.stage, f.due_at) for f in every] == [
+        (seed.ids["F3"], "callback", at(11, 10, 17, 30)), (seed.ids["F2"], "fix", at(11, 12, 17, 30)),
+        (seed.ids["F1"], "callback", at(11, 20, 17, 30))]
+    assert listed == every[:2]
+
+
 def test_a_reminder_is_counted_on_the_overdue_list(seed):
     boss = seed.people["boss"]
     CaseService(seed.ctx).remind(boss, seed.ids["F5"], "请尽快办理")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from app.core import ratings
@@ -409,6 +410,10 @@ def _overdue_followups(s: Session, now: dt.datetime, committee_ids: Sequence[uui
         or_(and_(Case.followup_called_at.is_(None), Case.followup_callback_due < now),
             and_(Case.followup_called_at.is_not(None), Case.followup_fix_due < now)),
         *_committee_filter(committee_ids))
+    # Only the first ``limit`` in the list's order are read (a district has thousands overdue): the deadline the
+    # follow-up works to now (ratings.followup_next_due) as SQL — the call-back until called, then the fix.
+    next_due = sql_case((Case.followup_called_at.is_(None), Case.followup_callback_due), else_=Case.followup_fix_due)
+    q = q.order_by(next_due, Case.case_number).limit(max(0, limit))
     out = []
     for r in s.execute(q):
         due = ratings.followup_next_due(r)
