@@ -12,6 +12,7 @@ import re
 
 from reportlab.platypus import Flowable, Spacer
 
+from app.core.requests import FEEDBACK_DUE_LABEL
 from app.core.vocabulary import DocKind
 from app.desk.printing import blocks
 from app.desk.printing.data import DocumentData, RequestFacts
@@ -76,7 +77,7 @@ class RequestSlipKind(DocumentKind):
             ("所属块区", r.block or "—", False),
             ("责任块长", r.leader or "—", False),
             ("受理时间", fmt_datetime(data.received_at), True),
-            ("承诺反馈", feedback_text(r), True),
+            (FEEDBACK_DUE_LABEL, feedback_text(r), True),
             ("诉求内容", scrub(r.description, data) or "—", True),
         ]
         if r.handler_name.strip():  # a company's name and phone: public, not masked
