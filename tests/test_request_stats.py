@@ -137,3 +137,10 @@ def test_the_request_slip_prints_the_request(world):
                                          contact_name="刘先生", contact_phone="13700003333")
     assert tuple(detail.documents) == ("request_slip",)
     assert "二块区" in _flat(printing.produce(desk, detail.summary.id, None, "thermal80").pdf)
+
+
+def test_report_month_prints_the_requests(world, tmp_path, capsys):
+    from app.cli.main import main
+    ctx, _ids = world
+    assert main(["--data-dir", str(ctx.data_dir), "report", "month", "2026-11", "--pdf", str(tmp_path / "m.pdf")]) == 0
+    assert "诉求 4 件（已办结 2），24小时反馈率 50.0%" in capsys.readouterr().out
