@@ -65,7 +65,7 @@ class RequestWindow(QDialog):
         row.addLayout(self.left_form, 1)
         row.addLayout(self.right_form, 1)
         self.photos = QListWidget()
-        self.photos.setFixedHeight(52)
+        self.photos.setFixedHeight(34)
         self.photos.setFlow(QListWidget.LeftToRight)
         self.view_button = QPushButton("查看")
         self.capture_button = QPushButton("拍照…")

@@ -38,7 +38,7 @@ class ResidentPicker(QWidget):
         self.anonymous = QCheckBox("匿名")
         self.anonymous.setToolTip("居民不愿留身份：须填写联系人和联系电话，以便 24 小时内反馈")
         self.results = QListWidget()
-        self.results.setFixedHeight(72)
+        self.results.setFixedHeight(64)
         self.chosen = QLabel(NO_RESIDENT)
         self.chosen.setObjectName("hint")
         self.contact_name = QLineEdit(placeholderText="联系人（匿名时必填）")

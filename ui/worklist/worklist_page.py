@@ -22,7 +22,7 @@ from app.desk.worklist import NOTICE_TABS, TABS
 from ui.cases.case_dialog import CaseDialog
 from ui.fitted_table import FittedTableView
 from ui.worklist.unapplied_model import UnappliedTableModel
-from ui.worklist.worklist_table_model import FOLLOWUP_HEADERS, WorklistTableModel
+from ui.worklist.worklist_table_model import FOLLOWUP_HEADERS, REQUEST_HEADERS, WorklistTableModel
 
 
 class WorklistPage(QWidget):
@@ -40,8 +40,8 @@ class WorklistPage(QWidget):
         self.models: dict[str, WorklistTableModel | UnappliedTableModel] = {}
         self.views: dict[str, FittedTableView] = {}
         for key, label in TABS:
-            model = WorklistTableModel(self._pager(key), self._counter(key), self,
-                                       headers=FOLLOWUP_HEADERS if key == "followup" else None)
+            headers = {"followup": FOLLOWUP_HEADERS, "requests": REQUEST_HEADERS}.get(key)
+            model = WorklistTableModel(self._pager(key), self._counter(key), self, headers=headers)
             model.loaded.connect(lambda k=key: self._on_model_loaded(k))
             model.load_failed.connect(self._on_model_failed)
             view = self._make_view(model)
@@ -109,8 +109,8 @@ class WorklistPage(QWidget):
         view.setSelectionMode(QAbstractItemView.SingleSelection)
         view.setEditTriggers(QAbstractItemView.NoEditTriggers)
         view.verticalHeader().hide()
-        view.doubleClicked.connect(lambda idx, m=model: self.open_case(m.row_at(idx.row()).id))
-        view.activated.connect(lambda idx, m=model: self.open_case(m.row_at(idx.row()).id))
+        view.doubleClicked.connect(lambda idx, m=model: self._open_row(m.row_at(idx.row())))
+        view.activated.connect(lambda idx, m=model: self._open_row(m.row_at(idx.row())))
         return view
 
     def current_key(self) -> str:
@@ -154,6 +154,11 @@ class WorklistPage(QWidget):
         from ui.printing.to_print_dialog import ToPrintDialog
         ToPrintDialog(self.services, self).open()
 
-    def open_case(self, case_id) -> CaseDialog:
-        """The case's one window (a double click also emits ``activated``: the second call raises the first)."""
-        return self.services.case_windows.open(case_id, self)
+    def _open_row(self, row) -> None:
+        if row is not None:
+            self.open_case(row.id, getattr(row, "kind", None))
+
+    def open_case(self, case_id, kind: str | None = None) -> CaseDialog:
+        """The case's one window (a double click also emits ``activated``: the second call raises the first); a
+        诉求's row opens the request's window (ui/requests/request_window.py)."""
+        return self.services.case_windows.open(case_id, self, kind=kind)

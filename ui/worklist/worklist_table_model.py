@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from app.core import rule_notes
 from app.core.workdays import CHINA_TZ
 from ui.operations import run_op
+from ui.requests.common import background_for, foreground_for
 
 PAGE_SIZE = 100
 # Sort keys of the worklist service; None: not sortable (a masked ID or a name list would sort meaninglessly).
@@ -19,6 +20,8 @@ COLUMNS = (("case_number", "案件编号"), ("item", "事项"), ("applicant", "�
            ("state", "状态"), (None, "承办人"), ("due", "办理期限"), ("due", "剩余时间"))
 # The 差评回访 tab (app/desk/worklist.py): its rows are about the follow-up, its deadline is the follow-up's.
 FOLLOWUP_HEADERS = {4: "差评回访", 6: "回访/整改期限"}
+# The 诉求 tab (issue 20): the person who raised it, and what the 24-hour clock counts to.
+REQUEST_HEADERS = {2: "居民", 6: "反馈期限"}
 _AMBER = QBrush(QColor("#fff4d6"))
 WARNED_TIP = "受理时有须由承办部门审核的提示，居民坚持申请（详见案件）"
 _RED = QBrush(QColor("#fde2e1"))
@@ -29,6 +32,8 @@ _NEW_REPLY = QBrush(QColor("#c9ecd4"))
 NEW_REPLY_MARK = "●"
 NEW_REPLY_TIP = "承办部门已答复，尚未打开查看（打开案件后不再突出显示）"
 REPLIED_STATE = "replied"
+REQUEST_KIND = "request"  # a 诉求's row (issue 20): coloured by its 24-hour clock, yellow "soon", red "overdue"
+URGENT_MARK = "【紧急】"
 
 
 class WorklistTableModel(QAbstractTableModel):
@@ -141,6 +146,8 @@ class WorklistTableModel(QAbstractTableModel):
             if due and r.provisional:
                 due += "（暂定）"
             item = f"{rule_notes.MARKS['warn']} {r.item_name}" if r.warned else r.item_name
+            if r.urgent:
+                item = URGENT_MARK + item
             state = f"{NEW_REPLY_MARK} {r.state_label}（未查看）" if r.reply_unseen else r.state_label
             return (r.case_number, item, r.applicant, r.applicant_id_masked, state, r.assignee,
                     due, r.countdown)[index.column()]
@@ -154,6 +161,11 @@ class WorklistTableModel(QAbstractTableModel):
             return NEW_REPLY_TIP
         if role == Qt.ToolTipRole and index.column() == 7 and r.remind_count and r.reminded_at:
             return f"已催办 {r.remind_count} 次，最近一次 {r.reminded_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
+        level = r.clock_level if r.kind == REQUEST_KIND else ""
+        if role == Qt.BackgroundRole and level:
+            return background_for(level)
+        if role == Qt.ForegroundRole and level:
+            return foreground_for(level) if index.column() == 7 else None
         if role == Qt.BackgroundRole:
             if r.urgency:
                 return _RED if r.urgency == "overdue" else _AMBER
