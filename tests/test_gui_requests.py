@@ -21,7 +21,7 @@ from app.desk.worklist import TABS
 from models import Case, Worker
 from tests.gui_helpers import save_shot, type_text
 from ui.operations import pending_operations
-from ui.requests.action_dialogs import CloseRequestDialog, FeedbackDialog
+from ui.requests.action_dialogs import CloseRequestDialog, FeedbackDialog, HandOverDialog
 from ui.requests.block_editor import BlockEditorDialog
 from ui.requests.common import OVERDUE_BACKGROUND, SOON_BACKGROUND
 from ui.requests.intake_dialog import PropertyDialog, RequestIntakeDialog, SolvedDialog
@@ -229,6 +229,17 @@ def test_a_request_s_whole_life_through_the_widgets(window, qtbot, tmp_path):
         assert told.first_feedback_at is not None and told.feedback_channel == "sms"
         assert told.reply_text == "已联系电工，明天上午更换。"
     assert rw.clock.text() == "已反馈"  # no promised time: nothing more to count
+    # 转交处理 to the electrician with a promised time: the 块长 stays responsible, the clock counts to the promise
+    qtbot.waitUntil(lambda: "hand_over" in rw.buttons)
+    qtbot.mouseClick(rw.buttons["hand_over"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: visible(HandOverDialog) is not None)
+    ho = visible(HandOverDialog)
+    type_text(qtbot, ho.handler_name, "幸福里物业电工组")
+    type_text(qtbot, ho.handler_phone, "0516-83005678")
+    qtbot.mouseClick(ho.buttons.buttons()[0], Qt.LeftButton)
+    qtbot.waitUntil(lambda: rw.detail.request.handler_name == "幸福里物业电工组")
+    assert rw.detail.summary.assignee_name == "李建国" and rw.clock.text().startswith("承诺时间剩余 2")
+    qtbot.wait(50)  # the window's new rows laid out before the picture
     save_shot(rw, "issue20-request-window-1024x768.png")
     # 办结 with the result
     qtbot.waitUntil(lambda: "close_request" in rw.buttons)

@@ -56,7 +56,7 @@ class OptionalTime(QWidget):
         super().__init__(parent)
         self.box = QCheckBox(label)
         self.box.setChecked(checked)
-        self.edit = promised_edit(now)
+        self.edit = promised_edit(now, hours=24)
         self.edit.setEnabled(checked)
         self.box.toggled.connect(self.edit.setEnabled)
         row = QHBoxLayout(self)

@@ -288,7 +288,7 @@ class PropertyDialog(ActionDialog):
         self.intake = intake
         self.handler_name = QLineEdit(placeholderText="例如：幸福里物业 张经理")
         self.handler_phone = QLineEdit(placeholderText="处理人的联系电话")
-        self.promised = promised_edit(now)
+        self.promised = promised_edit(now, hours=24)
         self.form.addRow("处理人", self.handler_name)
         self.form.addRow("联系电话", self.handler_phone)
         self.form.addRow("承诺时间", self.promised)

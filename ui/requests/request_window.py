@@ -86,9 +86,10 @@ class RequestWindow(QDialog):
         self.history.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.history.setTabKeyNavigation(False)
         self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.setWordWrap(False)
         history_box = QGroupBox("办理记录")
         QVBoxLayout(history_box).addWidget(self.history)
-        self.notice = MessageLine(self, lines=2)  # refusals and what was done, in the window, reserved
+        self.notice = MessageLine(self)  # refusals and what was done, in the window, reserved (cut: tooltip)
         self.actions_row = QHBoxLayout()
         self.actions_row.addStretch(1)
         self.buttons: dict[str, QPushButton] = {}
@@ -143,7 +144,8 @@ class RequestWindow(QDialog):
         for i, e in enumerate(d.events):
             for j, text in enumerate((fmt(e.at), e.worker_name, e.action_label, e.note)):
                 self.history.setItem(i, j, QTableWidgetItem(text))
-        self.history.resizeColumnsToContents()
+        for column in range(3):  # time, worker and action fit their text; 说明 takes the rest
+            self.history.resizeColumnToContents(column)
         self._show_clock()
         self._build_actions(d)
 
