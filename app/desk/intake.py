@@ -101,8 +101,9 @@ class IntakeService:
         return self.catalog.catalog.version_label[:32]
 
     def recent_codes(self, worker: WorkerInfo, limit: int = 8) -> list[str]:
+        """The service items the worker took last (a 诉求 is no item: 诉求登记 has its own entry, issue 20)."""
         with self.ctx.sessions() as s:
-            rows = s.execute(select(Case.item_code).where(Case.created_by_id == worker.id)
+            rows = s.execute(select(Case.item_code).where(Case.created_by_id == worker.id, Case.kind == "service")
                              .order_by(Case.created_at.desc()).limit(200)).scalars()
             return list(dict.fromkeys(rows))[:limit]
 
