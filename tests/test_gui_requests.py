@@ -379,3 +379,22 @@ def test_the_block_editor_saves_for_a_supervisor_and_is_read_only_for_the_front_
     qtbot.addWidget(ro)
     ro.show()
     assert not ro.save_button.isVisible() and ro.code.isReadOnly()
+
+
+def test_a_request_opened_by_a_list_that_does_not_know_its_kind_gets_the_request_window(window, qtbot):
+    """A scanned slip or another list opens the case by id only: the case window hands the 诉求 over."""
+    win = window
+    before = request_count(win.services.ctx)
+    dlg = open_intake(win, qtbot)
+    fill(qtbot, dlg)
+    qtbot.mouseClick(dlg.register_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: gone(dlg))
+    case = registered_case(win.services.ctx, before)
+    close_previews()
+    win.services.case_windows.open(case.id, win)
+    qtbot.waitUntil(lambda: isinstance(win.services.case_windows.window_for(case.id), RequestWindow))
+    rw = win.services.case_windows.window_for(case.id)
+    qtbot.waitUntil(lambda: rw.detail is not None)
+    assert rw.isVisible() and rw.detail.summary.case_number == case.case_number
+    from ui.cases.case_dialog import CaseDialog
+    assert visible(CaseDialog) is None
