@@ -356,3 +356,12 @@ def test_photos_of_a_request_at_intake_and_of_the_result(world, tmp_path):
     with pytest.raises(AttachmentError, match="诉求已撤回"):
         files.add_images(people["desk"], gone.summary.id, REQUEST_PHOTO_MATERIAL, [buf.getvalue()])
     assert [a.material for a in files.for_case(solved.summary.id)] == [REQUEST_PHOTO_MATERIAL, ""]  # "": 其他材料
+
+
+def test_a_block_leader_who_left_leaves_the_request_with_the_registering_worker(world):
+    from models import Worker
+    svc, people, _residents, ctx = world
+    with ctx.sessions.begin() as s:
+        s.get(Worker, people["kz1"].id).active = False
+    d = _register(svc, people["desk"], place="幸福里二区")  # 一块区, whose 块长 is no longer active
+    assert d.request.block_code == "A1" and d.summary.assignee_id == people["desk"].id

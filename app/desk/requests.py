@@ -30,7 +30,7 @@ from app.core.vocabulary import REQUEST_ITEM_CODE, REQUEST_MODE, Action, Feedbac
 from app.desk.auth import WorkerInfo
 from app.desk.cases import CASE_CHANGED, CaseDetail, CaseService, ItemRef, Step
 from app.desk.context import AppContext
-from models import Case, Committee, Resident
+from models import Case, Committee, Resident, Worker
 
 log = logging.getLogger(__name__)
 OnSpot = Literal["solved", "property"] | None
@@ -91,7 +91,7 @@ class RequestService:
             contact_name, contact_phone = self._contact(applicant_id, contact_name, contact_phone)
         blocks = self.blocks()
         block = self._block(blocks, block_code, place, applicant_id)
-        assignee = assignee_id or (block.leader_id if block and block.leader_id else None) or actor.id
+        assignee = assignee_id or self._active(block.leader_id if block else None) or actor.id
         steps = [self.cases.step(
             Action.REGISTER_REQUEST, category=category, urgency=urgency or "normal", place=place,
             block_code=block.code if block else "", description=description, contact_name=contact_name,
@@ -113,6 +113,14 @@ class RequestService:
             self.cases.run_in(s, actor, case, steps, at=at)
             log.info("request %s registered (%s), on the spot: %s", case.case_number, category, on_spot or "-")
             return replace(self.cases._detail(s, case, actor, now=at), changes=CASE_CHANGED)
+
+    def _active(self, worker_id: uuid.UUID | None) -> uuid.UUID | None:
+        """The 块长, if still an active worker here (a 块长 who left: the registering worker is responsible)."""
+        if worker_id is None:
+            return None
+        with self.ctx.sessions() as s:
+            w = s.get(Worker, worker_id)
+            return w.id if w is not None and w.active else None
 
     def _contact(self, applicant_id: uuid.UUID, name: str, phone: str) -> tuple[str, str]:
         """Whom the 块长 calls back: the resident's own name and phone unless another contact was given."""
