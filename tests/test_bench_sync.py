@@ -121,3 +121,17 @@ def test_json_has_the_documented_keys(tmp_path, monkeypatch, capsys):
         assert "district_queries" not in figures["sqlite"]
         assert "跳过居委会查询计时" in printed
     assert "上传 40 条操作" in printed and "每条恰好执行一次：是" in printed
+
+
+def test_only_push_runs_the_push_alone_and_keeps_the_median(tmp_path, monkeypatch, capsys):
+    """``--only push --runs 2``: two pushes on fresh server databases, nothing else measured."""
+    monkeypatch.setattr(bench, "optional_part", lambda module, function: pytest.fail(f"{module} was asked for"))
+    out = tmp_path / "push.json"
+    assert main(["bench", "sync", "--only", "push", "--runs", "2", "--cases", "15", "--backend", "sqlite",
+                 "--json", str(out)]) == 0
+    figures = json.loads(out.read_text(encoding="utf-8"))["sqlite"]
+    assert figures["push_commands"] == 30 and figures["push_desk_cpu_s"] >= 0
+    assert [run["push_commands"] for run in figures["push_runs"]] == [30, 30]
+    assert figures["push_per_s"] == sorted(run["push_per_s"] for run in figures["push_runs"])[1]
+    assert not {"pull_changes", "snapshot_rows", "desks_500", "fresh_download_s"} & set(figures)
+    assert "2 次上传的中位数" in capsys.readouterr().out

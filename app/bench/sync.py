@@ -14,6 +14,8 @@ For SQLite and PostgreSQL in turn:
 Then on PostgreSQL only: **per-committee query times** of a generated district (``district_queries``, default
 5 million cases) by ``app.bench.district.run_district_queries`` when that module exists. ``--json FILE`` writes
 ``{"postgresql": {...}, "sqlite": {...}}``; ``--quick`` runs 500 cases, 20 desks and a small district.
+``--only push --runs 3``: the push alone (with the CPU the desk and the server process used), three times on a
+fresh database each, the median kept.
 
 PostgreSQL: ``ONEDESK_BENCH_PG_URL`` (or ``ONEDESK_TEST_PG_URL``, else postgres@127.0.0.1:5432) names a server on
 which a scratch database is created and dropped. Desks, simulator, server process and database all share this
@@ -44,7 +46,7 @@ import httpx
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import Engine, make_url
 
-from app.bench.desks import DistrictShape, build_case, print_desks, run_desks
+from app.bench.desks import DistrictShape, build_case, print_desks, process_cpu_s, run_desks
 from app.core.paths import PROJECT_DIR
 from app.core.wire import MAX_BATCH, Endpoint
 from app.desk.auth import hash_password, worker_info
@@ -163,10 +165,28 @@ def _until_done(client: SyncClient) -> tuple[int, int]:
             return pushed, pulled
 
 
-def _throughput(db, server: BenchServer, workdir: Path, template: Path, cases: int) -> dict:
+def _push(db, server: BenchServer, workdir: Path, template: Path, cases: int) -> tuple[dict, AppContext, SyncClient]:
+    """Desk A pushes ``cases`` cases (its round's pull of its own changes included: what a desk waits for). With
+    the CPU this process (the desk) and the server process used meanwhile: the push is bounded by the slower."""
     a_ctx, a = _desk(workdir, template, "A", db, server, "B0001")
     generate_cases(a_ctx, cases)
+    cpu0, srv0 = time.process_time(), process_cpu_s(server.proc.pid)
     t_push, (pushed, _) = _timed(lambda: _until_done(a))
+    cpu1, srv1 = time.process_time(), process_cpu_s(server.proc.pid)
+    figures: dict[str, Any] = {"cases": cases, "push_commands": pushed, "push_s": round(t_push, 2),
+                               "push_per_s": round(pushed / t_push), "push_desk_cpu_s": round(cpu1 - cpu0, 2)}
+    if srv0 is not None and srv1 is not None:
+        figures["push_server_cpu_s"] = round(srv1 - srv0, 2)
+    return figures, a_ctx, a
+
+
+def _throughput(db, server: BenchServer, workdir: Path, template: Path, cases: int, only_push: bool = False) -> dict:
+    pushed_figures, a_ctx, a = _push(db, server, workdir, template, cases)
+    if only_push:
+        a.close()
+        a_ctx.close()
+        return pushed_figures
+    pushed = pushed_figures["push_commands"]
     b_ctx, b = _desk(workdir, template, "B", db, server, "B0001")  # its first sync took a snapshot
     with b_ctx.sessions.begin() as s:  # now replay the whole change log instead
         s.execute(update(SyncState).values(cursor="0", needs_snapshot=False))
@@ -181,8 +201,7 @@ def _throughput(db, server: BenchServer, workdir: Path, template: Path, cases: i
     for ctx, client in ((a_ctx, a), (b_ctx, b), (c_ctx, c)):
         client.close()
         ctx.close()
-    return {"cases": cases, "push_commands": pushed, "push_s": round(t_push, 2),
-            "push_per_s": round(pushed / t_push), "pull_changes": pulled, "pull_s": round(t_pull, 2),
+    return {**pushed_figures, "pull_changes": pulled, "pull_s": round(t_pull, 2),
             "pull_changes_per_s": round(pulled / t_pull),
             # The change log may keep one row per entity: one pulled change can stand for several commands.
             "pull_commands_per_s": round(pushed / t_pull), "snapshot_rows": snapped, "snapshot_s": round(t_snap, 2),
@@ -300,14 +319,17 @@ def _district(results: dict, district_cases: int, quick: bool, workdir: Path) ->
 
 
 # ----- one backend -------------------------------------------------------------------------------------------------
-def _run_backend(label: str, url: str, workdir: Path, cases: int, shape: DistrictShape, quick: bool) -> dict:
+def _run_backend(label: str, url: str, workdir: Path, cases: int, shape: DistrictShape, quick: bool,
+                 only_push: bool = False) -> dict:
     workdir.mkdir(parents=True)
     template = desk_template(workdir)
     db = _seed(url)
     server = BenchServer(url, workdir)
     try:
-        result: dict[str, Any] = {"backend": label, **_throughput(db, server, workdir, template, cases)}
+        result: dict[str, Any] = {"backend": label, **_throughput(db, server, workdir, template, cases, only_push)}
         _print_throughput(result)
+        if only_push:
+            return result
         if shape.desks:
             result[f"desks_{shape.desks}"] = desks = run_desks(db, server.url, shape, server_pid=server.proc.pid)
             print_desks(label, desks)
@@ -323,7 +345,11 @@ def _run_backend(label: str, url: str, workdir: Path, cases: int, shape: Distric
 def _print_throughput(r: dict) -> None:
     verdict = "达到" if r["push_per_s"] >= PUSH_TARGET_PER_S else "未达到"
     print(f"[{r['backend']}] 上传 {r['push_commands']} 条操作（{r['cases']} 件案件）{r['push_s']} 秒 → "
-          f"{r['push_per_s']} 条/秒（目标 ≥ {PUSH_TARGET_PER_S} 条/秒：{verdict}）")
+          f"{r['push_per_s']} 条/秒（目标 ≥ {PUSH_TARGET_PER_S} 条/秒：{verdict}）；"
+          f"CPU：前台 {r['push_desk_cpu_s']} 秒，服务器进程 {r.get('push_server_cpu_s', '未知')} 秒"
+          f"（本机 {os.cpu_count()} 核，与数据库共用）")
+    if "pull_changes" not in r:
+        return
     print(f"[{r['backend']}] 拉取变更 {r['pull_changes']} 条（涵盖 {r['push_commands']} 条操作）{r['pull_s']} 秒 → "
           f"{r['pull_changes_per_s']} 条变更/秒，折合 {r['pull_commands_per_s']} 条操作/秒；"
           f"快照 {r['snapshot_rows']} 行 {r['snapshot_s']} 秒 → {r['snapshot_rows_per_s']} 行/秒")
@@ -352,35 +378,59 @@ def bench_sync(args=None) -> int:
     run_sync_bench(quick=quick, cases=getattr(args, "cases", None), desks=getattr(args, "desks", None),
                    steady_s=getattr(args, "steady_seconds", None),
                    district_cases=(20_000 if quick else 5_000_000) if district is None else district,
-                   backends=getattr(args, "backend", None) or "both", json_path=getattr(args, "json", None))
+                   backends=getattr(args, "backend", None) or "both", json_path=getattr(args, "json", None),
+                   only=getattr(args, "only", None), runs=getattr(args, "runs", None) or 1)
     return 0
 
 
 def run_sync_bench(*, quick: bool = False, cases: int | None = None, desks: int | None = None,
                    steady_s: float | None = None, district_cases: int = 0, backends: str = "both",
-                   json_path: str | Path | None = None) -> dict:
+                   json_path: str | Path | None = None, only: str | None = None, runs: int = 1) -> dict:
     """Run the benchmark for SQLite and (if reachable) PostgreSQL; prints, returns and (``json_path``) writes
-    the figures as ``{"postgresql": {...}, "sqlite": {...}}``."""
+    the figures as ``{"postgresql": {...}, "sqlite": {...}}``. ``only="push"``: the push alone, ``runs`` times on
+    a fresh server database each, the run of the median ``push_per_s`` kept (every run's in ``push_runs``)."""
     cases = cases if cases is not None else (500 if quick else 10_000)
     desks = desks if desks is not None else (20 if quick else 500)
     shape = DistrictShape(desks=desks + desks % 2, steady_s=steady_s or (6.0 if quick else 60.0))
+    only_push = only == "push"
     _HASH[:] = [hash_password("benchpass")]
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="onedesk-bench-") as tmp, _secrets_in(Path(tmp) / "config"):
-        if backends in ("both", "sqlite"):
-            results["sqlite"] = _run_backend("SQLite", f"sqlite:///{Path(tmp) / 'sq' / 'server.sqlite3'}",
-                                             Path(tmp) / "sq", cases, shape, quick)
-        if backends in ("both", "postgresql"):
-            url, admin_engine, name = pg_scratch_database()
-            if url is None or admin_engine is None:
-                print(f"[PostgreSQL] 跳过：无法创建测试数据库（{name}）")
-            else:
+        for key, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+            if backends not in ("both", key):
+                continue
+            measured = []
+            for run in range(runs if only_push else 1):
+                where = Path(tmp) / f"{key}-{run}"
+                if key == "sqlite":
+                    measured.append(_run_backend(label, f"sqlite:///{where / 'server.sqlite3'}", where, cases, shape,
+                                                 quick, only_push))
+                    continue
+                url, admin_engine, name = pg_scratch_database()
+                if url is None or admin_engine is None:
+                    print(f"[PostgreSQL] 跳过：无法创建测试数据库（{name}）")
+                    break
                 try:
-                    results["postgresql"] = _run_backend("PostgreSQL", url, Path(tmp) / "pg", cases, shape, quick)
+                    measured.append(_run_backend(label, url, where, cases, shape, quick, only_push))
                 finally:
                     drop_scratch_database(admin_engine, name)
-        _district(results, district_cases, quick, Path(tmp) / "district")
+            if measured:
+                results[key] = _median_run(measured)
+        if not only_push:
+            _district(results, district_cases, quick, Path(tmp) / "district")
     if json_path:
         Path(json_path).write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"已写入 {json_path}")
     return results
+
+
+def _median_run(measured: list[dict]) -> dict:
+    """One run as it is; of several, the one of the median push_per_s, with every run's figures beside it."""
+    if len(measured) == 1:
+        return measured[0]
+    ordered = sorted(measured, key=lambda r: r["push_per_s"])
+    median = dict(ordered[len(ordered) // 2])
+    median["push_runs"] = [{k: r[k] for k in r if k.startswith("push_")} for r in measured]
+    print(f"[{median['backend']}] {len(measured)} 次上传的中位数：{median['push_per_s']} 条/秒"
+          f"（各次 {', '.join(str(r['push_per_s']) for r in measured)}）")
+    return median

@@ -55,6 +55,9 @@ def _sync_options(p: argparse.ArgumentParser) -> None:
                    help="平稳同步部分的时长（默认 60 秒，--quick 为 6 秒；短于实际同步间隔时按比例压缩间隔）")
     p.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both",
                    help="测哪种数据库（默认两种都测）")
+    p.add_argument("--only", choices=("push",), help="只测上传（push）吞吐量，跳过拉取、快照、模拟前台和居委会查询")
+    p.add_argument("--runs", type=int, metavar="N",
+                   help="与 --only push 同用：测 N 次（每次新的服务器数据库），取中位数")
 
 
 def _district_options(p: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ import json
 import logging
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,43 @@ def pending_entity_ids(s: Session, among: Iterable[str] | None = None) -> set[st
             return set()
         stmt = stmt.where(or_(keys[0].in_(wanted), keys[1].in_(wanted)))
     return {str(value) for row in s.execute(stmt.distinct()) for value in row if value}
+
+
+class QueuedIds:
+    """:func:`pending_entity_ids` across the batches of one push, reading each unsent command once: the queue's
+    commands as far as read, by mid, and how many of them name each id. Commands enqueued since are read at each
+    ask (a new command always takes a higher mid); those the push answered are dropped by :meth:`done`. Anything
+    else that changes the queue (mids renumbered, commands to send again, args rewritten by
+    :func:`replace_identity`) must start a new one."""
+
+    def __init__(self) -> None:
+        self.by_mid: dict[int, tuple[str, ...]] = {}
+        self.count: Counter[str] = Counter()
+        self.seen = -1  # the highest mid read; -1: nothing read yet
+
+    def _read(self, s: Session) -> None:
+        keys = (func.json_extract(OutboxEntry.args, "$.case_id"), func.json_extract(OutboxEntry.args, "$.id"))
+        top = s.scalar(select(func.max(OutboxEntry.mid))) or 0
+        if top <= self.seen:
+            return
+        for mid, *values in s.execute(select(OutboxEntry.mid, *keys).where(
+                OutboxEntry.mid > self.seen, OutboxEntry.mid <= top,
+                OutboxEntry.status.in_((OUTBOX_PENDING, OUTBOX_HELD)))):
+            ids = tuple({str(v) for v in values if v})
+            self.by_mid[mid] = ids
+            self.count.update(ids)
+        self.seen = top
+
+    def done(self, mids: Iterable[int]) -> None:
+        """These commands are neither unsent nor held any more."""
+        for mid in mids:
+            ids = self.by_mid.pop(mid, ())
+            self.count.subtract(ids)
+
+    def among(self, s: Session, among: Iterable[str]) -> set[str]:
+        """As ``pending_entity_ids(s, among)``."""
+        self._read(s)
+        return {i for i in {str(x) for x in among} if self.count[i] > 0}
 
 
 _WRITERS: WeakKeyDictionary[Dialect, dict[str, TableWriter]] = WeakKeyDictionary()
@@ -162,6 +200,7 @@ class DeskApplier:
         self._bad_rows = BadRowLog(self.data_dir)
         self._here: list[tuple[uuid.UUID, list[str]]] | None = None  # workers_here(), read once per applier
         self._written: list[tuple[tuple[str, str], dict]] = []  # cases and residents as written, in order
+        self.replaced_identities = False  # replace_identity ran: unsent commands' args may name other ids now
 
     @property
     def written(self) -> dict[tuple[str, str], dict]:
@@ -303,6 +342,7 @@ class DeskApplier:
         _write(self.s, Committee.__table__, rows)
         for old, new in clashes:
             replace_identity(self.s, "committee", old, new)
+            self.replaced_identities = True
         self.applied += len(rows)
 
     def workers(self, rows: list[dict]) -> None:
@@ -311,6 +351,7 @@ class DeskApplier:
         _write(self.s, Worker.__table__, rows)  # its desk-local columns (lockout) never from a payload
         for old, new in clashes:
             replace_identity(self.s, "worker", old, new)
+            self.replaced_identities = True
         self.applied += len(rows)
 
     def residents(self, rows: list[dict]) -> None:
@@ -319,6 +360,7 @@ class DeskApplier:
         _write(self.s, Resident.__table__, rows)
         for old, new in clashes:
             replace_identity(self.s, "resident", old, new)
+            self.replaced_identities = True
         self.applied += len(rows)
         self._written += [(("resident", str(r["id"])), r) for r in rows]
 

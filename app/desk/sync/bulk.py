@@ -8,7 +8,7 @@ A column the payload lacks (an older server) gets the column's default on insert
 as SQLAlchemy's insert did. A value that cannot be read (``ValueError``/``TypeError``) fails the whole statement
 before anything is written; app/desk/sync/apply.py then narrows the page down to the rows at fault.
 
-SQLite only (the desk's database): ``INSERT ... ON CONFLICT (id) DO UPDATE``.
+SQLite only (the desk's database): ``INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE`` some column differs.
 """
 
 from __future__ import annotations
@@ -120,6 +120,14 @@ def _converter(column: Column, dialect: Dialect) -> Convert | None:
     return _shortcut(column, bind) or _chain(_reader(column), bind)
 
 
+def _differs(table: str, name: str, column: Column) -> str:
+    """SQL: the stored value of ``column`` is not the one being written. In a JSON column SQL NULL (an insert
+    that left it out) and JSON ``null`` (a payload's None) both read back as None."""
+    if isinstance(column.type, JSON):
+        return f"coalesce({table}.{name}, 'null') IS NOT coalesce(excluded.{name}, 'null')"
+    return f"{table}.{name} IS NOT excluded.{name}"
+
+
 class TableWriter:
     """Writes payload rows into one desk table; built once per table and dialect."""
 
@@ -142,9 +150,12 @@ class TableWriter:
             sql = (f"INSERT INTO {q(self.table.name)} ({', '.join(q(c.name) for c in columns)}) "
                    f"VALUES ({', '.join('?' * len(columns))})")
             if upsert:
+                # A row the desk holds already exactly so is left alone (a push answer mostly brings back what
+                # the desk wrote itself): no page or index of it is written again.
                 changed = [c for c in self.table.columns if c.key in present and not c.primary_key]
                 sql += (f" ON CONFLICT ({', '.join(q(c.name) for c in self.table.primary_key)}) DO "
                         + ("UPDATE SET " + ", ".join(f"{q(c.name)} = excluded.{q(c.name)}" for c in changed)
+                           + " WHERE " + " OR ".join(_differs(q(self.table.name), q(c.name), c) for c in changed)
                            if changed else "NOTHING"))
             self._sql[key] = (sql, columns)
         return self._sql[key]

@@ -20,10 +20,11 @@ import json
 import logging
 import random
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
@@ -59,7 +60,7 @@ from app.core.wire import (
 from app.desk import keystore
 from app.desk.context import AppContext
 from app.desk.sync import snapshot as snapshot_pages
-from app.desk.sync.apply import DeskApplier, pending_entity_ids
+from app.desk.sync.apply import DeskApplier, QueuedIds, pending_entity_ids
 from app.desk.sync.backoff import backoff_delay  # re-exported: tests and callers read it here
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify
 from app.desk.sync.files import NO_FILES, FileCounts, FileTransfer, forget_uploads
@@ -78,6 +79,7 @@ MAX_PULL_PAGES_PER_ROUND = 200
 NOT_ENROLLED = "本机尚未登记到区服务器：请在“同步”页填写区管理员提供的服务器地址、注册码和区 CA 证书，点“登记本机”"
 MIDS_NOT_ALIGNED = "与区服务器的操作序号无法对齐，请联系区管理员"
 BAD_ANSWER = "区服务器的答复无法识别（双方程序版本可能不一致），本机数据未改动，请联系区管理员"
+CUT_OFF = "与区服务器的连接中断，稍后自动重试"
 Answer = TypeVar("Answer", bound=ServerAnswer)
 
 
@@ -167,6 +169,7 @@ class SyncClient:
         self._token_expires: dt.datetime | None = None  # server time; unknown until the first round asks
         # (entity, id) -> the row this round's push answers wrote on the desk (_not_adopted)
         self._adopted: dict[tuple[str, str], dict] = {}
+        self._queued = QueuedIds()  # what the unsent commands name: made afresh by every push (_push_all)
 
     # ----- public API ---------------------------------------------------------------------------------------------
     def sync_once(self) -> SyncResult:
@@ -232,8 +235,9 @@ class SyncClient:
         :class:`_Refused`; everything else that is not a fitting 200 raises :class:`SyncError`."""
         t0 = self.clock()
         headers = {"Authorization": f"Bearer {link.token}"}
-        if "json" in kw:  # escaped: httpx writes raw UTF-8, which fails on a lone surrogate an old outbox row holds
-            kw["content"] = json.dumps(kw.pop("json"), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        if "json" in kw:
+            kw["content"] = _json_text(kw.pop("json"))
+        if "content" in kw:  # JSON text, written by _json_text
             headers["Content-Type"] = "application/json"
         try:
             resp = self._client(link).request(method, path, headers=headers, **kw)
@@ -246,14 +250,14 @@ class SyncClient:
             detail = _refusal(resp) if status == 503 else None
             raise SyncError(detail.message if detail else f"区服务器出错（{status}），稍后自动重试", online=False,
                             status=status)
+        if status == 200:  # parsed from the bytes: a push answer or a pull page is most of what a round reads
+            parsed = _parse_json(answer, resp.content, path)
+            self._measure_offset(parsed.server_time, t0, t1)
+            return parsed
         try:
             body = resp.json()
         except ValueError:  # the answer was cut off on the way
-            raise SyncError("与区服务器的连接中断，稍后自动重试", online=False) from None
-        if status == 200:
-            parsed = _parse(answer, body, path)
-            self._measure_offset(parsed.server_time, t0, t1)
-            return parsed
+            raise SyncError(CUT_OFF, online=False) from None
         if status < 300:
             raise SyncError(f"区服务器返回意外的状态 {status}", online=True, status=status)
         raise self._refused(method, path, status, body, repairable)
@@ -295,10 +299,14 @@ class SyncClient:
         self._token_expires = answer.expires_at
 
     # ----- push -----------------------------------------------------------------------------------------------------
-    def _pending_batch(self, status: str = OUTBOX_PENDING, after_mid: int = 0) -> list[OutboxEntry]:
+    def _pending_batch(self, status: str = OUTBOX_PENDING, after_mid: int = 0) -> list[Queued]:
+        """The next commands of ``status`` after ``after_mid``, as plain rows (ORM objects cost more to load than
+        the commands cost to send)."""
+        t = OutboxEntry.__table__.c
         with self.ctx.sessions() as s:
-            return list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == status, OutboxEntry.mid > after_mid)
-                                  .order_by(OutboxEntry.mid).limit(self.batch_size)))
+            return [Queued(*row) for row in s.execute(
+                select(t.mid, t.mutation_id, t.name, t.args, t.acting_worker_id, t.client_time, t.clock_offset_s,
+                       t.result).where(t.status == status, t.mid > after_mid).order_by(t.mid).limit(self.batch_size))]
 
     def _push_all(self, link: _Link, counts: _Counts) -> None:
         # Commands the server holds are asked about again once a round, before the pending ones (the server
@@ -308,22 +316,23 @@ class SyncClient:
         # whatever this desk does with the answer). Its answer is taken only after this one's.
         conflicts = 0
         held_after: int | None = 0  # None once every held command has been asked about this round
-        ahead: tuple[list[OutboxEntry], Future[PushResponse]] | None = None
+        ahead: tuple[list[Queued], Future[PushResponse]] | None = None
+        self._queued = QueuedIds()  # what the unsent commands name, kept up to date batch by batch
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as pool:
             for turn in range(MAX_PUSH_BATCHES_PER_ROUND):
                 if ahead is not None:
                     (batch, sent), ahead = ahead, None
                 else:
                     batch = self._pending_batch(OUTBOX_HELD, held_after) if held_after is not None else []
-                    request = self._fitting_request(link, batch)
+                    request, body = self._fitting_request(link, batch)
                     held_after = batch[len(request.mutations) - 1].mid if batch else None
                     if not batch:
                         batch = self._pending_batch()
-                        request = self._fitting_request(link, batch)
+                        request, body = self._fitting_request(link, batch)
                     if not batch:
                         return
                     batch = batch[:len(request.mutations)]
-                    sent = pool.submit(self._push_call, link, request)
+                    sent = pool.submit(self._push_call, link, body)
                 try:
                     answer = sent.result()
                 except _Refused as refused:
@@ -331,39 +340,43 @@ class SyncClient:
                     if conflicts > 3:
                         raise SyncError(MIDS_NOT_ALIGNED, online=True, status=409) from None
                     self._realign(refused.detail)
+                    self._queued = QueuedIds()  # statuses and mids moved: read again
                     continue
                 if held_after is None and turn + 1 < MAX_PUSH_BATCHES_PER_ROUND:
                     ahead = self._send_next(pool, link, batch)
                 self._take_push_answer(batch, answer, counts)
 
-    def _push_call(self, link: _Link, request: PushRequest) -> PushResponse:
-        return self._call(link, "POST", Endpoint.PUSH, PushResponse, repairable=(409,), json=request.wire())
+    def _push_call(self, link: _Link, body: str) -> PushResponse:
+        return self._call(link, "POST", Endpoint.PUSH, PushResponse, repairable=(409,), content=body)
 
     def _send_next(self, pool: ThreadPoolExecutor, link: _Link,
-                   batch: list[OutboxEntry]) -> tuple[list[OutboxEntry], Future[PushResponse]] | None:
+                   batch: list[Queued]) -> tuple[list[Queued], Future[PushResponse]] | None:
         """The pending commands after ``batch``, sent now (None when there are none)."""
         following = self._pending_batch(after_mid=batch[-1].mid)
         if not following:
             return None
-        request = self._fitting_request(link, following)
-        return following[:len(request.mutations)], pool.submit(self._push_call, link, request)
+        request, body = self._fitting_request(link, following)
+        return following[:len(request.mutations)], pool.submit(self._push_call, link, body)
 
-    def _fitting_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
-        """The push of the longest start of ``batch`` whose body the server accepts (wire.MAX_BODY_BYTES, as
-        :meth:`_call` writes it); one command always goes, and the command limits keep it far below."""
+    def _fitting_request(self, link: _Link, batch: list[Queued]) -> tuple[PushRequest, str]:
+        """The push of the longest start of ``batch`` whose body the server accepts (wire.MAX_BODY_BYTES), and
+        that body, written once; one command always goes, and the command limits keep it far below."""
         request = self._push_request(link, batch)
-        while len(request.mutations) > 1 and len(json.dumps(
-                request.wire(), ensure_ascii=True, separators=(",", ":"))) > MAX_BODY_BYTES - PUSH_BODY_MARGIN:
+        body = _json_text(request.wire())
+        while len(request.mutations) > 1 and len(body) > MAX_BODY_BYTES - PUSH_BODY_MARGIN:
             request = self._push_request(link, batch[:len(request.mutations) // 2])
-        return request
+            body = _json_text(request.wire())
+        return request, body
 
-    def _push_request(self, link: _Link, batch: list[OutboxEntry]) -> PushRequest:
-        return PushRequest(device_id=link.device_id, client_now=self.clock(), mutations=[
-            MutationIn(mid=o.mid, mutation_id=o.mutation_id, name=o.name, args=_sent_args(o),
-                       acting_worker=o.acting_worker_id, client_time=o.client_time,
-                       clock_offset_s=o.clock_offset_s) for o in batch])
+    def _push_request(self, link: _Link, batch: list[Queued]) -> PushRequest:
+        """Built without validation: every value comes from this desk's own outbox columns, of the wire's types
+        (the server validates what it receives)."""
+        return PushRequest.model_construct(device_id=link.device_id, client_now=self.clock(), mutations=[
+            MutationIn.model_construct(mid=o.mid, mutation_id=o.mutation_id, name=o.name, args=_sent_args(o),
+                                       acting_worker=o.acting_worker_id, client_time=o.client_time,
+                                       clock_offset_s=o.clock_offset_s) for o in batch])
 
-    def _take_push_answer(self, batch: list[OutboxEntry], answer: PushResponse, counts: _Counts) -> None:
+    def _take_push_answer(self, batch: list[Queued], answer: PushResponse, counts: _Counts) -> None:
         """Mark the acknowledged commands and adopt the server's state of the cases they touched, in one go:
         one UPDATE statement (executemany) for the outbox rows, the rows they name written in bulk."""
         results = {r.mid: r for r in answer.results}
@@ -377,6 +390,7 @@ class SyncClient:
             first_acks = {mid: (result or {}).get("at") for mid, result in s.execute(
                 select(table.c.mid, table.c.result).where(table.c.mid.in_(held)))} if held else {}
             changes = []
+            answered: list[int] = []  # neither unsent nor held any more
             for mid, _status in stored:
                 r = results.get(mid)
                 if r is None:
@@ -385,6 +399,8 @@ class SyncClient:
                 changes.append({"b_mid": mid, "status": status, "reason": r.reason, "sent_at": now,
                                 "result": {"at": first_ack, **r.result} if first_ack and status == OUTBOX_HELD
                                 else r.result})
+                if status != OUTBOX_HELD:
+                    answered.append(mid)
                 if status == OUTBOX_SET_ASIDE:
                     counts.set_aside += 1
                 elif status == OUTBOX_APPLIED:
@@ -394,9 +410,12 @@ class SyncClient:
                     status=bindparam("status"), reason=bindparam("reason"), sent_at=bindparam("sent_at"),
                     result=bindparam("result")), changes)
             named = [str(r.get("id")) for r in (*answer.residents, *answer.cases)]
-            applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s, named))
+            self._queued.done(answered)
+            applier = DeskApplier(s, self.ctx.data_dir, self._queued.among(s, named))
             applier.apply_kind("resident", answer.residents)  # checked like pulled rows: a bad one is set aside
             applier.apply_kind("case", answer.cases)
+        if applier.replaced_identities:  # unsent commands' args were rewritten (apply.replace_identity)
+            self._queued = QueuedIds()
         self._adopted.update(applier.written)
 
     def _realign(self, detail: ErrorDetail) -> None:
@@ -508,7 +527,25 @@ class SyncClient:
 _OUTBOX_STATUS = {ResultStatus.SET_ASIDE: OUTBOX_SET_ASIDE, ResultStatus.HELD: OUTBOX_HELD}
 
 
-def _sent_args(o: OutboxEntry) -> dict:
+class Queued(NamedTuple):
+    """An outbox row as the push reads it."""
+
+    mid: int
+    mutation_id: uuid.UUID
+    name: str
+    args: dict | None
+    acting_worker_id: uuid.UUID | None
+    client_time: dt.datetime
+    clock_offset_s: float | None
+    result: dict | None
+
+
+def _json_text(value: Any) -> str:
+    """A request body. Escaped: httpx writes raw UTF-8, which fails on a lone surrogate an old outbox row holds."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+def _sent_args(o: Queued) -> dict:
     """A command the server had acknowledged, sent again after a restore, carries the time the server gave it then
     (app/server/held.py): the history comes back with the times it had."""
     args, at = o.args or {}, (o.result or {}).get("at")
@@ -545,11 +582,14 @@ def _refusal(resp: httpx.Response) -> ErrorDetail | None:
         return None
 
 
-def _parse(model: type[Answer], body: Any, path: str) -> Answer:
-    """``body`` as ``model``; an answer of another shape is refused before anything on this desk changes."""
+def _parse_json(model: type[Answer], body: bytes, path: str) -> Answer:
+    """The JSON text ``body`` as ``model``; an answer cut off on the way, or of another shape, is refused before
+    anything on this desk changes."""
     try:
-        return model.model_validate(body)
+        return model.model_validate_json(body)
     except ValidationError as e:
+        if any(err["type"] == "json_invalid" for err in e.errors()):
+            raise SyncError(CUT_OFF, online=False) from None
         # Where and what only: the values can be residents' data.
         log.error("server answer to %s does not fit %s: %s", path, model.__name__,
                   [(".".join(map(str, err["loc"])), err["type"]) for err in e.errors()])
