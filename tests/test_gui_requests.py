@@ -398,3 +398,25 @@ def test_a_request_opened_by_a_list_that_does_not_know_its_kind_gets_the_request
     assert rw.isVisible() and rw.detail.summary.case_number == case.case_number
     from ui.cases.case_dialog import CaseDialog
     assert visible(CaseDialog) is None
+
+
+def test_the_id_card_reader_picks_the_resident_at_intake(window, qtbot, monkeypatch):
+    """With a reader configured (the simulated one), 读身份证 in the intake dialog chooses the card's resident."""
+    from app.desk.devices import idcard as idcard_devices
+    from app.desk.devices.base import DeviceKind
+    from app.desk.devices.idcard_sim import SimulatedReader
+    from ui.desk.card_reader import PLACE_CARD
+    sim = SimulatedReader(auto=False)
+    monkeypatch.setattr(idcard_devices, "_SIMULATED", sim)
+    window.services.devices.choose(DeviceKind.ID_READER, "idcard-sim")
+    dlg = open_intake(window, qtbot)
+    panel = dlg.picker.card_panel
+    assert panel.isVisible() and dlg.minimumSizeHint().height() <= SCREEN.height() - 48  # fits 1024×768 still
+    qtbot.mouseClick(panel.button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.status.text() == PLACE_CARD)
+    sim.place(0)  # 张桂兰's card: a registered demo resident
+    qtbot.waitUntil(lambda: dlg.picker.resident is not None)
+    assert dlg.picker.resident.name == "张桂兰"
+    qtbot.waitUntil(lambda: dlg.place.text() == dlg.picker.resident.address)
+    qtbot.waitUntil(lambda: dlg.block.currentData() == "A1")  # 幸福里一区: the demo's 块区 A1
+    dlg.reject()

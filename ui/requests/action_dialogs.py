@@ -79,7 +79,7 @@ class FeedbackDialog(ActionDialog):
         self.promised = OptionalTime(services.clock(), parent=self)
         self.sms = QPlainTextEdit()
         self.sms.setReadOnly(True)
-        self.sms.setFixedHeight(64)
+        self.sms.setFixedHeight(84)
         self.sms.setPlaceholderText("选择“短信”后，这里显示可复制发送给居民的短信内容")
         self.copy_button = QPushButton("复制")
         self.copy_button.setAutoDefault(False)
