@@ -83,6 +83,8 @@ def test_registration_is_a_case_of_kind_request_with_its_24_hour_clock(world):
     d = _register(svc, people["desk"], applicant_id=residents["李秀英"].id, place="和平路5号", urgency="urgent",
                   contact_name="李秀英")
     assert d.kind == "request" and d.summary.state == "accepted" and d.summary.state_label == "已登记，待反馈"
+    assert d.summary.kind == "request"
+    assert [c.kind for c in CaseService(ctx).for_resident(residents["李秀英"].id)] == ["request"]
     with ctx.sessions() as s:
         case = s.get(Case, d.summary.id)
         assert (case.kind, case.item_code, case.item_name, case.mode) == ("request", "SQ", "诉求·物业维修", "诉求")

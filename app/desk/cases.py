@@ -66,6 +66,7 @@ class CaseSummary:
     deadline_provisional: bool
     assignee_name: str
     assignee_id: uuid.UUID | None = None
+    kind: str = "service"  # "request": a 诉求 (issue 20)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -530,7 +531,8 @@ class CaseService:
                            applicant_name=r.name if r else "", applicant_id_masked=mask_id(r.id_number) if r else "",
                            state=c.state, state_label=cm.state_label(c), created_at=c.created_at,
                            due_at=c.due_at, deadline_provisional=c.deadline_provisional,
-                           assignee_name=w.display_name if w else (c.assignee_queue or ""), assignee_id=c.assignee_id)
+                           assignee_name=w.display_name if w else (c.assignee_queue or ""), assignee_id=c.assignee_id,
+                           kind=c.kind or "service")
 
     def _detail(self, s: Session, c: Case, viewer: WorkerInfo | None = None, *,
                 now: dt.datetime | None = None) -> CaseDetail:
