@@ -420,3 +420,34 @@ def test_the_id_card_reader_picks_the_resident_at_intake(window, qtbot, monkeypa
     qtbot.waitUntil(lambda: dlg.place.text() == dlg.picker.resident.address)
     qtbot.waitUntil(lambda: dlg.block.currentData() == "A1")  # 幸福里一区: the demo's 块区 A1
     dlg.reject()
+
+
+def test_a_supervisor_sees_the_committee_s_requests_and_reassigns_one(window, qtbot):
+    from ui.requests.request_window import RequestReassignDialog
+    win = window
+    before = request_count(win.services.ctx)
+    dlg = open_intake(win, qtbot)
+    fill(qtbot, dlg)
+    qtbot.mouseClick(dlg.register_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: gone(dlg))
+    case = registered_case(win.services.ctx, before)
+    close_previews()
+    as_worker(win, "zhanzhang")  # not the 块长: the 站长 sees every open request of the committee
+    page, model, row = open_from_worklist(win, qtbot, "requests", case.case_number)
+    assert row >= 0
+    page.views["requests"].activated.emit(model.index(row, 0))
+    qtbot.waitUntil(lambda: visible(RequestWindow) is not None)
+    rw = visible(RequestWindow)
+    qtbot.waitUntil(lambda: rw.detail is not None and "reassign" in rw.buttons)
+    qtbot.mouseClick(rw.buttons["reassign"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: visible(RequestReassignDialog) is not None)
+    ra = visible(RequestReassignDialog)
+    target = worker_id(win.services.ctx, "tiaoxian2")
+    ra.target.setCurrentIndex(next(i for i in range(ra.target.count()) if ra.target.itemData(i) == target))
+    type_text(qtbot, ra.reason, "李建国本周休假")
+    qtbot.mouseClick(ra.buttons.buttons()[0], Qt.LeftButton)
+    qtbot.waitUntil(lambda: rw.detail.summary.assignee_name == "吴建平")
+    rw.close()
+    as_worker(win, "minzheng")  # no longer in the former 块长's list
+    _page, _model, row = open_from_worklist(win, qtbot, "requests", case.case_number)
+    assert row == -1
