@@ -451,3 +451,17 @@ def test_a_supervisor_sees_the_committee_s_requests_and_reassigns_one(window, qt
     as_worker(win, "minzheng")  # no longer in the former 块长's list
     _page, _model, row = open_from_worklist(win, qtbot, "requests", case.case_number)
     assert row == -1
+
+
+def test_enter_in_a_field_goes_on_and_ctrl_enter_registers(window, qtbot):
+    win = window
+    before = request_count(win.services.ctx)
+    dlg = open_intake(win, qtbot)
+    fill(qtbot, dlg)
+    dlg.place.setFocus()
+    qtbot.keyClick(dlg.place, Qt.Key_Return)  # on to the next field: nothing registered
+    assert dlg.isVisible() and not dlg.place.hasFocus() and request_count(win.services.ctx) == before
+    qtbot.keyClick(dlg.description, Qt.Key_Return, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: gone(dlg))
+    assert registered_case(win.services.ctx, before).state == State.ACCEPTED
+    close_previews()

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -116,7 +117,7 @@ class RequestIntakeDialog(QDialog):
         self.message = MessageLine(self, lines=2)  # the reserved line: a refusal moves nothing
         self.register_button = QPushButton("登记并转块长")
         self.register_button.setDefault(True)
-        self.register_button.setToolTip("登记诉求，由块区的块长负责在 24 小时内反馈居民")
+        self.register_button.setToolTip("登记诉求，由块区的块长负责在 24 小时内反馈居民（Ctrl+回车）")
         self.solved_button = QPushButton("当场解决…")
         self.solved_button.setAutoDefault(False)
         self.solved_button.setToolTip("当场已为居民解决：填写处理结果，登记并办结")
@@ -144,8 +145,20 @@ class RequestIntakeDialog(QDialog):
         self._route_timer.timeout.connect(self._route)
         self.place.textChanged.connect(lambda _t: self._route_timer.start())
         self.block.currentIndexChanged.connect(lambda _i: self._show_block_note())
+        # Enter in a one-line field goes on to the next field (as a form is filled), never registers half a request.
+        for edit in (self.picker.search, self.picker.contact_name, self.picker.contact_phone, self.place):
+            edit.installEventFilter(self)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):  # from any field, as the wizard completes
+            QShortcut(QKeySequence(keys), self, activated=lambda: self.submit(None))
         self._load()
         self.picker.search.setFocus()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.KeyPress and event.key() in (Qt.Key_Return, Qt.Key_Enter) \
+                and not event.modifiers() & Qt.ControlModifier:
+            self.focusNextChild()
+            return True
+        return super().eventFilter(obj, event)
 
     # ----- reference data: categories, blocks and the workers who lead them -----------------------------------
     def _load(self) -> None:
