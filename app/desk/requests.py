@@ -17,6 +17,7 @@ from typing import Literal
 
 from app.core.blocks import Block, block_by_code, block_for_address, committee_blocks
 from app.core.errors import UserError
+from app.core.limits import MAX_TEXT
 from app.core.requests import (
     category_label,
     handler_text,
@@ -98,7 +99,8 @@ class RequestService:
             contact_phone=contact_phone, anonymous=anonymous, assignee_id=assignee)]
         if on_spot == "solved":
             steps.append(self.cases.step(Action.CLOSE_REQUEST, result_text=result,
-                                         channel=str(FeedbackChannel.IN_PERSON), note="当场解决"))
+                                         channel=str(FeedbackChannel.IN_PERSON),
+                                         note=f"当场解决：{result.strip()}"[:MAX_TEXT]))
         elif on_spot == "property":
             steps.append(self.cases.step(Action.HAND_OVER, handler_name=handler_name, handler_phone=handler_phone,
                                          promised_at=promised_at, note="已联系物业"))
