@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from shiboken6 import isValid
 from sqlalchemy import func, select
 
@@ -20,6 +20,7 @@ from app.core.vocabulary import CaseKind, State
 from app.desk.worklist import TABS
 from models import Case, Worker
 from tests.gui_helpers import save_shot, type_text
+from ui.cases.contact_dialog import ContactDialog
 from ui.operations import pending_operations
 from ui.requests.action_dialogs import CloseRequestDialog, FeedbackDialog, HandOverDialog
 from ui.requests.block_editor import BlockEditorDialog
@@ -211,6 +212,16 @@ def test_a_request_s_whole_life_through_the_widgets(window, qtbot, tmp_path):
     assert rw.heading.text().startswith("物业维修")
     assert rw.clock.text().startswith("剩余") and rw.clock_level() == "ok"
     qtbot.waitUntil(lambda: rw.photos.count() == 1)
+    # the phone is masked in the window; 联系居民 shows it in full (audited) to call the resident back
+    with win.services.ctx.sessions() as s:
+        phone = s.get(Case, case.id).data["contact_phone"]
+    shown = [lb.text() for lb in rw.findChildren(QLabel)]
+    assert phone not in " ".join(shown) and any(phone[:3] + "****" + phone[-4:] in t for t in shown)
+    qtbot.mouseClick(rw.buttons["contact"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: visible(ContactDialog) is not None)
+    contact = visible(ContactDialog)
+    qtbot.waitUntil(lambda: contact.phone.text() == phone)
+    contact.reject()
     # 反馈居民 by 短信: the text to send is shown and copied
     qtbot.mouseClick(rw.buttons["give_feedback"], Qt.LeftButton)
     qtbot.waitUntil(lambda: visible(FeedbackDialog) is not None)

@@ -160,7 +160,7 @@ def test_the_progress_page_of_a_request(make_desk, seeded):
     with desk.ctx.sessions() as s:
         code = s.get(Case, reg.summary.id).verification_code
     page = progress_html(find_progress(seeded, reg.summary.case_number, code), utcnow())
-    assert "已登记，待反馈" in page and "承诺反馈" in page and "24小时内给您反馈" in page
+    assert "待反馈" in page and "承诺反馈" in page and "24小时内给您反馈" in page
     assert 'name="level"' not in page and "路灯不亮" not in page and "13912340000" not in page
     svc.feedback(desk.worker("desk"), reg.summary.id, channel="phone", text="明天修",
                  promised_at=utcnow() + dt.timedelta(days=1))

@@ -17,7 +17,7 @@ from app.desk.blocks import MANAGERS_ONLY, BlockService
 from app.desk.cases import CaseError, CaseService, ItemRef
 from app.desk.requests import RequestError, RequestService
 from app.desk.residents import ResidentService
-from models import Case, CaseEvent, Committee, OutboxEntry
+from models import AuditEntry, Case, CaseEvent, Committee, OutboxEntry
 
 ITEM = ItemRef("MZ-01", "高龄老人尊老金申领", "民政", "转办", "test-1")
 
@@ -82,7 +82,7 @@ def test_registration_is_a_case_of_kind_request_with_its_24_hour_clock(world):
     since = _last_mid(ctx)
     d = _register(svc, people["desk"], applicant_id=residents["李秀英"].id, place="和平路5号", urgency="urgent",
                   contact_name="李秀英")
-    assert d.kind == "request" and d.summary.state == "accepted" and d.summary.state_label == "已登记，待反馈"
+    assert d.kind == "request" and d.summary.state == "accepted" and d.summary.state_label == "待反馈"
     assert d.summary.kind == "request"
     assert [c.kind for c in CaseService(ctx).for_resident(residents["李秀英"].id)] == ["request"]
     with ctx.sessions() as s:
@@ -119,8 +119,30 @@ def test_anonymous_request_keeps_no_resident(world):
     svc, people, residents, ctx = world
     d = _register(svc, people["desk"], place="幸福里二区", anonymous=True, applicant_id=residents["张桂兰"].id)
     assert d.applicant_id is None and d.request.anonymous
-    assert d.request.contact_phone == "138****8000"  # masked for the front desk; the 块长 reads it in full
-    assert CaseService(ctx).get(d.summary.id, people["kz1"]).request.contact_phone == "13800138000"
+    assert d.request.contact_phone == "138****8000"  # masked on screen, for the 块长 too
+    assert CaseService(ctx).get(d.summary.id, people["kz1"]).request.contact_phone == "138****8000"
+
+
+def test_the_full_phone_of_a_request_is_read_through_the_audited_contact_only(world):
+    """联系居民 on a 诉求: its 块长 (and the registering worker) get the contact's full number, each view written
+    to the audit log without the number; a colleague who does not handle it is refused and nothing is logged."""
+    svc, people, _residents, ctx = world
+    d = _register(svc, people["desk"], place="幸福里二区", anonymous=True, contact_name="楼下住户",
+                  contact_phone="13900001111")
+    cases = CaseService(ctx)
+    assert cases.get(d.summary.id, people["kz1"]).informs_resident
+    contact = cases.contact_applicant(people["kz1"], d.summary.id)
+    assert (contact.name, contact.phone, contact.phone_masked) == ("楼下住户", "13900001111", "139****1111")
+    with ctx.sessions() as s:
+        audits = s.scalars(select(AuditEntry).where(AuditEntry.worker_id == people["kz1"].id)).all()
+    assert [a.subject for a in audits] == [f"case:{d.summary.id}"]
+    assert "13900001111" not in audits[0].detail and d.summary.case_number in audits[0].detail
+    assert not cases.get(d.summary.id, people["kz2"]).informs_resident
+    with pytest.raises(CaseError, match="只有负责该诉求的工作人员"):
+        cases.contact_applicant(people["kz2"], d.summary.id)
+    svc.close(people["kz1"], d.summary.id, result="已处理", channel="phone")
+    with pytest.raises(CaseError, match="办结前"):
+        cases.contact_applicant(people["kz1"], d.summary.id)
 
 
 def test_solved_on_the_spot_is_registered_and_closed_in_one_transaction(world):
@@ -194,7 +216,7 @@ def test_feedback_then_close_by_the_block_leader(world):
     assert done.request.first_feedback_at == first and done.options == []
     labels = [e.action_label for e in done.events]
     assert labels == ["开始办理", "诉求登记", "转交处理", "反馈居民", "反馈居民", "办结"]
-    assert done.events[-1].to_label == "已办结" and done.events[1].to_label == "已登记，待反馈"
+    assert done.events[-1].to_label == "已办结" and done.events[1].to_label == "待反馈"
 
 
 def test_closing_without_feedback_counts_as_the_first_feedback(world):
@@ -322,12 +344,12 @@ def test_the_service_figures_leave_the_requests_out(world):
 def test_the_resident_is_the_contact_unless_another_is_given(world):
     svc, people, residents, _ctx = world
     d = _register(svc, people["desk"], applicant_id=residents["张桂兰"].id, contact_phone="")
-    full = CaseService(_ctx).get(d.summary.id, people["kz2"]).request  # 幸福里一区 → 刘二块
-    assert (full.contact_name, full.contact_phone) == ("张桂兰", "13800138000")
+    full = CaseService(_ctx).contact_applicant(people["kz2"], d.summary.id)  # 幸福里一区 → 刘二块, audited
+    assert (full.name, full.phone) == ("张桂兰", "13800138000")
     other = _register(svc, people["desk"], applicant_id=residents["张桂兰"].id, contact_name="她儿子",
                       contact_phone="13700001111")
-    full = CaseService(_ctx).get(other.summary.id, people["kz2"]).request
-    assert (full.contact_name, full.contact_phone) == ("她儿子", "13700001111")
+    full = CaseService(_ctx).contact_applicant(people["kz2"], other.summary.id)
+    assert (full.name, full.phone) == ("她儿子", "13700001111")
 
 
 def test_photos_of_a_request_at_intake_and_of_the_result(world, tmp_path):

@@ -54,7 +54,7 @@ def test_the_block_leader_sees_their_open_requests_and_the_supervisor_all(world)
     assert wl.count("requests", people["boss"]) == 2 and done.summary.id not in _ids(wl.page("requests",
                                                                                                people["admin"]))
     row = wl.page("requests", people["kz"])[0]
-    assert row.kind == "request" and row.item_name == "诉求·环境卫生" and row.state_label == "已登记，待反馈"
+    assert row.kind == "request" and row.item_name == "诉求·环境卫生" and row.state_label == "待反馈"
     assert row.clock_level == "ok" and row.clock_label.startswith("剩余 2") and row.countdown == row.clock_label
     assert row.assignee == "陈块长" and row.applicant == "" and row.urgent is False
 

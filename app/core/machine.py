@@ -326,6 +326,22 @@ def informs_resident(state: str | None, roles: Roles) -> bool:
     return roles is not None
 
 
+def calls_resident(case: object, worker_id: uuid.UUID | None, roles: Roles) -> bool:
+    """联系居民 (the full phone number, audited): for a service case the worker who tells the resident the
+    department's answer (:func:`informs_resident`); for an open 诉求 whoever may give its feedback — its 块长,
+    the worker who registered it, a 站长 or an administrator."""
+    state = getattr(case, "state", None)
+    if _kind(getattr(case, "kind", None)) != CaseKind.REQUEST:
+        return informs_resident(state, roles)
+    if roles is None or state not in OPEN_REQUEST:
+        return False
+    try:
+        check_actor(case, Action.GIVE_FEEDBACK, worker_id, roles, None)  # type: ignore[arg-type]
+    except TransitionError:
+        return False
+    return True
+
+
 _RATING_ACTIONS = frozenset({Action.RATE, Action.FOLLOWUP_CALLBACK, Action.FOLLOWUP_FIX})
 
 

@@ -43,7 +43,7 @@ REQUEST_CATEGORIES: tuple[tuple[str, str], ...] = (
 )
 # What a request's state reads as (the service words of State.label fit a service case).
 REQUEST_STATE_LABELS: dict[str, str] = {
-    State.DRAFT: "草稿", State.ACCEPTED: "已登记，待反馈", State.IN_PROGRESS: "处理中", State.CLOSED: "已办结",
+    State.DRAFT: "草稿", State.ACCEPTED: "待反馈", State.IN_PROGRESS: "处理中", State.CLOSED: "已办结",
     State.WITHDRAWN: "已撤回",
 }
 ClockLevel = str  # "ok" | "soon" | "overdue" | "done"

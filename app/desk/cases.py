@@ -122,7 +122,8 @@ class CaseDetail:
     remind_count: int = 0
     reminded_at: dt.datetime | None = None
     # Issue 19: a department reply this desk has not read yet (until a worker who informs the resident opens
-    # the case), and whether the viewer is that worker (联系居民 shows them the full phone number, audited).
+    # the case), and whether the viewer is that worker (联系居民 shows them the full phone number, audited) —
+    # for a 诉求, whoever may give its feedback while it is open (machine.calls_resident).
     reply_unseen: bool = False
     informs_resident: bool = False
     # 诉求 (issue 20): "request" for a resident's request, with its fields and 24-hour clock (None otherwise).
@@ -149,15 +150,18 @@ def masked_for(viewer: WorkerInfo | None, d: CaseDetail) -> CaseDetail:
     and phone written into the free text (reply, result, refusal reason, notes, history) is masked, so a full
     number never reaches the front desk's screen outside the audited reveal. Without a viewer (the service's
     own use) nothing is masked."""
-    if viewer is None or viewer.can_see_full_id:
+    if viewer is None:
+        return d
+    if d.request is not None:  # a 诉求's contact phone, like every ID and phone field, is masked on screen for
+        # every role: the 块长 calls the resident through 联系居民 (audited)
+        d = replace(d, request=replace(d.request, contact_phone=mask_phone(d.request.contact_phone)))
+    if viewer.can_see_full_id:
         return d
     m = mask_free_text
-    if d.request is not None:  # the 块长 (assignee) calls the resident back: the number in full for them only
-        own = viewer.id == d.summary.assignee_id
+    if d.request is not None:
         d = replace(d, request=replace(
             d.request, description=m(d.request.description), result_text=m(d.request.result_text),
-            feedback_text=m(d.request.feedback_text),
-            contact_phone=d.request.contact_phone if own else mask_phone(d.request.contact_phone)))
+            feedback_text=m(d.request.feedback_text)))
     return replace(d, reply_text=m(d.reply_text), result_text=m(d.result_text), refusal_reason=m(d.refusal_reason),
                    forward_note=m(d.forward_note), warning_note=m(d.warning_note),
                    events=[replace(e, note=m(e.note)) for e in d.events],
@@ -404,17 +408,26 @@ class CaseService:
         number is never logged."""
         with self.ctx.sessions.begin() as s:
             case = self._load(s, case_id)
-            if not cm.informs_resident(case.state, actor.roles):
-                raise CaseError("只有负责告知居民的工作人员在案件已答复后可以查看居民的完整电话号码")
+            request = is_request(case)
+            if not cm.calls_resident(case, actor.id, actor.roles):
+                raise CaseError("只有负责该诉求的工作人员（块长、登记人或站长）在办结前可以查看居民的完整电话号码"
+                                if request else "只有负责告知居民的工作人员在案件已答复后可以查看居民的完整电话号码")
             r = s.get(Resident, case.applicant_id) if case.applicant_id else None
-            if r is None:
+            name, phone = (r.name, r.phone or "") if r else ("", "")
+            if request:  # the contact the request was registered with (the resident's own, or an anonymous one)
+                data = case.data or {}
+                name, phone = data.get("contact_name") or name, data.get("contact_phone") or phone
+            if r is None and not request:
                 raise CaseError("该案件没有登记申请人")
-            s.add(AuditEntry(worker_id=actor.id, action=CONTACT_AUDIT_ACTION, subject=f"resident:{r.id}",
-                             detail=f"{CONTACT_PURPOSE}；案件 {case.case_number}"))
-            log.info("applicant phone of case %s shown to worker %s to inform the resident", case.case_number,
+            if not phone:
+                raise CaseError("该诉求没有登记联系电话")
+            s.add(AuditEntry(worker_id=actor.id, action=CONTACT_AUDIT_ACTION,
+                             subject=f"resident:{r.id}" if r else f"case:{case.id}",
+                             detail=f"{CONTACT_PURPOSE}；{'诉求' if request else '案件'} {case.case_number}"))
+            log.info("contact phone of case %s shown to worker %s to call the resident", case.case_number,
                      actor.login)
-            return ApplicantContact(case_number=case.case_number, name=r.name, phone=r.phone or "",
-                                    phone_masked=mask_phone(r.phone) if r.phone else "")
+            return ApplicantContact(case_number=case.case_number, name=name, phone=phone,
+                                    phone_masked=mask_phone(phone))
 
     # ----- 好差评 and 催办 (issue 16) ---------------------------------------------------------------------------
     def rate(self, actor: WorkerInfo, case_id: uuid.UUID, level: str, *, round: int = 1, channel: str = "desk",
@@ -566,7 +579,7 @@ class CaseService:
             acceptance_mode=c.acceptance_mode or "", makeup_materials=list(c.makeup_materials or []),
             makeup_due=c.makeup_due, pledge_text=c.pledge_text or "", rating=rating_view(c),
             remind_count=c.remind_count or 0, reminded_at=c.reminded_at, reply_unseen=reply_unseen(s, c),
-            informs_resident=bool(viewer and cm.informs_resident(c.state, viewer.roles)) and not request,
+            informs_resident=bool(viewer and cm.calls_resident(c, viewer.id, viewer.roles)),
             kind=c.kind or "service", request=self._request_view(s, c, now) if request else None)
 
     def _request_view(self, s: Session, c: Case, now: dt.datetime) -> RequestView:

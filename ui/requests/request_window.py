@@ -40,6 +40,7 @@ from ui.requests.facts import clock_at, request_text
 from ui.screen_fit import resize_to_fit
 
 PRINT = "print"
+CONTACT = "contact"  # 联系居民: the full phone number, audited (ui/cases/contact_dialog.py)
 REQUEST_SLIP = getattr(DocKind, "REQUEST_SLIP", None)
 CLOCK_TICK_MS = 60_000  # the countdown is re-read each minute while the window is open
 
@@ -218,6 +219,8 @@ class RequestWindow(QDialog):
             b.deleteLater()
         self.buttons = {}
         wanted = [(o.action, o.label) for o in d.options if o.action != Action.NOTE]
+        if d.informs_resident:  # the 块长 calls the resident back: the number shown masked, in full only here
+            wanted.append((CONTACT, "联系居民"))
         if REQUEST_SLIP is not None and REQUEST_SLIP in tuple(d.documents):
             wanted.append((PRINT, "打印受理单"))
         for key, label in wanted:
@@ -235,6 +238,10 @@ class RequestWindow(QDialog):
             return
         if key == PRINT:
             show_document(self, self.services, self.case_id, str(REQUEST_SLIP))
+            return
+        if key == CONTACT:
+            from ui.cases.contact_dialog import ContactDialog
+            ContactDialog(self.services, self.case_id, self).open()
             return
         dialog = self._dialog_for(key, self.detail.version)
         dialog.refused.connect(self._refused)

@@ -41,7 +41,7 @@ class ResidentPicker(QWidget):
         self.results.setFixedHeight(64)
         self.chosen = QLabel(NO_RESIDENT)
         self.chosen.setObjectName("hint")
-        self.contact_name = QLineEdit(placeholderText="联系人（匿名时必填）")
+        self.contact_name = QLineEdit(placeholderText="联系人称呼（可不填）")
         self.contact_phone = QLineEdit(placeholderText="联系电话（匿名时必填；留空则为居民本人电话）")
         self.card_panel = CardReaderPanel(*configured_reader(services), today=self._today, parent=self)
         self.card_panel.card_read.connect(self._on_card_read)
