@@ -268,7 +268,9 @@ def _cmd_run(args) -> int:
         if args.workers == 1:
             from app.server.api import create_app
             try:
-                uvicorn.run(create_app(db, attachments_dir=store.root), **serve)
+                app = create_app(db, attachments_dir=store.root)
+                workers.tune_gc()
+                uvicorn.run(app, **serve)
             finally:
                 db.close()
             return 0

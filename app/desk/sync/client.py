@@ -20,19 +20,16 @@ import json
 import logging
 import random
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select, update
 
 from app.core.changes import NO_CHANGES, Changes
-from app.core.commands import ACK
 from app.core.errors import UserError
 from app.core.wire import (
     DEFAULT_PULL_PAGE,
@@ -64,6 +61,7 @@ from app.desk.sync.apply import DeskApplier, QueuedIds, pending_entity_ids
 from app.desk.sync.backoff import backoff_delay  # re-exported: tests and callers read it here
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify
 from app.desk.sync.files import NO_FILES, FileCounts, FileTransfer, forget_uploads
+from app.desk.sync.queue import Queued, renumber_pending, resend_after, sent_args
 from app.desk.sync.status import SetAsideMutation as SetAsideMutation  # re-exported: callers read them here
 from app.desk.sync.status import SyncStatus, _local_device, _state, sync_status
 from app.desk.sync.status import mutation_label as mutation_label
@@ -372,7 +370,7 @@ class SyncClient:
         """Built without validation: every value comes from this desk's own outbox columns, of the wire's types
         (the server validates what it receives)."""
         return PushRequest.model_construct(device_id=link.device_id, client_now=self.clock(), mutations=[
-            MutationIn.model_construct(mid=o.mid, mutation_id=o.mutation_id, name=o.name, args=_sent_args(o),
+            MutationIn.model_construct(mid=o.mid, mutation_id=o.mutation_id, name=o.name, args=sent_args(o),
                                        acting_worker=o.acting_worker_id, client_time=o.client_time,
                                        clock_offset_s=o.clock_offset_s) for o in batch])
 
@@ -424,9 +422,9 @@ class SyncClient:
         last = detail.last_mid or 0
         with self.ctx.sessions.begin() as s:
             if detail.error == ErrorCode.MID_CONFLICT:
-                _renumber_pending(s, last)
+                renumber_pending(s, last)
             else:
-                _resend_after(s, last)
+                resend_after(s, last)
         log.warning("outbox realigned after 409 %s (server last_mid %d)", detail.error, last)
 
     # ----- pull ------------------------------------------------------------------------------------------------------
@@ -452,7 +450,7 @@ class SyncClient:
                 continue
             changes = self._not_adopted(page.changes)
             with self.ctx.sessions.begin() as s:
-                counts.resent += _resend_after(s, page.last_mid)
+                counts.resent += resend_after(s, page.last_mid)
                 applier = DeskApplier(s, self.ctx.data_dir, pending_entity_ids(s, [c.id for c in changes]))
                 applier.apply_changes(changes)
                 _state(s).cursor = page.next_cursor  # same transaction as the rows it covers
@@ -481,7 +479,7 @@ class SyncClient:
         the next one fetched while this one is written, each in its own transaction (app/desk/sync/snapshot.py)."""
         start = self._call(link, "GET", Endpoint.SNAPSHOT_START, SnapshotStart)
         with self.ctx.sessions.begin() as s:
-            counts.resent += _resend_after(s, start.last_mid)
+            counts.resent += resend_after(s, start.last_mid)
 
         def fetch(query: SnapshotQuery) -> SnapshotPage:
             return self._call(link, "GET", Endpoint.SNAPSHOT, SnapshotPage, params=query.wire())
@@ -527,51 +525,9 @@ class SyncClient:
 _OUTBOX_STATUS = {ResultStatus.SET_ASIDE: OUTBOX_SET_ASIDE, ResultStatus.HELD: OUTBOX_HELD}
 
 
-class Queued(NamedTuple):
-    """An outbox row as the push reads it."""
-
-    mid: int
-    mutation_id: uuid.UUID
-    name: str
-    args: dict | None
-    acting_worker_id: uuid.UUID | None
-    client_time: dt.datetime
-    clock_offset_s: float | None
-    result: dict | None
-
-
 def _json_text(value: Any) -> str:
     """A request body. Escaped: httpx writes raw UTF-8, which fails on a lone surrogate an old outbox row holds."""
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-
-
-def _sent_args(o: Queued) -> dict:
-    """A command the server had acknowledged, sent again after a restore, carries the time the server gave it then
-    (app/server/held.py): the history comes back with the times it had."""
-    args, at = o.args or {}, (o.result or {}).get("at")
-    return {**args, ACK: {"at": at}} if isinstance(at, str) else args
-
-
-def _resend_after(s: Session, last_mid: int) -> int:
-    """The server says it holds commands up to ``last_mid`` only: mark later acknowledged ones to be sent again."""
-    # An UPDATE's result is a CursorResult; Session.execute is typed as returning the general Result.
-    done = cast(CursorResult[Any], s.execute(update(OutboxEntry)
-                                             .where(OutboxEntry.mid > last_mid, OutboxEntry.status != OUTBOX_PENDING)
-                                             .values(status=OUTBOX_PENDING)))
-    return done.rowcount or 0
-
-
-def _renumber_pending(s: Session, last_mid: int) -> None:
-    """Give unsent commands fresh mids after both the server's ``last_mid`` and every sent command."""
-    sent_max = s.scalar(select(func.max(OutboxEntry.mid)).where(OutboxEntry.status != OUTBOX_PENDING)) or 0
-    base = max(last_mid, sent_max)
-    pending = list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == OUTBOX_PENDING).order_by(OutboxEntry.mid)))
-    for i, entry in enumerate(pending):  # two steps, so no new mid collides with an old one on the way
-        entry.mid = -(i + 1)
-    s.flush()
-    for i, entry in enumerate(pending):
-        entry.mid = base + i + 1
-    s.flush()
 
 
 def _refusal(resp: httpx.Response) -> ErrorDetail | None:
