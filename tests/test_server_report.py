@@ -64,3 +64,34 @@ def test_server_report_month_command(district, pg_url, tmp_path, capsys):
     assert main(["server", "report", "month", "2026-13", "--xlsx", str(tmp_path / "bad.xlsx"),
                  "--db", pg_url]) == 2
     assert "月份应在 1 到 12 之间" in capsys.readouterr().err and not (tmp_path / "bad.xlsx").exists()
+
+
+@pytest.fixture
+def district_requests(desk_ctx, server_db):
+    from tests.request_world import make_requests
+    make_requests(desk_ctx)  # November's known 诉求 (tests/request_world.py)
+    with desk_ctx.sessions() as desk_s, server_db.sessions.begin() as server_s:
+        _copy_rows(desk_s, server_s)
+        server_s.add(Committee(code="320302002", name="和平里社区居民委员会", close_of_business="17:00"))
+    return server_db
+
+
+def test_the_district_workbook_counts_the_committees_requests(district_requests, tmp_path, pg_url, capsys):
+    """诉求 (issue 20) in the district's workbook: by category, and by committee (a 块区 code is each committee's
+    own, so the district does not add 块区 of different committees up); the service figures leave them out."""
+    from app.core.workbook import SHEET_REQUESTS
+    report, written, out = write_district_workbook(district_requests, NOV, tmp_path / "2026-11.xlsx", NOW)
+    assert report.total.cases == 0 and written == 0  # no service case: the requests are not 办件
+    r = report.requests
+    assert (r.total.requests, r.total.withdrawn, r.total.closed, r.total.feedback_rate) == (4, 1, 2, 0.5)
+    assert (r.open_now, r.overdue_now, r.block_header) == (3, 1, "居委会")
+    with district_requests.sessions() as s:
+        mine = s.query(Committee).filter(Committee.code != "320302002").one().name
+    assert [(row.label, row.figures.requests) for row in r.by_block] == [(mine, 4), ("和平里社区居民委员会", 0)]
+    sheet = openpyxl.load_workbook(out)[SHEET_REQUESTS]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    first = [row[0] for row in cells]
+    assert "居委会" in first and mine in first and "块区" not in first
+    assert cells[first.index(mine)][1] == 4  # 诉求量
+    assert main(["server", "report", "month", "2026-11", "--xlsx", str(tmp_path / "cli.xlsx"), "--db", pg_url]) == 0
+    assert "诉求 4 件（已办结 2），24小时反馈率 50.0%，当前未办结" in capsys.readouterr().out

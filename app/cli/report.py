@@ -55,10 +55,8 @@ def _cmd_month(args) -> int:
         print(f"{report.scope} {period.label}：办件 {t.cases} 件（即办 {t.on_spot}，转办 {t.forwarded}），"
               f"按时答复率 {rate}，已评价 {t.rated} 件，满意率 {satisfied}，当前超期 {report.overdue_now} 件")
         if report.requests is not None:  # issue 20: the 诉求 of the month
-            r = report.requests
-            feedback = "—" if r.total.feedback_rate is None else f"{r.total.feedback_rate * 100:.1f}%"
-            print(f"诉求 {r.total.requests} 件（已办结 {r.total.closed}），24小时反馈率 {feedback}，"
-                  f"当前未办结 {r.open_now} 件（超时 {r.overdue_now} 件）")
+            from app.core.request_stats import summary_text
+            print(summary_text(report.requests))
         if args.xlsx is not None:
             out = write_desk_workbook(service, actor, period, args.xlsx, breakdown=breakdown)
             print(f"台账（{BREAKDOWN_LABELS[breakdown]}）已写入：{out}")

@@ -488,6 +488,9 @@ def _cmd_report_month(args) -> int:
     rate = "—" if t.on_time_rate is None else f"{t.on_time_rate * 100:.1f}%"
     print(f"{report.scope} {period.label}：{len(report.rows)} 个居委会，办件 {t.cases} 件，按时答复率 {rate}，"
           f"已评价 {t.rated} 件，当前超期 {report.overdue_now} 件")
+    if report.requests is not None:  # issue 20: the district's 诉求 of the month
+        from app.core.request_stats import summary_text
+        print(summary_text(report.requests))
     print(f"台账（{written} 件）已写入：{out}")
     return 0
 

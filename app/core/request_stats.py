@@ -94,6 +94,7 @@ class RequestReport:
     by_block: list[RequestRow]
     open_now: int  # 待反馈 + 处理中 now, any period
     overdue_now: int  # of those, the clock's red ones
+    block_header: str = "块区"  # what ``by_block`` is by: a committee's 块区, or the district's 居委会
 
 
 # (attribute, label, kind) of the figures in the order the page, the workbook and the PDF show them.
@@ -139,19 +140,21 @@ def _add(f: RequestFigures, row: Any, now: dt.datetime) -> None:
 
 def compute_requests(s: Session, *, period: Period, now: dt.datetime,
                      committee_ids: Sequence[uuid.UUID] | None = None,
-                     category_labels: Mapping[str, str] | None = None) -> RequestReport:
+                     category_labels: Mapping[str, str] | None = None,
+                     by_committee: bool = False) -> RequestReport:
     """The period's requests of the given committees (None: every committee the session holds) by category
     (``category_labels``: code → label, the district's list, in its order) and by 块区 (the committees' blocks, in
-    their order), with the open and overdue requests as of ``now``."""
+    their order) — or, ``by_committee`` (the district's report: 块区 codes are each committee's own), by
+    committee — with the open and overdue requests as of ``now``."""
     if now.tzinfo is None:
         raise StatsError("统计时刻必须带时区")
     labels = dict(category_labels or {})
     q = select(Case.state, Case.request_category, Case.item_name, Case.block_code, Case.urgency, Case.accepted_at,
-               Case.feedback_due_at, Case.first_feedback_at, Case.closed_at).where(
+               Case.feedback_due_at, Case.first_feedback_at, Case.closed_at, Case.committee_id).where(
         Case.kind == _REQUEST, *_period_filter(period, committee_ids))
     total = RequestFigures()
     by_cat: dict[str, RequestFigures] = {code: RequestFigures() for code in labels}
-    blocks = _block_names(s, committee_ids)
+    blocks = _committee_names(s, committee_ids) if by_committee else _block_names(s, committee_ids)
     by_block: dict[str, RequestFigures] = {code: RequestFigures() for code in blocks}
     for row in s.execute(q):
         category = row.request_category or ""
@@ -159,13 +162,15 @@ def compute_requests(s: Session, *, period: Period, now: dt.datetime,
             labels[category] = _label_from_item(row.item_name) or category or "其他"
         _add(total, row, now)
         _add(by_cat.setdefault(category, RequestFigures()), row, now)
-        _add(by_block.setdefault(row.block_code or "", RequestFigures()), row, now)
+        second = str(row.committee_id) if by_committee else row.block_code or ""
+        _add(by_block.setdefault(second, RequestFigures()), row, now)
     open_now, overdue_now = _open_now(s, now, committee_ids)
     cat_rows = [RequestRow(k, labels.get(k, k), f.finish()) for k, f in by_cat.items()]
     block_rows = [RequestRow(k, blocks.get(k, k) if k else NO_BLOCK, f.finish()) for k, f in by_block.items()
                   if k or f.requests or f.withdrawn]
     return RequestReport(period=period, computed_at=now, total=total.finish(), by_category=cat_rows,
-                         by_block=block_rows, open_now=open_now, overdue_now=overdue_now)
+                         by_block=block_rows, open_now=open_now, overdue_now=overdue_now,
+                         block_header="居委会" if by_committee else "块区")
 
 
 def _label_from_item(item_name: str | None) -> str:
@@ -186,6 +191,14 @@ def _block_names(s: Session, committee_ids: Sequence[uuid.UUID] | None) -> dict[
     return out
 
 
+def _committee_names(s: Session, committee_ids: Sequence[uuid.UUID] | None) -> dict[str, str]:
+    """id → name of the committees, by code (the district report's rows)."""
+    q = select(Committee.id, Committee.name).order_by(Committee.code)
+    if committee_ids is not None:
+        q = q.where(Committee.id.in_(list(committee_ids)))
+    return {str(cid): name for cid, name in s.execute(q)}
+
+
 def _open_now(s: Session, now: dt.datetime, committee_ids: Sequence[uuid.UUID] | None) -> tuple[int, int]:
     """Open requests now (any period) and how many of them the 24-hour clock shows overdue."""
     q = select(Case).where(Case.kind == _REQUEST, Case.state.in_(sorted(OPEN_REQUEST_STATES)),
@@ -195,6 +208,14 @@ def _open_now(s: Session, now: dt.datetime, committee_ids: Sequence[uuid.UUID] |
         open_now += 1
         overdue += request_clock(case, now).level == "overdue"
     return open_now, overdue
+
+
+def summary_text(report: RequestReport) -> str:
+    """The month's 诉求 in one line (``report month`` at the desk, ``server report month`` for the district)."""
+    t = report.total
+    feedback = "—" if t.feedback_rate is None else f"{t.feedback_rate * 100:.1f}%"
+    return (f"诉求 {t.requests} 件（已办结 {t.closed}），24小时反馈率 {feedback}，"
+            f"当前未办结 {report.open_now} 件（超时 {report.overdue_now} 件）")
 
 
 def figure_value(figures: RequestFigures, attr: str) -> Any:

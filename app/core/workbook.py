@@ -302,7 +302,8 @@ def _write_days(wb: xlsxwriter.Workbook, ws: Worksheet, f: _Formats, per_day: Se
 
 
 def _write_requests(ws: Worksheet, f: _Formats, report: RequestReport, scope: str) -> None:
-    """The 诉求 sheet: the period's figures, then one table by category and one by 块区 (a 合计 line each)."""
+    """The 诉求 sheet: the period's figures, then one table by category and one by 块区 (the district's: by
+    居委会), a 合计 line each."""
     ws.set_column(0, 0, 24)
     ws.set_column(1, len(REQUEST_COLUMNS), 11)
     ws.write_string(0, 0, clean_text(f"{scope} {report.period.label} 诉求统计"), f.title)
@@ -312,7 +313,7 @@ def _write_requests(ws: Worksheet, f: _Formats, report: RequestReport, scope: st
         ws.write_string(row, 0, label, f.label)
         ws.write_number(row, 1, value, f.plain)
         row += 1
-    for key_header, rows in (("诉求类别", report.by_category), ("块区", report.by_block)):
+    for key_header, rows in (("诉求类别", report.by_category), (report.block_header, report.by_block)):
         row = _write_request_table(ws, f, row + 1, key_header, rows, report) + 1
 
 

@@ -8,6 +8,7 @@ them as one workbook (``app/core/workbook.py``): 汇总 for the district, 分项
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.request_stats import REQUEST_DEFINITIONS, compute_requests
+from app.core.requests import request_categories
 from app.core.stats import DEFINITIONS, Breakdown, LedgerRow, Period, Report, compute, ledger, ledger_with_report
 from app.core.workbook import write_atomically, write_workbook
 from app.core.workdays import DEFAULT_CLOSE_OF_BUSINESS, WorkCalendar, parse_close_of_business
@@ -83,12 +86,20 @@ def write_district_workbook(db: ServerDB, period: Period, path: Path, now: dt.da
             committee_ids=None, scope=scope, close_of_business=lambda cid: closes.get(cid, DEFAULT_CLOSE_OF_BUSINESS))
         written = 0
 
+        # 诉求 (issue 20): the district's by category and by committee (a 块区 code is each committee's own)
+        requests = compute_requests(s, period=period, now=now, committee_ids=None,
+                                    category_labels=dict(request_categories(None)), by_committee=True)
+
+        def with_requests() -> Report:
+            return dataclasses.replace(report(), requests=requests)
+
         def write(tmp: Path) -> None:
             nonlocal written
-            written = write_workbook(tmp, report, rows, definitions=DEFINITIONS, district=True)
+            written = write_workbook(tmp, with_requests, rows, definitions=(*DEFINITIONS, *REQUEST_DEFINITIONS),
+                                     district=True)
 
         try:
             out = write_atomically(path, write)
         finally:
             rows.close()  # a failed write stops reading: the cursor closes before the session does
-        return report(), written, out
+        return with_requests(), written, out
