@@ -249,7 +249,7 @@ def test_a_request_s_whole_life_through_the_widgets(window, qtbot, tmp_path):
     type_text(qtbot, ho.handler_phone, "0516-83005678")
     qtbot.mouseClick(ho.buttons.buttons()[0], Qt.LeftButton)
     qtbot.waitUntil(lambda: rw.detail.request.handler_name == "幸福里物业电工组")
-    assert rw.detail.summary.assignee_name == "李建国" and rw.clock.text().startswith("承诺时间剩余 2")
+    assert rw.detail.summary.assignee_name == "李建国" and rw.clock.text().startswith("承诺剩余 2")
     qtbot.wait(50)  # the window's new rows laid out before the picture
     save_shot(rw, "issue20-request-window-1024x768.png")
     # 办结 with the result

@@ -88,10 +88,10 @@ def test_after_the_first_feedback_the_clock_counts_to_the_promised_time():
     assert request_clock(fed, INTAKE + 30 * H).label == "已反馈"
     promised = open_request(INTAKE, state=State.IN_PROGRESS, first_feedback_at=INTAKE + 2 * H,
                             promised_at=INTAKE + 48 * H)
-    assert request_clock(promised, INTAKE + 40 * H).label == "承诺时间剩余 8 小时"
+    assert request_clock(promised, INTAKE + 40 * H).label == "承诺剩余 8 小时"
     assert request_clock(promised, INTAKE + 45 * H).level == "soon"
     late = request_clock(promised, INTAKE + 51 * H)
-    assert (late.level, late.label) == ("overdue", "已超过承诺时间 3 小时")
+    assert (late.level, late.label) == ("overdue", "超过承诺 3 小时")
 
 
 @pytest.mark.parametrize("state", [State.CLOSED, State.WITHDRAWN, State.DRAFT])

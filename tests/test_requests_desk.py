@@ -179,7 +179,7 @@ def test_property_contacted_on_the_spot(world):
     full = CaseService(ctx).get(d.summary.id, people["kz2"]).request
     assert full.feedback_text == "已联系安居物业（电话 025-88886666），承诺1月5日 17:00前处理"
     assert d.request.feedback_channel == "in_person" and d.request.first_feedback_at is not None
-    assert d.request.clock.label.startswith("承诺时间剩余")
+    assert d.request.clock.label.startswith("承诺剩余")
     assert [n for n, _ in _outbox(ctx, since)] == [Mutation.CASE_CREATE, Mutation.CASE_REGISTER_REQUEST,
                                                    Mutation.CASE_HAND_OVER, Mutation.CASE_GIVE_FEEDBACK]
     with pytest.raises(RequestError, match="物业"):

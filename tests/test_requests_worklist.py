@@ -90,7 +90,7 @@ def test_late_requests_are_in_the_overdue_tab_and_the_reminder(world):
     later = promised + H
     assert _ids(wl.page("overdue", people["boss"], now=later)) == {late.summary.id, fed.summary.id}
     row = {r.id: r for r in wl.page("overdue", people["boss"], now=later)}[fed.summary.id]
-    assert row.clock_level == "overdue" and row.clock_label == "已超过承诺时间 1 小时"
+    assert row.clock_level == "overdue" and row.clock_label == "超过承诺 1 小时"
     assert wl.reminder(people["boss"], now=later) == (0, 2) and wl.reminder(people["kz"], now=later) == (0, 2)
     assert wl.page("overdue", people["boss"], now=late.request.intake_at + H) == []
 

@@ -13,7 +13,7 @@ MIN_SECTION = 48
 # with the others): the case number keeps its date and sequence ("…20261130-0001", cut on the left), the
 # deadline its date.
 FLOORS = {"案件编号": "…20261130-0001", "身份证号": "320302***", "办理期限": "2026-12-02", "剩余时间": "已超期 5 个工…",
-          "回访/整改期限": "2026-12-02", "反馈期限": "2026-12-02"}
+          "回访/整改期限": "2026-12-02", "反馈期限": "12-02 10:30"}
 LEFT_ELIDED = ("案件编号",)
 
 

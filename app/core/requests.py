@@ -103,7 +103,7 @@ def _countdown(due: dt.datetime, now: dt.datetime, *, prefix: str = "") -> Reque
     if left <= 0:
         over = -left
         label = f"{prefix}已到期" if over < 60 else (
-            f"已超过承诺时间 {_span(over)}" if prefix else f"已超时 {_span(over)}")
+            f"超过承诺 {_span(over)}" if prefix else f"已超时 {_span(over)}")
         return RequestClock(hours, OVERDUE, label, due)
     level = SOON if left <= SOON_HOURS * 3600 else OK
     text = f"剩余 {_span(left)}" if left >= 60 else "剩余不到 1 分钟"
@@ -126,7 +126,7 @@ def request_clock(case: Any, now: dt.datetime) -> RequestClock:
     promised = getattr(case, "promised_at", None)
     if promised is None:
         return RequestClock(0.0, DONE, "已反馈")
-    return _countdown(promised, now, prefix="承诺时间")
+    return _countdown(promised, now, prefix="承诺")
 
 
 @dataclass(frozen=True, kw_only=True)

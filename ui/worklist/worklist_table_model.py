@@ -142,7 +142,9 @@ class WorklistTableModel(QAbstractTableModel):
             return None
         r = self._rows[index.row()]
         if role == Qt.DisplayRole:
-            due = r.due_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if r.due_at else ""
+            # a 诉求's deadline is within a day or two: month, day and time fit a 1024-pixel-wide list
+            shape = "%m-%d %H:%M" if r.kind == REQUEST_KIND else "%Y-%m-%d %H:%M"
+            due = r.due_at.astimezone(CHINA_TZ).strftime(shape) if r.due_at else ""
             if due and r.provisional:
                 due += "（暂定）"
             item = f"{rule_notes.MARKS['warn']} {r.item_name}" if r.warned else r.item_name
