@@ -61,7 +61,7 @@ from app.desk.sync.apply import DeskApplier, QueuedIds, pending_entity_ids
 from app.desk.sync.backoff import backoff_delay  # re-exported: tests and callers read it here
 from app.desk.sync.enroll import ca_file, insecure_http_allowed, plain_http_refused, tls_verify
 from app.desk.sync.files import NO_FILES, FileCounts, FileTransfer, forget_uploads
-from app.desk.sync.queue import Queued, renumber_pending, resend_after, sent_args
+from app.desk.sync.queue import Queued, fewer_collections, renumber_pending, resend_after, sent_args
 from app.desk.sync.status import SetAsideMutation as SetAsideMutation  # re-exported: callers read them here
 from app.desk.sync.status import SyncStatus, _local_device, _state, sync_status
 from app.desk.sync.status import mutation_label as mutation_label
@@ -172,7 +172,7 @@ class SyncClient:
     # ----- public API ---------------------------------------------------------------------------------------------
     def sync_once(self) -> SyncResult:
         """Push everything pending, then pull everything new. Never raises: failures are in the result."""
-        with self._lock:
+        with self._lock, fewer_collections():
             counts = _Counts()
             self._adopted.clear()  # valid within one round only (see _not_adopted)
             link = self._link()
