@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,39 +14,24 @@ from sqlalchemy import select
 from app.cli.main import main
 from app.core.blocks import Block
 from app.core.vocabulary import Mutation
-from app.desk.auth import worker_info
 from app.desk.blocks import BlockService
 from app.desk.cases import CaseService
 from app.desk.context import AppContext
-from app.desk.db import DB_FILENAME
 from app.desk.outbox import enqueue
 from app.desk.requests import RequestService
 from app.desk.sync.client import sync_status
 from app.server import admin
 from app.server.verify import find_progress, progress_html
-from models import Worker, utcnow
+from models import utcnow
 from models.server import Case, Committee, MutationRecord
 from tests.sync_helpers import COMMITTEE, server_worker_id, start_server, stop_server, wait_ready
+from tests.test_sync_e2e import _desk_folder, _sync, _worker
 
 pytest_plugins = ("tests.server_fixtures",)
 
 pytestmark = [pytest.mark.server]
 
 
-def _desk_folder(tmp_path: Path, template_db: Path, name: str) -> Path:
-    folder = tmp_path / name
-    folder.mkdir()
-    shutil.copyfile(template_db, folder / DB_FILENAME)
-    return folder
-
-
-def _worker(ctx: AppContext, login: str):
-    with ctx.sessions() as s:
-        return worker_info(s.scalars(select(Worker).where(Worker.login == login)).one())
-
-
-def _sync(folder: Path) -> None:
-    assert main(["--data-dir", str(folder), "sync", "--once"]) == 0
 
 
 @pytest.mark.slow
