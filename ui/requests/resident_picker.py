@@ -36,7 +36,7 @@ class ResidentPicker(QWidget):
         self.search = QLineEdit(placeholderText="输入身份证号、姓名或电话查找居民")
         self.search.setClearButtonEnabled(True)
         self.anonymous = QCheckBox("匿名")
-        self.anonymous.setToolTip("居民不愿留身份：须填写联系人和联系电话，以便 24 小时内反馈")
+        self.anonymous.setToolTip("居民不愿留身份：须留联系电话（称呼可不填），以便 24 小时内反馈")
         self.results = QListWidget()
         self.results.setFixedHeight(64)
         self.chosen = QLabel(NO_RESIDENT)
@@ -84,7 +84,7 @@ class ResidentPicker(QWidget):
             w.setEnabled(not on)
         if on:
             self.set_resident(None)
-            self.chosen.setText("匿名诉求：请填写联系人和联系电话")
+            self.chosen.setText("匿名诉求：请留联系电话（称呼可不填）")
             self.contact_name.setFocus()
         else:
             self._on_text_changed(self.search.text())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
@@ -144,19 +145,26 @@ def _figures_table(st: _Styles, total: Figures, overdue_now: int) -> Table:
 
 
 def _breakdown_table(st: _Styles, report: Report) -> Table:
-    kinds = {attr: (label, kind) for attr, label, kind in FIGURE_COLUMNS}
-    header = [st.p(KEY_HEADERS[report.breakdown], st.head)]
-    header += [st.p(SHORT_LABELS.get(a, kinds[a][0]), st.head) for a in BREAKDOWN_COLUMNS]
-    data = [header]
-    for row in [*report.rows, None]:
-        label, figures = ("合计", report.total) if row is None else (row.label or row.key, row.figures)
+    return _keyed_table(st, KEY_HEADERS[report.breakdown], report.rows, report.total, FIGURE_COLUMNS,
+                          BREAKDOWN_COLUMNS, SHORT_LABELS, name_share=0.25)
+
+
+def _keyed_table(st: _Styles, key_header: str, rows: Sequence[Any], total: Any,
+                 columns: Sequence[tuple[str, str, str]], shown: Sequence[str], short: dict[str, str], *,
+                 name_share: float) -> Table:
+    """A breakdown table: the key column, then ``shown`` of ``columns`` (attr, label, kind) under their short
+    labels, one line per row (``label or key``, ``figures``) and a shaded 合计 line of ``total``."""
+    kinds = {attr: (label, kind) for attr, label, kind in columns}
+    data = [[st.p(key_header, st.head)] + [st.p(short.get(a, kinds[a][0]), st.head) for a in shown]]
+    for row in [*rows, None]:
+        label, figures = ("合计", total) if row is None else (row.label or row.key, row.figures)
         data.append([st.p(label, st.cell)]
-                    + [st.p(format_figure(getattr(figures, a), kinds[a][1]), st.num) for a in BREAKDOWN_COLUMNS])
-    name_w = CONTENT_WIDTH * 0.25
-    col_w = (CONTENT_WIDTH - name_w) / len(BREAKDOWN_COLUMNS)
+                    + [st.p(format_figure(getattr(figures, a), kinds[a][1]), st.num) for a in shown])
+    name_w = CONTENT_WIDTH * name_share
+    col_w = (CONTENT_WIDTH - name_w) / len(shown)
     style = _table_style()
     style.add("BACKGROUND", (0, len(data) - 1), (-1, len(data) - 1), colors.HexColor("#F2F2F2"))
-    return Table(data, colWidths=[name_w] + [col_w] * len(BREAKDOWN_COLUMNS), repeatRows=1, style=style)
+    return Table(data, colWidths=[name_w] + [col_w] * len(shown), repeatRows=1, style=style)
 
 
 def _overdue_table(st: _Styles, report: Report) -> Table:
@@ -190,25 +198,16 @@ def _requests_section(st: _Styles, req: RequestReport) -> list[Flowable]:
     w = CONTENT_WIDTH
     figures = Table(data, colWidths=[w * 0.32, w * 0.18, w * 0.32, w * 0.18], style=_table_style())
     out: list[Flowable] = [st.p("六、诉求受理与24小时反馈", st.h2), figures]
-    for heading, key_header, rows in (("按诉求类别", "诉求类别", req.by_category), ("按块区", "块区", req.by_block)):
+    by = req.block_header
+    for heading, key_header, rows in (("按诉求类别", "诉求类别", req.by_category), (f"按{by}", by, req.by_block)):
         if rows:  # a short table: kept on one page with its heading
             out.append(KeepTogether([st.p(heading, st.body), _request_table(st, key_header, rows, req)]))
     return out
 
 
 def _request_table(st: _Styles, key_header: str, rows: Sequence[RequestRow], req: RequestReport) -> Table:
-    kinds = {attr: (label, kind) for attr, label, kind in REQUEST_COLUMNS}
-    data = [[st.p(key_header, st.head)]
-            + [st.p(REQUEST_SHORT.get(a, kinds[a][0]), st.head) for a in REQUEST_TABLE_COLUMNS]]
-    for row in [*rows, None]:
-        label, figures = ("合计", req.total) if row is None else (row.label or row.key, row.figures)
-        data.append([st.p(label, st.cell)]
-                    + [st.p(format_figure(getattr(figures, a), kinds[a][1]), st.num) for a in REQUEST_TABLE_COLUMNS])
-    name_w = CONTENT_WIDTH * 0.23
-    col_w = (CONTENT_WIDTH - name_w) / len(REQUEST_TABLE_COLUMNS)
-    style = _table_style()
-    style.add("BACKGROUND", (0, len(data) - 1), (-1, len(data) - 1), colors.HexColor("#F2F2F2"))
-    table = Table(data, colWidths=[name_w] + [col_w] * len(REQUEST_TABLE_COLUMNS), repeatRows=1, style=style)
+    table = _keyed_table(st, key_header, rows, req.total, REQUEST_COLUMNS, REQUEST_TABLE_COLUMNS, REQUEST_SHORT,
+                         name_share=0.23)
     table.spaceBefore, table.spaceAfter = 1 * mm, 3 * mm
     return table
 
